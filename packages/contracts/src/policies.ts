@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { bundleIdSchema, partitionIdSchema, regionIdSchema } from './common.ts';
+
+/** Which permissions a tenant wants: bundle ids, or the partition's defaults, or all it offers. */
+export const bundleSelectionSchema = z.union([
+  z.literal('default'),
+  z.literal('all'),
+  z.array(bundleIdSchema).max(100),
+]);
+
+/** POST /v1/policies/preview: the live "View JSON". */
+export const policyPreviewRequestSchema = z.object({
+  partition: partitionIdSchema,
+  bundles: bundleSelectionSchema.default('default'),
+  regions: z.array(regionIdSchema).max(50).optional(),
+  principal: z.enum(['role', 'user']).default('role'),
+});
+
+const policyDocumentSchema = z
+  .object({
+    Version: z.literal('2012-10-17'),
+    Statement: z.array(z.record(z.string(), z.unknown())),
+  })
+  .meta({ description: 'An IAM policy document, exactly as AWS accepts it.' });
+
+export const policyPreviewResponseSchema = z.object({
+  partition: partitionIdSchema,
+  bundles: z.array(bundleIdSchema),
+  regions: z.array(z.string()),
+  policies: z.array(
+    z.object({
+      name: z.string(),
+      /** Characters IAM counts (whitespace excluded), against the limit of 6,144. */
+      size: z.number().int(),
+      document: policyDocumentSchema,
+    }),
+  ),
+});
+
+export type PolicyPreviewRequest = z.input<typeof policyPreviewRequestSchema>;
+export type PolicyPreviewResponse = z.infer<typeof policyPreviewResponseSchema>;

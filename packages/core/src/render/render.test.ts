@@ -1,0 +1,267 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.ts';
+import { PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
+import {
+  cloudFormationDeployCommand,
+  quickCreateLink,
+  renderCloudFormation,
+  renderCloudFormationJson,
+  renderCloudFormationYaml,
+} from './cloudformation.ts';
+import { formatSteps, renderRoleSteps } from './manual-steps.ts';
+import { createRoleBlueprint } from './role-blueprint.ts';
+import { renderTerraform } from './terraform.ts';
+
+const catalog = await defaultCatalog();
+const EXTERNAL_ID = 'onramp-golden-external-id';
+const hubOf = (partition: PartitionId) => `arn:${partition}:iam::111122223333:role/onramp-hub`;
+const blueprintFor = (
+  partition: PartitionId,
+  extra: Partial<Parameters<typeof createRoleBlueprint>[0]> = {},
+) =>
+  createRoleBlueprint({
+    catalog,
+    selection: { partition, bundles: 'default' },
+    externalId: EXTERNAL_ID,
+    hubPrincipal: hubOf(partition),
+    ...extra,
+  });
+
+const PSEUDO = [
+  'AWS::Partition',
+  'AWS::AccountId',
+  'AWS::Region',
+  'AWS::StackName',
+  'AWS::URLSuffix',
+];
+
+/** Every Ref, GetAtt and ${…} in Fn::Sub names something the template defines (or a pseudo parameter). */
+function checkReferences(template: Record<string, unknown>): string[] {
+  const params = Object.keys(template.Parameters as object);
+  const resources = Object.keys(template.Resources as object);
+  const problems: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (
+        key === 'Ref' &&
+        typeof value === 'string' &&
+        ![...params, ...resources, ...PSEUDO].includes(value)
+      ) {
+        problems.push(`Ref ${value}`);
+      }
+      if (key === 'Fn::GetAtt' && Array.isArray(value) && !resources.includes(String(value[0]))) {
+        problems.push(`GetAtt ${value[0]}`);
+      }
+      if (key === 'Fn::Sub' && typeof value === 'string') {
+        for (const [, name] of value.matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          if (![...params, ...resources, ...PSEUDO].includes(name ?? ''))
+            problems.push(`Sub \${${name}}`);
+        }
+      }
+      walk(value);
+    }
+  };
+  walk(template.Resources);
+  walk(template.Outputs);
+  return problems;
+}
+
+describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
+  const blueprint = blueprintFor(partition);
+
+  it('renders CloudFormation YAML and JSON as reviewed (golden files)', async () => {
+    const yaml = renderCloudFormationYaml(blueprint);
+    const json = renderCloudFormationJson(blueprint);
+    expect(parseYaml(yaml)).toEqual(JSON.parse(json));
+    await expect(yaml).toMatchFileSnapshot(`__golden__/${partition}-default.cfn.yaml`);
+    await expect(json).toMatchFileSnapshot(`__golden__/${partition}-default.cfn.json`);
+  });
+
+  it('renders Terraform and the manual steps as reviewed (golden files)', async () => {
+    await expect(renderTerraform(blueprint)).toMatchFileSnapshot(
+      `__golden__/${partition}-default.tf`,
+    );
+    await expect(formatSteps(renderRoleSteps(blueprint))).toMatchFileSnapshot(
+      `__golden__/${partition}-default.steps.txt`,
+    );
+  });
+
+  it('builds every ARN of the template with ${AWS::Partition}; the trusted principal alone names the partition', () => {
+    const template = renderCloudFormation(blueprint);
+    expect(checkReferences(template)).toEqual([]);
+    const text = JSON.stringify(template);
+    const literal = [...text.matchAll(/arn:([a-z-]+):/g)].map((m) => m[1]);
+    expect(literal.every((p) => p === partition)).toBe(true);
+    expect(literal.length).toBe(2); // Principal and the aws:PrincipalArn pin.
+    expect(text).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}');
+    expect(template.Outputs).toEqual({
+      RoleArn: { Description: expect.any(String), Value: { 'Fn::GetAtt': ['Role', 'Arn'] } },
+    });
+  });
+
+  it('takes the Terraform partition from data "aws_partition" and refuses the wrong one', () => {
+    const tf = renderTerraform(blueprint);
+    expect(tf).toContain('data "aws_partition" "current" {}');
+    expect(tf).toContain(`condition     = data.aws_partition.current.partition == "${partition}"`);
+    expect(tf).toContain('output "role_arn" {');
+    expect(tf).toContain(
+      '"arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${var.role_name}"',
+    );
+    const literal = [...tf.matchAll(/arn:([a-z-]+):/g)].map((m) => m[1]);
+    expect(literal.every((p) => p === partition)).toBe(true);
+  });
+
+  it('gives a quick-create link on the partition’s own console', () => {
+    const link = new URL(
+      quickCreateLink({ blueprint, templateUrl: 'https://bucket.s3.amazonaws.com/t.yaml' }),
+    );
+    const console = {
+      aws: 'console.aws.amazon.com',
+      'aws-us-gov': 'console.amazonaws-us-gov.com',
+      'aws-cn': 'console.amazonaws.cn',
+    };
+    expect(link.host).toBe(console[partition]);
+    const query = new URLSearchParams(link.hash.split('?')[1]);
+    expect(query.get('templateURL')).toBe('https://bucket.s3.amazonaws.com/t.yaml');
+    expect(query.get('param_ExternalId')).toBe(EXTERNAL_ID);
+    expect(query.get('param_RoleName')).toBe('OnrampRole');
+  });
+});
+
+describe('templates', () => {
+  it('ask for the trusted principal when the hub is not configured, constrained to the partition', () => {
+    const blueprint = blueprintFor('aws-cn', { hubPrincipal: undefined });
+    const template = renderCloudFormation(blueprint);
+    expect(template.Parameters).toHaveProperty(
+      'TrustedPrincipalArn.AllowedPattern',
+      'arn:aws-cn:iam::\\d{12}:(root|role/.+|user/.+)',
+    );
+    expect(JSON.stringify(template.Resources)).toContain('{"AWS":{"Ref":"TrustedPrincipalArn"}}');
+    expect(checkReferences(template)).toEqual([]);
+    expect(renderTerraform(blueprint)).toContain('AWS = var.trusted_principal_arn');
+    expect(cloudFormationDeployCommand(blueprint)).toContain(
+      "'TrustedPrincipalArn=<trusted principal ARN>'",
+    );
+  });
+
+  it('render a region restriction and several policies', async () => {
+    const blueprint = createRoleBlueprint({
+      catalog,
+      selection: { partition: 'aws', bundles: 'all', regions: ['us-west-2', 'eu-west-1'] },
+      externalId: EXTERNAL_ID,
+      hubPrincipal: '111122223333',
+      roleName: 'AcmeCloudRole',
+      maxSessionDuration: 7200,
+    });
+    const yaml = renderCloudFormationYaml(blueprint);
+    await expect(yaml).toMatchFileSnapshot('__golden__/aws-all-regions.cfn.yaml');
+    await expect(renderTerraform(blueprint)).toMatchFileSnapshot('__golden__/aws-all-regions.tf');
+    expect(yaml).toContain('aws:RequestedRegion');
+    expect(yaml).toContain('MaxSessionDuration: 7200');
+  });
+
+  it('escape IAM policy variables for CloudFormation and Terraform', async () => {
+    const custom = await loadTestCatalog(`
+version: 1
+platform: Vars
+products:
+  - id: store
+    name: Store
+    description: S.
+    bundles:
+      - id: own-prefix
+        name: Own prefix
+        description: Objects under the caller's own prefix.
+        default: true
+        statements:
+          - actions: [s3:GetObject]
+            resources: ['arn:{{partition}}:s3:::acme/\${aws:PrincipalTag/team}/*']
+`);
+    const blueprint = createRoleBlueprint({
+      catalog: custom,
+      selection: { partition: 'aws', bundles: 'default' },
+      externalId: EXTERNAL_ID,
+    });
+    expect(JSON.stringify(renderCloudFormation(blueprint))).toContain(
+      '{"Fn::Sub":"arn:${AWS::Partition}:s3:::acme/${!aws:PrincipalTag/team}/*"}',
+    );
+    expect(renderTerraform(blueprint)).toContain(
+      '"arn:${data.aws_partition.current.partition}:s3:::acme/$${aws:PrincipalTag/team}/*"',
+    );
+  });
+
+  it('print the AWS CLI deploy command for the partition’s region', () => {
+    const command = cloudFormationDeployCommand(blueprintFor('aws-us-gov'));
+    expect(command).toContain('aws cloudformation deploy \\\n  --region us-gov-west-1 \\');
+    expect(command).toContain('--capabilities CAPABILITY_NAMED_IAM');
+    expect(command).toContain(
+      `--parameter-overrides ExternalId=${EXTERNAL_ID} RoleName=OnrampRole`,
+    );
+    expect(command).toContain('--query "Stacks[0].Outputs[?OutputKey==\'RoleArn\'].OutputValue"');
+  });
+
+  it('refuse bad names, durations and hubs with every problem at once', async () => {
+    const issues = await issuesOf(() =>
+      createRoleBlueprint({
+        catalog,
+        selection: { partition: 'aws-us-gov', bundles: 'default' },
+        externalId: 'x',
+        hubPrincipal: 'arn:aws:iam::111122223333:root',
+        roleName: 'has space',
+        maxSessionDuration: 60,
+      }),
+    );
+    expect(issues.map((i) => i.field).sort()).toEqual([
+      'externalId',
+      'hubPrincipal',
+      'maxSessionDuration',
+      'roleName',
+    ]);
+  });
+});
+
+const hasTerraform = existsSync('/usr/local/bin/terraform') || existsSync('/usr/bin/terraform');
+const hasCfnLint = (() => {
+  try {
+    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// Optional external checkers: they run where the tools are installed and show as skipped elsewhere.
+describe('external checkers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-render-'));
+  it.skipIf(!hasTerraform)('terraform fmt accepts the Terraform as written', () => {
+    for (const partition of PARTITION_IDS) {
+      const file = join(dir, `${partition}.tf`);
+      writeFileSync(
+        file,
+        renderTerraform(
+          blueprintFor(partition, {
+            selection: { partition, bundles: partition === 'aws' ? 'all' : 'default', regions: [] },
+          }),
+        ),
+      );
+      execFileSync('terraform', ['fmt', '-check', '-diff', file], {
+        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+      });
+    }
+  });
+  it.skipIf(!hasCfnLint)('cfn-lint finds nothing in the CloudFormation', () => {
+    const files = PARTITION_IDS.map((partition) => {
+      const file = join(dir, `${partition}.yaml`);
+      writeFileSync(file, renderCloudFormationYaml(blueprintFor(partition)));
+      return file;
+    });
+    execFileSync('cfn-lint', files, { encoding: 'utf8' });
+  });
+});
