@@ -16,11 +16,23 @@ export const policyPreviewRequestSchema = z.object({
   principal: z.enum(['role', 'user']).default('role'),
 });
 
-const policyDocumentSchema = z
-  .object({
-    Version: z.literal('2012-10-17'),
-    Statement: z.array(z.record(z.string(), z.unknown())),
-  })
+const conditionValueSchema = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.array(z.union([z.string(), z.number(), z.boolean()])),
+]);
+
+export const policyStatementSchema = z.object({
+  Sid: z.string(),
+  Effect: z.literal('Allow'),
+  Action: z.array(z.string()),
+  Resource: z.union([z.string(), z.array(z.string())]),
+  Condition: z.record(z.string(), z.record(z.string(), conditionValueSchema)).optional(),
+});
+
+export const policyDocumentSchema = z
+  .object({ Version: z.literal('2012-10-17'), Statement: z.array(policyStatementSchema) })
   .meta({ description: 'An IAM policy document, exactly as AWS accepts it.' });
 
 export const policyPreviewResponseSchema = z.object({

@@ -78,7 +78,8 @@ describe('loading refuses, naming product, bundle and action', () => {
       {
         field: 'products[0].bundles[0].statements[0].actions[1]',
         code: 'unknown_action',
-        message: 'product "compute", bundle "nodes": "ec2:DescribeInstancez" is not a ec2 action.',
+        message:
+          'product "compute", bundle "nodes": "ec2:DescribeInstancez" is not an action of the ec2 service.',
         hint: 'Did you mean ec2:DescribeInstances?',
       },
     ]);
@@ -155,7 +156,9 @@ products:
   it('invalid YAML, with the line', async () => {
     const issues = await issuesOf(() => loadTestCatalog('version: 1\nproducts: [\n  - id: x\n'));
     expect(issues).toMatchObject([{ field: 'catalog', code: 'catalog_invalid' }]);
-    expect(issues[0]?.message).toMatch(/at line \d/);
+    expect(issues[0]?.message).toMatch(
+      /^The catalog is not valid YAML at line \d+, column \d+: [^\n]+\.$/,
+    );
   });
 
   it('a partition without customisation and without any default bundle', async () => {

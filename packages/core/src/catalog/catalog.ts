@@ -68,12 +68,18 @@ export async function loadCatalog(text: string, deps: { actions: ActionIndex }):
     raw = parseYaml(text, { prettyErrors: true });
   } catch (error) {
     const where =
-      error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+      error instanceof YAMLParseError && error.linePos
+        ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
+        : '';
+    // The parser's message ends with its own position and an excerpt; keep only what went wrong.
+    const reason = (error as Error).message
+      .split('\n')[0]
+      ?.replace(/ at line \d+, column \d+:?$/, '');
     throw new CoreValidationError([
       {
         field: 'catalog',
         code: 'catalog_invalid',
-        message: `The catalog is not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`,
+        message: `The catalog is not valid YAML${where}: ${reason}.`,
       },
     ]);
   }
@@ -252,7 +258,7 @@ async function checkAction(
     const near = suggest(name, known);
     return {
       code: 'unknown_action',
-      message: `"${action}" is not a ${service} action.`,
+      message: `"${action}" is not an action of the ${service} service.`,
       ...(near ? { hint: `Did you mean ${service}:${near}?` } : {}),
     };
   }
@@ -374,7 +380,11 @@ export function describeCatalog(catalog: Catalog): CatalogDescription {
       displayName: getPartition(partition).displayName,
       customizable: catalog.isCustomizable(partition),
       defaultBundles: catalog.defaultBundles(partition).map((b) => b.id),
-      availableBundles: catalog.availableBundles(partition).map((b) => b.id),
+      // What a tenant there may have: every bundle offered there, or only the defaults.
+      availableBundles: (catalog.isCustomizable(partition)
+        ? catalog.availableBundles(partition)
+        : catalog.defaultBundles(partition)
+      ).map((b) => b.id),
     })),
   };
 }

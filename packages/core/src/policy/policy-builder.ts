@@ -63,7 +63,10 @@ export function resolveSelection(catalog: Catalog, selection: PolicySelection): 
   if (selection.bundles === 'default') {
     bundles = catalog.defaultBundles(partition);
   } else if (selection.bundles === 'all') {
-    bundles = catalog.availableBundles(partition);
+    // Where tenants cannot customise, "everything a tenant may have" is the defaults.
+    bundles = catalog.isCustomizable(partition)
+      ? catalog.availableBundles(partition)
+      : catalog.defaultBundles(partition);
   } else {
     bundles = [];
     for (const [i, id] of selection.bundles.entries()) {

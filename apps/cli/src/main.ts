@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { CoreValidationError } from '@onramp/core';
+import { Command, CommanderError } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+import { addCatalogCommand } from './catalog-command.ts';
+import type { CliIo } from './cli-io.ts';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  type ExitCode,
+  toFlagError,
+  UserError,
+} from './errors.ts';
+import { addPolicyCommand } from './policy-command.ts';
+import { addTemplateCommand } from './template-command.ts';
+import { addTrustPolicyCommand } from './trust-policy-command.ts';
+
+const QUICK_START = `Quick start:
+  $ onramp catalog                                    # what can be granted, per partition
+  $ onramp policy --partition aws --bundles default   # the permission policies, as JSON
+  $ onramp trust-policy --partition aws --hub-principal 123456789012
+  $ onramp template cloudformation --partition aws --bundles default > onramp-role.yaml
+`;
+
+/** A fresh program per run: commander keeps parsed values on the command objects. */
+export function createProgram(io: CliIo): Command {
+  const program = new Command('onramp')
+    .description(
+      'Generate the IAM policies, trust policy and role templates that connect a customer AWS account ' +
+        '(aws, aws-us-gov or aws-cn) to your platform, from your permission catalog.',
+    )
+    .version(packageJson.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError('(run the command with --help for its options and examples)')
+    .addHelpText('before', QUICK_START)
+    .addHelpText(
+      'after',
+      `
+Output: results (JSON, templates, tables) go to stdout; notes and hints go to stderr.
+Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the command line.`,
+    );
+  addCatalogCommand(program, io);
+  addPolicyCommand(program, io);
+  addTrustPolicyCommand(program, io);
+  addTemplateCommand(program, io);
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  try {
+    await createProgram(io).parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function report(error: unknown, io: CliIo): ExitCode {
+  // Commander has already written its message (or the help) to stderr.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  const userError =
+    error instanceof UserError
+      ? error
+      : error instanceof CoreValidationError
+        ? toFlagError(error.issues)
+        : undefined;
+  if (userError) {
+    for (const message of userError.messages) io.stderr.write(`error: ${message}\n`);
+    return userError.exitCode;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(
+    `error: onramp failed unexpectedly; this is a bug in Onramp. Details:\n${detail}\n`,
+  );
+  return EXIT_FAILURE;
+}
+
+/** The real process: its arguments, streams, file system and random source. */
+export async function main(): Promise<number> {
+  // `onramp … | head` closes the pipe early; that is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  return run(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    readFile: (path) => readFile(path, 'utf8'),
+    randomBytes: (size) => new Uint8Array(randomBytes(size)),
+  });
+}

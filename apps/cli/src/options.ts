@@ -1,0 +1,223 @@
+import {
+  type Catalog,
+  CoreValidationError,
+  type FieldIssue,
+  fail,
+  generateExternalId,
+  getPartition,
+  type HubPrincipal,
+  ok,
+  PARTITION_IDS,
+  type PartitionId,
+  type PolicySelection,
+  parseHubPrincipal,
+  parsePartitionId,
+  type Result,
+} from '@onramp/core';
+import type { Command } from 'commander';
+import { type CliIo, writeNote } from './cli-io.ts';
+import { toFlagError } from './errors.ts';
+
+/**
+ * Flag values as commander hands them over (strings, unchecked), and the parsers that turn them into
+ * what the core takes. Each parser reports a core-style issue whose field maps back to its flag, so a
+ * command can check every flag and report every problem at once.
+ */
+
+/** Collects the issues of several parsers; throws them together as a usage error. */
+export class FlagChecker {
+  private readonly issues: FieldIssue[] = [];
+
+  take<T>(result: Result<T>): T | undefined {
+    if (result.ok) return result.value;
+    this.issues.push(result.issue);
+    return undefined;
+  }
+
+  /** Runs a core function, keeping its issues (if it throws them) with the others. */
+  attempt<T>(build: () => T): T | undefined {
+    try {
+      return build();
+    } catch (error) {
+      if (!(error instanceof CoreValidationError)) throw error;
+      this.issues.push(...error.issues);
+      return undefined;
+    }
+  }
+
+  /** Throws every issue collected so far, if there is any. */
+  done(): void {
+    if (this.issues.length > 0) throw this.error();
+  }
+
+  /** The error to throw when a value is missing: a parser or the core said why. */
+  error(): Error {
+    return this.issues.length > 0
+      ? toFlagError(this.issues)
+      : new Error('a flag value is missing but no problem was recorded');
+  }
+}
+
+export function parsePartitionFlag(value: string | undefined): Result<PartitionId> {
+  return parsePartitionId(value?.trim(), 'partition');
+}
+
+export const HUB_PRINCIPAL_HELP =
+  "your platform's principal that assumes the role: its 12-digit account ID, or an IAM role or user ARN";
+
+/** The hub principal, required; check it only once the partition is known to be good. */
+export function parseHubPrincipalFlag(
+  value: string | undefined,
+  partition: PartitionId,
+): Result<HubPrincipal> {
+  if (value === undefined || value.trim() === '') {
+    return fail(
+      'hubPrincipal',
+      'required',
+      `Give ${HUB_PRINCIPAL_HELP}.`,
+      `For example --hub-principal 123456789012, or --hub-principal arn:${partition}:iam::123456789012:role/platform-hub.`,
+    );
+  }
+  return parseHubPrincipal(value.trim(), partition, 'hubPrincipal');
+}
+
+export type BundlesFlag = PolicySelection['bundles'];
+
+export function parseBundlesFlag(value: string | undefined): Result<BundlesFlag> {
+  const trimmed = value?.trim() ?? '';
+  if (trimmed === 'default' || trimmed === 'all') return ok(trimmed);
+  const ids = trimmed
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (ids.length === 0) {
+    return fail(
+      'bundles',
+      'required',
+      'Choose the permissions: bundle ids separated by commas, or default, or all.',
+      'List the bundles with: onramp catalog',
+    );
+  }
+  const keyword = ids.find((id) => id === 'default' || id === 'all');
+  if (keyword) {
+    return fail(
+      'bundles',
+      'invalid_format',
+      `"${keyword}" cannot be combined with bundle ids.`,
+      `Use --bundles ${keyword} alone, or list every bundle you want by id (see: onramp catalog).`,
+    );
+  }
+  return ok(ids);
+}
+
+/** Regions are checked against the partition by the core; this only splits the list. */
+export function parseRegionsFlag(value: string | undefined): Result<string[] | undefined> {
+  if (value === undefined) return ok(undefined);
+  const regions = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  if (regions.length === 0) {
+    return fail(
+      'regions',
+      'required',
+      'List at least one region, separated by commas, such as us-east-1,eu-west-1.',
+      'Leave out --regions to allow every region.',
+    );
+  }
+  return ok(regions);
+}
+
+/** A whole number of at least `min`; the core checks ranges that depend on more than the flag. */
+export function parseIntegerFlag(
+  value: string | undefined,
+  field: string,
+  what: string,
+  min = 1,
+): Result<number | undefined> {
+  if (value === undefined) return ok(undefined);
+  const trimmed = value.trim();
+  const parsed = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    return fail(field, 'invalid_format', `"${value}" is not ${what}.`);
+  }
+  return ok(parsed);
+}
+
+/**
+ * `--bundles all` in a partition whose tenants cannot customise (GovCloud and China in the shipped
+ * catalog) means all that tenants there may have: the defaults. The core would refuse `all` there,
+ * because it asks for every bundle the partition lists, which is more than the defaults.
+ */
+export function resolveBundleChoice(
+  io: CliIo,
+  catalog: Catalog,
+  partition: PartitionId,
+  bundles: BundlesFlag,
+): BundlesFlag {
+  if (bundles !== 'all' || catalog.isCustomizable(partition)) return bundles;
+  const defaults = catalog
+    .defaultBundles(partition)
+    .map((b) => b.id)
+    .sort();
+  writeNote(
+    io,
+    `accounts in ${getPartition(partition).displayName} get the catalog's default permissions and cannot ` +
+      `choose others, so --bundles all means the defaults: ${defaults.join(', ')}.`,
+  );
+  return 'default';
+}
+
+export interface ExternalIdChoice {
+  externalId: string;
+  generated: boolean;
+}
+
+/** The external ID the person gave, or a fresh one (announce it with `announceExternalId`). */
+export function chooseExternalId(io: CliIo, value: string | undefined): ExternalIdChoice {
+  if (value !== undefined) return { externalId: value, generated: false };
+  return { externalId: generateExternalId(io.randomBytes(32)), generated: true };
+}
+
+export function announceExternalId(io: CliIo, choice: ExternalIdChoice): void {
+  if (!choice.generated) return;
+  writeNote(
+    io,
+    `no --external-id given, so Onramp generated one: ${choice.externalId}\n` +
+      '      Keep it with the connection: the platform must present it to assume the role. Pass it ' +
+      'with --external-id to get the same output again.',
+  );
+}
+
+/* Option definitions shared by several commands, so each flag reads the same in every --help. */
+
+export interface CatalogFlags {
+  catalog?: string;
+}
+
+export interface SelectionFlags extends CatalogFlags {
+  partition?: string;
+  bundles?: string;
+  regions?: string;
+}
+
+export function addCatalogOption(command: Command): Command {
+  return command.option(
+    '--catalog <file>',
+    'your own permission catalog (YAML) instead of the shipped example',
+  );
+}
+
+/** --partition, --bundles and --regions; add --catalog last with `addCatalogOption`. */
+export function addSelectionOptions(command: Command): Command {
+  return command
+    .option('--partition <partition>', `(required) AWS partition: ${PARTITION_IDS.join(', ')}`)
+    .option(
+      '--bundles <ids>',
+      '(required) bundle ids separated by commas, or "default" (the partition\'s defaults), or "all"',
+    )
+    .option(
+      '--regions <regions>',
+      'limit regional services to these regions, separated by commas (default: every region)',
+    );
+}
