@@ -92,7 +92,7 @@ export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: truncate(
-      `${blueprint.platform} access role (${blueprint.partition.displayName}). ${blueprint.description}`,
+      `${blueprint.platform} access role for ${blueprint.partition.displayName}. ${blueprint.description}`,
       1024,
     ),
     Metadata: {
