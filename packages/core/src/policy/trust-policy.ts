@@ -1,7 +1,7 @@
 import { CoreValidationError } from '../errors.ts';
 import { type HubPrincipal, parseExternalId } from '../identifiers.ts';
 import type { PartitionId } from '../partitions/partitions.ts';
-import type { PolicyConditions, TrustPolicyDocument } from './policy-document.ts';
+import type { TrustPolicyDocument } from './policy-document.ts';
 
 export interface TrustPolicyInput {
   partition: PartitionId;
@@ -37,18 +37,38 @@ export function buildTrustPolicy(input: TrustPolicyInput): TrustPolicyDocument {
     input.pinPrincipalArn === false
       ? undefined
       : (input.pinPrincipalArn ?? (input.hub.kind === 'account' ? undefined : input.hub.arn));
-  const condition: PolicyConditions = { StringEquals: { 'sts:ExternalId': externalId.value } };
-  if (pin) condition.ArnEquals = { 'aws:PrincipalArn': pin };
+  return trustPolicyShape<string>(
+    `arn:${input.partition}:iam::${input.hub.accountId}:root`,
+    externalId.value,
+    pin,
+  ) as TrustPolicyDocument;
+}
+
+/**
+ * The trust policy's structure with the principal and external ID given as values of any kind, so the
+ * CloudFormation and Terraform renderers can put a parameter reference where the JSON has a literal.
+ */
+export function trustPolicyShape<T>(principal: T, externalId: T, pinPrincipalArn?: string) {
+  const condition: Record<string, Record<string, T | string>> = {
+    StringEquals: { 'sts:ExternalId': externalId },
+  };
+  if (pinPrincipalArn) condition.ArnEquals = { 'aws:PrincipalArn': pinPrincipalArn };
   return {
-    Version: '2012-10-17',
+    Version: '2012-10-17' as const,
     Statement: [
       {
         Sid: 'OnrampHubAssumeRole',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:${input.partition}:iam::${input.hub.accountId}:root` },
+        Effect: 'Allow' as const,
+        Principal: { AWS: principal },
         Action: ['sts:AssumeRole', 'sts:TagSession'],
         Condition: condition,
       },
     ],
   };
+}
+
+/** The aws:PrincipalArn a trust policy pins, if any. */
+export function pinnedPrincipal(trust: TrustPolicyDocument | undefined): string | undefined {
+  const value = trust?.Statement[0]?.Condition.ArnEquals?.['aws:PrincipalArn'];
+  return typeof value === 'string' ? value : undefined;
 }

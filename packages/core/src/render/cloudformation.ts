@@ -1,4 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
+import { pinnedPrincipal, trustPolicyShape } from '../policy/trust-policy.ts';
 import type { RoleBlueprint } from './role-blueprint.ts';
 
 export type CfnValue = string | number | boolean | CfnValue[] | { [key: string]: CfnValue };
@@ -47,12 +48,6 @@ export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
   const principal: CfnValue = blueprint.hub
     ? `arn:${blueprint.partition.id}:iam::${blueprint.hub.accountId}:root`
     : { Ref: 'TrustedPrincipalArn' };
-  const trustCondition: Record<string, CfnValue> = {
-    StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } },
-  };
-  const pinned = blueprint.trustPolicy?.Statement[0]?.Condition.ArnEquals;
-  if (pinned) trustCondition.ArnEquals = pinned as CfnValue;
-
   const resources: Record<string, CfnValue> = {
     Role: {
       Type: 'AWS::IAM::Role',
@@ -61,18 +56,11 @@ export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
         Path: blueprint.rolePath,
         Description: truncate(blueprint.description, 1000),
         MaxSessionDuration: blueprint.maxSessionDuration,
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'OnrampHubAssumeRole',
-              Effect: 'Allow',
-              Principal: { AWS: principal },
-              Action: ['sts:AssumeRole', 'sts:TagSession'],
-              Condition: trustCondition,
-            },
-          ],
-        },
+        AssumeRolePolicyDocument: trustPolicyShape<CfnValue>(
+          principal,
+          { Ref: 'ExternalId' },
+          pinnedPrincipal(blueprint.trustPolicy),
+        ),
         ManagedPolicyArns: policyIds.map((id) => ({ Ref: id })),
         Tags: [{ Key: 'managed-by', Value: 'onramp' }],
       },

@@ -1,3 +1,4 @@
+import { pinnedPrincipal, trustPolicyShape } from '../policy/trust-policy.ts';
 import {
   attr,
   blank,
@@ -115,23 +116,11 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
   const principal: HclValue = blueprint.hub
     ? `arn:${partition.id}:iam::${blueprint.hub.accountId}:root`
     : hclRaw('var.trusted_principal_arn');
-  const condition: Record<string, HclValue> = {
-    StringEquals: { 'sts:ExternalId': hclRaw('var.external_id') },
-  };
-  const pinned = blueprint.trustPolicy?.Statement[0]?.Condition.ArnEquals;
-  if (pinned) condition.ArnEquals = pinned as HclValue;
-  const trust: HclValue = {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'OnrampHubAssumeRole',
-        Effect: 'Allow',
-        Principal: { AWS: principal },
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: condition,
-      },
-    ],
-  };
+  const trust = trustPolicyShape<HclValue>(
+    principal,
+    hclRaw('var.external_id'),
+    pinnedPrincipal(blueprint.trustPolicy),
+  );
   items.push(
     block(
       'resource',
