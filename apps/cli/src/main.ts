@@ -13,6 +13,7 @@ import {
   toFlagError,
   UserError,
 } from './errors.ts';
+import { addKeysCommand } from './keys-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
@@ -50,6 +51,7 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addPolicyCommand(program, io);
   addTrustPolicyCommand(program, io);
   addTemplateCommand(program, io);
+  addKeysCommand(program, io);
   return program;
 }
 

@@ -33,3 +33,10 @@ export const problemSchema = z.object({
 
 export type FieldError = z.infer<typeof fieldErrorSchema>;
 export type Problem = z.infer<typeof problemSchema>;
+
+/** Which permissions a tenant wants: bundle ids, or the partition's defaults, or all it offers. */
+export const bundleSelectionSchema = z.union([
+  z.literal('default'),
+  z.literal('all'),
+  z.array(bundleIdSchema).max(100),
+]);

@@ -1,3 +1,5 @@
+export * from './accounts.ts';
 export * from './catalog.ts';
 export * from './common.ts';
+export * from './identity.ts';
 export * from './policies.ts';

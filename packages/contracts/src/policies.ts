@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { bundleIdSchema, partitionIdSchema, regionIdSchema } from './common.ts';
-
-/** Which permissions a tenant wants: bundle ids, or the partition's defaults, or all it offers. */
-export const bundleSelectionSchema = z.union([
-  z.literal('default'),
-  z.literal('all'),
-  z.array(bundleIdSchema).max(100),
-]);
+import {
+  bundleIdSchema,
+  bundleSelectionSchema,
+  partitionIdSchema,
+  regionIdSchema,
+} from './common.ts';
 
 /** POST /v1/policies/preview: the live "View JSON". */
 export const policyPreviewRequestSchema = z.object({

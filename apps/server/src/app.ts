@@ -1,0 +1,292 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Catalog, PartitionId } from '@onramp/core';
+import { CoreValidationError } from '@onramp/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import type { AwsGateway } from './adapters/aws/aws-gateway.ts';
+import type { Envelope } from './adapters/crypto/envelope.ts';
+import type { Dialect } from './adapters/db/database.ts';
+import type { Database } from './adapters/db/schema.ts';
+import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
+import { createAccountsService } from './features/accounts/accounts-service.ts';
+import { createAuditRepository } from './features/audit/audit-repository.ts';
+import { registerAuditRoutes } from './features/audit/audit-routes.ts';
+import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
+import { registerAuthRoutes } from './features/auth/auth-routes.ts';
+import { createSessionsRepository } from './features/auth/sessions-repository.ts';
+import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
+import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
+import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
+import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
+import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
+import { createTokensRepository } from './features/tokens/tokens-repository.ts';
+import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
+import { createUsersRepository } from './features/users/users-repository.ts';
+import { registerUsersRoutes } from './features/users/users-routes.ts';
+import type { AppContext } from './http/context.ts';
+import { AppError, PROBLEMS, problemType } from './http/problems.ts';
+import { newId } from './ids.ts';
+
+export interface HubIdentity {
+  /** The principal customers' roles trust: account ID or role/user ARN, in its partition. */
+  principalArn: string;
+}
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+  /** Partitions with a configured hub identity; the others offer access keys only. */
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+  envelope: Envelope;
+  aws: AwsGateway;
+  clock: () => Date;
+  randomBytes: (size: number) => Uint8Array;
+  /** Where Onramp is reachable from browsers and CloudFormation; undefined on a laptop. */
+  publicUrl?: string;
+  /** Mark cookies Secure and trust X-Forwarded-* (set behind a TLS-terminating proxy). */
+  trustProxy?: boolean;
+  logger?: FastifyServerOptions['logger'];
+  /** Checked by /readyz beyond the database (e.g. that migrations ran). */
+  isReady?: () => Promise<boolean>;
+}
+
+export type App = FastifyInstance;
+
+/**
+ * Builds the HTTP application from its dependencies: the only wiring that both main.ts and the tests
+ * use, so what the tests exercise is what runs.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: 256 * 1024,
+    genReqId: () => newId('request'),
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Onramp API',
+        version: '0.1.0',
+        description:
+          'Connect customer AWS accounts (IAM role with external ID, or access keys) in aws, aws-us-gov and aws-cn. Errors are RFC 9457 problem+json with a field list.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API token, onr_…' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    return payload;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+    reply
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          ...problem.extensions,
+          type: problemType(problem.code),
+          title: problem.title,
+          status: problem.status,
+          detail: problem.detail,
+          instance: request.url.split('?')[0],
+          requestId: request.id,
+          errors: problem.errors,
+        }),
+      );
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .status(404)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: problemType('not_found'),
+          title: PROBLEMS.not_found.title,
+          status: 404,
+          detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
+          instance: request.url.split('?')[0],
+          requestId: request.id,
+          errors: [],
+        }),
+      );
+  });
+
+  const clock = deps.clock;
+  const repos = {
+    audit: createAuditRepository(deps.db, clock),
+    users: createUsersRepository(deps.db, clock),
+    sessions: createSessionsRepository(deps.db, clock),
+    tokens: createTokensRepository(deps.db, clock),
+    tenants: createTenantsRepository(deps.db, clock),
+  };
+  const accounts = createAccountsService({ ...deps, audit: repos.audit, tenants: repos.tenants });
+  const context: AppContext = {
+    ...deps,
+    ...repos,
+    accounts,
+    secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
+  };
+
+  registerAuthHook(app, context);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await deps.db.selectFrom('settings').select('key').limit(1).execute();
+      if (deps.isReady && !(await deps.isReady())) throw new Error('not ready');
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable' });
+    }
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await registerAuthRoutes(app, context);
+  await registerTenantsRoutes(app, context);
+  await registerUsersRoutes(app, context);
+  await registerTokensRoutes(app, context);
+  await registerAuditRoutes(app, context);
+  await registerCatalogRoutes(app, context);
+  await registerPartitionsRoutes(app, context);
+  await registerConnectionsRoutes(app, context);
+  await registerAccountsRoutes(app, context);
+  return app;
+}
+
+interface ProblemOut {
+  code: string;
+  status: number;
+  title: string;
+  detail: string;
+  errors: readonly { field: string; code: string; message: string; hint?: string }[];
+  headers: Record<string, string>;
+  extensions?: Record<string, unknown>;
+}
+
+/** Every error leaves as problem+json; nothing internal (stack, SQL, secrets) is in it. */
+function toProblem(error: unknown): ProblemOut {
+  if (error instanceof AppError) {
+    return {
+      code: error.code,
+      status: error.status,
+      title: error.title,
+      detail: error.message,
+      errors: error.errors,
+      headers: error.headers,
+      extensions: error.extensions,
+    };
+  }
+  if (error instanceof CoreValidationError) {
+    return {
+      code: 'validation_failed',
+      status: 422,
+      title: PROBLEMS.validation_failed.title,
+      detail: error.issues.map((i) => `${i.field}: ${i.message}`).join(' '),
+      errors: error.issues,
+      headers: {},
+    };
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = (error as { validationContext?: string }).validationContext ?? 'body';
+    const errors = error.validation.map((v) => {
+      const path = v.instancePath.replace(/^\//, '').split('/').filter(Boolean);
+      const field = path.length
+        ? path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+        : where;
+      return { field, code: 'invalid_format', message: v.message ?? 'is not valid' };
+    });
+    return {
+      code: 'invalid_request',
+      status: 400,
+      title: PROBLEMS.invalid_request.title,
+      detail: errors.map((e) => `${e.field}: ${e.message}`).join(' '),
+      errors,
+      headers: {},
+    };
+  }
+  if (isResponseSerializationError(error)) {
+    return {
+      code: 'internal',
+      status: 500,
+      title: PROBLEMS.internal.title,
+      detail: 'The response did not match its contract.',
+      errors: [],
+      headers: {},
+    };
+  }
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (fastifyError.statusCode === 413) {
+    return {
+      code: 'payload_too_large',
+      status: 413,
+      title: PROBLEMS.payload_too_large.title,
+      detail: 'Requests are limited to 256 KiB.',
+      errors: [],
+      headers: {},
+    };
+  }
+  if (fastifyError.statusCode === 415) {
+    return {
+      code: 'unsupported_media_type',
+      status: 415,
+      title: PROBLEMS.unsupported_media_type.title,
+      detail: 'Send the body as application/json.',
+      errors: [],
+      headers: {},
+    };
+  }
+  if (fastifyError.statusCode === 400) {
+    // Malformed JSON and the like, before any schema ran.
+    return {
+      code: 'invalid_request',
+      status: 400,
+      title: PROBLEMS.invalid_request.title,
+      detail: 'The body is not valid JSON.',
+      errors: [{ field: 'body', code: 'invalid_format', message: 'The body is not valid JSON.' }],
+      headers: {},
+    };
+  }
+  return {
+    code: 'internal',
+    status: 500,
+    title: PROBLEMS.internal.title,
+    detail: 'Onramp failed unexpectedly; the request id identifies it in the logs.',
+    errors: [],
+    headers: {},
+  };
+}

@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, databaseLocation, keyringPath, loadConfig } from './config.ts';
+
+const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration', () => {
+  it('needs nothing: SQLite and a generated keyring in ./data, on 127.0.0.1:8080', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      logLevel: 'info',
+      trustProxy: false,
+      hubs: {},
+    });
+    expect(databaseLocation(config)).toEqual({
+      kind: 'sqlite',
+      path: join(process.cwd(), 'data', 'onramp.db'),
+    });
+    expect(keyringPath(config)).toEqual({
+      path: join(process.cwd(), 'data', 'master-keys.json'),
+      createIfMissing: true,
+    });
+  });
+
+  it('reads every variable, including hub identities per partition', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://u@db/onramp',
+      ONRAMP_MASTER_KEY_FILE: '/run/keys.json',
+      ONRAMP_TRUST_PROXY: 'true',
+      ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN: 'arn:aws-us-gov:iam::111122223333:role/hub',
+      ONRAMP_HUB_AWS_US_GOV_PROFILE: 'gov',
+      ONRAMP_HUB_AWS_PRINCIPAL_ARN: '111122223333',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.trustProxy).toBe(true);
+    expect(databaseLocation(config)).toEqual({ kind: 'postgres', url: 'postgres://u@db/onramp' });
+    expect(keyringPath(config)).toEqual({ path: '/run/keys.json', createIfMissing: false });
+    expect(config.hubs).toEqual({
+      'aws-us-gov': {
+        principalArn: 'arn:aws-us-gov:iam::111122223333:role/hub',
+        credentials: { source: 'profile', profile: 'gov' },
+      },
+      aws: { principalArn: '111122223333', credentials: { source: 'default-chain' } },
+    });
+  });
+
+  it('lists every problem at once, by variable name, and refuses to start', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      ONRAMP_PUBLIC_URL: 'not a url',
+      ONRAMP_LOG_LEVEL: 'loud',
+      ONRAMP_HUB_AWS_CN_PRINCIPAL_ARN: 'x',
+      ONRAMP_HUB_AWS_CN_ACCESS_KEY_ID: 'AKIA',
+    });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'DATABASE_URL',
+        'ONRAMP_PUBLIC_URL',
+        'ONRAMP_LOG_LEVEL',
+        'ONRAMP_HUB_AWS_CN_ACCESS_KEY_ID',
+        'ONRAMP_HUB_AWS_CN_SECRET_ACCESS_KEY',
+      ]),
+    );
+  });
+
+  it('has no default keyring for PostgreSQL: replicas must share one', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgres://u@db/onramp' })).toEqual([
+      expect.stringMatching(/^ONRAMP_MASTER_KEY_FILE: .*required with PostgreSQL/),
+    ]);
+  });
+
+  it('reads an optional file under the environment', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'onramp-config-')), 'onramp.yaml');
+    writeFileSync(
+      file,
+      'port: 7000\nhost: 0.0.0.0\nhubs:\n  aws:\n    principalArn: "111122223333"\n',
+    );
+    const config = loadConfig({ ONRAMP_CONFIG_FILE: file, PORT: '7001' });
+    expect(config.port).toBe(7001);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.hubs.aws?.principalArn).toBe('111122223333');
+    expect(problemsOf({ ONRAMP_CONFIG_FILE: join(file, '..', 'missing.yaml') })[0]).toMatch(
+      /does not exist/,
+    );
+  });
+});

@@ -1,0 +1,178 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PARTITION_IDS, type PartitionId } from '@onramp/core';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Everything Onramp reads from its environment, parsed once at start-up by one schema. Every problem is
+ * reported together and the process refuses to start; there is no default for any secret (the local
+ * master key is generated into the data directory on first start, and only for the embedded SQLite
+ * set-up, where one process owns the data).
+ */
+const hubSchema = z.object({
+  /** The principal customers' roles trust, shown to tenants: an account ID or a role/user ARN. */
+  principalArn: z.string().min(1),
+  /** Where the hub's own credentials come from: the SDK's default chain, a named profile, or keys. */
+  credentials: z
+    .discriminatedUnion('source', [
+      z.object({ source: z.literal('default-chain') }),
+      z.object({ source: z.literal('profile'), profile: z.string().min(1) }),
+      z.object({
+        source: z.literal('keys'),
+        accessKeyId: z.string().min(16),
+        secretAccessKey: z.string().min(16),
+      }),
+    ])
+    .default({ source: 'default-chain' }),
+});
+
+export type HubConfig = z.infer<typeof hubSchema>;
+
+const configSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Where Onramp tells browsers and CloudFormation callbacks to reach it. */
+  publicUrl: z.url().optional(),
+  dataDir: z.string().min(1).default('./data'),
+  /** postgres://… to run on PostgreSQL; otherwise SQLite in the data directory. */
+  databaseUrl: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'use postgres://… or sqlite:PATH')
+    .optional(),
+  /** A JSON keyring file ({ keys: [{ id, key }] }) shared by every replica. */
+  masterKeyFile: z.string().min(1).optional(),
+  catalogFile: z.string().min(1).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-*. */
+  trustProxy: z.stringbool().default(false),
+  hubs: z.partialRecord(z.enum(PARTITION_IDS), hubSchema).default({}),
+});
+
+/** Rules across fields, checked even when other fields are wrong, so every problem is listed at once. */
+function crossFieldProblems(merged: Record<string, unknown>): string[] {
+  const url = typeof merged.databaseUrl === 'string' ? merged.databaseUrl : '';
+  if (url.startsWith('postgres') && !merged.masterKeyFile) {
+    return [
+      'ONRAMP_MASTER_KEY_FILE: required with PostgreSQL: every replica must open the same secrets, so the keyring cannot be generated per process.',
+    ];
+  }
+  return [];
+}
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Onramp cannot start; its configuration has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_NAMES: Record<string, string> = {
+  host: 'HOST',
+  port: 'PORT',
+  publicUrl: 'ONRAMP_PUBLIC_URL',
+  dataDir: 'ONRAMP_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  masterKeyFile: 'ONRAMP_MASTER_KEY_FILE',
+  catalogFile: 'ONRAMP_CATALOG_FILE',
+  logLevel: 'ONRAMP_LOG_LEVEL',
+  trustProxy: 'ONRAMP_TRUST_PROXY',
+};
+
+/** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */
+function hubEnvPrefix(partition: PartitionId): string {
+  return `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_`;
+}
+
+function readHubsFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const hubs: Record<string, unknown> = {};
+  for (const partition of PARTITION_IDS) {
+    const prefix = hubEnvPrefix(partition);
+    const principalArn = env[`${prefix}PRINCIPAL_ARN`];
+    if (!principalArn) continue;
+    const profile = env[`${prefix}PROFILE`];
+    const accessKeyId = env[`${prefix}ACCESS_KEY_ID`];
+    const secretAccessKey = env[`${prefix}SECRET_ACCESS_KEY`];
+    hubs[partition] = {
+      principalArn,
+      credentials:
+        accessKeyId || secretAccessKey
+          ? { source: 'keys', accessKeyId, secretAccessKey }
+          : profile
+            ? { source: 'profile', profile }
+            : { source: 'default-chain' },
+    };
+  }
+  return hubs;
+}
+
+/**
+ * Reads the configuration: an optional file (ONRAMP_CONFIG_FILE, YAML or JSON, same keys as the schema)
+ * under the environment, which wins. Throws ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let fromFile: Record<string, unknown> = {};
+  const file = env.ONRAMP_CONFIG_FILE;
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError([`ONRAMP_CONFIG_FILE: ${file} does not exist`]);
+    try {
+      fromFile = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError([
+        `ONRAMP_CONFIG_FILE: ${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`,
+      ]);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const envHubs = readHubsFromEnv(env);
+  const merged = {
+    ...fromFile,
+    ...fromEnv,
+    hubs: { ...((fromFile.hubs as object | undefined) ?? {}), ...envHubs },
+  };
+  const parsed = configSchema.safeParse(merged);
+  const crossField = crossFieldProblems(merged);
+  if (!parsed.success || crossField.length > 0) {
+    const issues = parsed.success ? [] : parsed.error.issues;
+    throw new ConfigError([
+      ...issues.map((issue) => {
+        const [first, ...rest] = issue.path.map(String);
+        const name =
+          first === 'hubs' && rest[0]
+            ? `${hubEnvPrefix(rest[0] as PartitionId)}${(rest.at(-1) ?? '').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+            : (ENV_NAMES[first ?? ''] ?? first ?? 'config');
+        return `${name}: ${issue.message}`;
+      }),
+      ...crossField,
+    ]);
+  }
+  const config = parsed.data;
+  return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** The database to use: DATABASE_URL, or SQLite in the data directory. */
+export function databaseLocation(
+  config: Config,
+): { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string } {
+  if (config.databaseUrl?.startsWith('postgres'))
+    return { kind: 'postgres', url: config.databaseUrl };
+  if (config.databaseUrl?.startsWith('sqlite:')) {
+    return { kind: 'sqlite', path: resolve(config.databaseUrl.slice('sqlite:'.length)) };
+  }
+  return { kind: 'sqlite', path: resolve(config.dataDir, 'onramp.db') };
+}
+
+/** Where the keyring lives: ONRAMP_MASTER_KEY_FILE, or generated into the data directory (SQLite only). */
+export function keyringPath(config: Config): { path: string; createIfMissing: boolean } {
+  return config.masterKeyFile
+    ? { path: resolve(config.masterKeyFile), createIfMissing: false }
+    : { path: join(config.dataDir, 'master-keys.json'), createIfMissing: true };
+}

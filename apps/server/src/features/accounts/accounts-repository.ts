@@ -1,0 +1,323 @@
+import type { PartitionId } from '@onramp/core';
+import { type Kysely, sql } from 'kysely';
+import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
+import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
+import type { ProblemFieldError } from '../../http/problems.ts';
+import { newId } from '../../ids.ts';
+
+export type AccountMethod = AccountsTable['method'];
+export type AccountStatus = AccountsTable['status'];
+
+export interface Check {
+  name: string;
+  status: 'passed' | 'failed' | 'warning' | 'skipped';
+  detail: string;
+  durationMs: number;
+}
+
+/** What the last validation found, kept for the console. */
+export interface StatusDetail {
+  checks: Check[];
+  errors: ProblemFieldError[];
+}
+
+export interface Account {
+  id: string;
+  tenantId: string;
+  name: string;
+  description: string;
+  partition: PartitionId;
+  method: AccountMethod;
+  awsAccountId: string;
+  principalArn: string;
+  roleArn: string | null;
+  externalId: string | null;
+  connectionId: string | null;
+  accessKeyId: string | null;
+  bundles: string[];
+  regions: string[];
+  status: AccountStatus;
+  statusDetail: StatusDetail;
+  lastCheckedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewAccount = Omit<Account, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>;
+
+export type AccountChanges = Partial<
+  Pick<
+    Account,
+    | 'name'
+    | 'description'
+    | 'bundles'
+    | 'regions'
+    | 'principalArn'
+    | 'roleArn'
+    | 'accessKeyId'
+    | 'status'
+    | 'statusDetail'
+    | 'lastCheckedAt'
+  >
+>;
+
+export interface AccountFilters {
+  partition?: PartitionId;
+  method?: AccountMethod;
+  status?: AccountStatus;
+  awsAccountId?: string;
+  /** Contained in the name or the description, ignoring case. */
+  q?: string;
+  /** Only ids after this one: the cursor of the previous page. */
+  after?: string;
+  limit: number;
+}
+
+/** The field of the secrets table that holds an account's secret access key. */
+export const SECRET_ACCESS_KEY_FIELD = 'secretAccessKey';
+
+function toAccount(row: AccountsTable): Account {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    description: row.description,
+    partition: row.partition as PartitionId,
+    method: row.method,
+    awsAccountId: row.aws_account_id,
+    principalArn: row.principal_arn,
+    roleArn: row.role_arn,
+    externalId: row.external_id,
+    connectionId: row.connection_id,
+    accessKeyId: row.access_key_id,
+    bundles: JSON.parse(row.bundles) as string[],
+    regions: JSON.parse(row.regions) as string[],
+    status: row.status,
+    statusDetail: parseStatusDetail(row.status_detail),
+    lastCheckedAt: row.last_checked_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function parseStatusDetail(text: string): StatusDetail {
+  const parsed = JSON.parse(text) as Partial<StatusDetail>;
+  return { checks: parsed.checks ?? [], errors: parsed.errors ?? [] };
+}
+
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern escaped with `!`. */
+function likeContains(text: string): string {
+  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/**
+ * Accounts of one tenant and their sealed secrets. Every method takes the tenant first and filters by
+ * it; writes take an optional executor so the service can group them in one transaction.
+ */
+export function createAccountsRepository(db: Kysely<Database>, clock: () => Date) {
+  return {
+    async create(
+      tenantId: string,
+      input: NewAccount & { id?: string },
+      executor: Kysely<Database> = db,
+    ): Promise<Account> {
+      const now = clock().toISOString();
+      const row: AccountsTable = {
+        id: input.id ?? newId('account'),
+        tenant_id: tenantId,
+        name: input.name,
+        description: input.description,
+        partition: input.partition,
+        method: input.method,
+        aws_account_id: input.awsAccountId,
+        principal_arn: input.principalArn,
+        role_arn: input.roleArn,
+        external_id: input.externalId,
+        connection_id: input.connectionId,
+        access_key_id: input.accessKeyId,
+        bundles: JSON.stringify(input.bundles),
+        regions: JSON.stringify(input.regions),
+        status: input.status,
+        status_detail: JSON.stringify(input.statusDetail),
+        last_checked_at: input.lastCheckedAt,
+        created_at: now,
+        updated_at: now,
+      };
+      await executor.insertInto('accounts').values(row).execute();
+      return toAccount(row);
+    },
+
+    async find(
+      tenantId: string,
+      id: string,
+      executor: Kysely<Database> = db,
+    ): Promise<Account | undefined> {
+      const row = await executor
+        .selectFrom('accounts')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? toAccount(row) : undefined;
+    },
+
+    async nameExists(
+      tenantId: string,
+      name: string,
+      exceptId?: string,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      let query = executor
+        .selectFrom('accounts')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name);
+      if (exceptId) query = query.where('id', '!=', exceptId);
+      return Boolean(await query.executeTakeFirst());
+    },
+
+    async count(tenantId: string, executor: Kysely<Database> = db): Promise<number> {
+      const row = await executor
+        .selectFrom('accounts')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    /** One page by id ascending; `more` says whether another page follows. */
+    async list(
+      tenantId: string,
+      filters: AccountFilters,
+    ): Promise<{ accounts: Account[]; more: boolean }> {
+      let query = db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('id', 'asc')
+        .limit(filters.limit + 1);
+      if (filters.partition) query = query.where('partition', '=', filters.partition);
+      if (filters.method) query = query.where('method', '=', filters.method);
+      if (filters.status) query = query.where('status', '=', filters.status);
+      if (filters.awsAccountId) query = query.where('aws_account_id', '=', filters.awsAccountId);
+      if (filters.after) query = query.where('id', '>', filters.after);
+      if (filters.q) {
+        // lower() on both sides, in the database: each dialect folds case the same way for the column
+        // and the pattern (SQLite folds ASCII only, PostgreSQL all of Unicode), and LIKE … ESCAPE is
+        // the same in both.
+        const pattern = likeContains(filters.q);
+        query = query.where((eb) =>
+          eb.or([
+            eb(sql`lower(name)`, 'like', sql`lower(${pattern}) escape '!'`),
+            eb(sql`lower(description)`, 'like', sql`lower(${pattern}) escape '!'`),
+          ]),
+        );
+      }
+      const rows = await query.execute();
+      return {
+        accounts: rows.slice(0, filters.limit).map(toAccount),
+        more: rows.length > filters.limit,
+      };
+    },
+
+    async update(
+      tenantId: string,
+      id: string,
+      changes: AccountChanges,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      const set: Partial<AccountsTable> = { updated_at: clock().toISOString() };
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.description !== undefined) set.description = changes.description;
+      if (changes.bundles !== undefined) set.bundles = JSON.stringify(changes.bundles);
+      if (changes.regions !== undefined) set.regions = JSON.stringify(changes.regions);
+      if (changes.principalArn !== undefined) set.principal_arn = changes.principalArn;
+      if (changes.roleArn !== undefined) set.role_arn = changes.roleArn;
+      if (changes.accessKeyId !== undefined) set.access_key_id = changes.accessKeyId;
+      if (changes.status !== undefined) set.status = changes.status;
+      if (changes.statusDetail !== undefined)
+        set.status_detail = JSON.stringify(changes.statusDetail);
+      if (changes.lastCheckedAt !== undefined) set.last_checked_at = changes.lastCheckedAt;
+      await executor
+        .updateTable('accounts')
+        .set(set)
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async delete(tenantId: string, id: string, executor: Kysely<Database> = db): Promise<boolean> {
+      const result = await executor
+        .deleteFrom('accounts')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /** Stores a sealed secret of a record, replacing the one it had in that field. */
+    async putSecret(
+      tenantId: string,
+      ownerId: string,
+      field: string,
+      sealed: SealedSecret,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      const now = clock().toISOString();
+      await executor
+        .insertInto('secrets')
+        .values({
+          id: newId('secret'),
+          tenant_id: tenantId,
+          owner_id: ownerId,
+          field,
+          key_id: sealed.keyId,
+          wrapped_key: sealed.wrappedKey,
+          ciphertext: sealed.ciphertext,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'owner_id', 'field']).doUpdateSet({
+            key_id: sealed.keyId,
+            wrapped_key: sealed.wrappedKey,
+            ciphertext: sealed.ciphertext,
+            updated_at: now,
+          }),
+        )
+        .execute();
+    },
+
+    async findSecret(
+      tenantId: string,
+      ownerId: string,
+      field: string,
+    ): Promise<SealedSecret | undefined> {
+      const row = await db
+        .selectFrom('secrets')
+        .select(['key_id', 'wrapped_key', 'ciphertext'])
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', '=', ownerId)
+        .where('field', '=', field)
+        .executeTakeFirst();
+      return row
+        ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
+        : undefined;
+    },
+
+    /** Purges every secret of a record (all its fields). */
+    async deleteSecrets(
+      tenantId: string,
+      ownerId: string,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      await executor
+        .deleteFrom('secrets')
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', '=', ownerId)
+        .execute();
+    },
+  };
+}
+
+export type AccountsRepository = ReturnType<typeof createAccountsRepository>;

@@ -1,0 +1,208 @@
+import {
+  accountPageSchema,
+  accountSchema,
+  createAccountRequestSchema,
+  listAccountsQuerySchema,
+  replaceCredentialsRequestSchema,
+  updateAccountRequestSchema,
+  validationResultSchema,
+} from '@onramp/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../http/context.ts';
+import { requestMeta } from '../auth/auth-hook.ts';
+import { actorOf, requireTenant, type Scope } from '../auth/principal.ts';
+import type { Account } from './accounts-repository.ts';
+import type { Caller } from './accounts-service.ts';
+
+export const TENANT_HEADER = 'onramp-tenant';
+
+/** The tenant a request acts on (its own, or the one an operator names in Onramp-Tenant). */
+export function tenantOf(request: FastifyRequest, scope: Scope): string {
+  const header = request.headers[TENANT_HEADER];
+  return requireTenant(request.principal, scope, typeof header === 'string' ? header : undefined)
+    .tenantId;
+}
+
+/** The tenant and who is acting, for a mutation and its audit entry. */
+export function callerOf(request: FastifyRequest, scope: Scope): Caller {
+  const header = request.headers[TENANT_HEADER];
+  const { principal, tenantId } = requireTenant(
+    request.principal,
+    scope,
+    typeof header === 'string' ? header : undefined,
+  );
+  return { tenantId, ...actorOf(principal), ...requestMeta(request) };
+}
+
+export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });
+
+/** The allow-list every interface shows: no field of it can carry the secret access key. */
+export function toAccountResponse(account: Account): z.output<typeof accountSchema> {
+  return {
+    id: account.id,
+    name: account.name,
+    description: account.description,
+    partition: account.partition,
+    method: account.method,
+    awsAccountId: account.awsAccountId,
+    principalArn: account.principalArn,
+    roleArn: account.roleArn,
+    accessKeyId: account.accessKeyId,
+    connectionId: account.connectionId,
+    bundles: account.bundles,
+    regions: account.regions,
+    status: account.status,
+    checks: account.statusDetail.checks,
+    lastCheckedAt: account.lastCheckedAt,
+    createdAt: account.createdAt,
+    updatedAt: account.updatedAt,
+  };
+}
+
+export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['accounts'];
+
+  routes.post(
+    '/v1/accounts/validate',
+    {
+      schema: {
+        tags,
+        summary: 'Check credentials without saving anything',
+        description:
+          'Runs the same checks as creating the account and reports each of them. Nothing is stored.',
+        body: createAccountRequestSchema,
+        response: { 200: validationResultSchema },
+      },
+    },
+    async (request) => {
+      const tenantId = tenantOf(request, 'accounts:write');
+      const report = await ctx.accounts.validate(tenantId, request.body);
+      return {
+        valid: report.valid,
+        identity: report.identity
+          ? { accountId: report.identity.accountId, arn: report.identity.arn }
+          : null,
+        checks: report.checks,
+        errors: report.errors,
+      };
+    },
+  );
+
+  routes.post(
+    '/v1/accounts',
+    {
+      schema: {
+        tags,
+        summary: 'Connect an AWS account',
+        description:
+          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`.',
+        body: createAccountRequestSchema,
+        response: { 201: accountSchema },
+      },
+    },
+    async (request, reply) => {
+      const account = await ctx.accounts.create(callerOf(request, 'accounts:write'), request.body);
+      return reply.status(201).send(toAccountResponse(account));
+    },
+  );
+
+  routes.get(
+    '/v1/accounts',
+    {
+      schema: {
+        tags,
+        summary: 'List accounts',
+        description:
+          'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name or description, ignoring case.',
+        querystring: listAccountsQuerySchema,
+        response: { 200: accountPageSchema },
+      },
+    },
+    async (request) => {
+      const tenantId = tenantOf(request, 'accounts:read');
+      const page = await ctx.accounts.list(tenantId, request.query);
+      return { accounts: page.accounts.map(toAccountResponse), next: page.next };
+    },
+  );
+
+  routes.get(
+    '/v1/accounts/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get an account',
+        params: idParamsSchema,
+        response: { 200: accountSchema },
+      },
+    },
+    async (request) => {
+      const tenantId = tenantOf(request, 'accounts:read');
+      return toAccountResponse(await ctx.accounts.getAccount(tenantId, request.params.id));
+    },
+  );
+
+  routes.patch(
+    '/v1/accounts/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Rename an account or change its permissions',
+        description:
+          'Changing the permissions of a role account checks the role again and records the result as its status.',
+        params: idParamsSchema,
+        body: updateAccountRequestSchema,
+        response: { 200: accountSchema },
+      },
+    },
+    async (request) => {
+      const account = await ctx.accounts.update(
+        callerOf(request, 'accounts:write'),
+        request.params.id,
+        request.body,
+      );
+      return toAccountResponse(account);
+    },
+  );
+
+  routes.put(
+    '/v1/accounts/:id/credentials',
+    {
+      schema: {
+        tags,
+        summary: 'Replace the credentials',
+        description:
+          'New access keys, or a new role ARN, validated before they replace the current ones; when validation fails nothing changes.',
+        params: idParamsSchema,
+        body: replaceCredentialsRequestSchema,
+        response: { 200: accountSchema },
+      },
+    },
+    async (request) => {
+      const account = await ctx.accounts.replaceCredentials(
+        callerOf(request, 'accounts:write'),
+        request.params.id,
+        request.body,
+      );
+      return toAccountResponse(account);
+    },
+  );
+
+  routes.delete(
+    '/v1/accounts/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete an account',
+        description: 'Purges its stored secret; the audit log keeps the record of it.',
+        params: idParamsSchema,
+      },
+    },
+    async (request, reply) => {
+      await ctx.accounts.remove(callerOf(request, 'accounts:write'), request.params.id);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,762 @@
+import type {
+  createAccountRequestSchema,
+  replaceCredentialsRequestSchema,
+} from '@onramp/contracts';
+import {
+  createRoleBlueprint,
+  generateExternalId,
+  getPartition,
+  type HubPrincipal,
+  type PartitionId,
+  parseHubPrincipal,
+  type RoleBlueprint,
+  resolveSelection,
+} from '@onramp/core';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { AccessKeys } from '../../adapters/aws/aws-gateway.ts';
+import type { Database } from '../../adapters/db/schema.ts';
+import type { AppDeps } from '../../app.ts';
+import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
+import { isId, newId } from '../../ids.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import {
+  type Connection,
+  createConnectionsRepository,
+} from '../connections/connections-repository.ts';
+import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
+import {
+  type Account,
+  type AccountChanges,
+  type AccountFilters,
+  type AccountMethod,
+  createAccountsRepository,
+  SECRET_ACCESS_KEY_FIELD,
+} from './accounts-repository.ts';
+import {
+  type CredentialsInput,
+  noHubIssue,
+  type ValidationReport,
+  validateCredentials,
+} from './accounts-validation.ts';
+
+/** Who is acting, on which tenant, from where: what every mutation writes to the audit log. */
+export interface Caller {
+  tenantId: string;
+  actorType: 'user' | 'token' | 'system';
+  actorId: string | null;
+  requestId: string;
+  sourceIp: string;
+}
+
+export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
+export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
+
+export interface CreateConnectionInput {
+  name: string;
+  description: string;
+  partition: PartitionId;
+  bundles: 'default' | 'all' | string[];
+  regions: string[];
+  roleName: string;
+}
+
+export interface UpdateAccountInput {
+  name?: string | undefined;
+  description?: string | undefined;
+  bundles?: 'default' | 'all' | string[] | undefined;
+  regions?: string[] | undefined;
+}
+
+export interface ListAccountsInput {
+  partition?: PartitionId | undefined;
+  method?: AccountMethod | undefined;
+  status?: Account['status'] | undefined;
+  awsAccountId?: string | undefined;
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+type ServiceDeps = AppDeps & { audit: AuditRepository; tenants: TenantsRepository };
+
+/** Everything an account needs besides its credentials, resolved from the request or its connection. */
+interface Prepared {
+  partition: PartitionId;
+  method: AccountMethod;
+  name: string;
+  description: string;
+  bundles: string[];
+  regions: string[];
+  connection: Connection | undefined;
+  credentials: CredentialsInput;
+  limits: TenantLimits;
+}
+
+/**
+ * Connections (pending role set-ups) and accounts: the rules between the routes and the database.
+ * Nothing is stored unless validation passed, and every write of one request (account, secret,
+ * connection, audit entry) happens in one transaction.
+ */
+export function createAccountsService(deps: ServiceDeps) {
+  const accounts = createAccountsRepository(deps.db, deps.clock);
+  const connections = createConnectionsRepository(deps.db, deps.clock);
+  const now = () => deps.clock().toISOString();
+
+  async function limitsOf(tenantId: string): Promise<TenantLimits> {
+    const tenant = await deps.tenants.find(tenantId);
+    if (!tenant) throw notFound('Tenant');
+    return tenant.limits;
+  }
+
+  function enforcePartitionAndMethod(
+    limits: TenantLimits,
+    partition: PartitionId,
+    method: AccountMethod,
+    methodField: string | undefined,
+  ): void {
+    if (limits.partitions && !limits.partitions.includes(partition)) {
+      const allowed = limits.partitions.map((p) => getPartition(p).displayName).join(', ');
+      throw limitReached(
+        'partitions',
+        `This tenant may connect accounts in ${allowed} only.`,
+        'partition',
+      );
+    }
+    if (limits.methods && !limits.methods.includes(method)) {
+      const allowed = limits.methods.map(describeMethod).join(', ');
+      throw limitReached(
+        'methods',
+        `This tenant may not connect accounts with ${describeMethod(method)}; it may use ${allowed}.`,
+        methodField,
+      );
+    }
+  }
+
+  function hubPrincipal(partition: PartitionId): HubPrincipal {
+    const hub = deps.hubs[partition];
+    if (!hub)
+      throw new AppError('validation_failed', noHubIssue(partition).message, [
+        noHubIssue(partition),
+      ]);
+    const parsed = parseHubPrincipal(hub.principalArn, partition);
+    // The configuration is checked at start-up; a bad hub here is the operator's, not the tenant's.
+    if (!parsed.ok)
+      throw new Error(`the hub identity of ${partition} is invalid: ${parsed.issue.message}`);
+    return parsed.value;
+  }
+
+  async function findConnection(tenantId: string, id: string): Promise<Connection> {
+    const connection = await connections.find(tenantId, id);
+    if (!connection) throw notFound('Connection');
+    return connection;
+  }
+
+  async function findAccount(tenantId: string, id: string): Promise<Account> {
+    const account = await accounts.find(tenantId, id);
+    if (!account) throw notFound('Account');
+    return account;
+  }
+
+  async function prepare(
+    tenantId: string,
+    input: CreateAccountInput,
+    forCreate: boolean,
+  ): Promise<Prepared> {
+    const limits = await limitsOf(tenantId);
+    if (input.method === 'access_keys') {
+      enforcePartitionAndMethod(limits, input.partition, 'access_keys', 'method');
+      const selection = resolveSelection(deps.catalog, {
+        partition: input.partition,
+        bundles: input.bundles,
+        regions: input.regions,
+      });
+      return {
+        partition: input.partition,
+        method: 'access_keys',
+        name: input.name,
+        description: input.description,
+        bundles: selection.bundles.map((b) => b.id),
+        regions: [...selection.regions],
+        connection: undefined,
+        limits,
+        credentials: {
+          method: 'access_keys',
+          partition: input.partition,
+          accessKeyId: input.accessKeyId,
+          secretAccessKey: input.secretAccessKey,
+        },
+      };
+    }
+    const connection = await connections.find(tenantId, input.connectionId);
+    if (!connection) {
+      throw new AppError('not_found', 'This connection does not exist, or is not yours to see.', [
+        {
+          field: 'connectionId',
+          code: 'not_found',
+          message: 'There is no such connection in this tenant.',
+        },
+      ]);
+    }
+    if (forCreate && connection.status !== 'pending') throw alreadyConnected(connection);
+    enforcePartitionAndMethod(limits, connection.partition, 'role', 'method');
+    const selection = resolveSelection(deps.catalog, {
+      partition: connection.partition,
+      bundles: connection.bundles,
+      regions: connection.regions,
+    });
+    return {
+      partition: connection.partition,
+      method: 'role',
+      name: input.name ?? connection.name,
+      description: input.description ?? connection.description,
+      bundles: selection.bundles.map((b) => b.id),
+      regions: [...selection.regions],
+      connection,
+      limits,
+      credentials: {
+        method: 'role',
+        partition: connection.partition,
+        roleArn: input.roleArn,
+        externalId: connection.externalId,
+      },
+    };
+  }
+
+  async function ensureNameFree(tenantId: string, name: string, exceptId?: string): Promise<void> {
+    if (await accounts.nameExists(tenantId, name, exceptId)) throw duplicateName(name);
+  }
+
+  /** Runs the writes of one request together; a duplicate name that slipped past the check is a 409. */
+  async function inTransaction<T>(
+    name: string | undefined,
+    work: (trx: Kysely<Database>) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await deps.db.transaction().execute(work);
+    } catch (error) {
+      if (name !== undefined && isUniqueViolation(error)) throw duplicateName(name);
+      throw error;
+    }
+  }
+
+  function audit(
+    caller: Caller,
+    action: string,
+    target: { type: string; id: string },
+    details: Record<string, unknown>,
+    trx: Kysely<Database>,
+  ) {
+    return deps.audit.append(
+      {
+        tenantId: caller.tenantId,
+        actorType: caller.actorType,
+        actorId: caller.actorId,
+        action,
+        targetType: target.type,
+        targetId: target.id,
+        requestId: caller.requestId,
+        sourceIp: caller.sourceIp,
+        details,
+      },
+      trx,
+    );
+  }
+
+  function sealSecret(tenantId: string, accountId: string, secretAccessKey: string) {
+    return deps.envelope.seal(secretAccessKey, {
+      tenantId,
+      ownerId: accountId,
+      field: SECRET_ACCESS_KEY_FIELD,
+    });
+  }
+
+  return {
+    // ---- connections -------------------------------------------------------------------------
+
+    async createConnection(caller: Caller, input: CreateConnectionInput): Promise<Connection> {
+      const limits = await limitsOf(caller.tenantId);
+      enforcePartitionAndMethod(limits, input.partition, 'role', undefined);
+      const hub = hubPrincipal(input.partition);
+      const selection = resolveSelection(deps.catalog, {
+        partition: input.partition,
+        bundles: input.bundles,
+        regions: input.regions,
+      });
+      // Generated here and only here: a tenant never chooses the external ID, or it would not stop a
+      // confused deputy.
+      const externalId = generateExternalId(deps.randomBytes(32));
+      const bundles = selection.bundles.map((b) => b.id);
+      const regions = [...selection.regions];
+      // Everything the templates need must render before the set-up is stored (role name, policy sizes).
+      createRoleBlueprint({
+        catalog: deps.catalog,
+        selection: { partition: input.partition, bundles, regions },
+        externalId,
+        hubPrincipal: hub.arn,
+        roleName: input.roleName,
+      });
+      return inTransaction(undefined, async (trx) => {
+        const connection = await connections.create(
+          caller.tenantId,
+          {
+            name: input.name,
+            description: input.description,
+            partition: input.partition,
+            bundles,
+            regions,
+            externalId,
+            roleName: input.roleName,
+          },
+          trx,
+        );
+        await audit(
+          caller,
+          'connection.created',
+          { type: 'connection', id: connection.id },
+          {
+            name: connection.name,
+            partition: connection.partition,
+            bundles,
+            regions,
+            roleName: connection.roleName,
+          },
+          trx,
+        );
+        return connection;
+      });
+    },
+
+    listConnections: (tenantId: string) => connections.list(tenantId),
+
+    getConnection: findConnection,
+
+    async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
+      const connection = await findConnection(caller.tenantId, id);
+      if (connection.status !== 'pending') throw alreadyConnected(connection);
+      const externalId = generateExternalId(deps.randomBytes(32));
+      await inTransaction(undefined, async (trx) => {
+        if (!(await connections.replaceExternalId(caller.tenantId, id, externalId, trx)))
+          throw alreadyConnected(connection);
+        await audit(
+          caller,
+          'connection.external_id_regenerated',
+          { type: 'connection', id },
+          { name: connection.name },
+          trx,
+        );
+      });
+      return findConnection(caller.tenantId, id);
+    },
+
+    async deleteConnection(caller: Caller, id: string): Promise<void> {
+      const connection = await findConnection(caller.tenantId, id);
+      if (connection.status !== 'pending') throw alreadyConnected(connection);
+      await inTransaction(undefined, async (trx) => {
+        if (!(await connections.deletePending(caller.tenantId, id, trx)))
+          throw alreadyConnected(connection);
+        await audit(
+          caller,
+          'connection.deleted',
+          { type: 'connection', id },
+          { name: connection.name, partition: connection.partition },
+          trx,
+        );
+      });
+    },
+
+    /** The principal roles trust in a partition; 422 on `partition` when it has no hub identity. */
+    hubPrincipal,
+
+    /** What the CloudFormation, Terraform and manual renderers need for a connection. */
+    blueprintOf(connection: Connection): RoleBlueprint {
+      return createRoleBlueprint({
+        catalog: deps.catalog,
+        selection: {
+          partition: connection.partition,
+          bundles: connection.bundles,
+          regions: connection.regions,
+        },
+        externalId: connection.externalId,
+        hubPrincipal: hubPrincipal(connection.partition).arn,
+        roleName: connection.roleName,
+      });
+    },
+
+    // ---- accounts ----------------------------------------------------------------------------
+
+    /** A dry run of create: the same checks, nothing stored. */
+    async validate(tenantId: string, input: CreateAccountInput): Promise<ValidationReport> {
+      const prepared = await prepare(tenantId, input, false);
+      return validateCredentials(deps, prepared.credentials);
+    },
+
+    async create(caller: Caller, input: CreateAccountInput): Promise<Account> {
+      const prepared = await prepare(caller.tenantId, input, true);
+      const { limits } = prepared;
+      if (
+        limits.maxAccounts !== undefined &&
+        (await accounts.count(caller.tenantId)) >= limits.maxAccounts
+      ) {
+        throw limitReached(
+          'maxAccounts',
+          `This tenant may have at most ${limits.maxAccounts} accounts; delete one to add another.`,
+          undefined,
+        );
+      }
+      await ensureNameFree(caller.tenantId, prepared.name);
+
+      const report = await validateCredentials(deps, prepared.credentials);
+      if (!report.valid || !report.credentials || !report.identity)
+        throw notValidated(report, 'The account was not saved');
+      const { credentials, identity } = report;
+
+      const id = newId('account');
+      const sealed =
+        credentials.method === 'access_keys'
+          ? sealSecret(caller.tenantId, id, credentials.secretAccessKey)
+          : undefined;
+      const connection = prepared.connection;
+      return inTransaction(prepared.name, async (trx) => {
+        const account = await accounts.create(
+          caller.tenantId,
+          {
+            id,
+            name: prepared.name,
+            description: prepared.description,
+            partition: prepared.partition,
+            method: prepared.method,
+            awsAccountId: identity.accountId,
+            principalArn: credentials.method === 'role' ? credentials.roleArn : identity.arn,
+            roleArn: credentials.method === 'role' ? credentials.roleArn : null,
+            externalId: connection?.externalId ?? null,
+            connectionId: connection?.id ?? null,
+            accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
+            bundles: prepared.bundles,
+            regions: prepared.regions,
+            status: 'unverified',
+            statusDetail: { checks: report.checks, errors: [] },
+            lastCheckedAt: now(),
+          },
+          trx,
+        );
+        if (sealed)
+          await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        if (
+          connection &&
+          !(await connections.markConnected(caller.tenantId, connection.id, id, trx))
+        ) {
+          throw alreadyConnected(connection);
+        }
+        await audit(
+          caller,
+          'account.created',
+          { type: 'account', id },
+          describeAccount(account),
+          trx,
+        );
+        return account;
+      });
+    },
+
+    async list(
+      tenantId: string,
+      query: ListAccountsInput,
+    ): Promise<{ accounts: Account[]; next: string | null }> {
+      const filters: AccountFilters = { limit: query.limit };
+      if (query.partition) filters.partition = query.partition;
+      if (query.method) filters.method = query.method;
+      if (query.status) filters.status = query.status;
+      if (query.awsAccountId) filters.awsAccountId = query.awsAccountId;
+      if (query.q?.trim()) filters.q = query.q.trim();
+      if (query.cursor !== undefined) filters.after = decodeCursor(query.cursor);
+      const page = await accounts.list(tenantId, filters);
+      const last = page.accounts.at(-1);
+      return { accounts: page.accounts, next: page.more && last ? encodeCursor(last.id) : null };
+    },
+
+    getAccount: findAccount,
+
+    async update(caller: Caller, id: string, input: UpdateAccountInput): Promise<Account> {
+      const account = await findAccount(caller.tenantId, id);
+      const changes: AccountChanges = {};
+      if (input.name !== undefined && input.name !== account.name) {
+        await ensureNameFree(caller.tenantId, input.name, id);
+        changes.name = input.name;
+      }
+      if (input.description !== undefined && input.description !== account.description) {
+        changes.description = input.description;
+      }
+      if (input.bundles !== undefined || input.regions !== undefined) {
+        const selection = resolveSelection(deps.catalog, {
+          partition: account.partition,
+          bundles: input.bundles ?? account.bundles,
+          regions: input.regions ?? account.regions,
+        });
+        const bundles = selection.bundles.map((b) => b.id);
+        const regions = [...selection.regions];
+        if (!sameList(bundles, account.bundles)) changes.bundles = bundles;
+        if (!sameList(regions, account.regions)) changes.regions = regions;
+      }
+      const permissionsChanged = changes.bundles !== undefined || changes.regions !== undefined;
+      if (
+        permissionsChanged &&
+        account.method === 'role' &&
+        account.roleArn &&
+        account.externalId
+      ) {
+        // New permissions need the role to be checked again; the finding becomes the account's status.
+        const report = await validateCredentials(
+          deps,
+          {
+            method: 'role',
+            partition: account.partition,
+            roleArn: account.roleArn,
+            externalId: account.externalId,
+          },
+          { expectedAccountId: account.awsAccountId },
+        );
+        changes.status = report.valid ? 'unverified' : 'invalid';
+        changes.statusDetail = { checks: report.checks, errors: report.errors };
+        changes.lastCheckedAt = now();
+      }
+      const changed = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) =>
+        ['name', 'description', 'bundles', 'regions'].includes(k),
+      );
+      if (changed.length === 0) return account;
+      await inTransaction(changes.name, async (trx) => {
+        await accounts.update(caller.tenantId, id, changes, trx);
+        if (permissionsChanged && account.connectionId) {
+          await connections.updateSelection(
+            caller.tenantId,
+            account.connectionId,
+            {
+              bundles: changes.bundles ?? account.bundles,
+              regions: changes.regions ?? account.regions,
+            },
+            trx,
+          );
+        }
+        await audit(
+          caller,
+          'account.updated',
+          { type: 'account', id },
+          {
+            changed,
+            name: changes.name ?? account.name,
+            ...(permissionsChanged
+              ? {
+                  bundles: changes.bundles ?? account.bundles,
+                  regions: changes.regions ?? account.regions,
+                }
+              : {}),
+            ...(changes.status ? { status: changes.status } : {}),
+          },
+          trx,
+        );
+      });
+      return findAccount(caller.tenantId, id);
+    },
+
+    /** New keys or a new role ARN, validated first: when validation fails, the old ones stay as they were. */
+    async replaceCredentials(
+      caller: Caller,
+      id: string,
+      input: ReplaceCredentialsInput,
+    ): Promise<Account> {
+      const account = await findAccount(caller.tenantId, id);
+      if (input.method !== account.method) {
+        const message = `This account connects with ${describeMethod(account.method)}; send new ${describeMethod(account.method)}, or delete it and connect the AWS account again.`;
+        throw new AppError('validation_failed', message, [
+          { field: 'method', code: 'method_mismatch', message },
+        ]);
+      }
+      let credentials: CredentialsInput;
+      if (input.method === 'access_keys') {
+        credentials = {
+          method: 'access_keys',
+          partition: account.partition,
+          accessKeyId: input.accessKeyId,
+          secretAccessKey: input.secretAccessKey,
+        };
+      } else {
+        if (!account.externalId) throw new Error(`role account ${account.id} has no external ID`);
+        credentials = {
+          method: 'role',
+          partition: account.partition,
+          roleArn: input.roleArn,
+          externalId: account.externalId,
+        };
+      }
+      const report = await validateCredentials(deps, credentials, {
+        expectedAccountId: account.awsAccountId,
+      });
+      if (!report.valid || !report.credentials || !report.identity) {
+        throw notValidated(
+          report,
+          'The credentials were not replaced; the account keeps its current ones',
+        );
+      }
+      const validated = report.credentials;
+      const identity = report.identity;
+      const sealed =
+        validated.method === 'access_keys'
+          ? sealSecret(caller.tenantId, id, validated.secretAccessKey)
+          : undefined;
+      await inTransaction(undefined, async (trx) => {
+        await accounts.update(
+          caller.tenantId,
+          id,
+          {
+            principalArn: validated.method === 'role' ? validated.roleArn : identity.arn,
+            ...(validated.method === 'role'
+              ? { roleArn: validated.roleArn }
+              : { accessKeyId: validated.accessKeyId }),
+            status: 'unverified',
+            statusDetail: { checks: report.checks, errors: [] },
+            lastCheckedAt: now(),
+          },
+          trx,
+        );
+        if (sealed)
+          await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        const details =
+          validated.method === 'role'
+            ? { method: 'role', previousRoleArn: account.roleArn, roleArn: validated.roleArn }
+            : {
+                method: 'access_keys',
+                previousAccessKeyId: account.accessKeyId,
+                accessKeyId: validated.accessKeyId,
+              };
+        await audit(
+          caller,
+          'account.credentials_rotated',
+          { type: 'account', id },
+          { name: account.name, ...details },
+          trx,
+        );
+      });
+      return findAccount(caller.tenantId, id);
+    },
+
+    /** Deletes the account and purges its secret; the audit log keeps what happened. */
+    async remove(caller: Caller, id: string): Promise<void> {
+      const account = await findAccount(caller.tenantId, id);
+      await inTransaction(undefined, async (trx) => {
+        if (!(await accounts.delete(caller.tenantId, id, trx))) throw notFound('Account');
+        await accounts.deleteSecrets(caller.tenantId, id, trx);
+        // The role still trusts the connection's external ID: the set-up can be connected again.
+        if (account.connectionId)
+          await connections.markPending(caller.tenantId, account.connectionId, trx);
+        await audit(
+          caller,
+          'account.deleted',
+          { type: 'account', id },
+          describeAccount(account),
+          trx,
+        );
+      });
+    },
+
+    /**
+     * The stored keys of an access-key account, opened. For Onramp's own use (vending credentials);
+     * no route returns them.
+     */
+    async readAccessKeys(tenantId: string, id: string): Promise<AccessKeys | undefined> {
+      const account = await accounts.find(tenantId, id);
+      if (account?.method !== 'access_keys' || !account.accessKeyId) return undefined;
+      const sealed = await accounts.findSecret(tenantId, id, SECRET_ACCESS_KEY_FIELD);
+      if (!sealed) return undefined;
+      const secretAccessKey = deps.envelope.open(sealed, {
+        tenantId,
+        ownerId: id,
+        field: SECRET_ACCESS_KEY_FIELD,
+      });
+      return { accessKeyId: account.accessKeyId, secretAccessKey };
+    },
+  };
+}
+
+export type AccountsService = ReturnType<typeof createAccountsService>;
+
+function describeMethod(method: AccountMethod): string {
+  return method === 'role' ? 'an IAM role' : 'access keys';
+}
+
+/** The audit log's view of an account: names and identifiers, never a secret. */
+function describeAccount(account: Account): Record<string, unknown> {
+  return {
+    name: account.name,
+    partition: account.partition,
+    method: account.method,
+    awsAccountId: account.awsAccountId,
+    ...(account.roleArn ? { roleArn: account.roleArn } : {}),
+    ...(account.accessKeyId ? { accessKeyId: account.accessKeyId } : {}),
+    ...(account.connectionId ? { connectionId: account.connectionId } : {}),
+    bundles: account.bundles,
+    regions: account.regions,
+  };
+}
+
+function limitReached(
+  limit: 'maxAccounts' | 'partitions' | 'methods',
+  message: string,
+  field: string | undefined,
+): AppError {
+  const errors: ProblemFieldError[] = field ? [{ field, code: 'limit_reached', message }] : [];
+  return new AppError(
+    'limit_reached',
+    `${message} (tenant limit: ${limit})`,
+    errors,
+    {},
+    { limit },
+  );
+}
+
+function duplicateName(name: string): AppError {
+  const message = `An account named "${name}" already exists in this tenant.`;
+  return new AppError('conflict', message, [
+    { field: 'name', code: 'duplicate_name', message, hint: 'Choose another name.' },
+  ]);
+}
+
+function alreadyConnected(connection: Connection): AppError {
+  const message = `This connection is already connected to account ${connection.accountId}; delete that account to connect it again, or create a new connection.`;
+  return new AppError('conflict', message, [
+    { field: 'connectionId', code: 'already_connected', message },
+  ]);
+}
+
+/** 422 with every field error, and the checks as an extension member so the console can show them. */
+function notValidated(report: ValidationReport, what: string): AppError {
+  const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
+  return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isId('account', id)) {
+    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
+      {
+        field: 'cursor',
+        code: 'invalid_format',
+        message: 'Pass the `next` value of the previous page unchanged.',
+      },
+    ]);
+  }
+  return id;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A unique constraint refused a row: SQLite's and PostgreSQL's codes. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}

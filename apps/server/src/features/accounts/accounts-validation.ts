@@ -1,0 +1,280 @@
+import {
+  checkSecretAccessKey,
+  getPartition,
+  type PartitionId,
+  parseAccessKeyId,
+  parseRoleArn,
+} from '@onramp/core';
+import {
+  type AwsGateway,
+  AwsProblem,
+  type CallerIdentity,
+} from '../../adapters/aws/aws-gateway.ts';
+import type { HubIdentity } from '../../app.ts';
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import type { Check } from './accounts-repository.ts';
+
+/**
+ * The checks that stand between what a tenant typed and a stored account. Each step is recorded with
+ * its outcome and duration, so the console can show what was checked, what failed and why; a step
+ * whose prerequisite failed is recorded as skipped, never as passed.
+ */
+
+export type CredentialsInput =
+  | { method: 'access_keys'; partition: PartitionId; accessKeyId: string; secretAccessKey: string }
+  | { method: 'role'; partition: PartitionId; roleArn: string; externalId: string };
+
+/** The credentials as they are stored when validation passes: trimmed, with the identity they proved. */
+export type ValidatedCredentials =
+  | { method: 'access_keys'; accessKeyId: string; secretAccessKey: string }
+  | { method: 'role'; roleArn: string };
+
+export interface ValidationReport {
+  valid: boolean;
+  identity: CallerIdentity | null;
+  checks: Check[];
+  errors: ProblemFieldError[];
+  /** Present when valid. */
+  credentials: ValidatedCredentials | null;
+}
+
+export interface ValidationDeps {
+  aws: AwsGateway;
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+}
+
+export interface ValidationOptions {
+  /** When replacing credentials: the AWS account they must belong to. */
+  expectedAccountId?: string;
+}
+
+export const VALIDATION_SESSION_NAME = 'onramp-validate';
+
+const PERMISSIONS_NOT_CHECKED =
+  'Not checked yet: Onramp does not simulate the identity’s policies against the chosen permissions in this version, so the account stays unverified.';
+
+type StepOutcome<T> =
+  | { status: 'passed' | 'warning'; detail: string; value: T }
+  | { status: 'failed'; detail: string; errors: ProblemFieldError[] }
+  | { status: 'skipped'; detail: string };
+
+/** Records each step; a step whose input is missing (an earlier step failed) is recorded as skipped. */
+function createRecorder() {
+  const checks: Check[] = [];
+  const errors: ProblemFieldError[] = [];
+  return {
+    checks,
+    errors,
+    async step<I, T>(
+      name: string,
+      input: I | undefined,
+      run: (input: I) => Promise<StepOutcome<T>> | StepOutcome<T>,
+    ): Promise<T | undefined> {
+      if (input === undefined) {
+        checks.push({
+          name,
+          status: 'skipped',
+          detail: 'Skipped: an earlier check failed.',
+          durationMs: 0,
+        });
+        return undefined;
+      }
+      const started = performance.now();
+      const outcome = await run(input);
+      checks.push({
+        name,
+        status: outcome.status,
+        detail: outcome.detail,
+        durationMs: Math.round(performance.now() - started),
+      });
+      if (outcome.status === 'failed') errors.push(...outcome.errors);
+      return outcome.status === 'passed' || outcome.status === 'warning'
+        ? outcome.value
+        : undefined;
+    },
+  };
+}
+
+/**
+ * Runs the pipeline. AWS refusing something is a finding (a failed check with a field error); AWS not
+ * answering is not the tenant's fault, and leaves as a 502 `upstream_unavailable` problem. Any other
+ * error propagates unchanged (a 500 without details).
+ */
+export async function validateCredentials(
+  deps: ValidationDeps,
+  input: CredentialsInput,
+  options: ValidationOptions = {},
+): Promise<ValidationReport> {
+  const recorder = createRecorder();
+  const { step } = recorder;
+  let identity: CallerIdentity | undefined;
+  let credentials: ValidatedCredentials | undefined;
+
+  if (input.method === 'access_keys') {
+    const keys = await step('shape', input, (given) => {
+      const id = parseAccessKeyId(given.accessKeyId, 'accessKeyId');
+      const secret = checkSecretAccessKey(given.secretAccessKey, 'secretAccessKey');
+      if (!id.ok || !secret.ok) {
+        const issues = [id, secret].flatMap((r) => (r.ok ? [] : [r.issue]));
+        return failed('The access key is not shaped like one.', issues);
+      }
+      return passed('A long-term access key ID (AKIA…) and a 40-character secret.', {
+        accessKeyId: id.value.accessKeyId,
+        secretAccessKey: secret.value,
+      });
+    });
+    identity = await step('identity', keys, async (k) => {
+      const found = await askAws(() => deps.aws.identifyKeys(input.partition, k));
+      if (found instanceof AwsProblem) return refused(found);
+      if (isRootArn(found.value.arn)) {
+        return failed('These are the root user’s keys.', [
+          {
+            field: 'accessKeyId',
+            code: 'root_access_key',
+            message:
+              'These are the root user’s access keys. Onramp refuses them: they can do anything in the account and cannot be limited.',
+            hint: 'Create a dedicated IAM user for Onramp with only the permissions it needs, create an access key for that user, and delete the root user’s key.',
+          },
+        ]);
+      }
+      return (
+        accountMismatch(found.value, options, 'accessKeyId') ??
+        passed(`AWS knows these keys: ${found.value.arn}.`, found.value)
+      );
+    });
+    if (keys && identity) credentials = { method: 'access_keys', ...keys };
+  } else {
+    const roleArn = await step('shape', input, (given) => {
+      const parsed = parseRoleArn(given.roleArn, { field: 'roleArn', partition: given.partition });
+      if (!parsed.ok) return failed('The role ARN cannot be used here.', [parsed.issue]);
+      return passed(
+        `An IAM role ARN in ${getPartition(given.partition).displayName}.`,
+        parsed.value.arn,
+      );
+    });
+    const hubReady = await step('hub', roleArn, () => {
+      const hub = deps.hubs[input.partition];
+      if (!hub) return failed('No hub identity in this partition.', [noHubIssue(input.partition)]);
+      return passed(`Onramp assumes roles from ${hub.principalArn}.`, true);
+    });
+    identity = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
+      const found = await askAws(() =>
+        deps.aws.assumeRole(input.partition, {
+          roleArn: arn,
+          externalId: input.externalId,
+          sessionName: VALIDATION_SESSION_NAME,
+        }),
+      );
+      if (found instanceof AwsProblem) return refused(found);
+      const assumed = found.value.identity;
+      return (
+        accountMismatch(assumed, options, 'roleArn') ??
+        passed(`Onramp assumed the role with its external ID: ${assumed.arn}.`, assumed)
+      );
+    });
+    const deputySafe = await step('external_id_required', identity && roleArn, async (arn) => {
+      const found = await askAws(() =>
+        deps.aws.assumeRole(input.partition, {
+          roleArn: arn,
+          sessionName: VALIDATION_SESSION_NAME,
+        }),
+      );
+      if (found instanceof AwsProblem) {
+        return passed('AWS refused to let Onramp assume the role without the external ID.', true);
+      }
+      return failed('The role can be assumed without the external ID.', [
+        {
+          field: 'roleArn',
+          code: 'external_id_not_required',
+          message:
+            'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+          hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: "Condition": {"StringEquals": {"sts:ExternalId": "${input.externalId}"}}`,
+        },
+      ]);
+    });
+    if (roleArn && identity && deputySafe) credentials = { method: 'role', roleArn };
+  }
+  await step('permissions', credentials, () => ({
+    status: 'skipped',
+    detail: PERMISSIONS_NOT_CHECKED,
+  }));
+
+  const valid = credentials !== undefined && recorder.errors.length === 0;
+  return {
+    valid,
+    identity: valid ? (identity ?? null) : null,
+    checks: recorder.checks,
+    errors: recorder.errors,
+    credentials: valid ? (credentials ?? null) : null,
+  };
+}
+
+/** What a tenant is told when roles are not available in a partition. */
+export function noHubIssue(partition: PartitionId): ProblemFieldError {
+  const name = getPartition(partition).displayName;
+  return {
+    field: 'partition',
+    code: 'hub_not_configured',
+    message: `Roles are not offered in ${name}: the operator has not configured a hub identity for it.`,
+    hint: `Connect with access keys, or ask the operator to configure a hub identity for ${partition}.`,
+  };
+}
+
+function isRootArn(arn: string): boolean {
+  return /^arn:[^:]+:iam::\d{12}:root$/.test(arn);
+}
+
+function passed<T>(detail: string, value: T): StepOutcome<T> {
+  return { status: 'passed', detail, value };
+}
+
+function failed(detail: string, errors: ProblemFieldError[]): StepOutcome<never> {
+  return { status: 'failed', detail: [detail, ...errors.map((e) => e.message)].join(' '), errors };
+}
+
+function refused(problem: AwsProblem): StepOutcome<never> {
+  return failed('AWS refused.', [
+    {
+      field: problem.field,
+      code: problem.code,
+      message: problem.message,
+      ...(problem.hint ? { hint: problem.hint } : {}),
+    },
+  ]);
+}
+
+function accountMismatch(
+  identity: CallerIdentity,
+  options: ValidationOptions,
+  field: string,
+): StepOutcome<never> | undefined {
+  if (!options.expectedAccountId || identity.accountId === options.expectedAccountId)
+    return undefined;
+  return failed('The credentials belong to another AWS account.', [
+    {
+      field,
+      code: 'account_mismatch',
+      message: `These credentials belong to AWS account ${identity.accountId}, but this account is ${options.expectedAccountId}.`,
+      hint: 'Use credentials of the same AWS account, or connect the other account as a new account.',
+    },
+  ]);
+}
+
+/**
+ * Calls AWS: a refusal comes back as the AwsProblem, to be recorded as a finding; AWS being unreachable
+ * or throttling ends the request with 502, never with "your credentials are invalid".
+ */
+async function askAws<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> {
+  try {
+    return { value: await call() };
+  } catch (error) {
+    if (error instanceof AwsProblem) {
+      if (error.kind === 'rejected') return error;
+      throw new AppError(
+        'upstream_unavailable',
+        `AWS did not answer, so Onramp could not check the credentials; nothing was changed. Try again shortly. (${error.message})`,
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/db/schema.ts';
+import { newId } from '../../ids.ts';
+
+export interface AuditEntry {
+  tenantId: string | null;
+  actorType: 'user' | 'token' | 'system' | 'setup';
+  actorId: string | null;
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  requestId?: string;
+  sourceIp?: string;
+  /** Names and changed fields only: callers never put a secret here (see the audit tests). */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'details'>> {
+  id: string;
+  at: string;
+  details: Record<string, unknown>;
+}
+
+/** Append-only: this repository has no update or delete, and the database refuses them too. */
+export function createAuditRepository(db: Kysely<Database>, clock: () => Date) {
+  return {
+    async append(entry: AuditEntry, executor: Kysely<Database> = db): Promise<void> {
+      await executor
+        .insertInto('audit_log')
+        .values({
+          id: newId('audit'),
+          tenant_id: entry.tenantId,
+          actor_type: entry.actorType,
+          actor_id: entry.actorId,
+          action: entry.action,
+          target_type: entry.targetType ?? null,
+          target_id: entry.targetId ?? null,
+          at: clock().toISOString(),
+          request_id: entry.requestId ?? null,
+          source_ip: entry.sourceIp ?? null,
+          details: JSON.stringify(entry.details ?? {}),
+        })
+        .execute();
+    },
+
+    /** Newest first; `before` is the seq of the last entry of the previous page. */
+    async list(
+      tenantId: string | null,
+      options: { limit: number; before?: number; targetId?: string; all?: boolean },
+    ): Promise<{ entries: AuditRecord[]; nextBefore: number | null }> {
+      let query = db
+        .selectFrom('audit_log')
+        .selectAll()
+        .orderBy('seq', 'desc')
+        .limit(options.limit + 1);
+      if (!options.all) {
+        query =
+          tenantId === null
+            ? query.where('tenant_id', 'is', null)
+            : query.where('tenant_id', '=', tenantId);
+      }
+      if (options.before !== undefined) query = query.where('seq', '<', options.before);
+      if (options.targetId) query = query.where('target_id', '=', options.targetId);
+      const rows = await query.execute();
+      const page = rows.slice(0, options.limit);
+      return {
+        entries: page.map((r) => ({
+          id: r.id,
+          tenantId: r.tenant_id,
+          actorType: r.actor_type,
+          actorId: r.actor_id,
+          action: r.action,
+          targetType: r.target_type ?? '',
+          targetId: r.target_id ?? '',
+          requestId: r.request_id ?? '',
+          sourceIp: r.source_ip ?? '',
+          at: r.at,
+          details: JSON.parse(r.details) as Record<string, unknown>,
+        })),
+        nextBefore: rows.length > options.limit ? Number(page[page.length - 1]?.seq) : null,
+      };
+    },
+  };
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../http/context.ts';
+import { AppError, notFound } from '../../http/problems.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
+import { isOperator, type Principal } from './principal.ts';
+
+export const SESSION_COOKIE = 'onramp_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/**
+ * Resolves who is asking, once per request: a bearer API token, or the session cookie. A request made
+ * with the cookie and an unsafe method must also carry the session's CSRF token in a header, which a
+ * page on another site cannot read or set; bearer tokens are not sent by browsers on their own, so they
+ * need no such check.
+ */
+export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
+  // preValidation: who is asking is settled before the body is judged, so a stranger gets 401, not 400.
+  app.addHook('preValidation', async (request) => {
+    const principal = await resolvePrincipal(request, ctx);
+    request.principal = principal;
+    // An operator acting on a tenant must name one that exists: every route can then trust it. The
+    // audit log is the exception: a deleted tenant's history stays readable.
+    const requested = requestedTenant(request);
+    const isAudit = request.routeOptions.url === '/v1/audit';
+    if (
+      requested &&
+      principal &&
+      isOperator(principal) &&
+      !isAudit &&
+      !(await ctx.tenants.find(requested))
+    ) {
+      throw notFound('This tenant');
+    }
+  });
+}
+
+async function resolvePrincipal(
+  request: FastifyRequest,
+  ctx: AppContext,
+): Promise<Principal | undefined> {
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    const [scheme, value] = authorization.split(' ');
+    if (scheme?.toLowerCase() !== 'bearer' || !value) {
+      throw new AppError('unauthenticated', 'Send the token as Authorization: Bearer onr_….');
+    }
+    const token = await ctx.tokens.findLive(value);
+    if (!token)
+      throw new AppError('unauthenticated', 'This API token is unknown, revoked or expired.');
+    return {
+      kind: 'token',
+      tokenId: token.id,
+      tenantId: token.tenantId,
+      scopes: token.scopes,
+      createdBy: token.createdBy,
+    };
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (!cookie) return undefined;
+  const session = await ctx.sessions.find(cookie);
+  if (!session) return undefined;
+  const user = await ctx.users.findById(session.userId);
+  if (!user || user.disabled) return undefined;
+  if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
+    const presented = request.headers[CSRF_HEADER];
+    if (presented !== session.csrfToken) {
+      throw new AppError(
+        'csrf_failed',
+        `Send the CSRF token from GET /v1/session in the ${CSRF_HEADER} header.`,
+      );
+    }
+  }
+  return {
+    kind: 'user',
+    userId: user.id,
+    email: user.email,
+    role: user.role,
+    tenantId: user.tenantId,
+    sessionId: session.id,
+    csrfToken: session.csrfToken,
+  };
+}
+
+/** Who did it and from where, for the audit log. */
+export function requestMeta(request: FastifyRequest): { requestId: string; sourceIp: string } {
+  return { requestId: request.id, sourceIp: request.ip };
+}

@@ -1,0 +1,451 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { TEST_DIALECTS } from '../../testing/databases.ts';
+import {
+  createHarness,
+  expectProblem,
+  expectSecured,
+  expectStatus,
+  type Harness,
+  HUB_ACCOUNT,
+  type TestTenant,
+} from '../../testing/harness.ts';
+
+const EXTERNAL_ID = /^onramp-[A-Za-z0-9_-]{43}$/;
+
+describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
+  let h: Harness;
+  let a: TestTenant;
+  let b: TestTenant;
+
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    a = await h.tenant();
+    b = await h.tenant();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const createConnection = async (tenant: TestTenant, body: Record<string, unknown> = {}) => {
+    const response = await tenant.admin.request('POST', '/v1/connections', {
+      name: `Production ${randomAccount()}`,
+      partition: 'aws',
+      ...body,
+    });
+    expectStatus(response, 201);
+    return response.body;
+  };
+
+  /** Deploys the connection's role in the fake AWS and connects it as an account. */
+  const connect = async (tenant: TestTenant, connection: { id: string; externalId: string }) => {
+    const roleArn = `arn:aws:iam::${randomAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, connection.externalId);
+    const response = await tenant.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: connection.id,
+      roleArn,
+    });
+    expectStatus(response, 201);
+    return response.body;
+  };
+
+  it('creates a set-up with a generated external ID, the hub to trust, links and the deploy command', async () => {
+    const response = await a.admin.request('POST', '/v1/connections', {
+      name: 'Production (EU)',
+      description: 'Main account',
+      partition: 'aws',
+      bundles: ['nodes-ec2', 'cost-inventory'],
+      regions: ['eu-west-1', 'eu-central-1'],
+    });
+    expectStatus(response, 201);
+    const c = response.body;
+    expect(c).toMatchObject({
+      id: expect.stringMatching(/^con_/),
+      name: 'Production (EU)',
+      description: 'Main account',
+      partition: 'aws',
+      bundles: ['cost-inventory', 'nodes-ec2'],
+      regions: ['eu-central-1', 'eu-west-1'],
+      roleName: 'OnrampRole',
+      externalId: expect.stringMatching(EXTERNAL_ID),
+      trustedPrincipal: {
+        arn: `arn:aws:iam::${HUB_ACCOUNT}:role/onramp-hub`,
+        accountId: HUB_ACCOUNT,
+      },
+      status: 'pending',
+      accountId: null,
+      links: {
+        cloudformationYaml: `/v1/connections/${c.id}/cloudformation?format=yaml`,
+        cloudformationJson: `/v1/connections/${c.id}/cloudformation?format=json`,
+        terraform: `/v1/connections/${c.id}/terraform`,
+        steps: `/v1/connections/${c.id}/steps`,
+        quickCreate: null,
+      },
+    });
+    expect(c.deployCommand).toContain('aws cloudformation deploy');
+    expect(c.deployCommand).toContain(`ExternalId=${c.externalId}`);
+    expect(c.deployCommand).toContain('onramp-production-eu.yaml');
+
+    const audit = await h.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', c.id)
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      tenant_id: a.id,
+      action: 'connection.created',
+      actor_type: 'user',
+      actor_id: a.admin.userId,
+      target_type: 'connection',
+      request_id: response.headers['x-request-id'],
+      source_ip: expect.any(String),
+    });
+    expect(audit[0]?.details).not.toContain(c.externalId);
+  });
+
+  it('defaults to the partition’s default permissions', async () => {
+    const c = await createConnection(a, { partition: 'aws-us-gov' });
+    expect(c.bundles.length).toBeGreaterThan(0);
+    expect(c.regions).toEqual([]);
+    expect(c.trustedPrincipal.arn).toBe(`arn:aws-us-gov:iam::${HUB_ACCOUNT}:role/onramp-hub`);
+  });
+
+  it('generates a random external ID per set-up, keeps it on retries, and never takes one from the client', async () => {
+    const chosen = 'onramp-chosen-by-the-client';
+    const first = await createConnection(a, { externalId: chosen });
+    const second = await createConnection(a, { externalId: chosen });
+    expect(first.externalId).toMatch(EXTERNAL_ID);
+    expect(first.externalId).not.toBe(chosen);
+    expect(second.externalId).not.toBe(first.externalId);
+
+    const again = await a.admin.request('GET', `/v1/connections/${first.id}`);
+    expectStatus(again, 200);
+    expect(again.body.externalId).toBe(first.externalId);
+    expect(again.body).toEqual(first);
+
+    const stored = await h.database.db
+      .selectFrom('connections')
+      .select('external_id')
+      .where('id', '=', first.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.external_id).toBe(first.externalId);
+  });
+
+  it('uses the set-up’s external ID when the account is created from it', async () => {
+    const c = await createConnection(a);
+    const account = await connect(a, c);
+    expect(
+      h.aws.calls.filter((call) => call.target === account.roleArn).map((call) => call.op),
+    ).toEqual(['assumeRole', 'assumeRoleWithoutExternalId']);
+    const row = await h.database.db
+      .selectFrom('accounts')
+      .select(['external_id', 'connection_id'])
+      .where('id', '=', account.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ external_id: c.externalId, connection_id: c.id });
+    const after = await a.admin.request('GET', `/v1/connections/${c.id}`);
+    expect(after.body).toMatchObject({
+      status: 'connected',
+      accountId: account.id,
+      externalId: c.externalId,
+    });
+  });
+
+  it('refuses bad input, naming the field', async () => {
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', {
+        name: 'x',
+        partition: 'aws',
+        bundles: ['nodes-ec2', 'no-such-bundle'],
+      }),
+      422,
+      'bundles[1]',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', {
+        name: 'x',
+        partition: 'aws',
+        regions: ['us-gov-west-1'],
+      }),
+      422,
+      'regions[0]',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', {
+        name: 'x',
+        partition: 'aws-us-gov',
+        bundles: ['nodes-ec2'],
+      }),
+      422,
+      'bundles',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', { name: 'x', partition: 'aws-xx' }),
+      400,
+      'partition',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', { name: '  ', partition: 'aws' }),
+      400,
+      'name',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/connections', {
+        name: 'x',
+        partition: 'aws',
+        roleName: 'no spaces',
+      }),
+      400,
+      'roleName',
+    );
+    expectProblem(await a.admin.request('POST', '/v1/connections', '{"name": '), 400, 'body');
+    const count = await h.database.db
+      .selectFrom('connections')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('name', '=', 'x')
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(0);
+  });
+
+  it('refuses a partition without a hub identity, saying why', async () => {
+    const response = await a.admin.request('POST', '/v1/connections', {
+      name: 'China',
+      partition: 'aws-cn',
+    });
+    expectProblem(response, 422, 'partition');
+    expect(response.body.errors[0]).toMatchObject({
+      code: 'hub_not_configured',
+      message: expect.stringContaining('hub identity'),
+    });
+  });
+
+  it('enforces the tenant’s limits on partitions and methods', async () => {
+    const govOnly = await h.tenant(undefined, { partitions: ['aws-us-gov'] });
+    const response = await govOnly.admin.request('POST', '/v1/connections', {
+      name: 'x',
+      partition: 'aws',
+    });
+    expectProblem(response, 422, 'partition');
+    expect(response.body).toMatchObject({
+      type: 'urn:onramp:problem:limit_reached',
+      limit: 'partitions',
+    });
+
+    const keysOnly = await h.tenant(undefined, { methods: ['access_keys'] });
+    const refused = await keysOnly.admin.request('POST', '/v1/connections', {
+      name: 'x',
+      partition: 'aws',
+    });
+    expectProblem(refused, 422);
+    expect(refused.body).toMatchObject({
+      type: 'urn:onramp:problem:limit_reached',
+      limit: 'methods',
+    });
+  });
+
+  it('lists only the tenant’s own set-ups', async () => {
+    const mine = await createConnection(b, { name: 'B only' });
+    const listB = await b.viewer.request('GET', '/v1/connections');
+    expectStatus(listB, 200);
+    expect(listB.body.connections.map((c: { id: string }) => c.id)).toEqual([mine.id]);
+    const listA = await a.viewer.request('GET', '/v1/connections');
+    expectStatus(listA, 200);
+    expect(listA.body.connections.length).toBeGreaterThan(0);
+    expect(listA.body.connections.map((c: { id: string }) => c.id)).not.toContain(mine.id);
+  });
+
+  it('serves the templates and steps, each with the set-up’s external ID', async () => {
+    const c = await createConnection(a, { name: 'Templates', roleName: 'AcmeAccess' });
+
+    const yaml = await a.viewer.request('GET', c.links.cloudformationYaml);
+    expectStatus(yaml, 200);
+    expect(yaml.headers['content-type']).toContain('text/yaml');
+    expect(yaml.headers['content-disposition']).toBe(
+      'attachment; filename="onramp-templates.yaml"',
+    );
+    const template = parseYaml(yaml.text);
+    expect(template.Parameters.ExternalId.Default).toBe(c.externalId);
+    expect(template.Parameters.RoleName.Default).toBe('AcmeAccess');
+    expect(yaml.text).toContain(`arn:aws:iam::${HUB_ACCOUNT}:root`);
+
+    const json = await a.viewer.request('GET', c.links.cloudformationJson);
+    expectStatus(json, 200);
+    expect(json.headers['content-type']).toContain('application/json');
+    expect(json.headers['content-disposition']).toBe(
+      'attachment; filename="onramp-templates.json"',
+    );
+    expect(JSON.parse(json.text).Parameters.ExternalId.Default).toBe(c.externalId);
+
+    const tf = await a.viewer.request('GET', c.links.terraform);
+    expectStatus(tf, 200);
+    expect(tf.headers['content-type']).toContain('text/plain');
+    expect(tf.headers['content-disposition']).toBe('attachment; filename="onramp-templates.tf"');
+    expect(tf.text).toContain(c.externalId);
+
+    const steps = await a.viewer.request('GET', c.links.steps);
+    expectStatus(steps, 200);
+    const values = steps.body.steps.flatMap((s: { values: { value: string }[] }) =>
+      s.values.map((v) => v.value),
+    );
+    expect(values).toContain(c.externalId);
+    expect(steps.body.policies.length).toBeGreaterThan(0);
+    expect(steps.body.policies[0]).toMatchObject({
+      name: 'AcmeAccess-permissions-1',
+      document: { Version: '2012-10-17' },
+    });
+
+    expectProblem(
+      await a.viewer.request('GET', `/v1/connections/${c.id}/cloudformation?format=xml`),
+      400,
+      'format',
+    );
+  });
+
+  it('regenerates the external ID while pending, and refuses once connected', async () => {
+    const c = await createConnection(a);
+    const response = await a.admin.request('POST', `/v1/connections/${c.id}/external-id`);
+    expectStatus(response, 200);
+    expect(response.body.externalId).toMatch(EXTERNAL_ID);
+    expect(response.body.externalId).not.toBe(c.externalId);
+    const template = await a.viewer.request(
+      'GET',
+      `/v1/connections/${c.id}/cloudformation?format=json`,
+    );
+    expect(JSON.parse(template.text).Parameters.ExternalId.Default).toBe(response.body.externalId);
+
+    await connect(a, response.body);
+    expectProblem(
+      await a.admin.request('POST', `/v1/connections/${c.id}/external-id`),
+      409,
+      'connectionId',
+    );
+    expectProblem(await a.admin.request('DELETE', `/v1/connections/${c.id}`), 409, 'connectionId');
+    const actions = await h.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_id', '=', c.id)
+      .orderBy('seq')
+      .execute();
+    expect(actions.map((r) => r.action)).toEqual([
+      'connection.created',
+      'connection.external_id_regenerated',
+    ]);
+  });
+
+  it('deletes a pending set-up', async () => {
+    const c = await createConnection(a);
+    const response = await a.admin.request('DELETE', `/v1/connections/${c.id}`);
+    expectStatus(response, 204);
+    expectProblem(await a.admin.request('GET', `/v1/connections/${c.id}`), 404);
+    const audit = await h.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_id', '=', c.id)
+      .where('action', '=', 'connection.deleted')
+      .execute();
+    expect(audit).toHaveLength(1);
+  });
+
+  it('lets the operator act on a tenant it names, and only then', async () => {
+    const operator = await h.operator();
+    const c = await createConnection(a);
+    const named = await operator.request('GET', `/v1/connections/${c.id}`, undefined, {
+      'onramp-tenant': a.id,
+    });
+    expectStatus(named, 200);
+    expectProblem(await operator.request('GET', `/v1/connections/${c.id}`), 400, 'Onramp-Tenant');
+    expectProblem(
+      await operator.request('GET', `/v1/connections/${c.id}`, undefined, {
+        'onramp-tenant': b.id,
+      }),
+      404,
+    );
+    const created = await operator.request(
+      'POST',
+      '/v1/connections',
+      { name: 'By operator', partition: 'aws' },
+      { 'onramp-tenant': b.id },
+    );
+    expectStatus(created, 201);
+    expectProblem(
+      await a.admin.request('GET', '/v1/connections', undefined, { 'onramp-tenant': b.id }),
+      403,
+    );
+  });
+
+  it('secures every route: sign-in, role or scope, and tenant', async () => {
+    const c = await createConnection(a);
+    const readOnly = [await a.token(['credentials:vend'])];
+    const writers = [a.viewer, await a.token(['accounts:read'])];
+    const other = [b.admin, b.viewer];
+    await expectSecured(
+      h,
+      { method: 'POST', url: '/v1/connections', body: { name: 'x', partition: 'aws' } },
+      { forbidden: writers },
+    );
+    await expectSecured(h, { method: 'GET', url: '/v1/connections' }, { forbidden: readOnly });
+    for (const path of [
+      '',
+      '/cloudformation?format=yaml',
+      '/cloudformation?format=json',
+      '/terraform',
+      '/steps',
+    ]) {
+      await expectSecured(
+        h,
+        { method: 'GET', url: `/v1/connections/${c.id}${path}` },
+        { forbidden: readOnly, otherTenant: other },
+      );
+    }
+    await expectSecured(
+      h,
+      { method: 'POST', url: `/v1/connections/${c.id}/external-id` },
+      { forbidden: writers, otherTenant: [b.admin] },
+    );
+    await expectSecured(
+      h,
+      { method: 'DELETE', url: `/v1/connections/${c.id}` },
+      { forbidden: writers, otherTenant: [b.admin] },
+    );
+    const token = await a.token(['accounts:read', 'accounts:write']);
+    expectStatus(await token.request('GET', `/v1/connections/${c.id}`), 200);
+    // Nothing of tenant A changed on the way.
+    const still = await a.admin.request('GET', `/v1/connections/${c.id}`);
+    expect(still.body.externalId).toBe(c.externalId);
+  });
+});
+
+describe('connections with a public URL', () => {
+  it('offer a quick-create link to the template', async () => {
+    const h = await createHarness('sqlite', { publicUrl: 'https://onramp.example.com/' });
+    try {
+      const t = await h.tenant();
+      const response = await t.admin.request('POST', '/v1/connections', {
+        name: 'Quick',
+        partition: 'aws',
+      });
+      expectStatus(response, 201);
+      const c = response.body;
+      expect(c.links.cloudformationYaml).toBe(
+        `https://onramp.example.com/v1/connections/${c.id}/cloudformation?format=yaml`,
+      );
+      const link = new URL(c.links.quickCreate);
+      expect(link.host).toBe('console.aws.amazon.com');
+      const query = new URLSearchParams(link.hash.split('?')[1]);
+      expect(query.get('templateURL')).toBe(
+        `https://onramp.example.com/v1/connections/${c.id}/cloudformation?format=yaml`,
+      );
+      expect(query.get('param_ExternalId')).toBe(c.externalId);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+let accountCounter = 0;
+function randomAccount(): string {
+  accountCounter += 1;
+  return String(200000000000 + accountCounter * 7919 + Math.floor(Math.random() * 1000));
+}

@@ -1,0 +1,61 @@
+import { partitionOfferListSchema } from '@onramp/contracts';
+import { listPartitions, parseHubPrincipal } from '@onramp/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../http/context.ts';
+import { notFound } from '../../http/problems.ts';
+import { tenantOf } from '../accounts/accounts-routes.ts';
+
+/**
+ * What a tenant may connect, per partition: the methods on offer (roles only where the operator
+ * configured a hub identity, and only what the tenant's limits allow), whom roles trust, and the regions.
+ */
+export async function registerPartitionsRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+): Promise<void> {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/partitions',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'Partitions and the ways to connect accounts in them',
+        response: { 200: partitionOfferListSchema },
+      },
+    },
+    async (request) => {
+      const tenantId = tenantOf(request, 'accounts:read');
+      const tenant = await ctx.tenants.find(tenantId);
+      if (!tenant) throw notFound('Tenant');
+      const { limits } = tenant;
+      const allowedMethods = limits.methods ?? ['role', 'access_keys'];
+      const partitions = listPartitions()
+        .filter((p) => !limits.partitions || limits.partitions.includes(p.id))
+        .map((partition) => {
+          const hub = ctx.hubs[partition.id];
+          const principal = hub ? parseHubPrincipal(hub.principalArn, partition.id) : undefined;
+          const rolesAllowed = allowedMethods.includes('role');
+          const offersRoles = rolesAllowed && principal?.ok === true;
+          const methods = (['role', 'access_keys'] as const).filter((m) =>
+            m === 'role' ? offersRoles : allowedMethods.includes(m),
+          );
+          let reason: string | null = null;
+          if (!rolesAllowed) reason = 'This tenant may not connect accounts with IAM roles.';
+          else if (!hub || !principal?.ok)
+            reason = `Roles need the operator to configure a hub identity for ${partition.displayName} (${partition.id}); until then, connect with access keys.`;
+          return {
+            partition: partition.id,
+            displayName: partition.displayName,
+            methods,
+            reason,
+            trustedPrincipal:
+              offersRoles && principal?.ok
+                ? { arn: principal.value.arn, accountId: principal.value.accountId }
+                : null,
+            regions: partition.regions.map((r) => ({ id: r.id, description: r.description })),
+          };
+        });
+      return { partitions };
+    },
+  );
+}

@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Database, TenantsTable } from '../../adapters/db/schema.ts';
+import { newId } from '../../ids.ts';
+
+export interface TenantLimits {
+  maxAccounts?: number;
+  partitions?: ('aws' | 'aws-us-gov' | 'aws-cn')[];
+  methods?: ('role' | 'access_keys')[];
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  limits: TenantLimits;
+  createdAt: string;
+}
+
+function toTenant(row: TenantsTable): Tenant {
+  return {
+    id: row.id,
+    name: row.name,
+    limits: JSON.parse(row.limits) as TenantLimits,
+    createdAt: row.created_at,
+  };
+}
+
+export function createTenantsRepository(db: Kysely<Database>, clock: () => Date) {
+  return {
+    async create(
+      input: { name: string; limits: TenantLimits },
+      executor: Kysely<Database> = db,
+    ): Promise<Tenant> {
+      const now = clock().toISOString();
+      const row: TenantsTable = {
+        id: newId('tenant'),
+        name: input.name,
+        limits: JSON.stringify(input.limits),
+        created_at: now,
+        updated_at: now,
+      };
+      await executor.insertInto('tenants').values(row).execute();
+      return toTenant(row);
+    },
+    async find(id: string): Promise<Tenant | undefined> {
+      const row = await db
+        .selectFrom('tenants')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? toTenant(row) : undefined;
+    },
+    async nameExists(name: string, exceptId?: string): Promise<boolean> {
+      let query = db.selectFrom('tenants').select('id').where('name', '=', name);
+      if (exceptId) query = query.where('id', '!=', exceptId);
+      return Boolean(await query.executeTakeFirst());
+    },
+    async list(): Promise<Tenant[]> {
+      return (await db.selectFrom('tenants').selectAll().orderBy('id').execute()).map(toTenant);
+    },
+    async update(
+      id: string,
+      changes: { name?: string; limits?: TenantLimits },
+    ): Promise<Tenant | undefined> {
+      const set: Partial<TenantsTable> = { updated_at: clock().toISOString() };
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.limits !== undefined) set.limits = JSON.stringify(changes.limits);
+      await db.updateTable('tenants').set(set).where('id', '=', id).execute();
+      return this.find(id);
+    },
+    async delete(id: string): Promise<boolean> {
+      const result = await db.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+  };
+}
+
+export type TenantsRepository = ReturnType<typeof createTenantsRepository>;

@@ -1,0 +1,111 @@
+import type { Kysely } from 'kysely';
+import { hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
+import type { ApiTokensTable, Database } from '../../adapters/db/schema.ts';
+import { newId } from '../../ids.ts';
+import type { Scope } from '../auth/principal.ts';
+
+export interface ApiToken {
+  id: string;
+  tenantId: string | null;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+function toToken(row: ApiTokensTable): ApiToken {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    prefix: row.token_prefix,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+/** API tokens `onr_…`: shown once at creation, stored as a SHA-256 hash, scoped, expiring, revocable. */
+export function createTokensRepository(db: Kysely<Database>, clock: () => Date) {
+  return {
+    async create(input: {
+      tenantId: string | null;
+      name: string;
+      scopes: Scope[];
+      createdBy: string;
+      expiresAt: string | null;
+    }): Promise<{ token: ApiToken; secret: string }> {
+      const secret = newSecretToken('onr_');
+      const row: ApiTokensTable = {
+        id: newId('token'),
+        tenant_id: input.tenantId,
+        name: input.name,
+        token_hash: hashToken(secret),
+        token_prefix: `${secret.slice(0, 8)}…`,
+        scopes: JSON.stringify(input.scopes),
+        created_by: input.createdBy,
+        created_at: clock().toISOString(),
+        expires_at: input.expiresAt,
+        revoked_at: null,
+        last_used_at: null,
+      };
+      await db.insertInto('api_tokens').values(row).execute();
+      return { token: toToken(row), secret };
+    },
+    /** The token a request presents, if it is live (not revoked, not expired). */
+    async findLive(secret: string): Promise<ApiToken | undefined> {
+      const now = clock().toISOString();
+      const row = await db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('token_hash', '=', hashToken(secret))
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // Only once a minute per token: a busy service must not turn every read into a write.
+      if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
+        await db
+          .updateTable('api_tokens')
+          .set({ last_used_at: now })
+          .where('id', '=', row.id)
+          .execute();
+      }
+      return toToken(row);
+    },
+    async list(tenantId: string | null): Promise<ApiToken[]> {
+      const query = db.selectFrom('api_tokens').selectAll().orderBy('id', 'desc');
+      const rows = await (tenantId === null
+        ? query.where('tenant_id', 'is', null)
+        : query.where('tenant_id', '=', tenantId)
+      ).execute();
+      return rows.map(toToken);
+    },
+    async revoke(tenantId: string | null, id: string): Promise<ApiToken | undefined> {
+      const base = db
+        .updateTable('api_tokens')
+        .set({ revoked_at: clock().toISOString() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null);
+      await (tenantId === null
+        ? base.where('tenant_id', 'is', null)
+        : base.where('tenant_id', '=', tenantId)
+      ).execute();
+      const query = db.selectFrom('api_tokens').selectAll().where('id', '=', id);
+      const row = await (tenantId === null
+        ? query.where('tenant_id', 'is', null)
+        : query.where('tenant_id', '=', tenantId)
+      ).executeTakeFirst();
+      return row ? toToken(row) : undefined;
+    },
+  };
+}
+
+export type TokensRepository = ReturnType<typeof createTokensRepository>;

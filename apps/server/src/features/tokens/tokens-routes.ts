@@ -1,0 +1,121 @@
+import {
+  apiTokenSchema,
+  createdTokenResponseSchema,
+  createTokenRequestSchema,
+} from '@onramp/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../http/context.ts';
+import { forbidden, notFound } from '../../http/problems.ts';
+import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { requestMeta } from '../auth/auth-hook.ts';
+import {
+  actorOf,
+  isOperator,
+  type Principal,
+  requireScope,
+  requireTenant,
+} from '../auth/principal.ts';
+
+/**
+ * The tenant a token request is about: a tenant's own, or, for the operator, the named tenant or none
+ * (an operator token, for the platform's own services across tenants).
+ */
+function tokenTenant(
+  principal: Principal | undefined,
+  requested: string | undefined,
+): { principal: Principal; tenantId: string | null } {
+  const p = requireScope(principal, 'admin');
+  if (isOperator(p) && !requested) return { principal: p, tenantId: null };
+  return requireTenant(p, 'admin', requested);
+}
+
+export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['tokens'];
+
+  r.get(
+    '/v1/tokens',
+    {
+      schema: {
+        tags,
+        summary: 'List API tokens (never their secrets)',
+        response: { 200: z.object({ tokens: z.array(apiTokenSchema) }) },
+      },
+    },
+    async (request) => {
+      const { tenantId } = tokenTenant(request.principal, requestedTenant(request));
+      return { tokens: await ctx.tokens.list(tenantId) };
+    },
+  );
+
+  r.post(
+    '/v1/tokens',
+    {
+      schema: {
+        tags,
+        summary: 'Create an API token; its secret is in this response only',
+        body: createTokenRequestSchema,
+        response: { 201: createdTokenResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const { principal, tenantId } = tokenTenant(request.principal, requestedTenant(request));
+      const { name, scopes, expiresInDays } = request.body;
+      // Vending credentials is for the platform's own services: only the operator hands that out.
+      if (scopes.includes('credentials:vend') && !isOperator(principal)) {
+        throw forbidden('Only the operator may create tokens with the credentials:vend scope.');
+      }
+      if (principal.kind === 'token')
+        throw forbidden('Create tokens from a console session, not with another token.');
+      const expiresAt = expiresInDays
+        ? new Date(ctx.clock().getTime() + expiresInDays * 86_400_000).toISOString()
+        : null;
+      const created = await ctx.tokens.create({
+        tenantId,
+        name,
+        scopes: [...new Set(scopes)],
+        createdBy: principal.userId,
+        expiresAt,
+      });
+      await ctx.audit.append({
+        tenantId,
+        ...actorOf(principal),
+        action: 'token.created',
+        targetType: 'token',
+        targetId: created.token.id,
+        ...requestMeta(request),
+        details: { name, scopes, expiresAt },
+      });
+      return reply.status(201).send(created);
+    },
+  );
+
+  r.delete(
+    '/v1/tokens/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke an API token',
+        params: idParamsSchema,
+        response: { 200: apiTokenSchema },
+      },
+    },
+    async (request) => {
+      const { principal, tenantId } = tokenTenant(request.principal, requestedTenant(request));
+      const revoked = await ctx.tokens.revoke(tenantId, request.params.id);
+      if (!revoked) throw notFound('This token');
+      await ctx.audit.append({
+        tenantId,
+        ...actorOf(principal),
+        action: 'token.revoked',
+        targetType: 'token',
+        targetId: revoked.id,
+        ...requestMeta(request),
+        details: { name: revoked.name },
+      });
+      return revoked;
+    },
+  );
+}

@@ -1,0 +1,18 @@
+import type { AppDeps } from '../app.ts';
+import type { AccountsService } from '../features/accounts/accounts-service.ts';
+import type { AuditRepository } from '../features/audit/audit-repository.ts';
+import type { SessionsRepository } from '../features/auth/sessions-repository.ts';
+import type { TenantsRepository } from '../features/tenants/tenants-repository.ts';
+import type { TokensRepository } from '../features/tokens/tokens-repository.ts';
+import type { UsersRepository } from '../features/users/users-repository.ts';
+
+/** What every route module receives: the app's dependencies and the repositories and services over them. */
+export interface AppContext extends AppDeps {
+  audit: AuditRepository;
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  tokens: TokensRepository;
+  tenants: TenantsRepository;
+  accounts: AccountsService;
+  secureCookies: boolean;
+}

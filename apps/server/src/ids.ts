@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Public ids carry a type prefix (`acct_…`, `tok_…`) so a log line says what it refers to. The body is
+ * time-ordered (48 bits of milliseconds, then 80 random bits, Crockford base32), so ids sort by creation
+ * and serve as pagination cursors.
+ */
+export const ID_PREFIXES = {
+  tenant: 'ten',
+  user: 'usr',
+  token: 'tok',
+  connection: 'con',
+  account: 'acct',
+  secret: 'sec',
+  audit: 'aud',
+  request: 'req',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export function newId(
+  kind: IdKind,
+  now: number = Date.now(),
+  random: Buffer = randomBytes(10),
+): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  let rest = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of random) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      rest += ALPHABET[(buffer >> bits) & 31];
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return `${ID_PREFIXES[kind]}_${time}${rest}`;
+}
+
+export function isId(kind: IdKind, value: string): boolean {
+  return new RegExp(`^${ID_PREFIXES[kind]}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
+}

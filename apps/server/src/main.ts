@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  CoreValidationError,
+  DEFAULT_CATALOG_URL,
+  formatIssues,
+  loadCatalog,
+  PARTITION_IDS,
+  type PartitionId,
+  parseHubPrincipal,
+} from '@onramp/core';
+import { createIamDataActionIndex } from '@onramp/core/iam-actions';
+import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
+import { createEnvelope } from './adapters/crypto/envelope.ts';
+import { openKeyringFile } from './adapters/crypto/keyring.ts';
+import { migrateToLatest, openDatabase } from './adapters/db/database.ts';
+import { type AppDeps, buildApp } from './app.ts';
+import { type Config, ConfigError, databaseLocation, keyringPath, loadConfig } from './config.ts';
+import { issueSetupToken } from './features/auth/setup.ts';
+import { LOG_REDACT } from './http/logging.ts';
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const location = databaseLocation(config);
+  const database = openDatabase(location);
+  await migrateToLatest(database);
+
+  const keyring = openKeyringFile(keyringPath(config).path, {
+    createIfMissing: keyringPath(config).createIfMissing,
+  });
+  const catalogText = readFileSync(config.catalogFile ?? DEFAULT_CATALOG_URL, 'utf8');
+  // Every action of the catalog is checked against AWS's list before Onramp serves a single request.
+  const catalog = await loadCatalog(catalogText, { actions: createIamDataActionIndex() });
+
+  const hubs: AppDeps['hubs'] = {};
+  const hubProblems: string[] = [];
+  for (const partition of PARTITION_IDS) {
+    const hub = config.hubs[partition];
+    if (!hub) continue;
+    const parsed = parseHubPrincipal(hub.principalArn, partition);
+    if (parsed.ok) hubs[partition] = { principalArn: hub.principalArn };
+    else
+      hubProblems.push(
+        `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_PRINCIPAL_ARN: ${parsed.issue.message}`,
+      );
+  }
+  if (hubProblems.length) throw new ConfigError(hubProblems);
+
+  const app = await buildApp({
+    db: database.db,
+    dialect: database.dialect,
+    catalog,
+    hubs,
+    envelope: createEnvelope(keyring),
+    aws: createSdkAwsGateway({
+      hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
+    }),
+    clock: () => new Date(),
+    randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    trustProxy: config.trustProxy,
+    logger: {
+      level: config.logLevel,
+      redact: LOG_REDACT,
+    },
+  });
+
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = config.publicUrl ?? address.replace('127.0.0.1', 'localhost');
+  const lines = [
+    '',
+    `  Onramp is running at ${url}`,
+    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+    `  Database: ${location.kind === 'sqlite' ? location.path : 'PostgreSQL'}   Keyring: ${keyringPath(config).path}${keyring.created ? ' (new)' : ''}`,
+    `  Partitions with a hub identity (roles): ${Object.keys(hubs).join(', ') || 'none — access keys only'}`,
+  ];
+  const setupToken = await issueSetupToken(database.db, () => new Date());
+  if (setupToken) {
+    lines.push(
+      '',
+      '  No operator admin exists yet. Create one with this one-time set-up token:',
+      `    ${setupToken}`,
+      `  curl -X POST ${url}/v1/setup -H 'content-type: application/json' \\`,
+      `    -d '{"setupToken":"${setupToken}","email":"you@example.com","name":"You","password":"at least 12 characters"}'`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+start().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else if (error instanceof CoreValidationError) {
+    process.stderr.write(
+      `Onramp cannot start: the catalog has problems:\n${formatIssues(error.issues)}\n`,
+    );
+  } else {
+    process.stderr.write(
+      `Onramp could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});

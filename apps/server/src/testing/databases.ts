@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import {
+  type DatabaseHandle,
+  type Dialect,
+  migrateToLatest,
+  openDatabase,
+} from '../adapters/db/database.ts';
+
+/**
+ * Test databases: an in-memory SQLite, or a PostgreSQL database created for the test and dropped after
+ * it, so runs never see each other's rows. PostgreSQL is at 127.0.0.1:5432 with trust auth on our
+ * machines and in CI (ONRAMP_TEST_POSTGRES_URL overrides the server's address).
+ */
+export const POSTGRES_ADMIN_URL =
+  process.env.ONRAMP_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export const TEST_DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Where a second server process can reach the same database. */
+  location: { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string };
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(
+  dialect: Dialect,
+  sqlitePath = ':memory:',
+): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const location = { kind: 'sqlite' as const, path: sqlitePath };
+    const handle = openDatabase(location);
+    await migrateToLatest(handle);
+    return { ...handle, location, drop: () => handle.close() };
+  }
+  const name = `onramp_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const location = { kind: 'postgres' as const, url: url.toString() };
+  const handle = openDatabase(location);
+  await migrateToLatest(handle);
+  return {
+    ...handle,
+    location,
+    drop: async () => {
+      await handle.close();
+      const cleanup = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await cleanup.connect();
+      try {
+        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { partitionIdSchema } from './common.ts';
+
+export const roleSchema = z.enum(['operator_admin', 'tenant_admin', 'tenant_viewer']);
+export const scopeSchema = z.enum(['accounts:read', 'accounts:write', 'credentials:vend', 'admin']);
+export const methodSchema = z.enum(['role', 'access_keys']);
+
+const email = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
+const password = z.string().min(12, 'use at least 12 characters').max(256);
+const name = z.string().trim().min(1).max(100);
+
+/** POST /v1/setup: the first operator admin, with the one-time set-up token the server printed. */
+export const setupRequestSchema = z.object({
+  setupToken: z.string().min(10),
+  email,
+  name,
+  password,
+});
+
+/** POST /v1/session */
+export const loginRequestSchema = z.object({ email, password: z.string().min(1).max(256) });
+
+export const sessionResponseSchema = z.object({
+  user: z.object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: roleSchema,
+    tenantId: z.string().nullable(),
+  }),
+  /** Send back in the X-CSRF-Token header with every POST, PATCH, PUT and DELETE. */
+  csrfToken: z.string(),
+  expiresAt: z.string().optional(),
+});
+
+export const tenantLimitsSchema = z.object({
+  maxAccounts: z.number().int().min(0).max(100_000).optional(),
+  partitions: z.array(partitionIdSchema).min(1).optional(),
+  methods: z.array(methodSchema).min(1).optional(),
+});
+
+export const tenantSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  limits: tenantLimitsSchema,
+  createdAt: z.string(),
+});
+
+export const createTenantRequestSchema = z.object({
+  name,
+  limits: tenantLimitsSchema.default({}),
+  /** The tenant's first admin, created with the tenant. */
+  admin: z.object({ email, name, password }).optional(),
+});
+export const updateTenantRequestSchema = z.object({
+  name: name.optional(),
+  limits: tenantLimitsSchema.optional(),
+});
+
+export const userSchema = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable(),
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  createdAt: z.string(),
+  disabled: z.boolean(),
+});
+export const createUserRequestSchema = z.object({
+  email,
+  name,
+  password,
+  role: z.enum(['tenant_admin', 'tenant_viewer']),
+});
+export const updateUserRequestSchema = z.object({
+  name: name.optional(),
+  role: z.enum(['tenant_admin', 'tenant_viewer']).optional(),
+  disabled: z.boolean().optional(),
+});
+
+export const apiTokenSchema = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable(),
+  name: z.string(),
+  /** The first characters, to recognise the token: onr_AbC1… */
+  prefix: z.string(),
+  scopes: z.array(scopeSchema),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+export const createTokenRequestSchema = z.object({
+  name,
+  scopes: z.array(scopeSchema).min(1),
+  /** Days until it expires; omit for a token that does not expire. */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+/** The only response that carries the token itself, once. */
+export const createdTokenResponseSchema = z.object({ token: apiTokenSchema, secret: z.string() });
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable(),
+  actorType: z.enum(['user', 'token', 'system', 'setup']),
+  actorId: z.string().nullable(),
+  action: z.string(),
+  targetType: z.string(),
+  targetId: z.string(),
+  requestId: z.string(),
+  sourceIp: z.string(),
+  at: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+export const auditPageSchema = z.object({
+  entries: z.array(auditEntrySchema),
+  next: z.string().nullable(),
+});
