@@ -6,6 +6,7 @@ export default defineConfig({
       'packages/*/src/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'apps/*/src/**/*.test.ts',
+      'tools/*/src/**/*.test.ts',
       'e2e/**/*.test.ts',
     ],
     // Property tests and the IAM simulator are CPU-bound; two cores on CI.

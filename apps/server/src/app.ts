@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { Catalog, PartitionId } from '@onramp/core';
+import type { ActionIndex, Catalog, PartitionId } from '@onramp/core';
 import { CoreValidationError } from '@onramp/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -14,16 +14,20 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { AwsGateway } from './adapters/aws/aws-gateway.ts';
+import type { TemplateStore } from './adapters/aws/template-store.ts';
 import type { Envelope } from './adapters/crypto/envelope.ts';
 import type { Dialect } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
+import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
+import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
+import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
@@ -52,8 +56,18 @@ export interface AppDeps {
   aws: AwsGateway;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
+  /** AWS's published action list: expands the bundles' wildcards for permission checks. */
+  actions: ActionIndex;
+  /** Waits between AWS retries (IAM propagation); injected so tests do not wait. */
+  sleep?: (ms: number) => Promise<void>;
   /** Where Onramp is reachable from browsers and CloudFormation; undefined on a laptop. */
   publicUrl?: string;
+  /** Publishes quick-create templates to Amazon S3; without it there are no quick-create links. */
+  templates?: TemplateStore;
+  /** The template bucket of each partition that has one (quick-create is offered only there). */
+  templateBuckets?: Partial<Record<PartitionId, string>>;
+  /** How long a stack's one-time callback token stays good unused. Default 24 hours. */
+  callbackTokenHours?: number;
   /** Mark cookies Secure and trust X-Forwarded-* (set behind a TLS-terminating proxy). */
   trustProxy?: boolean;
   logger?: FastifyServerOptions['logger'];
@@ -155,10 +169,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tenants: createTenantsRepository(deps.db, clock),
   };
   const accounts = createAccountsService({ ...deps, audit: repos.audit, tenants: repos.tenants });
+  const callbacks = createCallbacksService({ ...deps, audit: repos.audit, accounts });
   const context: AppContext = {
     ...deps,
     ...repos,
     accounts,
+    callbacks,
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };
 
@@ -184,7 +200,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerCatalogRoutes(app, context);
   await registerPartitionsRoutes(app, context);
   await registerConnectionsRoutes(app, context);
+  await registerCallbacksRoutes(app, context);
   await registerAccountsRoutes(app, context);
+  await registerIamPoliciesRoutes(app, context);
   return app;
 }
 

@@ -85,6 +85,44 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads a template bucket per partition and the callback tokens’ life', () => {
+    const config = loadConfig({
+      ONRAMP_HUB_AWS_PRINCIPAL_ARN: '111122223333',
+      ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN: '111122223333',
+      ONRAMP_HUB_AWS_CN_PRINCIPAL_ARN: '111122223333',
+      ONRAMP_TEMPLATE_BUCKET_AWS: 'acme-onramp-templates',
+      ONRAMP_TEMPLATE_BUCKET_AWS_US_GOV: 'acme-onramp-templates-gov',
+      ONRAMP_TEMPLATE_BUCKET_AWS_CN: 'acme.onramp.templates.cn',
+      ONRAMP_CALLBACK_TOKEN_HOURS: '48',
+    });
+    expect(config.templateBuckets).toEqual({
+      aws: 'acme-onramp-templates',
+      'aws-us-gov': 'acme-onramp-templates-gov',
+      'aws-cn': 'acme.onramp.templates.cn',
+    });
+    expect(config.callbackTokenHours).toBe(48);
+    expect(loadConfig({})).toMatchObject({ templateBuckets: {}, callbackTokenHours: 24 });
+  });
+
+  it('refuses a bucket name S3 would not take, and a bucket without the partition’s hub', () => {
+    const problems = problemsOf({
+      ONRAMP_HUB_AWS_PRINCIPAL_ARN: '111122223333',
+      ONRAMP_TEMPLATE_BUCKET_AWS: 'Not_A_Bucket',
+      ONRAMP_TEMPLATE_BUCKET_AWS_CN: 'acme-onramp-templates-cn',
+      ONRAMP_CALLBACK_TOKEN_HOURS: '0',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ONRAMP_TEMPLATE_BUCKET_AWS: an S3 bucket name/),
+        expect.stringMatching(
+          /^ONRAMP_TEMPLATE_BUCKET_AWS_CN: needs the partition's hub identity \(ONRAMP_HUB_AWS_CN_PRINCIPAL_ARN\)/,
+        ),
+        expect.stringMatching(/^ONRAMP_CALLBACK_TOKEN_HOURS: /),
+      ]),
+    );
+    expect(problems).toHaveLength(3);
+  });
+
   it('reads an optional file under the environment', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'onramp-config-')), 'onramp.yaml');
     writeFileSync(

@@ -47,17 +47,43 @@ const configSchema = z.object({
   /** Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-*. */
   trustProxy: z.stringbool().default(false),
   hubs: z.partialRecord(z.enum(PARTITION_IDS), hubSchema).default({}),
+  /**
+   * A private S3 bucket per partition for quick-create templates (the AWS console fetches them only
+   * from S3 in the partition's own region): written and signed with the partition's hub credentials.
+   */
+  templateBuckets: z
+    .partialRecord(
+      z.enum(PARTITION_IDS),
+      z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens',
+        ),
+    )
+    .default({}),
+  /** How long a stack's one-time callback token stays good unused. */
+  callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
 });
 
 /** Rules across fields, checked even when other fields are wrong, so every problem is listed at once. */
 function crossFieldProblems(merged: Record<string, unknown>): string[] {
+  const problems: string[] = [];
   const url = typeof merged.databaseUrl === 'string' ? merged.databaseUrl : '';
   if (url.startsWith('postgres') && !merged.masterKeyFile) {
-    return [
+    problems.push(
       'ONRAMP_MASTER_KEY_FILE: required with PostgreSQL: every replica must open the same secrets, so the keyring cannot be generated per process.',
-    ];
+    );
   }
-  return [];
+  const hubs = (merged.hubs ?? {}) as Record<string, unknown>;
+  for (const partition of Object.keys((merged.templateBuckets ?? {}) as object)) {
+    if (PARTITION_IDS.includes(partition as PartitionId) && !hubs[partition]) {
+      problems.push(
+        `${templateBucketEnvName(partition as PartitionId)}: needs the partition's hub identity (${hubEnvPrefix(partition as PartitionId)}PRINCIPAL_ARN): its credentials write the templates and sign their URLs.`,
+      );
+    }
+  }
+  return problems;
 }
 
 export type Config = z.infer<typeof configSchema>;
@@ -81,11 +107,26 @@ const ENV_NAMES: Record<string, string> = {
   catalogFile: 'ONRAMP_CATALOG_FILE',
   logLevel: 'ONRAMP_LOG_LEVEL',
   trustProxy: 'ONRAMP_TRUST_PROXY',
+  callbackTokenHours: 'ONRAMP_CALLBACK_TOKEN_HOURS',
 };
 
 /** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */
 function hubEnvPrefix(partition: PartitionId): string {
   return `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_`;
+}
+
+/** `ONRAMP_TEMPLATE_BUCKET_AWS_US_GOV` ↔ templateBuckets['aws-us-gov']. */
+function templateBucketEnvName(partition: PartitionId): string {
+  return `ONRAMP_TEMPLATE_BUCKET_${partition.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function readTemplateBucketsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const buckets: Record<string, string> = {};
+  for (const partition of PARTITION_IDS) {
+    const bucket = env[templateBucketEnvName(partition)];
+    if (bucket) buckets[partition] = bucket;
+  }
+  return buckets;
 }
 
 function readHubsFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -137,6 +178,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...fromFile,
     ...fromEnv,
     hubs: { ...((fromFile.hubs as object | undefined) ?? {}), ...envHubs },
+    templateBuckets: {
+      ...((fromFile.templateBuckets as object | undefined) ?? {}),
+      ...readTemplateBucketsFromEnv(env),
+    },
   };
   const parsed = configSchema.safeParse(merged);
   const crossField = crossFieldProblems(merged);
@@ -148,7 +193,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         const name =
           first === 'hubs' && rest[0]
             ? `${hubEnvPrefix(rest[0] as PartitionId)}${(rest.at(-1) ?? '').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
-            : (ENV_NAMES[first ?? ''] ?? first ?? 'config');
+            : first === 'templateBuckets' && rest[0]
+              ? templateBucketEnvName(rest[0] as PartitionId)
+              : (ENV_NAMES[first ?? ''] ?? first ?? 'config');
         return `${name}: ${issue.message}`;
       }),
       ...crossField,

@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   connection: 'con',
   account: 'acct',
   secret: 'sec',
+  callbackToken: 'cbt',
   audit: 'aud',
   request: 'req',
 } as const;

@@ -11,11 +11,19 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
+import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
 import { migrateToLatest, openDatabase } from './adapters/db/database.ts';
 import { type AppDeps, buildApp } from './app.ts';
-import { type Config, ConfigError, databaseLocation, keyringPath, loadConfig } from './config.ts';
+import {
+  type Config,
+  ConfigError,
+  databaseLocation,
+  type HubConfig,
+  keyringPath,
+  loadConfig,
+} from './config.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { LOG_REDACT } from './http/logging.ts';
 
@@ -30,7 +38,8 @@ async function start(): Promise<void> {
   });
   const catalogText = readFileSync(config.catalogFile ?? DEFAULT_CATALOG_URL, 'utf8');
   // Every action of the catalog is checked against AWS's list before Onramp serves a single request.
-  const catalog = await loadCatalog(catalogText, { actions: createIamDataActionIndex() });
+  const actions = createIamDataActionIndex();
+  const catalog = await loadCatalog(catalogText, { actions });
 
   const hubs: AppDeps['hubs'] = {};
   const hubProblems: string[] = [];
@@ -57,7 +66,19 @@ async function start(): Promise<void> {
     }),
     clock: () => new Date(),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    actions,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    // Quick-create links need the templates on S3: a store only when some partition has a bucket.
+    ...(Object.keys(config.templateBuckets).length > 0
+      ? {
+          templates: createSdkTemplateStore({
+            buckets: config.templateBuckets,
+            hubs: config.hubs as Partial<Record<PartitionId, HubConfig>>,
+          }),
+        }
+      : {}),
+    templateBuckets: config.templateBuckets,
+    callbackTokenHours: config.callbackTokenHours,
     trustProxy: config.trustProxy,
     logger: {
       level: config.logLevel,
@@ -82,6 +103,12 @@ async function start(): Promise<void> {
     `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
     `  Database: ${location.kind === 'sqlite' ? location.path : 'PostgreSQL'}   Keyring: ${keyringPath(config).path}${keyring.created ? ' (new)' : ''}`,
     `  Partitions with a hub identity (roles): ${Object.keys(hubs).join(', ') || 'none — access keys only'}`,
+    `  Quick-create links: ${
+      !config.publicUrl
+        ? 'off — set ONRAMP_PUBLIC_URL (stacks report their role back to it)'
+        : Object.keys(config.templateBuckets).join(', ') ||
+          'off — set ONRAMP_TEMPLATE_BUCKET_<PARTITION> (the console takes templates only from S3)'
+    }`,
   ];
   const setupToken = await issueSetupToken(database.db, () => new Date());
   if (setupToken) {

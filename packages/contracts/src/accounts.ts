@@ -56,9 +56,15 @@ export const connectionSchema = z.object({
     cloudformationJson: z.string(),
     terraform: z.string(),
     steps: z.string(),
-    /** Present when Onramp has a public URL the AWS console can fetch the template from. */
+    /**
+     * Opens the partition's CloudFormation console on "Quick create stack" with a template that
+     * reports the role back by itself. Present when Onramp has a public URL (for the stack's callback)
+     * and a template bucket in Amazon S3 for the partition (the console takes templates only from S3).
+     */
     quickCreate: z.string().nullable(),
   }),
+  /** Why `links.quickCreate` is null, for the console to say so and offer the download instead. */
+  quickCreateUnavailableReason: z.string().nullable(),
   deployCommand: z.string(),
   createdAt: z.string(),
 });
@@ -104,8 +110,18 @@ export const createAccountRequestSchema = z.discriminatedUnion('method', [keysIn
 
 export const identitySchema = z.object({ accountId: z.string(), arn: z.string() });
 
+/** Per bundle, what the account's identity lacks: missing actions, and actions an SCP denies. */
+export const bundleFindingSchema = z.object({
+  bundleId: z.string(),
+  bundleName: z.string(),
+  missing: z.array(z.string()),
+  deniedByScp: z.array(z.string()),
+});
+
 export const validationResultSchema = z.object({
   valid: z.boolean(),
+  status: accountStatusSchema,
+  findings: z.array(bundleFindingSchema),
   identity: identitySchema.nullable(),
   checks: z.array(checkSchema),
   errors: fieldErrorListSchema,
@@ -128,6 +144,7 @@ export const accountSchema = z.object({
   regions: z.array(z.string()),
   status: accountStatusSchema,
   checks: z.array(checkSchema),
+  findings: z.array(bundleFindingSchema),
   lastCheckedAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -179,3 +196,33 @@ export const partitionOfferSchema = z.object({
 });
 
 export const partitionOfferListSchema = z.object({ partitions: z.array(partitionOfferSchema) });
+
+/** GET /v1/accounts/:id/iam-policies: the account's IAM policies, with what is attached to its identity. */
+export const iamPoliciesQuerySchema = z.object({
+  scope: z.enum(['aws', 'local']).default('aws'),
+  q: z.string().trim().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(1024).optional(),
+});
+
+export const iamPolicySchema = z.object({
+  arn: z.string(),
+  name: z.string(),
+  path: z.string(),
+  description: z.string(),
+  awsManaged: z.boolean(),
+  /** Attached to the account's role (or user) now. */
+  attached: z.boolean(),
+});
+
+export const iamPolicyPageSchema = z.object({
+  policies: z.array(iamPolicySchema),
+  next: z.string().nullable(),
+});
+
+/** POST /v1/accounts/:id/iam-policies */
+export const attachIamPoliciesRequestSchema = z.object({
+  policyArns: z.array(z.string().trim().min(20).max(2048)).min(1).max(10),
+});
+
+export const attachIamPoliciesResponseSchema = z.object({ attached: z.array(z.string()) });

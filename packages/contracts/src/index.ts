@@ -1,4 +1,5 @@
 export * from './accounts.ts';
+export * from './callbacks.ts';
 export * from './catalog.ts';
 export * from './common.ts';
 export * from './identity.ts';

@@ -9,6 +9,7 @@ export * from './policy/policy-builder.ts';
 export * from './policy/policy-document.ts';
 export * from './policy/trust-policy.ts';
 export * from './policy/validation-bundle.ts';
+export * from './render/callback-function.ts';
 export * from './render/cloudformation.ts';
 export * from './render/manual-steps.ts';
 export * from './render/role-blueprint.ts';

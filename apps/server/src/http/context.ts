@@ -2,6 +2,7 @@ import type { AppDeps } from '../app.ts';
 import type { AccountsService } from '../features/accounts/accounts-service.ts';
 import type { AuditRepository } from '../features/audit/audit-repository.ts';
 import type { SessionsRepository } from '../features/auth/sessions-repository.ts';
+import type { CallbacksService } from '../features/callbacks/callbacks-service.ts';
 import type { TenantsRepository } from '../features/tenants/tenants-repository.ts';
 import type { TokensRepository } from '../features/tokens/tokens-repository.ts';
 import type { UsersRepository } from '../features/users/users-repository.ts';
@@ -14,5 +15,6 @@ export interface AppContext extends AppDeps {
   tokens: TokensRepository;
   tenants: TenantsRepository;
   accounts: AccountsService;
+  callbacks: CallbacksService;
   secureCookies: boolean;
 }

@@ -1,25 +1,83 @@
 import { randomBytes } from 'node:crypto';
-import type { PartitionId } from '@onramp/core';
+import { type PartitionId, wildcardToRegExp } from '@onramp/core';
 import {
   type AccessKeys,
+  type AccountCredentials,
   type AwsGateway,
   AwsProblem,
   type CallerIdentity,
+  type IamPolicySummary,
+  type SimulationResult,
 } from '../adapters/aws/aws-gateway.ts';
+
+interface PrincipalModel {
+  /** Actions (wildcards allowed) its policies allow. */
+  allows: string[];
+  /** Actions an organization SCP denies in its account. */
+  scpDenies: string[];
+  canSimulate: boolean;
+  canReadPolicies: boolean;
+  attached: string[];
+}
 
 /**
  * A fake of Onramp's own AwsGateway port, for tests of the services and routes above it. It models just
- * enough of AWS: IAM users with keys, roles with or without an external-ID condition. (The SDK adapter
- * itself is tested against a loopback server speaking AWS's wire protocol, never against this.)
+ * enough of AWS: IAM users with keys, roles with or without an external-ID condition, and what each
+ * principal's policies allow. (The SDK adapter itself is tested against the loopback AWS speaking AWS's
+ * wire protocol, never against this.)
  */
 export function createFakeAws() {
   const users = new Map<
     string,
     { secret: string; partition: PartitionId; identity: CallerIdentity }
   >();
-  const roles = new Map<string, { partition: PartitionId; externalId: string | null }>();
+  const roles = new Map<
+    string,
+    { partition: PartitionId; externalId: string | null; refusalsLeft: number }
+  >();
+  const principals = new Map<string, PrincipalModel>();
+  const sessions = new Map<string, string>(); // session access key → principal ARN
   const calls: { op: string; partition: PartitionId; target: string }[] = [];
   const key = (prefix: string) => `${prefix}${randomBytes(8).toString('hex').toUpperCase()}`;
+  const model = (arn: string): PrincipalModel => {
+    let m = principals.get(arn);
+    if (!m) {
+      m = { allows: ['*'], scpDenies: [], canSimulate: true, canReadPolicies: true, attached: [] };
+      principals.set(arn, m);
+    }
+    return m;
+  };
+  const matches = (patterns: string[], action: string) =>
+    patterns.some((p) => p === '*' || wildcardToRegExp(p).test(action));
+  const callerOf = (credentials: AccountCredentials): string => {
+    const viaSession = sessions.get(credentials.accessKeyId);
+    if (viaSession) return viaSession;
+    const user = users.get(credentials.accessKeyId);
+    if (!user || user.secret !== credentials.secretAccessKey) {
+      throw new AwsProblem(
+        'rejected',
+        'accessKeyId',
+        'InvalidClientTokenId',
+        'The credentials are not valid.',
+        undefined,
+        'InvalidClientTokenId',
+      );
+    }
+    return user.identity.arn;
+  };
+  const simulate = (arn: string, actions: string[]): SimulationResult[] => {
+    const m = model(arn);
+    return actions.map((action) => {
+      const scpDenied = matches(m.scpDenies, action);
+      const allowed = matches(m.allows, action);
+      return {
+        action,
+        resource: '*',
+        decision: allowed && !scpDenied ? 'allowed' : scpDenied ? 'explicitDeny' : 'implicitDeny',
+        allowedByOrganizations: !scpDenied,
+      };
+    });
+  };
 
   const gateway: AwsGateway = {
     async identifyKeys(partition: PartitionId, keys: AccessKeys) {
@@ -58,7 +116,10 @@ export function createFakeAws() {
         role &&
         role.partition === partition &&
         (role.externalId === null || role.externalId === input.externalId);
-      if (!allowed) {
+      // A role IAM has not propagated yet is refused like any other, for its first few attempts.
+      const propagating = allowed && role.refusalsLeft > 0;
+      if (propagating) role.refusalsLeft -= 1;
+      if (!allowed || propagating) {
         throw new AwsProblem(
           'rejected',
           'roleArn',
@@ -70,12 +131,14 @@ export function createFakeAws() {
       }
       const [, , , , accountId = '', resource = ''] = input.roleArn.split(':');
       const roleName = resource.split('/').at(-1);
+      const accessKeyId = key('ASIA');
+      sessions.set(accessKeyId, input.roleArn);
       return {
         credentials: {
-          accessKeyId: key('ASIA'),
+          accessKeyId,
           secretAccessKey: randomBytes(30).toString('base64'),
           sessionToken: randomBytes(60).toString('base64'),
-          expiration: new Date(Date.now() + 3600_000),
+          expiration: new Date(Date.now() + (input.durationSeconds ?? 3600) * 1000),
         },
         identity: {
           accountId,
@@ -83,6 +146,105 @@ export function createFakeAws() {
           userId: `AROA${randomBytes(8).toString('hex').toUpperCase()}:${input.sessionName}`,
         },
       };
+    },
+    async getSessionToken(partition, keys, durationSeconds) {
+      const identity = await gateway.identifyKeys(partition, keys);
+      calls.push({ op: 'getSessionToken', partition, target: keys.accessKeyId });
+      const accessKeyId = key('ASIA');
+      sessions.set(accessKeyId, identity.arn);
+      return {
+        accessKeyId,
+        secretAccessKey: randomBytes(30).toString('base64'),
+        sessionToken: randomBytes(60).toString('base64'),
+        expiration: new Date(Date.now() + (durationSeconds ?? 3600) * 1000),
+      };
+    },
+    async simulatePrincipalPolicy(partition, credentials, principalArn, query) {
+      calls.push({ op: 'simulatePrincipalPolicy', partition, target: principalArn });
+      callerOf(credentials);
+      if (!model(principalArn).canSimulate) {
+        throw new AwsProblem(
+          'rejected',
+          'permissions',
+          'AccessDenied',
+          'Not authorized to perform iam:SimulatePrincipalPolicy.',
+          undefined,
+          'AccessDenied',
+        );
+      }
+      return simulate(principalArn, query.actions);
+    },
+    async readPrincipalPolicies(partition, credentials, principalArn) {
+      calls.push({ op: 'readPrincipalPolicies', partition, target: principalArn });
+      callerOf(credentials);
+      const m = model(principalArn);
+      if (!m.canReadPolicies) {
+        throw new AwsProblem(
+          'rejected',
+          'permissions',
+          'AccessDenied',
+          'Not authorized to read the policies.',
+          undefined,
+          'AccessDenied',
+        );
+      }
+      return [
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: m.allows, Resource: '*' }],
+          principal: principalArn,
+        }),
+      ];
+    },
+    async simulateCustomPolicy(partition, documents, query) {
+      calls.push({ op: 'simulateCustomPolicy', partition, target: String(documents.length) });
+      const arn = (JSON.parse(documents[0] ?? '{}') as { principal?: string }).principal ?? '';
+      return simulate(arn, query.actions).map((r) => ({
+        ...r,
+        allowedByOrganizations: true,
+        decision: r.decision === 'explicitDeny' ? 'allowed' : r.decision,
+      }));
+    },
+    async listPolicies(partition, credentials, query) {
+      calls.push({ op: 'listPolicies', partition, target: query.scope });
+      callerOf(credentials);
+      const all: IamPolicySummary[] =
+        query.scope === 'aws'
+          ? ['ReadOnlyAccess', 'AmazonEC2FullAccess', 'AmazonS3ReadOnlyAccess'].map((name) => ({
+              arn: `arn:${partition}:iam::aws:policy/${name}`,
+              name,
+              path: '/',
+              description: `AWS managed ${name}`,
+              awsManaged: true,
+              attachmentCount: 0,
+            }))
+          : [
+              {
+                arn: `arn:${partition}:iam::123456789012:policy/team-boundary`,
+                name: 'team-boundary',
+                path: '/',
+                description: '',
+                awsManaged: false,
+                attachmentCount: 1,
+              },
+            ];
+      const start = Number(query.marker ?? 0);
+      const page = all.slice(start, start + query.maxItems);
+      return {
+        policies: page,
+        marker: start + query.maxItems < all.length ? String(start + query.maxItems) : null,
+      };
+    },
+    async listAttachedPolicyArns(partition, credentials, principalArn) {
+      calls.push({ op: 'listAttachedPolicyArns', partition, target: principalArn });
+      callerOf(credentials);
+      return [...model(principalArn).attached];
+    },
+    async attachPolicy(partition, credentials, principalArn, policyArn) {
+      calls.push({ op: 'attachPolicy', partition, target: `${principalArn} ${policyArn}` });
+      callerOf(credentials);
+      const m = model(principalArn);
+      if (!m.attached.includes(policyArn)) m.attached.push(policyArn);
     },
   };
 
@@ -119,12 +281,20 @@ export function createFakeAws() {
       users.delete(accessKeyId);
     },
     /** A role that trusts the hub; externalId null means the trust policy has no external-ID condition. */
-    addRole(roleArn: string, externalId: string | null) {
+    addRole(
+      roleArn: string,
+      externalId: string | null,
+      options: { propagatingAttempts?: number } = {},
+    ) {
       const partition = roleArn.split(':')[1] as PartitionId;
-      roles.set(roleArn, { partition, externalId });
+      roles.set(roleArn, { partition, externalId, refusalsLeft: options.propagatingAttempts ?? 0 });
     },
     deleteRole(roleArn: string) {
       roles.delete(roleArn);
+    },
+    /** What a principal's policies allow (default: everything), what an SCP denies, what it may do to itself. */
+    setPermissions(principalArn: string, permissions: Partial<PrincipalModel>) {
+      Object.assign(model(principalArn), permissions);
     },
   };
 }

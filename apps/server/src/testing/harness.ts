@@ -74,6 +74,8 @@ export async function createHarness(
     aws: aws.gateway,
     clock: () => new Date(),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    actions: createIamDataActionIndex(),
+    sleep: async () => {},
     ...overrides,
   };
   const app = await buildApp(deps);

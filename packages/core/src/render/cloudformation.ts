@@ -1,5 +1,6 @@
 import { stringify as stringifyYaml } from 'yaml';
 import { pinnedPrincipal, trustPolicyShape } from '../policy/trust-policy.ts';
+import { CALLBACK_FUNCTION_RUNTIME, CALLBACK_FUNCTION_SOURCE } from './callback-function.ts';
 import type { RoleBlueprint } from './role-blueprint.ts';
 
 export type CfnValue = string | number | boolean | CfnValue[] | { [key: string]: CfnValue };
@@ -11,12 +12,24 @@ const CFN_PLACEHOLDERS: Record<string, string | undefined> = {
   role_name: '${RoleName}',
 };
 
+export interface CloudFormationOptions {
+  /**
+   * Makes the stack report the role back by itself: a custom resource whose function POSTs the role
+   * ARN with this one-time token to `url` once the role and its policies exist.
+   */
+  callback?: { url: string; token: string };
+}
+
 /**
  * The CloudFormation template of a role blueprint: parameters for the external ID and role name, the
  * role, its managed policies, and the output `RoleArn`. Every ARN is built with ${AWS::Partition}, so
  * the template reads the same in every partition; the trusted principal is the only literal partition.
+ * With `callback`, also the function and custom resource that send the role ARN to Onramp.
  */
-export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
+export function renderCloudFormation(
+  blueprint: RoleBlueprint,
+  options: CloudFormationOptions = {},
+): CfnTemplate {
   const { policySet } = blueprint;
   const policyIds = policySet.policies.map((_, i) => `Permissions${i + 1}`);
   const parameters: Record<string, CfnValue> = {
@@ -77,6 +90,15 @@ export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
       },
     };
   });
+  if (options.callback) {
+    parameters.CallbackToken = {
+      Type: 'String',
+      Description: `One-time token the stack presents to ${blueprint.platform} when it reports the role. Keep it as it is.`,
+      Default: options.callback.token,
+      NoEcho: true,
+    };
+    Object.assign(resources, callbackResources(options.callback.url, policyIds));
+  }
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: truncate(
@@ -102,8 +124,68 @@ export function renderCloudFormation(blueprint: RoleBlueprint): CfnTemplate {
     Resources: resources,
     Outputs: {
       RoleArn: {
-        Description: `Paste this into ${blueprint.platform} if it does not fill it in by itself.`,
+        Description: options.callback
+          ? `The stack sends this to ${blueprint.platform} by itself; paste it only if asked.`
+          : `Paste this into ${blueprint.platform} if it does not fill it in by itself.`,
         Value: { 'Fn::GetAtt': ['Role', 'Arn'] },
+      },
+    },
+  };
+}
+
+/**
+ * The function that reports the role, its execution role (CloudWatch Logs only), and the custom
+ * resource that runs it once the role and every one of its policies exist: a role reported earlier
+ * could be validated before its permissions are attached. The role itself is a dependency through
+ * `Fn::GetAtt Role.Arn`; naming it in DependsOn too is redundant (cfn-lint W3005).
+ */
+function callbackResources(url: string, policyIds: string[]): Record<string, CfnValue> {
+  return {
+    CallbackFunctionRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: 'Lets the Onramp callback function write its logs.',
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+        ManagedPolicyArns: [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+          },
+        ],
+        Tags: [{ Key: 'managed-by', Value: 'onramp' }],
+      },
+    },
+    CallbackFunction: {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Description: 'Tells Onramp which role this stack created; removed with the stack.',
+        Runtime: CALLBACK_FUNCTION_RUNTIME,
+        Handler: 'index.handler',
+        Timeout: 120,
+        MemorySize: 128,
+        Role: { 'Fn::GetAtt': ['CallbackFunctionRole', 'Arn'] },
+        Code: { ZipFile: CALLBACK_FUNCTION_SOURCE },
+        Tags: [{ Key: 'managed-by', Value: 'onramp' }],
+      },
+    },
+    Callback: {
+      Type: 'Custom::OnrampCallback',
+      DependsOn: policyIds,
+      Properties: {
+        ServiceToken: { 'Fn::GetAtt': ['CallbackFunction', 'Arn'] },
+        CallbackUrl: url,
+        Token: { Ref: 'CallbackToken' },
+        RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
+        StackId: { Ref: 'AWS::StackId' },
       },
     },
   };
@@ -134,13 +216,19 @@ function substitute(value: unknown, rolePath: string): CfnValue {
   return value as CfnValue;
 }
 
-export function renderCloudFormationJson(blueprint: RoleBlueprint): string {
-  return `${JSON.stringify(renderCloudFormation(blueprint), null, 2)}\n`;
+export function renderCloudFormationJson(
+  blueprint: RoleBlueprint,
+  options: CloudFormationOptions = {},
+): string {
+  return `${JSON.stringify(renderCloudFormation(blueprint, options), null, 2)}\n`;
 }
 
-export function renderCloudFormationYaml(blueprint: RoleBlueprint): string {
+export function renderCloudFormationYaml(
+  blueprint: RoleBlueprint,
+  options: CloudFormationOptions = {},
+): string {
   // YAML 1.1 output quotes strings such as '2010-09-09' or 'yes' that a 1.1 reader would retype.
-  return stringifyYaml(renderCloudFormation(blueprint), { version: '1.1', lineWidth: 0 });
+  return stringifyYaml(renderCloudFormation(blueprint, options), { version: '1.1', lineWidth: 0 });
 }
 
 export interface QuickCreateLinkInput {

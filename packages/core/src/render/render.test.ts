@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.ts';
-import { PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
+import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
+import { CALLBACK_FUNCTION_SOURCE, INLINE_CODE_LIMIT } from './callback-function.ts';
 import {
   cloudFormationDeployCommand,
   quickCreateLink,
@@ -32,10 +33,16 @@ const blueprintFor = (
     ...extra,
   });
 
+const CALLBACK = {
+  url: 'https://onramp.example.com/v1/callbacks/cloudformation',
+  token: 'onrcb_golden-callback-token',
+};
+
 const PSEUDO = [
   'AWS::Partition',
   'AWS::AccountId',
   'AWS::Region',
+  'AWS::StackId',
   'AWS::StackName',
   'AWS::URLSuffix',
 ];
@@ -118,6 +125,63 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
     expect(literal.every((p) => p === partition)).toBe(true);
   });
 
+  it('adds the callback only when asked, with every ARN still built with ${AWS::Partition}', () => {
+    const plain = renderCloudFormation(blueprint);
+    expect(Object.keys(plain.Resources as object)).not.toContain('Callback');
+    expect(Object.keys(plain.Parameters as object)).not.toContain('CallbackToken');
+
+    const template = renderCloudFormation(blueprint, { callback: CALLBACK });
+    expect(checkReferences(template)).toEqual([]);
+    const text = JSON.stringify(template);
+    const literal = [...text.matchAll(/arn:([a-z-]+):/g)].map((m) => m[1]);
+    expect(literal).toEqual([partition, partition]); // Still only the Principal and the pin.
+    expect(text).toContain(
+      '{"Fn::Sub":"arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}',
+    );
+    const parameters = template.Parameters as Record<string, Record<string, unknown>>;
+    expect(parameters.CallbackToken).toMatchObject({
+      Type: 'String',
+      NoEcho: true,
+      Default: CALLBACK.token,
+    });
+    const resources = template.Resources as Record<string, Record<string, unknown>>;
+    const policyIds = Object.keys(resources).filter((id) => id.startsWith('Permissions'));
+    expect(policyIds.length).toBeGreaterThan(0);
+    expect(resources.Callback).toEqual({
+      Type: 'Custom::OnrampCallback',
+      // After the role (through GetAtt) and every policy attached to it (DependsOn).
+      DependsOn: policyIds,
+      Properties: {
+        ServiceToken: { 'Fn::GetAtt': ['CallbackFunction', 'Arn'] },
+        CallbackUrl: CALLBACK.url,
+        Token: { Ref: 'CallbackToken' },
+        RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
+        StackId: { Ref: 'AWS::StackId' },
+      },
+    });
+    expect(resources.CallbackFunction).toMatchObject({
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Runtime: 'nodejs24.x',
+        Timeout: 120,
+        Handler: 'index.handler',
+        Role: { 'Fn::GetAtt': ['CallbackFunctionRole', 'Arn'] },
+        Code: { ZipFile: CALLBACK_FUNCTION_SOURCE },
+      },
+    });
+    expect(resources.CallbackFunctionRole).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [{ Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        },
+      },
+    });
+    // The token is a parameter's default, referenced once: nowhere else in the template.
+    expect(text.split(CALLBACK.token)).toHaveLength(2);
+    expect(renderCloudFormationYaml(blueprint, { callback: CALLBACK })).toContain('NoEcho: true');
+  });
+
   it('gives a quick-create link on the partition’s own console', () => {
     const link = new URL(
       quickCreateLink({ blueprint, templateUrl: 'https://bucket.s3.amazonaws.com/t.yaml' }),
@@ -197,6 +261,32 @@ products:
     );
   });
 
+  it('render the callback-enabled template as reviewed (golden file, aws-us-gov)', async () => {
+    const blueprint = blueprintFor('aws-us-gov');
+    const yaml = renderCloudFormationYaml(blueprint, { callback: CALLBACK });
+    expect(parseYaml(yaml)).toEqual(
+      JSON.parse(renderCloudFormationJson(blueprint, { callback: CALLBACK })),
+    );
+    expect(parseYaml(yaml).Resources.CallbackFunction.Properties.Code.ZipFile).toBe(
+      CALLBACK_FUNCTION_SOURCE,
+    );
+    await expect(yaml).toMatchFileSnapshot('__golden__/aws-us-gov-callback.cfn.yaml');
+  });
+
+  it('keep the callback function within CloudFormation’s inline code limit', () => {
+    expect(INLINE_CODE_LIMIT).toBe(4096);
+    const zipFile = (
+      renderCloudFormation(blueprintFor('aws'), { callback: CALLBACK }).Resources as Record<
+        string,
+        { Properties: { Code?: { ZipFile?: string } } }
+      >
+    ).CallbackFunction?.Properties.Code?.ZipFile;
+    expect(zipFile).toBe(CALLBACK_FUNCTION_SOURCE);
+    // Characters and bytes alike: the source is ASCII, so the two counts agree.
+    expect(CALLBACK_FUNCTION_SOURCE.length).toBeLessThan(INLINE_CODE_LIMIT * 0.8);
+    expect(Buffer.byteLength(CALLBACK_FUNCTION_SOURCE)).toBe(CALLBACK_FUNCTION_SOURCE.length);
+  });
+
   it('print the AWS CLI deploy command for the partition’s region', () => {
     const command = cloudFormationDeployCommand(blueprintFor('aws-us-gov'));
     expect(command).toContain('aws cloudformation deploy \\\n  --region us-gov-west-1 \\');
@@ -257,11 +347,21 @@ describe('external checkers', () => {
     }
   });
   it.skipIf(!hasCfnLint)('cfn-lint finds nothing in the CloudFormation', () => {
-    const files = PARTITION_IDS.map((partition) => {
+    for (const partition of PARTITION_IDS) {
       const file = join(dir, `${partition}.yaml`);
       writeFileSync(file, renderCloudFormationYaml(blueprintFor(partition)));
-      return file;
-    });
-    execFileSync('cfn-lint', files, { encoding: 'utf8' });
+      const withCallback = join(dir, `${partition}-callback.yaml`);
+      writeFileSync(
+        withCallback,
+        renderCloudFormationYaml(blueprintFor(partition), { callback: CALLBACK }),
+      );
+      // Linted in the partition's own regions (resource types and Lambda runtimes differ by region);
+      // every region of the small partitions, the default one of aws (cfn-lint lags on new regions).
+      const { defaultRegion, regions: all } = getPartition(partition);
+      const regions = partition === 'aws' ? [defaultRegion] : all.map((r) => r.id);
+      execFileSync('cfn-lint', ['--regions', ...regions, '--', file, withCallback], {
+        encoding: 'utf8',
+      });
+    }
   });
 });

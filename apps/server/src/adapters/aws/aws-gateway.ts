@@ -22,14 +22,93 @@ export interface AccessKeys {
   secretAccessKey: string;
 }
 
+/** Credentials to act as a connected account: its long-term keys, or a session of its role. */
+export type AccountCredentials = AccessKeys | TemporaryCredentials;
+
+export interface SimulationQuery {
+  actions: string[];
+  /** Default `*`. */
+  resourceArns?: string[];
+  /** e.g. aws:RequestedRegion, so region-restricted statements are evaluated in an allowed region. */
+  context?: { key: string; values: string[]; type: 'string' | 'stringList' }[];
+}
+
+export interface SimulationResult {
+  action: string;
+  resource: string;
+  decision: 'allowed' | 'implicitDeny' | 'explicitDeny';
+  /** False when an organization SCP denies it (the account's own policies may well allow it). */
+  allowedByOrganizations: boolean;
+}
+
+export interface IamPolicySummary {
+  arn: string;
+  name: string;
+  path: string;
+  description: string;
+  /** True for AWS managed policies (arn:<partition>:iam::aws:policy/…). */
+  awsManaged: boolean;
+  attachmentCount: number;
+}
+
 export interface AwsGateway {
   /** GetCallerIdentity with long-term keys. */
   identifyKeys(partition: PartitionId, keys: AccessKeys): Promise<CallerIdentity>;
   /** AssumeRole from the partition's hub identity; externalId undefined means "without one". */
   assumeRole(
     partition: PartitionId,
-    input: { roleArn: string; externalId?: string; sessionName: string; durationSeconds?: number },
+    input: {
+      roleArn: string;
+      externalId?: string;
+      sessionName: string;
+      durationSeconds?: number;
+      /** A session policy narrowing the session (JSON, at most 2,048 characters packed). */
+      policy?: string;
+      tags?: { key: string; value: string }[];
+    },
   ): Promise<{ credentials: TemporaryCredentials; identity: CallerIdentity }>;
+  /** GetSessionToken for an IAM user's long-term keys. */
+  getSessionToken(
+    partition: PartitionId,
+    keys: AccessKeys,
+    durationSeconds?: number,
+  ): Promise<TemporaryCredentials>;
+  /** iam:SimulatePrincipalPolicy on the principal, called with the principal's own credentials. */
+  simulatePrincipalPolicy(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    principalArn: string,
+    query: SimulationQuery,
+  ): Promise<SimulationResult[]>;
+  /** The principal's inline and attached managed policy documents, read with its own credentials. */
+  readPrincipalPolicies(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    principalArn: string,
+  ): Promise<string[]>;
+  /** iam:SimulateCustomPolicy, called by the hub identity, over documents read from the account. */
+  simulateCustomPolicy(
+    partition: PartitionId,
+    documents: string[],
+    query: SimulationQuery,
+  ): Promise<SimulationResult[]>;
+  /** ListPolicies in the account, with what is attached to the principal. */
+  listPolicies(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    query: { scope: 'aws' | 'local'; marker?: string; maxItems: number },
+  ): Promise<{ policies: IamPolicySummary[]; marker: string | null }>;
+  listAttachedPolicyArns(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    principalArn: string,
+  ): Promise<string[]>;
+  attachPolicy(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    principalArn: string,
+    policyArn: string,
+  ): Promise<void>;
 }
 
 /**

@@ -1,83 +1,170 @@
 import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  type EvaluationResult,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  IAMClient,
+  ListPoliciesCommand,
+  paginateListAttachedRolePolicies,
+  paginateListAttachedUserPolicies,
+  paginateListRolePolicies,
+  paginateListUserPolicies,
+  paginateSimulateCustomPolicy,
+  paginateSimulatePrincipalPolicy,
+} from '@aws-sdk/client-iam';
+import {
   AssumeRoleCommand,
   GetCallerIdentityCommand,
+  GetSessionTokenCommand,
   STSClient,
-  STSServiceException,
 } from '@aws-sdk/client-sts';
-import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { getPartition, type PartitionId } from '@onramp/core';
 import type { HubConfig } from '../../config.ts';
 import {
-  type AccessKeys,
+  type AccountCredentials,
   type AwsGateway,
   AwsProblem,
-  type CallerIdentity,
+  type SimulationQuery,
+  type SimulationResult,
 } from './aws-gateway.ts';
+import { hubCredentialsProvider } from './hub-credentials.ts';
+
+export interface AwsLog {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface SdkAwsGatewayOptions {
+  hubs: Partial<Record<PartitionId, HubConfig>>;
+  /** Per attempt. AWS answers STS and IAM in well under a second; 10 s means it is not answering. */
+  requestTimeoutMs?: number;
+  /** Attempts per call, throttling and 5xx retried with the SDK's backoff. */
+  maxAttempts?: number;
+  log?: AwsLog;
+}
 
 /**
- * The AwsGateway over the AWS SDK for JavaScript v3. One STS client set per partition, always signing
- * for a region of that partition and using its regional endpoint, so a GovCloud or China account never
- * reaches a commercial endpoint. The SDK's standard AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS variables
- * are honoured (that is how tests and local development point it at a loopback AWS).
+ * The AwsGateway over the AWS SDK for JavaScript v3. One client set per partition, each signing for a
+ * region of that partition and using its regional STS endpoint and its own IAM endpoint, so a GovCloud
+ * or China account never reaches a commercial endpoint. The SDK's standard AWS_ENDPOINT_URL,
+ * AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL_IAM variables are honoured: that is how tests and local
+ * development point Onramp at a loopback AWS.
  */
-export function createSdkAwsGateway(options: {
-  hubs: Partial<Record<PartitionId, HubConfig>>;
-  timeoutMs?: number;
-}): AwsGateway {
+export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
   const hubCredentials = new Map<PartitionId, AwsCredentialIdentityProvider>();
-  const hubClients = new Map<PartitionId, STSClient>();
-  const clientConfig = (partition: PartitionId) => ({
+  const hubSts = new Map<PartitionId, STSClient>();
+  const hubIam = new Map<PartitionId, IAMClient>();
+  const base = {
+    maxAttempts: options.maxAttempts ?? 4,
+    retryMode: 'standard',
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      connectionTimeout: 5_000,
+    },
+  } as const;
+  // STS is regional: the partition's default region. IAM is global: it signs in the partition's IAM region.
+  const stsConfig = (partition: PartitionId) => ({
+    ...base,
     region: getPartition(partition).defaultRegion,
-    maxAttempts: 3,
-    requestHandler: { requestTimeout: options.timeoutMs ?? 10_000, connectionTimeout: 5_000 },
+  });
+  const iamConfig = (partition: PartitionId) => ({
+    ...base,
+    region: getPartition(partition).iam.signingRegion,
   });
 
-  function hubClient(partition: PartitionId): STSClient {
-    let client = hubClients.get(partition);
+  function hubProvider(partition: PartitionId): AwsCredentialIdentityProvider {
+    const hub = options.hubs[partition];
+    if (!hub) {
+      throw new AwsProblem(
+        'rejected',
+        'partition',
+        'hub_not_configured',
+        `Onramp has no hub identity in ${getPartition(partition).displayName}, so it cannot assume roles there.`,
+        'Connect with access keys, or ask the operator to configure a hub identity for this partition.',
+      );
+    }
+    let provider = hubCredentials.get(partition);
+    if (!provider) {
+      provider = hubCredentialsProvider(hub);
+      hubCredentials.set(partition, provider);
+    }
+    return provider;
+  }
+  const hubStsClient = (partition: PartitionId) => {
+    let client = hubSts.get(partition);
     if (!client) {
-      const hub = options.hubs[partition];
-      if (!hub) {
-        throw new AwsProblem(
-          'rejected',
-          'partition',
-          'no_hub_identity',
-          `Onramp has no hub identity in ${getPartition(partition).displayName}, so it cannot assume roles there.`,
-          'Connect with access keys, or ask the operator to configure a hub identity for this partition.',
-        );
-      }
-      const credentials = hubCredentials.get(partition) ?? credentialsFor(hub);
-      hubCredentials.set(partition, credentials);
-      client = new STSClient({ ...clientConfig(partition), credentials });
-      hubClients.set(partition, client);
+      client = new STSClient({ ...stsConfig(partition), credentials: hubProvider(partition) });
+      hubSts.set(partition, client);
     }
     return client;
+  };
+  const hubIamClient = (partition: PartitionId) => {
+    let client = hubIam.get(partition);
+    if (!client) {
+      client = new IAMClient({ ...iamConfig(partition), credentials: hubProvider(partition) });
+      hubIam.set(partition, client);
+    }
+    return client;
+  };
+
+  /** A short-lived client acting as the connected account itself. */
+  async function asAccount<T>(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    kind: 'sts' | 'iam',
+    what: Target,
+    call: (client: STSClient & IAMClient) => Promise<T>,
+  ): Promise<T> {
+    const identity: AwsCredentialIdentity = {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...('sessionToken' in credentials
+        ? { sessionToken: credentials.sessionToken, expiration: credentials.expiration }
+        : {}),
+    };
+    const client =
+      kind === 'sts'
+        ? new STSClient({ ...stsConfig(partition), credentials: identity })
+        : new IAMClient({ ...iamConfig(partition), credentials: identity });
+    try {
+      return await call(client as STSClient & IAMClient);
+    } catch (error) {
+      throw translate(error, what, options.log);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async function asHub<T>(what: Target, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw translate(error, what, options.log);
+    }
   }
 
   return {
-    async identifyKeys(partition, keys: AccessKeys): Promise<CallerIdentity> {
-      const client = new STSClient({
-        ...clientConfig(partition),
-        credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
-      });
-      try {
+    identifyKeys: (partition, keys) =>
+      asAccount(partition, keys, 'sts', 'keys', async (client) => {
         const out = await client.send(new GetCallerIdentityCommand({}));
         return { accountId: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '' };
-      } catch (error) {
-        throw translate(error, 'keys');
-      } finally {
-        client.destroy();
-      }
-    },
-    async assumeRole(partition, input) {
-      const client = hubClient(partition);
-      try {
-        const out = await client.send(
+      }),
+
+    assumeRole: (partition, input) =>
+      asHub('role', async () => {
+        const out = await hubStsClient(partition).send(
           new AssumeRoleCommand({
             RoleArn: input.roleArn,
             RoleSessionName: input.sessionName,
             ...(input.externalId ? { ExternalId: input.externalId } : {}),
             ...(input.durationSeconds ? { DurationSeconds: input.durationSeconds } : {}),
+            ...(input.policy ? { Policy: input.policy } : {}),
+            ...(input.tags?.length
+              ? { Tags: input.tags.map((t) => ({ Key: t.key, Value: t.value })) }
+              : {}),
           }),
         );
         const c = out.Credentials;
@@ -103,85 +190,286 @@ export function createSdkAwsGateway(options: {
             userId: out.AssumedRoleUser?.AssumedRoleId ?? '',
           },
         };
-      } catch (error) {
-        throw translate(error, 'role');
-      }
-    },
+      }),
+
+    getSessionToken: (partition, keys, durationSeconds) =>
+      asAccount(partition, keys, 'sts', 'keys', async (client) => {
+        const out = await client.send(
+          new GetSessionTokenCommand(durationSeconds ? { DurationSeconds: durationSeconds } : {}),
+        );
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+          throw new AwsProblem(
+            'upstream',
+            'accessKeyId',
+            'incomplete_response',
+            'AWS answered GetSessionToken without credentials.',
+          );
+        }
+        return {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+          expiration: c.Expiration,
+        };
+      }),
+
+    simulatePrincipalPolicy: (partition, credentials, principalArn, query) =>
+      asAccount(partition, credentials, 'iam', 'permissions', async (client) => {
+        const results: SimulationResult[] = [];
+        const pages = paginateSimulatePrincipalPolicy(
+          { client },
+          { PolicySourceArn: principalArn, ...simulationInput(query) },
+        );
+        for await (const page of pages)
+          results.push(...(page.EvaluationResults ?? []).map(toResult));
+        return results;
+      }),
+
+    readPrincipalPolicies: (partition, credentials, principalArn) =>
+      asAccount(partition, credentials, 'iam', 'permissions', async (client) => {
+        const { kind, name } = principalOf(principalArn);
+        const documents: string[] = [];
+        const inlineNames: string[] = [];
+        const attached: string[] = [];
+        if (kind === 'role') {
+          for await (const page of paginateListRolePolicies({ client }, { RoleName: name }))
+            inlineNames.push(...(page.PolicyNames ?? []));
+          for await (const page of paginateListAttachedRolePolicies({ client }, { RoleName: name }))
+            attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''));
+          for (const policyName of inlineNames) {
+            const out = await client.send(
+              new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }),
+            );
+            documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
+          }
+        } else {
+          for await (const page of paginateListUserPolicies({ client }, { UserName: name }))
+            inlineNames.push(...(page.PolicyNames ?? []));
+          for await (const page of paginateListAttachedUserPolicies({ client }, { UserName: name }))
+            attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''));
+          for (const policyName of inlineNames) {
+            const out = await client.send(
+              new GetUserPolicyCommand({ UserName: name, PolicyName: policyName }),
+            );
+            documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
+          }
+        }
+        for (const arn of attached.filter(Boolean)) {
+          const policy = await client.send(new GetPolicyCommand({ PolicyArn: arn }));
+          const version = await client.send(
+            new GetPolicyVersionCommand({
+              PolicyArn: arn,
+              VersionId: policy.Policy?.DefaultVersionId,
+            }),
+          );
+          // IAM returns policy documents URL-encoded.
+          documents.push(decodeURIComponent(version.PolicyVersion?.Document ?? ''));
+        }
+        return documents;
+      }),
+
+    simulateCustomPolicy: (partition, documents, query) =>
+      asHub('permissions', async () => {
+        const results: SimulationResult[] = [];
+        const pages = paginateSimulateCustomPolicy(
+          { client: hubIamClient(partition) },
+          { PolicyInputList: documents, ...simulationInput(query) },
+        );
+        for await (const page of pages)
+          results.push(...(page.EvaluationResults ?? []).map(toResult));
+        return results;
+      }),
+
+    listPolicies: (partition, credentials, query) =>
+      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+        const out = await client.send(
+          new ListPoliciesCommand({
+            Scope: query.scope === 'aws' ? 'AWS' : 'Local',
+            MaxItems: query.maxItems,
+            ...(query.marker ? { Marker: query.marker } : {}),
+          }),
+        );
+        return {
+          policies: (out.Policies ?? []).map((p) => ({
+            arn: p.Arn ?? '',
+            name: p.PolicyName ?? '',
+            path: p.Path ?? '/',
+            description: p.Description ?? '',
+            awsManaged: /^arn:[^:]+:iam::aws:policy\//.test(p.Arn ?? ''),
+            attachmentCount: p.AttachmentCount ?? 0,
+          })),
+          marker: out.IsTruncated ? (out.Marker ?? null) : null,
+        };
+      }),
+
+    listAttachedPolicyArns: (partition, credentials, principalArn) =>
+      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+        const { kind, name } = principalOf(principalArn);
+        const arns: string[] = [];
+        const pages =
+          kind === 'role'
+            ? paginateListAttachedRolePolicies({ client }, { RoleName: name })
+            : paginateListAttachedUserPolicies({ client }, { UserName: name });
+        for await (const page of pages)
+          arns.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter(Boolean));
+        return arns;
+      }),
+
+    attachPolicy: (partition, credentials, principalArn, policyArn) =>
+      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+        const { kind, name } = principalOf(principalArn);
+        if (kind === 'role')
+          await client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policyArn }));
+        else
+          await client.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }));
+      }),
   };
 }
 
-function credentialsFor(hub: HubConfig): AwsCredentialIdentityProvider {
-  const source = hub.credentials;
-  if (source.source === 'keys') {
-    return async () => ({
-      accessKeyId: source.accessKeyId,
-      secretAccessKey: source.secretAccessKey,
-    });
-  }
-  if (source.source === 'profile') return fromIni({ profile: source.profile });
-  return fromNodeProviderChain();
+function simulationInput(query: SimulationQuery) {
+  return {
+    ActionNames: query.actions,
+    ...(query.resourceArns?.length ? { ResourceArns: query.resourceArns } : {}),
+    ...(query.context?.length
+      ? {
+          ContextEntries: query.context.map((c) => ({
+            ContextKeyName: c.key,
+            ContextKeyValues: c.values,
+            ContextKeyType: c.type,
+          })),
+        }
+      : {}),
+  };
 }
 
-/** AWS errors a person can cause become field problems; the rest are upstream trouble, never "invalid". */
-function translate(error: unknown, what: 'keys' | 'role'): AwsProblem {
+function toResult(r: EvaluationResult): SimulationResult {
+  const decision =
+    r.EvalDecision === 'allowed'
+      ? 'allowed'
+      : r.EvalDecision === 'explicitDeny'
+        ? 'explicitDeny'
+        : 'implicitDeny';
+  return {
+    action: r.EvalActionName ?? '',
+    resource: r.EvalResourceName ?? '*',
+    decision,
+    allowedByOrganizations: r.OrganizationsDecisionDetail?.AllowedByOrganizations ?? true,
+  };
+}
+
+/** `arn:aws:iam::123:role/path/Name` → role Name; `…:user/path/name` → user name. */
+function principalOf(arn: string): { kind: 'role' | 'user'; name: string } {
+  const resource = arn.split(':').slice(5).join(':');
+  const kind = resource.startsWith('role/') ? 'role' : 'user';
+  return { kind, name: resource.split('/').at(-1) ?? '' };
+}
+
+type Target = 'keys' | 'role' | 'permissions' | 'policies';
+
+const FIELD: Record<Target, string> = {
+  keys: 'accessKeyId',
+  role: 'roleArn',
+  permissions: 'permissions',
+  policies: 'policyArns',
+};
+
+/**
+ * AWS errors a person can cause become field problems with what to do; AWS throttling, failing or not
+ * answering is `upstream` — never "your credentials are invalid". The AWS request ID is kept and logged.
+ */
+function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
   if (error instanceof AwsProblem) return error;
-  const name =
-    error instanceof STSServiceException
-      ? error.name
-      : ((error as { name?: string }).name ?? 'Error');
-  const requestId = (error as { $metadata?: { requestId?: string } }).$metadata?.requestId;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const rejected = (field: string, code: string, message: string, hint?: string) =>
-    new AwsProblem('rejected', field, code, message, hint, name, requestId);
+  const e = error as {
+    name?: string;
+    message?: string;
+    $metadata?: { requestId?: string; httpStatusCode?: number };
+    $fault?: string;
+  };
+  const name = e.name ?? 'Error';
+  const requestId = e.$metadata?.requestId;
+  const status = e.$metadata?.httpStatusCode;
+  const field = FIELD[what];
+  const rejected = (f: string, code: string, message: string, hint?: string) =>
+    new AwsProblem('rejected', f, code, message, hint, name, requestId);
+  let problem: AwsProblem;
   switch (name) {
     case 'InvalidClientTokenId':
-      return rejected(
+      problem = rejected(
         'accessKeyId',
-        'InvalidClientTokenId',
+        name,
         'AWS does not recognise this access key ID in this partition.',
-        'Check the key is active in IAM, and that the partition is the account’s.',
+        'Check that the key is active in IAM (Users › Security credentials) and that you chose the account’s partition.',
       );
+      break;
     case 'SignatureDoesNotMatch':
-      return rejected(
+      problem = rejected(
         'secretAccessKey',
-        'SignatureDoesNotMatch',
+        name,
         'The secret access key does not match the access key ID.',
-        'Copy the secret again from the file AWS offered when the key was created.',
+        'Copy the secret again from the file AWS offered when the key was created; if it is lost, create a new key.',
       );
+      break;
     case 'ExpiredToken':
-      return rejected(
-        what === 'keys' ? 'accessKeyId' : 'roleArn',
+    case 'ExpiredTokenException':
+      problem = rejected(
+        what === 'keys' ? 'accessKeyId' : field,
         'ExpiredToken',
         'AWS says these credentials have expired.',
-        'Use a long-term access key (AKIA…).',
+        'Use a long-term access key (AKIA…) of an IAM user.',
       );
+      break;
     case 'AccessDenied':
-      return what === 'role'
-        ? rejected(
-            'roleArn',
-            'AccessDenied',
-            'AWS refused to let Onramp assume this role.',
-            'Check that the role trusts the principal Onramp shows, requires exactly this external ID, has exactly this name, and has no MFA condition.',
-          )
-        : rejected('accessKeyId', 'AccessDenied', 'AWS refused this request for these keys.');
+    case 'AccessDeniedException':
+      problem =
+        what === 'role'
+          ? rejected(
+              'roleArn',
+              'AccessDenied',
+              'AWS refused to let Onramp assume this role.',
+              'Check that (1) the role trusts the principal Onramp shows, (2) its trust policy requires exactly this external ID, (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
+            )
+          : rejected(field, 'AccessDenied', `AWS refused: ${e.message ?? 'access denied'}`);
+      break;
     case 'RegionDisabledException':
-      return rejected(
+      problem = rejected(
         'partition',
-        'RegionDisabledException',
-        'STS is not activated in this account’s region.',
-        'Activate the region for STS in IAM › Account settings.',
-      );
-    case 'MalformedPolicyDocument':
-    case 'ValidationError':
-      return rejected(
-        what === 'role' ? 'roleArn' : 'accessKeyId',
         name,
-        'AWS refused the request as malformed.',
+        'STS is not activated in this region of the account.',
+        'Activate STS for the region in IAM › Account settings, or ask Onramp’s operator which region it uses.',
       );
+      break;
+    case 'NoSuchEntity':
+    case 'NoSuchEntityException':
+      problem = rejected(
+        what === 'policies' ? 'policyArns' : field,
+        'NoSuchEntity',
+        `AWS has no such entity: ${e.message ?? ''}`.trim(),
+        what === 'role' ? 'Check the role still exists.' : undefined,
+      );
+      break;
+    case 'MalformedPolicyDocument':
+    case 'MalformedPolicyDocumentException':
+    case 'PackedPolicyTooLarge':
+    case 'PackedPolicyTooLargeException':
+    case 'ValidationError':
+    case 'InvalidInput':
+    case 'InvalidInputException':
+      problem = rejected(field, name, `AWS refused the request as invalid: ${e.message ?? name}`);
+      break;
+    case 'LimitExceeded':
+    case 'LimitExceededException':
+      problem = rejected(
+        field,
+        name,
+        `An AWS limit is reached: ${e.message ?? name}`,
+        'A role can have at most 10 managed policies by default (20 with a quota increase).',
+      );
+      break;
     default:
-      return new AwsProblem(
+      problem = new AwsProblem(
         'upstream',
-        what === 'role' ? 'roleArn' : 'accessKeyId',
+        field,
         'upstream_unavailable',
         `AWS could not answer (${name}${status ? `, HTTP ${status}` : ''}); try again shortly.`,
         undefined,
@@ -189,4 +477,9 @@ function translate(error: unknown, what: 'keys' | 'role'): AwsProblem {
         requestId,
       );
   }
+  log?.warn(
+    { awsError: name, awsRequestId: requestId, httpStatus: status, kind: problem.kind },
+    'AWS call failed',
+  );
+  return problem;
 }

@@ -19,6 +19,7 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
         'accounts',
         'api_tokens',
         'audit_log',
+        'callback_tokens',
         'connections',
         'secrets',
         'sessions',

@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { initialSchema } from './migrations/0001_initial.ts';
+import { callbackTokens } from './migrations/0002_callback_tokens.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -44,6 +45,7 @@ export function openDatabase(location: DatabaseLocation): DatabaseHandle {
 function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(dialect),
+    '0002_callback_tokens': callbackTokens(dialect),
   };
 }
 

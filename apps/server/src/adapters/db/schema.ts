@@ -16,6 +16,7 @@ export interface Database {
   audit_log: AuditLogTable;
   settings: SettingsTable;
   rate_limits: RateLimitsTable;
+  callback_tokens: CallbackTokensTable;
 }
 
 export interface TenantsTable {
@@ -148,4 +149,21 @@ export interface RateLimitsTable {
   key: string;
   window_start: string;
   count: number;
+}
+
+/** One-time tokens a CloudFormation stack presents when it reports its role (one per connection). */
+export interface CallbackTokensTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  /** SHA-256 of the token; the token itself is sealed in `secrets` (owner: the connection). */
+  token_hash: string;
+  created_at: string;
+  /** After this, an unused token is refused. A used one still answers the stack's Delete. */
+  expires_at: string;
+  used_at: string | null;
+  /** The account the token produced, and the role it was used for. */
+  account_id: string | null;
+  role_arn: string | null;
+  stack_id: string | null;
 }

@@ -4,6 +4,7 @@ import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
 import type { ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
+import type { BundleFinding } from './permissions-check.ts';
 
 export type AccountMethod = AccountsTable['method'];
 export type AccountStatus = AccountsTable['status'];
@@ -19,6 +20,8 @@ export interface Check {
 export interface StatusDetail {
   checks: Check[];
   errors: ProblemFieldError[];
+  /** Per bundle, the actions missing or denied by an SCP at the last check. */
+  findings?: BundleFinding[];
 }
 
 export interface Account {
@@ -102,7 +105,11 @@ function toAccount(row: AccountsTable): Account {
 
 function parseStatusDetail(text: string): StatusDetail {
   const parsed = JSON.parse(text) as Partial<StatusDetail>;
-  return { checks: parsed.checks ?? [], errors: parsed.errors ?? [] };
+  return {
+    checks: parsed.checks ?? [],
+    errors: parsed.errors ?? [],
+    findings: parsed.findings ?? [],
+  };
 }
 
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern escaped with `!`. */

@@ -55,6 +55,7 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     regions: account.regions,
     status: account.status,
     checks: account.statusDetail.checks,
+    findings: account.statusDetail.findings ?? [],
     lastCheckedAt: account.lastCheckedAt,
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
@@ -82,6 +83,8 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
       const report = await ctx.accounts.validate(tenantId, request.body);
       return {
         valid: report.valid,
+        status: report.status,
+        findings: report.findings,
         identity: report.identity
           ? { accountId: report.identity.accountId, arn: report.identity.arn }
           : null,

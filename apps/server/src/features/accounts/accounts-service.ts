@@ -3,6 +3,7 @@ import type {
   replaceCredentialsRequestSchema,
 } from '@onramp/contracts';
 import {
+  type Bundle,
   createRoleBlueprint,
   generateExternalId,
   getPartition,
@@ -156,6 +157,14 @@ export function createAccountsService(deps: ServiceDeps) {
     const account = await accounts.find(tenantId, id);
     if (!account) throw notFound('Account');
     return account;
+  }
+
+  /** The permission check's input: the catalog bundles behind stored ids, and the region restriction. */
+  function permissionsOf(bundleIds: readonly string[], regions: readonly string[]) {
+    const bundles = bundleIds
+      .map((id) => deps.catalog.bundles.get(id))
+      .filter((b): b is Bundle => b !== undefined);
+    return { bundles, regions };
   }
 
   async function prepare(
@@ -388,10 +397,20 @@ export function createAccountsService(deps: ServiceDeps) {
     /** A dry run of create: the same checks, nothing stored. */
     async validate(tenantId: string, input: CreateAccountInput): Promise<ValidationReport> {
       const prepared = await prepare(tenantId, input, false);
-      return validateCredentials(deps, prepared.credentials);
+      return validateCredentials(deps, prepared.credentials, {
+        permissions: permissionsOf(prepared.bundles, prepared.regions),
+      });
     },
 
-    async create(caller: Caller, input: CreateAccountInput): Promise<Account> {
+    /**
+     * Validates and stores an account. `waitForPropagation` is for set-up flows where the role was
+     * created moments ago (the CloudFormation call-back): AssumeRole is retried while IAM propagates.
+     */
+    async create(
+      caller: Caller,
+      input: CreateAccountInput,
+      options: { waitForPropagation?: boolean } = {},
+    ): Promise<Account> {
       const prepared = await prepare(caller.tenantId, input, true);
       const { limits } = prepared;
       if (
@@ -406,7 +425,10 @@ export function createAccountsService(deps: ServiceDeps) {
       }
       await ensureNameFree(caller.tenantId, prepared.name);
 
-      const report = await validateCredentials(deps, prepared.credentials);
+      const report = await validateCredentials(deps, prepared.credentials, {
+        permissions: permissionsOf(prepared.bundles, prepared.regions),
+        ...(options.waitForPropagation ? { waitForPropagation: true } : {}),
+      });
       if (!report.valid || !report.credentials || !report.identity)
         throw notValidated(report, 'The account was not saved');
       const { credentials, identity } = report;
@@ -434,8 +456,8 @@ export function createAccountsService(deps: ServiceDeps) {
             accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
             bundles: prepared.bundles,
             regions: prepared.regions,
-            status: 'unverified',
-            statusDetail: { checks: report.checks, errors: [] },
+            status: report.status,
+            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
             lastCheckedAt: now(),
           },
           trx,
@@ -499,26 +521,40 @@ export function createAccountsService(deps: ServiceDeps) {
         if (!sameList(regions, account.regions)) changes.regions = regions;
       }
       const permissionsChanged = changes.bundles !== undefined || changes.regions !== undefined;
-      if (
-        permissionsChanged &&
-        account.method === 'role' &&
-        account.roleArn &&
-        account.externalId
-      ) {
-        // New permissions need the role to be checked again; the finding becomes the account's status.
-        const report = await validateCredentials(
-          deps,
-          {
-            method: 'role',
-            partition: account.partition,
-            roleArn: account.roleArn,
-            externalId: account.externalId,
-          },
-          { expectedAccountId: account.awsAccountId },
-        );
-        changes.status = report.valid ? 'unverified' : 'invalid';
-        changes.statusDetail = { checks: report.checks, errors: report.errors };
-        changes.lastCheckedAt = now();
+      if (permissionsChanged) {
+        // New permissions need the account to be checked again; the finding becomes its status
+        // (degraded, with the missing actions, until the role or user is given them).
+        const keys =
+          account.method === 'access_keys'
+            ? await this.readAccessKeys(caller.tenantId, id)
+            : undefined;
+        const credentials: CredentialsInput | undefined =
+          account.method === 'role' && account.roleArn && account.externalId
+            ? {
+                method: 'role',
+                partition: account.partition,
+                roleArn: account.roleArn,
+                externalId: account.externalId,
+              }
+            : keys
+              ? { method: 'access_keys', partition: account.partition, ...keys }
+              : undefined;
+        if (credentials) {
+          const report = await validateCredentials(deps, credentials, {
+            expectedAccountId: account.awsAccountId,
+            permissions: permissionsOf(
+              changes.bundles ?? account.bundles,
+              changes.regions ?? account.regions,
+            ),
+          });
+          changes.status = report.status;
+          changes.statusDetail = {
+            checks: report.checks,
+            errors: report.errors,
+            findings: report.findings,
+          };
+          changes.lastCheckedAt = now();
+        }
       }
       const changed = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) =>
         ['name', 'description', 'bundles', 'regions'].includes(k),
@@ -590,6 +626,7 @@ export function createAccountsService(deps: ServiceDeps) {
       }
       const report = await validateCredentials(deps, credentials, {
         expectedAccountId: account.awsAccountId,
+        permissions: permissionsOf(account.bundles, account.regions),
       });
       if (!report.valid || !report.credentials || !report.identity) {
         throw notValidated(
@@ -612,8 +649,8 @@ export function createAccountsService(deps: ServiceDeps) {
             ...(validated.method === 'role'
               ? { roleArn: validated.roleArn }
               : { accessKeyId: validated.accessKeyId }),
-            status: 'unverified',
-            statusDetail: { checks: report.checks, errors: [] },
+            status: report.status,
+            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
             lastCheckedAt: now(),
           },
           trx,

@@ -1,4 +1,6 @@
 import {
+  type ActionIndex,
+  type Bundle,
   checkSecretAccessKey,
   getPartition,
   type PartitionId,
@@ -6,6 +8,7 @@ import {
   parseRoleArn,
 } from '@onramp/core';
 import {
+  type AccountCredentials,
   type AwsGateway,
   AwsProblem,
   type CallerIdentity,
@@ -13,6 +16,11 @@ import {
 import type { HubIdentity } from '../../app.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import type { Check } from './accounts-repository.ts';
+import {
+  type BundleFinding,
+  checkPermissions,
+  type PermissionOutcome,
+} from './permissions-check.ts';
 
 /**
  * The checks that stand between what a tenant typed and a stored account. Each step is recorded with
@@ -29,8 +37,17 @@ export type ValidatedCredentials =
   | { method: 'access_keys'; accessKeyId: string; secretAccessKey: string }
   | { method: 'role'; roleArn: string };
 
+export type AccountStatus = 'valid' | 'degraded' | 'invalid' | 'unverified';
+
 export interface ValidationReport {
   valid: boolean;
+  /**
+   * What the account's health is after this check: invalid (cannot be used), degraded (works, but
+   * lacks actions of its bundles), unverified (works, permissions could not be checked), valid.
+   */
+  status: AccountStatus;
+  /** Per bundle, the actions missing or denied by an SCP (empty when all are granted or unverified). */
+  findings: BundleFinding[];
   identity: CallerIdentity | null;
   checks: Check[];
   errors: ProblemFieldError[];
@@ -41,17 +58,28 @@ export interface ValidationReport {
 export interface ValidationDeps {
   aws: AwsGateway;
   hubs: Partial<Record<PartitionId, HubIdentity>>;
+  /** AWS's action list, to expand the bundles' wildcards into actions that can be simulated. */
+  actions: ActionIndex;
+  /** Injected so tests of the propagation wait run in no time. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ValidationOptions {
   /** When replacing credentials: the AWS account they must belong to. */
   expectedAccountId?: string;
+  /** The permissions to check: the account's bundles and region restriction. */
+  permissions?: { bundles: readonly Bundle[]; regions: readonly string[] };
+  /**
+   * A role created seconds ago (a stack that just finished) is refused by STS for 10–30 s while IAM
+   * propagates it. In a set-up flow, retry AssumeRole with backoff for about a minute.
+   */
+  waitForPropagation?: boolean;
 }
 
-export const VALIDATION_SESSION_NAME = 'onramp-validate';
+/** Backoff between AssumeRole attempts while IAM propagates a new role: about 62 s in all. */
+export const PROPAGATION_BACKOFF_MS = [1000, 2000, 3000, 5000, 8000, 13000, 15000, 15000];
 
-const PERMISSIONS_NOT_CHECKED =
-  'Not checked yet: Onramp does not simulate the identity’s policies against the chosen permissions in this version, so the account stays unverified.';
+export const VALIDATION_SESSION_NAME = 'onramp-validate';
 
 type StepOutcome<T> =
   | { status: 'passed' | 'warning'; detail: string; value: T }
@@ -79,14 +107,16 @@ function createRecorder() {
         });
         return undefined;
       }
+      // The slot is taken when the step starts, so steps run side by side still report in order.
+      const slot = checks.push({ name, status: 'skipped', detail: '', durationMs: 0 }) - 1;
       const started = performance.now();
       const outcome = await run(input);
-      checks.push({
+      checks[slot] = {
         name,
         status: outcome.status,
         detail: outcome.detail,
         durationMs: Math.round(performance.now() - started),
-      });
+      };
       if (outcome.status === 'failed') errors.push(...outcome.errors);
       return outcome.status === 'passed' || outcome.status === 'warning'
         ? outcome.value
@@ -109,6 +139,39 @@ export async function validateCredentials(
   const { step } = recorder;
   let identity: CallerIdentity | undefined;
   let credentials: ValidatedCredentials | undefined;
+  /** Credentials to act as the account: its keys, or the validation session of its role. */
+  let session: AccountCredentials | undefined;
+  let outcome: PermissionOutcome | undefined;
+
+  const permissionsStep = (
+    subject:
+      | { principalArn: string; credentials: AccountCredentials; identity: CallerIdentity }
+      | undefined,
+  ) =>
+    step('permissions', subject, async (who) => {
+      const chosen = options.permissions;
+      if (!chosen || chosen.bundles.length === 0) {
+        return {
+          status: 'skipped' as const,
+          detail: 'No bundles chosen: nothing to check beyond Onramp’s own statements.',
+        };
+      }
+      const result = await askAws(() =>
+        checkPermissions(deps, {
+          partition: input.partition,
+          principalArn: who.principalArn,
+          accountId: who.identity.accountId,
+          credentials: who.credentials,
+          bundles: chosen.bundles,
+          regions: chosen.regions,
+          hubAvailable: Boolean(deps.hubs[input.partition]),
+        }),
+      );
+      if (result instanceof AwsProblem) return refused(result);
+      // Kept whatever the step's verdict: a failed check still says which actions are missing.
+      outcome = result.value;
+      return permissionOutcomeStep(result.value, input.method === 'role' ? 'role' : 'user');
+    });
 
   if (input.method === 'access_keys') {
     const keys = await step('shape', input, (given) => {
@@ -142,7 +205,10 @@ export async function validateCredentials(
         passed(`AWS knows these keys: ${found.value.arn}.`, found.value)
       );
     });
-    if (keys && identity) credentials = { method: 'access_keys', ...keys };
+    if (keys && identity) {
+      credentials = { method: 'access_keys', ...keys };
+      session = keys;
+    }
   } else {
     const roleArn = await step('shape', input, (given) => {
       const parsed = parseRoleArn(given.roleArn, { field: 'roleArn', partition: given.partition });
@@ -157,22 +223,47 @@ export async function validateCredentials(
       if (!hub) return failed('No hub identity in this partition.', [noHubIssue(input.partition)]);
       return passed(`Onramp assumes roles from ${hub.principalArn}.`, true);
     });
-    identity = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
-      const found = await askAws(() =>
-        deps.aws.assumeRole(input.partition, {
-          roleArn: arn,
-          externalId: input.externalId,
-          sessionName: VALIDATION_SESSION_NAME,
-        }),
-      );
-      if (found instanceof AwsProblem) return refused(found);
-      const assumed = found.value.identity;
+    const assumed = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
+      const attempt = () =>
+        askAws(() =>
+          deps.aws.assumeRole(input.partition, {
+            roleArn: arn,
+            externalId: input.externalId,
+            sessionName: VALIDATION_SESSION_NAME,
+          }),
+        );
+      let found = await attempt();
+      let waited = 0;
+      if (options.waitForPropagation) {
+        // Only AccessDenied can be propagation; anything else is final at once.
+        for (const delay of PROPAGATION_BACKOFF_MS) {
+          if (!(found instanceof AwsProblem) || found.code !== 'AccessDenied') break;
+          await (deps.sleep ?? defaultSleep)(delay);
+          waited += delay;
+          found = await attempt();
+        }
+      }
+      if (found instanceof AwsProblem) {
+        return waited
+          ? refused(
+              found,
+              `Waited ${Math.round(waited / 1000)} s for AWS to propagate the role; it still refused.`,
+            )
+          : refused(found);
+      }
+      const who = found.value.identity;
+      const note = waited
+        ? ` (after waiting ${Math.round(waited / 1000)} s for AWS to propagate the role)`
+        : '';
       return (
-        accountMismatch(assumed, options, 'roleArn') ??
-        passed(`Onramp assumed the role with its external ID: ${assumed.arn}.`, assumed)
+        accountMismatch(who, options, 'roleArn') ??
+        passed(`Onramp assumed the role with its external ID: ${who.arn}${note}.`, found.value)
       );
     });
-    const deputySafe = await step('external_id_required', identity && roleArn, async (arn) => {
+    identity = assumed?.identity;
+    session = assumed?.credentials;
+    // Independent once the identity is known: run the confused-deputy check beside the permissions.
+    const deputyCheck = step('external_id_required', identity && roleArn, async (arn) => {
       const found = await askAws(() =>
         deps.aws.assumeRole(input.partition, {
           roleArn: arn,
@@ -192,16 +283,40 @@ export async function validateCredentials(
         },
       ]);
     });
+    const [deputySafe] = await Promise.all([
+      deputyCheck,
+      permissionsStep(
+        identity && session && roleArn
+          ? { principalArn: roleArn, credentials: session, identity }
+          : undefined,
+      ),
+    ]);
     if (roleArn && identity && deputySafe) credentials = { method: 'role', roleArn };
   }
-  await step('permissions', credentials, () => ({
-    status: 'skipped',
-    detail: PERMISSIONS_NOT_CHECKED,
-  }));
-
+  if (input.method === 'access_keys') {
+    await permissionsStep(
+      identity && session
+        ? { principalArn: identity.arn, credentials: session, identity }
+        : undefined,
+    );
+  }
   const valid = credentials !== undefined && recorder.errors.length === 0;
+  const findings =
+    outcome?.kind === 'verified'
+      ? outcome.findings.filter((f) => f.missing.length || f.deniedByScp.length)
+      : [];
+  const status: AccountStatus =
+    credentials === undefined || recorder.errors.some((e) => !PERMISSION_CODES.has(e.code))
+      ? 'invalid'
+      : findings.length > 0
+        ? 'degraded'
+        : outcome?.kind === 'unverified' || outcome === undefined
+          ? 'unverified'
+          : 'valid';
   return {
     valid,
+    status,
+    findings,
     identity: valid ? (identity ?? null) : null,
     checks: recorder.checks,
     errors: recorder.errors,
@@ -232,8 +347,8 @@ function failed(detail: string, errors: ProblemFieldError[]): StepOutcome<never>
   return { status: 'failed', detail: [detail, ...errors.map((e) => e.message)].join(' '), errors };
 }
 
-function refused(problem: AwsProblem): StepOutcome<never> {
-  return failed('AWS refused.', [
+function refused(problem: AwsProblem, detail = 'AWS refused.'): StepOutcome<never> {
+  return failed(detail, [
     {
       field: problem.field,
       code: problem.code,
@@ -277,4 +392,61 @@ async function askAws<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProb
     }
     throw error;
   }
+}
+
+/** Field-error codes of the permissions step: they make an account degraded, not invalid. */
+const PERMISSION_CODES = new Set(['missing_actions', 'denied_by_scp']);
+
+function permissionOutcomeStep(
+  outcome: PermissionOutcome,
+  principal: 'role' | 'user',
+): StepOutcome<PermissionOutcome> {
+  if (outcome.kind === 'unverified')
+    return {
+      status: 'warning',
+      detail: `Permissions not verified: ${outcome.reason}`,
+      value: outcome,
+    };
+  const errors: ProblemFieldError[] = [];
+  for (const finding of outcome.findings) {
+    if (finding.missing.length) {
+      errors.push({
+        field: `permissions.${finding.bundleId}`,
+        code: 'missing_actions',
+        message: `The ${principal} lacks ${finding.missing.length} action(s) that “${finding.bundleName}” needs: ${finding.missing.join(', ')}.`,
+        hint:
+          principal === 'role'
+            ? 'Update the role’s stack with the current template (or re-apply the Terraform), or attach the policy from “View JSON”.'
+            : 'Attach the policy from “View JSON” to the IAM user.',
+      });
+    }
+    if (finding.deniedByScp.length) {
+      errors.push({
+        field: `permissions.${finding.bundleId}`,
+        code: 'denied_by_scp',
+        message: `An AWS Organizations service control policy denies ${finding.deniedByScp.length} action(s) that “${finding.bundleName}” needs, whatever the ${principal}’s own policies say: ${finding.deniedByScp.join(', ')}.`,
+        hint: 'Ask your organization’s administrator to allow them for this account, or choose without this bundle.',
+      });
+    }
+  }
+  const how =
+    outcome.method === 'SimulatePrincipalPolicy'
+      ? 'simulated with iam:SimulatePrincipalPolicy'
+      : 'evaluated from the role’s own policies with iam:SimulateCustomPolicy (organization SCPs not included)';
+  if (errors.length === 0) {
+    return {
+      status: 'passed',
+      detail: `All ${outcome.actionsChecked} action checks of the chosen bundles are allowed (${how}).`,
+      value: outcome,
+    };
+  }
+  return {
+    status: 'failed',
+    detail: `Some actions of the chosen bundles are not allowed (${how}). ${errors.map((e) => e.message).join(' ')}`,
+    errors,
+  };
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

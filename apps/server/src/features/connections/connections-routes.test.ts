@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
+import { createFakeTemplateStore } from '../../testing/fake-template-store.ts';
 import {
   createHarness,
   expectProblem,
@@ -82,6 +83,7 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
         steps: `/v1/connections/${c.id}/steps`,
         quickCreate: null,
       },
+      quickCreateUnavailableReason: expect.stringContaining('no public URL'),
     });
     expect(c.deployCommand).toContain('aws cloudformation deploy');
     expect(c.deployCommand).toContain(`ExternalId=${c.externalId}`);
@@ -91,8 +93,12 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
       .selectFrom('audit_log')
       .selectAll()
       .where('target_id', '=', c.id)
+      .orderBy('seq')
       .execute();
-    expect(audit).toHaveLength(1);
+    expect(audit.map((e) => e.action)).toEqual([
+      'connection.created',
+      'connection.callback_token_issued',
+    ]);
     expect(audit[0]).toMatchObject({
       tenant_id: a.id,
       action: 'connection.created',
@@ -137,7 +143,9 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
     const c = await createConnection(a);
     const account = await connect(a, c);
     expect(
-      h.aws.calls.filter((call) => call.target === account.roleArn).map((call) => call.op),
+      h.aws.calls
+        .filter((call) => call.target === account.roleArn && call.op.startsWith('assumeRole'))
+        .map((call) => call.op),
     ).toEqual(['assumeRole', 'assumeRoleWithoutExternalId']);
     const row = await h.database.db
       .selectFrom('accounts')
@@ -330,7 +338,9 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
       .execute();
     expect(actions.map((r) => r.action)).toEqual([
       'connection.created',
+      'connection.callback_token_issued',
       'connection.external_id_regenerated',
+      'connection.callback_token_issued',
     ]);
   });
 
@@ -339,6 +349,15 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
     const response = await a.admin.request('DELETE', `/v1/connections/${c.id}`);
     expectStatus(response, 204);
     expectProblem(await a.admin.request('GET', `/v1/connections/${c.id}`), 404);
+    // Its callback token goes with it: the row (by the foreign key) and the sealed copy.
+    for (const table of ['callback_tokens', 'secrets'] as const) {
+      const left = await h.database.db
+        .selectFrom(table)
+        .select('id')
+        .where(table === 'secrets' ? 'owner_id' : 'connection_id', '=', c.id)
+        .execute();
+      expect(left, `${table} still holds the deleted connection's token`).toEqual([]);
+    }
     const audit = await h.database.db
       .selectFrom('audit_log')
       .select('action')
@@ -417,30 +436,145 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
   });
 });
 
-describe('connections with a public URL', () => {
-  it('offer a quick-create link to the template', async () => {
-    const h = await createHarness('sqlite', { publicUrl: 'https://onramp.example.com/' });
-    try {
-      const t = await h.tenant();
-      const response = await t.admin.request('POST', '/v1/connections', {
-        name: 'Quick',
-        partition: 'aws',
+describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect) => {
+  const PUBLIC_URL = 'https://onramp.example.com/';
+  const harnesses: Harness[] = [];
+  afterAll(async () => {
+    await Promise.all(harnesses.map((h) => h.close()));
+  });
+  /** A harness as an operator configured it: public URL, template buckets, a store for them. */
+  const setUp = async (options: {
+    publicUrl?: string;
+    buckets?: Partial<Record<'aws' | 'aws-us-gov' | 'aws-cn', string>>;
+  }) => {
+    const templates = createFakeTemplateStore();
+    const h = await createHarness(dialect, {
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      templates: templates.store,
+      templateBuckets: options.buckets ?? {},
+    });
+    harnesses.push(h);
+    const tenant = await h.tenant();
+    const create = async (partition = 'aws') => {
+      const response = await tenant.admin.request('POST', '/v1/connections', {
+        name: `Quick ${randomAccount()}`,
+        partition,
       });
       expectStatus(response, 201);
-      const c = response.body;
-      expect(c.links.cloudformationYaml).toBe(
-        `https://onramp.example.com/v1/connections/${c.id}/cloudformation?format=yaml`,
-      );
-      const link = new URL(c.links.quickCreate);
-      expect(link.host).toBe('console.aws.amazon.com');
-      const query = new URLSearchParams(link.hash.split('?')[1]);
-      expect(query.get('templateURL')).toBe(
-        `https://onramp.example.com/v1/connections/${c.id}/cloudformation?format=yaml`,
-      );
-      expect(query.get('param_ExternalId')).toBe(c.externalId);
-    } finally {
-      await h.close();
-    }
+      return response.body;
+    };
+    return { h, tenant, templates, create };
+  };
+
+  it('serve the template with the stack’s callback and its token only when Onramp has a public URL', async () => {
+    const without = await setUp({});
+    const plain = await without.create();
+    const plainYaml = await without.tenant.viewer.request('GET', plain.links.cloudformationYaml);
+    expectStatus(plainYaml, 200);
+    const plainTemplate = parseYaml(plainYaml.text);
+    expect(Object.keys(plainTemplate.Resources)).not.toContain('Callback');
+    expect(Object.keys(plainTemplate.Parameters)).not.toContain('CallbackToken');
+    expect(plainYaml.text).not.toContain('onrcb_');
+
+    const withUrl = await setUp({ publicUrl: PUBLIC_URL });
+    const c = await withUrl.create();
+    const yaml = await withUrl.tenant.viewer.request('GET', c.links.cloudformationYaml);
+    expectStatus(yaml, 200);
+    const template = parseYaml(yaml.text);
+    expect(template.Resources.Callback).toMatchObject({
+      Type: 'Custom::OnrampCallback',
+      Properties: {
+        CallbackUrl: 'https://onramp.example.com/v1/callbacks/cloudformation',
+        Token: { Ref: 'CallbackToken' },
+      },
+    });
+    expect(template.Resources.CallbackFunction.Type).toBe('AWS::Lambda::Function');
+    const token = template.Parameters.CallbackToken.Default;
+    expect(token).toMatch(/^onrcb_/);
+    expect(template.Parameters.CallbackToken.NoEcho).toBe(true);
+    const json = await withUrl.tenant.viewer.request('GET', c.links.cloudformationJson);
+    expect(JSON.parse(json.text).Parameters.CallbackToken.Default).toBe(token);
+    // The token is in the template only: not in the connection as the API shows it.
+    const shown = await withUrl.tenant.viewer.request('GET', `/v1/connections/${c.id}`);
+    expect(shown.text).not.toContain(token);
+    // The deploy command needs nothing more: the token is the parameter's default.
+    expect(c.deployCommand).not.toContain('CallbackToken');
+  });
+
+  it('offer quick-create only with a template bucket for the partition and a public URL, and say why not', async () => {
+    const noUrl = await setUp({ buckets: { aws: 'acme-templates' } });
+    const first = await noUrl.create();
+    expect(first.links.quickCreate).toBeNull();
+    expect(first.quickCreateUnavailableReason).toMatch(/no public URL/);
+    expect(noUrl.templates.published).toHaveLength(0);
+
+    const govless = await setUp({ publicUrl: PUBLIC_URL, buckets: { aws: 'acme-templates' } });
+    const gov = await govless.create('aws-us-gov');
+    expect(gov.links.quickCreate).toBeNull();
+    expect(gov.quickCreateUnavailableReason).toMatch(
+      /no template bucket in Amazon S3 for AWS GovCloud \(US\)/,
+    );
+
+    const c = await govless.create('aws');
+    expect(c.quickCreateUnavailableReason).toBeNull();
+    const link = new URL(c.links.quickCreate);
+    expect(link.host).toBe('console.aws.amazon.com');
+    const query = new URLSearchParams(link.hash.split('?')[1]);
+    const [published] = govless.templates.published;
+    expect(published).toMatchObject({
+      partition: 'aws',
+      key: expect.stringMatching(new RegExp(`^connections/${c.id}/[0-9a-f]{16}\\.yaml$`)),
+    });
+    expect(query.get('templateURL')).toBe(
+      `https://onramp-templates-aws.s3.example/${published?.key}?X-Amz-Expires=3600&X-Amz-Signature=fake`,
+    );
+    expect(query.get('param_ExternalId')).toBe(c.externalId);
+    // What was published is the callback-enabled template, with the same token as the download.
+    const template = parseYaml(published?.body ?? '');
+    expect(template.Resources.Callback.Properties.CallbackUrl).toBe(
+      'https://onramp.example.com/v1/callbacks/cloudformation',
+    );
+    const download = await govless.tenant.viewer.request('GET', c.links.cloudformationYaml);
+    expect(parseYaml(download.text).Parameters.CallbackToken.Default).toBe(
+      template.Parameters.CallbackToken.Default,
+    );
+    // The token is not in the link itself, only in the (private, pre-signed) template.
+    expect(c.links.quickCreate).not.toContain(template.Parameters.CallbackToken.Default);
+
+    // The list offers the same.
+    const list = await govless.tenant.viewer.request('GET', '/v1/connections');
+    expectStatus(list, 200);
+    const listed = list.body.connections.find((x: { id: string }) => x.id === c.id);
+    expect(listed.links.quickCreate).toMatch(/^https:\/\/console\.aws\.amazon\.com\//);
+  });
+
+  it('offer no quick-create for a connected set-up, nor when S3 refuses the template', async () => {
+    const { h, tenant, templates, create } = await setUp({
+      publicUrl: PUBLIC_URL,
+      buckets: { aws: 'acme-templates' },
+    });
+    const c = await create();
+    const roleArn = `arn:aws:iam::${randomAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, c.externalId);
+    expectStatus(
+      await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'role',
+        connectionId: c.id,
+        roleArn,
+      }),
+      201,
+    );
+    const connected = await tenant.viewer.request('GET', `/v1/connections/${c.id}`);
+    expect(connected.body.links.quickCreate).toBeNull();
+    expect(connected.body.quickCreateUnavailableReason).toMatch(/connected/);
+
+    templates.failWith(new Error('AccessDenied'));
+    const pending = await create();
+    expect(pending.links.quickCreate).toBeNull();
+    expect(pending.quickCreateUnavailableReason).toMatch(/could not publish the template/);
+    templates.failWith(undefined);
+    const again = await tenant.viewer.request('GET', `/v1/connections/${pending.id}`);
+    expect(again.body.links.quickCreate).toMatch(/quickcreate/);
   });
 });
 

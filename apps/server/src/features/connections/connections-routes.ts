@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   connectionListSchema,
   connectionSchema,
@@ -7,17 +8,20 @@ import {
 import {
   cloudFormationDeployCommand,
   concretePolicies,
+  getPartition,
   quickCreateLink,
+  type RoleBlueprint,
   renderCloudFormationJson,
   renderCloudFormationYaml,
   renderRoleSteps,
   renderTerraform,
 } from '@onramp/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../accounts/accounts-routes.ts';
+import type { Caller } from '../accounts/accounts-service.ts';
 import type { Connection } from './connections-repository.ts';
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
@@ -36,18 +40,80 @@ function connectionPath(connection: Connection): string {
 }
 
 /**
- * A connection as the API shows it: what the tenant needs to create the role (trusted principal,
- * external ID, templates, the deploy command) and, when Onramp has a public URL, a quick-create link.
+ * The quick-create link of a pending connection, or why there is none. The AWS console fetches a
+ * quick-create template only from Amazon S3, so the template (with the stack's callback, which needs
+ * Onramp's public URL) is published to the partition's template bucket under a key that changes with
+ * its content, and the link points at a pre-signed URL of it.
  */
-export function toConnectionResponse(
+async function quickCreateOf(
   ctx: AppContext,
+  caller: Caller,
   connection: Connection,
-): z.output<typeof connectionSchema> {
+  blueprint: RoleBlueprint,
+  log: FastifyBaseLogger,
+): Promise<{ link: string | null; reason: string | null }> {
+  const partition = getPartition(connection.partition);
+  if (connection.status !== 'pending') {
+    return {
+      link: null,
+      reason:
+        'This connection is connected to an account already; quick-create sets up a new role.',
+    };
+  }
+  if (!ctx.publicUrl) {
+    return {
+      link: null,
+      reason:
+        'Onramp has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
+    };
+  }
+  const bucket = ctx.templateBuckets?.[partition.id];
+  if (!bucket || !ctx.templates) {
+    return {
+      link: null,
+      reason: `Onramp has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
+    };
+  }
+  const callback = await ctx.callbacks.callbackFor(caller, connection);
+  if (!callback) {
+    return { link: null, reason: 'Onramp could not issue a callback token for this connection.' };
+  }
+  const body = renderCloudFormationYaml(blueprint, { callback });
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  try {
+    const { url } = await ctx.templates.publish(
+      partition.id,
+      `connections/${connection.id}/${hash}.yaml`,
+      body,
+    );
+    return { link: quickCreateLink({ blueprint, templateUrl: url }), reason: null };
+  } catch (error) {
+    log.error({ err: error, connectionId: connection.id, bucket }, 'template not published');
+    return {
+      link: null,
+      reason:
+        'Onramp could not publish the template to Amazon S3 just now. Download the template or run the deploy command instead, or try again later.',
+    };
+  }
+}
+
+/**
+ * A connection as the API shows it: what the tenant needs to create the role (trusted principal,
+ * external ID, templates, the deploy command) and, when Onramp has a public URL and a template bucket
+ * for the partition, a quick-create link whose stack reports the role back by itself.
+ */
+export async function toConnectionResponse(
+  ctx: AppContext,
+  caller: Caller,
+  connection: Connection,
+  log: FastifyBaseLogger,
+): Promise<z.output<typeof connectionSchema>> {
   const hub = ctx.accounts.hubPrincipal(connection.partition);
   const blueprint = ctx.accounts.blueprintOf(connection);
   const origin = ctx.publicUrl?.replace(/\/+$/, '');
   const base = `${origin ?? ''}${connectionPath(connection)}`;
   const slug = fileSlug(connection.name);
+  const quickCreate = await quickCreateOf(ctx, caller, connection, blueprint, log);
   return {
     id: connection.id,
     name: connection.name,
@@ -65,10 +131,9 @@ export function toConnectionResponse(
       cloudformationJson: `${base}/cloudformation?format=json`,
       terraform: `${base}/terraform`,
       steps: `${base}/steps`,
-      quickCreate: origin
-        ? quickCreateLink({ blueprint, templateUrl: `${base}/cloudformation?format=yaml` })
-        : null,
+      quickCreate: quickCreate.link,
     },
+    quickCreateUnavailableReason: quickCreate.reason,
     deployCommand: cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` }),
     createdAt: connection.createdAt,
   };
@@ -96,11 +161,12 @@ export async function registerConnectionsRoutes(
       },
     },
     async (request, reply) => {
-      const connection = await ctx.accounts.createConnection(
-        callerOf(request, 'accounts:write'),
-        request.body,
-      );
-      return reply.status(201).send(toConnectionResponse(ctx, connection));
+      const caller = callerOf(request, 'accounts:write');
+      const connection = await ctx.accounts.createConnection(caller, request.body);
+      await ctx.callbacks.issue(caller, connection, 'created');
+      return reply
+        .status(201)
+        .send(await toConnectionResponse(ctx, caller, connection, request.log));
     },
   );
 
@@ -110,9 +176,13 @@ export async function registerConnectionsRoutes(
       schema: { tags, summary: 'List connections', response: { 200: connectionListSchema } },
     },
     async (request) => {
-      const tenantId = tenantOf(request, 'accounts:read');
-      const connections = await ctx.accounts.listConnections(tenantId);
-      return { connections: connections.map((c) => toConnectionResponse(ctx, c)) };
+      const caller = callerOf(request, 'accounts:read');
+      const connections = await ctx.accounts.listConnections(caller.tenantId);
+      return {
+        connections: await Promise.all(
+          connections.map((c) => toConnectionResponse(ctx, caller, c, request.log)),
+        ),
+      };
     },
   );
 
@@ -128,11 +198,9 @@ export async function registerConnectionsRoutes(
       },
     },
     async (request) => {
-      const tenantId = tenantOf(request, 'accounts:read');
-      return toConnectionResponse(
-        ctx,
-        await ctx.accounts.getConnection(tenantId, request.params.id),
-      );
+      const caller = callerOf(request, 'accounts:read');
+      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
+      return toConnectionResponse(ctx, caller, connection, request.log);
     },
   );
 
@@ -149,11 +217,11 @@ export async function registerConnectionsRoutes(
       },
     },
     async (request) => {
-      const connection = await ctx.accounts.regenerateExternalId(
-        callerOf(request, 'accounts:write'),
-        request.params.id,
-      );
-      return toConnectionResponse(ctx, connection);
+      const caller = callerOf(request, 'accounts:write');
+      const connection = await ctx.accounts.regenerateExternalId(caller, request.params.id);
+      // The old token goes with the old external ID: a stack of the old template cannot connect.
+      await ctx.callbacks.issue(caller, connection, 'external_id_regenerated');
+      return toConnectionResponse(ctx, caller, connection, request.log);
     },
   );
 
@@ -167,7 +235,10 @@ export async function registerConnectionsRoutes(
       },
     },
     async (request, reply) => {
-      await ctx.accounts.deleteConnection(callerOf(request, 'accounts:write'), request.params.id);
+      const caller = callerOf(request, 'accounts:write');
+      await ctx.accounts.deleteConnection(caller, request.params.id);
+      // The token's row went with the connection; its sealed copy is purged here.
+      await ctx.callbacks.forget(caller.tenantId, request.params.id);
       return reply.status(204).send();
     },
   );
@@ -178,19 +249,23 @@ export async function registerConnectionsRoutes(
       schema: {
         tags,
         summary: 'Download the CloudFormation template',
+        description:
+          'When Onramp has a public URL, the template also reports the role back by itself: a function and a custom resource that call Onramp with a one-time token once the role exists.',
         params: idParamsSchema,
         querystring: cloudFormationQuerySchema,
       },
     },
     async (request, reply) => {
-      const tenantId = tenantOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
+      const caller = callerOf(request, 'accounts:read');
+      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
       const blueprint = ctx.accounts.blueprintOf(connection);
+      const callback = await ctx.callbacks.callbackFor(caller, connection);
+      const options = callback ? { callback } : {};
       const { format } = request.query;
       const body =
         format === 'json'
-          ? renderCloudFormationJson(blueprint)
-          : renderCloudFormationYaml(blueprint);
+          ? renderCloudFormationJson(blueprint, options)
+          : renderCloudFormationYaml(blueprint, options);
       return reply
         .type(format === 'json' ? 'application/json; charset=utf-8' : 'text/yaml; charset=utf-8')
         .header(

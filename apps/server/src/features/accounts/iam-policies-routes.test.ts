@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_DIALECTS } from '../../testing/databases.ts';
+import {
+  createHarness,
+  expectProblem,
+  expectSecured,
+  expectStatus,
+  type Harness,
+  type TestTenant,
+} from '../../testing/harness.ts';
+
+describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) => {
+  let h: Harness;
+  let a: TestTenant;
+  let b: TestTenant;
+  let accountId: string;
+  let id: string;
+  beforeAll(async () => {
+    h = await createHarness(dialect);
+    a = await h.tenant();
+    b = await h.tenant();
+    accountId = '555555555555';
+    const keys = h.aws.addUser('aws', accountId);
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'access_keys',
+      name: 'policies',
+      partition: 'aws',
+      ...keys,
+      bundles: ['nodes-ec2'],
+    });
+    expectStatus(created, 201);
+    id = created.body.id;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('lists AWS managed and local policies in pages, searchable, with what is attached', async () => {
+    const first = await a.viewer.request(
+      'GET',
+      `/v1/accounts/${id}/iam-policies?scope=aws&limit=2`,
+    );
+    expectStatus(first, 200);
+    expect(first.body.policies.map((p: { name: string }) => p.name)).toEqual([
+      'ReadOnlyAccess',
+      'AmazonEC2FullAccess',
+    ]);
+    expect(first.body.next).toBe('2');
+    const second = await a.viewer.request(
+      'GET',
+      `/v1/accounts/${id}/iam-policies?scope=aws&limit=2&cursor=${first.body.next}`,
+    );
+    expect(second.body).toEqual({
+      policies: [
+        expect.objectContaining({
+          name: 'AmazonS3ReadOnlyAccess',
+          awsManaged: true,
+          attached: false,
+        }),
+      ],
+      next: null,
+    });
+    const search = await a.viewer.request('GET', `/v1/accounts/${id}/iam-policies?scope=aws&q=s3`);
+    expect(search.body.policies.map((p: { name: string }) => p.name)).toEqual([
+      'AmazonS3ReadOnlyAccess',
+    ]);
+    const local = await a.viewer.request('GET', `/v1/accounts/${id}/iam-policies?scope=local`);
+    expect(local.body.policies).toEqual([
+      expect.objectContaining({ name: 'team-boundary', awsManaged: false }),
+    ]);
+  });
+
+  it('attaches chosen policies to the account’s user, shows them attached, and audits it', async () => {
+    const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+    const attached = await a.admin.request('POST', `/v1/accounts/${id}/iam-policies`, {
+      policyArns: [arn, arn],
+    });
+    expectStatus(attached, 200);
+    expect(attached.body).toEqual({ attached: [arn] });
+    expect(h.aws.calls.filter((c) => c.op === 'attachPolicy').map((c) => c.target)).toEqual([
+      `arn:aws:iam::${accountId}:user/onramp ${arn}`,
+    ]);
+    const list = await a.viewer.request('GET', `/v1/accounts/${id}/iam-policies?scope=aws`);
+    expect(list.body.policies.find((p: { arn: string }) => p.arn === arn).attached).toBe(true);
+    const audit = await a.admin.request('GET', `/v1/audit?targetId=${id}`);
+    expect(audit.body.entries[0]).toMatchObject({
+      action: 'account.iam_policies_attached',
+      details: { policyArns: [arn] },
+    });
+  });
+
+  it('refuses policies of another partition or account, or that are not policy ARNs, naming each', async () => {
+    const response = await a.admin.request('POST', `/v1/accounts/${id}/iam-policies`, {
+      policyArns: [
+        'arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess',
+        'arn:aws:iam::999999999999:policy/theirs',
+        'arn:aws:iam::aws:role/NotAPolicy',
+      ],
+    });
+    expectProblem(response, 400, 'policyArns[0]');
+    expect(
+      response.body.errors.map((e: { field: string; code: string }) => [e.field, e.code]),
+    ).toEqual([
+      ['policyArns[0]', 'wrong_partition'],
+      ['policyArns[1]', 'wrong_account'],
+      ['policyArns[2]', 'invalid_arn'],
+    ]);
+  });
+
+  it('says what to grant when AWS refuses', async () => {
+    const keys = h.aws.addUser('aws', '666666666666');
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'access_keys',
+      name: 'refusing',
+      partition: 'aws',
+      ...keys,
+    });
+    h.aws.revokeKey(keys.accessKeyId);
+    const response = await a.admin.request('GET', `/v1/accounts/${created.body.id}/iam-policies`);
+    expectProblem(response, 422, 'accessKeyId');
+  });
+
+  it('is closed to strangers, to viewers for attaching, and to other tenants', async () => {
+    await expectSecured(
+      h,
+      { method: 'GET', url: `/v1/accounts/${id}/iam-policies` },
+      { otherTenant: [b.admin, b.viewer] },
+    );
+    await expectSecured(
+      h,
+      {
+        method: 'POST',
+        url: `/v1/accounts/${id}/iam-policies`,
+        body: { policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+      },
+      { forbidden: [a.viewer], otherTenant: [b.admin] },
+    );
+  });
+});

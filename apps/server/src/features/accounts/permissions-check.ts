@@ -1,0 +1,262 @@
+import {
+  type ActionIndex,
+  type Bundle,
+  isGlobalAction,
+  type PartitionId,
+  parseRoleArn,
+  wildcardToRegExp,
+} from '@onramp/core';
+import {
+  type AccountCredentials,
+  type AwsGateway,
+  AwsProblem,
+  type SimulationQuery,
+  type SimulationResult,
+} from '../../adapters/aws/aws-gateway.ts';
+
+export interface PermissionCheckInput {
+  partition: PartitionId;
+  /** The role or user Onramp acts as. */
+  principalArn: string;
+  accountId: string;
+  credentials: AccountCredentials;
+  /** The tenant's chosen bundles (Onramp's own validation bundle is not re-checked here). */
+  bundles: readonly Bundle[];
+  regions: readonly string[];
+  /** Whether the hub identity may evaluate documents when the principal cannot simulate itself. */
+  hubAvailable: boolean;
+}
+
+export interface BundleFinding {
+  bundleId: string;
+  bundleName: string;
+  /** Actions the principal's policies do not allow. */
+  missing: string[];
+  /** Actions the policies allow but an organization SCP denies. */
+  deniedByScp: string[];
+}
+
+export type PermissionOutcome =
+  | {
+      kind: 'verified';
+      method: 'SimulatePrincipalPolicy' | 'SimulateCustomPolicy';
+      findings: BundleFinding[];
+      actionsChecked: number;
+    }
+  | { kind: 'unverified'; reason: string };
+
+/** How many action names one simulation request carries. */
+const BATCH = 100;
+/** Simulation requests in flight at once for one check. */
+const CONCURRENCY = 4;
+const EXAMPLE = 'onramp-check';
+
+interface Probe {
+  bundle: Bundle;
+  action: string;
+  resource: string;
+  contextKey: string;
+}
+
+/**
+ * Checks that the principal's policies grant what the chosen bundles need. First with
+ * iam:SimulatePrincipalPolicy as the principal itself (Onramp's validation bundle grants it, scoped to
+ * the principal's own ARN), which also reports organization SCPs. If AWS refuses that, it reads the
+ * principal's own policies and has the hub identity evaluate them with iam:SimulateCustomPolicy (which
+ * knows nothing of SCPs). If neither is possible the result is "unverified", with the reason.
+ */
+export async function checkPermissions(
+  deps: { aws: AwsGateway; actions: ActionIndex },
+  input: PermissionCheckInput,
+): Promise<PermissionOutcome> {
+  const probes = await probesFor(deps.actions, input);
+  const groups = new Map<string, { query: SimulationQuery; probes: Probe[] }>();
+  for (const probe of probes) {
+    let group = groups.get(probe.contextKey);
+    if (!group) {
+      group = {
+        query: {
+          actions: [],
+          resourceArns: [probe.resource],
+          context: JSON.parse(probe.contextKey.split('\n')[1] ?? '[]'),
+        },
+        probes: [],
+      };
+      groups.set(probe.contextKey, group);
+    }
+    if (!group.query.actions.includes(probe.action)) group.query.actions.push(probe.action);
+    group.probes.push(probe);
+  }
+  const queries = [...groups.values()].flatMap((g) =>
+    chunk(g.query.actions, BATCH).map((actions) => ({ ...g.query, actions })),
+  );
+
+  const runAll = (simulate: (q: SimulationQuery) => Promise<SimulationResult[]>) =>
+    mapLimit(queries, CONCURRENCY, simulate);
+  let method: 'SimulatePrincipalPolicy' | 'SimulateCustomPolicy' = 'SimulatePrincipalPolicy';
+  let results: SimulationResult[][];
+  try {
+    results = await runAll((q) =>
+      deps.aws.simulatePrincipalPolicy(input.partition, input.credentials, input.principalArn, q),
+    );
+  } catch (error) {
+    if (!(error instanceof AwsProblem) || error.kind !== 'rejected') throw error;
+    if (!input.hubAvailable) {
+      return {
+        kind: 'unverified',
+        reason: `AWS refused iam:SimulatePrincipalPolicy (${error.awsCode ?? error.code}), and without a hub identity in this partition Onramp cannot evaluate the policies another way.`,
+      };
+    }
+    let documents: string[];
+    try {
+      documents = await deps.aws.readPrincipalPolicies(
+        input.partition,
+        input.credentials,
+        input.principalArn,
+      );
+    } catch (readError) {
+      if (!(readError instanceof AwsProblem) || readError.kind !== 'rejected') throw readError;
+      return {
+        kind: 'unverified',
+        reason: `AWS refused both iam:SimulatePrincipalPolicy and reading the ${principalKind(input.principalArn)}’s own policies (${readError.awsCode ?? readError.code}). Attach the Onramp validation statements from the template so Onramp can check permissions.`,
+      };
+    }
+    if (documents.length === 0) {
+      return {
+        kind: 'verified',
+        method: 'SimulateCustomPolicy',
+        findings: findingsFrom(probes, () => ({ allowed: false, scp: false })),
+        actionsChecked: probes.length,
+      };
+    }
+    method = 'SimulateCustomPolicy';
+    results = await runAll((q) => deps.aws.simulateCustomPolicy(input.partition, documents, q));
+  }
+
+  const decisions = new Map<string, SimulationResult>();
+  for (const result of results.flat())
+    decisions.set(`${result.action.toLowerCase()} ${result.resource}`, result);
+  const findings = findingsFrom(probes, (probe) => {
+    const result =
+      decisions.get(`${probe.action.toLowerCase()} ${probe.resource}`) ??
+      decisions.get(`${probe.action.toLowerCase()} *`);
+    return {
+      allowed: result?.decision === 'allowed',
+      scp: result?.allowedByOrganizations === false,
+    };
+  });
+  return { kind: 'verified', method, findings, actionsChecked: probes.length };
+}
+
+function findingsFrom(
+  probes: Probe[],
+  judge: (probe: Probe) => { allowed: boolean; scp: boolean },
+): BundleFinding[] {
+  const byBundle = new Map<string, BundleFinding>();
+  for (const probe of probes) {
+    let finding = byBundle.get(probe.bundle.id);
+    if (!finding) {
+      finding = {
+        bundleId: probe.bundle.id,
+        bundleName: probe.bundle.name,
+        missing: [],
+        deniedByScp: [],
+      };
+      byBundle.set(probe.bundle.id, finding);
+    }
+    const verdict = judge(probe);
+    if (verdict.allowed) continue;
+    const list = verdict.scp ? finding.deniedByScp : finding.missing;
+    if (!list.includes(probe.action)) list.push(probe.action);
+  }
+  for (const finding of byBundle.values()) {
+    finding.missing.sort();
+    finding.deniedByScp.sort();
+  }
+  return [...byBundle.values()];
+}
+
+/**
+ * Every concrete action of every chosen statement, with a resource to try it on and the context that
+ * makes its conditions apply (an allowed region where regions are limited; the catalog's own condition
+ * values). Wildcards are expanded against AWS's action list: simulation takes only real action names.
+ */
+async function probesFor(index: ActionIndex, input: PermissionCheckInput): Promise<Probe[]> {
+  const probes: Probe[] = [];
+  const principalName = input.principalArn.split('/').at(-1) ?? '';
+  const role = parseRoleArn(input.principalArn);
+  const rolePath = role.ok ? role.value.path : '/';
+  for (const bundle of input.bundles) {
+    for (const statement of bundle.statements) {
+      const actions = (await Promise.all(statement.actions.map((a) => expand(index, a)))).flat();
+      for (const rawResource of statement.resources) {
+        const resource =
+          rawResource === '*'
+            ? '*'
+            : rawResource
+                .replaceAll('{{partition}}', input.partition)
+                .replaceAll('{{account_id}}', input.accountId)
+                .replaceAll('{{role_path}}', rolePath)
+                .replaceAll('{{role_name}}', principalName)
+                .replaceAll('${aws:username}', principalName)
+                .replace(/\*/g, EXAMPLE);
+        for (const action of actions) {
+          const context: SimulationQuery['context'] = [];
+          for (const keys of Object.values(statement.conditions ?? {})) {
+            for (const [key, value] of Object.entries(keys)) {
+              const first = Array.isArray(value) ? value[0] : value;
+              context.push({ key, values: [String(first)], type: 'string' });
+            }
+          }
+          const region = input.regions[0];
+          if (region && !isGlobalAction(action))
+            context.push({ key: 'aws:RequestedRegion', values: [region], type: 'string' });
+          probes.push({
+            bundle,
+            action,
+            resource,
+            contextKey: `${resource}\n${JSON.stringify(context)}`,
+          });
+        }
+      }
+    }
+  }
+  return probes;
+}
+
+async function expand(index: ActionIndex, action: string): Promise<string[]> {
+  if (!/[*?]/.test(action)) return [action];
+  const [service = '', name = ''] = action.split(':');
+  const pattern = wildcardToRegExp(name);
+  return ((await index.actionsOf(service)) ?? [])
+    .filter((a) => pattern.test(a))
+    .map((a) => `${service}:${a}`);
+}
+
+function principalKind(arn: string): string {
+  return arn.includes(':role/') ? 'role' : 'user';
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Runs fn over items with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,518 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LOG_REDACT } from '../../http/logging.ts';
+import { TEST_DIALECTS } from '../../testing/databases.ts';
+import {
+  createHarness,
+  expectProblem,
+  expectStatus,
+  type Harness,
+  type TestResponse,
+  type TestTenant,
+} from '../../testing/harness.ts';
+import { CALLBACK_ATTEMPTS } from './callbacks-routes.ts';
+
+const PUBLIC_URL = 'https://onramp.example.com';
+const CALLBACK_URL = `${PUBLIC_URL}/v1/callbacks/cloudformation`;
+const HOUR = 3600_000;
+
+let sequence = 0;
+const awsAccount = () => String(400000000000 + ++sequence * 7 + Math.floor(Math.random() * 7));
+/** Each test calls from its own address, so the rate limit of one never spills into another. */
+const newAddress = () => `198.51.100.${(++sequence % 250) + 1}`;
+
+/** Sends a callback as a stack's function does: no session, no API token, from an address. */
+async function sendCallback(
+  h: Harness,
+  body: Record<string, unknown>,
+  address: string,
+): Promise<TestResponse> {
+  const response = await h.app.inject({
+    method: 'POST',
+    url: '/v1/callbacks/cloudformation',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+    remoteAddress: address,
+  });
+  const type = String(response.headers['content-type'] ?? '');
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    text: response.body,
+    body: type.includes('json') && response.body ? JSON.parse(response.body) : response.body,
+  };
+}
+
+/** A problem without what differs per request, to compare two refusals. */
+const withoutRequest = (body: Record<string, unknown>) => {
+  const { requestId: _requestId, ...rest } = body;
+  return rest;
+};
+
+describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
+  let h: Harness;
+  let a: TestTenant;
+  let offsetMs = 0;
+  let address = newAddress();
+
+  beforeAll(async () => {
+    h = await createHarness(dialect, {
+      publicUrl: PUBLIC_URL,
+      clock: () => new Date(Date.now() + offsetMs),
+    });
+    a = await h.tenant();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  beforeEach(() => {
+    offsetMs = 0;
+    address = newAddress();
+  });
+
+  const callback = (body: Record<string, unknown>, from = address) => sendCallback(h, body, from);
+
+  const createConnection = async (extra: Record<string, unknown> = {}) => {
+    const response = await a.admin.request('POST', '/v1/connections', {
+      name: `Stack ${++sequence}`,
+      partition: 'aws',
+      ...extra,
+    });
+    expectStatus(response, 201);
+    return response.body as { id: string; externalId: string; name: string };
+  };
+
+  /** The token as the template carries it: the only place a tenant (or a stack) gets it from. */
+  const tokenOf = async (connection: { id: string }): Promise<string> => {
+    const response = await a.viewer.request(
+      'GET',
+      `/v1/connections/${connection.id}/cloudformation?format=json`,
+    );
+    expectStatus(response, 200);
+    const template = JSON.parse(response.text);
+    expect(template.Resources.Callback.Properties.CallbackUrl).toBe(CALLBACK_URL);
+    return template.Parameters.CallbackToken.Default as string;
+  };
+
+  /** What the stack creates: the role, trusting the hub with the connection's external ID. */
+  const deployRole = (connection: { externalId: string }) => {
+    const roleArn = `arn:aws:iam::${awsAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, connection.externalId);
+    return roleArn;
+  };
+
+  const stackId = (name: string) =>
+    `arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/0f1e2d3c`;
+
+  const auditOf = (targetId: string) =>
+    h.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', targetId)
+      .orderBy('seq')
+      .execute();
+
+  const refusals = async (reason: string) =>
+    (
+      await h.database.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('action', '=', 'connection.callback_refused')
+        .execute()
+    ).filter((row) => JSON.parse(row.details).reason === reason);
+
+  it('connects the role the stack reports: the account exists and the connection is connected', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    expect(token).toMatch(/^onrcb_[A-Za-z0-9_-]{43}$/);
+    const roleArn = deployRole(c);
+
+    const response = await callback({
+      requestType: 'Create',
+      token,
+      roleArn,
+      stackId: stackId('first'),
+    });
+    expectStatus(response, 200);
+    expect(response.body).toEqual({ accountId: expect.stringMatching(/^acct_/) });
+    const { accountId } = response.body;
+
+    const connection = await a.viewer.request('GET', `/v1/connections/${c.id}`);
+    expect(connection.body).toMatchObject({ status: 'connected', accountId });
+    const account = await a.viewer.request('GET', `/v1/accounts/${accountId}`);
+    expectStatus(account, 200);
+    expect(account.body).toMatchObject({
+      name: c.name,
+      method: 'role',
+      roleArn,
+      connectionId: c.id,
+    });
+    expect(h.aws.calls.some((call) => call.op === 'assumeRole' && call.target === roleArn)).toBe(
+      true,
+    );
+
+    const created = (await auditOf(accountId)).find((e) => e.action === 'account.created');
+    expect(created).toMatchObject({ tenant_id: a.id, actor_type: 'system', actor_id: null });
+    const accepted = (await auditOf(c.id)).filter(
+      (e) => e.action === 'connection.callback_accepted',
+    );
+    expect(accepted).toHaveLength(1);
+    expect(JSON.parse(accepted[0]?.details ?? '{}')).toMatchObject({
+      requestType: 'Create',
+      roleArn,
+      stackId: stackId('first'),
+      accountId,
+      repeated: false,
+    });
+    expect(accepted[0]).toMatchObject({
+      actor_type: 'system',
+      source_ip: address,
+      request_id: response.headers['x-request-id'],
+    });
+    const rows = await h.database.db.selectFrom('audit_log').select('details').execute();
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+
+  it('answers the same stack again with the same account, and refuses the token for another role', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const first = await callback({ requestType: 'Create', token, roleArn, stackId: 's' });
+    expectStatus(first, 200);
+
+    for (const requestType of ['Create', 'Update']) {
+      const again = await callback({ requestType, token, roleArn, stackId: 's' });
+      expectStatus(again, 200);
+      expect(again.body).toEqual(first.body);
+    }
+    const accounts = await h.database.db
+      .selectFrom('accounts')
+      .select('id')
+      .where('connection_id', '=', c.id)
+      .execute();
+    expect(accounts).toHaveLength(1);
+
+    const otherRole = deployRole(c);
+    const refused = await callback({
+      requestType: 'Update',
+      token,
+      roleArn: otherRole,
+      stackId: 's',
+    });
+    expectProblem(refused, 404);
+    const unknown = await callback({
+      requestType: 'Update',
+      token: `onrcb_${'x'.repeat(43)}`,
+      roleArn: otherRole,
+      stackId: 's',
+    });
+    expect(withoutRequest(refused.body)).toEqual(withoutRequest(unknown.body));
+    expect((await refusals('used_for_another_role')).map((r) => r.target_id)).toContain(c.id);
+    const account = await a.viewer.request('GET', `/v1/accounts/${first.body.accountId}`);
+    expect(account.body.roleArn).toBe(roleArn);
+  });
+
+  it('refuses an expired token exactly as it refuses a wrong one, and says why only in the audit log', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+
+    offsetMs = 24 * HOUR + 60_000;
+    const expired = await callback({ requestType: 'Create', token, roleArn, stackId: 's' });
+    expectProblem(expired, 404);
+    const wrong = await callback({
+      requestType: 'Create',
+      token: `${token.slice(0, -2)}zz`,
+      roleArn,
+      stackId: 's',
+    });
+    expectProblem(wrong, 404);
+    expect(withoutRequest(expired.body)).toEqual(withoutRequest(wrong.body));
+    expect(expired.text).not.toContain('expire');
+
+    const connection = await h.database.db
+      .selectFrom('connections')
+      .select(['status', 'account_id'])
+      .where('id', '=', c.id)
+      .executeTakeFirstOrThrow();
+    expect(connection).toEqual({ status: 'pending', account_id: null });
+    const [reason] = await refusals('expired').then((rows) =>
+      rows.filter((r) => r.target_id === c.id),
+    );
+    expect(reason).toMatchObject({ tenant_id: a.id, source_ip: address });
+    expect(JSON.stringify(await refusals('unknown_token'))).not.toContain(token.slice(0, -2));
+  });
+
+  it('renews an expired token when the template is downloaded again', async () => {
+    const c = await createConnection();
+    const old = await tokenOf(c);
+    // Downloading again while it is good keeps it.
+    expect(await tokenOf(c)).toBe(old);
+
+    // Expire it in the database (moving the clock would expire the test users' sessions too).
+    await h.database.db
+      .updateTable('callback_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('connection_id', '=', c.id)
+      .execute();
+    const renewed = await tokenOf(c);
+    expect(renewed).not.toBe(old);
+    const roleArn = deployRole(c);
+    expectProblem(
+      await callback({ requestType: 'Create', token: old, roleArn, stackId: 's' }),
+      404,
+    );
+    expectStatus(
+      await callback({ requestType: 'Create', token: renewed, roleArn, stackId: 's' }),
+      200,
+    );
+    const issued = (await auditOf(c.id)).filter(
+      (e) => e.action === 'connection.callback_token_issued',
+    );
+    expect(issued.map((e) => JSON.parse(e.details).reason)).toEqual(['created', 'expired']);
+  });
+
+  it('retires the token with the external ID it went with', async () => {
+    const c = await createConnection();
+    const old = await tokenOf(c);
+    const regenerated = await a.admin.request('POST', `/v1/connections/${c.id}/external-id`);
+    expectStatus(regenerated, 200);
+    const fresh = await tokenOf(c);
+    expect(fresh).not.toBe(old);
+    const roleArn = deployRole(regenerated.body);
+    expectProblem(
+      await callback({ requestType: 'Create', token: old, roleArn, stackId: 's' }),
+      404,
+    );
+    expectStatus(
+      await callback({ requestType: 'Create', token: fresh, roleArn, stackId: 's' }),
+      200,
+    );
+  });
+
+  it('tells the stack why when the role does not validate, and keeps the token for another try', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    // The stack reports a role that does not trust Onramp's hub with this external ID.
+    const roleArn = `arn:aws:iam::${awsAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, 'onramp-some-other-external-id');
+    const refused = await callback({ requestType: 'Create', token, roleArn, stackId: 's' });
+    expectProblem(refused, 422, 'roleArn');
+    expect(refused.body.detail).toMatch(/\S/);
+    const failed = (await auditOf(c.id)).find((e) => e.action === 'connection.callback_failed');
+    expect(JSON.parse(failed?.details ?? '{}')).toMatchObject({
+      code: 'validation_failed',
+      roleArn,
+    });
+
+    const fixed = deployRole(c);
+    expectStatus(
+      await callback({ requestType: 'Create', token, roleArn: fixed, stackId: 's' }),
+      200,
+    );
+  });
+
+  it('adopts the account when the tenant pasted the same role while the stack ran', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const pasted = await a.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: c.id,
+      roleArn,
+    });
+    expectStatus(pasted, 201);
+    const response = await callback({ requestType: 'Create', token, roleArn, stackId: 's' });
+    expectStatus(response, 200);
+    expect(response.body.accountId).toBe(pasted.body.id);
+  });
+
+  it('marks the account invalid when its stack is deleted, with the reason, audited', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const created = await callback({ requestType: 'Create', token, roleArn, stackId: 'gone' });
+    expectStatus(created, 200);
+    const { accountId } = created.body;
+
+    // Long after the token's day: a stack is deleted whenever its owner decides.
+    offsetMs = 90 * 24 * HOUR;
+    const deleted = await callback({ requestType: 'Delete', token, roleArn, stackId: 'gone' });
+    expectStatus(deleted, 200);
+    expect(deleted.body).toEqual({ accountId });
+    offsetMs = 0;
+
+    const account = await a.viewer.request('GET', `/v1/accounts/${accountId}`);
+    expect(account.body.status).toBe('invalid');
+    expect(account.body.checks).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        detail: expect.stringContaining(
+          'The CloudFormation stack that created this role was deleted',
+        ),
+      }),
+    ]);
+    const row = await h.database.db
+      .selectFrom('accounts')
+      .select('status_detail')
+      .where('id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(row.status_detail).errors).toEqual([
+      expect.objectContaining({ field: 'roleArn', code: 'stack_deleted' }),
+    ]);
+    const disconnected = (await auditOf(accountId)).filter(
+      (e) => e.action === 'account.disconnected',
+    );
+    expect(disconnected).toHaveLength(1);
+    expect(disconnected[0]).toMatchObject({ tenant_id: a.id, actor_type: 'system' });
+    expect(JSON.parse(disconnected[0]?.details ?? '{}')).toMatchObject({
+      reason: 'The CloudFormation stack that created this role was deleted.',
+      roleArn,
+      stackId: 'gone',
+      connectionId: c.id,
+    });
+
+    // CloudFormation retrying the Delete changes nothing more.
+    const again = await callback({ requestType: 'Delete', token, roleArn, stackId: 'gone' });
+    expectStatus(again, 200);
+    expect(
+      (await auditOf(accountId)).filter((e) => e.action === 'account.disconnected'),
+    ).toHaveLength(1);
+  });
+
+  it('answers the Delete of a stack that never connected, and an unknown token without a hint', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const rollback = await callback({ requestType: 'Delete', token, roleArn, stackId: 's' });
+    expectStatus(rollback, 200);
+    expect(rollback.body).toEqual({ accountId: null });
+    expect(
+      (
+        await h.database.db
+          .selectFrom('connections')
+          .select('status')
+          .where('id', '=', c.id)
+          .executeTakeFirstOrThrow()
+      ).status,
+    ).toBe('pending');
+
+    const unknownDelete = await callback({
+      requestType: 'Delete',
+      token: `onrcb_${'q'.repeat(43)}`,
+      roleArn,
+      stackId: 's',
+    });
+    expectProblem(unknownDelete, 404);
+    const unknownCreate = await callback({
+      requestType: 'Create',
+      token: `onrcb_${'r'.repeat(43)}`,
+      roleArn,
+      stackId: 's',
+    });
+    expect(withoutRequest(unknownDelete.body)).toEqual(withoutRequest(unknownCreate.body));
+    const [refusal] = (await refusals('unknown_token')).slice(-2);
+    expect(refusal).toMatchObject({ tenant_id: null, target_id: null, actor_type: 'system' });
+  });
+
+  it('refuses bad input, naming the field', async () => {
+    expectProblem(
+      await callback({ requestType: 'Rollback', token: 't', roleArn: 'r', stackId: 's' }),
+      400,
+      'requestType',
+    );
+    expectProblem(await callback({ requestType: 'Create', roleArn: 'r' }), 400, 'token');
+    expectProblem(await callback({ requestType: 'Create', token: 't' }), 400, 'roleArn');
+  });
+
+  it('limits the callbacks of one address', async () => {
+    const junk = { requestType: 'Create', token: 'onrcb_junk', roleArn: 'r', stackId: 's' };
+    for (let i = 0; i < CALLBACK_ATTEMPTS; i++) expectProblem(await callback(junk), 404);
+    const limited = await callback(junk);
+    expectProblem(limited, 429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // A valid token from that address waits too; another address is not affected.
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    expectProblem(await callback({ requestType: 'Create', token, roleArn, stackId: 's' }), 429);
+    expectStatus(
+      await callback({ requestType: 'Create', token, roleArn, stackId: 's' }, newAddress()),
+      200,
+    );
+  });
+
+  it('needs no session or API token, and the OpenAPI says so', async () => {
+    const spec = await h.anonymous.request('GET', '/openapi.json');
+    expectStatus(spec, 200);
+    const operation = spec.body.paths['/v1/callbacks/cloudformation'].post;
+    expect(operation.security).toEqual([]);
+    expect(spec.body.paths['/v1/connections'].post.security).toBeUndefined();
+  });
+});
+
+describe('callback tokens', () => {
+  it('are stored only as a hash and sealed: not in the database files, the audit log or the logs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onramp-callbacks-'));
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const h = await createHarness(
+      'sqlite',
+      { publicUrl: PUBLIC_URL, logger: { level: 'trace', stream, redact: LOG_REDACT } },
+      { sqlitePath: join(dir, 'onramp.db') },
+    );
+    const tenant = await h.tenant();
+    const tokens: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await tenant.admin.request('POST', '/v1/connections', {
+        name: `Sealed ${i}`,
+        partition: 'aws',
+      });
+      expectStatus(c, 201);
+      const template = await tenant.admin.request(
+        'GET',
+        `/v1/connections/${c.body.id}/cloudformation?format=yaml`,
+      );
+      const token = /CallbackToken:[\s\S]*?Default: (onrcb_\S+)/.exec(template.text)?.[1] ?? '';
+      expect(token).toMatch(/^onrcb_/);
+      tokens.push(token);
+      const roleArn = `arn:aws:iam::12345678905${i}:role/OnrampRole`;
+      h.aws.addRole(roleArn, c.body.externalId);
+      const body = { requestType: 'Create', token, roleArn, stackId: `stack-${i}` };
+      expectStatus(await sendCallback(h, body, '203.0.113.9'), 200);
+      expectStatus(await sendCallback(h, { ...body, requestType: 'Delete' }, '203.0.113.9'), 200);
+      expectProblem(
+        await sendCallback(h, { ...body, token: `${token}x`, roleArn: 'x' }, '203.0.113.9'),
+        404,
+      );
+      const row = await h.database.db
+        .selectFrom('callback_tokens')
+        .selectAll()
+        .where('connection_id', '=', c.body.id)
+        .executeTakeFirstOrThrow();
+      expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    }
+    const audit = await h.database.db.selectFrom('audit_log').selectAll().execute();
+    await h.close();
+    const files = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1'));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const token of tokens) {
+      for (const file of files)
+        expect(file.includes(token), 'a token is in plaintext in the database files').toBe(false);
+      expect(lines.join('').includes(token), 'a log line carries a token').toBe(false);
+      expect(JSON.stringify(audit).includes(token), 'the audit log carries a token').toBe(false);
+    }
+    // The test would notice: the tokens' sealed form is there.
+    expect(files.join('').includes('callbackToken')).toBe(true);
+    expect(lines.join('')).toContain('CloudFormation callback refused');
+  });
+});

@@ -1,0 +1,75 @@
+import {
+  cloudFormationCallbackRequestSchema,
+  cloudFormationCallbackResponseSchema,
+  problemSchema,
+} from '@onramp/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../http/context.ts';
+import { AppError } from '../../http/problems.ts';
+import { requestMeta } from '../auth/auth-hook.ts';
+import { hitRateLimit } from '../auth/sessions-repository.ts';
+import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
+
+/**
+ * Callbacks per source address and window. Generous: the functions of many customers' stacks may
+ * reach Onramp from the same AWS addresses, and a token (256 random bits) cannot be guessed anyway;
+ * the limit keeps a stranger from making Onramp call AWS (validation) as fast as it can ask.
+ */
+export const CALLBACK_ATTEMPTS = 30;
+export const CALLBACK_WINDOW_SECONDS = 60;
+
+export async function registerCallbacksRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+): Promise<void> {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.post(
+    CALLBACK_PATH,
+    {
+      schema: {
+        tags: ['callbacks'],
+        summary: 'Report the role a CloudFormation stack created (called by the stack)',
+        description:
+          'Called by the callback function of a template Onramp rendered, never by a person. The one-time token in the body is the credential. Create and Update connect the role as the connection’s account (the same token and role again get the same answer); Delete marks that account invalid. A token that is unknown, expired or spent on another role gets 404, whichever it is.',
+        security: [],
+        body: cloudFormationCallbackRequestSchema,
+        response: {
+          200: cloudFormationCallbackResponseSchema,
+          404: problemSchema,
+          422: problemSchema,
+          429: problemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const limit = await hitRateLimit(
+        ctx.db,
+        ctx.clock,
+        `callback:${request.ip}`,
+        CALLBACK_ATTEMPTS,
+        CALLBACK_WINDOW_SECONDS,
+      );
+      if (!limit.allowed) {
+        throw new AppError(
+          'rate_limited',
+          `Too many callbacks from this address; try again in ${limit.retryAfter} seconds.`,
+          [],
+          { 'retry-after': String(limit.retryAfter) },
+        );
+      }
+      try {
+        return await ctx.callbacks.handle(requestMeta(request), request.body);
+      } catch (error) {
+        if (error instanceof CallbackRefusedError) {
+          request.log.warn(
+            { reason: error.reason, requestType: request.body.requestType },
+            'CloudFormation callback refused',
+          );
+        }
+        throw error;
+      }
+    },
+  );
+}

@@ -1,0 +1,417 @@
+import type { cloudFormationCallbackRequestSchema } from '@onramp/contracts';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { Envelope } from '../../adapters/crypto/envelope.ts';
+import { hashToken } from '../../adapters/crypto/secrets.ts';
+import type { Database } from '../../adapters/db/schema.ts';
+import { AppError } from '../../http/problems.ts';
+import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
+import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import type { Connection } from '../connections/connections-repository.ts';
+import {
+  CALLBACK_TOKEN_FIELD,
+  type CallbackToken,
+  createCallbackTokensRepository,
+} from './callback-tokens-repository.ts';
+
+export type CloudFormationCallback = z.output<typeof cloudFormationCallbackRequestSchema>;
+
+/** Where the callback functions of stacks call, under Onramp's public URL. */
+export const CALLBACK_PATH = '/v1/callbacks/cloudformation';
+
+export const DEFAULT_CALLBACK_TOKEN_HOURS = 24;
+
+/** What the status detail of an account says once the stack that created its role is gone. */
+export const STACK_DELETED_MESSAGE = 'The CloudFormation stack that created this role was deleted.';
+
+/** Why a token was issued, for the audit log. */
+export type IssueReason = 'created' | 'external_id_regenerated' | 'expired' | 'used' | 'missing';
+
+/**
+ * Why a callback was refused: logged and audited, never answered. Every refusal answers the same 404,
+ * so a caller cannot tell a wrong token from an expired or a spent one.
+ */
+export type RefusalReason =
+  | 'unknown_token'
+  | 'expired'
+  | 'used_for_another_role'
+  | 'account_deleted'
+  | 'connection_deleted'
+  | 'connected_to_another_role';
+
+export class CallbackRefusedError extends AppError {
+  constructor(readonly reason: RefusalReason) {
+    super('not_found', 'Onramp expects no such callback. Download a new template from Onramp.');
+  }
+}
+
+interface CallbacksDeps {
+  db: Kysely<Database>;
+  clock: () => Date;
+  randomBytes: (size: number) => Uint8Array;
+  envelope: Envelope;
+  audit: AuditRepository;
+  accounts: AccountsService;
+  publicUrl?: string | undefined;
+  /** How long an unused token stays good; 24 hours unless configured. */
+  callbackTokenHours?: number | undefined;
+}
+
+/**
+ * CloudFormation call-backs: the one-time tokens templates carry, and what a stack's callback function
+ * reports (the role it created, or that it is being deleted). A token is issued when a connection is
+ * created and when its external ID is regenerated, and renewed when a template is asked for after it
+ * expired or was spent; only its hash is stored for the lookup, and the token itself sealed, to render
+ * it into templates until it is used.
+ */
+export function createCallbacksService(deps: CallbacksDeps) {
+  const tokens = createCallbackTokensRepository(deps.db, deps.clock);
+  const accounts = createAccountsRepository(deps.db, deps.clock);
+  const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
+  const origin = deps.publicUrl?.replace(/\/+$/, '');
+  const now = () => deps.clock().toISOString();
+  const isLive = (token: CallbackToken) => token.expiresAt > now();
+
+  function bindingOf(tenantId: string, connectionId: string) {
+    return { tenantId, ownerId: connectionId, field: CALLBACK_TOKEN_FIELD };
+  }
+
+  function audit(
+    caller: Caller | { tenantId: null; requestId: string; sourceIp: string },
+    action: string,
+    target: { type: string; id: string } | undefined,
+    details: Record<string, unknown>,
+    executor?: Kysely<Database>,
+  ) {
+    return deps.audit.append(
+      {
+        tenantId: caller.tenantId,
+        actorType: 'system',
+        actorId: 'actorId' in caller ? caller.actorId : null,
+        action,
+        ...(target ? { targetType: target.type, targetId: target.id } : {}),
+        requestId: caller.requestId,
+        sourceIp: caller.sourceIp,
+        details,
+      },
+      executor,
+    );
+  }
+
+  /**
+   * Issues a new token for the connection, sealing it beside its hash in one transaction. With
+   * `previousHash` (renewal) only if nobody renewed it meanwhile; then undefined.
+   */
+  async function issue(
+    caller: Caller,
+    connection: Connection,
+    reason: IssueReason,
+    previousHash?: string | null,
+  ): Promise<string | undefined> {
+    const token = `onrcb_${Buffer.from(deps.randomBytes(32)).toString('base64url')}`;
+    const expiresAt = new Date(deps.clock().getTime() + ttlMs).toISOString();
+    const sealed = deps.envelope.seal(token, bindingOf(caller.tenantId, connection.id));
+    const issued = await deps.db.transaction().execute(async (trx) => {
+      const replaced = await tokens.replace(
+        caller.tenantId,
+        connection.id,
+        { tokenHash: hashToken(token), expiresAt },
+        previousHash,
+        trx,
+      );
+      if (!replaced) return false;
+      await accounts.putSecret(caller.tenantId, connection.id, CALLBACK_TOKEN_FIELD, sealed, trx);
+      await deps.audit.append(
+        {
+          tenantId: caller.tenantId,
+          actorType: caller.actorType,
+          actorId: caller.actorId,
+          action: 'connection.callback_token_issued',
+          targetType: 'connection',
+          targetId: connection.id,
+          requestId: caller.requestId,
+          sourceIp: caller.sourceIp,
+          details: { name: connection.name, reason, expiresAt },
+        },
+        trx,
+      );
+      return true;
+    });
+    return issued ? token : undefined;
+  }
+
+  /** The token a template of this connection may carry now, opened; undefined when there is none. */
+  async function renderableToken(connection: Connection): Promise<CallbackToken | undefined> {
+    const row = await tokens.findForConnection(connection.tenantId, connection.id);
+    if (!row) return undefined;
+    // A pending set-up needs an unused, unexpired token; a connected one keeps the token it used, so
+    // its template, deployed again (a stack update), gets the same answer.
+    const usable = row.usedAt ? connection.status === 'connected' : isLive(row);
+    return usable ? row : undefined;
+  }
+
+  async function openToken(connection: Connection): Promise<string | undefined> {
+    const sealed = await accounts.findSecret(
+      connection.tenantId,
+      connection.id,
+      CALLBACK_TOKEN_FIELD,
+    );
+    return sealed
+      ? deps.envelope.open(sealed, bindingOf(connection.tenantId, connection.id))
+      : undefined;
+  }
+
+  /** Refuses a callback: audited with the reason (never the token), answered with the same 404. */
+  async function refuse(
+    meta: { requestId: string; sourceIp: string },
+    reason: RefusalReason,
+    input: CloudFormationCallback,
+    row: CallbackToken | undefined,
+  ): Promise<never> {
+    await audit(
+      row
+        ? { tenantId: row.tenantId, actorType: 'system', actorId: null, ...meta }
+        : { tenantId: null, ...meta },
+      'connection.callback_refused',
+      row ? { type: 'connection', id: row.connectionId } : undefined,
+      {
+        reason,
+        requestType: input.requestType,
+        roleArn: input.roleArn.slice(0, 2048),
+        stackId: input.stackId.slice(0, 2048),
+      },
+    );
+    throw new CallbackRefusedError(reason);
+  }
+
+  /** The account a connection is already connected to through this very role, if it is. */
+  async function connectedThrough(
+    tenantId: string,
+    connectionId: string,
+    roleArn: string,
+  ): Promise<Account | undefined> {
+    const connection = await deps.accounts.getConnection(tenantId, connectionId);
+    if (connection.status !== 'connected' || !connection.accountId) return undefined;
+    const account = await accounts.find(tenantId, connection.accountId);
+    return account?.roleArn === roleArn ? account : undefined;
+  }
+
+  async function connect(
+    meta: { requestId: string; sourceIp: string },
+    input: CloudFormationCallback,
+    row: CallbackToken,
+  ): Promise<{ accountId: string }> {
+    const caller: Caller = { tenantId: row.tenantId, actorType: 'system', actorId: null, ...meta };
+    const target = { type: 'connection', id: row.connectionId };
+    const accepted = (accountId: string, repeated: boolean) =>
+      audit(caller, 'connection.callback_accepted', target, {
+        requestType: input.requestType,
+        roleArn: input.roleArn,
+        stackId: input.stackId,
+        accountId,
+        repeated,
+      });
+
+    if (row.usedAt) {
+      // The same stack asking again (a retried Create, an Update) gets the same answer; the token
+      // cannot connect a second role.
+      if (row.roleArn !== input.roleArn || !row.accountId)
+        return refuse(meta, 'used_for_another_role', input, row);
+      const account = await accounts.find(row.tenantId, row.accountId);
+      if (!account) return refuse(meta, 'account_deleted', input, row);
+      await accepted(account.id, true);
+      return { accountId: account.id };
+    }
+    if (!isLive(row)) return refuse(meta, 'expired', input, row);
+
+    let connection: Connection;
+    try {
+      connection = await deps.accounts.getConnection(row.tenantId, row.connectionId);
+    } catch {
+      return refuse(meta, 'connection_deleted', input, row);
+    }
+    // Connected meanwhile by hand (the tenant pasted the ARN while the stack ran): the same role is
+    // the same answer; another role is not this token's to replace.
+    let account =
+      connection.status === 'connected'
+        ? await connectedThrough(row.tenantId, row.connectionId, input.roleArn)
+        : undefined;
+    if (!account && connection.status === 'connected')
+      return refuse(meta, 'connected_to_another_role', input, row);
+    if (!account) {
+      try {
+        // A role CloudFormation has just created may not be usable for some seconds (IAM is
+        // eventually consistent): validation waits for it instead of failing the stack.
+        account = await deps.accounts.create(
+          caller,
+          { method: 'role', connectionId: row.connectionId, roleArn: input.roleArn },
+          { waitForPropagation: true },
+        );
+      } catch (error) {
+        const raced =
+          error instanceof AppError && error.code === 'conflict'
+            ? await connectedThrough(row.tenantId, row.connectionId, input.roleArn)
+            : undefined;
+        if (!raced) {
+          // Not a refusal of the token: the stack shows why (validation, limits, a taken name).
+          await audit(caller, 'connection.callback_failed', target, {
+            requestType: input.requestType,
+            roleArn: input.roleArn,
+            stackId: input.stackId,
+            code: error instanceof AppError ? error.code : 'internal',
+            detail: error instanceof AppError ? error.message : 'Onramp failed unexpectedly.',
+          });
+          throw error;
+        }
+        account = raced;
+      }
+    }
+    const marked = await tokens.markUsed(row.tenantId, row.id, {
+      accountId: account.id,
+      roleArn: input.roleArn,
+      stackId: input.stackId,
+    });
+    if (!marked) {
+      // Another callback with this token won the race: fine if it connected the same role.
+      const winner = await tokens.findByHash(row.tokenHash);
+      if (winner?.roleArn !== input.roleArn || winner.accountId !== account.id)
+        return refuse(meta, 'used_for_another_role', input, row);
+    }
+    await accepted(account.id, false);
+    return { accountId: account.id };
+  }
+
+  async function stackDeleted(
+    meta: { requestId: string; sourceIp: string },
+    input: CloudFormationCallback,
+    row: CallbackToken,
+  ): Promise<{ accountId: string | null }> {
+    const caller: Caller = { tenantId: row.tenantId, actorType: 'system', actorId: null, ...meta };
+    const target = { type: 'connection', id: row.connectionId };
+    if (!row.usedAt) {
+      // Never connected (a failed Create rolling back, or a stack given up on): nothing to undo.
+      // An expired token is refused like an unknown one, whatever the request.
+      if (!isLive(row)) return refuse(meta, 'expired', input, row);
+      await audit(caller, 'connection.callback_accepted', target, {
+        requestType: 'Delete',
+        roleArn: input.roleArn,
+        stackId: input.stackId,
+        accountId: null,
+      });
+      return { accountId: null };
+    }
+    const account = row.accountId ? await accounts.find(row.tenantId, row.accountId) : undefined;
+    // Only the role this token connected, and only while the account still uses it: an account whose
+    // role was replaced since has nothing to do with this stack any more.
+    if (!account || account.roleArn !== row.roleArn || input.roleArn !== row.roleArn) {
+      await audit(caller, 'connection.callback_accepted', target, {
+        requestType: 'Delete',
+        roleArn: input.roleArn,
+        stackId: input.stackId,
+        accountId: null,
+      });
+      return { accountId: null };
+    }
+    const alreadyDisconnected =
+      account.status === 'invalid' &&
+      account.statusDetail.errors.some((e) => e.code === 'stack_deleted');
+    if (!alreadyDisconnected) {
+      await deps.db.transaction().execute(async (trx) => {
+        await accounts.update(
+          row.tenantId,
+          account.id,
+          {
+            status: 'invalid',
+            statusDetail: {
+              checks: [
+                {
+                  name: 'CloudFormation stack',
+                  status: 'failed',
+                  detail: `${STACK_DELETED_MESSAGE} Onramp can no longer act in this account through ${account.roleArn}.`,
+                  durationMs: 0,
+                },
+              ],
+              errors: [
+                {
+                  field: 'roleArn',
+                  code: 'stack_deleted',
+                  message: STACK_DELETED_MESSAGE,
+                  hint: 'Deploy the template again and replace the role, or delete this account.',
+                },
+              ],
+            },
+            lastCheckedAt: now(),
+          },
+          trx,
+        );
+        await audit(
+          caller,
+          'account.disconnected',
+          { type: 'account', id: account.id },
+          {
+            name: account.name,
+            reason: STACK_DELETED_MESSAGE,
+            roleArn: account.roleArn,
+            stackId: input.stackId,
+            connectionId: row.connectionId,
+          },
+          trx,
+        );
+      });
+    }
+    return { accountId: account.id };
+  }
+
+  return {
+    /** Issues the connection's token (a new connection, a new external ID): replaces any other. */
+    issue: (caller: Caller, connection: Connection, reason: IssueReason) =>
+      issue(caller, connection, reason),
+
+    /**
+     * The callback a template of this connection carries: Onramp's callback URL and a token, renewed
+     * when it expired or was spent while the set-up is pending. Undefined without a public URL (no
+     * stack could reach Onramp) or for a connected set-up without its token.
+     */
+    async callbackFor(
+      caller: Caller,
+      connection: Connection,
+    ): Promise<{ url: string; token: string } | undefined> {
+      if (!origin) return undefined;
+      const url = `${origin}${CALLBACK_PATH}`;
+      const current = await renderableToken(connection);
+      const opened = current ? await openToken(connection) : undefined;
+      if (opened) return { url, token: opened };
+      if (connection.status !== 'pending') return undefined;
+      const row = await tokens.findForConnection(connection.tenantId, connection.id);
+      const reason: IssueReason = !row ? 'missing' : row.usedAt ? 'used' : 'expired';
+      const token = await issue(caller, connection, reason, row?.tokenHash ?? null);
+      if (token) return { url, token };
+      // Another request renewed it first: use the one it issued.
+      const renewed = (await renderableToken(connection)) ? await openToken(connection) : undefined;
+      return renewed ? { url, token: renewed } : undefined;
+    },
+
+    /** Purges the sealed token of a deleted connection (its row goes with the connection). */
+    async forget(tenantId: string, connectionId: string): Promise<void> {
+      await accounts.deleteSecrets(tenantId, connectionId);
+    },
+
+    /**
+     * A stack's report. Create/Update connect the role as the connection's account (idempotent for
+     * the same role); Delete marks that account invalid. Refusals throw CallbackRefusedError.
+     */
+    async handle(
+      meta: { requestId: string; sourceIp: string },
+      input: CloudFormationCallback,
+    ): Promise<{ accountId: string | null }> {
+      const row = await tokens.findByHash(hashToken(input.token));
+      if (!row) return refuse(meta, 'unknown_token', input, undefined);
+      return input.requestType === 'Delete'
+        ? stackDeleted(meta, input, row)
+        : connect(meta, input, row);
+    },
+  };
+}
+
+export type CallbacksService = ReturnType<typeof createCallbacksService>;

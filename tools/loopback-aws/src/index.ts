@@ -1,0 +1,33 @@
+/**
+ * @onramp/loopback-aws — TEST TOOLING, NOT FOR PRODUCTION.
+ *
+ * A loopback AWS: a small HTTP server on 127.0.0.1 that speaks the real wire protocols of the STS,
+ * IAM and S3 calls Onramp makes (AWS Query and REST-XML, SigV4-signed), so tests run Onramp's real
+ * AWS SDK v3 adapter against it. It verifies signatures, keeps separate state per partition (aws,
+ * aws-us-gov, aws-cn), evaluates trust, identity and service control policies with an IAM simulator,
+ * and injects faults (throttling, server errors, IAM propagation delays).
+ *
+ * It depends on @cloud-copilot/iam-simulate and @cloud-copilot/iam-policy, which are AGPL-licensed:
+ * they are devDependencies, and nothing that ships may import this package.
+ */
+
+export {
+  type AccessKeyInfo,
+  type CallRecord,
+  type CreateBucketOptions,
+  type CreatePolicyOptions,
+  type CreateRoleOptions,
+  type CreateUserOptions,
+  type FaultFilter,
+  type Keys,
+  LoopbackAws,
+  type LoopbackOptions,
+  type PolicyInfo,
+  type RoleInfo,
+  type Service,
+  startLoopbackAws,
+  type UserInfo,
+} from './loopback.ts';
+export type { PartitionId } from './partitions.ts';
+export { IAM_SIGNING_REGION, partitionOfRegion } from './partitions.ts';
+export type { PolicyDocument } from './state.ts';

@@ -1,0 +1,954 @@
+/**
+ * The loopback AWS server: one node:http listener that tells STS, IAM and S3 apart by the SigV4
+ * credential scope, checks the signature against the secret it issued, and answers in each service's
+ * wire protocol. TEST TOOLING — never used in production.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Controls } from './context.ts';
+import {
+  AwsError,
+  expiredToken,
+  invalidClientTokenId,
+  MESSAGES,
+  signatureDoesNotMatch,
+} from './errors.ts';
+import { handleIam } from './iam.ts';
+import { IAM_SIGNING_REGION, type PartitionId, partitionOfRegion } from './partitions.ts';
+import { QueryParams, type QueryService, queryErrorReply, type Reply, VERSIONS } from './query.ts';
+import { decodeAwsChunked, handleS3, s3ErrorReply, s3Target } from './s3.ts';
+import {
+  expectedSignature,
+  parseAmzDate,
+  queryPairs,
+  readSigV4,
+  type SignedRequestParts,
+  type SigV4Auth,
+  sha256Hex,
+  signaturesEqual,
+} from './sigv4.ts';
+import {
+  type AccessKey,
+  LoopbackState,
+  normalizePath,
+  type PolicyDocument,
+  policyJson,
+  type Role,
+  type Session,
+  type User,
+} from './state.ts';
+import { handleSts } from './sts.ts';
+
+export type Service = 'sts' | 'iam' | 's3';
+
+export interface LoopbackOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Added before every response, errors included (benchmarks use it). */
+  latencyMs?: number;
+  /**
+   * Refuse IAM requests not signed for the partition's IAM region (us-east-1, us-gov-west-1,
+   * cn-north-1), as IAM does. Default true.
+   */
+  strictIamSigningRegion?: boolean;
+  /** Largest request body accepted. Default 64 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface CallRecord {
+  at: Date;
+  /** From the credential scope; guessed when the request is not signed. */
+  service: Service;
+  /** Query `Action`, or the S3 operation (PutObject…); empty when it could not be read. */
+  action: string;
+  partition: PartitionId | undefined;
+  /** The credential scope's region. */
+  region: string | undefined;
+  accessKeyId: string | undefined;
+  /** The verified caller (an assumed-role session's `arn:…:sts::…` ARN); undefined if not verified. */
+  callerArn: string | undefined;
+  requestId: string;
+  status: number;
+  /** The error code answered, if any. */
+  errorCode: string | undefined;
+}
+
+export interface FaultFilter {
+  /** `AssumeRole` or `sts:AssumeRole`; any action when omitted. */
+  action?: string;
+  service?: Service;
+}
+
+export interface Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface AccessKeyInfo extends Keys {
+  partition: PartitionId;
+  accountId: string;
+  /** The user's ARN, or the account root's. */
+  arn: string;
+  /** Ready for an SDK client's `credentials` option. */
+  credentials: Keys;
+}
+
+export interface UserInfo extends AccessKeyInfo {
+  userName: string;
+  userId: string;
+}
+
+export interface RoleInfo {
+  partition: PartitionId;
+  accountId: string;
+  roleName: string;
+  roleId: string;
+  path: string;
+  arn: string;
+}
+
+export interface PolicyInfo {
+  partition: PartitionId;
+  arn: string;
+  name: string;
+  path: string;
+  policyId: string;
+}
+
+export interface CreateUserOptions {
+  path?: string;
+  /** Inline policies: a list (named inline-1, inline-2…) or by name. */
+  policies?: PolicyDocument[] | Record<string, PolicyDocument>;
+  managedPolicyArns?: string[];
+  tags?: Record<string, string>;
+  /** Register these keys instead of generating new ones. */
+  accessKey?: Keys;
+}
+
+export interface CreateRoleOptions {
+  roleName: string;
+  path?: string;
+  trustPolicy: PolicyDocument;
+  inlinePolicies?: PolicyDocument[] | Record<string, PolicyDocument>;
+  managedPolicyArns?: string[];
+  /** Seconds, 3600 (default) to 43200. */
+  maxSessionDuration?: number;
+  description?: string;
+  tags?: Record<string, string>;
+}
+
+export interface CreatePolicyOptions {
+  name: string;
+  path?: string;
+  document: PolicyDocument;
+  description?: string;
+}
+
+export interface CreateBucketOptions {
+  /**
+   * The owning account. When set, requests are authorized like AWS does (the caller's identity
+   * policies, the bucket policy, SCPs); when omitted, any signed caller of the partition may use it.
+   */
+  ownerAccountId?: string;
+  /** When set, requests signed for another region are refused (AuthorizationHeaderMalformed). */
+  region?: string;
+  policy?: PolicyDocument;
+}
+
+interface Fault {
+  kind: 'throttle' | 'fail';
+  status: number;
+  remaining: number;
+  filter: FaultFilter;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const SKEW_MS = 15 * 60 * 1000;
+
+function amz(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+export class LoopbackAws {
+  /** `http://127.0.0.1:<port>`: the `endpoint` for SDK clients of every service. */
+  readonly url: string;
+  /** Milliseconds added before every response; may be changed at any time. */
+  latencyMs: number;
+  readonly state = new LoopbackState();
+  private readonly controls: Controls = {
+    propagationDelays: new Map(),
+    deniedSimulators: new Set(),
+  };
+  private readonly faults: Fault[] = [];
+  private readonly log: CallRecord[] = [];
+  private readonly strictIam: boolean;
+  private readonly maxBody: number;
+
+  private constructor(
+    private readonly server: Server,
+    options: LoopbackOptions,
+  ) {
+    const address = server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${address.port}`;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.strictIam = options.strictIamSigningRegion ?? true;
+    this.maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** @internal use startLoopbackAws */
+  static async start(options: LoopbackOptions = {}): Promise<LoopbackAws> {
+    let instance: LoopbackAws | undefined;
+    const server = createServer((req, res) => {
+      if (!instance) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      instance.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end(String(error));
+        } else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    instance = new LoopbackAws(server, options);
+    return instance;
+  }
+
+  /** Closes the listener and every open connection. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ─── calls ────────────────────────────────────────────────────────────────────────────────────
+
+  /** Every request answered, oldest first (faulted and refused ones included). */
+  get calls(): readonly CallRecord[] {
+    return this.log;
+  }
+
+  clearCalls(): void {
+    this.log.length = 0;
+  }
+
+  // ─── state ────────────────────────────────────────────────────────────────────────────────────
+
+  /** Creates the account (idempotent). Other creators create their account on first use too. */
+  createAccount(partition: PartitionId, accountId: string): { accountId: string; rootArn: string } {
+    this.state.account(partition, accountId);
+    return { accountId, rootArn: `arn:${partition}:iam::${accountId}:root` };
+  }
+
+  /** An IAM user with one long-term access key (AKIA…). */
+  createUser(
+    partition: PartitionId,
+    accountId: string,
+    userName: string,
+    options: CreateUserOptions = {},
+  ): UserInfo {
+    const account = this.state.account(partition, accountId);
+    if (account.users.has(userName)) throw new TypeError(`user ${userName} already exists`);
+    const base = this.state.newEntity('user', partition, accountId, userName, {
+      path: options.path,
+      inlinePolicies: options.policies,
+      managedPolicyArns: options.managedPolicyArns,
+      tags: options.tags,
+    });
+    const user: User = { ...base, kind: 'user' };
+    account.users.set(userName, user);
+    const key = this.state.addAccessKey(partition, accountId, userName, options.accessKey);
+    return { ...this.keyInfo(key), userName, userId: user.id };
+  }
+
+  /** Another access key for an existing user (AWS allows two). */
+  createAccessKey(
+    partition: PartitionId,
+    accountId: string,
+    userName: string,
+    given?: Keys,
+  ): AccessKeyInfo {
+    const account = this.state.account(partition, accountId);
+    if (!account.users.has(userName)) throw new TypeError(`no user ${userName} in ${accountId}`);
+    const existing = [...this.state.of(partition).keys.values()].filter(
+      (k) => k.accountId === accountId && k.userName === userName,
+    );
+    if (existing.length >= 2) throw new TypeError(`user ${userName} already has two access keys`);
+    return this.keyInfo(this.state.addAccessKey(partition, accountId, userName, given));
+  }
+
+  /** Long-term keys of the account's root user. */
+  createRootKeys(partition: PartitionId, accountId: string, given?: Keys): AccessKeyInfo {
+    this.state.account(partition, accountId);
+    return this.keyInfo(this.state.addAccessKey(partition, accountId, undefined, given));
+  }
+
+  createRole(partition: PartitionId, accountId: string, options: CreateRoleOptions): RoleInfo {
+    const account = this.state.account(partition, accountId);
+    if (account.roles.has(options.roleName)) {
+      throw new TypeError(`role ${options.roleName} already exists`);
+    }
+    const maxSessionDuration = options.maxSessionDuration ?? 3600;
+    if (
+      !Number.isInteger(maxSessionDuration) ||
+      maxSessionDuration < 3600 ||
+      maxSessionDuration > 43200
+    ) {
+      throw new TypeError('maxSessionDuration must be 3600 to 43200 seconds');
+    }
+    const base = this.state.newEntity('role', partition, accountId, options.roleName, {
+      path: options.path,
+      inlinePolicies: options.inlinePolicies,
+      managedPolicyArns: options.managedPolicyArns,
+      tags: options.tags,
+    });
+    const role: Role = {
+      ...base,
+      kind: 'role',
+      trustPolicy: policyJson(options.trustPolicy, `role ${options.roleName} trust policy`),
+      maxSessionDuration,
+      description: options.description,
+    };
+    account.roles.set(role.name, role);
+    return {
+      partition,
+      accountId,
+      roleName: role.name,
+      roleId: role.id,
+      path: role.path,
+      arn: role.arn,
+    };
+  }
+
+  /** A customer-managed policy of the account. */
+  createManagedPolicy(
+    partition: PartitionId,
+    accountId: string,
+    options: CreatePolicyOptions,
+  ): PolicyInfo {
+    const account = this.state.account(partition, accountId);
+    const policy = this.state.newPolicy(
+      partition,
+      accountId,
+      options.name,
+      options.path,
+      options.document,
+      options.description,
+    );
+    if (account.policies.has(policy.arn))
+      throw new TypeError(`policy ${policy.arn} already exists`);
+    account.policies.set(policy.arn, policy);
+    return this.policyInfo(policy);
+  }
+
+  /** Another AWS-managed policy (`arn:<partition>:iam::aws:policy/…`) in the partition. */
+  createAwsManagedPolicy(partition: PartitionId, options: CreatePolicyOptions): PolicyInfo {
+    const policies = this.state.of(partition).awsPolicies;
+    const policy = this.state.newPolicy(
+      partition,
+      'aws',
+      options.name,
+      options.path,
+      options.document,
+      options.description,
+    );
+    if (policies.has(policy.arn)) throw new TypeError(`policy ${policy.arn} already exists`);
+    policies.set(policy.arn, policy);
+    return this.policyInfo(policy);
+  }
+
+  /** Adds a new default version to a managed policy; returns its version ID (`v2`…). */
+  updateManagedPolicy(partition: PartitionId, policyArn: string, document: PolicyDocument): string {
+    const policy = this.state.findPolicy(partition, policyArn);
+    if (!policy) throw new TypeError(`no policy ${policyArn} in ${partition}`);
+    const id = `v${policy.versions.length + 1}`;
+    const now = new Date();
+    policy.versions.push({ id, document: policyJson(document, policyArn), createdAt: now });
+    policy.defaultVersionId = id;
+    policy.updatedAt = now;
+    return id;
+  }
+
+  /** Attaches a managed policy to a user or role (by its ARN). */
+  attachPolicy(partition: PartitionId, principalArn: string, policyArn: string): void {
+    const entity = this.entity(partition, principalArn);
+    if (!this.state.attachable(partition, entity.accountId, policyArn)) {
+      throw new TypeError(`policy ${policyArn} is not attachable in ${entity.accountId}`);
+    }
+    if (!entity.attached.includes(policyArn)) entity.attached.push(policyArn);
+  }
+
+  /** Adds or replaces an inline policy of a user or role (by its ARN). */
+  putInlinePolicy(
+    partition: PartitionId,
+    principalArn: string,
+    policyName: string,
+    document: PolicyDocument,
+  ): void {
+    this.entity(partition, principalArn).inline.set(policyName, policyJson(document, policyName));
+  }
+
+  /** Replaces a role's trust policy. */
+  updateTrustPolicy(partition: PartitionId, roleArn: string, document: PolicyDocument): void {
+    const entity = this.entity(partition, roleArn);
+    if (entity.kind !== 'role') throw new TypeError(`${roleArn} is not a role`);
+    entity.trustPolicy = policyJson(document, `${roleArn} trust policy`);
+  }
+
+  /** Sessions of a deleted role keep their credentials but lose every permission, as in AWS. */
+  deleteRole(partition: PartitionId, accountId: string, roleName: string): void {
+    const account = this.state.account(partition, accountId);
+    if (!account.roles.delete(roleName)) throw new TypeError(`no role ${roleName} in ${accountId}`);
+  }
+
+  deleteUser(partition: PartitionId, accountId: string, userName: string): void {
+    const account = this.state.account(partition, accountId);
+    if (!account.users.delete(userName)) throw new TypeError(`no user ${userName} in ${accountId}`);
+    const keys = this.state.of(partition).keys;
+    for (const [id, key] of keys) {
+      if (key.accountId === accountId && key.userName === userName) keys.delete(id);
+    }
+  }
+
+  /** The key is unknown from now on (InvalidClientTokenId). Works for session keys (ASIA…) too. */
+  deleteAccessKey(partition: PartitionId, accessKeyId: string): void {
+    const state = this.state.of(partition);
+    if (!state.keys.delete(accessKeyId) && !state.sessions.delete(accessKeyId)) {
+      throw new TypeError(`no access key ${accessKeyId} in ${partition}`);
+    }
+  }
+
+  /**
+   * The account's service control policies, applied to every request of its principals and to
+   * SimulatePrincipalPolicy. They sit beside FullAWSAccess, as AWS Organizations attaches it by
+   * default; `replaceFullAwsAccess` makes them the only SCPs (an allow-list). `undefined` removes them.
+   */
+  setOrganizationScp(
+    partition: PartitionId,
+    accountId: string,
+    document: PolicyDocument | PolicyDocument[] | undefined,
+    options: { replaceFullAwsAccess?: boolean } = {},
+  ): void {
+    const account = this.state.account(partition, accountId);
+    if (document === undefined) {
+      account.scps = undefined;
+      return;
+    }
+    const documents = Array.isArray(document) ? document : [document];
+    account.scps = documents.map((d, i) => policyJson(d, `SCP ${i + 1}`));
+    account.scpReplacesFullAccess = options.replaceFullAwsAccess ?? false;
+  }
+
+  createBucket(partition: PartitionId, name: string, options: CreateBucketOptions = {}): void {
+    const buckets = this.state.of(partition).buckets;
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) {
+      throw new TypeError(`bucket name "${name}" is not valid`);
+    }
+    if (buckets.has(name)) throw new TypeError(`bucket ${name} already exists in ${partition}`);
+    if (options.ownerAccountId !== undefined) this.state.account(partition, options.ownerAccountId);
+    buckets.set(name, {
+      partition,
+      name,
+      ownerAccountId: options.ownerAccountId,
+      region: options.region,
+      policy:
+        options.policy === undefined
+          ? undefined
+          : policyJson(options.policy, `bucket ${name} policy`),
+      objects: new Map(),
+    });
+  }
+
+  /** What was uploaded, for assertions. */
+  getObject(
+    partition: PartitionId,
+    bucket: string,
+    key: string,
+  ):
+    | { body: Buffer; contentType: string; metadata: Record<string, string>; etag: string }
+    | undefined {
+    const object = this.state.of(partition).buckets.get(bucket)?.objects.get(key);
+    if (!object) return undefined;
+    return {
+      body: object.body,
+      contentType: object.contentType,
+      metadata: { ...object.metadata },
+      etag: object.etag,
+    };
+  }
+
+  // ─── faults ───────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The next `n` matching requests (after their signature is verified) are answered with throttling:
+   * `Throttling` 400 for STS and IAM, `SlowDown` 503 for S3. The SDK retries both.
+   */
+  throttleNext(n: number, filter: FaultFilter = {}): void {
+    this.faults.push({ kind: 'throttle', status: 400, remaining: n, filter });
+  }
+
+  /**
+   * The next `n` matching requests fail as a server error: 500 `InternalFailure` (S3: `InternalError`)
+   * or 503 `ServiceUnavailable`.
+   */
+  failNext(n: number, options: FaultFilter & { status?: 500 | 503 } = {}): void {
+    const { status = 500, ...filter } = options;
+    this.faults.push({ kind: 'fail', status, remaining: n, filter });
+  }
+
+  /** Faults not used yet (a failed test may leave some behind). */
+  get pendingFaults(): number {
+    return this.faults.reduce((sum, f) => sum + f.remaining, 0);
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /**
+   * AssumeRole on the role answers AccessDenied until `ms` have passed since the role was created,
+   * as a new role does while IAM propagates it.
+   */
+  propagationDelay(roleArn: string, ms: number): void {
+    this.controls.propagationDelays.set(roleArn, ms);
+  }
+
+  /** A new access key is unknown (InvalidClientTokenId) until `ms` after it was created. */
+  keyPropagationDelay(partition: PartitionId, accessKeyId: string, ms: number): void {
+    const key = this.state.of(partition).keys.get(accessKeyId);
+    if (!key) throw new TypeError(`no access key ${accessKeyId} in ${partition}`);
+    key.knownFrom = key.createdAt.getTime() + ms;
+  }
+
+  /**
+   * SimulatePrincipalPolicy called by this principal (a user or role ARN, or a session's ARN) answers
+   * AccessDenied whatever its policies say.
+   */
+  denySimulate(principalArn: string): void {
+    this.controls.deniedSimulators.add(principalArn);
+  }
+
+  /** The session credentials (ASIA…) expire now: their next use answers ExpiredToken. */
+  expireCredentials(partition: PartitionId, accessKeyId: string): void {
+    const session = this.state.of(partition).sessions.get(accessKeyId);
+    if (!session) throw new TypeError(`no session ${accessKeyId} in ${partition}`);
+    session.expiresAt = Date.now() - 1000;
+  }
+
+  // ─── internals ────────────────────────────────────────────────────────────────────────────────
+
+  private keyInfo(key: AccessKey): AccessKeyInfo {
+    const user = key.userName
+      ? this.state.existingAccount(key.partition, key.accountId)?.users.get(key.userName)
+      : undefined;
+    const keys = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+    return {
+      ...keys,
+      partition: key.partition,
+      accountId: key.accountId,
+      arn: user?.arn ?? `arn:${key.partition}:iam::${key.accountId}:root`,
+      credentials: { ...keys },
+    };
+  }
+
+  private policyInfo(policy: {
+    partition: PartitionId;
+    arn: string;
+    name: string;
+    path: string;
+    id: string;
+  }): PolicyInfo {
+    return {
+      partition: policy.partition,
+      arn: policy.arn,
+      name: policy.name,
+      path: policy.path,
+      policyId: policy.id,
+    };
+  }
+
+  private entity(partition: PartitionId, arn: string): User | Role {
+    const match = /^arn:([^:]+):iam::(\d{12}):(user|role)(\/(?:.*\/)?)([^/]+)$/.exec(arn);
+    if (!match || match[1] !== partition)
+      throw new TypeError(`${arn} is not a user or role of ${partition}`);
+    const [, , accountId = '', kind, path = '/', name = ''] = match;
+    const account = this.state.existingAccount(partition, accountId);
+    const entity = kind === 'user' ? account?.users.get(name) : account?.roles.get(name);
+    if (!entity || entity.path !== normalizePath(path)) throw new TypeError(`no ${kind} ${arn}`);
+    return entity;
+  }
+
+  private takeFault(service: Service, action: string): Fault | undefined {
+    const fault = this.faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (f.filter.service === undefined || f.filter.service === service) &&
+        (f.filter.action === undefined ||
+          f.filter.action === action ||
+          f.filter.action === `${service}:${action}`),
+    );
+    if (!fault) return undefined;
+    fault.remaining--;
+    if (fault.remaining === 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      const buffer = chunk as Buffer;
+      size += buffer.length;
+      if (size > this.maxBody)
+        throw new AwsError(
+          'EntityTooLarge',
+          'Your proposed upload exceeds the maximum allowed size',
+          400,
+        );
+      chunks.push(buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const record: CallRecord = {
+      at: new Date(),
+      service: 'sts',
+      action: '',
+      partition: undefined,
+      region: undefined,
+      accessKeyId: undefined,
+      callerArn: undefined,
+      requestId: randomUUID(),
+      status: 0,
+      errorCode: undefined,
+    };
+    let reply: Reply;
+    try {
+      const body = await this.readBody(req);
+      reply = await this.process(req, body, record);
+    } catch (error) {
+      const failure =
+        error instanceof AwsError
+          ? error
+          : new AwsError('InternalFailure', `loopback AWS failed: ${String(error)}`, 500);
+      record.errorCode = failure.code;
+      reply = this.render(record.service, failure, record.requestId, req.method === 'HEAD');
+    }
+    record.status = reply.status;
+    this.log.push(record);
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+    res.writeHead(reply.status, {
+      'content-length': String(body.length),
+      date: new Date().toUTCString(),
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private render(service: Service, error: AwsError, requestId: string, head: boolean): Reply {
+    return service === 's3'
+      ? s3ErrorReply(error, requestId, head)
+      : queryErrorReply(service, error, requestId);
+  }
+
+  private async process(req: IncomingMessage, body: Buffer, record: CallRecord): Promise<Reply> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const rawUrl = req.url ?? '/';
+    const parts: SignedRequestParts = { method, rawUrl, headers: req.headers };
+    const read = readSigV4(parts);
+    const rawQuery = rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?') + 1) : '';
+    const isForm = (header(req, 'content-type') ?? '').startsWith(
+      'application/x-www-form-urlencoded',
+    );
+    const query = QueryParams.parse(rawQuery, isForm ? body.toString('utf8') : '');
+
+    // Which service: the credential scope says; an unsigned request is guessed from its shape.
+    let service: Service;
+    if (read.ok) {
+      const scoped = read.auth.service;
+      if (scoped !== 'sts' && scoped !== 'iam' && scoped !== 's3') {
+        record.service = 'sts';
+        throw new AwsError('InvalidAction', `The loopback AWS does not serve ${scoped}.`, 400);
+      }
+      service = scoped;
+    } else {
+      const version = query.get('Version');
+      service = version === VERSIONS.iam ? 'iam' : query.get('Action') ? 'sts' : 's3';
+    }
+    record.service = service;
+    const target = service === 's3' ? s3Target(method, rawUrl, header(req, 'host')) : undefined;
+    record.action = target ? target.operation : (query.get('Action') ?? '');
+
+    if (!read.ok) {
+      if (service === 's3') {
+        throw read.reason === 'missing'
+          ? new AwsError('AccessDenied', 'Access Denied', 403)
+          : new AwsError('AuthorizationHeaderMalformed', read.message, 400);
+      }
+      throw read.reason === 'missing'
+        ? new AwsError('MissingAuthenticationToken', read.message, 403)
+        : new AwsError('IncompleteSignature', read.message, 400);
+    }
+    const auth = read.auth;
+    record.region = auth.region;
+    record.accessKeyId = auth.accessKeyId;
+
+    const partition = partitionOfRegion(auth.region);
+    if (!partition) {
+      throw service === 's3'
+        ? new AwsError(
+            'AuthorizationHeaderMalformed',
+            `The authorization header is malformed; the region '${auth.region}' is wrong`,
+            400,
+          )
+        : signatureDoesNotMatch(
+            `Credential should be scoped to a valid region. Unknown region '${auth.region}'.`,
+          );
+    }
+    record.partition = partition;
+    if (service === 'iam' && this.strictIam && auth.region !== IAM_SIGNING_REGION[partition]) {
+      throw signatureDoesNotMatch(
+        `Credential should be scoped to a valid region, not '${auth.region}'. IAM signs in '${IAM_SIGNING_REGION[partition]}' in ${partition}.`,
+      );
+    }
+
+    const credential = this.credentialFor(service, partition, auth);
+    let payloadHash = sha256Hex(body);
+    let s3Body = body;
+    let trailers: Record<string, string> = {};
+    if (service === 's3') {
+      ({ payloadHash, s3Body, trailers } = this.s3Payload(req, auth, body));
+    }
+    this.checkTime(service, auth);
+    const expected = expectedSignature(
+      parts,
+      auth,
+      credential.secretAccessKey,
+      payloadHash,
+      service !== 's3',
+    );
+    if (!signaturesEqual(expected.signature, auth.signature)) {
+      if (service === 's3') {
+        throw new AwsError(
+          'SignatureDoesNotMatch',
+          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+          403,
+          {
+            AWSAccessKeyId: auth.accessKeyId,
+            StringToSign: expected.stringToSign,
+            CanonicalRequest: expected.canonicalRequest,
+          },
+        );
+      }
+      throw signatureDoesNotMatch(
+        `${MESSAGES.signatureDoesNotMatch}\n\nThe Canonical String for this request should have been\n'${expected.canonicalRequest}'\n\nThe String-to-Sign should have been\n'${expected.stringToSign}'\n`,
+      );
+    }
+
+    const caller = this.state.callerOf(partition, credential);
+    record.callerArn = caller.arn;
+    const session = 'sessionToken' in credential ? credential : undefined;
+    if (service === 'iam' && session?.source.kind === 'session-token' && !session.mfa) {
+      // IAM refuses GetSessionToken credentials that carry no MFA.
+      throw invalidClientTokenId();
+    }
+
+    const fault = this.takeFault(service, record.action);
+    if (fault) throw this.faultError(service, fault);
+
+    if (service === 's3') {
+      return handleS3({
+        state: this.state,
+        caller,
+        partition,
+        region: auth.region,
+        requestId: record.requestId,
+        target: target ?? { operation: 'Unsupported', bucket: '', key: '' },
+        headers: req.headers,
+        body: s3Body,
+        trailers,
+        query: new Map(queryPairs(rawQuery)),
+      });
+    }
+    const action = query.get('Action');
+    if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
+    const version = query.get('Version');
+    if (version !== VERSIONS[service as QueryService]) {
+      throw new AwsError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+        400,
+      );
+    }
+    const context = {
+      state: this.state,
+      controls: this.controls,
+      caller,
+      partition,
+      region: auth.region,
+      requestId: record.requestId,
+      action,
+      params: query,
+    };
+    return service === 'sts' ? handleSts(context) : handleIam(context);
+  }
+
+  private credentialFor(
+    service: Service,
+    partition: PartitionId,
+    auth: SigV4Auth,
+  ): AccessKey | Session {
+    const state = this.state.of(partition);
+    const s3 = service === 's3';
+    const unknown = () =>
+      s3
+        ? new AwsError(
+            'InvalidAccessKeyId',
+            'The AWS Access Key Id you provided does not exist in our records.',
+            403,
+            { AWSAccessKeyId: auth.accessKeyId },
+          )
+        : invalidClientTokenId();
+    const badToken = () =>
+      s3
+        ? new AwsError('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
+        : invalidClientTokenId();
+    const key = state.keys.get(auth.accessKeyId);
+    if (key) {
+      if (Date.now() < key.knownFrom) throw unknown();
+      if (auth.securityToken !== undefined) throw badToken();
+      return key;
+    }
+    const session = state.sessions.get(auth.accessKeyId);
+    if (!session) throw unknown();
+    if (auth.securityToken === undefined || auth.securityToken !== session.sessionToken) {
+      throw badToken();
+    }
+    if (Date.now() >= session.expiresAt) {
+      throw s3
+        ? new AwsError('ExpiredToken', 'The provided token has expired.', 400)
+        : expiredToken();
+    }
+    return session;
+  }
+
+  private s3Payload(req: IncomingMessage, auth: SigV4Auth, body: Buffer) {
+    const declared = header(req, 'x-amz-content-sha256');
+    if (declared === undefined && !auth.presigned) {
+      throw new AwsError(
+        'InvalidRequest',
+        'Missing required header for this request: x-amz-content-sha256',
+        400,
+      );
+    }
+    const payloadHash = declared ?? 'UNSIGNED-PAYLOAD';
+    let s3Body = body;
+    let trailers: Record<string, string> = {};
+    if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+      if (payloadHash !== sha256Hex(body)) {
+        throw new AwsError(
+          'XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+          400,
+        );
+      }
+    } else if (payloadHash === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') {
+      ({ data: s3Body, trailers } = decodeAwsChunked(body));
+    } else if (payloadHash !== 'UNSIGNED-PAYLOAD') {
+      throw new AwsError(
+        'NotImplemented',
+        `The loopback AWS does not accept x-amz-content-sha256: ${payloadHash}`,
+        501,
+      );
+    }
+    return { payloadHash, s3Body, trailers };
+  }
+
+  private checkTime(service: Service, auth: SigV4Auth) {
+    const now = Date.now();
+    const at = parseAmzDate(auth.amzDate);
+    if (auth.scopeDate !== auth.amzDate.slice(0, 8)) {
+      throw signatureDoesNotMatch(
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${auth.amzDate.slice(0, 8)}', from '${auth.amzDate}'.`,
+      );
+    }
+    if (auth.presigned) {
+      const expires = auth.expiresSeconds ?? 0;
+      if (expires < 1 || expires > 604800) {
+        throw new AwsError(
+          'AuthorizationQueryParametersError',
+          'X-Amz-Expires must be between 1 and 604800 seconds',
+          400,
+        );
+      }
+      if (now > at + expires * 1000) {
+        throw new AwsError('AccessDenied', 'Request has expired', 403, {
+          'X-Amz-Expires': String(expires),
+          Expires: new Date(at + expires * 1000).toISOString(),
+          ServerTime: new Date(now).toISOString(),
+        });
+      }
+      return;
+    }
+    if (Math.abs(now - at) > SKEW_MS) {
+      if (service === 's3') {
+        throw new AwsError(
+          'RequestTimeTooSkewed',
+          'The difference between the request time and the current time is too large.',
+          403,
+          { RequestTime: auth.amzDate, ServerTime: new Date(now).toISOString() },
+        );
+      }
+      throw signatureDoesNotMatch(
+        at < now
+          ? `Signature expired: ${auth.amzDate} is now earlier than ${amz(now - SKEW_MS)} (${amz(now)} - 15 min.)`
+          : `Signature not yet current: ${auth.amzDate} is still later than ${amz(now + SKEW_MS)} (${amz(now)} + 15 min.)`,
+      );
+    }
+  }
+
+  private faultError(service: Service, fault: Fault): AwsError {
+    if (fault.kind === 'throttle') {
+      return service === 's3'
+        ? new AwsError('SlowDown', 'Please reduce your request rate.', 503)
+        : new AwsError('Throttling', 'Rate exceeded', 400);
+    }
+    if (fault.status === 503) {
+      return new AwsError(
+        'ServiceUnavailable',
+        'Service is unavailable. Please try again later.',
+        503,
+      );
+    }
+    return service === 's3'
+      ? new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500)
+      : new AwsError(
+          'InternalFailure',
+          'The request processing has failed because of an unknown error, exception or failure.',
+          500,
+        );
+  }
+}
+
+/** Starts a loopback AWS on 127.0.0.1. Call `stop()` when done. */
+export function startLoopbackAws(options: LoopbackOptions = {}): Promise<LoopbackAws> {
+  return LoopbackAws.start(options);
+}
