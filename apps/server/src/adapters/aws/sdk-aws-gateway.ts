@@ -43,6 +43,8 @@ export interface SdkAwsGatewayOptions {
   requestTimeoutMs?: number;
   /** Attempts per call, throttling and 5xx retried with the SDK's backoff. */
   maxAttempts?: number;
+  /** An explicit endpoint for every service (tests); otherwise the SDK's own resolution and AWS_ENDPOINT_URL_*. */
+  endpoint?: string;
   log?: AwsLog;
 }
 
@@ -64,6 +66,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       requestTimeout: options.requestTimeoutMs ?? 10_000,
       connectionTimeout: 5_000,
     },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   } as const;
   // STS is regional: the partition's default region. IAM is global: it signs in the partition's IAM region.
   const stsConfig = (partition: PartitionId) => ({
@@ -478,7 +481,13 @@ function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
       );
   }
   log?.warn(
-    { awsError: name, awsRequestId: requestId, httpStatus: status, kind: problem.kind },
+    {
+      awsError: name,
+      awsRequestId: requestId,
+      httpStatus: status,
+      kind: problem.kind,
+      detail: e.message,
+    },
     'AWS call failed',
   );
   return problem;
