@@ -55,6 +55,16 @@ async function start(): Promise<void> {
   }
   if (hubProblems.length) throw new ConfigError(hubProblems);
 
+  // The gateway is made before the app (and its logger): its warnings are forwarded once the app exists.
+  let forward:
+    | ((level: 'warn' | 'info', details: Record<string, unknown>, message: string) => void)
+    | undefined;
+  const awsLog = {
+    warn: (details: Record<string, unknown>, message: string) =>
+      forward?.('warn', details, message),
+    info: (details: Record<string, unknown>, message: string) =>
+      forward?.('info', details, message),
+  };
   const app = await buildApp({
     db: database.db,
     dialect: database.dialect,
@@ -62,6 +72,7 @@ async function start(): Promise<void> {
     hubs,
     envelope: createEnvelope(keyring),
     aws: createSdkAwsGateway({
+      log: awsLog,
       hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
     }),
     clock: () => new Date(),
@@ -85,6 +96,8 @@ async function start(): Promise<void> {
       redact: LOG_REDACT,
     },
   });
+
+  forward = (level, details, message) => app.log[level](details, message);
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

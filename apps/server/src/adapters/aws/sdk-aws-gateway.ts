@@ -35,6 +35,7 @@ import { hubCredentialsProvider } from './hub-credentials.ts';
 
 export interface AwsLog {
   warn(details: Record<string, unknown>, message: string): void;
+  info?(details: Record<string, unknown>, message: string): void;
 }
 
 export interface SdkAwsGatewayOptions {
@@ -480,15 +481,15 @@ function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
         requestId,
       );
   }
-  log?.warn(
-    {
-      awsError: name,
-      awsRequestId: requestId,
-      httpStatus: status,
-      kind: problem.kind,
-      detail: e.message,
-    },
-    'AWS call failed',
-  );
+  // A refusal is often the expected answer (the confused-deputy check): info. AWS failing: warn.
+  const details = {
+    awsError: name,
+    awsRequestId: requestId,
+    httpStatus: status,
+    kind: problem.kind,
+    detail: e.message,
+  };
+  if (problem.kind === 'upstream') log?.warn(details, 'AWS call failed');
+  else log?.info?.(details, 'AWS refused a call');
   return problem;
 }

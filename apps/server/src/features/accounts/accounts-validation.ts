@@ -413,7 +413,7 @@ function permissionOutcomeStep(
       errors.push({
         field: `permissions.${finding.bundleId}`,
         code: 'missing_actions',
-        message: `The ${principal} lacks ${finding.missing.length} action(s) that “${finding.bundleName}” needs: ${finding.missing.join(', ')}.`,
+        message: `The ${principal} lacks ${finding.missing.length} action(s) that “${finding.bundleName}” needs: ${listSome(finding.missing)}.`,
         hint:
           principal === 'role'
             ? 'Update the role’s stack with the current template (or re-apply the Terraform), or attach the policy from “View JSON”.'
@@ -424,7 +424,7 @@ function permissionOutcomeStep(
       errors.push({
         field: `permissions.${finding.bundleId}`,
         code: 'denied_by_scp',
-        message: `An AWS Organizations service control policy denies ${finding.deniedByScp.length} action(s) that “${finding.bundleName}” needs, whatever the ${principal}’s own policies say: ${finding.deniedByScp.join(', ')}.`,
+        message: `An AWS Organizations service control policy denies ${finding.deniedByScp.length} action(s) that “${finding.bundleName}” needs, whatever the ${principal}’s own policies say: ${listSome(finding.deniedByScp)}.`,
         hint: 'Ask your organization’s administrator to allow them for this account, or choose without this bundle.',
       });
     }
@@ -449,4 +449,11 @@ function permissionOutcomeStep(
 
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A message names the first actions; the full list is in the result's findings. */
+function listSome(actions: string[], shown = 10): string {
+  return actions.length <= shown
+    ? actions.join(', ')
+    : `${actions.slice(0, shown).join(', ')} and ${actions.length - shown} more (all are listed in findings)`;
 }
