@@ -177,7 +177,7 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
     expect(aws.calls.filter((c) => c.action === 'GetCallerIdentity')).toHaveLength(1);
   });
 
-  it('puts a wrong secret on secretAccessKey, an unknown key and another partition’s key on accessKeyId', async () => {
+  it('puts a wrong secret on secretAccessKey, an unknown key on accessKeyId, and another partition’s key on partition', async () => {
     const user = aws.createUser(partition, CUSTOMER, 'wrong-secret');
     const wrong = await validateCredentials(deps, {
       method: 'access_keys',
@@ -207,7 +207,11 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
       secretAccessKey: elsewhere.secretAccessKey,
     });
     expect(crossed.errors).toEqual([
-      expect.objectContaining({ field: 'accessKeyId', code: 'InvalidClientTokenId' }),
+      expect.objectContaining({
+        field: 'partition',
+        code: 'wrong_partition',
+        hint: `Choose ${getPartition(other).displayName} as the partition.`,
+      }),
     ]);
   });
 

@@ -389,7 +389,7 @@ describe.each(TEST_DIALECTS)('accounts on %s', (dialect) => {
       expectProblem(
         await call(a.admin, 'POST', '/v1/accounts', keysBody(keys, { partition: 'aws' })),
         422,
-        'accessKeyId',
+        'partition',
       );
     });
 

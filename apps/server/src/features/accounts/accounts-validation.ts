@@ -188,7 +188,23 @@ export async function validateCredentials(
     });
     identity = await step('identity', keys, async (k) => {
       const found = await askAws(() => deps.aws.identifyKeys(input.partition, k));
-      if (found instanceof AwsProblem) return refused(found);
+      if (found instanceof AwsProblem) {
+        const home =
+          found.code === 'InvalidClientTokenId'
+            ? await partitionOfKeys(deps.aws, input.partition, k)
+            : undefined;
+        if (home) {
+          return failed('The keys belong to another partition.', [
+            {
+              field: 'partition',
+              code: 'wrong_partition',
+              message: `These keys belong to ${getPartition(home).displayName}, not to ${getPartition(input.partition).displayName}: keys work only in their own partition.`,
+              hint: `Choose ${getPartition(home).displayName} as the partition.`,
+            },
+          ]);
+        }
+        return refused(found);
+      }
       if (isRootArn(found.value.arn)) {
         return failed('These are the root user’s keys.', [
           {
@@ -456,4 +472,26 @@ function listSome(actions: string[], shown = 10): string {
   return actions.length <= shown
     ? actions.join(', ')
     : `${actions.slice(0, shown).join(', ')} and ${actions.length - shown} more (all are listed in findings)`;
+}
+
+/**
+ * When AWS does not know a key in the chosen partition, asks the other two partitions whether it is
+ * theirs, so the error can name the field that is actually wrong. Only the key ID and a SigV4 signature
+ * travel (never the secret), and only after the key has already failed where the tenant said it lives.
+ */
+async function partitionOfKeys(
+  aws: AwsGateway,
+  chosen: PartitionId,
+  keys: { accessKeyId: string; secretAccessKey: string },
+): Promise<PartitionId | undefined> {
+  const others = (['aws', 'aws-us-gov', 'aws-cn'] as const).filter((p) => p !== chosen);
+  const answers = await Promise.all(
+    others.map((partition) =>
+      aws.identifyKeys(partition, keys).then(
+        () => partition,
+        () => undefined,
+      ),
+    ),
+  );
+  return answers.find((p) => p !== undefined);
 }
