@@ -20,7 +20,7 @@ interface TrustPolicy {
 function parseTrustPolicy(result: CliRun): TrustPolicy {
   expect(result.code, describeRun(result)).toBe(0);
   const policy = parseJsonOutput(result) as TrustPolicy;
-  expect(policy.Statement, describeRun(result)).toHaveLength(1);
+  expect(policy.Statement, describeRun(result)).toHaveLength(2);
   return policy;
 }
 
@@ -35,11 +35,12 @@ describe('onramp trust-policy', () => {
       '--external-id',
       'onramp-test-external-id',
     ]);
-    const [statement] = parseTrustPolicy(result).Statement;
+    const [statement, tagging] = parseTrustPolicy(result).Statement;
     expect(statement?.Principal.AWS, describeRun(result)).toBe(
       'arn:aws-us-gov:iam::111122223333:root',
     );
-    expect(statement?.Action, describeRun(result)).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    expect(statement?.Action, describeRun(result)).toEqual(['sts:AssumeRole']);
+    expect(tagging?.Action, describeRun(result)).toEqual(['sts:TagSession']);
     expect(statement?.Condition, describeRun(result)).toEqual({
       StringEquals: { 'sts:ExternalId': 'onramp-test-external-id' },
     });

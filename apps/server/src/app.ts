@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -30,6 +32,16 @@ import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.t
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
+import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
+import { createCredentialsService } from './features/credentials/credentials-service.ts';
+import { registerHealthRoutes } from './features/health/health-routes.ts';
+import { createHealthService, type HealthSettings } from './features/health/health-service.ts';
+import { withAwsMetrics } from './features/metrics/metrics-aws-gateway.ts';
+import {
+  createMetricsRegistry,
+  type MetricsRegistry,
+} from './features/metrics/metrics-registry.ts';
+import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
@@ -37,6 +49,12 @@ import { createTokensRepository } from './features/tokens/tokens-repository.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { registerUsersRoutes } from './features/users/users-routes.ts';
+import { registerWebhooksRoutes } from './features/webhooks/webhooks-routes.ts';
+import {
+  createWebhooksService,
+  type WebhookSettings,
+} from './features/webhooks/webhooks-service.ts';
+import { registerConsole } from './http/console.ts';
 import type { AppContext } from './http/context.ts';
 import { AppError, PROBLEMS, problemType } from './http/problems.ts';
 import { newId } from './ids.ts';
@@ -70,9 +88,19 @@ export interface AppDeps {
   callbackTokenHours?: number;
   /** Mark cookies Secure and trust X-Forwarded-* (set behind a TLS-terminating proxy). */
   trustProxy?: boolean;
+  /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
+  healthSettings?: HealthSettings;
+  /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
+  webhookSettings?: WebhookSettings;
   logger?: FastifyServerOptions['logger'];
   /** Checked by /readyz beyond the database (e.g. that migrations ran). */
   isReady?: () => Promise<boolean>;
+  /** Where every feature records its metrics (served at /metrics); buildApp makes one if absent. */
+  metrics?: MetricsRegistry;
+  /** When set, GET /metrics wants `Authorization: Bearer <metricsToken>`; otherwise it is open. */
+  metricsToken?: string;
+  /** The built console (apps/web/dist), served at `/` when given and present. */
+  consoleRoot?: string;
 }
 
 export type App = FastifyInstance;
@@ -81,7 +109,10 @@ export type App = FastifyInstance;
  * Builds the HTTP application from its dependencies: the only wiring that both main.ts and the tests
  * use, so what the tests exercise is what runs.
  */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
+  // Every AWS call of every feature is counted and timed: the port is wrapped once, here.
+  const metrics = given.metrics ?? createMetricsRegistry();
+  const deps = { ...given, metrics, aws: withAwsMetrics(given.aws, metrics) };
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: deps.trustProxy ?? false,
@@ -168,13 +199,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tokens: createTokensRepository(deps.db, clock),
     tenants: createTenantsRepository(deps.db, clock),
   };
-  const accounts = createAccountsService({ ...deps, audit: repos.audit, tenants: repos.tenants });
+  const webhooks = createWebhooksService({ ...deps, audit: repos.audit });
+  const accounts = createAccountsService({
+    ...deps,
+    audit: repos.audit,
+    tenants: repos.tenants,
+    events: webhooks,
+  });
+  const health = createHealthService({ ...deps, audit: repos.audit, accounts, events: webhooks });
   const callbacks = createCallbacksService({ ...deps, audit: repos.audit, accounts });
+  const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
   const context: AppContext = {
     ...deps,
     ...repos,
     accounts,
     callbacks,
+    health,
+    webhooks,
+    credentials,
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };
 
@@ -203,6 +245,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerCallbacksRoutes(app, context);
   await registerAccountsRoutes(app, context);
   await registerIamPoliciesRoutes(app, context);
+  await registerHealthRoutes(app, context);
+  await registerWebhooksRoutes(app, context);
+  await registerCredentialsRoutes(app, context);
+  await registerMetricsRoutes(app, context);
+  // Last: the console's fallback route must never shadow an API route.
+  if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
+    await registerConsole(app, { root: deps.consoleRoot });
+  }
   return app;
 }
 

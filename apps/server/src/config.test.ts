@@ -104,6 +104,52 @@ describe('configuration', () => {
     expect(loadConfig({})).toMatchObject({ templateBuckets: {}, callbackTokenHours: 24 });
   });
 
+  it('reads the health schedule and webhook settings, with defaults, naming a bad one', () => {
+    expect(loadConfig({})).toMatchObject({
+      healthIntervalMinutes: 360,
+      healthConcurrency: 8,
+      healthRatePerSecond: 10,
+      webhooksAllowPrivate: false,
+    });
+    expect(
+      loadConfig({
+        ONRAMP_HEALTH_INTERVAL_MINUTES: '30',
+        ONRAMP_HEALTH_CONCURRENCY: '2',
+        ONRAMP_HEALTH_RATE_PER_SECOND: '0.5',
+        ONRAMP_WEBHOOKS_ALLOW_PRIVATE: 'true',
+      }),
+    ).toMatchObject({
+      healthIntervalMinutes: 30,
+      healthConcurrency: 2,
+      healthRatePerSecond: 0.5,
+      webhooksAllowPrivate: true,
+    });
+    expect(() =>
+      loadConfig({ ONRAMP_HEALTH_INTERVAL_MINUTES: '0', ONRAMP_HEALTH_CONCURRENCY: 'many' }),
+    ).toThrow(/ONRAMP_HEALTH_INTERVAL_MINUTES[\s\S]*ONRAMP_HEALTH_CONCURRENCY/);
+  });
+
+  it('reads the metrics token and the federation endpoint, refusing a short token', () => {
+    const config = loadConfig({
+      ONRAMP_METRICS_TOKEN: 'metrics-token-of-32-characters!!',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+    });
+    expect(config).toMatchObject({
+      metricsToken: 'metrics-token-of-32-characters!!',
+      signinEndpoint: 'http://127.0.0.1:4566',
+    });
+    expect(
+      loadConfig({
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+        AWS_ENDPOINT_URL_SIGNIN: 'http://127.0.0.1:9999',
+      }).signinEndpoint,
+    ).toBe('http://127.0.0.1:9999');
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(problemsOf({ ONRAMP_METRICS_TOKEN: 'short' })).toEqual([
+      expect.stringMatching(/^ONRAMP_METRICS_TOKEN: /),
+    ]);
+  });
+
   it('refuses a bucket name S3 would not take, and a bucket without the partition’s hub', () => {
     const problems = problemsOf({
       ONRAMP_HUB_AWS_PRINCIPAL_ARN: '111122223333',

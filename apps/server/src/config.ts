@@ -64,6 +64,26 @@ const configSchema = z.object({
     .default({}),
   /** How long a stack's one-time callback token stays good unused. */
   callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
+  /** Every account is re-validated this often (spread with jitter). */
+  healthIntervalMinutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(360),
+  /** Health checks run side by side, per replica. */
+  healthConcurrency: z.coerce.number().int().min(1).max(100).default(8),
+  /** Health checks started per second in each partition, per replica. */
+  healthRatePerSecond: z.coerce.number().positive().max(1000).default(10),
+  /** Let webhook endpoints resolve to private, loopback or link-local addresses (labs and tests). */
+  webhooksAllowPrivate: z.stringbool().default(false),
+  /** When set, GET /metrics wants it as a bearer token; without it /metrics is open. */
+  metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
+  /**
+   * The federation endpoint for console links (AWS_ENDPOINT_URL_SIGNIN, as the SDK's own variables
+   * name other services; AWS_ENDPOINT_URL when only that is set). Default: the partition's sign-in host.
+   */
+  signinEndpoint: z.url().optional(),
 });
 
 /** Rules across fields, checked even when other fields are wrong, so every problem is listed at once. */
@@ -108,6 +128,11 @@ const ENV_NAMES: Record<string, string> = {
   logLevel: 'ONRAMP_LOG_LEVEL',
   trustProxy: 'ONRAMP_TRUST_PROXY',
   callbackTokenHours: 'ONRAMP_CALLBACK_TOKEN_HOURS',
+  healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
+  healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',
+  healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',
+  webhooksAllowPrivate: 'ONRAMP_WEBHOOKS_ALLOW_PRIVATE',
+  metricsToken: 'ONRAMP_METRICS_TOKEN',
 };
 
 /** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */
@@ -173,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[name];
     if (value !== undefined && value !== '') fromEnv[key] = value;
   }
+  const signinEndpoint = env.AWS_ENDPOINT_URL_SIGNIN || env.AWS_ENDPOINT_URL;
+  if (signinEndpoint) fromEnv.signinEndpoint = signinEndpoint;
   const envHubs = readHubsFromEnv(env);
   const merged = {
     ...fromFile,

@@ -14,6 +14,10 @@ export const ID_PREFIXES = {
   secret: 'sec',
   callbackToken: 'cbt',
   audit: 'aud',
+  accountCheck: 'chk',
+  webhook: 'wh',
+  webhookDelivery: 'whd',
+  event: 'evt',
   request: 'req',
 } as const;
 

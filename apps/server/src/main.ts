@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   CoreValidationError,
   DEFAULT_CATALOG_URL,
@@ -26,6 +27,8 @@ import {
 } from './config.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { LOG_REDACT } from './http/logging.ts';
+import { createHealthScheduler } from './jobs/health-scheduler.ts';
+import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 
 async function start(): Promise<void> {
   const config = loadConfig();
@@ -65,7 +68,7 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
-  const app = await buildApp({
+  const deps: AppDeps = {
     db: database.db,
     dialect: database.dialect,
     catalog,
@@ -73,6 +76,7 @@ async function start(): Promise<void> {
     envelope: createEnvelope(keyring),
     aws: createSdkAwsGateway({
       log: awsLog,
+      ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
       hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
     }),
     clock: () => new Date(),
@@ -90,17 +94,36 @@ async function start(): Promise<void> {
       : {}),
     templateBuckets: config.templateBuckets,
     callbackTokenHours: config.callbackTokenHours,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
+    // The console, built by `npm start` (npm run build:web) into apps/web/dist.
+    consoleRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     logger: {
       level: config.logLevel,
       redact: LOG_REDACT,
     },
-  });
+    healthSettings: {
+      intervalMinutes: config.healthIntervalMinutes,
+      concurrency: config.healthConcurrency,
+      ratePerSecond: config.healthRatePerSecond,
+    },
+    webhookSettings: { allowPrivate: config.webhooksAllowPrivate },
+  };
+  const app = await buildApp(deps);
+  // Background work runs beside the API in every replica; the database decides who does what.
+  const jobLog = {
+    info: (details: Record<string, unknown>, message: string) => app.log.info(details, message),
+    warn: (details: Record<string, unknown>, message: string) => app.log.warn(details, message),
+    error: (details: Record<string, unknown>, message: string) => app.log.error(details, message),
+  };
+  const scheduler = createHealthScheduler(deps, { log: jobLog });
+  const deliverer = createWebhookDeliverer(deps, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
+    await Promise.all([scheduler.stop(), deliverer.stop()]);
     await app.close();
     await database.close();
     process.exit(0);
@@ -109,6 +132,8 @@ async function start(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   const address = await app.listen({ host: config.host, port: config.port });
+  scheduler.start();
+  deliverer.start();
   const url = config.publicUrl ?? address.replace('127.0.0.1', 'localhost');
   const lines = [
     '',

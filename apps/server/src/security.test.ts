@@ -127,7 +127,7 @@ describe('stored secrets', () => {
     );
     if (!a || !b) throw new Error('both secrets should exist');
     const binding = (row: typeof a) => ({
-      tenantId: row.tenant_id,
+      tenantId: row.tenant_id ?? '',
       ownerId: row.owner_id,
       field: row.field,
     });

@@ -146,6 +146,12 @@ export const accountSchema = z.object({
   checks: z.array(checkSchema),
   findings: z.array(bundleFindingSchema),
   lastCheckedAt: z.string().nullable(),
+  /**
+   * The last health checks could not reach AWS (throttling, outage): `status` is what the last
+   * successful check found, kept since `staleSince`. Cleared by the next check that reaches AWS.
+   */
+  stale: z.boolean(),
+  staleSince: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

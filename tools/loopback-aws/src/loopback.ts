@@ -3,7 +3,7 @@
  * credential scope, checks the signature against the secret it issued, and answers in each service's
  * wire protocol. TEST TOOLING — never used in production.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Controls } from './context.ts';
@@ -15,7 +15,12 @@ import {
   signatureDoesNotMatch,
 } from './errors.ts';
 import { handleIam } from './iam.ts';
-import { IAM_SIGNING_REGION, type PartitionId, partitionOfRegion } from './partitions.ts';
+import {
+  IAM_SIGNING_REGION,
+  PARTITIONS,
+  type PartitionId,
+  partitionOfRegion,
+} from './partitions.ts';
 import { QueryParams, type QueryService, queryErrorReply, type Reply, VERSIONS } from './query.ts';
 import { decodeAwsChunked, handleS3, s3ErrorReply, s3Target } from './s3.ts';
 import {
@@ -40,7 +45,8 @@ import {
 } from './state.ts';
 import { handleSts } from './sts.ts';
 
-export type Service = 'sts' | 'iam' | 's3';
+/** `signin` is the console's federation endpoint (`/federation`), unsigned like AWS's. */
+export type Service = 'sts' | 'iam' | 's3' | 'signin';
 
 export interface LoopbackOptions {
   /** 0 (the default) picks a free port. */
@@ -190,6 +196,7 @@ export class LoopbackAws {
     deniedSimulators: new Set(),
   };
   private readonly faults: Fault[] = [];
+  private readonly signinTokens = new Map<string, { partition: PartitionId; arn: string }>();
   private readonly log: CallRecord[] = [];
   private readonly strictIam: boolean;
   private readonly maxBody: number;
@@ -551,7 +558,64 @@ export class LoopbackAws {
     session.expiresAt = Date.now() - 1000;
   }
 
+  /**
+   * The role session a sign-in token of the federation endpoint stands for (what the console would
+   * sign in as), or undefined for a token it never issued.
+   */
+  signinSessionOf(token: string): { partition: PartitionId; arn: string } | undefined {
+    return this.signinTokens.get(token);
+  }
+
   // ─── internals ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * `GET /federation?Action=getSigninToken&Session={"sessionId","sessionKey","sessionToken"}`, as the
+   * partition's sign-in host answers it: a token for a live role session, 400 for anything else (AWS
+   * refuses GetSessionToken sessions and long-term keys here too). Unsigned, like AWS's.
+   */
+  private federation(rawUrl: string, record: CallRecord): Reply {
+    record.service = 'signin';
+    const params = new URLSearchParams(rawUrl.slice(rawUrl.indexOf('?') + 1));
+    record.action = params.get('Action') ?? '';
+    const refuse = (message: string): Reply => {
+      record.errorCode = 'BadRequest';
+      return { status: 400, headers: { 'content-type': 'text/plain' }, body: message };
+    };
+    if (record.action !== 'getSigninToken') return refuse(`Unsupported Action: ${record.action}`);
+    let given: { sessionId?: unknown; sessionKey?: unknown; sessionToken?: unknown };
+    try {
+      given = JSON.parse(params.get('Session') ?? '') as typeof given;
+    } catch {
+      return refuse('Session is not JSON.');
+    }
+    for (const partition of PARTITIONS) {
+      const session =
+        typeof given.sessionId === 'string'
+          ? this.state.of(partition).sessions.get(given.sessionId)
+          : undefined;
+      if (!session) continue;
+      record.partition = partition;
+      record.accessKeyId = session.accessKeyId;
+      if (
+        session.secretAccessKey !== given.sessionKey ||
+        session.sessionToken !== given.sessionToken ||
+        Date.now() >= session.expiresAt ||
+        session.source.kind !== 'assumed-role'
+      ) {
+        return refuse('The session is not valid for federation.');
+      }
+      const caller = this.state.callerOf(partition, session);
+      record.callerArn = caller.arn;
+      const token = randomBytes(32).toString('base64url');
+      this.signinTokens.set(token, { partition, arn: caller.arn });
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ SigninToken: token }),
+      };
+    }
+    return refuse('The session is not valid for federation.');
+  }
 
   private keyInfo(key: AccessKey): AccessKeyInfo {
     const user = key.userName
@@ -640,9 +704,13 @@ export class LoopbackAws {
       errorCode: undefined,
     };
     let reply: Reply;
+    const rawUrl = req.url ?? '/';
     try {
       const body = await this.readBody(req);
-      reply = await this.process(req, body, record);
+      reply =
+        req.method === 'GET' && rawUrl.split('?')[0] === '/federation'
+          ? this.federation(rawUrl, record)
+          : await this.process(req, body, record);
     } catch (error) {
       const failure =
         error instanceof AwsError
@@ -664,6 +732,12 @@ export class LoopbackAws {
   }
 
   private render(service: Service, error: AwsError, requestId: string, head: boolean): Reply {
+    if (service === 'signin')
+      return {
+        status: error.status,
+        headers: { 'content-type': 'text/plain' },
+        body: error.message,
+      };
     return service === 's3'
       ? s3ErrorReply(error, requestId, head)
       : queryErrorReply(service, error, requestId);

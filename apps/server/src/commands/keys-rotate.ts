@@ -3,7 +3,7 @@ import { createEnvelope, SecretOpenError } from '../adapters/crypto/envelope.ts'
 import type { Keyring } from '../adapters/crypto/keyring.ts';
 import { addKeyToFile, openKeyringFile, retireKeysInFile } from '../adapters/crypto/keyring.ts';
 import { openDatabase } from '../adapters/db/database.ts';
-import type { Database } from '../adapters/db/schema.ts';
+import { type Database, OPERATOR_SECRET_SCOPE } from '../adapters/db/schema.ts';
 import { databaseLocation, keyringPath, loadConfig } from '../config.ts';
 
 export interface RotationReport {
@@ -40,7 +40,11 @@ export async function rewrapAll(
     if (batch.length === 0) break;
     for (const row of batch) {
       after = row.id;
-      const binding = { tenantId: row.tenant_id, ownerId: row.owner_id, field: row.field };
+      const binding = {
+        tenantId: row.tenant_id ?? OPERATOR_SECRET_SCOPE,
+        ownerId: row.owner_id,
+        field: row.field,
+      };
       try {
         const next = envelope.rewrap(
           { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },

@@ -37,6 +37,10 @@ export function createFakeAws() {
   >();
   const principals = new Map<string, PrincipalModel>();
   const sessions = new Map<string, string>(); // session access key → principal ARN
+  const roleSessions = new Set<string>(); // session access keys made by AssumeRole
+  const signinTokens = new Map<string, string>(); // sign-in token → role ARN
+  /** What each AssumeRole asked for (session name, duration, session policy, tags), oldest first. */
+  const assumeRoleInputs: Parameters<AwsGateway['assumeRole']>[1][] = [];
   const calls: { op: string; partition: PartitionId; target: string }[] = [];
   const key = (prefix: string) => `${prefix}${randomBytes(8).toString('hex').toUpperCase()}`;
   const model = (arn: string): PrincipalModel => {
@@ -106,6 +110,7 @@ export function createFakeAws() {
       return user.identity;
     },
     async assumeRole(partition, input) {
+      assumeRoleInputs.push(input);
       calls.push({
         op: input.externalId ? 'assumeRole' : 'assumeRoleWithoutExternalId',
         partition,
@@ -133,6 +138,7 @@ export function createFakeAws() {
       const roleName = resource.split('/').at(-1);
       const accessKeyId = key('ASIA');
       sessions.set(accessKeyId, input.roleArn);
+      roleSessions.add(accessKeyId);
       return {
         credentials: {
           accessKeyId,
@@ -246,11 +252,30 @@ export function createFakeAws() {
       const m = model(principalArn);
       if (!m.attached.includes(policyArn)) m.attached.push(policyArn);
     },
+    async getSigninToken(partition, credentials) {
+      calls.push({ op: 'getSigninToken', partition, target: credentials.accessKeyId });
+      const roleArn = sessions.get(credentials.accessKeyId);
+      // The federation endpoint takes role sessions only (AssumeRole, or GetFederationToken).
+      if (!roleArn || !roleSessions.has(credentials.accessKeyId)) {
+        throw new AwsProblem(
+          'rejected',
+          'roleArn',
+          'federation_refused',
+          'AWS’s sign-in federation endpoint refused the session.',
+        );
+      }
+      const token = randomBytes(24).toString('base64url');
+      signinTokens.set(token, roleArn);
+      return token;
+    },
   };
 
   return {
     gateway,
     calls,
+    /** Sign-in tokens the federation endpoint issued, and the role each signs in to. */
+    signinTokens,
+    assumeRoleInputs,
     /** An IAM user with a long-term key; returns the key pair. */
     addUser(partition: PartitionId, accountId: string, userName = 'onramp'): AccessKeys {
       const accessKeyId = key('AKIA');

@@ -20,7 +20,7 @@ export interface TrustStatement {
   Effect: 'Allow';
   Principal: { AWS: string };
   Action: string[];
-  Condition: PolicyConditions;
+  Condition?: PolicyConditions;
 }
 
 export interface TrustPolicyDocument {

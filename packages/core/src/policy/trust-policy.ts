@@ -49,10 +49,13 @@ export function buildTrustPolicy(input: TrustPolicyInput): TrustPolicyDocument {
  * CloudFormation and Terraform renderers can put a parameter reference where the JSON has a literal.
  */
 export function trustPolicyShape<T>(principal: T, externalId: T, pinPrincipalArn?: string) {
+  // A fresh object each time: a shared one would come out as a YAML alias, which CloudFormation rejects.
+  const pin = () =>
+    pinPrincipalArn ? { ArnEquals: { 'aws:PrincipalArn': pinPrincipalArn } } : undefined;
   const condition: Record<string, Record<string, T | string>> = {
     StringEquals: { 'sts:ExternalId': externalId },
+    ...(pin() ?? {}),
   };
-  if (pinPrincipalArn) condition.ArnEquals = { 'aws:PrincipalArn': pinPrincipalArn };
   return {
     Version: '2012-10-17' as const,
     Statement: [
@@ -60,8 +63,18 @@ export function trustPolicyShape<T>(principal: T, externalId: T, pinPrincipalArn
         Sid: 'OnrampHubAssumeRole',
         Effect: 'Allow' as const,
         Principal: { AWS: principal },
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Action: ['sts:AssumeRole'],
         Condition: condition,
+      },
+      // Session tags (which platform service asked) need sts:TagSession. AWS documents sts:ExternalId
+      // for AssumeRole only, so it is granted in a statement of its own: it cannot open a session by
+      // itself, since AssumeRole above still demands the external ID.
+      {
+        Sid: 'OnrampHubTagSession',
+        Effect: 'Allow' as const,
+        Principal: { AWS: principal },
+        Action: ['sts:TagSession'],
+        ...(pinPrincipalArn ? { Condition: pin() } : {}),
       },
     ],
   };
@@ -69,6 +82,6 @@ export function trustPolicyShape<T>(principal: T, externalId: T, pinPrincipalArn
 
 /** The aws:PrincipalArn a trust policy pins, if any. */
 export function pinnedPrincipal(trust: TrustPolicyDocument | undefined): string | undefined {
-  const value = trust?.Statement[0]?.Condition.ArnEquals?.['aws:PrincipalArn'];
+  const value = trust?.Statement[0]?.Condition?.ArnEquals?.['aws:PrincipalArn'];
   return typeof value === 'string' ? value : undefined;
 }

@@ -106,7 +106,7 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
     const text = JSON.stringify(template);
     const literal = [...text.matchAll(/arn:([a-z-]+):/g)].map((m) => m[1]);
     expect(literal.every((p) => p === partition)).toBe(true);
-    expect(literal.length).toBe(2); // Principal and the aws:PrincipalArn pin.
+    expect(literal.length).toBe(4); // Principal and the aws:PrincipalArn pin, in each of the two trust statements.
     expect(text).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}');
     expect(template.Outputs).toEqual({
       RoleArn: { Description: expect.any(String), Value: { 'Fn::GetAtt': ['Role', 'Arn'] } },
@@ -134,7 +134,7 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
     expect(checkReferences(template)).toEqual([]);
     const text = JSON.stringify(template);
     const literal = [...text.matchAll(/arn:([a-z-]+):/g)].map((m) => m[1]);
-    expect(literal).toEqual([partition, partition]); // Still only the Principal and the pin.
+    expect(literal).toEqual([partition, partition, partition, partition]); // Still only the Principals and the pins.
     expect(text).toContain(
       '{"Fn::Sub":"arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}',
     );

@@ -109,6 +109,11 @@ export interface AwsGateway {
     principalArn: string,
     policyArn: string,
   ): Promise<void>;
+  /**
+   * The partition's federation endpoint (`https://<signinHost>/federation?Action=getSigninToken`): a
+   * sign-in token for a role session, which AWS accepts in a console login URL for 15 minutes.
+   */
+  getSigninToken(partition: PartitionId, credentials: TemporaryCredentials): Promise<string>;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   AwsProblem,
   type SimulationQuery,
   type SimulationResult,
+  type TemporaryCredentials,
 } from './aws-gateway.ts';
 import { hubCredentialsProvider } from './hub-credentials.ts';
 
@@ -46,6 +47,11 @@ export interface SdkAwsGatewayOptions {
   maxAttempts?: number;
   /** An explicit endpoint for every service (tests); otherwise the SDK's own resolution and AWS_ENDPOINT_URL_*. */
   endpoint?: string;
+  /**
+   * Where the federation endpoint is (`AWS_ENDPOINT_URL_SIGNIN`, read by config.ts): it is no SDK
+   * client, so the SDK's variables do not reach it. Default `endpoint`, else the partition's sign-in host.
+   */
+  signinEndpoint?: string;
   log?: AwsLog;
 }
 
@@ -320,6 +326,16 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         return arns;
       }),
 
+    getSigninToken: (partition, credentials) =>
+      getSigninToken(
+        options.signinEndpoint ??
+          options.endpoint ??
+          `https://${getPartition(partition).signinHost}`,
+        credentials,
+        options.requestTimeoutMs ?? 10_000,
+        options.log,
+      ),
+
     attachPolicy: (partition, credentials, principalArn, policyArn) =>
       asAccount(partition, credentials, 'iam', 'policies', async (client) => {
         const { kind, name } = principalOf(principalArn);
@@ -329,6 +345,70 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
           await client.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }));
       }),
   };
+}
+
+/**
+ * The federation endpoint is plain HTTPS, not an SDK client: GET with the session as JSON. The URL
+ * carries the session's secret, so it is never logged; neither is the token that comes back.
+ */
+async function getSigninToken(
+  base: string,
+  credentials: TemporaryCredentials,
+  timeoutMs: number,
+  log?: AwsLog,
+): Promise<string> {
+  const session = JSON.stringify({
+    sessionId: credentials.accessKeyId,
+    sessionKey: credentials.secretAccessKey,
+    sessionToken: credentials.sessionToken,
+  });
+  const url = `${base.replace(/\/+$/, '')}/federation?Action=getSigninToken&Session=${encodeURIComponent(session)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? 'Error';
+    log?.warn({ awsError: name, kind: 'upstream', operation: 'getSigninToken' }, 'AWS call failed');
+    throw new AwsProblem(
+      'upstream',
+      'roleArn',
+      'upstream_unavailable',
+      `AWS's sign-in federation endpoint could not be reached (${name}); try again shortly.`,
+    );
+  }
+  const text = await response.text();
+  if (response.status >= 500 || response.status === 429) {
+    log?.warn(
+      { httpStatus: response.status, kind: 'upstream', operation: 'getSigninToken' },
+      'AWS call failed',
+    );
+    throw new AwsProblem(
+      'upstream',
+      'roleArn',
+      'upstream_unavailable',
+      `AWS's sign-in federation endpoint could not answer (HTTP ${response.status}); try again shortly.`,
+    );
+  }
+  let token: unknown;
+  try {
+    token = (JSON.parse(text) as { SigninToken?: unknown }).SigninToken;
+  } catch {
+    token = undefined;
+  }
+  if (response.status !== 200 || typeof token !== 'string' || token === '') {
+    log?.info?.(
+      { httpStatus: response.status, kind: 'rejected', operation: 'getSigninToken' },
+      'AWS refused a call',
+    );
+    throw new AwsProblem(
+      'rejected',
+      'roleArn',
+      'federation_refused',
+      `AWS's sign-in federation endpoint refused the role's session (HTTP ${response.status}).`,
+      'Console links need a session of an IAM role; check that the role still exists and that the account is in this partition.',
+    );
+  }
+  return token;
 }
 
 function simulationInput(query: SimulationQuery) {

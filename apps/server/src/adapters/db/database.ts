@@ -12,6 +12,7 @@ import {
 import pg from 'pg';
 import { initialSchema } from './migrations/0001_initial.ts';
 import { callbackTokens } from './migrations/0002_callback_tokens.ts';
+import { healthAndWebhooks } from './migrations/0003_health_and_webhooks.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -28,6 +29,9 @@ export type DatabaseLocation = { kind: 'postgres'; url: string } | { kind: 'sqli
 export function openDatabase(location: DatabaseLocation): DatabaseHandle {
   if (location.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+    // An idle client whose connection the server closed (restart, failover, DROP DATABASE … FORCE) is
+    // an 'error' on the pool; without a listener it would crash the process. The pool replaces it.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
@@ -46,6 +50,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(dialect),
     '0002_callback_tokens': callbackTokens(dialect),
+    '0003_health_and_webhooks': healthAndWebhooks(dialect),
   };
 }
 

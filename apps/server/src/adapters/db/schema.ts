@@ -17,6 +17,10 @@ export interface Database {
   settings: SettingsTable;
   rate_limits: RateLimitsTable;
   callback_tokens: CallbackTokensTable;
+  account_checks: AccountChecksTable;
+  health_schedule: HealthScheduleTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface TenantsTable {
@@ -104,13 +108,22 @@ export interface AccountsTable {
   /** JSON: the last validation's checks and errors, for the console. */
   status_detail: string;
   last_checked_at: string | null;
+  /** Since when health checks could not reach AWS (the status is the last one found); null when fresh. */
+  stale_since: string | null;
   created_at: string;
   updated_at: string;
 }
 
+/**
+ * The binding tenant of a secret that belongs to no tenant (an operator webhook endpoint's, whose
+ * `tenant_id` is null): sealed and re-wrapped with this in place of a tenant id.
+ */
+export const OPERATOR_SECRET_SCOPE = 'operator';
+
 export interface SecretsTable {
   id: string;
-  tenant_id: string;
+  /** null for an operator-wide record (see OPERATOR_SECRET_SCOPE). */
+  tenant_id: string | null;
   /** The record the secret belongs to (an account id) and which of its fields. */
   owner_id: string;
   field: string;
@@ -166,4 +179,71 @@ export interface CallbackTokensTable {
   account_id: string | null;
   role_arn: string | null;
   stack_id: string | null;
+}
+
+/** Every health check of an account, in the order they were recorded (`seq`). */
+export interface AccountChecksTable {
+  seq: Generated<number>;
+  id: string;
+  tenant_id: string;
+  account_id: string;
+  at: string;
+  trigger: 'schedule' | 'manual';
+  status: AccountsTable['status'];
+  previous_status: AccountsTable['status'];
+  /** 0/1 */
+  changed: number;
+  /** 0/1: AWS could not be reached; the status is the previous one. */
+  stale: number;
+  /** JSON */
+  checks: string;
+  findings: string;
+  errors: string;
+  duration_ms: number;
+}
+
+/** When each account's next health check is due, and which replica holds it until when. */
+export interface HealthScheduleTable {
+  account_id: string;
+  tenant_id: string;
+  next_run_at: string;
+  failures: number;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  /** null: the operator's endpoint, which receives every tenant's events. */
+  tenant_id: string | null;
+  url: string;
+  description: string;
+  /** JSON array of event types. */
+  events: string;
+  /** 0/1 */
+  enabled: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outbox and the delivery log: one row per event and endpoint. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  tenant_id: string | null;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  attempt: number;
+  status: 'pending' | 'delivered' | 'failed';
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_response_excerpt: string | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  created_at: string;
 }

@@ -42,11 +42,16 @@ export interface Account {
   status: AccountStatus;
   statusDetail: StatusDetail;
   lastCheckedAt: string | null;
+  /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
+  staleSince: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type NewAccount = Omit<Account, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>;
+export type NewAccount = Omit<
+  Account,
+  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince'
+>;
 
 export type AccountChanges = Partial<
   Pick<
@@ -61,6 +66,7 @@ export type AccountChanges = Partial<
     | 'status'
     | 'statusDetail'
     | 'lastCheckedAt'
+    | 'staleSince'
   >
 >;
 
@@ -98,6 +104,7 @@ function toAccount(row: AccountsTable): Account {
     status: row.status,
     statusDetail: parseStatusDetail(row.status_detail),
     lastCheckedAt: row.last_checked_at,
+    staleSince: row.stale_since,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -147,6 +154,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         status: input.status,
         status_detail: JSON.stringify(input.statusDetail),
         last_checked_at: input.lastCheckedAt,
+        stale_since: null,
         created_at: now,
         updated_at: now,
       };
@@ -245,6 +253,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       if (changes.statusDetail !== undefined)
         set.status_detail = JSON.stringify(changes.statusDetail);
       if (changes.lastCheckedAt !== undefined) set.last_checked_at = changes.lastCheckedAt;
+      if (changes.staleSince !== undefined) set.stale_since = changes.staleSince;
       await executor
         .updateTable('accounts')
         .set(set)

@@ -57,6 +57,8 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     checks: account.statusDetail.checks,
     findings: account.statusDetail.findings ?? [],
     lastCheckedAt: account.lastCheckedAt,
+    stale: account.staleSince !== null,
+    staleSince: account.staleSince,
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };

@@ -26,6 +26,7 @@ import {
   createConnectionsRepository,
 } from '../connections/connections-repository.ts';
 import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
+import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
   type Account,
   type AccountChanges,
@@ -34,9 +35,11 @@ import {
   createAccountsRepository,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
+import { toAccountResponse } from './accounts-routes.ts';
 import {
   type CredentialsInput,
   noHubIssue,
+  type ValidationOptions,
   type ValidationReport,
   validateCredentials,
 } from './accounts-validation.ts';
@@ -79,7 +82,12 @@ export interface ListAccountsInput {
   cursor?: string | undefined;
 }
 
-type ServiceDeps = AppDeps & { audit: AuditRepository; tenants: TenantsRepository };
+type ServiceDeps = AppDeps & {
+  audit: AuditRepository;
+  tenants: TenantsRepository;
+  /** Records webhook events in the outbox, in each change's own transaction (features/webhooks). */
+  events?: EventPublisher;
+};
 
 /** Everything an account needs besides its credentials, resolved from the request or its connection. */
 interface Prepared {
@@ -270,6 +278,28 @@ export function createAccountsService(deps: ServiceDeps) {
       },
       trx,
     );
+  }
+
+  /** A webhook event about an account, written with the change (same transaction) or not at all. */
+  async function publish(
+    type: 'account.created' | 'account.updated' | 'account.deleted' | 'account.credentials_rotated',
+    account: Account,
+    trx: Kysely<Database>,
+    previousStatus?: Account['status'],
+  ): Promise<void> {
+    if (!deps.events) return;
+    const data = { account: toAccountResponse(account) };
+    await deps.events.publish({ tenantId: account.tenantId, type, data }, trx);
+    if (previousStatus !== undefined && previousStatus !== account.status) {
+      await deps.events.publish(
+        {
+          tenantId: account.tenantId,
+          type: 'account.health_changed',
+          data: { ...data, previousStatus, status: account.status },
+        },
+        trx,
+      );
+    }
   }
 
   function sealSecret(tenantId: string, accountId: string, secretAccessKey: string) {
@@ -477,6 +507,7 @@ export function createAccountsService(deps: ServiceDeps) {
           describeAccount(account),
           trx,
         );
+        await publish('account.created', account, trx);
         return account;
       });
     },
@@ -590,6 +621,8 @@ export function createAccountsService(deps: ServiceDeps) {
           },
           trx,
         );
+        const updated = await accounts.find(caller.tenantId, id, trx);
+        if (updated) await publish('account.updated', updated, trx, account.status);
       });
       return findAccount(caller.tenantId, id);
     },
@@ -672,6 +705,8 @@ export function createAccountsService(deps: ServiceDeps) {
           { name: account.name, ...details },
           trx,
         );
+        const rotated = await accounts.find(caller.tenantId, id, trx);
+        if (rotated) await publish('account.credentials_rotated', rotated, trx, account.status);
       });
       return findAccount(caller.tenantId, id);
     },
@@ -692,7 +727,32 @@ export function createAccountsService(deps: ServiceDeps) {
           describeAccount(account),
           trx,
         );
+        await publish('account.deleted', account, trx);
       });
+    },
+
+    /**
+     * What a health check validates (features/health): the account's stored credentials, its AWS
+     * account, and its bundles and regions, as at connect time. undefined when its credentials are gone.
+     */
+    async checkInputOf(
+      account: Account,
+    ): Promise<{ credentials: CredentialsInput; options: ValidationOptions } | undefined> {
+      const options: ValidationOptions = {
+        expectedAccountId: account.awsAccountId,
+        permissions: permissionsOf(account.bundles, account.regions),
+      };
+      if (account.method === 'role') {
+        if (!account.roleArn || !account.externalId) return undefined;
+        const { partition, roleArn, externalId } = account;
+        return { credentials: { method: 'role', partition, roleArn, externalId }, options };
+      }
+      const keys = await this.readAccessKeys(account.tenantId, account.id);
+      if (!keys) return undefined;
+      return {
+        credentials: { method: 'access_keys', partition: account.partition, ...keys },
+        options,
+      };
     },
 
     /**

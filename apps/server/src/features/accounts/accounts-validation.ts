@@ -15,6 +15,8 @@ import {
 } from '../../adapters/aws/aws-gateway.ts';
 import type { HubIdentity } from '../../app.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
+import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
 import type { Check } from './accounts-repository.ts';
 import {
   type BundleFinding,
@@ -62,6 +64,8 @@ export interface ValidationDeps {
   actions: ActionIndex;
   /** Injected so tests of the propagation wait run in no time. */
   sleep?: (ms: number) => Promise<void>;
+  /** Counts each check by its result (onramp_validation_checks_total). */
+  metrics?: MetricsRegistry;
 }
 
 export interface ValidationOptions {
@@ -329,6 +333,7 @@ export async function validateCredentials(
         : outcome?.kind === 'unverified' || outcome === undefined
           ? 'unverified'
           : 'valid';
+  recordValidationChecks(deps.metrics, recorder.checks);
   return {
     valid,
     status,

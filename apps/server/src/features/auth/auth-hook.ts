@@ -22,6 +22,8 @@ declare module 'fastify' {
 export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
   // preValidation: who is asking is settled before the body is judged, so a stranger gets 401, not 400.
   app.addHook('preValidation', async (request) => {
+    // /metrics has its own bearer token (ONRAMP_METRICS_TOKEN), which is no API token.
+    if (request.routeOptions.url === '/metrics') return;
     const principal = await resolvePrincipal(request, ctx);
     request.principal = principal;
     // An operator acting on a tenant must name one that exists: every route can then trust it. The

@@ -51,13 +51,22 @@ resource "aws_iam_role" "onramp" {
         }
         Action = [
           "sts:AssumeRole",
-          "sts:TagSession",
         ]
         Condition = {
           StringEquals = {
             "sts:ExternalId" = var.external_id
           }
         }
+      },
+      {
+        Sid    = "OnrampHubTagSession"
+        Effect = "Allow"
+        Principal = {
+          AWS = "arn:aws:iam::111122223333:root"
+        }
+        Action = [
+          "sts:TagSession",
+        ]
       },
     ]
   })

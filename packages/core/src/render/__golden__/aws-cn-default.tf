@@ -50,12 +50,26 @@ resource "aws_iam_role" "onramp" {
         }
         Action = [
           "sts:AssumeRole",
-          "sts:TagSession",
         ]
         Condition = {
           StringEquals = {
             "sts:ExternalId" = var.external_id
           }
+          ArnEquals = {
+            "aws:PrincipalArn" = "arn:aws-cn:iam::111122223333:role/onramp-hub"
+          }
+        }
+      },
+      {
+        Sid    = "OnrampHubTagSession"
+        Effect = "Allow"
+        Principal = {
+          AWS = "arn:aws-cn:iam::111122223333:root"
+        }
+        Action = [
+          "sts:TagSession",
+        ]
+        Condition = {
           ArnEquals = {
             "aws:PrincipalArn" = "arn:aws-cn:iam::111122223333:role/onramp-hub"
           }

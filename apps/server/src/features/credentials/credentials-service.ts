@@ -1,0 +1,409 @@
+import {
+  type Bundle,
+  buildStatements,
+  type Catalog,
+  fillPlaceholders,
+  getPartition,
+  type PartitionId,
+  parseHubPrincipal,
+  policySize,
+} from '@onramp/core';
+import {
+  type AwsGateway,
+  AwsProblem,
+  type TemporaryCredentials,
+} from '../../adapters/aws/aws-gateway.ts';
+import type { HubIdentity } from '../../app.ts';
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import type { Account } from '../accounts/accounts-repository.ts';
+import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
+import { type VendCacheResult, vendCacheMetric } from '../metrics/onramp-metrics.ts';
+
+/** AWS's limit on the plaintext of a session policy (AssumeRole's `Policy`). */
+export const SESSION_POLICY_LIMIT = 2048;
+/** Vended credentials are served from the cache until this long before they expire. */
+export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
+export const DEFAULT_DURATION_SECONDS = 3600;
+/** AWS caps a session assumed by another role session (role chaining) at one hour. */
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+/** AWS accepts a federation sign-in token for 15 minutes. */
+export const SIGNIN_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+
+export interface VendInput {
+  bundles?: string[] | undefined;
+  durationSeconds?: number | undefined;
+}
+
+export interface Vended {
+  credentials: TemporaryCredentials;
+  cache: VendCacheResult;
+}
+
+interface Minted {
+  credentials: TemporaryCredentials;
+  /** False when the role's trust policy refused the session tags and the session was made without. */
+  tagged: boolean;
+}
+
+export interface CredentialsServiceDeps {
+  aws: AwsGateway;
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+  catalog: Catalog;
+  clock: () => Date;
+  accounts: AccountsService;
+  audit: AuditRepository;
+  metrics: MetricsRegistry;
+  /** Most cached sessions kept; the oldest go first. Default 10,000. */
+  maxCachedSessions?: number;
+}
+
+interface CacheEntry extends Minted {
+  accountId: string;
+  /** The account's updatedAt when the session was made: any change to the account retires it. */
+  version: string;
+}
+
+/**
+ * Short-lived credentials of connected accounts for the platform's own services, and console sign-in
+ * links for people.
+ *
+ * Vended sessions are cached per (requester, account, account version, narrowing, duration) until five
+ * minutes before they expire, and concurrent requests for the same session share one AWS call. The
+ * account's `updatedAt` is part of the key, and the account is read on every request: rotating its
+ * credentials, changing its bundles or deleting it retires what was cached at once, on every replica,
+ * with no call from the accounts service. The requester is part of the key because the session's name
+ * and tags say which token asked (CloudTrail shows it); a session made for one token is never handed
+ * to another.
+ */
+export function createCredentialsService(deps: CredentialsServiceDeps) {
+  const cache = new Map<string, CacheEntry>();
+  const inFlight = new Map<string, Promise<Minted>>();
+  /** Roles whose trust policy refused session tags: asked without them from then on. */
+  const untaggedRoles = new Set<string>();
+  const maxEntries = deps.maxCachedSessions ?? 10_000;
+  const cacheResults = vendCacheMetric(deps.metrics);
+  let lastSweep = 0;
+
+  const now = () => deps.clock().getTime();
+  const isFresh = (entry: CacheEntry) =>
+    entry.credentials.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS > now();
+
+  function remember(key: string, entry: CacheEntry): void {
+    // Sessions of an older version of the account, and (once a minute) expired ones, are dropped.
+    const sweepAll = now() - lastSweep > 60_000;
+    if (sweepAll) lastSweep = now();
+    for (const [k, e] of cache) {
+      if (
+        (e.accountId === entry.accountId && e.version !== entry.version) ||
+        (sweepAll && !isFresh(e))
+      )
+        cache.delete(k);
+    }
+    cache.delete(key);
+    cache.set(key, entry);
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  /** AWS's session duration for this account, within what AWS allows the hub. */
+  function durationFor(account: Account, requested: number | undefined): number {
+    const duration = requested ?? DEFAULT_DURATION_SECONDS;
+    return account.method === 'role' && isHubRole(deps.hubs, account.partition)
+      ? Math.min(duration, ROLE_CHAINING_MAX_SECONDS)
+      : duration;
+  }
+
+  function sessionNaming(caller: Caller, purpose: string) {
+    const actor = caller.actorId ?? caller.actorType;
+    const actorTag = caller.actorType === 'user' ? 'onramp:user' : 'onramp:token';
+    return {
+      // Role session names: 2–64 of [\w+=,.@-]; Onramp's ids fit, anything else is replaced.
+      sessionName: `onramp-${purpose}${actor}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
+      tags: [
+        { key: actorTag, value: actor },
+        { key: 'onramp:tenant', value: caller.tenantId },
+      ],
+    };
+  }
+
+  /** The session policy for some of the account's bundles, filled in for its role; 422 when it cannot be. */
+  function sessionPolicyFor(account: Account, requested: readonly string[]): string {
+    const errors: ProblemFieldError[] = [];
+    const bundles: Bundle[] = [];
+    requested.forEach((id, i) => {
+      const bundle = deps.catalog.bundles.get(id);
+      if (!bundle || !account.bundles.includes(id)) {
+        errors.push({
+          field: `bundles[${i}]`,
+          code: 'bundle_not_granted',
+          message: `"${id}" is not one of this account’s bundles.`,
+          hint: `Choose among: ${account.bundles.join(', ') || 'none'}.`,
+        });
+      } else if (!bundles.includes(bundle)) bundles.push(bundle);
+    });
+    if (errors.length) throw new AppError('validation_failed', errors[0]?.message, errors);
+    const { path, name } = roleNameOf(account.roleArn ?? '');
+    const document = fillPlaceholders(
+      { Version: '2012-10-17', Statement: buildStatements(bundles, account.regions) },
+      {
+        partition: account.partition,
+        account_id: account.awsAccountId,
+        role_path: path,
+        role_name: name,
+      },
+    );
+    const text = JSON.stringify(document);
+    if (policySize(document) > SESSION_POLICY_LIMIT || text.length > SESSION_POLICY_LIMIT) {
+      const message = `The session policy for these bundles has ${text.length} characters; AWS allows ${SESSION_POLICY_LIMIT} in a session policy.`;
+      throw new AppError('validation_failed', message, [
+        {
+          field: 'bundles',
+          code: 'session_policy_too_large',
+          message,
+          hint: 'Narrow to fewer or smaller bundles, or ask for the account’s full permissions (no bundles).',
+        },
+      ]);
+    }
+    return text;
+  }
+
+  async function callAws(account: Account, caller: Caller, input: VendInput, duration: number) {
+    if (account.method === 'access_keys') {
+      const keys = await deps.accounts.readAccessKeys(account.tenantId, account.id);
+      if (!keys) {
+        throw new AppError('validation_failed', 'This account has no stored key.', [
+          {
+            field: 'accessKeyId',
+            code: 'no_stored_key',
+            message: 'This account has no stored key.',
+            hint: 'Replace its credentials (PUT /v1/accounts/{id}/credentials).',
+          },
+        ]);
+      }
+      // GetSessionToken takes no session name or tags: the audit log says who asked.
+      return {
+        credentials: await deps.aws.getSessionToken(account.partition, keys, duration),
+        tagged: false,
+      };
+    }
+    if (!account.roleArn || !account.externalId)
+      throw new AppError('validation_failed', 'This account has no role to assume.');
+    const policy = input.bundles ? sessionPolicyFor(account, input.bundles) : undefined;
+    const session = await assumeTagged(account.partition, {
+      roleArn: account.roleArn,
+      externalId: account.externalId,
+      durationSeconds: duration,
+      ...sessionNaming(caller, ''),
+      ...(policy ? { policy } : {}),
+    });
+    return { credentials: session.credentials, tagged: session.tagged };
+  }
+
+  /**
+   * AssumeRole with session tags, and without them when the role's trust policy does not allow
+   * sts:TagSession. Onramp's own trust statement grants TagSession under the sts:ExternalId
+   * condition, a key AWS documents for AssumeRole only, so the loopback AWS (and possibly AWS) refuses
+   * the tags. The session name still names the requester; the role is remembered, so this costs one
+   * extra call per role and process.
+   */
+  async function assumeTagged(
+    partition: PartitionId,
+    input: Parameters<AwsGateway['assumeRole']>[1],
+  ): Promise<Awaited<ReturnType<AwsGateway['assumeRole']>> & { tagged: boolean }> {
+    const { tags, ...untagged } = input;
+    if (!tags?.length || untaggedRoles.has(input.roleArn))
+      return { ...(await deps.aws.assumeRole(partition, untagged)), tagged: false };
+    try {
+      return { ...(await deps.aws.assumeRole(partition, input)), tagged: true };
+    } catch (error) {
+      if (
+        !(
+          error instanceof AwsProblem &&
+          error.kind === 'rejected' &&
+          error.awsCode === 'AccessDenied'
+        )
+      )
+        throw error;
+      const session = await deps.aws.assumeRole(partition, untagged);
+      untaggedRoles.add(input.roleArn);
+      return { ...session, tagged: false };
+    }
+  }
+
+  async function audit(
+    caller: Caller,
+    action: string,
+    account: Account,
+    details: Record<string, unknown>,
+  ) {
+    await deps.audit.append({
+      tenantId: caller.tenantId,
+      actorType: caller.actorType,
+      actorId: caller.actorId,
+      action,
+      targetType: 'account',
+      targetId: account.id,
+      requestId: caller.requestId,
+      sourceIp: caller.sourceIp,
+      details,
+    });
+  }
+
+  return {
+    async vend(caller: Caller, accountId: string, input: VendInput): Promise<Vended> {
+      const account = await deps.accounts.getAccount(caller.tenantId, accountId);
+      const bundles = input.bundles ? [...new Set(input.bundles)].sort() : undefined;
+      if (bundles && account.method !== 'role') {
+        const message =
+          'Narrowing to bundles needs a role account: AWS’s GetSessionToken, which access-key accounts use, takes no session policy.';
+        throw new AppError('validation_failed', message, [
+          { field: 'bundles', code: 'narrowing_needs_role', message },
+        ]);
+      }
+      // Refuse a narrowing AWS would refuse before anything is cached or in flight.
+      if (bundles) sessionPolicyFor(account, input.bundles ?? []);
+      const duration = durationFor(account, input.durationSeconds);
+      const key = JSON.stringify([
+        caller.tenantId,
+        account.id,
+        account.updatedAt,
+        caller.actorType,
+        caller.actorId,
+        bundles ?? null,
+        duration,
+      ]);
+
+      let result: VendCacheResult;
+      let minted: Minted;
+      const cached = cache.get(key);
+      const pending = inFlight.get(key);
+      if (cached && isFresh(cached)) {
+        result = 'hit';
+        minted = cached;
+      } else if (pending) {
+        result = 'shared';
+        minted = await asAws(pending, input);
+      } else {
+        result = 'miss';
+        const call = callAws(account, caller, { bundles }, duration);
+        inFlight.set(key, call);
+        try {
+          minted = await asAws(call, input);
+          remember(key, { ...minted, accountId: account.id, version: account.updatedAt });
+        } finally {
+          inFlight.delete(key);
+        }
+      }
+      const { credentials } = minted;
+      cacheResults.inc({ result });
+      // Who asked for what, and whether AWS was called; never the credentials.
+      await audit(caller, 'account.credentials_vended', account, {
+        method: account.method,
+        bundles: bundles ?? null,
+        durationSeconds: duration,
+        cache: result,
+        sessionTags: minted.tagged,
+      });
+      return { credentials, cache: result };
+    },
+
+    /**
+     * A console sign-in URL for a role account, through the partition's federation endpoint: a fresh
+     * session of the account's role (named after the person), turned into a sign-in token. Nothing
+     * is stored; no console password exists anywhere.
+     */
+    async consoleLink(caller: Caller, accountId: string, issuer: string) {
+      const account = await deps.accounts.getAccount(caller.tenantId, accountId);
+      if (account.method !== 'role' || !account.roleArn || !account.externalId) {
+        const message =
+          'Console links need a role account: AWS signs people in to the console only with a role’s session, and Onramp stores no console passwords. Connect the account with a role to get one.';
+        throw new AppError('validation_failed', message, [
+          { field: 'method', code: 'console_needs_role', message },
+        ]);
+      }
+      const { roleArn, externalId } = account;
+      const partition = getPartition(account.partition);
+      const naming = sessionNaming(caller, 'console-');
+      const { credentials, token } = await asAws(
+        (async () => {
+          const session = await assumeTagged(account.partition, {
+            roleArn,
+            externalId,
+            durationSeconds: durationFor(account, undefined),
+            ...naming,
+          });
+          const signin = await deps.aws.getSigninToken(account.partition, session.credentials);
+          return { credentials: session.credentials, token: signin };
+        })(),
+        {},
+      );
+      const url = new URL(`https://${partition.signinHost}/federation`);
+      url.searchParams.set('Action', 'login');
+      url.searchParams.set('Issuer', issuer);
+      url.searchParams.set('Destination', `https://${partition.consoleHost}/`);
+      url.searchParams.set('SigninToken', token);
+      await audit(caller, 'account.console_link_created', account, {
+        roleArn,
+        sessionName: naming.sessionName,
+      });
+      return {
+        url: url.toString(),
+        expiresAt: new Date(now() + SIGNIN_TOKEN_LIFETIME_MS).toISOString(),
+        sessionExpiresAt: credentials.expiration.toISOString(),
+      };
+    },
+  };
+}
+
+export type CredentialsService = ReturnType<typeof createCredentialsService>;
+
+/** True when the partition's hub is an IAM role: its sessions chain, and AWS caps them at an hour. */
+export function isHubRole(
+  hubs: Partial<Record<PartitionId, HubIdentity>>,
+  partition: PartitionId,
+): boolean {
+  const hub = hubs[partition];
+  if (!hub) return false;
+  const parsed = parseHubPrincipal(hub.principalArn, partition);
+  return parsed.ok && parsed.value.kind === 'role';
+}
+
+/** `arn:aws:iam::123:role/path/to/Name` → { path: '/path/to/', name: 'Name' }. */
+function roleNameOf(roleArn: string): { path: string; name: string } {
+  const resource = roleArn.split(':').slice(5).join(':').replace(/^role/, '');
+  const cut = resource.lastIndexOf('/');
+  return { path: resource.slice(0, cut + 1) || '/', name: resource.slice(cut + 1) };
+}
+
+/**
+ * AWS refusing is the tenant's to fix: 422 on the field it concerns (a duration the role does not
+ * allow is on `durationSeconds`, a session policy AWS finds too large on `bundles`). AWS not answering
+ * is a 502.
+ */
+async function asAws<T>(call: Promise<T>, input: VendInput): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!(error instanceof AwsProblem)) throw error;
+    if (error.kind === 'upstream') throw new AppError('upstream_unavailable', error.message);
+    const field =
+      error.awsCode === 'ValidationError' && input.durationSeconds !== undefined
+        ? 'durationSeconds'
+        : /PackedPolicyTooLarge/.test(error.awsCode ?? '') && input.bundles
+          ? 'bundles'
+          : error.field;
+    throw new AppError('validation_failed', error.message, [
+      {
+        field,
+        code: error.code,
+        message: error.message,
+        ...(error.hint ? { hint: error.hint } : {}),
+      },
+    ]);
+  }
+}

@@ -1,0 +1,74 @@
+import {
+  accountCheckPageSchema,
+  accountCheckSchema,
+  listChecksQuerySchema,
+} from '@onramp/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { AppContext } from '../../http/context.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../accounts/accounts-routes.ts';
+import type { AccountCheckRecord } from './health-repository.ts';
+
+function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
+  return {
+    id: record.id,
+    at: record.at,
+    status: record.status,
+    previousStatus: record.previousStatus,
+    changed: record.changed,
+    stale: record.stale,
+    checks: record.checks,
+    findings: record.findings,
+    errors: record.errors,
+    durationMs: record.durationMs,
+    trigger: record.trigger,
+  };
+}
+
+export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['accounts'];
+
+  r.post(
+    '/v1/accounts/:id/check',
+    {
+      schema: {
+        tags,
+        summary: 'Check an account’s health now',
+        description:
+          'Runs the validation of connect time with the stored credentials and records the result as the account’s health. When AWS cannot be reached, the account keeps its health, marked stale, and the check says so.',
+        params: idParamsSchema,
+        response: { 200: accountCheckSchema },
+      },
+    },
+    async (request) => {
+      const record = await ctx.health.checkNow(
+        callerOf(request, 'accounts:write'),
+        request.params.id,
+      );
+      return toCheckResponse(record);
+    },
+  );
+
+  r.get(
+    '/v1/accounts/:id/checks',
+    {
+      schema: {
+        tags,
+        summary: 'An account’s health checks, newest first',
+        params: idParamsSchema,
+        querystring: listChecksQuerySchema,
+        response: { 200: accountCheckPageSchema },
+      },
+    },
+    async (request) => {
+      const page = await ctx.health.listChecks(
+        tenantOf(request, 'accounts:read'),
+        request.params.id,
+        request.query,
+      );
+      return { checks: page.checks.map(toCheckResponse), next: page.next };
+    },
+  );
+}

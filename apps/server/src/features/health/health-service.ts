@@ -1,0 +1,282 @@
+import type { PartitionId } from '@onramp/core';
+import type { AppDeps } from '../../app.ts';
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { newId } from '../../ids.ts';
+import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
+import { toAccountResponse } from '../accounts/accounts-routes.ts';
+import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import { type ValidationReport, validateCredentials } from '../accounts/accounts-validation.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import type { EventPublisher } from '../webhooks/webhooks-service.ts';
+import {
+  type AccountCheckRecord,
+  type CheckTrigger,
+  createHealthRepository,
+} from './health-repository.ts';
+
+/** How health monitoring behaves; every field has a default. */
+export interface HealthSettings {
+  /** Every account is checked this often (spread with ±10% jitter). Default 360 (6 hours). */
+  intervalMinutes?: number;
+  /** Checks run side by side per replica. Default 8. */
+  concurrency?: number;
+  /** Checks started per second per partition, per replica. Default 10. */
+  ratePerSecond?: number;
+}
+
+export const DEFAULT_HEALTH = { intervalMinutes: 360, concurrency: 8, ratePerSecond: 10 } as const;
+
+/** After a check that could not reach AWS: 1 min, doubling, at most half the interval. */
+export const FIRST_STALE_RETRY_MS = 60_000;
+
+type ServiceDeps = AppDeps & {
+  audit: AuditRepository;
+  accounts: AccountsService;
+  events?: EventPublisher;
+};
+
+/** A ±10% spread, so accounts connected together are not all checked together forever. */
+function jitter(ms: number, random: () => number): number {
+  return Math.round(ms * (0.9 + 0.2 * random()));
+}
+
+/**
+ * Re-validates connected accounts with the pipeline they were connected with, records every check,
+ * and turns what it finds into the account's health. AWS not answering is never held against an
+ * account: it keeps its health, marked stale, and is checked again soon.
+ */
+export function createHealthService(deps: ServiceDeps, random: () => number = Math.random) {
+  const repo = createHealthRepository(deps.db, deps.dialect);
+  const accounts = createAccountsRepository(deps.db, deps.clock);
+  const intervalMs =
+    (deps.healthSettings?.intervalMinutes ?? DEFAULT_HEALTH.intervalMinutes) * 60_000;
+
+  /** When the next check is due: a full (jittered) interval, or a backoff after a stale one. */
+  function nextRunAfter(at: Date, failures: number): string {
+    const delay =
+      failures === 0
+        ? jitter(intervalMs, random)
+        : jitter(
+            Math.min(
+              FIRST_STALE_RETRY_MS * 2 ** (failures - 1),
+              Math.max(FIRST_STALE_RETRY_MS, intervalMs / 2),
+            ),
+            random,
+          );
+    return new Date(at.getTime() + delay).toISOString();
+  }
+
+  /** A newly seen account's first scheduled check: an interval after its last check, spread. */
+  function firstRunOf(lastCheckedAt: string | null, now: Date): string {
+    const due = Date.parse(lastCheckedAt ?? now.toISOString()) + jitter(intervalMs, random);
+    const soon = now.getTime() + Math.round(random() * Math.min(intervalMs, 15 * 60_000));
+    return new Date(due > now.getTime() ? due : soon).toISOString();
+  }
+
+  async function validate(
+    account: Account,
+  ): Promise<{ report: ValidationReport } | { missing: ProblemFieldError } | { upstream: string }> {
+    const input = await deps.accounts.checkInputOf(account);
+    if (!input) {
+      return {
+        missing: {
+          field: account.method === 'role' ? 'roleArn' : 'secretAccessKey',
+          code: 'credentials_missing',
+          message: 'Onramp no longer has this account’s credentials.',
+          hint: 'Replace the credentials (PUT /v1/accounts/:id/credentials).',
+        },
+      };
+    }
+    try {
+      return { report: await validateCredentials(deps, input.credentials, input.options) };
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'upstream_unavailable')
+        return { upstream: error.message };
+      throw error;
+    }
+  }
+
+  /**
+   * Checks one account now and records the result. `beforeAws` waits for the partition's rate limit.
+   * Returns undefined when the account no longer exists.
+   */
+  async function check(
+    tenantId: string,
+    accountId: string,
+    trigger: CheckTrigger,
+    options: { caller?: Caller; beforeAws?: (partition: PartitionId) => Promise<void> } = {},
+  ): Promise<{ record: AccountCheckRecord; account: Account } | undefined> {
+    const before = await deps.accounts.getAccount(tenantId, accountId).catch((error: unknown) => {
+      if (error instanceof AppError && error.code === 'not_found') return undefined;
+      throw error;
+    });
+    if (!before) return undefined;
+    await options.beforeAws?.(before.partition);
+    const started = performance.now();
+    const outcome = await validate(before);
+    const durationMs = Math.round(performance.now() - started);
+    const at = deps.clock().toISOString();
+
+    const stale = 'upstream' in outcome;
+    const status =
+      'report' in outcome
+        ? outcome.report.status
+        : 'missing' in outcome
+          ? 'invalid'
+          : before.status;
+    const record: AccountCheckRecord = {
+      id: newId('accountCheck'),
+      accountId,
+      at,
+      status,
+      previousStatus: before.status,
+      changed: status !== before.status,
+      stale,
+      checks: 'report' in outcome ? outcome.report.checks : [],
+      findings: 'report' in outcome ? outcome.report.findings : [],
+      errors:
+        'report' in outcome
+          ? outcome.report.errors
+          : 'missing' in outcome
+            ? [outcome.missing]
+            : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
+      durationMs,
+      trigger,
+    };
+
+    const account = await deps.db.transaction().execute(async (trx) => {
+      // Deleted while it was being checked: nothing to record.
+      if (!(await accounts.find(tenantId, accountId, trx))) return undefined;
+      await repo.insertCheck(tenantId, record, trx);
+      await trx
+        .updateTable('accounts')
+        .set(
+          stale
+            ? { stale_since: before.staleSince ?? at }
+            : {
+                status,
+                status_detail: JSON.stringify({
+                  checks: record.checks,
+                  errors: record.errors,
+                  findings: record.findings,
+                }),
+                last_checked_at: at,
+                stale_since: null,
+                ...(record.changed ? { updated_at: at } : {}),
+              },
+        )
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', accountId)
+        .execute();
+      const after = await accounts.find(tenantId, accountId, trx);
+      const actor = options.caller
+        ? { actorType: options.caller.actorType, actorId: options.caller.actorId }
+        : { actorType: 'system' as const, actorId: null };
+      const meta = options.caller
+        ? { requestId: options.caller.requestId, sourceIp: options.caller.sourceIp }
+        : {};
+      if (trigger === 'manual' || record.changed) {
+        await deps.audit.append(
+          {
+            tenantId,
+            ...actor,
+            action: record.changed ? 'account.health_changed' : 'account.checked',
+            targetType: 'account',
+            targetId: accountId,
+            ...meta,
+            details: {
+              name: before.name,
+              trigger,
+              status,
+              previousStatus: before.status,
+              stale,
+              checkId: record.id,
+            },
+          },
+          trx,
+        );
+      }
+      if (record.changed && after && deps.events) {
+        await deps.events.publish(
+          {
+            tenantId,
+            type: 'account.health_changed',
+            data: {
+              account: toAccountResponse(after),
+              previousStatus: before.status,
+              status,
+              checkId: record.id,
+              errors: record.errors,
+              findings: record.findings,
+            },
+          },
+          trx,
+        );
+      }
+      return after;
+    });
+    if (!account) return undefined;
+    return { record, account };
+  }
+
+  return {
+    check,
+    nextRunAfter,
+    firstRunOf,
+    repository: repo,
+
+    /** POST /v1/accounts/:id/check: checks now, and moves the scheduled check accordingly. */
+    async checkNow(caller: Caller, accountId: string): Promise<AccountCheckRecord> {
+      // 404 for an account that is not the caller's, before anything is done.
+      await deps.accounts.getAccount(caller.tenantId, accountId);
+      const result = await check(caller.tenantId, accountId, 'manual', { caller });
+      if (!result)
+        throw new AppError('not_found', 'Account does not exist, or is not yours to see.');
+      const schedule = await repo.findSchedule(accountId);
+      const failures = result.record.stale ? (schedule?.failures ?? 0) + 1 : 0;
+      const now = deps.clock();
+      await repo.reschedule(
+        accountId,
+        { nextRunAt: nextRunAfter(now, failures), failures },
+        { now: now.toISOString() },
+      );
+      return result.record;
+    },
+
+    async listChecks(
+      tenantId: string,
+      accountId: string,
+      query: { limit: number; cursor?: string | undefined },
+    ): Promise<{ checks: AccountCheckRecord[]; next: string | null }> {
+      await deps.accounts.getAccount(tenantId, accountId);
+      const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const page = await repo.listChecks(tenantId, accountId, {
+        limit: query.limit,
+        ...(before !== undefined ? { before } : {}),
+      });
+      return {
+        checks: page.checks,
+        next:
+          page.nextBefore === null
+            ? null
+            : Buffer.from(String(page.nextBefore)).toString('base64url'),
+      };
+    },
+  };
+}
+
+export type HealthService = ReturnType<typeof createHealthService>;
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^\d{1,15}$/.test(text)) {
+    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
+      {
+        field: 'cursor',
+        code: 'invalid_format',
+        message: 'Pass the `next` value of the previous page unchanged.',
+      },
+    ]);
+  }
+  return Number(text);
+}

@@ -1,0 +1,45 @@
+import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import type { MetricsRegistry } from './metrics-registry.ts';
+import { type AwsCallOutcome, awsCallMetrics } from './onramp-metrics.ts';
+
+/**
+ * The AwsGateway, counting and timing every call by operation (the port's method), partition and
+ * outcome. A decorator over the port rather than code in the SDK adapter, so the fake and any other
+ * implementation are measured the same way; a Proxy, so methods added to the port are measured
+ * without touching this file.
+ */
+export function withAwsMetrics(
+  gateway: AwsGateway,
+  registry: MetricsRegistry,
+  now: () => number = () => performance.now(),
+): AwsGateway {
+  const { calls, duration } = awsCallMetrics(registry);
+  const wrapped = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  return new Proxy(gateway, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      let measured = wrapped.get(property);
+      if (!measured) {
+        measured = async (...args: unknown[]) => {
+          // Every method of the port takes the partition first.
+          const partition = typeof args[0] === 'string' ? args[0] : 'unknown';
+          const started = now();
+          let outcome: AwsCallOutcome = 'success';
+          try {
+            const method = Reflect.get(target, property) as (...a: unknown[]) => Promise<unknown>;
+            return await method.apply(target, args);
+          } catch (error) {
+            outcome = error instanceof AwsProblem ? error.kind : 'error';
+            throw error;
+          } finally {
+            calls.inc({ operation: property, partition, outcome });
+            duration.observe({ operation: property, outcome }, (now() - started) / 1000);
+          }
+        };
+        wrapped.set(property, measured);
+      }
+      return measured;
+    },
+  });
+}

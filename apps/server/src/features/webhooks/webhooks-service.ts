@@ -1,0 +1,416 @@
+import type { WebhookEventType } from '@onramp/contracts';
+import type { Kysely } from 'kysely';
+import type { Database, WebhookDeliveriesTable } from '../../adapters/db/schema.ts';
+import { OPERATOR_SECRET_SCOPE } from '../../adapters/db/schema.ts';
+import type { AppDeps } from '../../app.ts';
+import { AppError, notFound } from '../../http/problems.ts';
+import { newId } from '../../ids.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import { checkEndpointUrl, type GuardOptions, systemLookup } from './address-guard.ts';
+import { sendDelivery } from './webhook-sender.ts';
+import { SECRET_PREFIX } from './webhook-signature.ts';
+import {
+  createWebhooksRepository,
+  type EndpointOwner,
+  WEBHOOK_SECRET_FIELD,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from './webhooks-repository.ts';
+
+/** How webhooks behave; every field has a default. */
+export interface WebhookSettings {
+  /** Allow endpoints on private, loopback and link-local addresses (labs and tests only). */
+  allowPrivate?: boolean;
+  /** Resolves host names (injected in tests). */
+  lookup?: GuardOptions['lookup'];
+  /** How long one delivery attempt may take. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Who acts on endpoints: a tenant (its id) or the operator (null), and for the audit, who and from where. */
+export interface WebhookCaller {
+  owner: EndpointOwner;
+  actorType: 'user' | 'token' | 'system';
+  actorId: string | null;
+  requestId: string;
+  sourceIp: string;
+}
+
+export interface WebhookEvent {
+  tenantId: string;
+  type: WebhookEventType;
+  data: Record<string, unknown>;
+}
+
+export interface EndpointInput {
+  url: string;
+  events: WebhookEventType[];
+  description: string;
+  enabled: boolean;
+}
+
+/** Retries: 30 s, doubling, at most an hour apart, for a day after the event; then `failed`. */
+export const FIRST_RETRY_MS = 30_000;
+export const MAX_RETRY_MS = 3_600_000;
+export const GIVE_UP_AFTER_MS = 86_400_000;
+
+export function retryDelayMs(failedAttempts: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), MAX_RETRY_MS);
+}
+
+type ServiceDeps = AppDeps & { audit: AuditRepository };
+
+/**
+ * Webhook endpoints (a tenant's, or the operator's for every tenant), the outbox that records events in
+ * the same transaction as the change they report, and the delivery of one outbox row.
+ */
+export function createWebhooksService(deps: ServiceDeps) {
+  const repo = createWebhooksRepository(deps.db, deps.dialect);
+  const now = () => deps.clock().toISOString();
+  const guard: GuardOptions = {
+    allowPrivate: deps.webhookSettings?.allowPrivate ?? false,
+    lookup: deps.webhookSettings?.lookup ?? systemLookup,
+  };
+  const timeoutMs = deps.webhookSettings?.timeoutMs ?? 10_000;
+  const binding = (owner: EndpointOwner, endpointId: string) => ({
+    tenantId: owner ?? OPERATOR_SECRET_SCOPE,
+    ownerId: endpointId,
+    field: WEBHOOK_SECRET_FIELD,
+  });
+
+  async function requireEndpoint(owner: EndpointOwner, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await repo.findEndpoint(owner, id);
+    if (!endpoint) throw notFound('This webhook endpoint');
+    return endpoint;
+  }
+
+  async function ensureUrlAllowed(url: string): Promise<void> {
+    const issue = await checkEndpointUrl(url, guard);
+    if (issue) throw new AppError('validation_failed', issue.message, [issue]);
+  }
+
+  function audit(
+    caller: WebhookCaller,
+    action: string,
+    id: string,
+    details: Record<string, unknown>,
+    executor: Kysely<Database>,
+  ) {
+    return deps.audit.append(
+      {
+        tenantId: caller.owner,
+        actorType: caller.actorType,
+        actorId: caller.actorId,
+        action,
+        targetType: 'webhook',
+        targetId: id,
+        requestId: caller.requestId,
+        sourceIp: caller.sourceIp,
+        details,
+      },
+      executor,
+    );
+  }
+
+  function deliveryRow(
+    endpoint: WebhookEndpoint,
+    eventId: string,
+    type: string,
+    payload: string,
+    at: string,
+  ): WebhookDeliveriesTable {
+    return {
+      id: newId('webhookDelivery'),
+      endpoint_id: endpoint.id,
+      tenant_id: endpoint.tenantId,
+      event_id: eventId,
+      event_type: type,
+      payload,
+      attempt: 0,
+      status: 'pending',
+      next_attempt_at: at,
+      last_attempt_at: null,
+      last_status_code: null,
+      last_response_excerpt: null,
+      last_error: null,
+      delivered_at: null,
+      claimed_by: null,
+      claim_expires_at: null,
+      created_at: at,
+    };
+  }
+
+  /**
+   * Makes one attempt of a delivery this replica has claimed, and records the outcome: delivered on a
+   * 2xx; otherwise retried with backoff until a day after the event, then failed.
+   */
+  async function attempt(delivery: WebhookDelivery, owner: string): Promise<WebhookDelivery> {
+    const endpoint = await deps.db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('id', '=', delivery.endpointId)
+      .executeTakeFirst();
+    const sealed = endpoint ? await repo.findSecret(endpoint.tenant_id, endpoint.id) : undefined;
+    const attemptedAt = deps.clock();
+    const attempts = delivery.attempts + 1;
+    let result: Awaited<ReturnType<typeof sendDelivery>>;
+    if (!endpoint || !sealed) {
+      result = { kind: 'error', message: 'The endpoint or its secret no longer exists.' };
+    } else if (endpoint.enabled !== 1) {
+      result = { kind: 'error', message: 'The endpoint is disabled.' };
+    } else {
+      let secret: string | undefined;
+      try {
+        secret = deps.envelope.open(sealed, binding(endpoint.tenant_id, endpoint.id));
+      } catch {
+        secret = undefined;
+      }
+      result =
+        secret === undefined
+          ? { kind: 'error', message: 'The signing secret could not be opened (see the keyring).' }
+          : await sendDelivery(
+              {
+                url: endpoint.url,
+                secret,
+                eventId: delivery.eventId,
+                body: delivery.payload,
+                timestamp: Math.floor(attemptedAt.getTime() / 1000),
+              },
+              guard,
+              timeoutMs,
+            );
+    }
+    const ok = result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300;
+    const retryAt = attemptedAt.getTime() + retryDelayMs(attempts);
+    const giveUp = retryAt > Date.parse(delivery.createdAt) + GIVE_UP_AFTER_MS;
+    const set: Partial<WebhookDeliveriesTable> = {
+      attempt: attempts,
+      last_attempt_at: attemptedAt.toISOString(),
+      last_status_code: result.kind === 'response' ? result.statusCode : null,
+      last_response_excerpt: result.kind === 'response' ? result.excerpt : null,
+      last_error:
+        result.kind === 'error'
+          ? result.message.slice(0, 500)
+          : ok
+            ? null
+            : `The endpoint answered ${result.statusCode}${result.statusCode >= 300 && result.statusCode < 400 ? ' (redirects are not followed)' : ''}.`,
+      status: ok ? 'delivered' : giveUp ? 'failed' : 'pending',
+      next_attempt_at: ok || giveUp ? null : new Date(retryAt).toISOString(),
+      delivered_at: ok ? attemptedAt.toISOString() : null,
+    };
+    await repo.recordAttempt(delivery.id, owner, set);
+    return (await repo.findDelivery(delivery.id)) ?? delivery;
+  }
+
+  return {
+    guard,
+
+    async createEndpoint(
+      caller: WebhookCaller,
+      input: EndpointInput,
+    ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+      await ensureUrlAllowed(input.url);
+      const id = newId('webhook');
+      const secret = `${SECRET_PREFIX}${Buffer.from(deps.randomBytes(32)).toString('base64url')}`;
+      const sealed = deps.envelope.seal(secret, binding(caller.owner, id));
+      const at = now();
+      const events = [...new Set(input.events)];
+      const endpoint = await deps.db.transaction().execute(async (trx) => {
+        const created = await repo.createEndpoint(
+          {
+            id,
+            tenant_id: caller.owner,
+            url: input.url,
+            description: input.description,
+            events: JSON.stringify(events),
+            enabled: input.enabled ? 1 : 0,
+            created_by: caller.actorId,
+            created_at: at,
+            updated_at: at,
+          },
+          sealed,
+          trx,
+        );
+        await audit(
+          caller,
+          'webhook.created',
+          id,
+          { url: redactUrl(input.url), events, enabled: input.enabled },
+          trx,
+        );
+        return created;
+      });
+      return { endpoint, secret };
+    },
+
+    listEndpoints: (owner: EndpointOwner) => repo.listEndpoints(owner),
+
+    getEndpoint: requireEndpoint,
+
+    async updateEndpoint(
+      caller: WebhookCaller,
+      id: string,
+      input: Partial<EndpointInput>,
+    ): Promise<WebhookEndpoint> {
+      const endpoint = await requireEndpoint(caller.owner, id);
+      if (input.url !== undefined && input.url !== endpoint.url) await ensureUrlAllowed(input.url);
+      const events = input.events ? [...new Set(input.events)] : undefined;
+      await deps.db.transaction().execute(async (trx) => {
+        if (
+          !(await repo.updateEndpoint(
+            caller.owner,
+            id,
+            {
+              ...(input.url !== undefined ? { url: input.url } : {}),
+              ...(input.description !== undefined ? { description: input.description } : {}),
+              ...(events ? { events: JSON.stringify(events) } : {}),
+              ...(input.enabled !== undefined ? { enabled: input.enabled ? 1 : 0 } : {}),
+              updated_at: now(),
+            },
+            trx,
+          ))
+        )
+          throw notFound('This webhook endpoint');
+        await audit(
+          caller,
+          'webhook.updated',
+          id,
+          {
+            changed: Object.keys(input).filter(
+              (k) => input[k as keyof EndpointInput] !== undefined,
+            ),
+            url: redactUrl(input.url ?? endpoint.url),
+            events: events ?? endpoint.events,
+            enabled: input.enabled ?? endpoint.enabled,
+          },
+          trx,
+        );
+      });
+      return requireEndpoint(caller.owner, id);
+    },
+
+    async removeEndpoint(caller: WebhookCaller, id: string): Promise<void> {
+      const endpoint = await requireEndpoint(caller.owner, id);
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await repo.deleteEndpoint(caller.owner, id, trx)))
+          throw notFound('This webhook endpoint');
+        await audit(caller, 'webhook.deleted', id, { url: redactUrl(endpoint.url) }, trx);
+      });
+    },
+
+    async listDeliveries(
+      owner: EndpointOwner,
+      id: string,
+      query: { limit: number; cursor?: string | undefined },
+    ): Promise<{ deliveries: WebhookDelivery[]; next: string | null }> {
+      await requireEndpoint(owner, id);
+      const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const page = await repo.listDeliveries(owner, id, {
+        limit: query.limit,
+        ...(before ? { before } : {}),
+      });
+      const last = page.deliveries.at(-1);
+      return {
+        deliveries: page.deliveries,
+        next: page.more && last ? Buffer.from(last.id).toString('base64url') : null,
+      };
+    },
+
+    /**
+     * Sends a `webhook.test` event to one endpoint now and returns the delivery with the endpoint's
+     * answer. It is an ordinary delivery: when it fails, the worker retries it like any other.
+     */
+    async sendTest(caller: WebhookCaller, id: string): Promise<WebhookDelivery> {
+      const endpoint = await requireEndpoint(caller.owner, id);
+      const at = now();
+      const eventId = newId('event');
+      const payload = JSON.stringify({
+        id: eventId,
+        type: 'webhook.test',
+        createdAt: at,
+        tenantId: endpoint.tenantId,
+        data: { endpointId: endpoint.id, message: 'A test event from Onramp.' },
+      });
+      const row = deliveryRow(endpoint, eventId, 'webhook.test', payload, at);
+      // Claimed by this request from the start, so no worker sends it at the same time.
+      const owner = `test:${row.id}`;
+      row.claimed_by = owner;
+      row.claim_expires_at = new Date(deps.clock().getTime() + timeoutMs + 60_000).toISOString();
+      await deps.db.transaction().execute(async (trx) => {
+        await repo.insertDeliveries([row], trx);
+        await audit(caller, 'webhook.tested', id, { url: redactUrl(endpoint.url), eventId }, trx);
+      });
+      const delivery = await repo.findDelivery(row.id);
+      if (!delivery) throw new Error(`delivery ${row.id} vanished`);
+      return attempt(delivery, owner);
+    },
+
+    /**
+     * Records an event in the outbox: one delivery per enabled endpoint that wants it (the tenant's
+     * own and the operator's). Call it with the transaction of the change it reports, so an event is
+     * recorded if and only if the change is.
+     */
+    async publish(event: WebhookEvent, executor: Kysely<Database>): Promise<number> {
+      const listeners = (await repo.listListeners(event.tenantId, executor)).filter((e) =>
+        e.events.includes(event.type),
+      );
+      if (listeners.length === 0) return 0;
+      const at = now();
+      const eventId = newId('event');
+      const payload = JSON.stringify({
+        id: eventId,
+        type: event.type,
+        createdAt: at,
+        tenantId: event.tenantId,
+        data: event.data,
+      });
+      await repo.insertDeliveries(
+        listeners.map((endpoint) => deliveryRow(endpoint, eventId, event.type, payload, at)),
+        executor,
+      );
+      return listeners.length;
+    },
+
+    /** Claims due deliveries for one replica (see the repository), for `claimMs`. */
+    claimDue(owner: string, limit: number, claimMs: number): Promise<WebhookDelivery[]> {
+      const at = deps.clock();
+      return repo.claimDue(
+        owner,
+        at.toISOString(),
+        new Date(at.getTime() + claimMs).toISOString(),
+        limit,
+      );
+    },
+
+    attempt,
+  };
+}
+
+export type WebhooksService = ReturnType<typeof createWebhooksService>;
+
+/** What the audit log keeps of a URL: no query string or fragment (they may carry a token). */
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^whd_[0-9a-z]{26}$/.test(id)) {
+    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
+      {
+        field: 'cursor',
+        code: 'invalid_format',
+        message: 'Pass the `next` value of the previous page unchanged.',
+      },
+    ]);
+  }
+  return id;
+}
+
+/** What other features need to record events: the outbox only. */
+export type EventPublisher = Pick<WebhooksService, 'publish'>;

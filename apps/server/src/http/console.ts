@@ -1,0 +1,60 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** Paths that belong to the API and its tooling: an unknown one is a 404 problem, never the console. */
+const API_PREFIXES = ['/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
+
+/** The console's HTML may load only what it ships with, and no other site may frame it. */
+const CONSOLE_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ');
+
+export function isApiPath(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
+function sendIndex(reply: FastifyReply) {
+  return reply
+    .header('content-security-policy', CONSOLE_CSP)
+    .header('cache-control', 'no-cache')
+    .sendFile('index.html');
+}
+
+/**
+ * Serves the built console (apps/web/dist) at `/`: its files as they are (hashed assets cached for a
+ * year), and index.html for any other GET outside the API, so a deep link such as /accounts/acct_… opens
+ * the single-page app on that page. Registered last, so every API route stays more specific than the
+ * fallback; an unknown API path still gets the API's 404 problem.
+ */
+export async function registerConsole(app: FastifyInstance, options: { root: string }) {
+  await app.register(fastifyStatic, {
+    root: options.root,
+    prefix: '/',
+    // Only the files present at start-up are routes: nothing else under the root can be asked for.
+    wildcard: false,
+    index: false,
+    schemaHide: true,
+    setHeaders: (reply, path) => {
+      if (/[\\/]assets[\\/]/.test(path)) {
+        reply.header('cache-control', 'public, max-age=31536000, immutable');
+      } else {
+        reply.header('cache-control', 'no-cache');
+        if (path.endsWith('.html')) reply.header('content-security-policy', CONSOLE_CSP);
+      }
+    },
+  });
+  app.get('/', { schema: { hide: true } }, (_request, reply) => sendIndex(reply));
+  app.get('/*', { schema: { hide: true } }, (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    // A missing asset is a 404, not the page: a browser would otherwise run HTML as a script.
+    if (isApiPath(request.url) || path.startsWith('/assets/')) return reply.callNotFound();
+    return sendIndex(reply);
+  });
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { PartitionId } from '@onramp/core';
+import type { AppDeps } from '../app.ts';
+import { DEFAULT_HEALTH } from '../features/health/health-service.ts';
+import { createJobLoop, runLimited } from './job-loop.ts';
+import { createJobServices, type JobLog, silentLog } from './services.ts';
+import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
+
+export interface HealthSchedulerOptions {
+  /** This replica's name in claims. Default: host, process id and a random suffix. */
+  owner?: string;
+  /** How often the loop looks for due checks. Default 5 s. */
+  tickMs?: number;
+  /** How long a claim holds before another replica may take the check over. Default 10 minutes. */
+  claimMs?: number;
+  log?: JobLog;
+}
+
+export function replicaName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Checks every account on a schedule. Replicas share the `health_schedule` table: each claims due rows
+ * (exactly one replica gets each), checks them with bounded concurrency and a per-partition rate, and
+ * sets the next run. A replica that dies mid-check holds its claims until they expire; then another
+ * takes them over. Accounts without a schedule row (new ones) get one, spread over the interval.
+ */
+export function createHealthScheduler(deps: AppDeps, options: HealthSchedulerOptions = {}) {
+  const { health } = createJobServices(deps);
+  const repo = health.repository;
+  const owner = options.owner ?? replicaName();
+  const log = options.log ?? silentLog;
+  const claimMs = options.claimMs ?? 10 * 60_000;
+  const concurrency = deps.healthSettings?.concurrency ?? DEFAULT_HEALTH.concurrency;
+  const ratePerSecond = deps.healthSettings?.ratePerSecond ?? DEFAULT_HEALTH.ratePerSecond;
+  const buckets = new Map<PartitionId, TokenBucket>();
+  const bucketOf = (partition: PartitionId) => {
+    let bucket = buckets.get(partition);
+    if (!bucket) {
+      bucket = createTokenBucket({ ratePerSecond });
+      buckets.set(partition, bucket);
+    }
+    return bucket;
+  };
+
+  async function scheduleNewAccounts(): Promise<number> {
+    const now = deps.clock();
+    const unscheduled = await repo.findUnscheduled(500);
+    await repo.addSchedule(
+      unscheduled.map((a) => ({
+        accountId: a.id,
+        tenantId: a.tenantId,
+        nextRunAt: health.firstRunOf(a.lastCheckedAt, now),
+      })),
+    );
+    return unscheduled.length;
+  }
+
+  async function runClaim(claim: { accountId: string; tenantId: string; failures: number }) {
+    let failures = claim.failures;
+    try {
+      const result = await health.check(claim.tenantId, claim.accountId, 'schedule', {
+        beforeAws: (partition) => bucketOf(partition).take(),
+      });
+      if (!result) return false;
+      failures = result.record.stale ? claim.failures + 1 : 0;
+      if (result.record.stale) {
+        log.warn(
+          { accountId: claim.accountId, failures },
+          'health check could not reach AWS; kept the previous health, will retry',
+        );
+      } else if (result.record.changed) {
+        log.info(
+          {
+            accountId: claim.accountId,
+            status: result.record.status,
+            previousStatus: result.record.previousStatus,
+          },
+          'account health changed',
+        );
+      }
+      return true;
+    } catch (error) {
+      failures = claim.failures + 1;
+      log.error({ err: error, accountId: claim.accountId }, 'health check failed');
+      return false;
+    } finally {
+      await repo
+        .reschedule(
+          claim.accountId,
+          { nextRunAt: health.nextRunAfter(deps.clock(), failures), failures },
+          { owner },
+        )
+        .catch((error: unknown) =>
+          log.error({ err: error, accountId: claim.accountId }, 'could not reschedule'),
+        );
+    }
+  }
+
+  /** One pass: schedule new accounts, then claim and run due checks until none is left. */
+  async function runOnce(signal: { stopping: boolean } = { stopping: false }): Promise<number> {
+    await scheduleNewAccounts();
+    let checked = 0;
+    for (let batch = 0; batch < 10_000 && !signal.stopping; batch++) {
+      const at = deps.clock();
+      const claims = await repo.claimDue(
+        owner,
+        at.toISOString(),
+        new Date(at.getTime() + claimMs).toISOString(),
+        concurrency,
+      );
+      if (claims.length === 0) break;
+      await runLimited(claims, concurrency, async (claim) => {
+        if (await runClaim(claim)) checked += 1;
+      });
+    }
+    return checked;
+  }
+
+  const loop = createJobLoop(runOnce, options.tickMs ?? 5_000, (error) =>
+    log.error({ err: error }, 'health scheduler pass failed'),
+  );
+
+  return { owner, runOnce, scheduleNewAccounts, start: loop.start, stop: loop.stop };
+}
+
+export type HealthScheduler = ReturnType<typeof createHealthScheduler>;

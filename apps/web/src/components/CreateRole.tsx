@@ -1,0 +1,149 @@
+import type { Connection, Steps } from '@onramp/sdk';
+import { useEffect, useState } from 'react';
+import { describeError } from '../lib/forms.ts';
+import { actingTenant, useClient } from '../lib/session.tsx';
+import { Alert, CopyValue, Spinner, Tabs } from './ui.tsx';
+
+/** A download link of the API; an operator's names the tenant, as a link cannot send a header. */
+export function apiLink(url: string): string {
+  const tenant = actingTenant();
+  if (!tenant) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}tenant=${encodeURIComponent(tenant)}`;
+}
+
+/** "Create the role": CloudFormation, Terraform or by hand, with the connection's external ID. */
+export function CreateRole({ connection }: { connection: Connection }) {
+  return (
+    <div className="create-role">
+      <dl className="facts">
+        <div>
+          <dt>Trusted principal</dt>
+          <dd>
+            <CopyValue value={connection.trustedPrincipal.arn} />
+          </dd>
+        </div>
+        <div>
+          <dt>External ID</dt>
+          <dd>
+            <CopyValue value={connection.externalId} />
+          </dd>
+        </div>
+        <div>
+          <dt>Role name</dt>
+          <dd>
+            <code>{connection.roleName}</code>
+          </dd>
+        </div>
+      </dl>
+      <Tabs
+        label="How to create the role"
+        tabs={[
+          {
+            id: 'cloudformation',
+            title: 'CloudFormation',
+            content: <CloudFormationTab connection={connection} />,
+          },
+          {
+            id: 'terraform',
+            title: 'Terraform',
+            content: (
+              <div className="tab-content">
+                <p>
+                  Download the configuration, then run <code>terraform init</code> and{' '}
+                  <code>terraform apply</code> with credentials of the account you are connecting.
+                  Paste the <code>role_arn</code> output below.
+                </p>
+                <a className="btn btn-primary" href={apiLink(connection.links.terraform)} download>
+                  Download Terraform
+                </a>
+              </div>
+            ),
+          },
+          { id: 'manual', title: 'Manual', content: <ManualSteps connection={connection} /> },
+        ]}
+      />
+    </div>
+  );
+}
+
+function CloudFormationTab({ connection }: { connection: Connection }) {
+  return (
+    <div className="tab-content">
+      {connection.links.quickCreate ? (
+        <>
+          <p>
+            Open the AWS console signed in to the account you are connecting, and create the stack.
+            It reports the role back to Onramp by itself.
+          </p>
+          <a
+            className="btn btn-primary"
+            href={connection.links.quickCreate}
+            target="_blank"
+            rel="noreferrer"
+          >
+            Launch stack
+          </a>
+        </>
+      ) : (
+        <Alert tone="info" title="Launch stack is not available">
+          {connection.quickCreateUnavailableReason}
+        </Alert>
+      )}
+      <div className="download-row">
+        <a
+          className="btn btn-secondary"
+          href={apiLink(connection.links.cloudformationYaml)}
+          download
+        >
+          Download template (YAML)
+        </a>
+        <a className="btn btn-ghost" href={apiLink(connection.links.cloudformationJson)} download>
+          JSON
+        </a>
+      </div>
+      <p className="field-label">Or deploy it with the AWS CLI</p>
+      <CopyValue value={connection.deployCommand} multiline />
+    </div>
+  );
+}
+
+function ManualSteps({ connection }: { connection: Connection }) {
+  const client = useClient();
+  const [steps, setSteps] = useState<Steps | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    let current = true;
+    client.connections.steps(connection.id).then(
+      (result) => current && setSteps(result),
+      (failure: unknown) => current && setError(describeError(failure)),
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, connection.id]);
+  if (error) return <Alert tone="danger">{error}</Alert>;
+  if (!steps) return <Spinner label="Preparing the steps…" />;
+  return (
+    <ol className="manual-steps">
+      {steps.steps.map((step) => (
+        <li key={step.title} className="manual-step">
+          <h3>{step.title}</h3>
+          <p>{step.detail}</p>
+          {step.link ? (
+            <p>
+              <a href={step.link} target="_blank" rel="noreferrer">
+                Open in the AWS console
+              </a>
+            </p>
+          ) : null}
+          {step.values.map((value) => (
+            <div key={value.label} className="step-value">
+              <span className="field-label">{value.label}</span>
+              <CopyValue value={value.value} multiline={value.format === 'json'} />
+            </div>
+          ))}
+        </li>
+      ))}
+    </ol>
+  );
+}

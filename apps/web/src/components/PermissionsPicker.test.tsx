@@ -1,0 +1,66 @@
+// @vitest-environment happy-dom
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { useState } from 'react';
+import { describe, expect, it, vi } from 'vitest';
+import { CATALOG, fakeClient, OFFERS, previewOf, renderInConsole } from '../test-support.tsx';
+import { type PermissionSelection, PermissionsPicker } from './PermissionsPicker.tsx';
+
+function Picker({ partition = 'aws' }: { partition?: string }) {
+  const [value, setValue] = useState<PermissionSelection>({ bundles: 'default', regions: [] });
+  return (
+    <PermissionsPicker
+      catalog={CATALOG}
+      partition={partition}
+      regions={OFFERS.find((o) => o.partition === partition)?.regions ?? []}
+      value={value}
+      onChange={setValue}
+    />
+  );
+}
+
+describe('PermissionsPicker', () => {
+  it('previews the exact policy live: choosing a bundle adds its actions to the JSON', async () => {
+    const previewPolicy = vi.fn(async (input: { partition: string; bundles?: unknown }) =>
+      previewOf(input),
+    );
+    renderInConsole(<Picker />, fakeClient({ previewPolicy }));
+    fireEvent.click(screen.getByRole('button', { name: 'View JSON' }));
+    const json = () => screen.getByTestId('policy-json').textContent ?? '';
+    await waitFor(() => expect(json()).toContain('ec2:RunInstances'));
+    expect(json()).not.toContain('autoscaling:CreateAutoScalingGroup');
+    expect(previewPolicy).toHaveBeenLastCalledWith(
+      expect.objectContaining({ partition: 'aws', bundles: 'default', principal: 'role' }),
+    );
+
+    fireEvent.click(screen.getByLabelText(/Customise/));
+    fireEvent.click(screen.getByRole('checkbox', { name: /Auto Scaling groups/ }));
+    await waitFor(() => expect(json()).toContain('autoscaling:CreateAutoScalingGroup'));
+    expect(previewPolicy).toHaveBeenLastCalledWith(
+      expect.objectContaining({ bundles: ['nodes-ec2', 'nodes-autoscaling'] }),
+    );
+
+    fireEvent.click(screen.getByRole('checkbox', { name: /Manage EC2 nodes/ }));
+    await waitFor(() => expect(json()).not.toContain('ec2:RunInstances'));
+  });
+
+  it('lists each bundle’s actions when expanded', () => {
+    renderInConsole(
+      <Picker />,
+      fakeClient({ previewPolicy: async () => previewOf({ partition: 'aws' }) }),
+    );
+    const bundle = document.querySelector('[data-bundle="nodes-ec2"]') as HTMLElement;
+    expect(within(bundle).getByText('2 actions')).toBeTruthy();
+    expect(within(bundle).getByText('ec2:Describe*')).toBeTruthy();
+  });
+
+  it('says so where permissions cannot be customised, and shows the defaults only', () => {
+    renderInConsole(
+      <Picker partition="aws-cn" />,
+      fakeClient({ previewPolicy: async () => previewOf({ partition: 'aws-cn' }) }),
+    );
+    expect(screen.getByText(/Permissions cannot be customised in AWS China/)).toBeTruthy();
+    expect(screen.queryByLabelText(/Customise/)).toBeNull();
+    expect(screen.queryByText('Auto Scaling groups')).toBeNull();
+    expect(screen.getByText('Manage EC2 nodes')).toBeTruthy();
+  });
+});

@@ -1,0 +1,100 @@
+import type { ValidationResult } from '@onramp/sdk';
+import { Alert, StatusBadge } from './ui.tsx';
+
+const CHECK_LABELS: Record<string, string> = {
+  shape: 'Credentials are well formed',
+  hub: 'Onramp can reach the partition',
+  identity: 'Sign in to the account',
+  external_id_required: 'The role requires the external ID',
+  permissions: 'Permissions of every chosen feature',
+};
+
+const CHECK_ICONS: Record<string, string> = {
+  passed: '✓',
+  failed: '✕',
+  warning: '!',
+  skipped: '–',
+};
+
+/** The checks of a validation, in order, each with its result, what it found and how long it took. */
+export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
+  return (
+    <ol className="checks" aria-label="Validation checks">
+      {checks.map((check) => (
+        <li key={check.name} className={`check check-${check.status}`}>
+          <span className="check-icon" aria-hidden="true">
+            {CHECK_ICONS[check.status] ?? '?'}
+          </span>
+          <div className="check-body">
+            <div className="check-title">
+              <strong>{CHECK_LABELS[check.name] ?? check.name}</strong>
+              <StatusBadge status={check.status} />
+              <span className="muted check-duration">{formatDuration(check.durationMs)}</span>
+            </div>
+            {check.detail ? <p className="check-detail">{check.detail}</p> : null}
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Per bundle, the actions the identity lacks (and those an organization SCP denies). */
+export function FindingsList({ findings }: { findings: ValidationResult['findings'] }) {
+  const withProblems = findings.filter((f) => f.missing.length > 0 || f.deniedByScp.length > 0);
+  if (withProblems.length === 0) return null;
+  return (
+    <div className="findings">
+      {withProblems.map((finding) => (
+        <div key={finding.bundleId} className="finding" data-bundle={finding.bundleId}>
+          <strong>{finding.bundleName}</strong>
+          {finding.missing.length > 0 ? (
+            <p>
+              Missing {finding.missing.length} action{finding.missing.length === 1 ? '' : 's'}:{' '}
+              {finding.missing.map((a) => (
+                <code key={a} className="action">
+                  {a}
+                </code>
+              ))}
+            </p>
+          ) : null}
+          {finding.deniedByScp.length > 0 ? (
+            <p>
+              Denied by an organization SCP:{' '}
+              {finding.deniedByScp.map((a) => (
+                <code key={a} className="action">
+                  {a}
+                </code>
+              ))}
+            </p>
+          ) : null}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function ValidationReport({ result }: { result: ValidationResult }) {
+  return (
+    <div className="validation-report" aria-live="polite">
+      {result.valid ? (
+        <Alert tone="success" title="Validation passed">
+          {result.identity
+            ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`
+            : null}{' '}
+          You can save the account.
+        </Alert>
+      ) : (
+        <Alert tone="danger" title="Validation failed">
+          Fix what is marked in red, then validate again.
+        </Alert>
+      )}
+      <ChecksList checks={result.checks} />
+      <FindingsList findings={result.findings} />
+    </div>
+  );
+}

@@ -1,0 +1,318 @@
+import {
+  type ButtonHTMLAttributes,
+  cloneElement,
+  type InputHTMLAttributes,
+  type ReactElement,
+  type ReactNode,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react';
+import type { FieldMessage } from '../lib/forms.ts';
+
+type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
+
+export function Button({
+  variant = 'secondary',
+  busy = false,
+  className,
+  children,
+  disabled,
+  type = 'button',
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; busy?: boolean }) {
+  return (
+    <button
+      type={type}
+      className={`btn btn-${variant}${className ? ` ${className}` : ''}`}
+      disabled={disabled || busy}
+      aria-busy={busy || undefined}
+      {...rest}
+    >
+      {busy ? <span className="spinner" aria-hidden="true" /> : null}
+      {children}
+    </button>
+  );
+}
+
+/**
+ * A labelled form field: the label, the control, a description, and the error in red with what to do
+ * (the API's hint). The control gets its id, aria-invalid and aria-describedby from here.
+ */
+export function Field({
+  label,
+  description,
+  error,
+  children,
+  optional,
+}: {
+  label: ReactNode;
+  description?: ReactNode;
+  error?: FieldMessage | undefined;
+  optional?: boolean;
+  children: ReactElement<{
+    id?: string;
+    'aria-invalid'?: boolean;
+    'aria-describedby'?: string;
+  }>;
+}) {
+  const id = useId();
+  const describedBy = [description ? `${id}-desc` : '', error ? `${id}-error` : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div className={`field${error ? ' field-invalid' : ''}`}>
+      <label htmlFor={id} className="field-label">
+        {label}
+        {optional ? <span className="optional"> (optional)</span> : null}
+      </label>
+      {cloneElement(children, {
+        id,
+        'aria-invalid': error ? true : undefined,
+        ...(describedBy ? { 'aria-describedby': describedBy } : {}),
+      })}
+      {description ? (
+        <p id={`${id}-desc`} className="field-description">
+          {description}
+        </p>
+      ) : null}
+      {error ? (
+        <p id={`${id}-error`} className="field-error" role="alert">
+          {error.message}
+          {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function TextInput(props: InputHTMLAttributes<HTMLInputElement>) {
+  return <input type="text" className="input" {...props} />;
+}
+
+export function Alert({
+  tone = 'info',
+  title,
+  children,
+}: {
+  tone?: 'info' | 'success' | 'warning' | 'danger';
+  title?: ReactNode;
+  children?: ReactNode;
+}) {
+  return (
+    <div className={`alert alert-${tone}`} role={tone === 'danger' ? 'alert' : 'status'}>
+      {title ? <strong className="alert-title">{title}</strong> : null}
+      {children ? <div className="alert-body">{children}</div> : null}
+    </div>
+  );
+}
+
+const STATUS_LABELS: Record<string, string> = {
+  valid: 'Valid',
+  degraded: 'Degraded',
+  invalid: 'Invalid',
+  unverified: 'Unverified',
+  passed: 'Passed',
+  failed: 'Failed',
+  warning: 'Warning',
+  skipped: 'Skipped',
+  pending: 'Pending',
+  connected: 'Connected',
+};
+
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className={`badge badge-${status}`}>
+      <span className="badge-dot" aria-hidden="true" />
+      {STATUS_LABELS[status] ?? status}
+    </span>
+  );
+}
+
+export function CopyButton({ value, label = 'Copy' }: { value: string; label?: string }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 1500);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  return (
+    <Button
+      variant="ghost"
+      className="btn-small"
+      aria-label={`${label}: ${value.length > 40 ? `${value.slice(0, 40)}…` : value}`}
+      onClick={() => {
+        void navigator.clipboard?.writeText(value).then(
+          () => setCopied(true),
+          () => setCopied(false),
+        );
+      }}
+    >
+      {copied ? 'Copied' : label}
+    </Button>
+  );
+}
+
+/** A value to copy: monospace, with its copy button. */
+export function CopyValue({ value, multiline = false }: { value: string; multiline?: boolean }) {
+  return (
+    <div className={`copy-value${multiline ? ' copy-value-multiline' : ''}`}>
+      {multiline ? <pre>{value}</pre> : <code>{value}</code>}
+      <CopyButton value={value} />
+    </div>
+  );
+}
+
+/** Tabs as WAI-ARIA describes them: arrow keys move between tabs, Tab moves into the panel. */
+export function Tabs({
+  label,
+  tabs,
+}: {
+  label: string;
+  tabs: { id: string; title: ReactNode; content: ReactNode }[];
+}) {
+  const base = useId();
+  const [active, setActive] = useState(tabs[0]?.id ?? '');
+  const refs = useRef<Record<string, HTMLButtonElement | null>>({});
+  const move = (delta: number) => {
+    const index = tabs.findIndex((t) => t.id === active);
+    const next = tabs[(index + delta + tabs.length) % tabs.length];
+    if (next) {
+      setActive(next.id);
+      refs.current[next.id]?.focus();
+    }
+  };
+  return (
+    <div className="tabs">
+      <div role="tablist" aria-label={label} className="tab-list">
+        {tabs.map((tab) => (
+          <button
+            key={tab.id}
+            ref={(el) => {
+              refs.current[tab.id] = el;
+            }}
+            type="button"
+            role="tab"
+            id={`${base}-${tab.id}-tab`}
+            aria-selected={tab.id === active}
+            aria-controls={`${base}-${tab.id}-panel`}
+            tabIndex={tab.id === active ? 0 : -1}
+            className="tab"
+            onClick={() => setActive(tab.id)}
+            onKeyDown={(event) => {
+              if (event.key === 'ArrowRight') move(1);
+              if (event.key === 'ArrowLeft') move(-1);
+            }}
+          >
+            {tab.title}
+          </button>
+        ))}
+      </div>
+      {tabs.map((tab) =>
+        tab.id === active ? (
+          <div
+            key={tab.id}
+            role="tabpanel"
+            id={`${base}-${tab.id}-panel`}
+            aria-labelledby={`${base}-${tab.id}-tab`}
+            className="tab-panel"
+          >
+            {tab.content}
+          </div>
+        ) : null,
+      )}
+    </div>
+  );
+}
+
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <section className={`card${className ? ` ${className}` : ''}`}>
+      {title || actions ? (
+        <header className="card-header">
+          {title ? <h2 className="card-title">{title}</h2> : null}
+          {actions ? <div className="card-actions">{actions}</div> : null}
+        </header>
+      ) : null}
+      {children}
+    </section>
+  );
+}
+
+export function PageHeader({
+  title,
+  subtitle,
+  actions,
+}: {
+  title: ReactNode;
+  subtitle?: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <header className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {subtitle ? <p className="page-subtitle">{subtitle}</p> : null}
+      </div>
+      {actions ? <div className="page-actions">{actions}</div> : null}
+    </header>
+  );
+}
+
+export function Spinner({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <p className="loading" role="status">
+      <span className="spinner" aria-hidden="true" /> {label}
+    </p>
+  );
+}
+
+/** A modal dialog: focus moves into it, Escape closes it, focus returns where it was. */
+export function Modal({
+  title,
+  onClose,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const id = useId();
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const previous = document.activeElement as HTMLElement | null;
+    const first = ref.current?.querySelector<HTMLElement>('input, button, textarea, select');
+    first?.focus();
+    return () => previous?.focus?.();
+  }, []);
+  return (
+    <div className="modal-backdrop">
+      <div
+        ref={ref}
+        className="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={`${id}-title`}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') onClose();
+        }}
+      >
+        <h2 id={`${id}-title`} className="modal-title">
+          {title}
+        </h2>
+        {children}
+      </div>
+    </div>
+  );
+}

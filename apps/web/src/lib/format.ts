@@ -1,0 +1,30 @@
+/** "3 minutes ago", "in 2 days": relative to now, for last-checked and created times. */
+export function timeAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never';
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['year', 31_536_000],
+    ['month', 2_592_000],
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
+  const format = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+  }
+  return Math.abs(seconds) < 10 ? 'just now' : format.format(seconds, 'second');
+}
+
+export function dateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export const METHOD_LABELS = { role: 'IAM role', access_keys: 'Access keys' } as const;
+
+export const PARTITION_LABELS: Record<string, string> = {
+  aws: 'AWS',
+  'aws-us-gov': 'AWS GovCloud (US)',
+  'aws-cn': 'AWS China',
+};

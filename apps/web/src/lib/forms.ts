@@ -1,0 +1,58 @@
+import { ApiProblem } from '@onramp/sdk';
+import type { z } from 'zod';
+
+/** What a form shows next to a field: the message, and what to do about it when known. */
+export interface FieldMessage {
+  message: string;
+  hint?: string | undefined;
+}
+export type FieldErrors = Record<string, FieldMessage>;
+
+/**
+ * Checks a form's values with the same zod schema the API validates the request with, so the browser
+ * and the server never disagree on what is valid. The errors are keyed by the field's path (`name`,
+ * `admin.email`), as the API's `errors[].field` are.
+ */
+export function validateWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+): { ok: true; data: z.output<S> } | { ok: false; errors: FieldErrors } {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, data: result.data };
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path.map(String).join('.') || 'form';
+    errors[field] ??= { message: messageOf(issue) };
+  }
+  return { ok: false, errors };
+}
+
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) {
+    return 'Enter a value.';
+  }
+  if (issue.code === 'invalid_value' || issue.code === 'invalid_union') return 'Choose one.';
+  return sentence(issue.message);
+}
+
+function sentence(message: string): string {
+  const text = message.replace(/^Invalid input: /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The API's field errors, keyed by field; problems without a field go under `form`. */
+export function problemErrors(error: unknown): FieldErrors {
+  if (!(error instanceof ApiProblem)) {
+    return { form: { message: error instanceof Error ? error.message : String(error) } };
+  }
+  const errors: FieldErrors = {};
+  for (const e of error.errors) errors[e.field] ??= { message: e.message, hint: e.hint };
+  if (error.errors.length === 0) errors.form = { message: error.detail ?? error.title };
+  return errors;
+}
+
+/** The message to show for an error of any kind. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiProblem) return error.detail ?? error.title;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,474 @@
+import { replaceCredentialsRequestSchema, updateAccountRequestSchema } from '@onramp/contracts';
+import type { Account, Catalog, PartitionOffer } from '@onramp/sdk';
+import { useEffect, useState } from 'react';
+import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
+import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import {
+  Alert,
+  Button,
+  Card,
+  CopyValue,
+  Field,
+  Modal,
+  PageHeader,
+  Spinner,
+  StatusBadge,
+  TextInput,
+} from '../components/ui.tsx';
+import { ChecksList, FindingsList } from '../components/ValidationReport.tsx';
+import { dateTime, METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
+import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { Link, navigate } from '../lib/router.tsx';
+import { useConsole } from '../lib/session.tsx';
+
+export function AccountPage({ accountId }: { accountId: string }) {
+  const { client, canWrite } = useConsole();
+  const [account, setAccount] = useState<Account | undefined>();
+  const [catalog, setCatalog] = useState<Catalog | undefined>();
+  const [offers, setOffers] = useState<PartitionOffer[]>([]);
+  const [error, setError] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+  const [showPolicies, setShowPolicies] = useState(false);
+  useEffect(() => {
+    Promise.all([client.accounts.get(accountId), client.catalog(), client.partitions()]).then(
+      ([a, c, p]) => {
+        setAccount(a);
+        setCatalog(c);
+        setOffers(p);
+      },
+      (failure: unknown) => setError(describeError(failure)),
+    );
+  }, [client, accountId]);
+
+  if (error) {
+    return (
+      <>
+        <PageHeader title="Account" />
+        <Alert tone="danger">{error}</Alert>
+        <Link to="/accounts">Back to accounts</Link>
+      </>
+    );
+  }
+  if (!account || !catalog) return <Spinner />;
+  const updated = (next: Account, message: string) => {
+    setAccount(next);
+    setNotice(message);
+  };
+  const bundleName = (id: string) =>
+    catalog.products.flatMap((p) => p.bundles).find((b) => b.id === id)?.name ?? id;
+
+  return (
+    <>
+      <p className="breadcrumb">
+        <Link to="/accounts">Cloud accounts</Link> / {account.name}
+      </p>
+      <PageHeader
+        title={
+          <>
+            {account.name} <StatusBadge status={account.status} />
+          </>
+        }
+        subtitle={account.description || undefined}
+      />
+      {notice ? <Alert tone="success">{notice}</Alert> : null}
+      {!canWrite ? (
+        <Alert tone="info">You can view this account; changing it needs an admin.</Alert>
+      ) : null}
+      <div className="grid-2">
+        <Card title="Identity">
+          <dl className="facts">
+            <div>
+              <dt>AWS account ID</dt>
+              <dd>
+                <CopyValue value={account.awsAccountId} />
+              </dd>
+            </div>
+            <div>
+              <dt>Partition</dt>
+              <dd>{PARTITION_LABELS[account.partition] ?? account.partition}</dd>
+            </div>
+            <div>
+              <dt>Method</dt>
+              <dd>{METHOD_LABELS[account.method]}</dd>
+            </div>
+            <div>
+              <dt>{account.method === 'role' ? 'Role ARN' : 'Access key ID'}</dt>
+              <dd>
+                <code className="wrap">
+                  {account.method === 'role' ? account.roleArn : account.accessKeyId}
+                </code>
+              </dd>
+            </div>
+            <div>
+              <dt>Principal</dt>
+              <dd>
+                <code className="wrap">{account.principalArn}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>Regions</dt>
+              <dd>{account.regions.length ? account.regions.join(', ') : 'All regions'}</dd>
+            </div>
+            <div>
+              <dt>Added</dt>
+              <dd>{dateTime(account.createdAt)}</dd>
+            </div>
+          </dl>
+        </Card>
+        <Card title="Status and checks">
+          <p>
+            <StatusBadge status={account.status} />{' '}
+            <span className="muted" title={account.lastCheckedAt ?? undefined}>
+              Last checked {timeAgo(account.lastCheckedAt)}
+            </span>
+          </p>
+          {account.checks.length ? <ChecksList checks={account.checks} /> : null}
+        </Card>
+      </div>
+
+      <Card title="Permissions">
+        <ul className="bundle-status">
+          {account.bundles.map((bundleId) => {
+            const finding = account.findings.find((f) => f.bundleId === bundleId);
+            const missing = (finding?.missing.length ?? 0) + (finding?.deniedByScp.length ?? 0);
+            return (
+              <li key={bundleId}>
+                <span>{bundleName(bundleId)}</span>
+                <StatusBadge status={missing > 0 ? 'failed' : 'passed'} />
+                {missing > 0 ? <span className="muted">{missing} actions missing</span> : null}
+              </li>
+            );
+          })}
+        </ul>
+        <FindingsList findings={account.findings} />
+      </Card>
+
+      {canWrite ? (
+        <>
+          <EditDetails account={account} onSaved={(a) => updated(a, 'Saved.')} />
+          <ChangePermissions
+            account={account}
+            catalog={catalog}
+            regions={offers.find((o) => o.partition === account.partition)?.regions ?? []}
+            onSaved={(a) => updated(a, 'Permissions changed; the account was checked again.')}
+          />
+          <RotateCredentials
+            account={account}
+            onSaved={(a) => updated(a, 'Credentials replaced; the old ones are no longer used.')}
+          />
+        </>
+      ) : null}
+      {account.status !== 'invalid' ? (
+        <Card
+          title="IAM policies"
+          actions={
+            <Button aria-expanded={showPolicies} onClick={() => setShowPolicies(!showPolicies)}>
+              {showPolicies ? 'Close' : 'Show IAM policies'}
+            </Button>
+          }
+        >
+          {showPolicies ? (
+            <IamPoliciesPanel accountId={account.id} canWrite={canWrite} />
+          ) : (
+            <p className="muted">
+              The account's own IAM policies, to attach to its{' '}
+              {account.method === 'role' ? 'role' : 'user'} (reads them from AWS).
+            </p>
+          )}
+        </Card>
+      ) : null}
+      {canWrite ? <DeleteAccount account={account} /> : null}
+    </>
+  );
+}
+
+function EditDetails({ account, onSaved }: { account: Account; onSaved: (a: Account) => void }) {
+  const { client } = useConsole();
+  const [form, setForm] = useState({ name: account.name, description: account.description });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const save = async () => {
+    const checked = validateWith(updateAccountRequestSchema, form);
+    if (!checked.ok) return setErrors(checked.errors);
+    setBusy(true);
+    try {
+      onSaved(await client.accounts.update(account.id, form));
+      setErrors({});
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Name and description">
+      <form
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <Field label="Name" error={errors.name}>
+          <TextInput
+            value={form.name}
+            onChange={(event) => setForm({ ...form, name: event.target.value })}
+          />
+        </Field>
+        <Field label="Description" optional error={errors.description}>
+          <textarea
+            className="input"
+            rows={2}
+            value={form.description}
+            onChange={(event) => setForm({ ...form, description: event.target.value })}
+          />
+        </Field>
+        {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
+        <div className="form-actions">
+          <Button type="submit" variant="primary" busy={busy}>
+            Save changes
+          </Button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+function ChangePermissions({
+  account,
+  catalog,
+  regions,
+  onSaved,
+}: {
+  account: Account;
+  catalog: Catalog;
+  regions: { id: string; description: string }[];
+  onSaved: (a: Account) => void;
+}) {
+  const { client } = useConsole();
+  const [open, setOpen] = useState(false);
+  const [selection, setSelection] = useState<PermissionSelection>({
+    bundles: account.bundles,
+    regions: account.regions,
+  });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const save = async () => {
+    setBusy(true);
+    try {
+      onSaved(await client.accounts.update(account.id, selection));
+      setErrors({});
+      setOpen(false);
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card
+      title="Change permissions"
+      actions={
+        <Button aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? 'Close' : 'Change permissions'}
+        </Button>
+      }
+    >
+      {open ? (
+        <>
+          <p className="muted">
+            Update the {account.method === 'role' ? 'role' : 'user'}’s policy in AWS first (the JSON
+            below), then save: Onramp checks the account again with the new selection.
+          </p>
+          <PermissionsPicker
+            catalog={catalog}
+            partition={account.partition}
+            regions={regions}
+            value={selection}
+            onChange={setSelection}
+            principal={account.method === 'role' ? 'role' : 'user'}
+            errors={errors}
+          />
+          {Object.entries(errors)
+            .filter(([field]) => !field.startsWith('permissions.'))
+            .map(([field, e]) => (
+              <Alert key={field} tone="danger">
+                {e.message} {e.hint}
+              </Alert>
+            ))}
+          <div className="form-actions">
+            <Button variant="primary" busy={busy} onClick={() => void save()}>
+              Save permissions
+            </Button>
+          </div>
+        </>
+      ) : (
+        <p className="muted">
+          {account.bundles.length} feature{account.bundles.length === 1 ? '' : 's'}
+          {account.regions.length ? `, limited to ${account.regions.join(', ')}` : ''}.
+        </p>
+      )}
+    </Card>
+  );
+}
+
+function RotateCredentials({
+  account,
+  onSaved,
+}: {
+  account: Account;
+  onSaved: (a: Account) => void;
+}) {
+  const { client } = useConsole();
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ accessKeyId: '', secretAccessKey: '', roleArn: '' });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const body =
+    account.method === 'role'
+      ? { method: 'role' as const, roleArn: form.roleArn }
+      : {
+          method: 'access_keys' as const,
+          accessKeyId: form.accessKeyId,
+          secretAccessKey: form.secretAccessKey,
+        };
+  const save = async () => {
+    const checked = validateWith(replaceCredentialsRequestSchema, body);
+    if (!checked.ok) return setErrors(checked.errors);
+    setBusy(true);
+    try {
+      onSaved(await client.accounts.replaceCredentials(account.id, body));
+      setForm({ accessKeyId: '', secretAccessKey: '', roleArn: '' });
+      setErrors({});
+      setOpen(false);
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const other = Object.entries(errors).filter(
+    ([f]) => !['accessKeyId', 'secretAccessKey', 'roleArn'].includes(f),
+  );
+  return (
+    <Card
+      title={account.method === 'role' ? 'Replace the role' : 'Rotate access keys'}
+      actions={
+        <Button aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? 'Close' : account.method === 'role' ? 'Replace role' : 'Rotate keys'}
+        </Button>
+      }
+    >
+      {open ? (
+        <form
+          noValidate
+          autoComplete="off"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void save();
+          }}
+        >
+          <p className="muted">
+            The new credentials are validated first; if they fail, nothing changes.
+          </p>
+          {account.method === 'role' ? (
+            <Field label="New role ARN" error={errors.roleArn}>
+              <TextInput
+                value={form.roleArn}
+                onChange={(event) => setForm({ ...form, roleArn: event.target.value })}
+              />
+            </Field>
+          ) : (
+            <>
+              <Field label="New access key ID" error={errors.accessKeyId}>
+                <TextInput
+                  value={form.accessKeyId}
+                  spellCheck={false}
+                  onChange={(event) => setForm({ ...form, accessKeyId: event.target.value })}
+                />
+              </Field>
+              <Field label="New secret access key" error={errors.secretAccessKey}>
+                <TextInput
+                  type="password"
+                  autoComplete="new-password"
+                  value={form.secretAccessKey}
+                  onChange={(event) => setForm({ ...form, secretAccessKey: event.target.value })}
+                />
+              </Field>
+            </>
+          )}
+          {other.map(([field, e]) => (
+            <Alert key={field} tone="danger">
+              {e.message} {e.hint}
+            </Alert>
+          ))}
+          <div className="form-actions">
+            <Button type="submit" variant="primary" busy={busy}>
+              Validate and replace
+            </Button>
+          </div>
+        </form>
+      ) : (
+        <p className="muted">
+          {account.method === 'role'
+            ? 'Point the account at another role (created with the same external ID).'
+            : 'Replace the access keys, for example after rotating them in IAM.'}
+        </p>
+      )}
+    </Card>
+  );
+}
+
+function DeleteAccount({ account }: { account: Account }) {
+  const { client } = useConsole();
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const remove = async () => {
+    setBusy(true);
+    try {
+      await client.accounts.delete(account.id);
+      navigate('/accounts');
+    } catch (failure) {
+      setError(describeError(failure));
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Delete this account" className="card-danger">
+      <p className="muted">
+        Onramp forgets the account and purges its stored secret. The role or user stays in AWS;
+        delete it there too.
+      </p>
+      <Button variant="danger" onClick={() => setOpen(true)}>
+        Delete account
+      </Button>
+      {open ? (
+        <Modal title={`Delete ${account.name}?`} onClose={() => setOpen(false)}>
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (typed === account.name) void remove();
+            }}
+          >
+            <Field label={`Type the account's name, ${account.name}, to confirm`}>
+              <TextInput
+                value={typed}
+                autoComplete="off"
+                onChange={(event) => setTyped(event.target.value)}
+              />
+            </Field>
+            {error ? <Alert tone="danger">{error}</Alert> : null}
+            <div className="form-actions">
+              <Button onClick={() => setOpen(false)}>Cancel</Button>
+              <Button type="submit" variant="danger" disabled={typed !== account.name} busy={busy}>
+                Delete for good
+              </Button>
+            </div>
+          </form>
+        </Modal>
+      ) : null}
+    </Card>
+  );
+}

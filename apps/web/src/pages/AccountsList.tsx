@@ -1,0 +1,202 @@
+import type { Account, ListAccountsQuery } from '@onramp/sdk';
+import { useEffect, useState } from 'react';
+import {
+  Alert,
+  Button,
+  Field,
+  PageHeader,
+  Spinner,
+  StatusBadge,
+  TextInput,
+} from '../components/ui.tsx';
+import { METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
+import { describeError } from '../lib/forms.ts';
+import { Link, navigate } from '../lib/router.tsx';
+import { useConsole } from '../lib/session.tsx';
+
+type Filters = { partition: string; method: string; status: string; q: string };
+const PAGE_SIZE = 25;
+
+export function AccountsListPage() {
+  const { client, canWrite, tenantId } = useConsole();
+  const [filters, setFilters] = useState<Filters>({ partition: '', method: '', status: '', q: '' });
+  const [accounts, setAccounts] = useState<Account[] | undefined>();
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  const filtered = Object.values(filters).some(Boolean);
+
+  const query = (cursor?: string): ListAccountsQuery => ({
+    limit: PAGE_SIZE,
+    ...(filters.partition ? { partition: filters.partition as 'aws' } : {}),
+    ...(filters.method ? { method: filters.method as 'role' } : {}),
+    ...(filters.status ? { status: filters.status as 'valid' } : {}),
+    ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
+    ...(cursor ? { cursor } : {}),
+  });
+  const key = JSON.stringify(filters);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the filters
+  useEffect(() => {
+    let current = true;
+    const timer = setTimeout(() => {
+      client.accounts.list(query()).then(
+        (page) => {
+          if (!current) return;
+          setAccounts(page.accounts);
+          setNext(page.next);
+          setError(undefined);
+        },
+        (failure: unknown) => current && setError(describeError(failure)),
+      );
+    }, 200);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [client, key, tenantId]);
+
+  const loadMore = async () => {
+    if (!next) return;
+    try {
+      const page = await client.accounts.list(query(next));
+      setAccounts([...(accounts ?? []), ...page.accounts]);
+      setNext(page.next);
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
+
+  const select = (name: keyof Filters, label: string, options: [string, string][]) => (
+    <label className="filter">
+      <span className="field-label">{label}</span>
+      <select
+        className="input"
+        value={filters[name]}
+        onChange={(event) => setFilters({ ...filters, [name]: event.target.value })}
+      >
+        <option value="">All</option>
+        {options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+
+  return (
+    <>
+      <PageHeader
+        title="Cloud accounts"
+        subtitle="The AWS accounts your platform works in, and whether Onramp can still sign in to them."
+        actions={
+          canWrite ? (
+            <Button variant="primary" onClick={() => navigate('/accounts/new')}>
+              + Add AWS account
+            </Button>
+          ) : null
+        }
+      />
+      <search className="filters" aria-label="Filter accounts">
+        <div className="filter filter-search">
+          <Field label="Search">
+            <TextInput
+              type="search"
+              placeholder="Name or description"
+              value={filters.q}
+              onChange={(event) => setFilters({ ...filters, q: event.target.value })}
+            />
+          </Field>
+        </div>
+        {select('partition', 'Partition', Object.entries(PARTITION_LABELS))}
+        {select('method', 'Method', Object.entries(METHOD_LABELS))}
+        {select('status', 'Health', [
+          ['valid', 'Valid'],
+          ['degraded', 'Degraded'],
+          ['invalid', 'Invalid'],
+          ['unverified', 'Unverified'],
+        ])}
+      </search>
+      {error ? <Alert tone="danger">{error}</Alert> : null}
+      {!accounts ? (
+        error ? null : (
+          <Spinner />
+        )
+      ) : accounts.length === 0 ? (
+        filtered ? (
+          <div className="empty">
+            <h2>No accounts match</h2>
+            <p>Change the filters or clear the search.</p>
+            <Button onClick={() => setFilters({ partition: '', method: '', status: '', q: '' })}>
+              Clear filters
+            </Button>
+          </div>
+        ) : (
+          <div className="empty">
+            <h2>Connect your first AWS account</h2>
+            <p>
+              Onramp creates an IAM role in your account that trusts the platform, with an external
+              ID only Onramp knows, and the permissions of the features you choose. It takes about
+              five minutes: pick the permissions, create the role with CloudFormation, Terraform or
+              by hand, then paste its ARN.
+            </p>
+            {canWrite ? (
+              <Button variant="primary" onClick={() => navigate('/accounts/new')}>
+                + Add AWS account
+              </Button>
+            ) : (
+              <p className="muted">Ask an admin of your organisation to connect one.</p>
+            )}
+          </div>
+        )
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Partition</th>
+                  <th scope="col">Method</th>
+                  <th scope="col">AWS account ID</th>
+                  <th scope="col">Health</th>
+                  <th scope="col">Last checked</th>
+                </tr>
+              </thead>
+              <tbody>
+                {accounts.map((account) => (
+                  <tr key={account.id}>
+                    <td>
+                      <Link to={`/accounts/${account.id}`} className="row-link">
+                        {account.name}
+                      </Link>
+                      {account.description ? (
+                        <div className="muted small">{account.description}</div>
+                      ) : null}
+                    </td>
+                    <td>{PARTITION_LABELS[account.partition] ?? account.partition}</td>
+                    <td>{METHOD_LABELS[account.method]}</td>
+                    <td>
+                      <code>{account.awsAccountId}</code>
+                    </td>
+                    <td>
+                      <StatusBadge status={account.status} />
+                    </td>
+                    <td title={account.lastCheckedAt ?? undefined}>
+                      {timeAgo(account.lastCheckedAt)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {next ? (
+            <div className="form-actions">
+              <Button onClick={() => void loadMore()}>Show more</Button>
+            </div>
+          ) : null}
+        </>
+      )}
+    </>
+  );
+}

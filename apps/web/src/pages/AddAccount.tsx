@@ -1,0 +1,562 @@
+import {
+  createAccountRequestSchema,
+  createConnectionRequestSchema,
+  methodSchema,
+} from '@onramp/contracts';
+import type {
+  Account,
+  Catalog,
+  Connection,
+  CreateAccountInput,
+  PartitionOffer,
+  ValidationResult,
+} from '@onramp/sdk';
+import { useEffect, useId, useState } from 'react';
+import { CreateRole } from '../components/CreateRole.tsx';
+import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
+import {
+  type PermissionSelection,
+  PermissionsPicker,
+  PolicyPreviewPanel,
+} from '../components/PermissionsPicker.tsx';
+import {
+  Alert,
+  Button,
+  Card,
+  Field,
+  PageHeader,
+  Spinner,
+  StatusBadge,
+  TextInput,
+} from '../components/ui.tsx';
+import { ValidationReport } from '../components/ValidationReport.tsx';
+import { METHOD_LABELS } from '../lib/format.ts';
+import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { Link, navigate } from '../lib/router.tsx';
+import { useConsole } from '../lib/session.tsx';
+
+/** Step 1 is checked with the same schema as the connection request it becomes. */
+export const detailsSchema = createConnectionRequestSchema
+  .pick({ name: true, description: true, partition: true })
+  .extend({ method: methodSchema });
+
+type Method = 'role' | 'access_keys';
+type Step = 'details' | 'permissions' | 'credentials' | 'done';
+const STEPS: { id: Step; title: string }[] = [
+  { id: 'details', title: 'Account' },
+  { id: 'permissions', title: 'Permissions' },
+  { id: 'credentials', title: 'Connect' },
+  { id: 'done', title: 'Done' },
+];
+/** Errors shown beside their field; any other is listed above the step. */
+const SHOWN_BY_FIELD = [
+  'name',
+  'description',
+  'partition',
+  'method',
+  'accessKeyId',
+  'secretAccessKey',
+  'roleArn',
+];
+/** How often the wizard asks whether a stack reported its role back. */
+const POLL_MS = 3000;
+
+export function AddAccountPage() {
+  const { client } = useConsole();
+  const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
+  const [catalog, setCatalog] = useState<Catalog | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    Promise.all([client.partitions(), client.catalog()]).then(
+      ([p, c]) => {
+        setOffers(p);
+        setCatalog(c);
+      },
+      (failure: unknown) => setError(describeError(failure)),
+    );
+  }, [client]);
+  return (
+    <>
+      <PageHeader
+        title="Add AWS account"
+        subtitle="Connect an account with an IAM role (recommended) or with access keys."
+        actions={<Link to="/accounts">Cancel</Link>}
+      />
+      {error ? <Alert tone="danger">{error}</Alert> : null}
+      {offers && catalog ? (
+        <AddAccountWizard offers={offers} catalog={catalog} />
+      ) : error ? null : (
+        <Spinner />
+      )}
+    </>
+  );
+}
+
+export function AddAccountWizard({
+  offers,
+  catalog,
+}: {
+  offers: PartitionOffer[];
+  catalog: Catalog;
+}) {
+  const { client, canWrite } = useConsole();
+  const id = useId();
+  const [step, setStep] = useState<Step>('details');
+  const [details, setDetails] = useState({
+    name: '',
+    description: '',
+    partition: offers[0]?.partition ?? 'aws',
+    method: (offers[0]?.methods[0] ?? 'access_keys') as Method,
+  });
+  const [selection, setSelection] = useState<PermissionSelection>({
+    bundles: 'default',
+    regions: [],
+  });
+  const [connection, setConnection] = useState<Connection | undefined>();
+  const [roleArn, setRoleArn] = useState('');
+  const [keys, setKeys] = useState({ accessKeyId: '', secretAccessKey: '' });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<ValidationResult | undefined>();
+  const [validatedKey, setValidatedKey] = useState<string | undefined>();
+  const [saved, setSaved] = useState<Account | undefined>();
+  const [byStack, setByStack] = useState(false);
+  const [showPolicies, setShowPolicies] = useState(false);
+
+  const offer = offers.find((o) => o.partition === details.partition);
+
+  const request = (): CreateAccountInput =>
+    details.method === 'role'
+      ? {
+          method: 'role',
+          connectionId: connection?.id ?? '',
+          roleArn,
+          name: details.name,
+          description: details.description,
+        }
+      : {
+          method: 'access_keys',
+          name: details.name,
+          description: details.description,
+          partition: details.partition as 'aws',
+          accessKeyId: keys.accessKeyId,
+          secretAccessKey: keys.secretAccessKey,
+          bundles: selection.bundles,
+          regions: selection.regions,
+        };
+  const requestKey = JSON.stringify(request());
+  const canSave = Boolean(result?.valid) && validatedKey === requestKey;
+
+  // While the role is being created, ask whether a stack reported it back.
+  useEffect(() => {
+    if (step !== 'credentials' || details.method !== 'role' || !connection || saved) return;
+    let current = true;
+    const timer = setInterval(() => {
+      client.connections.get(connection.id).then(
+        async (latest) => {
+          if (!current || latest.status !== 'connected' || !latest.accountId) return;
+          const account = await client.accounts.get(latest.accountId);
+          if (!current) return;
+          setSaved(account);
+          setByStack(true);
+          setStep('done');
+        },
+        () => {},
+      );
+    }, POLL_MS);
+    return () => {
+      current = false;
+      clearInterval(timer);
+    };
+  }, [client, step, details.method, connection, saved]);
+
+  const goToPermissions = () => {
+    const checked = validateWith(detailsSchema, details);
+    if (!checked.ok) return setErrors(checked.errors);
+    if (!offer?.methods.includes(details.method)) {
+      return setErrors({
+        method: { message: offer?.reason ?? 'This method is not offered in this partition.' },
+      });
+    }
+    setErrors({});
+    setStep('permissions');
+  };
+
+  const goToCredentials = async () => {
+    setErrors({});
+    if (details.method === 'access_keys') return setStep('credentials');
+    const wanted = {
+      name: details.name,
+      description: details.description,
+      partition: details.partition as 'aws',
+      bundles: selection.bundles,
+      regions: selection.regions,
+    };
+    const same =
+      connection &&
+      connection.name === wanted.name.trim() &&
+      connection.partition === wanted.partition &&
+      JSON.stringify(connection.regions) === JSON.stringify(wanted.regions) &&
+      JSON.stringify(connection.bundles) ===
+        JSON.stringify(
+          wanted.bundles === 'default'
+            ? (catalog.partitions.find((p) => p.partition === wanted.partition)?.defaultBundles ??
+                [])
+            : wanted.bundles,
+        );
+    if (same) return setStep('credentials');
+    setBusy(true);
+    try {
+      // A changed selection needs a new template: the old pending set-up goes.
+      if (connection) await client.connections.delete(connection.id).catch(() => {});
+      setConnection(await client.connections.create(wanted));
+      setResult(undefined);
+      setStep('credentials');
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const validate = async () => {
+    const body = request();
+    const checked = validateWith(createAccountRequestSchema, body);
+    if (!checked.ok) {
+      setResult(undefined);
+      return setErrors(checked.errors);
+    }
+    setBusy(true);
+    setErrors({});
+    try {
+      const outcome = await client.accounts.validate(body);
+      setResult(outcome);
+      setValidatedKey(JSON.stringify(body));
+      setErrors(
+        Object.fromEntries(
+          outcome.errors.map((e) => [e.field, { message: e.message, hint: e.hint }]),
+        ),
+      );
+    } catch (failure) {
+      setResult(undefined);
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const save = async () => {
+    setBusy(true);
+    try {
+      const account = await client.accounts.create(request());
+      setSaved(account);
+      setKeys({ accessKeyId: '', secretAccessKey: '' });
+      setStep('done');
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+      setResult(undefined);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!canWrite) {
+    return <Alert tone="warning">Your role can view accounts but not add them.</Alert>;
+  }
+  const stepIndex = STEPS.findIndex((s) => s.id === step);
+  const otherErrors = Object.entries(errors).filter(
+    ([field]) => !SHOWN_BY_FIELD.includes(field) && !field.startsWith('permissions.'),
+  );
+
+  return (
+    <div className="wizard">
+      <ol className="stepper" aria-label="Steps">
+        {STEPS.map((s, i) => (
+          <li
+            key={s.id}
+            className={`stepper-step${i === stepIndex ? ' current' : ''}${i < stepIndex ? ' complete' : ''}`}
+            aria-current={i === stepIndex ? 'step' : undefined}
+          >
+            <span className="stepper-number" aria-hidden="true">
+              {i < stepIndex ? '✓' : i + 1}
+            </span>
+            <span>{s.title}</span>
+          </li>
+        ))}
+      </ol>
+
+      {otherErrors.length > 0 ? (
+        <Alert tone="danger" title="Something needs your attention">
+          <ul>
+            {otherErrors.map(([field, e]) => (
+              <li key={field}>
+                {e.message}
+                {e.hint ? ` ${e.hint}` : ''}
+              </li>
+            ))}
+          </ul>
+        </Alert>
+      ) : null}
+
+      {step === 'details' ? (
+        <Card title="1. The account">
+          <form
+            noValidate
+            onSubmit={(event) => {
+              event.preventDefault();
+              goToPermissions();
+            }}
+          >
+            <Field label="Name" error={errors.name}>
+              <TextInput
+                value={details.name}
+                autoComplete="off"
+                placeholder="Production (EU)"
+                onChange={(event) => setDetails({ ...details, name: event.target.value })}
+              />
+            </Field>
+            <Field label="Description" optional error={errors.description}>
+              <textarea
+                className="input"
+                rows={2}
+                value={details.description}
+                onChange={(event) => setDetails({ ...details, description: event.target.value })}
+              />
+            </Field>
+            <fieldset className={`choice-group${errors.partition ? ' field-invalid' : ''}`}>
+              <legend className="field-label">Partition</legend>
+              <div className="choice-cards">
+                {offers.map((o) => (
+                  <label key={o.partition} className="choice-card">
+                    <input
+                      type="radio"
+                      name={`${id}-partition`}
+                      value={o.partition}
+                      checked={details.partition === o.partition}
+                      onChange={() =>
+                        setDetails({
+                          ...details,
+                          partition: o.partition,
+                          method: o.methods.includes(details.method)
+                            ? details.method
+                            : (o.methods[0] ?? 'access_keys'),
+                        })
+                      }
+                    />
+                    <span>
+                      <strong>{o.displayName}</strong>
+                      <span className="choice-description">
+                        <code>{o.partition}</code>
+                      </span>
+                    </span>
+                  </label>
+                ))}
+              </div>
+              {errors.partition ? (
+                <p className="field-error" role="alert">
+                  {errors.partition.message}
+                  {errors.partition.hint ? ` ${errors.partition.hint}` : ''}
+                </p>
+              ) : null}
+            </fieldset>
+            <fieldset className={`choice-group${errors.method ? ' field-invalid' : ''}`}>
+              <legend className="field-label">How Onramp signs in</legend>
+              <div className="choice-cards">
+                {(['role', 'access_keys'] as const).map((method) => {
+                  const offered = offer?.methods.includes(method) ?? false;
+                  return (
+                    <label
+                      key={method}
+                      className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
+                    >
+                      <input
+                        type="radio"
+                        name={`${id}-method`}
+                        value={method}
+                        disabled={!offered}
+                        checked={details.method === method}
+                        onChange={() => setDetails({ ...details, method })}
+                      />
+                      <span>
+                        <strong>{METHOD_LABELS[method]}</strong>
+                        {method === 'role' ? <span className="tag">Recommended</span> : null}
+                        <span className="choice-description">
+                          {method === 'role'
+                            ? 'A role in your account that trusts Onramp, with an external ID only Onramp knows. No long-lived secret leaves your account.'
+                            : 'The access keys of a dedicated IAM user. Use them where roles are not possible.'}
+                        </span>
+                        {!offered && method === 'role' && offer?.reason ? (
+                          <span className="choice-reason">{offer.reason}</span>
+                        ) : null}
+                      </span>
+                    </label>
+                  );
+                })}
+              </div>
+              {errors.method ? (
+                <p className="field-error" role="alert">
+                  {errors.method.message}
+                </p>
+              ) : null}
+            </fieldset>
+            <div className="form-actions">
+              <Button type="submit" variant="primary">
+                Next: permissions
+              </Button>
+            </div>
+          </form>
+        </Card>
+      ) : null}
+
+      {step === 'permissions' ? (
+        <Card title="2. Permissions">
+          <p className="muted">
+            {details.method === 'role'
+              ? 'The role gets these permissions; Onramp adds read access to the role’s own policies so it can check them.'
+              : 'Give the dedicated IAM user these permissions (the policy below).'}
+          </p>
+          <PermissionsPicker
+            catalog={catalog}
+            partition={details.partition}
+            regions={offer?.regions ?? []}
+            value={selection}
+            onChange={setSelection}
+            principal={details.method === 'role' ? 'role' : 'user'}
+            errors={errors}
+          />
+          <div className="form-actions">
+            <Button onClick={() => setStep('details')}>Back</Button>
+            <Button variant="primary" busy={busy} onClick={() => void goToCredentials()}>
+              {details.method === 'role' ? 'Next: create the role' : 'Next: access keys'}
+            </Button>
+          </div>
+        </Card>
+      ) : null}
+
+      {step === 'credentials' ? (
+        <>
+          {details.method === 'role' && connection ? (
+            <Card title="3. Create the role">
+              <CreateRole connection={connection} />
+            </Card>
+          ) : null}
+          <Card title={details.method === 'role' ? '4. The role ARN' : '3. Access keys'}>
+            <form
+              noValidate
+              autoComplete="off"
+              onSubmit={(event) => {
+                event.preventDefault();
+                void validate();
+              }}
+            >
+              {details.method === 'role' ? (
+                <>
+                  <Field
+                    label="Role ARN"
+                    error={errors.roleArn}
+                    description="The ARN of the role you created, such as arn:aws:iam::123456789012:role/OnrampRole."
+                  >
+                    <TextInput
+                      value={roleArn}
+                      spellCheck={false}
+                      placeholder={`arn:${details.partition}:iam::123456789012:role/${connection?.roleName ?? 'OnrampRole'}`}
+                      onChange={(event) => setRoleArn(event.target.value)}
+                    />
+                  </Field>
+                  {!result?.valid ? (
+                    <p className="waiting" role="status">
+                      <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
+                      stack launched from here reports the role back by itself; otherwise paste the
+                      ARN.
+                    </p>
+                  ) : null}
+                </>
+              ) : (
+                <>
+                  <Field label="Access key ID" error={errors.accessKeyId}>
+                    <TextInput
+                      value={keys.accessKeyId}
+                      spellCheck={false}
+                      placeholder="AKIA…"
+                      onChange={(event) => setKeys({ ...keys, accessKeyId: event.target.value })}
+                    />
+                  </Field>
+                  <Field
+                    label="Secret access key"
+                    error={errors.secretAccessKey}
+                    description="Stored encrypted and never shown again."
+                  >
+                    <TextInput
+                      type="password"
+                      autoComplete="new-password"
+                      value={keys.secretAccessKey}
+                      onChange={(event) =>
+                        setKeys({ ...keys, secretAccessKey: event.target.value })
+                      }
+                    />
+                  </Field>
+                  <PolicyPreviewPanel
+                    partition={details.partition}
+                    bundles={selection.bundles}
+                    regions={selection.regions}
+                    principal="user"
+                    title="View the recommended user policy"
+                  />
+                </>
+              )}
+              {result ? <ValidationReport result={result} /> : null}
+              <div className="form-actions">
+                <Button onClick={() => setStep('permissions')}>Back</Button>
+                <Button type="submit" busy={busy}>
+                  Validate
+                </Button>
+                <Button
+                  variant="primary"
+                  disabled={!canSave}
+                  busy={busy}
+                  onClick={() => void save()}
+                  title={canSave ? undefined : 'Validate first: Save is enabled once it passes.'}
+                >
+                  Save account
+                </Button>
+              </div>
+            </form>
+          </Card>
+        </>
+      ) : null}
+
+      {step === 'done' && saved ? (
+        <Card title="Account connected">
+          <Alert tone="success" title={`${saved.name} is connected`}>
+            {byStack ? 'Your stack reported the role back. ' : ''}AWS account{' '}
+            <code>{saved.awsAccountId}</code> · <StatusBadge status={saved.status} />
+          </Alert>
+          <div className="switch-row">
+            <button
+              type="button"
+              role="switch"
+              aria-checked={showPolicies}
+              aria-label="Add IAM policies"
+              className="switch"
+              onClick={() => setShowPolicies(!showPolicies)}
+            >
+              <span className="switch-thumb" aria-hidden="true" />
+            </button>
+            <span>Add IAM policies</span>
+            <span className="muted">
+              Attach existing policies of the account to its{' '}
+              {saved.method === 'role' ? 'role' : 'user'}.
+            </span>
+          </div>
+          {showPolicies ? <IamPoliciesPanel accountId={saved.id} canWrite={canWrite} /> : null}
+          <div className="form-actions">
+            <Button onClick={() => navigate('/accounts')}>Back to accounts</Button>
+            <Button variant="primary" onClick={() => navigate(`/accounts/${saved.id}`)}>
+              Open the account
+            </Button>
+          </div>
+        </Card>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,268 @@
+import { createTenantRequestSchema } from '@onramp/contracts';
+import { type Catalog, createClient, type PartitionOffer, type Tenant } from '@onramp/sdk';
+import { useCallback, useEffect, useState } from 'react';
+import {
+  Alert,
+  Button,
+  Card,
+  Field,
+  PageHeader,
+  Spinner,
+  StatusBadge,
+  Tabs,
+  TextInput,
+} from '../components/ui.tsx';
+import { dateTime } from '../lib/format.ts';
+import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { navigate } from '../lib/router.tsx';
+import { useConsole } from '../lib/session.tsx';
+
+export function OperatorPage() {
+  return (
+    <>
+      <PageHeader
+        title="Operator"
+        subtitle="Tenants, the hub identity of each partition, and the permission catalog."
+      />
+      <Tabs
+        label="Operator"
+        tabs={[
+          { id: 'tenants', title: 'Tenants', content: <TenantsPanel /> },
+          { id: 'hubs', title: 'Hub identities', content: <HubsPanel /> },
+          { id: 'catalog', title: 'Catalog', content: <CatalogPanel /> },
+        ]}
+      />
+    </>
+  );
+}
+
+function TenantsPanel() {
+  const { client, setTenant, tenantId } = useConsole();
+  const [tenants, setTenants] = useState<Tenant[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [form, setForm] = useState({ name: '', adminName: '', adminEmail: '', adminPassword: '' });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const load = useCallback(
+    () => client.tenants.list().then(setTenants, (f: unknown) => setError(describeError(f))),
+    [client],
+  );
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const create = async () => {
+    const body = {
+      name: form.name,
+      ...(form.adminEmail || form.adminName || form.adminPassword
+        ? { admin: { name: form.adminName, email: form.adminEmail, password: form.adminPassword } }
+        : {}),
+    };
+    const checked = validateWith(createTenantRequestSchema, body);
+    if (!checked.ok) return setErrors(checked.errors);
+    setBusy(true);
+    try {
+      await client.tenants.create(checked.data);
+      setForm({ name: '', adminName: '', adminEmail: '', adminPassword: '' });
+      setErrors({});
+      await load();
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="stack">
+      {error ? <Alert tone="danger">{error}</Alert> : null}
+      <Card title="Tenants">
+        {!tenants ? (
+          <Spinner />
+        ) : tenants.length === 0 ? (
+          <p className="muted">No tenants yet: create the first one below.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Limits</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {tenants.map((tenant) => (
+                  <tr key={tenant.id}>
+                    <td>
+                      {tenant.name}
+                      <div className="muted small">
+                        <code>{tenant.id}</code>
+                      </div>
+                    </td>
+                    <td>
+                      {[
+                        tenant.limits.maxAccounts !== undefined
+                          ? `${tenant.limits.maxAccounts} accounts`
+                          : '',
+                        tenant.limits.partitions?.join(', ') ?? '',
+                        tenant.limits.methods?.join(', ') ?? '',
+                      ]
+                        .filter(Boolean)
+                        .join(' · ') || 'None'}
+                    </td>
+                    <td>{dateTime(tenant.createdAt)}</td>
+                    <td>
+                      {tenantId === tenant.id ? (
+                        <span className="tag">Acting on it</span>
+                      ) : (
+                        <Button
+                          className="btn-small"
+                          onClick={() => {
+                            setTenant(tenant.id);
+                            navigate('/accounts');
+                          }}
+                        >
+                          Open its accounts
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+      <Card title="Create a tenant">
+        <form
+          noValidate
+          className="form-grid"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void create();
+          }}
+        >
+          <Field label="Tenant name" error={errors.name}>
+            <TextInput
+              value={form.name}
+              onChange={(event) => setForm({ ...form, name: event.target.value })}
+            />
+          </Field>
+          <Field label="First admin's name" optional error={errors['admin.name']}>
+            <TextInput
+              value={form.adminName}
+              onChange={(event) => setForm({ ...form, adminName: event.target.value })}
+            />
+          </Field>
+          <Field label="First admin's email" optional error={errors['admin.email']}>
+            <TextInput
+              type="email"
+              value={form.adminEmail}
+              onChange={(event) => setForm({ ...form, adminEmail: event.target.value })}
+            />
+          </Field>
+          <Field label="First admin's password" optional error={errors['admin.password']}>
+            <TextInput
+              type="password"
+              autoComplete="new-password"
+              value={form.adminPassword}
+              onChange={(event) => setForm({ ...form, adminPassword: event.target.value })}
+            />
+          </Field>
+          {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
+          <div className="form-actions">
+            <Button type="submit" variant="primary" busy={busy}>
+              Create tenant
+            </Button>
+          </div>
+        </form>
+      </Card>
+    </div>
+  );
+}
+
+/** The hub identities, read through the tenant acted on (or the first): /v1/partitions is per tenant. */
+function HubsPanel() {
+  const { client, tenantId } = useConsole();
+  const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    const run = async () => {
+      const tenant = tenantId ?? (await client.tenants.list())[0]?.id;
+      if (!tenant) throw new Error('Create a tenant first: partitions are offered per tenant.');
+      return createClient({ tenant: () => tenant }).partitions();
+    };
+    run().then(setOffers, (f: unknown) => setError(describeError(f)));
+  }, [client, tenantId]);
+  if (error) return <Alert tone="info">{error}</Alert>;
+  if (!offers) return <Spinner />;
+  return (
+    <div className="grid-3">
+      {offers.map((offer) => (
+        <Card key={offer.partition} title={offer.displayName}>
+          <p>
+            <StatusBadge status={offer.trustedPrincipal ? 'valid' : 'unverified'} />{' '}
+            {offer.trustedPrincipal ? 'Roles and access keys' : 'Access keys only'}
+          </p>
+          {offer.trustedPrincipal ? (
+            <p>
+              Customers' roles trust <code className="wrap">{offer.trustedPrincipal.arn}</code>
+            </p>
+          ) : (
+            <p className="muted">{offer.reason}</p>
+          )}
+          <p className="muted small">{offer.regions.length} regions</p>
+        </Card>
+      ))}
+    </div>
+  );
+}
+
+function CatalogPanel() {
+  const { client } = useConsole();
+  const [catalog, setCatalog] = useState<Catalog | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    client.catalog().then(setCatalog, (f: unknown) => setError(describeError(f)));
+  }, [client]);
+  if (error) return <Alert tone="danger">{error}</Alert>;
+  if (!catalog) return <Spinner />;
+  return (
+    <div className="stack">
+      <Card title={`${catalog.platform}: partitions`}>
+        <ul className="plain">
+          {catalog.partitions.map((p) => (
+            <li key={p.partition}>
+              <strong>{p.displayName}</strong>:{' '}
+              {`${p.customizable ? 'customisable' : 'defaults only'}; defaults ${p.defaultBundles.join(', ')}`}
+            </li>
+          ))}
+        </ul>
+      </Card>
+      {catalog.products.map((product) => (
+        <Card key={product.id} title={product.name}>
+          <p className="muted">{product.description}</p>
+          {product.bundles.map((bundle) => (
+            <details key={bundle.id} className="bundle-actions">
+              <summary>
+                <strong>{bundle.name}</strong> <code>{bundle.id}</code>
+                {bundle.isDefault ? <span className="tag">Default</span> : null} ·{' '}
+                {bundle.partitions.join(', ')} · {bundle.actions.length} actions
+              </summary>
+              <p>{bundle.description}</p>
+              <ul>
+                {bundle.actions.map((a) => (
+                  <li key={a}>
+                    <code>{a}</code>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          ))}
+        </Card>
+      ))}
+    </div>
+  );
+}

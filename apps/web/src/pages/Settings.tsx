@@ -1,0 +1,437 @@
+import { createTokenRequestSchema, createUserRequestSchema, scopeSchema } from '@onramp/contracts';
+import type { ApiToken, AuditPage, CreatedToken, User } from '@onramp/sdk';
+import { useCallback, useEffect, useState } from 'react';
+import {
+  Alert,
+  Button,
+  Card,
+  CopyValue,
+  Field,
+  PageHeader,
+  Spinner,
+  Tabs,
+  TextInput,
+} from '../components/ui.tsx';
+import { dateTime, timeAgo } from '../lib/format.ts';
+import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { useConsole } from '../lib/session.tsx';
+
+const ROLE_LABELS: Record<string, string> = {
+  operator_admin: 'Operator admin',
+  tenant_admin: 'Admin',
+  tenant_viewer: 'Viewer',
+};
+
+export function SettingsPage() {
+  return (
+    <>
+      <PageHeader title="Settings" subtitle="Who can use Onramp, API tokens, and what happened." />
+      <Tabs
+        label="Settings"
+        tabs={[
+          { id: 'users', title: 'Users', content: <UsersPanel /> },
+          { id: 'tokens', title: 'API tokens', content: <TokensPanel /> },
+          { id: 'audit', title: 'Audit log', content: <AuditPanel /> },
+        ]}
+      />
+    </>
+  );
+}
+
+function UsersPanel() {
+  const { client, session } = useConsole();
+  const [users, setUsers] = useState<User[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [form, setForm] = useState({
+    email: '',
+    name: '',
+    password: '',
+    role: 'tenant_viewer' as 'tenant_admin' | 'tenant_viewer',
+  });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const load = useCallback(
+    () => client.users.list().then(setUsers, (f: unknown) => setError(describeError(f))),
+    [client],
+  );
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const add = async () => {
+    const checked = validateWith(createUserRequestSchema, form);
+    if (!checked.ok) return setErrors(checked.errors);
+    setBusy(true);
+    try {
+      await client.users.create(checked.data);
+      setForm({ email: '', name: '', password: '', role: 'tenant_viewer' });
+      setErrors({});
+      await load();
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const change = async (user: User, change: { role?: User['role']; disabled?: boolean }) => {
+    try {
+      await client.users.update(user.id, change as { role?: 'tenant_admin' });
+      await load();
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
+  return (
+    <div className="stack">
+      {error ? <Alert tone="danger">{error}</Alert> : null}
+      <Card title="Users">
+        {!users ? (
+          <Spinner />
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((user) => (
+                  <tr key={user.id}>
+                    <td>{user.name}</td>
+                    <td>{user.email}</td>
+                    <td>
+                      {user.id === session.user.id || user.role === 'operator_admin' ? (
+                        ROLE_LABELS[user.role]
+                      ) : (
+                        <select
+                          className="input input-compact"
+                          aria-label={`Role of ${user.name}`}
+                          value={user.role}
+                          onChange={(event) =>
+                            void change(user, { role: event.target.value as User['role'] })
+                          }
+                        >
+                          <option value="tenant_admin">Admin</option>
+                          <option value="tenant_viewer">Viewer</option>
+                        </select>
+                      )}
+                    </td>
+                    <td>{user.disabled ? 'Disabled' : 'Active'}</td>
+                    <td>
+                      {user.id !== session.user.id ? (
+                        <Button
+                          variant="ghost"
+                          className="btn-small"
+                          onClick={() => void change(user, { disabled: !user.disabled })}
+                        >
+                          {user.disabled ? 'Enable' : 'Disable'}
+                        </Button>
+                      ) : (
+                        <span className="muted">You</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+      <Card title="Add a user">
+        <form
+          noValidate
+          className="form-grid"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void add();
+          }}
+        >
+          <Field label="Name" error={errors.name}>
+            <TextInput
+              value={form.name}
+              onChange={(event) => setForm({ ...form, name: event.target.value })}
+            />
+          </Field>
+          <Field label="Email" error={errors.email}>
+            <TextInput
+              type="email"
+              value={form.email}
+              onChange={(event) => setForm({ ...form, email: event.target.value })}
+            />
+          </Field>
+          <Field label="Initial password" error={errors.password}>
+            <TextInput
+              type="password"
+              autoComplete="new-password"
+              value={form.password}
+              onChange={(event) => setForm({ ...form, password: event.target.value })}
+            />
+          </Field>
+          <Field label="Role" error={errors.role}>
+            <select
+              className="input"
+              value={form.role}
+              onChange={(event) => setForm({ ...form, role: event.target.value as 'tenant_admin' })}
+            >
+              <option value="tenant_viewer">Viewer: sees accounts</option>
+              <option value="tenant_admin">Admin: changes accounts, users and tokens</option>
+            </select>
+          </Field>
+          {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
+          <div className="form-actions">
+            <Button type="submit" variant="primary" busy={busy}>
+              Add user
+            </Button>
+          </div>
+        </form>
+      </Card>
+    </div>
+  );
+}
+
+const SCOPE_LABELS: Record<string, string> = {
+  'accounts:read': 'Read accounts',
+  'accounts:write': 'Change accounts',
+  'credentials:vend': 'Vend credentials',
+  admin: 'Administer the tenant',
+};
+
+function TokensPanel() {
+  const { client } = useConsole();
+  const [tokens, setTokens] = useState<ApiToken[] | undefined>();
+  const [created, setCreated] = useState<CreatedToken | undefined>();
+  const [form, setForm] = useState({
+    name: '',
+    scopes: ['accounts:read'] as string[],
+    expiresInDays: '90',
+  });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const load = useCallback(
+    () => client.tokens.list().then(setTokens, (f: unknown) => setError(describeError(f))),
+    [client],
+  );
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const create = async () => {
+    const body = {
+      name: form.name,
+      scopes: form.scopes,
+      ...(form.expiresInDays ? { expiresInDays: Number(form.expiresInDays) } : {}),
+    };
+    const checked = validateWith(createTokenRequestSchema, body);
+    if (!checked.ok) return setErrors(checked.errors);
+    setBusy(true);
+    try {
+      setCreated(await client.tokens.create(checked.data));
+      setForm({ name: '', scopes: ['accounts:read'], expiresInDays: '90' });
+      setErrors({});
+      await load();
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const revoke = async (token: ApiToken) => {
+    try {
+      await client.tokens.revoke(token.id);
+      await load();
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
+  return (
+    <div className="stack">
+      {error ? <Alert tone="danger">{error}</Alert> : null}
+      {created ? (
+        <Alert tone="success" title={`Token "${created.token.name}" created`}>
+          <p>Copy it now: Onramp stores only its hash and will not show it again.</p>
+          <CopyValue value={created.secret} />
+        </Alert>
+      ) : null}
+      <Card title="API tokens">
+        {!tokens ? (
+          <Spinner />
+        ) : tokens.length === 0 ? (
+          <p className="muted">
+            No tokens yet. Scripts and your platform use them to call the API.
+          </p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.map((token) => (
+                  <tr key={token.id}>
+                    <td>{token.name}</td>
+                    <td>
+                      <code>{token.prefix}…</code>
+                    </td>
+                    <td>{token.scopes.map((s) => SCOPE_LABELS[s] ?? s).join(', ')}</td>
+                    <td>{token.expiresAt ? dateTime(token.expiresAt) : 'Never'}</td>
+                    <td>{timeAgo(token.lastUsedAt)}</td>
+                    <td>
+                      {token.revokedAt ? (
+                        <span className="muted">Revoked</span>
+                      ) : (
+                        <Button
+                          variant="ghost"
+                          className="btn-small"
+                          onClick={() => void revoke(token)}
+                        >
+                          Revoke
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+      <Card title="Create a token">
+        <form
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            void create();
+          }}
+        >
+          <Field label="Name" error={errors.name}>
+            <TextInput
+              value={form.name}
+              placeholder="Provisioning pipeline"
+              onChange={(event) => setForm({ ...form, name: event.target.value })}
+            />
+          </Field>
+          <fieldset className={`choice-group${errors.scopes ? ' field-invalid' : ''}`}>
+            <legend className="field-label">Scopes</legend>
+            {scopeSchema.options.map((scope) => (
+              <label key={scope} className="inline-check">
+                <input
+                  type="checkbox"
+                  checked={form.scopes.includes(scope)}
+                  onChange={(event) =>
+                    setForm({
+                      ...form,
+                      scopes: event.target.checked
+                        ? [...form.scopes, scope]
+                        : form.scopes.filter((s) => s !== scope),
+                    })
+                  }
+                />
+                {SCOPE_LABELS[scope]} <code>{scope}</code>
+              </label>
+            ))}
+            {errors.scopes ? (
+              <p className="field-error" role="alert">
+                Choose at least one scope.
+              </p>
+            ) : null}
+          </fieldset>
+          <Field label="Expires after (days)" optional error={errors.expiresInDays}>
+            <TextInput
+              inputMode="numeric"
+              value={form.expiresInDays}
+              onChange={(event) => setForm({ ...form, expiresInDays: event.target.value })}
+            />
+          </Field>
+          <div className="form-actions">
+            <Button type="submit" variant="primary" busy={busy}>
+              Create token
+            </Button>
+          </div>
+        </form>
+      </Card>
+    </div>
+  );
+}
+
+function AuditPanel() {
+  const { client } = useConsole();
+  const [entries, setEntries] = useState<AuditPage['entries'] | undefined>();
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    client.audit({ limit: 50 }).then(
+      (page) => {
+        setEntries(page.entries);
+        setNext(page.next);
+      },
+      (f: unknown) => setError(describeError(f)),
+    );
+  }, [client]);
+  const more = async () => {
+    if (!next) return;
+    try {
+      const page = await client.audit({ limit: 50, before: next });
+      setEntries([...(entries ?? []), ...page.entries]);
+      setNext(page.next);
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
+  if (error) return <Alert tone="danger">{error}</Alert>;
+  if (!entries) return <Spinner />;
+  return (
+    <Card title="Audit log">
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">What</th>
+              <th scope="col">Record</th>
+              <th scope="col">Who</th>
+              <th scope="col">From</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((entry) => (
+              <tr key={entry.id}>
+                <td title={entry.at}>{dateTime(entry.at)}</td>
+                <td>
+                  <code>{entry.action}</code>
+                </td>
+                <td>
+                  {entry.targetType} <code className="small">{entry.targetId}</code>
+                </td>
+                <td>
+                  {entry.actorType}
+                  {entry.actorId ? <code className="small"> {entry.actorId}</code> : null}
+                </td>
+                <td>{entry.sourceIp}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {next ? (
+        <div className="form-actions">
+          <Button onClick={() => void more()}>Older entries</Button>
+        </div>
+      ) : null}
+    </Card>
+  );
+}

@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { ROOT } from './server-process.ts';
+
+/** Debian's chromium; CI installs it (.ci/run). Never a browser downloaded by Playwright. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const WEB = join(ROOT, 'apps', 'web');
+
+/**
+ * Builds the console into apps/web/dist, as `npm start` does, so the server under test serves what
+ * ships. Built beside and swapped in, so a server starting meanwhile never sees half a build.
+ */
+export async function buildConsole(): Promise<void> {
+  const { build } = await import('vite');
+  const staging = join(WEB, `dist.building-${process.pid}`);
+  await build({
+    configFile: join(WEB, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
+  });
+  rmSync(join(WEB, 'dist'), { recursive: true, force: true });
+  renameSync(staging, join(WEB, 'dist'));
+}
+
+/** Launches chromium headless; fails (never skips) when it is not installed. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the console's browser tests need Debian's chromium (apt-get install -y chromium).`,
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright gives every launch a fresh, temporary user-data directory.
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Saves a PNG of the page into docs/screenshots (the README shows the best of them). */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
+}

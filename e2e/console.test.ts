@@ -1,0 +1,427 @@
+/**
+ * The console in a real browser (Debian's chromium driven by playwright-core) against the real server
+ * and the loopback AWS: first-run set-up, a tenant, accounts connected with keys and with a role
+ * created by the manual steps, permissions customised with the JSON preview, edit, rotate, delete, and
+ * a viewer who can change nothing. The tests run in order and share one server; they save screenshots
+ * of the main screens into docs/screenshots.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildStatements,
+  buildTrustPolicy,
+  DEFAULT_CATALOG_URL,
+  fillPlaceholders,
+  loadCatalog,
+  PARTITION_IDS,
+  type PartitionId,
+  parseHubPrincipal,
+  unwrap,
+  validationBundle,
+} from '@onramp/core';
+import { createIamDataActionIndex } from '@onramp/core/iam-actions';
+import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole, launchBrowser, screenshot } from './browser.ts';
+import { type RunningServer, startServer } from './server-process.ts';
+
+const HUB_ACCOUNT = '111122223333';
+const CUSTOMER_ACCOUNT = '222233334444';
+const OPERATOR = {
+  email: 'ops@example.com',
+  name: 'Olivia Operator',
+  password: 'operator password 1',
+};
+const ADMIN = { email: 'ada@acme.example', name: 'Ada Admin', password: 'tenant admin password' };
+const VIEWER = {
+  email: 'vic@acme.example',
+  name: 'Vic Viewer',
+  password: 'tenant viewer password',
+};
+const STEP_TIMEOUT = 60_000;
+
+const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
+  actions: createIamDataActionIndex(),
+});
+
+/** The policy the dedicated user or role gets for the partition's default bundles. */
+function defaultPolicy(partition: PartitionId, principal: 'role' | 'user', roleName = 'x') {
+  const statements = buildStatements(
+    [...catalog.defaultBundles(partition), validationBundle(principal)],
+    [],
+  );
+  return fillPlaceholders(
+    { Version: '2012-10-17', Statement: statements },
+    { partition, account_id: CUSTOMER_ACCOUNT, role_path: '/', role_name: roleName },
+  );
+}
+
+describe('the console, in chromium, against Onramp and the loopback AWS', () => {
+  let aws: LoopbackAws;
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const hubArn: Partial<Record<PartitionId, string>> = {};
+  const browserLog: string[] = [];
+
+  beforeAll(async () => {
+    // Fail, never skip, when chromium is missing: CI installs it.
+    browser = await launchBrowser();
+    await buildConsole();
+    aws = await startLoopbackAws();
+    const env: Record<string, string> = {
+      ONRAMP_DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-console-')),
+      AWS_ENDPOINT_URL: aws.url,
+      LOG_LEVEL: 'warn',
+    };
+    PARTITION_IDS.forEach((partition, i) => {
+      aws.createAccount(partition, HUB_ACCOUNT);
+      aws.createAccount(partition, CUSTOMER_ACCOUNT);
+      // The operator configures a hub identity in aws and aws-us-gov only: aws-cn offers keys only.
+      if (partition === 'aws-cn') return;
+      const hub = aws.createUser(partition, HUB_ACCOUNT, 'onramp-hub', {
+        accessKey: {
+          accessKeyId: `AKIAHUBCONSOLETEST0${i}`,
+          secretAccessKey: `hubSecretForConsoleTestsOnly000000000000${i}`,
+        },
+        policies: [
+          {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
+                Resource: '*',
+              },
+            ],
+          },
+        ],
+      });
+      const prefix = `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_`;
+      env[`${prefix}PRINCIPAL_ARN`] = hub.arn;
+      env[`${prefix}ACCESS_KEY_ID`] = hub.accessKeyId;
+      env[`${prefix}SECRET_ACCESS_KEY`] = hub.secretAccessKey;
+      hubArn[partition] = hub.arn;
+    });
+    server = await startServer(env);
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => browserLog.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning')
+        browserLog.push(
+          `console ${message.type()}: ${message.text()} ${JSON.stringify(message.location())}`,
+        );
+    });
+  }, 120_000);
+
+  // On failure: what the page looked like and what it logged, to find out why.
+  afterEach(async (test) => {
+    if (test.task.result?.state !== 'fail' || !page) return;
+    const path = join(tmpdir(), `onramp-console-failure-${Date.now()}.png`);
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
+    console.error(`Failed at ${page.url()}; screenshot ${path}\n${browserLog.join('\n')}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await aws?.stop();
+  });
+
+  async function signIn(user: { email: string; password: string }) {
+    await page.goto(server.url);
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+  async function signOut() {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  }
+
+  it(
+    'serves the console at / and deep links, and the API 404 under /v1',
+    async () => {
+      const root = await fetch(`${server.url}/`);
+      expect(root.status).toBe(200);
+      expect(root.headers.get('content-type')).toContain('text/html');
+      expect(root.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const deep = await fetch(`${server.url}/accounts/acct_123`);
+      expect(await deep.text()).toContain('<div id="root">');
+      const api = await fetch(`${server.url}/v1/nothing-here`);
+      expect(api.status).toBe(404);
+      expect(api.headers.get('content-type')).toContain('application/problem+json');
+      expect((await fetch(`${server.url}/assets/missing.js`)).status).toBe(404);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'sets up the operator admin with the one-time token, who creates a tenant and its admin',
+    async () => {
+      const token = /(setup_[A-Za-z0-9_-]+)/.exec(server.output())?.[1];
+      expect(token, server.output()).toBeDefined();
+      await page.goto(server.url);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await screenshot(page, 'sign-in');
+
+      await page.getByRole('link', { name: 'Set up the operator admin' }).click();
+      // The shared schema refuses a short password before anything is sent.
+      await page.getByLabel('Set-up token').fill(token ?? '');
+      await page.getByLabel('Your name').fill(OPERATOR.name);
+      await page.getByLabel('Email').fill(OPERATOR.email);
+      await page.getByLabel('Password').fill('short');
+      await page.getByRole('button', { name: 'Create the operator admin' }).click();
+      await expect
+        .poll(() => page.getByLabel('Password').getAttribute('aria-invalid'))
+        .toBe('true');
+      await page.getByText('use at least 12 characters').waitFor();
+      await page.getByLabel('Password').fill(OPERATOR.password);
+      await page.getByRole('button', { name: 'Create the operator admin' }).click();
+      await page.getByRole('heading', { name: 'Operator' }).waitFor();
+
+      await page.getByLabel('Tenant name').fill('Acme Corp');
+      await page.getByLabel("First admin's name").fill(ADMIN.name);
+      await page.getByLabel("First admin's email").fill(ADMIN.email);
+      await page.getByLabel("First admin's password").fill(ADMIN.password);
+      await page.getByRole('button', { name: 'Create tenant' }).click();
+      await page.getByRole('cell', { name: /Acme Corp/ }).waitFor();
+
+      await page.getByRole('tab', { name: 'Hub identities' }).click();
+      await page.getByText('Access keys only').waitFor();
+      await page.getByText(hubArn.aws ?? 'missing').waitFor();
+      await screenshot(page, 'operator-hub-identities');
+      await signOut();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'shows a tenant admin an empty list that says what to do first',
+    async () => {
+      await signIn(ADMIN);
+      await page.getByRole('heading', { name: 'Connect your first AWS account' }).waitFor();
+      await screenshot(page, 'accounts-empty');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'connects an account with access keys: a wrong secret turns its field red, the right one saves',
+    async () => {
+      const user = aws.createUser('aws', CUSTOMER_ACCOUNT, 'onramp', {
+        policies: [defaultPolicy('aws', 'user')],
+      });
+      await page.getByRole('button', { name: '+ Add AWS account' }).first().click();
+      await page.getByRole('heading', { name: 'Add AWS account' }).waitFor();
+      // Step 1 is checked with the shared schema: no name, no next step.
+      await page.getByRole('button', { name: 'Next: permissions' }).click();
+      await expect.poll(() => page.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+      await page.getByLabel('Name').fill('Keys account');
+      await page.getByLabel('Description').fill('Billing reports');
+      await page.locator('input[type=radio][value="aws"]').check();
+      await page.locator('input[type=radio][value="access_keys"]').check();
+      await screenshot(page, 'wizard-account');
+      await page.getByRole('button', { name: 'Next: permissions' }).click();
+      await page.getByRole('button', { name: 'Next: access keys' }).click();
+
+      await page.getByLabel('Access key ID').fill(user.accessKeyId);
+      await page.getByLabel('Secret access key').fill(`${user.secretAccessKey.slice(0, -4)}XXXX`);
+      const save = page.getByRole('button', { name: 'Save account' });
+      await expect.poll(() => save.isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Validate' }).click();
+      await page.getByText('Validation failed').waitFor();
+      await expect
+        .poll(() => page.getByLabel('Secret access key').getAttribute('aria-invalid'))
+        .toBe('true');
+      await expect.poll(() => save.isDisabled()).toBe(true);
+      await screenshot(page, 'wizard-keys-wrong-secret');
+
+      await page.getByLabel('Secret access key').fill(user.secretAccessKey);
+      await page.getByRole('button', { name: 'Validate' }).click();
+      await page.getByText('Validation passed').waitFor();
+      await expect
+        .poll(() => page.getByLabel('Secret access key').getAttribute('aria-invalid'))
+        .toBeNull();
+      await expect.poll(() => save.isEnabled()).toBe(true);
+      await screenshot(page, 'wizard-keys-validated');
+      await save.click();
+      await page.getByText('Keys account is connected').waitFor();
+      await page.getByRole('button', { name: 'Back to accounts' }).click();
+      await page.getByRole('link', { name: 'Keys account' }).waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'connects an account with a role created by the manual steps, after customising its permissions',
+    async () => {
+      await page.getByRole('button', { name: '+ Add AWS account' }).click();
+      await page.getByLabel('Name').fill('Role account');
+      await page.locator('input[type=radio][value="aws"]').check();
+      await page.locator('input[type=radio][value="role"]').check();
+      await page.getByRole('button', { name: 'Next: permissions' }).click();
+
+      // The live JSON follows the selection: dropping Cost Explorer drops its actions.
+      await page.getByRole('button', { name: 'View JSON' }).click();
+      const json = page.getByTestId('policy-json').first();
+      await expect.poll(() => json.innerText()).toContain('ce:Get*');
+      await page.getByLabel('Customise').check();
+      const costExplorer = page.locator('[data-bundle="cost-explorer"] input[type=checkbox]');
+      await costExplorer.uncheck();
+      await expect.poll(() => json.innerText()).not.toContain('ce:Get*');
+      await page.locator('[data-bundle="cost-explorer"] summary').click();
+      await screenshot(page, 'wizard-permissions');
+
+      await page.getByRole('button', { name: 'Next: create the role' }).click();
+      await page.getByRole('heading', { name: '3. Create the role' }).waitFor();
+      await page.getByRole('tab', { name: 'Manual' }).click();
+      await page.getByRole('tabpanel').locator('.manual-step').first().waitFor();
+      await screenshot(page, 'wizard-create-role');
+
+      // What the tenant does in AWS: create the role with the external ID the page shows.
+      const externalId = (await page.locator('.facts code').nth(1).innerText()).trim();
+      const role = aws.createRole('aws', CUSTOMER_ACCOUNT, {
+        roleName: 'OnrampRole',
+        trustPolicy: buildTrustPolicy({
+          partition: 'aws',
+          hub: unwrap(parseHubPrincipal(hubArn.aws, 'aws')),
+          externalId,
+        }),
+        inlinePolicies: { onramp: defaultPolicy('aws', 'role', 'OnrampRole') },
+      });
+      await page.getByText('Waiting for your stack…').waitFor();
+      await page.getByLabel('Role ARN').fill(role.arn);
+      await page.getByRole('button', { name: 'Validate' }).click();
+      await page.getByText('Validation passed').waitFor({ timeout: 30_000 });
+      await screenshot(page, 'wizard-role-validated');
+      await page.getByRole('button', { name: 'Save account' }).click();
+      await page.getByText('Role account is connected').waitFor();
+      await page.getByRole('switch', { name: 'Add IAM policies' }).click();
+      await page.getByLabel('Search policies').waitFor();
+      await page.getByRole('button', { name: 'Back to accounts' }).click();
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+      await expect
+        .poll(() => page.getByRole('row', { name: /Role account/ }).innerText())
+        .toContain('IAM role');
+      await screenshot(page, 'accounts-list');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'filters the list by method and search',
+    async () => {
+      await page.getByLabel('Method').selectOption('access_keys');
+      await expect.poll(() => page.getByRole('link', { name: 'Role account' }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Keys account' }).waitFor();
+      await page.getByLabel('Method').selectOption('');
+      await page.getByLabel('Search').fill('nothing like it');
+      await page.getByRole('heading', { name: 'No accounts match' }).waitFor();
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'edits an account, rotates its keys (validated first), then deletes it by typing its name',
+    async () => {
+      await page.getByRole('link', { name: 'Keys account' }).click();
+      await page.getByRole('heading', { name: 'Identity' }).waitFor();
+      await screenshot(page, 'account');
+
+      await page.getByLabel('Name', { exact: true }).fill('Keys account (billing)');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByRole('heading', { name: /Keys account \(billing\)/ }).waitFor();
+
+      const next = aws.createUser('aws', CUSTOMER_ACCOUNT, 'onramp-rotated', {
+        policies: [defaultPolicy('aws', 'user')],
+      });
+      await page.getByRole('button', { name: 'Rotate keys' }).click();
+      await page.getByLabel('New access key ID').fill(next.accessKeyId);
+      await page.getByLabel('New secret access key').fill('not the secret at all');
+      await page.getByRole('button', { name: 'Validate and replace' }).click();
+      await expect
+        .poll(() => page.getByLabel('New secret access key').getAttribute('aria-invalid'))
+        .toBe('true');
+      await page.getByLabel('New secret access key').fill(next.secretAccessKey);
+      await page.getByRole('button', { name: 'Validate and replace' }).click();
+      await page.getByText('Credentials replaced').waitFor({ timeout: 30_000 });
+      await page.getByText(next.accessKeyId).waitFor();
+
+      await page.getByRole('button', { name: 'Delete account' }).click();
+      const dialog = page.getByRole('dialog');
+      const confirm = dialog.getByRole('button', { name: 'Delete for good' });
+      await expect.poll(() => confirm.isDisabled()).toBe(true);
+      await dialog.getByRole('textbox').fill('Keys account (billing)');
+      await screenshot(page, 'account-delete', false);
+      await confirm.click();
+      await page.getByRole('heading', { name: 'Cloud accounts' }).waitFor();
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+      await expect.poll(() => page.getByRole('link', { name: /Keys account/ }).count()).toBe(0);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'adds a viewer in settings, who sees the accounts but cannot change anything',
+    async () => {
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByLabel('Name').fill(VIEWER.name);
+      await page.getByLabel('Email').fill(VIEWER.email);
+      await page.getByLabel('Initial password').fill(VIEWER.password);
+      await page.getByLabel('Role').selectOption('tenant_viewer');
+      await page.getByRole('button', { name: 'Add user' }).click();
+      await page.getByRole('cell', { name: VIEWER.email }).waitFor();
+      await screenshot(page, 'settings-users');
+      await page.getByRole('tab', { name: 'API tokens' }).click();
+      await page.getByLabel('Name').fill('Provisioning');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await page.getByText('Copy it now').waitFor();
+      expect(await page.locator('.alert-success code').innerText()).toMatch(/^onr_/);
+      await page.getByRole('tab', { name: 'Audit log' }).click();
+      await page.getByText('account.deleted').first().waitFor();
+      await signOut();
+
+      await signIn(VIEWER);
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+      await expect
+        .poll(() => page.getByRole('button', { name: '+ Add AWS account' }).count())
+        .toBe(0);
+      await expect.poll(() => page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Role account' }).click();
+      await page.getByText('You can view this account; changing it needs an admin.').waitFor();
+      await expect.poll(() => page.getByRole('button', { name: 'Delete account' }).count()).toBe(0);
+      await expect.poll(() => page.getByRole('button', { name: 'Save changes' }).count()).toBe(0);
+      await expect
+        .poll(() => page.getByRole('button', { name: 'Change permissions' }).count())
+        .toBe(0);
+      await screenshot(page, 'account-viewer');
+      await page.goto(`${server.url}/accounts/new`);
+      await page.getByText('Your role can view accounts but not add them.').waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'reads well on a narrow window',
+    async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${server.url}/accounts`);
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+      const overflow = await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      await screenshot(page, 'accounts-narrow');
+    },
+    STEP_TIMEOUT,
+  );
+});

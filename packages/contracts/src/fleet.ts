@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import {
+  accountStatusSchema,
+  bundleFindingSchema,
+  checkSchema,
+  fieldErrorListSchema,
+} from './accounts.ts';
+
+/**
+ * Looking after connected accounts once they exist: health checks on a schedule and on demand, and
+ * webhooks that tell the platform when something about an account changed.
+ */
+
+// ---- health -------------------------------------------------------------------------------------
+
+export const checkTriggerSchema = z.enum(['schedule', 'manual']);
+
+/** One health check of an account, as recorded (GET /v1/accounts/:id/checks, POST …/check). */
+export const accountCheckSchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  /** The account's health after this check (unchanged when AWS could not be reached: see `stale`). */
+  status: accountStatusSchema,
+  previousStatus: accountStatusSchema,
+  changed: z.boolean(),
+  /**
+   * AWS could not be reached or throttled Onramp: nothing was learnt, the account keeps its previous
+   * health, and the check is retried sooner than usual.
+   */
+  stale: z.boolean(),
+  checks: z.array(checkSchema),
+  findings: z.array(bundleFindingSchema),
+  errors: fieldErrorListSchema,
+  durationMs: z.number().int(),
+  trigger: checkTriggerSchema,
+});
+
+export const accountCheckPageSchema = z.object({
+  checks: z.array(accountCheckSchema),
+  next: z.string().nullable(),
+});
+
+export const listChecksQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional(),
+});
+
+// ---- webhooks -----------------------------------------------------------------------------------
+
+export const WEBHOOK_EVENT_TYPES = [
+  'account.created',
+  'account.updated',
+  'account.deleted',
+  'account.health_changed',
+  'account.credentials_rotated',
+] as const;
+
+export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+
+const webhookUrl = z.string().trim().min(1).max(2048);
+const webhookEvents = z
+  .array(webhookEventTypeSchema)
+  .min(1, 'choose at least one event')
+  .max(WEBHOOK_EVENT_TYPES.length);
+
+/** POST /v1/webhooks */
+export const createWebhookRequestSchema = z.object({
+  url: webhookUrl,
+  events: webhookEvents,
+  description: z.string().trim().max(500).default(''),
+  enabled: z.boolean().default(true),
+});
+
+/** PATCH /v1/webhooks/:id */
+export const updateWebhookRequestSchema = z.object({
+  url: webhookUrl.optional(),
+  events: webhookEvents.optional(),
+  description: z.string().trim().max(500).optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** An endpoint as every interface shows it: never its signing secret. */
+export const webhookEndpointSchema = z.object({
+  id: z.string(),
+  /** `tenant`: one tenant's events; `operator`: every tenant's events (tenantId null). */
+  scope: z.enum(['tenant', 'operator']),
+  tenantId: z.string().nullable(),
+  url: z.string(),
+  description: z.string(),
+  events: z.array(webhookEventTypeSchema),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** The creation response: the only time the signing secret is shown. */
+export const createdWebhookResponseSchema = z.object({
+  endpoint: webhookEndpointSchema,
+  /** `whsec_…`: verify each delivery's Onramp-Webhook-Signature with it. Shown once. */
+  secret: z.string(),
+});
+
+export const webhookEndpointListSchema = z.object({ endpoints: z.array(webhookEndpointSchema) });
+
+export const webhookDeliverySchema = z.object({
+  id: z.string(),
+  /** The event's id, sent as Onramp-Webhook-Id: the same on every retry. */
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  /** Attempts made so far. */
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  lastAttemptAt: z.string().nullable(),
+  lastStatusCode: z.number().int().nullable(),
+  /** The first 500 characters of the last response's body. */
+  lastResponseExcerpt: z.string().nullable(),
+  /** Why the last attempt failed when there was no response (timeout, refused address…). */
+  lastError: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export const webhookDeliveryPageSchema = z.object({
+  deliveries: z.array(webhookDeliverySchema),
+  next: z.string().nullable(),
+});
+
+export const listDeliveriesQuerySchema = listChecksQuerySchema;
+
+export type WebhookEventType = z.infer<typeof webhookEventTypeSchema>;
+export type AccountCheck = z.infer<typeof accountCheckSchema>;
+export type WebhookEndpoint = z.infer<typeof webhookEndpointSchema>;
+export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { ApiProblem, createClient } from './index.ts';
+
+function recorder(responses: Response[]) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetch = async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init ?? {} });
+    const next = responses.shift();
+    if (!next) throw new Error('no more responses');
+    return next;
+  };
+  return { calls, fetch: fetch as typeof globalThis.fetch };
+}
+
+function headersOf(calls: { init: RequestInit }[], index: number): Record<string, string> {
+  return (calls[index]?.init.headers ?? {}) as Record<string, string>;
+}
+
+const json = (body: unknown, status = 200, type = 'application/json') =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': type } });
+
+const SESSION = {
+  user: { id: 'u', email: 'a@b.example', name: 'A', role: 'tenant_admin', tenantId: 't' },
+  csrfToken: 'csrf-123',
+};
+
+describe('the Onramp client', () => {
+  it('remembers the CSRF token from sign-in and sends it with every change, never with reads', async () => {
+    const { calls, fetch } = recorder([
+      json(SESSION),
+      json({ accounts: [], next: null }),
+      json(SESSION),
+    ]);
+    const client = createClient({ fetch, baseUrl: 'http://onramp.test/' });
+    await client.session.login({ email: 'a@b.example', password: 'x' });
+    const page = await client.accounts.list({ partition: 'aws', q: '', limit: 10 });
+    expect(page).toEqual({ accounts: [], next: null });
+    expect(calls[1]?.url).toBe('http://onramp.test/v1/accounts?partition=aws&limit=10');
+    expect(headersOf(calls, 1)['x-csrf-token']).toBeUndefined();
+    await client.session.setup({
+      setupToken: 'setup_x',
+      email: 'a@b.example',
+      name: 'A',
+      password: 'p',
+    });
+    expect(headersOf(calls, 2)['x-csrf-token']).toBe('csrf-123');
+  });
+
+  it('names the tenant an operator acts on, and sends a bearer token when given one', async () => {
+    const { calls, fetch } = recorder([json({ partitions: [] })]);
+    const client = createClient({ fetch, token: 'onr_abc', tenant: () => 'tenant_9' });
+    await client.partitions();
+    const headers = headersOf(calls, 0);
+    expect(headers.authorization).toBe('Bearer onr_abc');
+    expect(headers['onramp-tenant']).toBe('tenant_9');
+  });
+
+  it('throws an ApiProblem with the field errors of a problem+json response', async () => {
+    const { fetch } = recorder([
+      json(
+        {
+          type: 'https://onramp.dev/problems/validation_failed',
+          title: 'Validation failed',
+          status: 422,
+          detail: 'roleArn: not a role ARN',
+          requestId: 'request_1',
+          errors: [
+            { field: 'roleArn', code: 'invalid_arn', message: 'Not a role ARN.', hint: 'Copy it.' },
+          ],
+        },
+        422,
+        'application/problem+json',
+      ),
+    ]);
+    const client = createClient({ fetch });
+    const error = await client.accounts
+      .create({ method: 'role', connectionId: 'c', roleArn: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiProblem);
+    const problem = error as ApiProblem;
+    expect(problem.status).toBe(422);
+    expect(problem.requestId).toBe('request_1');
+    expect(problem.errorFor('roleArn')?.hint).toBe('Copy it.');
+  });
+
+  it('refuses a response that does not match its contract', async () => {
+    const { fetch } = recorder([json({ accounts: 'nope' })]);
+    await expect(createClient({ fetch }).accounts.list()).rejects.toThrow();
+  });
+
+  it('turns a network failure into a problem with status 0', async () => {
+    const client = createClient({
+      fetch: async () => {
+        throw new TypeError('fetch failed');
+      },
+    });
+    await expect(client.catalog()).rejects.toMatchObject({ status: 0, name: 'ApiProblem' });
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * A small fetch-based client for the Onramp API. Requests are typed by the contracts' input types
+ * (what a caller may send, defaults optional); responses are parsed with the contracts' schemas, so a
+ * caller gets exactly the documented shape or an error. Every error response becomes an `ApiProblem`
+ * carrying the RFC 9457 fields and the `errors: [{field, code, message, hint}]` list.
+ */
+import {
+  accountPageSchema,
+  accountSchema,
+  apiTokenSchema,
+  type attachIamPoliciesRequestSchema,
+  attachIamPoliciesResponseSchema,
+  auditPageSchema,
+  catalogResponseSchema,
+  connectionListSchema,
+  connectionSchema,
+  type createAccountRequestSchema,
+  type createConnectionRequestSchema,
+  createdTokenResponseSchema,
+  type createTenantRequestSchema,
+  type createTokenRequestSchema,
+  type createUserRequestSchema,
+  type FieldError,
+  type iamPoliciesQuerySchema,
+  iamPolicyPageSchema,
+  type listAccountsQuerySchema,
+  type loginRequestSchema,
+  partitionOfferListSchema,
+  type policyPreviewRequestSchema,
+  policyPreviewResponseSchema,
+  type replaceCredentialsRequestSchema,
+  sessionResponseSchema,
+  type setupRequestSchema,
+  stepsResponseSchema,
+  tenantSchema,
+  type updateAccountRequestSchema,
+  type updateTenantRequestSchema,
+  type updateUserRequestSchema,
+  userSchema,
+  validationResultSchema,
+} from '@onramp/contracts';
+import { z } from 'zod';
+
+/** An error response of the API (or a network failure, status 0), as RFC 9457 problem details. */
+export class ApiProblem extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly errors: FieldError[];
+  readonly requestId: string | undefined;
+
+  constructor(problem: {
+    status: number;
+    type?: string;
+    title: string;
+    detail?: string;
+    errors?: FieldError[];
+    requestId?: string;
+  }) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ApiProblem';
+    this.status = problem.status;
+    this.type = problem.type ?? 'about:blank';
+    this.title = problem.title;
+    this.detail = problem.detail;
+    this.errors = problem.errors ?? [];
+    this.requestId = problem.requestId;
+  }
+
+  /** The first error about a field (`accessKeyId`, `permissions.nodes-ec2`…), if any. */
+  errorFor(field: string): FieldError | undefined {
+    return this.errors.find((e) => e.field === field);
+  }
+}
+
+const problemBodySchema = z.object({
+  type: z.string().optional(),
+  title: z.string().optional(),
+  status: z.number().optional(),
+  detail: z.string().optional(),
+  requestId: z.string().optional(),
+  errors: z
+    .array(
+      z.object({
+        field: z.string(),
+        code: z.string(),
+        message: z.string(),
+        hint: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+
+export type Session = z.output<typeof sessionResponseSchema>;
+export type Account = z.output<typeof accountSchema>;
+export type AccountPage = z.output<typeof accountPageSchema>;
+export type Connection = z.output<typeof connectionSchema>;
+export type Steps = z.output<typeof stepsResponseSchema>;
+export type Catalog = z.output<typeof catalogResponseSchema>;
+export type PartitionOffer = z.output<typeof partitionOfferListSchema>['partitions'][number];
+export type PolicyPreview = z.output<typeof policyPreviewResponseSchema>;
+export type ValidationResult = z.output<typeof validationResultSchema>;
+export type IamPolicyPage = z.output<typeof iamPolicyPageSchema>;
+export type Tenant = z.output<typeof tenantSchema>;
+export type User = z.output<typeof userSchema>;
+export type ApiToken = z.output<typeof apiTokenSchema>;
+export type CreatedToken = z.output<typeof createdTokenResponseSchema>;
+export type AuditPage = z.output<typeof auditPageSchema>;
+
+export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
+export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
+export type PolicyPreviewInput = z.input<typeof policyPreviewRequestSchema>;
+export type UpdateAccountInput = z.input<typeof updateAccountRequestSchema>;
+export type ReplaceCredentialsInput = z.input<typeof replaceCredentialsRequestSchema>;
+/** Query strings carry numbers as text: the contracts coerce them, so `limit` is a number here. */
+export type ListAccountsQuery = Partial<
+  Omit<z.input<typeof listAccountsQuerySchema>, 'limit'> & { limit: number }
+>;
+export type IamPoliciesQuery = Partial<
+  Omit<z.input<typeof iamPoliciesQuerySchema>, 'limit'> & { limit: number }
+>;
+export interface AuditQuery {
+  limit?: number;
+  before?: string;
+  targetId?: string;
+}
+
+export interface ClientOptions {
+  /** Where the API is; '' (the default) for the same origin, as the console uses it. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** An API token (onr_…), for scripts; the console uses its session cookie instead. */
+  token?: string;
+  /** The tenant an operator acts on (sent as Onramp-Tenant), read on every request. */
+  tenant?: () => string | undefined;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Creates a client. A session's CSRF token is remembered from sign-in and sent with every change. */
+export function createClient(options: ClientOptions = {}) {
+  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  let csrfToken: string | undefined;
+
+  async function send(
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    query?: Query,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+    const tenant = options.tenant?.();
+    if (tenant) headers['onramp-tenant'] = tenant;
+    let response: Response;
+    try {
+      response = await doFetch(`${baseUrl}${path}${queryString(query)}`, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (error) {
+      throw new ApiProblem({
+        status: 0,
+        title: 'Onramp cannot be reached',
+        detail: `Check your connection and try again (${error instanceof Error ? error.message : String(error)}).`,
+      });
+    }
+    if (!response.ok) throw await toProblem(response);
+    return response;
+  }
+
+  async function call<S extends z.ZodType>(
+    schema: S,
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    query?: Query,
+  ): Promise<z.output<S>> {
+    const response = await send(method, path, body, query);
+    return schema.parse(await response.json());
+  }
+
+  async function none(method: 'DELETE' | 'POST', path: string, body?: unknown): Promise<void> {
+    await send(method, path, body);
+  }
+
+  const id = (value: string) => encodeURIComponent(value);
+  const remember = (session: Session) => {
+    csrfToken = session.csrfToken;
+    return session;
+  };
+
+  return {
+    /** The CSRF token of the current session, if signed in through this client. */
+    get csrfToken() {
+      return csrfToken;
+    },
+    session: {
+      get: async () => remember(await call(sessionResponseSchema, 'GET', '/v1/session')),
+      login: async (input: z.input<typeof loginRequestSchema>) =>
+        remember(await call(sessionResponseSchema, 'POST', '/v1/session', input)),
+      setup: async (input: z.input<typeof setupRequestSchema>) =>
+        remember(await call(sessionResponseSchema, 'POST', '/v1/setup', input)),
+      logout: async () => {
+        await none('DELETE', '/v1/session');
+        csrfToken = undefined;
+      },
+    },
+    catalog: () => call(catalogResponseSchema, 'GET', '/v1/catalog'),
+    partitions: async () =>
+      (await call(partitionOfferListSchema, 'GET', '/v1/partitions')).partitions,
+    previewPolicy: (input: PolicyPreviewInput) =>
+      call(policyPreviewResponseSchema, 'POST', '/v1/policies/preview', input),
+    connections: {
+      create: (input: CreateConnectionInput) =>
+        call(connectionSchema, 'POST', '/v1/connections', input),
+      get: (connectionId: string) =>
+        call(connectionSchema, 'GET', `/v1/connections/${id(connectionId)}`),
+      list: async () => (await call(connectionListSchema, 'GET', '/v1/connections')).connections,
+      steps: (connectionId: string) =>
+        call(stepsResponseSchema, 'GET', `/v1/connections/${id(connectionId)}/steps`),
+      regenerateExternalId: (connectionId: string) =>
+        call(connectionSchema, 'POST', `/v1/connections/${id(connectionId)}/external-id`),
+      delete: (connectionId: string) => none('DELETE', `/v1/connections/${id(connectionId)}`),
+    },
+    accounts: {
+      list: (query: ListAccountsQuery = {}) =>
+        call(accountPageSchema, 'GET', '/v1/accounts', undefined, query),
+      get: (accountId: string) => call(accountSchema, 'GET', `/v1/accounts/${id(accountId)}`),
+      validate: (input: CreateAccountInput) =>
+        call(validationResultSchema, 'POST', '/v1/accounts/validate', input),
+      create: (input: CreateAccountInput) => call(accountSchema, 'POST', '/v1/accounts', input),
+      update: (accountId: string, input: UpdateAccountInput) =>
+        call(accountSchema, 'PATCH', `/v1/accounts/${id(accountId)}`, input),
+      replaceCredentials: (accountId: string, input: ReplaceCredentialsInput) =>
+        call(accountSchema, 'PUT', `/v1/accounts/${id(accountId)}/credentials`, input),
+      delete: (accountId: string) => none('DELETE', `/v1/accounts/${id(accountId)}`),
+      iamPolicies: (accountId: string, query: IamPoliciesQuery = {}) =>
+        call(
+          iamPolicyPageSchema,
+          'GET',
+          `/v1/accounts/${id(accountId)}/iam-policies`,
+          undefined,
+          query,
+        ),
+      attachIamPolicies: (
+        accountId: string,
+        input: z.input<typeof attachIamPoliciesRequestSchema>,
+      ) =>
+        call(
+          attachIamPoliciesResponseSchema,
+          'POST',
+          `/v1/accounts/${id(accountId)}/iam-policies`,
+          input,
+        ),
+    },
+    users: {
+      list: async () =>
+        (await call(z.object({ users: z.array(userSchema) }), 'GET', '/v1/users')).users,
+      create: (input: z.input<typeof createUserRequestSchema>) =>
+        call(userSchema, 'POST', '/v1/users', input),
+      update: (userId: string, input: z.input<typeof updateUserRequestSchema>) =>
+        call(userSchema, 'PATCH', `/v1/users/${id(userId)}`, input),
+      delete: (userId: string) => none('DELETE', `/v1/users/${id(userId)}`),
+    },
+    tokens: {
+      list: async () =>
+        (await call(z.object({ tokens: z.array(apiTokenSchema) }), 'GET', '/v1/tokens')).tokens,
+      create: (input: z.input<typeof createTokenRequestSchema>) =>
+        call(createdTokenResponseSchema, 'POST', '/v1/tokens', input),
+      revoke: (tokenId: string) => none('DELETE', `/v1/tokens/${id(tokenId)}`),
+    },
+    audit: (query: AuditQuery = {}) =>
+      call(auditPageSchema, 'GET', '/v1/audit', undefined, { ...query }),
+    tenants: {
+      list: async () =>
+        (await call(z.object({ tenants: z.array(tenantSchema) }), 'GET', '/v1/tenants')).tenants,
+      create: (input: z.input<typeof createTenantRequestSchema>) =>
+        call(tenantSchema, 'POST', '/v1/tenants', input),
+      update: (tenantId: string, input: z.input<typeof updateTenantRequestSchema>) =>
+        call(tenantSchema, 'PATCH', `/v1/tenants/${id(tenantId)}`, input),
+      delete: (tenantId: string) => none('DELETE', `/v1/tenants/${id(tenantId)}`),
+    },
+  };
+}
+
+export type OnrampClient = ReturnType<typeof createClient>;
+
+async function toProblem(response: Response): Promise<ApiProblem> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const parsed = problemBodySchema.safeParse(body);
+  const problem = parsed.success ? parsed.data : {};
+  return new ApiProblem({
+    status: response.status,
+    title: problem.title ?? (response.statusText || `HTTP ${response.status}`),
+    ...(problem.type ? { type: problem.type } : {}),
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...(problem.requestId ? { requestId: problem.requestId } : {}),
+  });
+}
