@@ -76,6 +76,8 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       ONRAMP_DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-console-')),
       AWS_ENDPOINT_URL: aws.url,
       LOG_LEVEL: 'warn',
+      // A public URL puts the call-back into templates; the test plays the stack's function itself.
+      ONRAMP_PUBLIC_URL: 'http://onramp.test',
     };
     PARTITION_IDS.forEach((partition, i) => {
       aws.createAccount(partition, HUB_ACCOUNT);
@@ -311,6 +313,68 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
         .poll(() => page.getByRole('row', { name: /Role account/ }).innerText())
         .toContain('IAM role');
       await screenshot(page, 'accounts-list');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'connects a role by the CloudFormation call-back, with no copy and paste',
+    async () => {
+      await page.getByRole('link', { name: 'Cloud accounts' }).click();
+      await page.getByRole('button', { name: '+ Add AWS account' }).click();
+      await page.getByLabel('Name').fill('Stack account');
+      await page.locator('input[type=radio][value="aws"]').check();
+      await page.locator('input[type=radio][value="role"]').check();
+      await page.getByRole('button', { name: 'Next: permissions' }).click();
+      await page.getByRole('button', { name: 'Next: create the role' }).click();
+      await page.getByRole('heading', { name: '3. Create the role' }).waitFor();
+      await page.getByText('Waiting for your stack…').waitFor();
+
+      // What CloudFormation does: the template names the call-back and carries a one-time token.
+      const href = await page.getByRole('link', { name: /Download template/ }).getAttribute('href');
+      expect(href).toMatch(/\/v1\/connections\/con_[0-9a-z]+\/cloudformation\?format=yaml$/);
+      const template =
+        (await // The link names Onramp's public URL; this test reaches the same server on its local address.
+        (
+          await page.request.get(
+            `${server.url}${new URL(href ?? '', server.url).pathname}?format=json`,
+          )
+        ).json()) as {
+          Parameters: { ExternalId: { Default: string }; CallbackToken: { Default: string } };
+          Resources: Record<string, { Type: string; Properties?: { CallbackUrl?: string } }>;
+        };
+      const callback = Object.values(template.Resources).find(
+        (r) => r.Type === 'Custom::OnrampCallback',
+      );
+      expect(callback?.Properties?.CallbackUrl).toBe(
+        'http://onramp.test/v1/callbacks/cloudformation',
+      );
+      const role = aws.createRole('aws', CUSTOMER_ACCOUNT, {
+        roleName: 'StackRole',
+        trustPolicy: buildTrustPolicy({
+          partition: 'aws',
+          hub: unwrap(parseHubPrincipal(hubArn.aws, 'aws')),
+          externalId: template.Parameters.ExternalId.Default,
+        }),
+        inlinePolicies: { onramp: defaultPolicy('aws', 'role', 'StackRole') },
+      });
+      const reported = await fetch(`${server.url}/v1/callbacks/cloudformation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          requestType: 'Create',
+          token: template.Parameters.CallbackToken.Default,
+          roleArn: role.arn,
+          stackId: `arn:aws:cloudformation:us-east-1:${CUSTOMER_ACCOUNT}:stack/onramp-StackRole/1`,
+        }),
+      });
+      expect(reported.status, await reported.clone().text()).toBe(200);
+
+      // The page was waiting: it notices by itself and shows the connected account.
+      await page.getByText('Your stack reported the role back.').waitFor({ timeout: 30_000 });
+      await page.getByText('Stack account is connected').waitFor();
+      await page.getByRole('button', { name: 'Back to accounts' }).click();
+      await page.getByRole('link', { name: 'Stack account' }).waitFor();
     },
     STEP_TIMEOUT,
   );

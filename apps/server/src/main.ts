@@ -134,10 +134,12 @@ async function start(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();
   deliverer.start();
-  const url = config.publicUrl ?? address.replace('127.0.0.1', 'localhost');
+  // Where this process listens; the public URL (behind a proxy) is printed apart.
+  const url = address.replace('127.0.0.1', 'localhost');
   const lines = [
     '',
     `  Onramp is running at ${url}`,
+    ...(config.publicUrl ? [`  Public URL (templates and call-backs): ${config.publicUrl}`] : []),
     `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
     `  Database: ${location.kind === 'sqlite' ? location.path : 'PostgreSQL'}   Keyring: ${keyringPath(config).path}${keyring.created ? ' (new)' : ''}`,
     `  Partitions with a hub identity (roles): ${Object.keys(hubs).join(', ') || 'none — access keys only'}`,

@@ -48,7 +48,7 @@ export type PermissionOutcome =
 /** How many action names one simulation request carries. */
 const BATCH = 100;
 /** Simulation requests in flight at once for one check. */
-const CONCURRENCY = 4;
+const CONCURRENCY = 16;
 const EXAMPLE = 'onramp-check';
 
 interface Probe {
