@@ -7,17 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildStatements,
-  buildTrustPolicy,
-  type Catalog,
-  DEFAULT_CATALOG_URL,
-  fillPlaceholders,
-  loadCatalog,
-  parseHubPrincipal,
-  unwrap,
-  validationBundle,
-} from '@onramp/core';
+import { type Catalog, DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { createSdkAwsGateway } from '../apps/server/src/adapters/aws/sdk-aws-gateway.ts';
@@ -30,8 +20,8 @@ import { createSessionsRepository } from '../apps/server/src/features/auth/sessi
 import { createTenantsRepository } from '../apps/server/src/features/tenants/tenants-repository.ts';
 import { createTokensRepository } from '../apps/server/src/features/tokens/tokens-repository.ts';
 import { createUsersRepository } from '../apps/server/src/features/users/users-repository.ts';
+import { createConnectedRole, createHub } from '../apps/server/src/testing/loopback-world.ts';
 
-export const HUB_ACCOUNT = '111122223333';
 export const CUSTOMER = '222233334444';
 
 export async function loadShippedCatalog(): Promise<Catalog> {
@@ -43,34 +33,8 @@ export async function loadShippedCatalog(): Promise<Catalog> {
 export async function startBenchAws(latencyMs = 0) {
   const aws = await startLoopbackAws({ latencyMs });
   aws.createAccount('aws', CUSTOMER);
-  const hub = aws.createUser('aws', HUB_ACCOUNT, 'onramp-hub', {
-    policies: [
-      {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-            Resource: '*',
-          },
-        ],
-      },
-    ],
-  });
-  const gateway = createSdkAwsGateway({
-    hubs: {
-      aws: {
-        principalArn: hub.arn,
-        credentials: {
-          source: 'keys',
-          accessKeyId: hub.accessKeyId,
-          secretAccessKey: hub.secretAccessKey,
-        },
-      },
-    },
-    endpoint: aws.url,
-    maxAttempts: 2,
-  });
+  const { user: hub, config } = createHub(aws, 'aws');
+  const gateway = createSdkAwsGateway({ hubs: { aws: config }, endpoint: aws.url, maxAttempts: 2 });
   return { aws, hubArn: hub.arn, gateway };
 }
 
@@ -83,36 +47,13 @@ export function createRoleFor(
   externalId: string,
   bundles: readonly string[],
 ) {
-  const chosen = bundles.map((id) => catalog.bundles.get(id)).filter((b) => b !== undefined);
-  const trust = buildTrustPolicy({
+  return createConnectedRole(aws, catalog, {
     partition: 'aws',
-    hub: unwrap(parseHubPrincipal(hubArn, 'aws')),
-    externalId,
-  });
-  const [assume] = trust.Statement;
-  return aws.createRole('aws', CUSTOMER, {
+    accountId: CUSTOMER,
     roleName,
-    // TagSession apart from the external-ID condition, so vended sessions carry their tags.
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        { ...assume, Action: ['sts:AssumeRole'] },
-        {
-          Effect: 'Allow',
-          Principal: assume?.Principal ?? { AWS: hubArn },
-          Action: ['sts:TagSession'],
-        },
-      ],
-    },
-    inlinePolicies: [
-      fillPlaceholders(
-        {
-          Version: '2012-10-17',
-          Statement: buildStatements([...chosen, validationBundle('role')], []),
-        },
-        { partition: 'aws', account_id: CUSTOMER, role_path: '/', role_name: roleName },
-      ),
-    ],
+    hubArn,
+    externalId,
+    bundles,
   });
 }
 

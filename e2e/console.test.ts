@@ -9,25 +9,26 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildStatements,
   buildTrustPolicy,
   DEFAULT_CATALOG_URL,
-  fillPlaceholders,
   loadCatalog,
   PARTITION_IDS,
   type PartitionId,
   parseHubPrincipal,
   unwrap,
-  validationBundle,
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bundlePolicy,
+  createHub,
+  hubEnvironment,
+} from '../apps/server/src/testing/loopback-world.ts';
 import { buildConsole, launchBrowser, screenshot } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 
-const HUB_ACCOUNT = '111122223333';
 const CUSTOMER_ACCOUNT = '222233334444';
 const OPERATOR = {
   email: 'ops@example.com',
@@ -47,16 +48,14 @@ const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
 });
 
 /** The policy the dedicated user or role gets for the partition's default bundles. */
-function defaultPolicy(partition: PartitionId, principal: 'role' | 'user', roleName = 'x') {
-  const statements = buildStatements(
-    [...catalog.defaultBundles(partition), validationBundle(principal)],
-    [],
-  );
-  return fillPlaceholders(
-    { Version: '2012-10-17', Statement: statements },
-    { partition, account_id: CUSTOMER_ACCOUNT, role_path: '/', role_name: roleName },
-  );
-}
+const defaultPolicy = (partition: PartitionId, principal: 'role' | 'user', roleName = 'x') =>
+  bundlePolicy(catalog, {
+    partition,
+    bundles: 'default',
+    principal,
+    accountId: CUSTOMER_ACCOUNT,
+    roleName,
+  });
 
 describe('the console, in chromium, against Onramp and the loopback AWS', () => {
   let aws: LoopbackAws;
@@ -80,32 +79,14 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       ONRAMP_PUBLIC_URL: 'http://onramp.test',
     };
     PARTITION_IDS.forEach((partition, i) => {
-      aws.createAccount(partition, HUB_ACCOUNT);
       aws.createAccount(partition, CUSTOMER_ACCOUNT);
       // The operator configures a hub identity in aws and aws-us-gov only: aws-cn offers keys only.
       if (partition === 'aws-cn') return;
-      const hub = aws.createUser(partition, HUB_ACCOUNT, 'onramp-hub', {
-        accessKey: {
-          accessKeyId: `AKIAHUBCONSOLETEST0${i}`,
-          secretAccessKey: `hubSecretForConsoleTestsOnly000000000000${i}`,
-        },
-        policies: [
-          {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-                Resource: '*',
-              },
-            ],
-          },
-        ],
+      const { user: hub } = createHub(aws, partition, {
+        accessKeyId: `AKIAHUBCONSOLETEST0${i}`,
+        secretAccessKey: `hubSecretForConsoleTestsOnly000000000000${i}`,
       });
-      const prefix = `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_`;
-      env[`${prefix}PRINCIPAL_ARN`] = hub.arn;
-      env[`${prefix}ACCESS_KEY_ID`] = hub.accessKeyId;
-      env[`${prefix}SECRET_ACCESS_KEY`] = hub.secretAccessKey;
+      Object.assign(env, hubEnvironment(partition, hub));
       hubArn[partition] = hub.arn;
     });
     server = await startServer(env);

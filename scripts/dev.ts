@@ -13,21 +13,22 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
-  buildStatements,
   buildTrustPolicy,
   DEFAULT_CATALOG_URL,
-  fillPlaceholders,
   loadCatalog,
   PARTITION_IDS,
   type PartitionId,
   parseHubPrincipal,
   unwrap,
-  validationBundle,
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { startLoopbackAws } from '@onramp/loopback-aws';
+import {
+  bundlePolicy,
+  createHub,
+  hubEnvironment,
+} from '../apps/server/src/testing/loopback-world.ts';
 
-const HUB_ACCOUNT = '111122223333';
 const DEMO_ACCOUNT = '222233334444';
 const HUB_KEYS = {
   accessKeyId: 'AKIAHUBDEVONLY000001',
@@ -40,55 +41,35 @@ const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
 const aws = await startLoopbackAws({ port: Number(process.env.LOOPBACK_AWS_PORT ?? 4566) });
 
 /** The policy a principal gets for a partition's default bundles, as the template would create it. */
-function defaultPolicy(
+const defaultPolicy = (
   partition: PartitionId,
   principal: 'role' | 'user',
   roleName = 'OnrampRole',
-) {
-  const statements = buildStatements(
-    [...catalog.defaultBundles(partition), validationBundle(principal)],
-    [],
-  );
-  return fillPlaceholders(
-    { Version: '2012-10-17', Statement: statements },
-    { partition, account_id: DEMO_ACCOUNT, role_path: '/', role_name: roleName },
-  );
-}
+) =>
+  bundlePolicy(catalog, {
+    partition,
+    bundles: 'default',
+    principal,
+    accountId: DEMO_ACCOUNT,
+    roleName,
+  });
 
-const lines: string[] = ['', '  Loopback AWS (test tooling) at ' + aws.url, ''];
+const lines: string[] = ['', `  Loopback AWS (test tooling) at ${aws.url}`, ''];
 const env: Record<string, string> = {
   AWS_ENDPOINT_URL: aws.url,
   ONRAMP_DATA_DIR: process.env.ONRAMP_DATA_DIR ?? './data/dev',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 for (const partition of PARTITION_IDS) {
-  aws.createAccount(partition, HUB_ACCOUNT);
   aws.createAccount(partition, DEMO_ACCOUNT);
-  const hub = aws.createUser(partition, HUB_ACCOUNT, 'onramp-hub', {
-    accessKey: {
-      ...HUB_KEYS,
-      accessKeyId: HUB_KEYS.accessKeyId.replace(
-        '000001',
-        `00000${PARTITION_IDS.indexOf(partition) + 1}`,
-      ),
-    },
-    policies: [
-      {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-            Resource: '*',
-          },
-        ],
-      },
-    ],
+  const { user: hub } = createHub(aws, partition, {
+    ...HUB_KEYS,
+    accessKeyId: HUB_KEYS.accessKeyId.replace(
+      '000001',
+      `00000${PARTITION_IDS.indexOf(partition) + 1}`,
+    ),
   });
-  const prefix = `ONRAMP_HUB_${partition.toUpperCase().replace(/-/g, '_')}_`;
-  env[`${prefix}PRINCIPAL_ARN`] = hub.arn;
-  env[`${prefix}ACCESS_KEY_ID`] = hub.accessKeyId;
-  env[`${prefix}SECRET_ACCESS_KEY`] = hub.secretAccessKey;
+  Object.assign(env, hubEnvironment(partition, hub));
   const good = aws.createUser(partition, DEMO_ACCOUNT, 'onramp', {
     policies: [defaultPolicy(partition, 'user')],
   });

@@ -5,16 +5,13 @@
  */
 import { createServer } from 'node:net';
 import {
-  buildStatements,
   buildTrustPolicy,
   type Catalog,
-  fillPlaceholders,
   getPartition,
   PARTITION_IDS,
   type PartitionId,
   parseHubPrincipal,
   unwrap,
-  validationBundle,
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
@@ -25,9 +22,9 @@ import {
 } from '../../features/accounts/accounts-validation.ts';
 import { AppError } from '../../http/problems.ts';
 import { testCatalog } from '../../testing/harness.ts';
+import { bundlePolicy, createHub } from '../../testing/loopback-world.ts';
 import { createSdkAwsGateway } from './sdk-aws-gateway.ts';
 
-const HUB_ACCOUNT = '111122223333';
 const CUSTOMER = '222233334444';
 const EXTERNAL_ID = 'onramp-wire-external-id-0001';
 
@@ -48,16 +45,7 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
     principal: 'role' | 'user',
     roleName = 'OnrampRole',
     accountId = CUSTOMER,
-  ) => {
-    const chosen = bundles.map((id) => catalog.bundles.get(id)).filter((b) => b !== undefined);
-    const statements = buildStatements([...chosen, validationBundle(principal)], []);
-    return [
-      fillPlaceholders(
-        { Version: '2012-10-17', Statement: statements },
-        { partition, account_id: accountId, role_path: '/', role_name: roleName },
-      ),
-    ];
-  };
+  ) => [bundlePolicy(catalog, { partition, bundles, principal, accountId, roleName })];
 
   const roleWith = (roleName: string, documents: object[], trust: object) =>
     aws.createRole(partition, CUSTOMER, {
@@ -85,34 +73,11 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
   beforeAll(async () => {
     aws = await startLoopbackAws();
     catalog = await testCatalog();
-    aws.createAccount(partition, HUB_ACCOUNT);
     aws.createAccount(partition, CUSTOMER);
-    const hub = aws.createUser(partition, HUB_ACCOUNT, 'onramp-hub', {
-      policies: [
-        {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-              Resource: '*',
-            },
-          ],
-        },
-      ],
-    });
+    const { user: hub, config: hubConfig } = createHub(aws, partition);
     hubArn = hub.arn;
     const gateway = createSdkAwsGateway({
-      hubs: {
-        [partition]: {
-          principalArn: hub.arn,
-          credentials: {
-            source: 'keys',
-            accessKeyId: hub.accessKeyId,
-            secretAccessKey: hub.secretAccessKey,
-          },
-        },
-      },
+      hubs: { [partition]: hubConfig },
       endpoint: aws.url,
       maxAttempts: 3,
     });

@@ -26,9 +26,9 @@ import {
   type TestTenant,
   testCatalog,
 } from '../../testing/harness.ts';
+import { createHub } from '../../testing/loopback-world.ts';
 import { CACHE_HEADER } from './credentials-routes.ts';
 
-const HUB_ACCOUNT = '111122223333';
 const CUSTOMER = '222233334444';
 
 describe.each(TEST_DIALECTS)('vending on the wire against the loopback AWS on %s', (dialect) => {
@@ -43,32 +43,10 @@ describe.each(TEST_DIALECTS)('vending on the wire against the loopback AWS on %s
     aws = await startLoopbackAws();
     catalog = await testCatalog();
     aws.createAccount('aws', CUSTOMER);
-    const hub = aws.createUser('aws', HUB_ACCOUNT, 'onramp-hub', {
-      policies: [
-        {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-              Resource: '*',
-            },
-          ],
-        },
-      ],
-    });
+    const { user: hub, config: hubConfig } = createHub(aws, 'aws');
     hubArn = hub.arn;
     const gateway = createSdkAwsGateway({
-      hubs: {
-        aws: {
-          principalArn: hub.arn,
-          credentials: {
-            source: 'keys',
-            accessKeyId: hub.accessKeyId,
-            secretAccessKey: hub.secretAccessKey,
-          },
-        },
-      },
+      hubs: { aws: hubConfig },
       endpoint: aws.url,
       maxAttempts: 2,
     });

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSdkAwsGateway } from '../../adapters/aws/sdk-aws-gateway.ts';
 import { createHealthScheduler } from '../../jobs/health-scheduler.ts';
 import { createHarness, expectStatus, type Harness } from '../../testing/harness.ts';
+import { createHub } from '../../testing/loopback-world.ts';
 
-const HUB_ACCOUNT = '111122223333';
 const CUSTOMER = '222233334444';
 
 describe('health check on the wire against the loopback AWS', () => {
@@ -27,34 +27,11 @@ describe('health check on the wire against the loopback AWS', () => {
 
   beforeAll(async () => {
     aws = await startLoopbackAws();
-    aws.createAccount('aws', HUB_ACCOUNT);
     aws.createAccount('aws', CUSTOMER);
-    const hub = aws.createUser('aws', HUB_ACCOUNT, 'onramp-hub', {
-      policies: [
-        {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: ['sts:AssumeRole', 'sts:TagSession', 'iam:SimulateCustomPolicy'],
-              Resource: '*',
-            },
-          ],
-        },
-      ],
-    });
+    const { user: hub, config: hubConfig } = createHub(aws, 'aws');
     hubArn = hub.arn;
     const gateway = createSdkAwsGateway({
-      hubs: {
-        aws: {
-          principalArn: hub.arn,
-          credentials: {
-            source: 'keys',
-            accessKeyId: hub.accessKeyId,
-            secretAccessKey: hub.secretAccessKey,
-          },
-        },
-      },
+      hubs: { aws: hubConfig },
       endpoint: aws.url,
       maxAttempts: 2,
     });
