@@ -1,7 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Caller } from '../features/accounts/accounts-service.ts';
+import { requestMeta } from '../features/auth/auth-hook.ts';
+import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
 
-/** The tenant an operator names for a request: the Onramp-Tenant header, or ?tenant=. */
+/**
+ * The tenant an operator names for a request: the Onramp-Tenant header, or ?tenant=. The auth hook
+ * checks that this tenant exists, and every route reads it from here, so the two always agree.
+ */
 export function requestedTenant(request: FastifyRequest): string | undefined {
   const header = request.headers['onramp-tenant'];
   if (typeof header === 'string' && header) return header;
@@ -9,4 +15,15 @@ export function requestedTenant(request: FastifyRequest): string | undefined {
   return typeof query?.tenant === 'string' ? query.tenant : undefined;
 }
 
-export const idParamsSchema = z.object({ id: z.string().min(1).max(64) });
+/** The tenant a request acts on: the caller's own, or the one an operator names. */
+export function tenantOf(request: FastifyRequest, scope: Scope): string {
+  return requireTenant(request.principal, scope, requestedTenant(request)).tenantId;
+}
+
+/** The tenant and who is acting, for a mutation and its audit entry. */
+export function callerOf(request: FastifyRequest, scope: Scope): Caller {
+  const { principal, tenantId } = requireTenant(request.principal, scope, requestedTenant(request));
+  return { tenantId, ...actorOf(principal), ...requestMeta(request) };
+}
+
+export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });

@@ -7,36 +7,12 @@ import {
   updateAccountRequestSchema,
   validationResultSchema,
 } from '@onramp/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { requestMeta } from '../auth/auth-hook.ts';
-import { actorOf, requireTenant, type Scope } from '../auth/principal.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { Account } from './accounts-repository.ts';
-import type { Caller } from './accounts-service.ts';
-
-export const TENANT_HEADER = 'onramp-tenant';
-
-/** The tenant a request acts on (its own, or the one an operator names in Onramp-Tenant). */
-export function tenantOf(request: FastifyRequest, scope: Scope): string {
-  const header = request.headers[TENANT_HEADER];
-  return requireTenant(request.principal, scope, typeof header === 'string' ? header : undefined)
-    .tenantId;
-}
-
-/** The tenant and who is acting, for a mutation and its audit entry. */
-export function callerOf(request: FastifyRequest, scope: Scope): Caller {
-  const header = request.headers[TENANT_HEADER];
-  const { principal, tenantId } = requireTenant(
-    request.principal,
-    scope,
-    typeof header === 'string' ? header : undefined,
-  );
-  return { tenantId, ...actorOf(principal), ...requestMeta(request) };
-}
-
-export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });
 
 /** The allow-list every interface shows: no field of it can carry the secret access key. */
 export function toAccountResponse(account: Account): z.output<typeof accountSchema> {

@@ -10,8 +10,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type AccountCredentials, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { Account } from './accounts-repository.ts';
-import { callerOf, idParamsSchema, tenantOf } from './accounts-routes.ts';
 
 /** Pages of ListPolicies read at most per request while searching by name. */
 const SEARCH_PAGES = 10;

@@ -20,7 +20,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../accounts/accounts-routes.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { Caller } from '../accounts/accounts-service.ts';
 import type { Connection } from './connections-repository.ts';
 

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { forbidden } from '../../http/problems.ts';
-import { callerOf, idParamsSchema } from '../accounts/accounts-routes.ts';
+import { callerOf, idParamsSchema } from '../../http/route-helpers.ts';
 
 /** Says whether the credentials came from the cache; the body stays exactly the contract. */
 export const CACHE_HEADER = 'onramp-credentials-cache';

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../accounts/accounts-routes.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { AccountCheckRecord } from './health-repository.ts';
 
 function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {

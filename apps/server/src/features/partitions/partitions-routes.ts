@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { notFound } from '../../http/problems.ts';
-import { tenantOf } from '../accounts/accounts-routes.ts';
+import { tenantOf } from '../../http/route-helpers.ts';
 
 /**
  * What a tenant may connect, per partition: the methods on offer (roles only where the operator
