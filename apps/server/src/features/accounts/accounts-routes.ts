@@ -9,36 +9,9 @@ import {
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
-import type { Account } from './accounts-repository.ts';
-
-/** The allow-list every interface shows: no field of it can carry the secret access key. */
-export function toAccountResponse(account: Account): z.output<typeof accountSchema> {
-  return {
-    id: account.id,
-    name: account.name,
-    description: account.description,
-    partition: account.partition,
-    method: account.method,
-    awsAccountId: account.awsAccountId,
-    principalArn: account.principalArn,
-    roleArn: account.roleArn,
-    accessKeyId: account.accessKeyId,
-    connectionId: account.connectionId,
-    bundles: account.bundles,
-    regions: account.regions,
-    status: account.status,
-    checks: account.statusDetail.checks,
-    findings: account.statusDetail.findings ?? [],
-    lastCheckedAt: account.lastCheckedAt,
-    stale: account.staleSince !== null,
-    staleSince: account.staleSince,
-    createdAt: account.createdAt,
-    updatedAt: account.updatedAt,
-  };
-}
+import { toAccountResponse } from './account-view.ts';
 
 export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -27,6 +27,7 @@ import {
 } from '../connections/connections-repository.ts';
 import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
+import { toAccountResponse } from './account-view.ts';
 import {
   type Account,
   type AccountChanges,
@@ -35,7 +36,6 @@ import {
   createAccountsRepository,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
-import { toAccountResponse } from './accounts-routes.ts';
 import {
   type CredentialsInput,
   noHubIssue,
