@@ -10,6 +10,7 @@ import {
   type Simulation,
 } from '@cloud-copilot/iam-simulate';
 import { accessDenied, invalidInput } from './errors.ts';
+import { evaluateFast } from './fast-evaluate.ts';
 import type { Caller, LoopbackState, NamedPolicy, PolicyJson } from './state.ts';
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -104,13 +105,28 @@ function evaluateUnchecked(simulation: Simulation, input: EvaluationInput): Eval
   };
 }
 
-export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
+function namedInputs(input: EvaluationInput) {
   const names = new Map<string, NamedPolicy>();
   const identityPolicies = input.identityPolicies.map((p, i) => {
     const name = `identity-${i + 1}`;
     names.set(name, p);
     return { name, policy: p.policy };
   });
+  return { names, identityPolicies };
+}
+
+/**
+ * How AWS would decide the request: by the compiled evaluator when it understands every policy
+ * involved, else by the full simulator.
+ */
+export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
+  const { names } = namedInputs(input);
+  return evaluateFast(input, names) ?? evaluateWithSimulator(input);
+}
+
+/** The full simulator's decision (the reference the compiled evaluator is tested against). */
+export async function evaluateWithSimulator(input: EvaluationInput): Promise<Evaluation> {
+  const { names, identityPolicies } = namedInputs(input);
   const simulation: Simulation = {
     request: {
       principal: input.principal,

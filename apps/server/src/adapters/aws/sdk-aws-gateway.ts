@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -23,6 +24,7 @@ import {
 } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { getPartition, type PartitionId } from '@onramp/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HubConfig } from '../../config.ts';
 import {
   type AccountCredentials,
@@ -38,6 +40,9 @@ export interface AwsLog {
   warn(details: Record<string, unknown>, message: string): void;
   info?(details: Record<string, unknown>, message: string): void;
 }
+
+const ACCOUNT_CLIENTS_KEPT = 512;
+const ACCOUNT_CLIENT_TTL_MS = 5 * 60_000;
 
 export interface SdkAwsGatewayOptions {
   hubs: Partial<Record<PartitionId, HubConfig>>;
@@ -66,13 +71,18 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
   const hubCredentials = new Map<PartitionId, AwsCredentialIdentityProvider>();
   const hubSts = new Map<PartitionId, STSClient>();
   const hubIam = new Map<PartitionId, IAMClient>();
+  // One connection pool for every client: a health sweep's calls reuse kept-alive connections.
+  const agent = { keepAlive: true, maxSockets: 256 };
+  const requestHandler = new NodeHttpHandler({
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    connectionTimeout: 5_000,
+    httpAgent: agent,
+    httpsAgent: agent,
+  });
   const base = {
     maxAttempts: options.maxAttempts ?? 4,
     retryMode: 'standard',
-    requestHandler: {
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      connectionTimeout: 5_000,
-    },
+    requestHandler,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   } as const;
   // STS is regional: the partition's default region. IAM is global: it signs in the partition's IAM region.
@@ -120,14 +130,30 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     return client;
   };
 
-  /** A short-lived client acting as the connected account itself. */
-  async function asAccount<T>(
+  /**
+   * Clients acting as connected accounts, kept for a few minutes per set of credentials: a validation
+   * makes up to a dozen calls with one session, and building a client costs more than a call. Keyed by
+   * a hash, never by the secret itself. Never destroyed: that would close the shared connection pool.
+   */
+  const accountClients = new Map<string, { client: STSClient | IAMClient; until: number }>();
+  function accountClient(
     partition: PartitionId,
     credentials: AccountCredentials,
     kind: 'sts' | 'iam',
-    what: Target,
-    call: (client: STSClient & IAMClient) => Promise<T>,
-  ): Promise<T> {
+  ): STSClient | IAMClient {
+    const secret = 'sessionToken' in credentials ? credentials.sessionToken : '';
+    const key = createHash('sha256')
+      .update(
+        `${kind}\n${partition}\n${credentials.accessKeyId}\n${credentials.secretAccessKey}\n${secret}`,
+      )
+      .digest('base64url');
+    const now = Date.now();
+    const kept = accountClients.get(key);
+    if (kept && kept.until > now) {
+      accountClients.delete(key);
+      accountClients.set(key, kept);
+      return kept.client;
+    }
     const identity: AwsCredentialIdentity = {
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
@@ -139,12 +165,31 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       kind === 'sts'
         ? new STSClient({ ...stsConfig(partition), credentials: identity })
         : new IAMClient({ ...iamConfig(partition), credentials: identity });
+    const expires =
+      'expiration' in credentials ? credentials.expiration.getTime() - 60_000 : Infinity;
+    accountClients.delete(key);
+    accountClients.set(key, { client, until: Math.min(now + ACCOUNT_CLIENT_TTL_MS, expires) });
+    while (accountClients.size > ACCOUNT_CLIENTS_KEPT) {
+      const oldest = accountClients.keys().next().value;
+      if (oldest === undefined) break;
+      accountClients.delete(oldest);
+    }
+    return client;
+  }
+
+  /** Calls AWS as the connected account itself. */
+  async function asAccount<T>(
+    partition: PartitionId,
+    credentials: AccountCredentials,
+    kind: 'sts' | 'iam',
+    what: Target,
+    call: (client: STSClient & IAMClient) => Promise<T>,
+  ): Promise<T> {
+    const client = accountClient(partition, credentials, kind);
     try {
       return await call(client as STSClient & IAMClient);
     } catch (error) {
       throw translate(error, what, options.log);
-    } finally {
-      client.destroy();
     }
   }
 
