@@ -10,7 +10,7 @@ import {
   type Simulation,
 } from '@cloud-copilot/iam-simulate';
 import { accessDenied, invalidInput } from './errors.ts';
-import { evaluateFast } from './fast-evaluate.ts';
+import { conditionKeysOf, evaluateFast, hasServiceKeys } from './fast-evaluate.ts';
 import type { Caller, LoopbackState, NamedPolicy, PolicyJson } from './state.ts';
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -121,7 +121,8 @@ function namedInputs(input: EvaluationInput) {
  */
 export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   const { names } = namedInputs(input);
-  return evaluateFast(input, names) ?? evaluateWithSimulator(input);
+  const keys = hasServiceKeys(input.context) ? await conditionKeysOf(input.action) : undefined;
+  return evaluateFast(input, names, keys) ?? evaluateWithSimulator(input);
 }
 
 /** The full simulator's decision (the reference the compiled evaluator is tested against). */

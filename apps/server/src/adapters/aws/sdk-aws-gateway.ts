@@ -136,11 +136,49 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
    * a hash, never by the secret itself. Never destroyed: that would close the shared connection pool.
    */
   const accountClients = new Map<string, { client: STSClient | IAMClient; until: number }>();
-  function accountClient(
+  /**
+   * What the SDK otherwise looks up for every new client (AWS_USE_FIPS_ENDPOINT, AWS_ENDPOINT_URL_IAM,
+   * the shared config file…), resolved once per partition and service from a client without
+   * credentials, so the environment still decides and a new account client costs little.
+   */
+  const resolvedSettings = new Map<string, Promise<Record<string, unknown>>>();
+  function settingsOf(partition: PartitionId, kind: 'sts' | 'iam') {
+    const key = `${kind} ${partition}`;
+    let settings = resolvedSettings.get(key);
+    if (!settings) {
+      const template =
+        kind === 'sts' ? new STSClient(stsConfig(partition)) : new IAMClient(iamConfig(partition));
+      const config = template.config as unknown as Record<
+        string,
+        (() => Promise<unknown>) | undefined
+      >;
+      const read = (name: string) => config[name]?.();
+      settings = Promise.all([
+        read('useFipsEndpoint'),
+        read('useDualstackEndpoint'),
+        read('userAgentAppId'),
+        read('authSchemePreference'),
+        read('defaultsMode'),
+        options.endpoint ? undefined : read('serviceConfiguredEndpoint'),
+      ]).then(([fips, dualstack, appId, authSchemes, defaultsMode, configuredEndpoint]) => ({
+        useFipsEndpoint: fips,
+        useDualstackEndpoint: dualstack,
+        ...(appId === undefined ? {} : { userAgentAppId: appId }),
+        authSchemePreference: authSchemes ?? [],
+        defaultsMode,
+        ...(configuredEndpoint === undefined
+          ? { ignoreConfiguredEndpointUrls: true }
+          : { endpoint: configuredEndpoint }),
+      }));
+      resolvedSettings.set(key, settings);
+    }
+    return settings;
+  }
+  async function accountClient(
     partition: PartitionId,
     credentials: AccountCredentials,
     kind: 'sts' | 'iam',
-  ): STSClient | IAMClient {
+  ): Promise<STSClient | IAMClient> {
     const secret = 'sessionToken' in credentials ? credentials.sessionToken : '';
     const key = createHash('sha256')
       .update(
@@ -161,10 +199,11 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         ? { sessionToken: credentials.sessionToken, expiration: credentials.expiration }
         : {}),
     };
+    const settings = await settingsOf(partition, kind);
     const client =
       kind === 'sts'
-        ? new STSClient({ ...stsConfig(partition), credentials: identity })
-        : new IAMClient({ ...iamConfig(partition), credentials: identity });
+        ? new STSClient({ ...stsConfig(partition), ...settings, credentials: identity })
+        : new IAMClient({ ...iamConfig(partition), ...settings, credentials: identity });
     const expires =
       'expiration' in credentials ? credentials.expiration.getTime() - 60_000 : Infinity;
     accountClients.delete(key);
@@ -185,8 +224,8 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     what: Target,
     call: (client: STSClient & IAMClient) => Promise<T>,
   ): Promise<T> {
-    const client = accountClient(partition, credentials, kind);
     try {
+      const client = await accountClient(partition, credentials, kind);
       return await call(client as STSClient & IAMClient);
     } catch (error) {
       throw translate(error, what, options.log);
