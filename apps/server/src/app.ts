@@ -36,11 +36,8 @@ import { registerCredentialsRoutes } from './features/credentials/credentials-ro
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
 import { createHealthService, type HealthSettings } from './features/health/health-service.ts';
-import { withAwsMetrics } from './features/metrics/metrics-aws-gateway.ts';
-import {
-  createMetricsRegistry,
-  type MetricsRegistry,
-} from './features/metrics/metrics-registry.ts';
+import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
+import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
@@ -95,7 +92,10 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Checked by /readyz beyond the database (e.g. that migrations ran). */
   isReady?: () => Promise<boolean>;
-  /** Where every feature records its metrics (served at /metrics); buildApp makes one if absent. */
+  /**
+   * Where every feature and background job records its metrics (served at /metrics). buildApp makes
+   * one if absent, which the jobs then do not share: main.ts passes one to both.
+   */
   metrics?: MetricsRegistry;
   /** When set, GET /metrics wants `Authorization: Bearer <metricsToken>`; otherwise it is open. */
   metricsToken?: string;
@@ -110,9 +110,9 @@ export type App = FastifyInstance;
  * use, so what the tests exercise is what runs.
  */
 export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
-  // Every AWS call of every feature is counted and timed: the port is wrapped once, here.
-  const metrics = given.metrics ?? createMetricsRegistry();
-  const deps = { ...given, metrics, aws: withAwsMetrics(given.aws, metrics) };
+  // Every AWS call of every feature is counted and timed. The jobs (jobs/services.ts) do the same with
+  // the same deps, so given the registry main.ts makes, the app and the jobs count into one.
+  const deps = withMetrics(given);
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: deps.trustProxy ?? false,
@@ -207,7 +207,12 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     events: webhooks,
   });
   const health = createHealthService({ ...deps, audit: repos.audit, accounts, events: webhooks });
-  const callbacks = createCallbacksService({ ...deps, audit: repos.audit, accounts });
+  const callbacks = createCallbacksService({
+    ...deps,
+    audit: repos.audit,
+    accounts,
+    events: webhooks,
+  });
   const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
   const context: AppContext = {
     ...deps,

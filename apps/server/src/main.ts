@@ -26,6 +26,8 @@ import {
   loadConfig,
 } from './config.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
+import { withAwsMetrics } from './features/metrics/metrics-aws-gateway.ts';
+import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
@@ -68,17 +70,24 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
+  // One registry for the API and the background jobs, and the gateway measured into it once: /metrics
+  // counts the health scheduler's AWS calls as well as the requests'.
+  const metrics = createMetricsRegistry();
   const deps: AppDeps = {
     db: database.db,
     dialect: database.dialect,
     catalog,
     hubs,
     envelope: createEnvelope(keyring),
-    aws: createSdkAwsGateway({
-      log: awsLog,
-      ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
-      hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
-    }),
+    metrics,
+    aws: withAwsMetrics(
+      createSdkAwsGateway({
+        log: awsLog,
+        ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
+        hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
+      }),
+      metrics,
+    ),
     clock: () => new Date(),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     actions,

@@ -13,7 +13,11 @@ import {
 
 // ---- health -------------------------------------------------------------------------------------
 
-export const checkTriggerSchema = z.enum(['schedule', 'manual']);
+/**
+ * What recorded a check: the schedule, a request (`manual`), or the CloudFormation stack that created
+ * the account's role reporting its own deletion (`stack_deleted`: nothing was asked of AWS).
+ */
+export const checkTriggerSchema = z.enum(['schedule', 'manual', 'stack_deleted']);
 
 /** One health check of an account, as recorded (GET /v1/accounts/:id/checks, POST …/check). */
 export const accountCheckSchema = z.object({
@@ -89,11 +93,29 @@ export const webhookEndpointSchema = z.object({
   description: z.string(),
   events: z.array(webhookEventTypeSchema),
   enabled: z.boolean(),
+  /**
+   * After a rotation, until when the replaced secret still signs deliveries beside the new one (ISO
+   * time); null when only the current secret signs.
+   */
+  previousSecretExpiresAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
-/** The creation response: the only time the signing secret is shown. */
+/** The longest a replaced signing secret may keep signing: a week. */
+export const MAX_PREVIOUS_SECRET_HOURS = 168;
+
+const rotateWebhookSecretBodySchema = z.object({
+  /** How long the replaced secret keeps signing beside the new one; 0 stops it at once. */
+  previousSecretValidForHours: z.number().int().min(0).max(MAX_PREVIOUS_SECRET_HOURS).default(24),
+});
+
+/** POST /v1/webhooks/:id/rotate-secret; the body may be left out (24 hours). */
+export const rotateWebhookSecretRequestSchema = rotateWebhookSecretBodySchema
+  .nullish()
+  .transform((body) => body ?? rotateWebhookSecretBodySchema.parse({}));
+
+/** The creation (and rotation) response: the only time the signing secret is shown. */
 export const createdWebhookResponseSchema = z.object({
   endpoint: webhookEndpointSchema,
   /** `whsec_…`: verify each delivery's Onramp-Webhook-Signature with it. Shown once. */

@@ -2,6 +2,7 @@ import type { AppDeps } from '../app.ts';
 import { createAccountsService } from '../features/accounts/accounts-service.ts';
 import { createAuditRepository } from '../features/audit/audit-repository.ts';
 import { createHealthService } from '../features/health/health-service.ts';
+import { withMetrics } from '../features/metrics/metrics-aws-gateway.ts';
 import { createTenantsRepository } from '../features/tenants/tenants-repository.ts';
 import { createWebhooksService } from '../features/webhooks/webhooks-service.ts';
 
@@ -18,7 +19,10 @@ export const silentLog: JobLog = { info() {}, warn() {}, error() {} };
  * The services the jobs use, built from the same dependencies as the app (they hold no state, so a
  * second set beside the HTTP app's is the same service).
  */
-export function createJobServices(deps: AppDeps) {
+export function createJobServices(given: AppDeps) {
+  // The same registry and measured AWS gateway as the app's (see withMetrics): a health check run by
+  // the scheduler is counted on /metrics like one asked for over the API.
+  const deps = withMetrics(given);
   const audit = createAuditRepository(deps.db, deps.clock);
   const tenants = createTenantsRepository(deps.db, deps.clock);
   const webhooks = createWebhooksService({ ...deps, audit });

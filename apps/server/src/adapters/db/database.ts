@@ -13,6 +13,7 @@ import pg from 'pg';
 import { initialSchema } from './migrations/0001_initial.ts';
 import { callbackTokens } from './migrations/0002_callback_tokens.ts';
 import { healthAndWebhooks } from './migrations/0003_health_and_webhooks.ts';
+import { webhookSecretRotation } from './migrations/0004_webhook_secret_rotation.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -51,6 +52,7 @@ function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0001_initial': initialSchema(dialect),
     '0002_callback_tokens': callbackTokens(dialect),
     '0003_health_and_webhooks': healthAndWebhooks(dialect),
+    '0004_webhook_secret_rotation': webhookSecretRotation(dialect),
   };
 }
 

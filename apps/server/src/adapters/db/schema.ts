@@ -188,7 +188,8 @@ export interface AccountChecksTable {
   tenant_id: string;
   account_id: string;
   at: string;
-  trigger: 'schedule' | 'manual';
+  /** `stack_deleted`: recorded from the stack's own call-back, not from a check of AWS. */
+  trigger: 'schedule' | 'manual' | 'stack_deleted';
   status: AccountsTable['status'];
   previous_status: AccountsTable['status'];
   /** 0/1 */
@@ -222,6 +223,11 @@ export interface WebhookEndpointsTable {
   events: string;
   /** 0/1 */
   enabled: number;
+  /**
+   * After a rotation, until when the replaced secret (sealed in `secrets`, field
+   * `webhookPreviousSecret`) still signs beside the current one; null when there is none.
+   */
+  previous_secret_expires_at: string | null;
   created_by: string | null;
   created_at: string;
   updated_at: string;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOG_REDACT } from '../../http/logging.ts';
+import { createWebhookDeliverer, type WebhookDeliverer } from '../../jobs/webhook-deliverer.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
   createHarness,
@@ -14,6 +15,8 @@ import {
   type TestResponse,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
+import { verifySignature } from '../webhooks/webhook-signature.ts';
 import { CALLBACK_ATTEMPTS } from './callbacks-routes.ts';
 
 const PUBLIC_URL = 'https://onramp.example.com';
@@ -56,18 +59,25 @@ const withoutRequest = (body: Record<string, unknown>) => {
 describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
   let h: Harness;
   let a: TestTenant;
+  let receiver: WebhookReceiver;
+  let deliverer: WebhookDeliverer;
   let offsetMs = 0;
   let address = newAddress();
 
   beforeAll(async () => {
+    receiver = await startWebhookReceiver();
     h = await createHarness(dialect, {
       publicUrl: PUBLIC_URL,
       clock: () => new Date(Date.now() + offsetMs),
+      // The receiver listens on 127.0.0.1.
+      webhookSettings: { allowPrivate: true },
     });
     a = await h.tenant();
+    deliverer = createWebhookDeliverer(h.deps, { owner: `callbacks-${dialect}` });
   });
   afterAll(async () => {
     await h?.close();
+    await receiver?.close();
   });
   beforeEach(() => {
     offsetMs = 0;
@@ -382,6 +392,100 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     expect(
       (await auditOf(accountId)).filter((e) => e.action === 'account.disconnected'),
     ).toHaveLength(1);
+  });
+
+  it('records a stack’s deletion as a check of the account, and tells webhooks its health changed', async () => {
+    const t = await h.tenant();
+    const webhook = await t.admin.request('POST', '/v1/webhooks', {
+      url: receiver.url(`/stack-deleted/${dialect}`),
+      events: ['account.health_changed'],
+    });
+    expectStatus(webhook, 201);
+    const connection = await t.admin.request('POST', '/v1/connections', {
+      name: `Stack ${++sequence}`,
+      partition: 'aws',
+    });
+    expectStatus(connection, 201);
+    const template = await t.viewer.request(
+      'GET',
+      `/v1/connections/${connection.body.id}/cloudformation?format=json`,
+    );
+    const token = JSON.parse(template.text).Parameters.CallbackToken.Default as string;
+    const roleArn = deployRole(connection.body);
+    const created = await callback({ requestType: 'Create', token, roleArn, stackId: 'watched' });
+    expectStatus(created, 200);
+    const { accountId } = created.body;
+    // A check on demand first, so the list has an older record to come after.
+    const manual = await t.admin.request('POST', `/v1/accounts/${accountId}/check`);
+    expectStatus(manual, 200);
+    expect(manual.body).toMatchObject({ status: 'valid', trigger: 'manual' });
+
+    expectStatus(
+      await callback({ requestType: 'Delete', token, roleArn, stackId: 'watched' }),
+      200,
+    );
+    const checks = await t.viewer.request('GET', `/v1/accounts/${accountId}/checks`);
+    expectStatus(checks, 200);
+    expect(checks.body.checks.map((c: { trigger: string }) => c.trigger)).toEqual([
+      'stack_deleted',
+      'manual',
+    ]);
+    const [record] = checks.body.checks;
+    expect(record).toMatchObject({
+      id: expect.stringMatching(/^chk_/),
+      status: 'invalid',
+      previousStatus: 'valid',
+      changed: true,
+      stale: false,
+      findings: [],
+      errors: [
+        expect.objectContaining({
+          field: 'roleArn',
+          code: 'stack_deleted',
+          message: 'The CloudFormation stack that created this role was deleted.',
+        }),
+      ],
+    });
+    const account = await t.viewer.request('GET', `/v1/accounts/${accountId}`);
+    expect(account.body.status).toBe('invalid');
+
+    // The event was recorded with the change: the deliverer sends it, signed.
+    await deliverer.runOnce();
+    const events = receiver.received.filter((r) => r.path === `/stack-deleted/${dialect}`);
+    expect(events).toHaveLength(1);
+    const [event] = events;
+    expect(event?.json).toMatchObject({
+      type: 'account.health_changed',
+      tenantId: t.id,
+      data: {
+        account: { id: accountId, status: 'invalid' },
+        previousStatus: 'valid',
+        status: 'invalid',
+        checkId: record.id,
+        errors: [expect.objectContaining({ code: 'stack_deleted' })],
+      },
+    });
+    expect(
+      verifySignature(
+        webhook.body.secret,
+        {
+          timestamp: String(event?.headers['onramp-webhook-timestamp']),
+          signature: String(event?.headers['onramp-webhook-signature']),
+        },
+        event?.body ?? '',
+        Math.floor(h.deps.clock().getTime() / 1000),
+      ),
+    ).toBe(true);
+
+    // CloudFormation retrying the Delete records nothing more and sends nothing more.
+    expectStatus(
+      await callback({ requestType: 'Delete', token, roleArn, stackId: 'watched' }),
+      200,
+    );
+    await deliverer.runOnce();
+    const again = await t.viewer.request('GET', `/v1/accounts/${accountId}/checks`);
+    expect(again.body.checks).toHaveLength(2);
+    expect(receiver.received.filter((r) => r.path === `/stack-deleted/${dialect}`)).toHaveLength(1);
   });
 
   it('answers the Delete of a stack that never connected, and an unknown token without a hint', async () => {

@@ -3,12 +3,17 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Envelope } from '../../adapters/crypto/envelope.ts';
 import { hashToken } from '../../adapters/crypto/secrets.ts';
+import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
+import { newId } from '../../ids.ts';
+import { toAccountResponse } from '../accounts/account-view.ts';
 import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { Connection } from '../connections/connections-repository.ts';
+import { type AccountCheckRecord, createHealthRepository } from '../health/health-repository.ts';
+import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
   CALLBACK_TOKEN_FIELD,
   type CallbackToken,
@@ -48,11 +53,14 @@ export class CallbackRefusedError extends AppError {
 
 interface CallbacksDeps {
   db: Kysely<Database>;
+  dialect: Dialect;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   envelope: Envelope;
   audit: AuditRepository;
   accounts: AccountsService;
+  /** The webhook outbox: a stack's deletion that changes an account's health is an event. */
+  events?: EventPublisher | undefined;
   publicUrl?: string | undefined;
   /** How long an unused token stays good; 24 hours unless configured. */
   callbackTokenHours?: number | undefined;
@@ -68,6 +76,7 @@ interface CallbacksDeps {
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
   const accounts = createAccountsRepository(deps.db, deps.clock);
+  const checks = createHealthRepository(deps.db, deps.dialect);
   const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const now = () => deps.clock().toISOString();
@@ -313,35 +322,54 @@ export function createCallbacksService(deps: CallbacksDeps) {
       });
       return { accountId: null };
     }
-    const alreadyDisconnected =
-      account.status === 'invalid' &&
-      account.statusDetail.errors.some((e) => e.code === 'stack_deleted');
-    if (!alreadyDisconnected) {
+    const isDisconnected = (a: Account) =>
+      a.status === 'invalid' && a.statusDetail.errors.some((e) => e.code === 'stack_deleted');
+    if (!isDisconnected(account)) {
       await deps.db.transaction().execute(async (trx) => {
+        // Read again inside the transaction: the health it changes from is the one it replaces.
+        const before = await accounts.find(row.tenantId, account.id, trx);
+        if (!before || isDisconnected(before)) return;
+        const at = now();
+        // Recorded like a health check, so the account's checks tell its whole story (and a
+        // platform listening for health changes hears of it), though AWS was not asked.
+        const record: AccountCheckRecord = {
+          id: newId('accountCheck'),
+          accountId: account.id,
+          at,
+          status: 'invalid',
+          previousStatus: before.status,
+          changed: before.status !== 'invalid',
+          stale: false,
+          checks: [
+            {
+              name: 'CloudFormation stack',
+              status: 'failed',
+              detail: `${STACK_DELETED_MESSAGE} Onramp can no longer act in this account through ${account.roleArn}.`,
+              durationMs: 0,
+            },
+          ],
+          findings: [],
+          errors: [
+            {
+              field: 'roleArn',
+              code: 'stack_deleted',
+              message: STACK_DELETED_MESSAGE,
+              hint: 'Deploy the template again and replace the role, or delete this account.',
+            },
+          ],
+          durationMs: 0,
+          trigger: 'stack_deleted',
+        };
+        await checks.insertCheck(row.tenantId, record, trx);
         await accounts.update(
           row.tenantId,
           account.id,
           {
-            status: 'invalid',
-            statusDetail: {
-              checks: [
-                {
-                  name: 'CloudFormation stack',
-                  status: 'failed',
-                  detail: `${STACK_DELETED_MESSAGE} Onramp can no longer act in this account through ${account.roleArn}.`,
-                  durationMs: 0,
-                },
-              ],
-              errors: [
-                {
-                  field: 'roleArn',
-                  code: 'stack_deleted',
-                  message: STACK_DELETED_MESSAGE,
-                  hint: 'Deploy the template again and replace the role, or delete this account.',
-                },
-              ],
-            },
-            lastCheckedAt: now(),
+            status: record.status,
+            statusDetail: { checks: record.checks, errors: record.errors },
+            lastCheckedAt: at,
+            // Known now, not stale: the stack itself said so.
+            staleSince: null,
           },
           trx,
         );
@@ -355,9 +383,32 @@ export function createCallbacksService(deps: CallbacksDeps) {
             roleArn: account.roleArn,
             stackId: input.stackId,
             connectionId: row.connectionId,
+            status: record.status,
+            previousStatus: record.previousStatus,
+            checkId: record.id,
           },
           trx,
         );
+        const after = record.changed
+          ? await accounts.find(row.tenantId, account.id, trx)
+          : undefined;
+        if (after && deps.events) {
+          await deps.events.publish(
+            {
+              tenantId: row.tenantId,
+              type: 'account.health_changed',
+              data: {
+                account: toAccountResponse(after),
+                previousStatus: record.previousStatus,
+                status: record.status,
+                checkId: record.id,
+                errors: record.errors,
+                findings: record.findings,
+              },
+            },
+            trx,
+          );
+        }
       });
     }
     return { accountId: account.id };

@@ -1,21 +1,28 @@
 import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
-import type { MetricsRegistry } from './metrics-registry.ts';
+import { createMetricsRegistry, type MetricsRegistry } from './metrics-registry.ts';
 import { type AwsCallOutcome, awsCallMetrics } from './onramp-metrics.ts';
+
+/** The registry each gateway this module made records into. */
+const meteredInto = new WeakMap<AwsGateway, MetricsRegistry>();
 
 /**
  * The AwsGateway, counting and timing every call by operation (the port's method), partition and
  * outcome. A decorator over the port rather than code in the SDK adapter, so the fake and any other
  * implementation are measured the same way; a Proxy, so methods added to the port are measured
  * without touching this file.
+ *
+ * A gateway already measured into `registry` is returned as it is: main.ts meters the gateway once
+ * and hands it to the app and the jobs, which may each ask again without counting a call twice.
  */
 export function withAwsMetrics(
   gateway: AwsGateway,
   registry: MetricsRegistry,
   now: () => number = () => performance.now(),
 ): AwsGateway {
+  if (meteredInto.get(gateway) === registry) return gateway;
   const { calls, duration } = awsCallMetrics(registry);
   const wrapped = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-  return new Proxy(gateway, {
+  const metered = new Proxy(gateway, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
@@ -42,4 +49,19 @@ export function withAwsMetrics(
       return measured;
     },
   });
+  meteredInto.set(metered, registry);
+  return metered;
+}
+
+/**
+ * The dependencies with one metrics registry and the AWS gateway measured into it: what the app and
+ * the background jobs both run with, so /metrics counts every AWS call, whoever made it. Without a
+ * registry in `deps` a new one is made, which nothing serves: the composition root (main.ts) passes
+ * the one /metrics renders.
+ */
+export function withMetrics<D extends { aws: AwsGateway; metrics?: MetricsRegistry | undefined }>(
+  deps: D,
+): D & { metrics: MetricsRegistry } {
+  const metrics = deps.metrics ?? createMetricsRegistry();
+  return { ...deps, metrics, aws: withAwsMetrics(deps.aws, metrics) };
 }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import { createHarness, expectProblem, expectStatus, type Harness } from '../../testing/harness.ts';
-import { withAwsMetrics } from './metrics-aws-gateway.ts';
+import { withAwsMetrics, withMetrics } from './metrics-aws-gateway.ts';
 import { createMetricsRegistry } from './metrics-registry.ts';
+import { awsCallMetrics } from './onramp-metrics.ts';
 
 /** The value of one series in a Prometheus text body (0 when absent). */
 function sample(text: string, series: string): number {
@@ -92,6 +93,33 @@ describe.each(TEST_DIALECTS)('GET /metrics on %s', (dialect) => {
 });
 
 describe('the AWS metrics decorator', () => {
+  it('measures a gateway once per registry, however often the app and the jobs wrap it', async () => {
+    const registry = createMetricsRegistry();
+    const other = createMetricsRegistry();
+    const keys = { accessKeyId: 'a', secretAccessKey: 's' };
+    const base = {
+      identifyKeys: async () => ({ accountId: '1', arn: 'arn', userId: 'u' }),
+    } as Partial<AwsGateway> as AwsGateway;
+    // main.ts meters the gateway; buildApp and the jobs' services each ask again.
+    const metered = withAwsMetrics(base, registry);
+    const app = withMetrics({ aws: metered, metrics: registry });
+    const jobs = withMetrics({ aws: metered, metrics: registry });
+    expect(app.aws).toBe(metered);
+    expect(jobs.aws).toBe(metered);
+    await app.aws.identifyKeys('aws', keys);
+    await jobs.aws.identifyKeys('aws', keys);
+    const series = { operation: 'identifyKeys', partition: 'aws', outcome: 'success' } as const;
+    expect(awsCallMetrics(registry).calls.get(series)).toBe(2);
+    // Another registry is another measurement: both count.
+    await withAwsMetrics(metered, other).identifyKeys('aws', keys);
+    expect(awsCallMetrics(registry).calls.get(series)).toBe(3);
+    expect(awsCallMetrics(other).calls.get(series)).toBe(1);
+    // Without a registry, withMetrics makes one and measures into it.
+    const alone = withMetrics({ aws: base });
+    await alone.aws.identifyKeys('aws', keys);
+    expect(awsCallMetrics(alone.metrics).calls.get(series)).toBe(1);
+  });
+
   it('records outcomes by the kind of failure, and passes results and errors through', async () => {
     const registry = createMetricsRegistry();
     let clock = 0;

@@ -11,7 +11,8 @@ import { signPayload, WEBHOOK_HEADERS } from './webhook-signature.ts';
 
 export interface SendInput {
   url: string;
-  secret: string;
+  /** Each signs the delivery, in this order: the current secret, then one a rotation replaced. */
+  secrets: readonly [string, ...string[]];
   eventId: string;
   body: string;
   timestamp: number;
@@ -75,7 +76,9 @@ export async function sendDelivery(
     'user-agent': 'Onramp-Webhooks/1',
     [WEBHOOK_HEADERS.id]: input.eventId,
     [WEBHOOK_HEADERS.timestamp]: String(input.timestamp),
-    [WEBHOOK_HEADERS.signature]: signPayload(input.secret, input.timestamp, input.body),
+    [WEBHOOK_HEADERS.signature]: input.secrets
+      .map((secret) => signPayload(secret, input.timestamp, input.body))
+      .join(' '),
   };
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
 

@@ -3,7 +3,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /**
  * How Onramp signs a delivery, and how a receiver checks it (README, "Webhooks"): HMAC-SHA256 with the
  * endpoint's secret over `${timestamp}.${body}`, hex, in `Onramp-Webhook-Signature: v1=<hex>`. The
- * timestamp (Unix seconds) is signed too, so a receiver can refuse old deliveries replayed later.
+ * timestamp (Unix seconds) is signed too, so a receiver can refuse old deliveries replayed later. For a
+ * while after a rotation the header carries two signatures, space-separated, the new secret's first:
+ * a receiver accepts the delivery when any of them matches its secret.
  */
 export const WEBHOOK_HEADERS = {
   id: 'onramp-webhook-id',

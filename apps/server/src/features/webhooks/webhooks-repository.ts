@@ -11,6 +11,11 @@ import { newId } from '../../ids.ts';
 /** The field of the secrets table (owner: the endpoint) that holds its signing secret. */
 export const WEBHOOK_SECRET_FIELD = 'webhookSecret';
 
+/** The field that holds the secret a rotation replaced, while it still signs (see the endpoint). */
+export const WEBHOOK_PREVIOUS_SECRET_FIELD = 'webhookPreviousSecret';
+
+const SECRET_FIELDS = [WEBHOOK_SECRET_FIELD, WEBHOOK_PREVIOUS_SECRET_FIELD];
+
 /** Whose endpoints: a tenant's (its id), or the operator's (null). */
 export type EndpointOwner = string | null;
 
@@ -21,9 +26,17 @@ export interface WebhookEndpoint {
   description: string;
   events: string[];
   enabled: boolean;
+  /** Until when the secret a rotation replaced still signs; null when none (or, as stored, expired). */
+  previousSecretExpiresAt: string | null;
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** The sealed signing secrets of an endpoint: the current one, and the replaced one if any. */
+export interface EndpointSecrets {
+  current: SealedSecret | undefined;
+  previous: SealedSecret | undefined;
 }
 
 export interface WebhookDelivery {
@@ -52,6 +65,7 @@ function toEndpoint(row: WebhookEndpointsTable): WebhookEndpoint {
     description: row.description,
     events: JSON.parse(row.events) as string[],
     enabled: row.enabled === 1,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -164,7 +178,7 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       return Number(result.numUpdatedRows) > 0;
     },
 
-    /** Deletes the endpoint, its secret and (by cascade) its deliveries. */
+    /** Deletes the endpoint, its secrets and (by cascade) its deliveries. */
     async deleteEndpoint(
       owner: EndpointOwner,
       id: string,
@@ -179,22 +193,124 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
         .deleteFrom('secrets')
         .where(ownedBy(owner))
         .where('owner_id', '=', id)
-        .where('field', '=', WEBHOOK_SECRET_FIELD)
+        .where('field', 'in', SECRET_FIELDS)
         .execute();
       return Number(result.numDeletedRows) > 0;
     },
 
-    async findSecret(owner: EndpointOwner, endpointId: string): Promise<SealedSecret | undefined> {
-      const row = await db
+    /** The endpoint's sealed secrets, whatever the expiry of the previous one (the caller decides). */
+    async findSecrets(owner: EndpointOwner, endpointId: string): Promise<EndpointSecrets> {
+      const rows = await db
         .selectFrom('secrets')
-        .select(['key_id', 'wrapped_key', 'ciphertext'])
+        .select(['field', 'key_id', 'wrapped_key', 'ciphertext'])
+        .where(ownedBy(owner))
+        .where('owner_id', '=', endpointId)
+        .where('field', 'in', SECRET_FIELDS)
+        .execute();
+      const sealedOf = (field: string): SealedSecret | undefined => {
+        const row = rows.find((r) => r.field === field);
+        return row
+          ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
+          : undefined;
+      };
+      return {
+        current: sealedOf(WEBHOOK_SECRET_FIELD),
+        previous: sealedOf(WEBHOOK_PREVIOUS_SECRET_FIELD),
+      };
+    },
+
+    /**
+     * Replaces the endpoint's secret with `next`, only while it is still `expected` (the ciphertext
+     * read before sealing the new one: a rotation racing another loses instead of silently dropping
+     * the secret the other caller was just shown); false when it lost. The replaced secret is kept as
+     * `previous` until `previousExpiresAt`, or dropped when either is null.
+     */
+    async rotateSecret(
+      owner: EndpointOwner,
+      endpointId: string,
+      rotation: {
+        expected: SealedSecret;
+        next: SealedSecret;
+        previous: SealedSecret | null;
+        previousExpiresAt: string | null;
+        at: string;
+      },
+      executor: Kysely<Database>,
+    ): Promise<boolean> {
+      const replaced = await executor
+        .updateTable('secrets')
+        .set({
+          key_id: rotation.next.keyId,
+          wrapped_key: rotation.next.wrappedKey,
+          ciphertext: rotation.next.ciphertext,
+          updated_at: rotation.at,
+        })
         .where(ownedBy(owner))
         .where('owner_id', '=', endpointId)
         .where('field', '=', WEBHOOK_SECRET_FIELD)
+        .where('ciphertext', '=', rotation.expected.ciphertext)
         .executeTakeFirst();
-      return row
-        ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
-        : undefined;
+      if (Number(replaced.numUpdatedRows) !== 1) return false;
+      await executor
+        .deleteFrom('secrets')
+        .where(ownedBy(owner))
+        .where('owner_id', '=', endpointId)
+        .where('field', '=', WEBHOOK_PREVIOUS_SECRET_FIELD)
+        .execute();
+      const keepsPrevious = rotation.previous !== null && rotation.previousExpiresAt !== null;
+      if (rotation.previous && keepsPrevious) {
+        await executor
+          .insertInto('secrets')
+          .values({
+            id: newId('secret'),
+            tenant_id: owner,
+            owner_id: endpointId,
+            field: WEBHOOK_PREVIOUS_SECRET_FIELD,
+            key_id: rotation.previous.keyId,
+            wrapped_key: rotation.previous.wrappedKey,
+            ciphertext: rotation.previous.ciphertext,
+            created_at: rotation.at,
+            updated_at: rotation.at,
+          })
+          .execute();
+      }
+      await executor
+        .updateTable('webhook_endpoints')
+        .set({
+          previous_secret_expires_at: keepsPrevious ? rotation.previousExpiresAt : null,
+          updated_at: rotation.at,
+        })
+        .where(ownedBy(owner))
+        .where('id', '=', endpointId)
+        .execute();
+      return true;
+    },
+
+    /**
+     * Drops the replaced secret of an endpoint once it has expired (`now` or earlier), unless a new
+     * rotation set another expiry meanwhile.
+     */
+    async clearExpiredPreviousSecret(
+      owner: EndpointOwner,
+      endpointId: string,
+      now: string,
+    ): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const cleared = await trx
+          .updateTable('webhook_endpoints')
+          .set({ previous_secret_expires_at: null })
+          .where(ownedBy(owner))
+          .where('id', '=', endpointId)
+          .where('previous_secret_expires_at', '<=', now)
+          .executeTakeFirst();
+        if (Number(cleared.numUpdatedRows) === 0) return;
+        await trx
+          .deleteFrom('secrets')
+          .where(ownedBy(owner))
+          .where('owner_id', '=', endpointId)
+          .where('field', '=', WEBHOOK_PREVIOUS_SECRET_FIELD)
+          .execute();
+      });
     },
 
     async insertDeliveries(

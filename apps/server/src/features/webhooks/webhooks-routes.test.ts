@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LOG_REDACT } from '../../http/logging.ts';
 import { createWebhookDeliverer, type WebhookDeliverer } from '../../jobs/webhook-deliverer.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
+  type Actor,
   createHarness,
   expectProblem,
   expectSecured,
@@ -10,7 +13,11 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
-import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
+import {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../testing/webhook-receiver.ts';
 import { verifySignature } from './webhook-signature.ts';
 
 const EVENTS = [
@@ -308,6 +315,189 @@ describe.each(TEST_DIALECTS)('webhooks on %s', (dialect) => {
     expect(next.body.deliveries[0].status).toBe('delivered');
   });
 
+  /** The signatures of a received delivery, and whether each secret verifies it at `now`. */
+  const signaturesOf = (delivery: ReceivedWebhook | undefined) => {
+    if (!delivery) throw new Error('no delivery received');
+    const headers = {
+      timestamp: String(delivery.headers['onramp-webhook-timestamp']),
+      signature: String(delivery.headers['onramp-webhook-signature']),
+    };
+    return {
+      candidates: headers.signature.split(' '),
+      verifies: (secret: string) =>
+        verifySignature(secret, headers, delivery.body, Math.floor(now / 1000)),
+      signedWith: (secret: string) =>
+        `v1=${createHmac('sha256', secret).update(`${headers.timestamp}.${delivery.body}`).digest('hex')}`,
+    };
+  };
+
+  const rotate = (actor: Actor, id: string, body?: unknown) =>
+    actor.request('POST', `/v1/webhooks/${id}/rotate-secret`, body);
+
+  it('rotates the signing secret: both sign during the grace period, then only the new one', async () => {
+    const t = await h.tenant();
+    const { endpoint, secret: old } = await register(t);
+    // A token, not a session: the clock moves past a session's lifetime below.
+    const admin = await t.token(['admin']);
+    const rotated = await rotate(admin, endpoint.id, {});
+    expectStatus(rotated, 200);
+    const fresh = rotated.body.secret as string;
+    expect(fresh).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(fresh).not.toBe(old);
+    const expiresAt = new Date(now + 24 * 3_600_000).toISOString();
+    expect(rotated.body.endpoint).toMatchObject({
+      id: endpoint.id,
+      scope: 'tenant',
+      previousSecretExpiresAt: expiresAt,
+    });
+    expect(Object.keys(rotated.body).sort()).toEqual(['endpoint', 'secret']);
+
+    // An event during the grace period: signed with both, the new secret's signature first.
+    const account = await createAccount(t);
+    await deliverer.runOnce();
+    const during = signaturesOf(
+      receiver.received.find((r) => r.json?.data?.account?.id === account.id),
+    );
+    expect(during.candidates).toEqual([during.signedWith(fresh), during.signedWith(old)]);
+    expect(during.verifies(fresh)).toBe(true);
+    expect(during.verifies(old)).toBe(true);
+    expect(during.verifies(`${fresh}x`)).toBe(false);
+
+    // Neither secret is ever shown again, nor audited, nor stored in clear.
+    const list = await admin.request('GET', '/v1/webhooks');
+    const one = await admin.request('GET', `/v1/webhooks/${endpoint.id}`);
+    const audit = await admin.request('GET', '/v1/audit');
+    for (const response of [list, one, audit]) {
+      expectStatus(response, 200);
+      for (const secret of [fresh, old]) {
+        expect(response.text).not.toContain(secret);
+        expect(response.text).not.toContain(secret.slice(6));
+      }
+    }
+    expect(one.body.previousSecretExpiresAt).toBe(expiresAt);
+    const auditRows = await h.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('target_id', '=', endpoint.id)
+      .execute();
+    const entry = auditRows.find((r) => r.action === 'webhook.secret_rotated');
+    expect(entry).toMatchObject({ tenant_id: t.id, actor_type: 'token' });
+    expect(JSON.parse(entry?.details ?? '{}')).toMatchObject({
+      previousSecretValidForHours: 24,
+      previousSecretExpiresAt: expiresAt,
+    });
+    const secretRows = await h.database.db
+      .selectFrom('secrets')
+      .selectAll()
+      .where('owner_id', '=', endpoint.id)
+      .execute();
+    expect(secretRows.map((r) => r.field).sort()).toEqual([
+      'webhookPreviousSecret',
+      'webhookSecret',
+    ]);
+    for (const secret of [fresh, old]) {
+      expect(JSON.stringify([...auditRows, ...secretRows])).not.toContain(secret.slice(6));
+    }
+
+    // The replaced secret is sealed like the current one: a master-key rotation re-wraps both.
+    const { rewrapAll } = await import('../../commands/keys-rotate.ts');
+    h.keyring.add();
+    expect((await rewrapAll(h.database.db, h.keyring)).failed).toEqual([]);
+    receiver.clear();
+    expectStatus(await admin.request('POST', `/v1/webhooks/${endpoint.id}/test`), 200);
+    const afterKeyRotation = signaturesOf(receiver.received.at(-1));
+    expect(afterKeyRotation.verifies(fresh)).toBe(true);
+    expect(afterKeyRotation.verifies(old)).toBe(true);
+
+    // Once the grace period is over, only the new secret signs, and the old one is dropped.
+    now += 24 * 3_600_000 + 1_000;
+    receiver.clear();
+    const test = await admin.request('POST', `/v1/webhooks/${endpoint.id}/test`);
+    expect(test.body).toMatchObject({ status: 'delivered' });
+    const after = signaturesOf(receiver.received.at(-1));
+    expect(after.candidates).toEqual([after.signedWith(fresh)]);
+    expect(after.verifies(fresh)).toBe(true);
+    expect(after.verifies(old)).toBe(false);
+    const expired = await admin.request('GET', `/v1/webhooks/${endpoint.id}`);
+    expect(expired.body.previousSecretExpiresAt).toBeNull();
+    const left = await h.database.db
+      .selectFrom('secrets')
+      .select('field')
+      .where('owner_id', '=', endpoint.id)
+      .execute();
+    expect(left.map((r) => r.field)).toEqual(['webhookSecret']);
+  });
+
+  it('stops the old secret at once with 0 hours, and keeps only the secret just replaced', async () => {
+    const t = await h.tenant();
+    const { endpoint, secret: first } = await register(t);
+    // Without a body: the default grace period.
+    const second = await rotate(t.admin, endpoint.id);
+    expectStatus(second, 200);
+    expect(second.body.endpoint.previousSecretExpiresAt).toBe(
+      new Date(now + 24 * 3_600_000).toISOString(),
+    );
+    const third = await rotate(t.admin, endpoint.id, { previousSecretValidForHours: 2 });
+    expectStatus(third, 200);
+    receiver.clear();
+    await t.admin.request('POST', `/v1/webhooks/${endpoint.id}/test`);
+    const both = signaturesOf(receiver.received.at(-1));
+    expect(both.candidates).toHaveLength(2);
+    expect(both.verifies(third.body.secret)).toBe(true);
+    expect(both.verifies(second.body.secret)).toBe(true);
+    expect(both.verifies(first)).toBe(false);
+
+    const immediate = await rotate(t.admin, endpoint.id, { previousSecretValidForHours: 0 });
+    expectStatus(immediate, 200);
+    expect(immediate.body.endpoint.previousSecretExpiresAt).toBeNull();
+    receiver.clear();
+    await t.admin.request('POST', `/v1/webhooks/${endpoint.id}/test`);
+    const only = signaturesOf(receiver.received.at(-1));
+    expect(only.candidates).toEqual([only.signedWith(immediate.body.secret)]);
+    expect(only.verifies(third.body.secret)).toBe(false);
+    const fields = await h.database.db
+      .selectFrom('secrets')
+      .select('field')
+      .where('owner_id', '=', endpoint.id)
+      .execute();
+    expect(fields.map((r) => r.field)).toEqual(['webhookSecret']);
+  });
+
+  it('refuses a bad grace period naming the field, and another tenant’s endpoint with 404', async () => {
+    const { endpoint, secret } = await register(a);
+    for (const previousSecretValidForHours of [-1, 169, 1.5, '24', null]) {
+      expectProblem(
+        await rotate(a.admin, endpoint.id, { previousSecretValidForHours }),
+        400,
+        'previousSecretValidForHours',
+      );
+    }
+    expectProblem(await rotate(b.admin, endpoint.id, {}), 404);
+    expectProblem(await rotate(a.admin, 'wh_00000000000000000000000000', {}), 404);
+    // Nothing changed: the endpoint still signs with its one secret.
+    receiver.clear();
+    await a.admin.request('POST', `/v1/webhooks/${endpoint.id}/test`);
+    const delivery = signaturesOf(receiver.received.at(-1));
+    expect(delivery.candidates).toEqual([delivery.signedWith(secret)]);
+    const one = await a.admin.request('GET', `/v1/webhooks/${endpoint.id}`);
+    expect(one.body.previousSecretExpiresAt).toBeNull();
+    const audited = await h.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_id', '=', endpoint.id)
+      .execute();
+    expect(audited.map((r) => r.action)).not.toContain('webhook.secret_rotated');
+  });
+
+  it('describes the rotation in the OpenAPI', async () => {
+    const spec = await h.anonymous.request('GET', '/openapi.json');
+    expectStatus(spec, 200);
+    const operation = spec.body.paths['/v1/webhooks/{id}/rotate-secret']?.post;
+    expect(operation?.tags).toEqual(['webhooks']);
+    expect(JSON.stringify(operation.requestBody)).toContain('previousSecretValidForHours');
+    expect(JSON.stringify(operation.responses['200'])).toContain('previousSecretExpiresAt');
+  });
+
   it('keeps endpoints to their tenant', async () => {
     const { endpoint } = await register(a);
     const viewer = a.viewer;
@@ -318,6 +508,7 @@ describe.each(TEST_DIALECTS)('webhooks on %s', (dialect) => {
       { method: 'DELETE', url: `/v1/webhooks/${endpoint.id}` },
       { method: 'GET', url: `/v1/webhooks/${endpoint.id}/deliveries` },
       { method: 'POST', url: `/v1/webhooks/${endpoint.id}/test` },
+      { method: 'POST', url: `/v1/webhooks/${endpoint.id}/rotate-secret`, body: {} },
     ]) {
       await expectSecured(h, route, { forbidden: [viewer, readToken], otherTenant: [b.admin] });
     }
@@ -373,5 +564,59 @@ describe.each(TEST_DIALECTS)('webhooks on %s', (dialect) => {
     expect(
       (await operator.request('POST', `/v1/webhooks/${created.body.endpoint.id}/test`)).body,
     ).toMatchObject({ status: 'delivered' });
+    // Only the operator rotates its secret; the replaced one, sealed without a tenant, still signs.
+    expectProblem(await rotate(a.admin, created.body.endpoint.id, {}), 404);
+    const rotated = await rotate(operator, created.body.endpoint.id, {});
+    expectStatus(rotated, 200);
+    expect(rotated.body.endpoint).toMatchObject({ scope: 'operator', tenantId: null });
+    receiver.clear();
+    await operator.request('POST', `/v1/webhooks/${created.body.endpoint.id}/test`);
+    const delivery = signaturesOf(receiver.received.at(-1));
+    expect(delivery.verifies(rotated.body.secret)).toBe(true);
+    expect(delivery.verifies(created.body.secret)).toBe(true);
+  });
+});
+
+describe('webhook secret rotation', () => {
+  it('writes neither secret to a log line, at the most verbose level', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const receiver = await startWebhookReceiver();
+    const h = await createHarness('sqlite', {
+      logger: { level: 'trace', stream, redact: LOG_REDACT },
+      webhookSettings: { allowPrivate: true },
+    });
+    try {
+      const tenant = await h.tenant();
+      const created = await tenant.admin.request('POST', '/v1/webhooks', {
+        url: receiver.url('/logged'),
+        events: ['account.created'],
+      });
+      expectStatus(created, 201);
+      const rotated = await tenant.admin.request(
+        'POST',
+        `/v1/webhooks/${created.body.endpoint.id}/rotate-secret`,
+        { previousSecretValidForHours: 1 },
+      );
+      expectStatus(rotated, 200);
+      const test = await tenant.admin.request(
+        'POST',
+        `/v1/webhooks/${created.body.endpoint.id}/test`,
+      );
+      expect(test.body).toMatchObject({ status: 'delivered' });
+      expect(String(receiver.received[0]?.headers['onramp-webhook-signature'])).toContain(' ');
+      expect(lines.join('')).toContain('rotate-secret');
+      for (const secret of [created.body.secret, rotated.body.secret] as string[]) {
+        expect(lines.join('').includes(secret.slice(6)), 'a log line carries a secret').toBe(false);
+      }
+    } finally {
+      await h.close();
+      await receiver.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import {
   createdWebhookResponseSchema,
   createWebhookRequestSchema,
   listDeliveriesQuerySchema,
+  rotateWebhookSecretRequestSchema,
   updateWebhookRequestSchema,
   type WebhookEventType,
   webhookDeliveryPageSchema,
@@ -45,6 +46,7 @@ export function toEndpointResponse(
     description: endpoint.description,
     events: endpoint.events as WebhookEventType[],
     enabled: endpoint.enabled,
+    previousSecretExpiresAt: endpoint.previousSecretExpiresAt,
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
   };
@@ -140,6 +142,30 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
         request.body,
       );
       return toEndpointResponse(endpoint);
+    },
+  );
+
+  r.post(
+    '/v1/webhooks/:id/rotate-secret',
+    {
+      schema: {
+        tags,
+        summary:
+          'Replace a webhook endpoint’s signing secret; the new one is in this response only',
+        description:
+          'The replaced secret keeps signing every delivery beside the new one (`Onramp-Webhook-Signature: v1=<new> v1=<old>`) for `previousSecretValidForHours` (default 24, at most 168; 0 stops it at once), so receivers can move to the new secret without losing a delivery. `previousSecretExpiresAt` on the endpoint says until when.',
+        params: idParamsSchema,
+        body: rotateWebhookSecretRequestSchema,
+        response: { 200: createdWebhookResponseSchema },
+      },
+    },
+    async (request) => {
+      const rotated = await ctx.webhooks.rotateSecret(
+        webhookCaller(request),
+        request.params.id,
+        request.body,
+      );
+      return { endpoint: toEndpointResponse(rotated.endpoint), secret: rotated.secret };
     },
   );
 

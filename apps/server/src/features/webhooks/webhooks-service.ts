@@ -1,5 +1,6 @@
 import type { WebhookEventType } from '@onramp/contracts';
 import type { Kysely } from 'kysely';
+import type { SealedSecret, SecretBinding } from '../../adapters/crypto/envelope.ts';
 import type { Database, WebhookDeliveriesTable } from '../../adapters/db/schema.ts';
 import { OPERATOR_SECRET_SCOPE } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../app.ts';
@@ -12,6 +13,7 @@ import { SECRET_PREFIX } from './webhook-signature.ts';
 import {
   createWebhooksRepository,
   type EndpointOwner,
+  WEBHOOK_PREVIOUS_SECRET_FIELD,
   WEBHOOK_SECRET_FIELD,
   type WebhookDelivery,
   type WebhookEndpoint,
@@ -72,16 +74,66 @@ export function createWebhooksService(deps: ServiceDeps) {
     lookup: deps.webhookSettings?.lookup ?? systemLookup,
   };
   const timeoutMs = deps.webhookSettings?.timeoutMs ?? 10_000;
-  const binding = (owner: EndpointOwner, endpointId: string) => ({
+  const binding = (
+    owner: EndpointOwner,
+    endpointId: string,
+    field: string = WEBHOOK_SECRET_FIELD,
+  ) => ({
     tenantId: owner ?? OPERATOR_SECRET_SCOPE,
     ownerId: endpointId,
-    field: WEBHOOK_SECRET_FIELD,
+    field,
   });
+  const newSecret = () =>
+    `${SECRET_PREFIX}${Buffer.from(deps.randomBytes(32)).toString('base64url')}`;
+
+  /** An expiry that has passed is no expiry: the replaced secret no longer signs. */
+  const isLive = (expiresAt: string | null): expiresAt is string =>
+    expiresAt !== null && expiresAt > now();
+  const withLiveExpiry = (endpoint: WebhookEndpoint): WebhookEndpoint =>
+    isLive(endpoint.previousSecretExpiresAt)
+      ? endpoint
+      : { ...endpoint, previousSecretExpiresAt: null };
 
   async function requireEndpoint(owner: EndpointOwner, id: string): Promise<WebhookEndpoint> {
     const endpoint = await repo.findEndpoint(owner, id);
     if (!endpoint) throw notFound('This webhook endpoint');
-    return endpoint;
+    return withLiveExpiry(endpoint);
+  }
+
+  /** Opens a sealed secret; undefined when it cannot be (a master key missing from the keyring). */
+  function openOrUndefined(
+    sealed: SealedSecret | undefined,
+    secretBinding: SecretBinding,
+  ): string | undefined {
+    if (!sealed) return undefined;
+    try {
+      return deps.envelope.open(sealed, secretBinding);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The secrets a delivery to this endpoint is signed with, newest first: the current one, and the
+   * one a rotation replaced while it is still live. An expired one is dropped on the way.
+   */
+  async function signingSecretsOf(endpoint: {
+    id: string;
+    tenant_id: string | null;
+    previous_secret_expires_at: string | null;
+  }): Promise<{ exists: boolean; current: string | undefined; previous: string | undefined }> {
+    const sealed = await repo.findSecrets(endpoint.tenant_id, endpoint.id);
+    const current = openOrUndefined(sealed.current, binding(endpoint.tenant_id, endpoint.id));
+    const expiresAt = endpoint.previous_secret_expires_at;
+    if (expiresAt !== null && !isLive(expiresAt))
+      await repo.clearExpiredPreviousSecret(endpoint.tenant_id, endpoint.id, now());
+    const previous = isLive(expiresAt)
+      ? openOrUndefined(
+          sealed.previous,
+          binding(endpoint.tenant_id, endpoint.id, WEBHOOK_PREVIOUS_SECRET_FIELD),
+        )
+      : undefined;
+    return { exists: sealed.current !== undefined, current, previous };
   }
 
   async function ensureUrlAllowed(url: string): Promise<void> {
@@ -150,28 +202,23 @@ export function createWebhooksService(deps: ServiceDeps) {
       .selectAll()
       .where('id', '=', delivery.endpointId)
       .executeTakeFirst();
-    const sealed = endpoint ? await repo.findSecret(endpoint.tenant_id, endpoint.id) : undefined;
     const attemptedAt = deps.clock();
     const attempts = delivery.attempts + 1;
     let result: Awaited<ReturnType<typeof sendDelivery>>;
-    if (!endpoint || !sealed) {
+    if (!endpoint) {
       result = { kind: 'error', message: 'The endpoint or its secret no longer exists.' };
     } else if (endpoint.enabled !== 1) {
       result = { kind: 'error', message: 'The endpoint is disabled.' };
     } else {
-      let secret: string | undefined;
-      try {
-        secret = deps.envelope.open(sealed, binding(endpoint.tenant_id, endpoint.id));
-      } catch {
-        secret = undefined;
-      }
-      result =
-        secret === undefined
+      const { exists, current, previous } = await signingSecretsOf(endpoint);
+      result = !exists
+        ? { kind: 'error', message: 'The endpoint or its secret no longer exists.' }
+        : current === undefined
           ? { kind: 'error', message: 'The signing secret could not be opened (see the keyring).' }
           : await sendDelivery(
               {
                 url: endpoint.url,
-                secret,
+                secrets: previous === undefined ? [current] : [current, previous],
                 eventId: delivery.eventId,
                 body: delivery.payload,
                 timestamp: Math.floor(attemptedAt.getTime() / 1000),
@@ -211,7 +258,7 @@ export function createWebhooksService(deps: ServiceDeps) {
     ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
       await ensureUrlAllowed(input.url);
       const id = newId('webhook');
-      const secret = `${SECRET_PREFIX}${Buffer.from(deps.randomBytes(32)).toString('base64url')}`;
+      const secret = newSecret();
       const sealed = deps.envelope.seal(secret, binding(caller.owner, id));
       const at = now();
       const events = [...new Set(input.events)];
@@ -224,6 +271,7 @@ export function createWebhooksService(deps: ServiceDeps) {
             description: input.description,
             events: JSON.stringify(events),
             enabled: input.enabled ? 1 : 0,
+            previous_secret_expires_at: null,
             created_by: caller.actorId,
             created_at: at,
             updated_at: at,
@@ -243,7 +291,8 @@ export function createWebhooksService(deps: ServiceDeps) {
       return { endpoint, secret };
     },
 
-    listEndpoints: (owner: EndpointOwner) => repo.listEndpoints(owner),
+    listEndpoints: async (owner: EndpointOwner) =>
+      (await repo.listEndpoints(owner)).map(withLiveExpiry),
 
     getEndpoint: requireEndpoint,
 
@@ -287,6 +336,74 @@ export function createWebhooksService(deps: ServiceDeps) {
         );
       });
       return requireEndpoint(caller.owner, id);
+    },
+
+    /**
+     * Replaces the endpoint's signing secret with a new one, shown in this answer only. The replaced
+     * secret keeps signing every delivery beside the new one (`v1=<new> v1=<old>`) for
+     * `previousSecretValidForHours` (0: not at all), so receivers can switch without losing a
+     * delivery. Only the secret just replaced is kept: rotating again drops an older one.
+     */
+    async rotateSecret(
+      caller: WebhookCaller,
+      id: string,
+      input: { previousSecretValidForHours: number },
+    ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+      const endpoint = await requireEndpoint(caller.owner, id);
+      const { current } = await repo.findSecrets(caller.owner, id);
+      if (!current) throw new Error(`webhook endpoint ${id} has no signing secret`);
+      const secret = newSecret();
+      const next = deps.envelope.seal(secret, binding(caller.owner, id));
+      // A secret that cannot be opened (its master key is gone) cannot sign either: nothing to keep.
+      const replaced = openOrUndefined(current, binding(caller.owner, id));
+      const hours = input.previousSecretValidForHours;
+      const at = deps.clock();
+      const previousExpiresAt =
+        hours > 0 && replaced !== undefined
+          ? new Date(at.getTime() + hours * 3_600_000).toISOString()
+          : null;
+      // Sealed again under its own field: the field is bound into the ciphertext (see the envelope).
+      const previous =
+        previousExpiresAt !== null && replaced !== undefined
+          ? deps.envelope.seal(replaced, binding(caller.owner, id, WEBHOOK_PREVIOUS_SECRET_FIELD))
+          : null;
+      await deps.db.transaction().execute(async (trx) => {
+        const rotated = await repo.rotateSecret(
+          caller.owner,
+          id,
+          {
+            expected: current,
+            next,
+            previous,
+            previousExpiresAt,
+            at: at.toISOString(),
+          },
+          trx,
+        );
+        if (!rotated) {
+          const message = 'The signing secret was rotated by another request meanwhile.';
+          throw new AppError('conflict', message, [
+            {
+              field: 'id',
+              code: 'rotated_meanwhile',
+              message,
+              hint: 'The other request’s secret is current now; rotate again to get one you have seen.',
+            },
+          ]);
+        }
+        await audit(
+          caller,
+          'webhook.secret_rotated',
+          id,
+          {
+            url: redactUrl(endpoint.url),
+            previousSecretValidForHours: hours,
+            previousSecretExpiresAt: previousExpiresAt,
+          },
+          trx,
+        );
+      });
+      return { endpoint: await requireEndpoint(caller.owner, id), secret };
     },
 
     async removeEndpoint(caller: WebhookCaller, id: string): Promise<void> {
