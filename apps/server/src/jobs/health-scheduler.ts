@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PartitionId } from '@onramp/core';
 import type { AppDeps } from '../app.ts';
+import type { ScheduleClaim } from '../features/health/health-repository.ts';
 import { DEFAULT_HEALTH } from '../features/health/health-service.ts';
-import { createJobLoop, runLimited } from './job-loop.ts';
+import { createJobLoop } from './job-loop.ts';
 import { createJobServices, type JobLog, silentLog } from './services.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
 
@@ -45,20 +46,25 @@ export function createHealthScheduler(deps: AppDeps, options: HealthSchedulerOpt
     return bucket;
   };
 
+  /** Gives every account without a schedule row one, 500 rows per statement. */
   async function scheduleNewAccounts(): Promise<number> {
-    const now = deps.clock();
-    const unscheduled = await repo.findUnscheduled(500);
-    await repo.addSchedule(
-      unscheduled.map((a) => ({
-        accountId: a.id,
-        tenantId: a.tenantId,
-        nextRunAt: health.firstRunOf(a.lastCheckedAt, now),
-      })),
-    );
-    return unscheduled.length;
+    let scheduled = 0;
+    for (;;) {
+      const now = deps.clock();
+      const unscheduled = await repo.findUnscheduled(500);
+      await repo.addSchedule(
+        unscheduled.map((a) => ({
+          accountId: a.id,
+          tenantId: a.tenantId,
+          nextRunAt: health.firstRunOf(a.lastCheckedAt, now),
+        })),
+      );
+      scheduled += unscheduled.length;
+      if (unscheduled.length < 500) return scheduled;
+    }
   }
 
-  async function runClaim(claim: { accountId: string; tenantId: string; failures: number }) {
+  async function runClaim(claim: ScheduleClaim) {
     let failures = claim.failures;
     try {
       const result = await health.check(claim.tenantId, claim.accountId, 'schedule', {
@@ -99,23 +105,59 @@ export function createHealthScheduler(deps: AppDeps, options: HealthSchedulerOpt
     }
   }
 
-  /** One pass: schedule new accounts, then claim and run due checks until none is left. */
+  /**
+   * One pass: schedule new accounts, then check every due account. `concurrency` workers share a
+   * queue that is refilled by claiming (one claim at a time, `concurrency` rows each) whenever it runs
+   * dry, so a slow check never holds the others back; the pass ends when nothing is due.
+   */
   async function runOnce(signal: { stopping: boolean } = { stopping: false }): Promise<number> {
     await scheduleNewAccounts();
     let checked = 0;
-    for (let batch = 0; batch < 10_000 && !signal.stopping; batch++) {
-      const at = deps.clock();
-      const claims = await repo.claimDue(
-        owner,
-        at.toISOString(),
-        new Date(at.getTime() + claimMs).toISOString(),
-        concurrency,
-      );
-      if (claims.length === 0) break;
-      await runLimited(claims, concurrency, async (claim) => {
-        if (await runClaim(claim)) checked += 1;
+    const queue: ScheduleClaim[] = [];
+    let claiming: Promise<boolean> | undefined;
+    let exhausted = false;
+    const refill = () => {
+      claiming ??= (async () => {
+        const at = deps.clock();
+        const claims = await repo.claimDue(
+          owner,
+          at.toISOString(),
+          new Date(at.getTime() + claimMs).toISOString(),
+          concurrency,
+        );
+        queue.push(...claims);
+        if (claims.length === 0) exhausted = true;
+        return claims.length > 0;
+      })().finally(() => {
+        claiming = undefined;
       });
-    }
+      return claiming;
+    };
+    const worker = async () => {
+      while (!signal.stopping) {
+        const claim = queue.shift();
+        if (claim) {
+          if (await runClaim(claim)) checked += 1;
+          continue;
+        }
+        if (exhausted || !(await refill())) {
+          if (queue.length === 0) return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    // Claimed but not started (stopping): released for the next pass or another replica.
+    await Promise.all(
+      queue
+        .splice(0)
+        .map((claim) =>
+          repo.reschedule(
+            claim.accountId,
+            { nextRunAt: deps.clock().toISOString(), failures: claim.failures },
+            { owner },
+          ),
+        ),
+    );
     return checked;
   }
 
