@@ -97,6 +97,51 @@ describe.each(TEST_DIALECTS)('health scheduler on %s', (dialect) => {
     expect(byId.get(live)).toMatchObject({ claimed_by: 'busy-replica' });
   });
 
+  it('keeps its workers busy: one slow check does not hold back the ones after it', async () => {
+    const ids = await createAccounts(h, tenant, 6, 640000000000);
+    const [slowId] = ids;
+    const slowKey = (
+      await h.database.db
+        .selectFrom('accounts')
+        .select('access_key_id')
+        .where('id', '=', slowId ?? '')
+        .executeTakeFirstOrThrow()
+    ).access_key_id;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const finished: string[] = [];
+    const gateway = h.aws.gateway;
+    const aws: AwsGateway = {
+      ...gateway,
+      async identifyKeys(partition, keys) {
+        if (keys.accessKeyId === slowKey) await held;
+        const identity = await gateway.identifyKeys(partition, keys);
+        finished.push(keys.accessKeyId);
+        return identity;
+      },
+    };
+    // Two workers, so a pass that waited for each claimed pair would stall behind the slow one.
+    const scheduler = createHealthScheduler({
+      ...h.deps,
+      aws,
+      healthSettings: { concurrency: 2 },
+    });
+    await scheduler.scheduleNewAccounts();
+    await h.database.db
+      .updateTable('health_schedule')
+      .set({ next_run_at: past() })
+      .where('account_id', 'in', ids)
+      .execute();
+    const pass = scheduler.runOnce();
+    await expect.poll(() => finished.length, { timeout: 10_000 }).toBe(5);
+    expect(finished).not.toContain(slowKey);
+    release();
+    expect(await pass).toBe(6);
+    expect(await checksPerAccount(h, ids)).toEqual(ids.map(() => 1));
+  });
+
   it('drops the schedule of a deleted account', async () => {
     const [id] = await createAccounts(h, tenant, 1, 630000000000);
     const scheduler = createHealthScheduler(h.deps);
