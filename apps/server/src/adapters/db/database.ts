@@ -42,8 +42,34 @@ export function openDatabase(location: DatabaseLocation): DatabaseHandle {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** Prepared statements kept per SQL text; the app's queries are a few hundred shapes at most. */
+const STATEMENTS_KEPT = 500;
+
+/**
+ * Kysely prepares every query it runs, and preparing (parsing and planning the SQL) costs more than
+ * running a small query: keep the prepared statements and reuse them (SQLite re-prepares one itself if
+ * the schema changes under it). Statements run to completion synchronously, so sharing one is safe.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENTS_KEPT) statements.clear();
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Versioned migrations, in order. Add new ones at the end; never edit one that has shipped. */

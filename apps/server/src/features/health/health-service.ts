@@ -145,21 +145,19 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     };
 
     const account = await deps.db.transaction().execute(async (trx) => {
-      // Deleted while it was being checked: nothing to record.
-      if (!(await accounts.find(tenantId, accountId, trx))) return undefined;
-      await repo.insertCheck(tenantId, record, trx);
-      await trx
+      const statusDetail = {
+        checks: record.checks,
+        errors: record.errors,
+        findings: record.findings,
+      };
+      const updated = await trx
         .updateTable('accounts')
         .set(
           stale
             ? { stale_since: before.staleSince ?? at }
             : {
                 status,
-                status_detail: JSON.stringify({
-                  checks: record.checks,
-                  errors: record.errors,
-                  findings: record.findings,
-                }),
+                status_detail: JSON.stringify(statusDetail),
                 last_checked_at: at,
                 stale_since: null,
                 ...(record.changed ? { updated_at: at } : {}),
@@ -167,8 +165,24 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
         )
         .where('tenant_id', '=', tenantId)
         .where('id', '=', accountId)
-        .execute();
-      const after = await accounts.find(tenantId, accountId, trx);
+        .executeTakeFirst();
+      // Deleted while it was being checked: nothing to record.
+      if (Number(updated.numUpdatedRows) === 0) return undefined;
+      await repo.insertCheck(tenantId, record, trx);
+      // What the update made of the account (read back only when an event is to carry it).
+      const after: Account | undefined =
+        record.changed && deps.events
+          ? await accounts.find(tenantId, accountId, trx)
+          : stale
+            ? { ...before, staleSince: before.staleSince ?? at }
+            : {
+                ...before,
+                status,
+                statusDetail,
+                lastCheckedAt: at,
+                staleSince: null,
+                ...(record.changed ? { updatedAt: at } : {}),
+              };
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }
         : { actorType: 'system' as const, actorId: null };
