@@ -1,10 +1,12 @@
 /**
  * The console in a real browser (Debian's chromium driven by playwright-core) against the real server
  * and the loopback AWS: first-run set-up, a tenant, accounts connected with keys and with a role
- * created by the manual steps, permissions customised with the JSON preview, edit, rotate, delete, and
- * a viewer who can change nothing. The tests run in order and share one server; they save screenshots
- * of the main screens into docs/screenshots.
+ * created by the manual steps, permissions customised with the JSON preview, edit, rotate, delete,
+ * health checks on demand with their history, webhooks (tenant and operator) delivered to a local
+ * receiver, and a viewer who can change nothing. The tests run in order and share one server; they
+ * save screenshots of the main screens into docs/screenshots.
  */
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,10 @@ import {
   createHub,
   hubEnvironment,
 } from '../apps/server/src/testing/loopback-world.ts';
+import {
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../apps/server/src/testing/webhook-receiver.ts';
 import { buildConsole, launchBrowser, screenshot } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 
@@ -42,6 +48,16 @@ const VIEWER = {
   password: 'tenant viewer password',
 };
 const STEP_TIMEOUT = 60_000;
+const ROTATE_SECRET_PATH = '/v1/webhooks/{id}/rotate-secret';
+
+/** What a receiver does (README, "Webhooks"): the signatures of a delivery that `secret` makes. */
+function signedWith(secret: string, headers: Record<string, unknown>, body: string): boolean {
+  const timestamp = String(headers['onramp-webhook-timestamp']);
+  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+  return String(headers['onramp-webhook-signature'] ?? '')
+    .split(' ')
+    .includes(expected);
+}
 
 const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
   actions: createIamDataActionIndex(),
@@ -63,6 +79,8 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let receiver: WebhookReceiver;
+  let stackRoleArn = '';
   const hubArn: Partial<Record<PartitionId, string>> = {};
   const browserLog: string[] = [];
 
@@ -71,12 +89,15 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
     browser = await launchBrowser();
     await buildConsole();
     aws = await startLoopbackAws();
+    receiver = await startWebhookReceiver();
     const env: Record<string, string> = {
       ONRAMP_DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-console-')),
       AWS_ENDPOINT_URL: aws.url,
       LOG_LEVEL: 'warn',
       // A public URL puts the call-back into templates; the test plays the stack's function itself.
       ONRAMP_PUBLIC_URL: 'http://onramp.test',
+      // The webhook receiver listens on 127.0.0.1, which Onramp refuses unless the operator allows it.
+      ONRAMP_WEBHOOKS_ALLOW_PRIVATE: 'true',
     };
     PARTITION_IDS.forEach((partition, i) => {
       aws.createAccount(partition, CUSTOMER_ACCOUNT);
@@ -114,6 +135,7 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
     await browser?.close();
     await server?.stop();
     await aws?.stop();
+    await receiver?.close();
   });
 
   async function signIn(user: { email: string; password: string }) {
@@ -122,6 +144,18 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
     await page.getByLabel('Password').fill(user.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+  /** The page fits the window's width; otherwise, the elements that stick out, to find out why. */
+  async function expectNoSidewaysScroll() {
+    const wider = (await page.evaluate(`(() => {
+      const width = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth <= width) return [];
+      return [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > width + 1)
+        .slice(0, 5)
+        .map((e) => e.outerHTML.slice(0, 200));
+    })()`)) as string[];
+    expect(wider, wider.join('\n')).toEqual([]);
   }
   async function signOut() {
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -339,6 +373,7 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
         }),
         inlinePolicies: { onramp: defaultPolicy('aws', 'role', 'StackRole') },
       });
+      stackRoleArn = role.arn;
       const reported = await fetch(`${server.url}/v1/callbacks/cloudformation`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -371,6 +406,81 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       await page.getByRole('heading', { name: 'No accounts match' }).waitFor();
       await page.getByRole('button', { name: 'Clear filters' }).click();
       await page.getByRole('link', { name: 'Role account' }).waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'checks an account now: the new check on top of the history, a lost permission, AWS not answering',
+    async () => {
+      await page.getByRole('link', { name: 'Stack account' }).click();
+      await page.getByRole('heading', { name: 'Check history' }).waitFor();
+      const history = page.getByRole('table', { name: 'Check history' });
+      const rows = history.locator('tbody tr[data-check]');
+      // Connecting validates but records no check: the history starts with the first health check.
+      await page.getByText('No checks yet').or(rows.first()).waitFor();
+      const before = await rows.count();
+      const newest = () => rows.first().getAttribute('data-check');
+      const previousNewest = before > 0 ? await newest() : null;
+
+      await page.getByRole('button', { name: 'Check now' }).click();
+      await expect.poll(newest).not.toBe(previousNewest);
+      expect(await rows.count()).toBe(before + 1);
+      expect(await rows.first().innerText()).toContain('On demand');
+      await page.getByText(/^Checked (just now|.* seconds? ago):/).waitFor();
+
+      // The customer drops Cost Explorer from the role's policy: the next check finds it missing.
+      const defaults = catalog.defaultBundles('aws').map((b) => b.id);
+      aws.putInlinePolicy(
+        'aws',
+        stackRoleArn,
+        'onramp',
+        bundlePolicy(catalog, {
+          partition: 'aws',
+          bundles: defaults.filter((id) => id !== 'cost-explorer'),
+          principal: 'role',
+          accountId: CUSTOMER_ACCOUNT,
+          roleName: 'StackRole',
+        }),
+      );
+      await page.getByRole('button', { name: 'Check now' }).click();
+      await expect.poll(() => rows.first().innerText()).toMatch(/Degraded[\s\S]*was[\s\S]*Valid/);
+      await page.getByRole('heading', { level: 1 }).getByText('Degraded').waitFor();
+      const result = page.locator('.check-result');
+      // The result counts the missing actions per feature; the list opens on demand.
+      await result.getByText(/^Missing actions: Cost Explorer \(\d+\)$/).click();
+      await result
+        .locator('[data-bundle="cost-explorer"]')
+        .getByText('ce:GetCostAndUsage', { exact: true })
+        .waitFor();
+      expect(await result.locator('.check-duration').count()).toBeGreaterThan(0);
+
+      // AWS stops answering: the check is recorded, stale, and the account keeps its health.
+      aws.failNext(1000, { service: 'sts', status: 503 });
+      try {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        await page.getByText('Health not refreshed').waitFor({ timeout: 30_000 });
+      } finally {
+        aws.clearFaults();
+      }
+      await page.getByRole('heading', { level: 1 }).getByText('Stale').waitFor();
+      await page.getByRole('heading', { level: 1 }).getByText('Degraded').waitFor();
+      expect(await rows.first().innerText()).toContain('Stale');
+      expect(await rows.count()).toBe(before + 3);
+
+      // The degraded check's details: each check, the error on its bundle, the missing actions.
+      const degraded = rows.nth(1);
+      await degraded.getByRole('button', { name: /^Details/ }).click();
+      const details = history.locator('tr.details-row');
+      await details.getByText('ce:GetCostAndUsage', { exact: true }).waitFor();
+      await details.locator('.field-error').first().waitFor();
+      expect(
+        await degraded.getByRole('button', { name: /^Hide details/ }).getAttribute('aria-expanded'),
+      ).toBe('true');
+      await history.scrollIntoViewIfNeeded();
+      await screenshot(page, 'account-health');
+      await page.getByRole('link', { name: 'Cloud accounts', exact: true }).first().click();
+      await page.getByRole('link', { name: 'Keys account' }).waitFor();
     },
     STEP_TIMEOUT,
   );
@@ -416,6 +526,111 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
   );
 
   it(
+    'registers a webhook to a local receiver: the secret once, a signed test event in the log',
+    async () => {
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('tab', { name: 'Webhooks' }).click();
+      await page.getByText('No endpoints yet: add the first one below.').waitFor();
+
+      // No event chosen: refused on its field before anything is sent.
+      await page.getByLabel('Endpoint URL').fill(receiver.url('/tenant'));
+      await page.getByRole('checkbox', { name: /account\.health_changed/ }).uncheck();
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page
+        .getByRole('group', { name: 'Events' })
+        .getByText('Choose at least one event')
+        .waitFor();
+      // The server's own refusal lands on the URL field.
+      await page.getByLabel('Endpoint URL').fill('ftp://example.com/hook');
+      await page.getByRole('checkbox', { name: /account\.health_changed/ }).check();
+      await page.getByRole('checkbox', { name: /account\.deleted/ }).check();
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await expect
+        .poll(() => page.getByLabel('Endpoint URL').getAttribute('aria-invalid'))
+        .toBe('true');
+
+      await page.getByLabel('Endpoint URL').fill(receiver.url('/tenant'));
+      await page.getByLabel('Description').fill('Health alerts for the platform');
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.getByText('Webhook endpoint added').waitFor();
+      const secret = (await page.locator('.secret-once .copy-value code').innerText()).trim();
+      expect(secret).toMatch(/^whsec_/);
+      await page.getByText('How to verify a delivery').click();
+      await screenshot(page, 'settings-webhooks-secret');
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      await expect.poll(() => page.getByText(secret).count()).toBe(0);
+      await page.reload();
+      await page.getByRole('tab', { name: 'Webhooks' }).click();
+      const item = page.getByRole('listitem', { name: receiver.url('/tenant') });
+      await item.waitFor();
+      expect(await page.content()).not.toContain(secret);
+
+      receiver.clear();
+      await item.getByRole('button', { name: 'Send test event' }).click();
+      await item.getByText('Test event delivered: the endpoint answered 200.').waitFor();
+      const log = item.getByRole('region', { name: 'Delivery log' });
+      await log
+        .getByRole('row', { name: /webhook\.test/ })
+        .getByText('Delivered', { exact: true })
+        .waitFor();
+      await log.getByText('HTTP 200').waitFor();
+      const test = receiver.received.find((r) => r.json?.type === 'webhook.test');
+      expect(test, JSON.stringify(receiver.received)).toBeDefined();
+      expect(signedWith(secret, test?.headers ?? {}, test?.body ?? '')).toBe(true);
+      await screenshot(page, 'settings-webhooks');
+
+      // Rotation is being built beside this console: exercise it when this server has the route.
+      const paths = (
+        (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+          paths: Record<string, unknown>;
+        }
+      ).paths;
+      if (ROTATE_SECRET_PATH in paths) {
+        await item.getByRole('button', { name: 'Rotate secret' }).click();
+        await item.getByLabel('Keep the old secret valid for (hours)').fill('2');
+        await item.getByRole('form').getByRole('button', { name: 'Rotate secret' }).click();
+        await page.getByText('Signing secret rotated').waitFor();
+        const rotated = (await page.locator('.secret-once .copy-value code').innerText()).trim();
+        expect(rotated).toMatch(/^whsec_/);
+        expect(rotated).not.toBe(secret);
+        await page.getByText(/The old secret still signs every delivery/).waitFor();
+        await page.getByRole('button', { name: 'I have copied it' }).click();
+        await item.getByText(/old secret valid until/).waitFor();
+        receiver.clear();
+        await item.getByRole('button', { name: 'Send test event' }).click();
+        await item.getByText('Test event delivered: the endpoint answered 200.').waitFor();
+        const both = receiver.received.find((r) => r.json?.type === 'webhook.test');
+        expect(signedWith(rotated, both?.headers ?? {}, both?.body ?? '')).toBe(true);
+        expect(signedWith(secret, both?.headers ?? {}, both?.body ?? '')).toBe(true);
+      }
+
+      // Edit: no longer for deletions, and disabled.
+      await item.getByRole('button', { name: 'Edit' }).click();
+      await item.getByRole('checkbox', { name: /account\.deleted/ }).uncheck();
+      await item.getByRole('button', { name: 'Save endpoint' }).click();
+      await page.getByText('Endpoint saved.').waitFor();
+      await expect.poll(() => item.innerText()).not.toContain('account.deleted');
+
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expectNoSidewaysScroll();
+      await screenshot(page, 'settings-webhooks-narrow');
+      await page.setViewportSize({ width: 1280, height: 860 });
+
+      // A second endpoint, deleted after confirming.
+      await page.getByLabel('Endpoint URL').fill(receiver.url('/other'));
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      const other = page.getByRole('listitem', { name: receiver.url('/other') });
+      await other.getByRole('button', { name: 'Delete' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete endpoint' }).click();
+      await page.getByText(`Endpoint ${receiver.url('/other')} deleted.`).waitFor();
+      await expect.poll(() => other.count()).toBe(0);
+      await page.getByRole('link', { name: 'Cloud accounts' }).click();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
     'adds a viewer in settings, who sees the accounts but cannot change anything',
     async () => {
       await page.getByRole('link', { name: 'Settings' }).click();
@@ -448,6 +663,9 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       await expect
         .poll(() => page.getByRole('button', { name: 'Change permissions' }).count())
         .toBe(0);
+      // The health history, but no Check now.
+      await page.getByRole('heading', { name: 'Check history' }).waitFor();
+      await expect.poll(() => page.getByRole('button', { name: 'Check now' }).count()).toBe(0);
       await screenshot(page, 'account-viewer');
       await page.goto(`${server.url}/accounts/new`);
       await page.getByText('Your role can view accounts but not add them.').waitFor();
@@ -466,6 +684,46 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       );
       expect(overflow).toBeLessThanOrEqual(0);
       await screenshot(page, 'accounts-narrow');
+
+      await page.getByRole('link', { name: 'Stack account' }).click();
+      await page
+        .getByRole('table', { name: 'Check history' })
+        .locator('tbody tr')
+        .first()
+        .waitFor();
+      await expectNoSidewaysScroll();
+      await screenshot(page, 'account-health-narrow');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'gives the operator webhooks of its own, for every tenant’s events, even while acting on a tenant',
+    async () => {
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await signOut();
+      await signIn(OPERATOR);
+      await page.getByLabel('Acting on tenant').selectOption({ label: 'Acme Corp' });
+      await page.getByRole('link', { name: 'Role account' }).waitFor();
+      await page.getByRole('link', { name: 'Operator' }).click();
+      await page.getByRole('tab', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Operator webhook endpoints' }).waitFor();
+      await page.getByLabel('Endpoint URL').fill(receiver.url('/operator'));
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.getByText('Webhook endpoint added').waitFor();
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      const item = page.getByRole('listitem', { name: receiver.url('/operator') });
+      await item.getByRole('button', { name: 'Send test event' }).click();
+      await item.getByText('Test event delivered: the endpoint answered 200.').waitFor();
+
+      // Registered in the operator's scope, not the tenant's it was acting on.
+      const mine = (await (await page.request.get(`${server.url}/v1/webhooks`)).json()) as {
+        endpoints: { url: string; scope: string }[];
+      };
+      expect(mine.endpoints.map((e) => [e.url, e.scope])).toEqual([
+        [receiver.url('/operator'), 'operator'],
+      ]);
+      await screenshot(page, 'operator-webhooks');
     },
     STEP_TIMEOUT,
   );

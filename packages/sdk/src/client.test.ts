@@ -96,4 +96,39 @@ describe('the Onramp client', () => {
     });
     await expect(client.catalog()).rejects.toMatchObject({ status: 0, name: 'ApiProblem' });
   });
+
+  it('acts on another tenant, or none (the operator’s own scope), with the same session', async () => {
+    const endpoint = {
+      id: 'wh_1',
+      scope: 'operator',
+      tenantId: null,
+      url: 'https://hooks.example.com/onramp',
+      description: '',
+      events: ['account.health_changed'],
+      enabled: true,
+      previousSecretExpiresAt: '2030-01-02T00:00:00.000Z',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      updatedAt: '2030-01-01T00:00:00.000Z',
+    };
+    const { calls, fetch } = recorder([
+      json(SESSION),
+      json({ endpoint, secret: 'whsec_new' }),
+      json({ checks: [], next: null }),
+    ]);
+    const client = createClient({ fetch, tenant: () => 'tenant_9' });
+    await client.session.login({ email: 'a@b.example', password: 'x' });
+    const operator = client.withTenant(undefined);
+    const rotated = await operator.webhooks.rotateSecret('wh_1', {
+      previousSecretValidForHours: 0,
+    });
+    expect(rotated.endpoint.previousSecretExpiresAt).toBe('2030-01-02T00:00:00.000Z');
+    expect(calls[1]?.url).toBe('/v1/webhooks/wh_1/rotate-secret');
+    expect(calls[1]?.init.body).toBe('{"previousSecretValidForHours":0}');
+    expect(headersOf(calls, 1)['onramp-tenant']).toBeUndefined();
+    expect(headersOf(calls, 1)['x-csrf-token']).toBe('csrf-123');
+
+    await client.withTenant('tenant_2').accounts.checks('acct_1', { limit: 5, cursor: 'c_2' });
+    expect(calls[2]?.url).toBe('/v1/accounts/acct_1/checks?limit=5&cursor=c_2');
+    expect(headersOf(calls, 2)['onramp-tenant']).toBe('tenant_2');
+  });
 });

@@ -5,6 +5,8 @@
  * carrying the RFC 9457 fields and the `errors: [{field, code, message, hint}]` list.
  */
 import {
+  accountCheckPageSchema,
+  accountCheckSchema,
   accountPageSchema,
   accountSchema,
   apiTokenSchema,
@@ -17,18 +19,22 @@ import {
   type createAccountRequestSchema,
   type createConnectionRequestSchema,
   createdTokenResponseSchema,
+  createdWebhookResponseSchema,
   type createTenantRequestSchema,
   type createTokenRequestSchema,
   type createUserRequestSchema,
+  type createWebhookRequestSchema,
   type FieldError,
   type iamPoliciesQuerySchema,
   iamPolicyPageSchema,
   type listAccountsQuerySchema,
+  type listChecksQuerySchema,
   type loginRequestSchema,
   partitionOfferListSchema,
   type policyPreviewRequestSchema,
   policyPreviewResponseSchema,
   type replaceCredentialsRequestSchema,
+  type rotateWebhookSecretRequestSchema,
   sessionResponseSchema,
   type setupRequestSchema,
   stepsResponseSchema,
@@ -36,8 +42,13 @@ import {
   type updateAccountRequestSchema,
   type updateTenantRequestSchema,
   type updateUserRequestSchema,
+  type updateWebhookRequestSchema,
   userSchema,
   validationResultSchema,
+  webhookDeliveryPageSchema,
+  webhookDeliverySchema,
+  webhookEndpointListSchema,
+  webhookEndpointSchema,
 } from '@onramp/contracts';
 import { z } from 'zod';
 
@@ -107,6 +118,12 @@ export type User = z.output<typeof userSchema>;
 export type ApiToken = z.output<typeof apiTokenSchema>;
 export type CreatedToken = z.output<typeof createdTokenResponseSchema>;
 export type AuditPage = z.output<typeof auditPageSchema>;
+export type AccountCheck = z.output<typeof accountCheckSchema>;
+export type AccountCheckPage = z.output<typeof accountCheckPageSchema>;
+export type WebhookEndpoint = z.output<typeof webhookEndpointSchema>;
+export type CreatedWebhook = z.output<typeof createdWebhookResponseSchema>;
+export type WebhookDelivery = z.output<typeof webhookDeliverySchema>;
+export type WebhookDeliveryPage = z.output<typeof webhookDeliveryPageSchema>;
 
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
@@ -119,6 +136,13 @@ export type ListAccountsQuery = Partial<
 >;
 export type IamPoliciesQuery = Partial<
   Omit<z.input<typeof iamPoliciesQuerySchema>, 'limit'> & { limit: number }
+>;
+export type CreateWebhookInput = z.input<typeof createWebhookRequestSchema>;
+export type UpdateWebhookInput = z.input<typeof updateWebhookRequestSchema>;
+export type RotateWebhookSecretInput = z.input<typeof rotateWebhookSecretRequestSchema>;
+/** A page of checks or deliveries: `cursor` is the previous page's `next`. */
+export type PageQuery = Partial<
+  Omit<z.input<typeof listChecksQuerySchema>, 'limit'> & { limit: number }
 >;
 export interface AuditQuery {
   limit?: number;
@@ -150,9 +174,17 @@ function queryString(query: Query | undefined): string {
 
 /** Creates a client. A session's CSRF token is remembered from sign-in and sent with every change. */
 export function createClient(options: ClientOptions = {}) {
+  return createClientSharing(options, { csrfToken: undefined });
+}
+
+/** What clients derived from one another (`withTenant`) share: the session's CSRF token. */
+interface SharedState {
+  csrfToken: string | undefined;
+}
+
+function createClientSharing(options: ClientOptions, shared: SharedState) {
   const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  let csrfToken: string | undefined;
 
   async function send(
     method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
@@ -163,7 +195,7 @@ export function createClient(options: ClientOptions = {}) {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+    if (method !== 'GET' && shared.csrfToken) headers['x-csrf-token'] = shared.csrfToken;
     const tenant = options.tenant?.();
     if (tenant) headers['onramp-tenant'] = tenant;
     let response: Response;
@@ -202,15 +234,21 @@ export function createClient(options: ClientOptions = {}) {
 
   const id = (value: string) => encodeURIComponent(value);
   const remember = (session: Session) => {
-    csrfToken = session.csrfToken;
+    shared.csrfToken = session.csrfToken;
     return session;
   };
 
   return {
     /** The CSRF token of the current session, if signed in through this client. */
     get csrfToken() {
-      return csrfToken;
+      return shared.csrfToken;
     },
+    /**
+     * The same client and session acting on another tenant; `undefined` sends no Onramp-Tenant, which
+     * for the operator means its own scope (webhooks that receive every tenant's events).
+     */
+    withTenant: (tenant: string | undefined) =>
+      createClientSharing({ ...options, tenant: () => tenant }, shared),
     session: {
       get: async () => remember(await call(sessionResponseSchema, 'GET', '/v1/session')),
       login: async (input: z.input<typeof loginRequestSchema>) =>
@@ -219,7 +257,7 @@ export function createClient(options: ClientOptions = {}) {
         remember(await call(sessionResponseSchema, 'POST', '/v1/setup', input)),
       logout: async () => {
         await none('DELETE', '/v1/session');
-        csrfToken = undefined;
+        shared.csrfToken = undefined;
       },
     },
     catalog: () => call(catalogResponseSchema, 'GET', '/v1/catalog'),
@@ -267,6 +305,49 @@ export function createClient(options: ClientOptions = {}) {
           attachIamPoliciesResponseSchema,
           'POST',
           `/v1/accounts/${id(accountId)}/iam-policies`,
+          input,
+        ),
+      /** Checks the account's health now and records the check (the account's health follows it). */
+      check: (accountId: string) =>
+        call(accountCheckSchema, 'POST', `/v1/accounts/${id(accountId)}/check`),
+      /** The account's health checks, newest first. */
+      checks: (accountId: string, query: PageQuery = {}) =>
+        call(
+          accountCheckPageSchema,
+          'GET',
+          `/v1/accounts/${id(accountId)}/checks`,
+          undefined,
+          query,
+        ),
+    },
+    webhooks: {
+      list: async () => (await call(webhookEndpointListSchema, 'GET', '/v1/webhooks')).endpoints,
+      get: (endpointId: string) =>
+        call(webhookEndpointSchema, 'GET', `/v1/webhooks/${id(endpointId)}`),
+      /** Registers an endpoint; the response carries its signing secret, this once. */
+      create: (input: CreateWebhookInput) =>
+        call(createdWebhookResponseSchema, 'POST', '/v1/webhooks', input),
+      update: (endpointId: string, input: UpdateWebhookInput) =>
+        call(webhookEndpointSchema, 'PATCH', `/v1/webhooks/${id(endpointId)}`, input),
+      delete: (endpointId: string) => none('DELETE', `/v1/webhooks/${id(endpointId)}`),
+      /** Sends a `webhook.test` event now; the delivery, with the endpoint's answer. */
+      test: (endpointId: string) =>
+        call(webhookDeliverySchema, 'POST', `/v1/webhooks/${id(endpointId)}/test`),
+      /** The endpoint's deliveries, newest first. */
+      deliveries: (endpointId: string, query: PageQuery = {}) =>
+        call(
+          webhookDeliveryPageSchema,
+          'GET',
+          `/v1/webhooks/${id(endpointId)}/deliveries`,
+          undefined,
+          query,
+        ),
+      /** A new signing secret (shown once); the old one keeps verifying for the hours asked. */
+      rotateSecret: (endpointId: string, input: RotateWebhookSecretInput = {}) =>
+        call(
+          createdWebhookResponseSchema,
+          'POST',
+          `/v1/webhooks/${id(endpointId)}/rotate-secret`,
           input,
         ),
     },

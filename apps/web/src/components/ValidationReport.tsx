@@ -1,4 +1,6 @@
 import type { ValidationResult } from '@onramp/sdk';
+import { formatDuration } from '../lib/format.ts';
+import type { FieldMessage } from '../lib/forms.ts';
 import { Alert, StatusBadge } from './ui.tsx';
 
 const CHECK_LABELS: Record<string, string> = {
@@ -39,10 +41,6 @@ export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
   );
 }
 
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 /** Per bundle, the actions the identity lacks (and those an organization SCP denies). */
 export function FindingsList({ findings }: { findings: ValidationResult['findings'] }) {
   const withProblems = findings.filter((f) => f.missing.length > 0 || f.deniedByScp.length > 0);
@@ -75,6 +73,33 @@ export function FindingsList({ findings }: { findings: ValidationResult['finding
         </div>
       ))}
     </div>
+  );
+}
+
+/**
+ * Errors of a check that are not on a form: each in red under the name of the field it is about (the
+ * role ARN, the secret access key, a bundle), with what to do.
+ */
+export function FieldErrorsList({
+  errors,
+  labelOf,
+}: {
+  errors: (FieldMessage & { field: string })[];
+  labelOf: (field: string) => string;
+}) {
+  if (errors.length === 0) return null;
+  return (
+    <dl className="error-list">
+      {errors.map((error) => (
+        <div key={`${error.field}:${error.message}`} className="field-invalid">
+          <dt>{labelOf(error.field)}</dt>
+          <dd className="field-error">
+            {error.message}
+            {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
+          </dd>
+        </div>
+      ))}
+    </dl>
   );
 }
 

@@ -119,6 +119,10 @@ const STATUS_LABELS: Record<string, string> = {
   skipped: 'Skipped',
   pending: 'Pending',
   connected: 'Connected',
+  delivered: 'Delivered',
+  stale: 'Stale',
+  enabled: 'Enabled',
+  disabled: 'Disabled',
 };
 
 export function StatusBadge({ status }: { status: string }) {

@@ -28,3 +28,30 @@ export const PARTITION_LABELS: Record<string, string> = {
   'aws-us-gov': 'AWS GovCloud (US)',
   'aws-cn': 'AWS China',
 };
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The fields errors of a check name, as the forms label them; a bundle's errors are `permissions.<id>`. */
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  method: 'Method',
+  partition: 'Partition',
+  // AWS did not answer (a stale check): not the account's fault.
+  aws: 'AWS',
+  roleArn: 'Role ARN',
+  externalId: 'External ID',
+  accessKeyId: 'Access key ID',
+  secretAccessKey: 'Secret access key',
+  bundles: 'Permissions',
+  permissions: 'Permissions',
+  regions: 'Regions',
+  connectionId: 'Connection',
+  form: 'Account',
+};
+
+export function fieldLabel(field: string, bundleName: (id: string) => string = (id) => id): string {
+  if (field.startsWith('permissions.')) return bundleName(field.slice('permissions.'.length));
+  return FIELD_LABELS[field] ?? field;
+}

@@ -1,6 +1,7 @@
 import { replaceCredentialsRequestSchema, updateAccountRequestSchema } from '@onramp/contracts';
-import type { Account, Catalog, PartitionOffer } from '@onramp/sdk';
+import type { Account, AccountCheck, Catalog, PartitionOffer } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHistory.tsx';
 import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import {
@@ -16,8 +17,14 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ChecksList, FindingsList } from '../components/ValidationReport.tsx';
-import { dateTime, METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
-import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { dateTime, fieldLabel, METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
+import {
+  describeError,
+  type FieldErrors,
+  type FieldMessage,
+  problemErrors,
+  validateWith,
+} from '../lib/forms.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
@@ -29,6 +36,9 @@ export function AccountPage({ accountId }: { accountId: string }) {
   const [error, setError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [showPolicies, setShowPolicies] = useState(false);
+  const [lastCheck, setLastCheck] = useState<AccountCheck | undefined>();
+  const [checkError, setCheckError] = useState<string | undefined>();
+  const [checking, setChecking] = useState(false);
   useEffect(() => {
     Promise.all([client.accounts.get(accountId), client.catalog(), client.partitions()]).then(
       ([a, c, p]) => {
@@ -56,6 +66,23 @@ export function AccountPage({ accountId }: { accountId: string }) {
   };
   const bundleName = (id: string) =>
     catalog.products.flatMap((p) => p.bundles).find((b) => b.id === id)?.name ?? id;
+  const checkNow = async () => {
+    setChecking(true);
+    setCheckError(undefined);
+    try {
+      const check = await client.accounts.check(account.id);
+      setLastCheck(check);
+      // The account's health, checks and findings follow the check: read them again.
+      setAccount(await client.accounts.get(account.id));
+    } catch (failure) {
+      setCheckError(describeError(failure));
+    } finally {
+      setChecking(false);
+    }
+  };
+  /** The just-run check's errors about an identity field, shown under that field. */
+  const errorOn = (...fields: string[]): (FieldMessage & { field: string })[] =>
+    lastCheck?.errors.filter((e) => fields.includes(e.field)) ?? [];
 
   return (
     <>
@@ -66,6 +93,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
         title={
           <>
             {account.name} <StatusBadge status={account.status} />
+            {account.stale ? <StaleMarker account={account} /> : null}
           </>
         }
         subtitle={account.description || undefined}
@@ -85,7 +113,10 @@ export function AccountPage({ accountId }: { accountId: string }) {
             </div>
             <div>
               <dt>Partition</dt>
-              <dd>{PARTITION_LABELS[account.partition] ?? account.partition}</dd>
+              <dd>
+                {PARTITION_LABELS[account.partition] ?? account.partition}
+                <FactErrors errors={errorOn('partition')} />
+              </dd>
             </div>
             <div>
               <dt>Method</dt>
@@ -97,6 +128,9 @@ export function AccountPage({ accountId }: { accountId: string }) {
                 <code className="wrap">
                   {account.method === 'role' ? account.roleArn : account.accessKeyId}
                 </code>
+                <FactErrors
+                  errors={errorOn('roleArn', 'externalId', 'accessKeyId', 'secretAccessKey')}
+                />
               </dd>
             </div>
             <div>
@@ -115,14 +149,42 @@ export function AccountPage({ accountId }: { accountId: string }) {
             </div>
           </dl>
         </Card>
-        <Card title="Status and checks">
+        <Card
+          title="Health"
+          actions={
+            canWrite ? (
+              <Button variant="primary" busy={checking} onClick={() => void checkNow()}>
+                Check now
+              </Button>
+            ) : null
+          }
+        >
           <p>
             <StatusBadge status={account.status} />{' '}
             <span className="muted" title={account.lastCheckedAt ?? undefined}>
               Last checked {timeAgo(account.lastCheckedAt)}
             </span>
           </p>
-          {account.checks.length ? <ChecksList checks={account.checks} /> : null}
+          {account.stale ? (
+            <Alert tone="warning" title="Health not refreshed">
+              Onramp has not reached AWS to check this account since {dateTime(account.staleSince)}:
+              the status is what the last check that reached AWS found. Onramp tries again soon.
+            </Alert>
+          ) : null}
+          {checkError ? <Alert tone="danger">{checkError}</Alert> : null}
+          <div aria-live="polite">
+            {lastCheck ? (
+              <div className="check-result">
+                <p>
+                  <strong>Checked {timeAgo(lastCheck.at)}:</strong>{' '}
+                  <CheckSummary check={lastCheck} />
+                  {lastCheck.stale ? <StatusBadge status="stale" /> : null}
+                </p>
+                <CheckDetails check={lastCheck} bundleName={bundleName} collapseFindings />
+              </div>
+            ) : null}
+          </div>
+          {!lastCheck && account.checks.length ? <ChecksList checks={account.checks} /> : null}
         </Card>
       </div>
 
@@ -141,6 +203,10 @@ export function AccountPage({ accountId }: { accountId: string }) {
           })}
         </ul>
         <FindingsList findings={account.findings} />
+      </Card>
+
+      <Card title="Check history">
+        <CheckHistory accountId={account.id} latest={lastCheck} bundleName={bundleName} />
       </Card>
 
       {canWrite ? (
@@ -180,6 +246,29 @@ export function AccountPage({ accountId }: { accountId: string }) {
       {canWrite ? <DeleteAccount account={account} /> : null}
     </>
   );
+}
+
+/** Marks an account whose health could not be refreshed: what it shows is older than it looks. */
+function StaleMarker({ account }: { account: Account }) {
+  return (
+    <span
+      className="badge badge-stale"
+      title={`Not refreshed since ${dateTime(account.staleSince)}: AWS could not be reached`}
+    >
+      <span className="badge-dot" aria-hidden="true" />
+      Stale<span className="visually-hidden"> since {dateTime(account.staleSince)}</span>
+    </span>
+  );
+}
+
+/** A check's errors about one identity fact, in red under it with what to do. */
+function FactErrors({ errors }: { errors: (FieldMessage & { field: string })[] }) {
+  return errors.map((error) => (
+    <p key={`${error.field}:${error.message}`} className="field-error">
+      {fieldLabel(error.field)}: {error.message}
+      {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
+    </p>
+  ));
 }
 
 function EditDetails({ account, onSaved }: { account: Account; onSaved: (a: Account) => void }) {

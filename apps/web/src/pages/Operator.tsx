@@ -1,6 +1,6 @@
 import { createTenantRequestSchema } from '@onramp/contracts';
 import { type Catalog, createClient, type PartitionOffer, type Tenant } from '@onramp/sdk';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
   Alert,
   Button,
@@ -12,17 +12,21 @@ import {
   Tabs,
   TextInput,
 } from '../components/ui.tsx';
+import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
 export function OperatorPage() {
+  const { client } = useConsole();
+  // Without Onramp-Tenant, even while acting on a tenant: the operator's own endpoints.
+  const operatorClient = useMemo(() => client.withTenant(undefined), [client]);
   return (
     <>
       <PageHeader
         title="Operator"
-        subtitle="Tenants, the hub identity of each partition, and the permission catalog."
+        subtitle="Tenants, the hub identity of each partition, the permission catalog, and webhooks for every tenant's events."
       />
       <Tabs
         label="Operator"
@@ -30,6 +34,11 @@ export function OperatorPage() {
           { id: 'tenants', title: 'Tenants', content: <TenantsPanel /> },
           { id: 'hubs', title: 'Hub identities', content: <HubsPanel /> },
           { id: 'catalog', title: 'Catalog', content: <CatalogPanel /> },
+          {
+            id: 'webhooks',
+            title: 'Webhooks',
+            content: <WebhooksPanel client={operatorClient} scope="operator" />,
+          },
         ]}
       />
     </>

@@ -12,6 +12,7 @@ import {
   Tabs,
   TextInput,
 } from '../components/ui.tsx';
+import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime, timeAgo } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
@@ -23,14 +24,28 @@ const ROLE_LABELS: Record<string, string> = {
 };
 
 export function SettingsPage() {
+  const { client, canWrite } = useConsole();
   return (
     <>
-      <PageHeader title="Settings" subtitle="Who can use Onramp, API tokens, and what happened." />
+      <PageHeader
+        title="Settings"
+        subtitle="Who can use Onramp, API tokens, webhooks, and what happened."
+      />
       <Tabs
         label="Settings"
         tabs={[
           { id: 'users', title: 'Users', content: <UsersPanel /> },
           { id: 'tokens', title: 'API tokens', content: <TokensPanel /> },
+          // Webhooks are the tenant admins' (the API asks for the admin scope).
+          ...(canWrite
+            ? [
+                {
+                  id: 'webhooks',
+                  title: 'Webhooks',
+                  content: <WebhooksPanel client={client} scope="tenant" />,
+                },
+              ]
+            : []),
           { id: 'audit', title: 'Audit log', content: <AuditPanel /> },
         ]}
       />
