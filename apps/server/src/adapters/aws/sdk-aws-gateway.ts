@@ -163,7 +163,8 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       ]).then(([fips, dualstack, appId, authSchemes, defaultsMode, configuredEndpoint]) => ({
         useFipsEndpoint: fips,
         useDualstackEndpoint: dualstack,
-        ...(appId === undefined ? {} : { userAgentAppId: appId }),
+        // A provider even when unset: undefined would make each new client look it up again.
+        userAgentAppId: () => Promise.resolve(appId as string | undefined),
         authSchemePreference: authSchemes ?? [],
         defaultsMode,
         ...(configuredEndpoint === undefined
