@@ -418,7 +418,7 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       const history = page.getByRole('table', { name: 'Check history' });
       const rows = history.locator('tbody tr[data-check]');
       // Connecting validates but records no check: the history starts with the first health check.
-      await page.getByText('No checks yet').or(rows.first()).waitFor();
+      await page.getByText('No checks recorded yet').or(rows.first()).waitFor();
       const before = await rows.count();
       const newest = () => rows.first().getAttribute('data-check');
       const previousNewest = before > 0 ? await newest() : null;

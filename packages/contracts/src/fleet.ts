@@ -14,10 +14,19 @@ import {
 // ---- health -------------------------------------------------------------------------------------
 
 /**
- * What recorded a check: the schedule, a request (`manual`), or the CloudFormation stack that created
- * the account's role reporting its own deletion (`stack_deleted`: nothing was asked of AWS).
+ * What recorded a check: the schedule, a request (`manual`), the validation that connected the account
+ * (`connect`), changed its permissions (`permissions_changed`) or replaced its credentials
+ * (`credentials_replaced`), or the CloudFormation stack that created the account's role reporting its
+ * own deletion (`stack_deleted`: nothing was asked of AWS).
  */
-export const checkTriggerSchema = z.enum(['schedule', 'manual', 'stack_deleted']);
+export const checkTriggerSchema = z.enum([
+  'schedule',
+  'manual',
+  'connect',
+  'permissions_changed',
+  'credentials_replaced',
+  'stack_deleted',
+]);
 
 /** One health check of an account, as recorded (GET /v1/accounts/:id/checks, POST …/check). */
 export const accountCheckSchema = z.object({

@@ -12,6 +12,9 @@ export const CHECKS_PAGE_SIZE = 20;
 const TRIGGER_LABELS: Record<string, string> = {
   schedule: 'Scheduled',
   manual: 'On demand',
+  connect: 'Connected',
+  permissions_changed: 'Permissions changed',
+  credentials_replaced: 'Credentials replaced',
   stack_deleted: 'Stack deleted',
 };
 
@@ -136,7 +139,7 @@ export function CheckHistory({
   if (checks.length === 0) {
     return (
       <p className="muted">
-        No checks yet since the account was connected: Onramp checks every account on a schedule.
+        No checks recorded yet: Onramp checks every account on a schedule.
       </p>
     );
   }

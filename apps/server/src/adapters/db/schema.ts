@@ -189,7 +189,13 @@ export interface AccountChecksTable {
   account_id: string;
   at: string;
   /** `stack_deleted`: recorded from the stack's own call-back, not from a check of AWS. */
-  trigger: 'schedule' | 'manual' | 'stack_deleted';
+  trigger:
+    | 'schedule'
+    | 'manual'
+    | 'connect'
+    | 'permissions_changed'
+    | 'credentials_replaced'
+    | 'stack_deleted';
   status: AccountsTable['status'];
   previous_status: AccountsTable['status'];
   /** 0/1 */

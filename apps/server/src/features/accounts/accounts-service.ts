@@ -25,6 +25,7 @@ import {
   type Connection,
   createConnectionsRepository,
 } from '../connections/connections-repository.ts';
+import { type CheckTrigger, createHealthRepository } from '../health/health-repository.ts';
 import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { toAccountResponse } from './account-view.ts';
@@ -37,6 +38,7 @@ import {
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import {
+  type AccountStatus,
   type CredentialsInput,
   noHubIssue,
   type ValidationOptions,
@@ -110,6 +112,39 @@ interface Prepared {
 export function createAccountsService(deps: ServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
   const connections = createConnectionsRepository(deps.db, deps.clock);
+  const checks = createHealthRepository(deps.db, deps.dialect);
+
+  /**
+   * A validation that sets an account's health is recorded like a health check, so the account's
+   * history starts when it is connected and shows every later change of permissions or credentials.
+   */
+  const recordCheck = (
+    tenantId: string,
+    accountId: string,
+    report: ValidationReport,
+    trigger: CheckTrigger,
+    previousStatus: AccountStatus,
+    durationMs: number,
+    trx: Kysely<Database>,
+  ) =>
+    checks.insertCheck(
+      tenantId,
+      {
+        id: newId('accountCheck'),
+        accountId,
+        at: now(),
+        status: report.status,
+        previousStatus,
+        changed: report.status !== previousStatus,
+        stale: false,
+        checks: report.checks,
+        findings: report.findings,
+        errors: report.errors,
+        durationMs,
+        trigger,
+      },
+      trx,
+    );
   const now = () => deps.clock().toISOString();
 
   async function limitsOf(tenantId: string): Promise<TenantLimits> {
@@ -455,10 +490,12 @@ export function createAccountsService(deps: ServiceDeps) {
       }
       await ensureNameFree(caller.tenantId, prepared.name);
 
+      const started = performance.now();
       const report = await validateCredentials(deps, prepared.credentials, {
         permissions: permissionsOf(prepared.bundles, prepared.regions),
         ...(options.waitForPropagation ? { waitForPropagation: true } : {}),
       });
+      const durationMs = Math.round(performance.now() - started);
       if (!report.valid || !report.credentials || !report.identity)
         throw notValidated(report, 'The account was not saved');
       const { credentials, identity } = report;
@@ -494,6 +531,8 @@ export function createAccountsService(deps: ServiceDeps) {
         );
         if (sealed)
           await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        // The first entry of its history: unverified before this validation, whatever it found.
+        await recordCheck(caller.tenantId, id, report, 'connect', 'unverified', durationMs, trx);
         if (
           connection &&
           !(await connections.markConnected(caller.tenantId, connection.id, id, trx))
@@ -552,6 +591,7 @@ export function createAccountsService(deps: ServiceDeps) {
         if (!sameList(regions, account.regions)) changes.regions = regions;
       }
       const permissionsChanged = changes.bundles !== undefined || changes.regions !== undefined;
+      let recheck: { report: ValidationReport; durationMs: number } | undefined;
       if (permissionsChanged) {
         // New permissions need the account to be checked again; the finding becomes its status
         // (degraded, with the missing actions, until the role or user is given them).
@@ -571,6 +611,7 @@ export function createAccountsService(deps: ServiceDeps) {
               ? { method: 'access_keys', partition: account.partition, ...keys }
               : undefined;
         if (credentials) {
+          const started = performance.now();
           const report = await validateCredentials(deps, credentials, {
             expectedAccountId: account.awsAccountId,
             permissions: permissionsOf(
@@ -578,6 +619,7 @@ export function createAccountsService(deps: ServiceDeps) {
               changes.regions ?? account.regions,
             ),
           });
+          recheck = { report, durationMs: Math.round(performance.now() - started) };
           changes.status = report.status;
           changes.statusDetail = {
             checks: report.checks,
@@ -593,6 +635,18 @@ export function createAccountsService(deps: ServiceDeps) {
       if (changed.length === 0) return account;
       await inTransaction(changes.name, async (trx) => {
         await accounts.update(caller.tenantId, id, changes, trx);
+        if (recheck) {
+          const { report, durationMs } = recheck;
+          await recordCheck(
+            caller.tenantId,
+            id,
+            report,
+            'permissions_changed',
+            account.status,
+            durationMs,
+            trx,
+          );
+        }
         if (permissionsChanged && account.connectionId) {
           await connections.updateSelection(
             caller.tenantId,
@@ -657,10 +711,12 @@ export function createAccountsService(deps: ServiceDeps) {
           externalId: account.externalId,
         };
       }
+      const started = performance.now();
       const report = await validateCredentials(deps, credentials, {
         expectedAccountId: account.awsAccountId,
         permissions: permissionsOf(account.bundles, account.regions),
       });
+      const durationMs = Math.round(performance.now() - started);
       if (!report.valid || !report.credentials || !report.identity) {
         throw notValidated(
           report,
@@ -690,6 +746,15 @@ export function createAccountsService(deps: ServiceDeps) {
         );
         if (sealed)
           await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        await recordCheck(
+          caller.tenantId,
+          id,
+          report,
+          'credentials_replaced',
+          account.status,
+          durationMs,
+          trx,
+        );
         const details =
           validated.method === 'role'
             ? { method: 'role', previousRoleArn: account.roleArn, roleArn: validated.roleArn }

@@ -429,6 +429,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     expect(checks.body.checks.map((c: { trigger: string }) => c.trigger)).toEqual([
       'stack_deleted',
       'manual',
+      'connect',
     ]);
     const [record] = checks.body.checks;
     expect(record).toMatchObject({
@@ -484,7 +485,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     );
     await deliverer.runOnce();
     const again = await t.viewer.request('GET', `/v1/accounts/${accountId}/checks`);
-    expect(again.body.checks).toHaveLength(2);
+    expect(again.body.checks).toHaveLength(3);
     expect(receiver.received.filter((r) => r.path === `/stack-deleted/${dialect}`)).toHaveLength(1);
   });
 

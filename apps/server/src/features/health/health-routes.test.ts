@@ -110,6 +110,38 @@ describe.each(TEST_DIALECTS)('account health on %s', (dialect) => {
     }[];
   };
 
+  it('starts the history when the account is connected, and records new permissions and credentials', async () => {
+    const { account } = await createKeysAccount(a);
+    expect(await checksOf(a, account.id)).toMatchObject([
+      { trigger: 'connect', status: 'valid', previousStatus: 'unverified', changed: true },
+    ]);
+    const changed = await a.admin.request('PATCH', `/v1/accounts/${account.id}`, {
+      bundles: ['cost-inventory'],
+    });
+    expectStatus(changed, 200);
+    const keys = h.aws.addUser('aws', changed.body.awsAccountId, `other${sequence}`);
+    const replaced = await a.admin.request('PUT', `/v1/accounts/${account.id}/credentials`, {
+      method: 'access_keys',
+      ...keys,
+    });
+    expectStatus(replaced, 200);
+    const history = await checksOf(a, account.id);
+    expect(history.map((c) => c.trigger)).toEqual([
+      'credentials_replaced',
+      'permissions_changed',
+      'connect',
+    ]);
+    expect(history[0]).toMatchObject({ status: 'valid', previousStatus: 'valid', changed: false });
+    // A failed replacement changes nothing, so it records nothing either.
+    const refused = await a.admin.request('PUT', `/v1/accounts/${account.id}/credentials`, {
+      method: 'access_keys',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    });
+    expectProblem(refused, 422, 'accessKeyId');
+    expect(await checksOf(a, account.id)).toHaveLength(3);
+  });
+
   it('turns an account whose role was deleted invalid at the next check, and says so in a signed webhook', async () => {
     const hook = await a.admin.request('POST', '/v1/webhooks', {
       url: receiver.url('/health'),
@@ -252,6 +284,7 @@ describe.each(TEST_DIALECTS)('account health on %s', (dialect) => {
 
   it('lists checks newest first, page by page, to readers of the tenant only', async () => {
     const { account } = await createKeysAccount(a);
+    // With the check that connected it, four in all.
     for (let i = 0; i < 3; i++)
       expectStatus(await a.admin.request('POST', `/v1/accounts/${account.id}/check`), 200);
     const first = await a.viewer.request('GET', `/v1/accounts/${account.id}/checks?limit=2`);
@@ -261,10 +294,11 @@ describe.each(TEST_DIALECTS)('account health on %s', (dialect) => {
       'GET',
       `/v1/accounts/${account.id}/checks?limit=2&cursor=${first.body.next}`,
     );
-    expect(second.body.checks).toHaveLength(1);
+    expect(second.body.checks).toHaveLength(2);
     expect(second.body.next).toBeNull();
+    expect(second.body.checks.at(-1)).toMatchObject({ trigger: 'connect' });
     const ids = [...first.body.checks, ...second.body.checks].map((c: { id: string }) => c.id);
-    expect(new Set(ids).size).toBe(3);
+    expect(new Set(ids).size).toBe(4);
     expect(ids).toEqual([...ids].sort().reverse());
     expectProblem(
       await a.viewer.request('GET', `/v1/accounts/${account.id}/checks?cursor=bad`),
