@@ -138,9 +138,7 @@ export function CheckHistory({
   if (!checks) return error ? <Alert tone="danger">{error}</Alert> : <Spinner />;
   if (checks.length === 0) {
     return (
-      <p className="muted">
-        No checks recorded yet: Onramp checks every account on a schedule.
-      </p>
+      <p className="muted">No checks recorded yet: Onramp checks every account on a schedule.</p>
     );
   }
   return (
