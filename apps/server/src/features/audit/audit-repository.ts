@@ -21,26 +21,62 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'details'>> {
   details: Record<string, unknown>;
 }
 
+/** Rows one grouped insert writes at most. */
+const GROUP_LIMIT = 500;
+
 /** Append-only: this repository has no update or delete, and the database refuses them too. */
 export function createAuditRepository(db: Kysely<Database>, clock: () => Date) {
+  const rowOf = (entry: AuditEntry) => ({
+    id: newId('audit'),
+    tenant_id: entry.tenantId,
+    actor_type: entry.actorType,
+    actor_id: entry.actorId,
+    action: entry.action,
+    target_type: entry.targetType ?? null,
+    target_id: entry.targetId ?? null,
+    at: clock().toISOString(),
+    request_id: entry.requestId ?? null,
+    source_ip: entry.sourceIp ?? null,
+    details: JSON.stringify(entry.details ?? {}),
+  });
+
+  type Waiting = { row: ReturnType<typeof rowOf>; done: (error?: unknown) => void };
+  const waiting: Waiting[] = [];
+  let scheduled = false;
+  async function writeWaiting(): Promise<void> {
+    scheduled = false;
+    while (waiting.length > 0) {
+      const group = waiting.splice(0, GROUP_LIMIT);
+      try {
+        await db
+          .insertInto('audit_log')
+          .values(group.map((w) => w.row))
+          .execute();
+        for (const w of group) w.done();
+      } catch (error) {
+        for (const w of group) w.done(error);
+      }
+    }
+  }
+
   return {
     async append(entry: AuditEntry, executor: Kysely<Database> = db): Promise<void> {
-      await executor
-        .insertInto('audit_log')
-        .values({
-          id: newId('audit'),
-          tenant_id: entry.tenantId,
-          actor_type: entry.actorType,
-          actor_id: entry.actorId,
-          action: entry.action,
-          target_type: entry.targetType ?? null,
-          target_id: entry.targetId ?? null,
-          at: clock().toISOString(),
-          request_id: entry.requestId ?? null,
-          source_ip: entry.sourceIp ?? null,
-          details: JSON.stringify(entry.details ?? {}),
-        })
-        .execute();
+      await executor.insertInto('audit_log').values(rowOf(entry)).execute();
+    },
+
+    /**
+     * Appends outside any transaction, grouped: the entries of requests that arrive together are
+     * written by one insert (one commit), and each call resolves once its entry is committed, so a
+     * response still never leaves before its audit entry is stored. For hot paths (credential vending).
+     */
+    appendGrouped(entry: AuditEntry): Promise<void> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ row: rowOf(entry), done: (error) => (error ? reject(error) : resolve()) });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => void writeWaiting());
+        }
+      });
     },
 
     /** Newest first; `before` is the seq of the last entry of the previous page. */

@@ -8,6 +8,7 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { createAuditRepository } from './audit-repository.ts';
 
 describe.each(TEST_DIALECTS)('the audit log on %s', (dialect) => {
   let h: Harness;
@@ -47,6 +48,44 @@ describe.each(TEST_DIALECTS)('the audit log on %s', (dialect) => {
       'one',
     ]);
     expect(second.body.next).toBeNull();
+  });
+
+  it('groups entries that arrive together, each stored before its call returns', async () => {
+    const audit = createAuditRepository(h.database.db, h.deps.clock);
+    const stored = async () =>
+      Number(
+        (
+          await h.database.db
+            .selectFrom('audit_log')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('action', '=', 'test.grouped')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const entries = Array.from({ length: 120 }, (_, i) =>
+      audit.appendGrouped({
+        tenantId: a.id,
+        actorType: 'system',
+        actorId: null,
+        action: 'test.grouped',
+        targetId: `t${i}`,
+      }),
+    );
+    // Nothing is written until the group is (and no call has returned before that).
+    expect(await stored()).toBe(0);
+    await entries[0];
+    expect(await stored()).toBe(120);
+    await Promise.all(entries);
+    // A group that cannot be written fails every call in it: no response claims an entry it lacks.
+    const refused = audit.appendGrouped({
+      tenantId: a.id,
+      actorType: 'system',
+      actorId: null,
+      // NOT NULL in the database: the insert fails.
+      action: null as unknown as string,
+    });
+    await expect(refused).rejects.toThrow();
+    expect(await stored()).toBe(120);
   });
 
   it('shows each tenant only its own entries', async () => {

@@ -241,7 +241,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
     account: Account,
     details: Record<string, unknown>,
   ) {
-    await deps.audit.append({
+    await deps.audit.appendGrouped({
       tenantId: caller.tenantId,
       actorType: caller.actorType,
       actorId: caller.actorId,
