@@ -24,7 +24,18 @@ const ROLE_LABELS: Record<string, string> = {
 };
 
 export function SettingsPage() {
-  const { client, canWrite } = useConsole();
+  const { client, canWrite, session } = useConsole();
+  // The navigation leaves Settings out for viewers; one who types the address is told why.
+  if (session.user.role === 'tenant_viewer') {
+    return (
+      <>
+        <PageHeader title="Settings" />
+        <p className="muted">
+          Users, API tokens, webhooks and the audit log are managed by your tenant’s admins.
+        </p>
+      </>
+    );
+  }
   return (
     <>
       <PageHeader
