@@ -26,6 +26,11 @@ export function createWebhookDeliverer(deps: AppDeps, options: WebhookDelivererO
   const claimMs = (deps.webhookSettings?.timeoutMs ?? 10_000) + 60_000;
 
   async function runOnce(signal: { stopping: boolean } = { stopping: false }): Promise<number> {
+    await webhooks
+      .purgeExpiredPreviousSecrets()
+      .catch((error: unknown) =>
+        log.error({ err: error }, 'could not drop expired webhook secrets'),
+      );
     let attempted = 0;
     for (let batch = 0; batch < 10_000 && !signal.stopping; batch++) {
       const claimed = await webhooks.claimDue(owner, concurrency, claimMs);

@@ -290,6 +290,20 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
      * Drops the replaced secret of an endpoint once it has expired (`now` or earlier), unless a new
      * rotation set another expiry meanwhile.
      */
+    /** Endpoints whose replaced secret has expired but is still stored (idle since). */
+    async findExpiredPreviousSecrets(
+      now: string,
+      limit: number,
+    ): Promise<{ owner: EndpointOwner; id: string }[]> {
+      const rows = await db
+        .selectFrom('webhook_endpoints')
+        .select(['id', 'tenant_id'])
+        .where('previous_secret_expires_at', '<=', now)
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ owner: r.tenant_id, id: r.id }));
+    },
+
     async clearExpiredPreviousSecret(
       owner: EndpointOwner,
       endpointId: string,

@@ -428,6 +428,42 @@ describe.each(TEST_DIALECTS)('webhooks on %s', (dialect) => {
     expect(left.map((r) => r.field)).toEqual(['webhookSecret']);
   });
 
+  it('drops a replaced secret once its grace period is over, even from an endpoint with no deliveries', async () => {
+    const { admin } = await h.tenant();
+    const created = await admin.request('POST', '/v1/webhooks', {
+      url: receiver.url('/idle'),
+      events: ['account.deleted'],
+    });
+    expectStatus(created, 201);
+    const id = created.body.endpoint.id;
+    expectStatus(
+      await admin.request('POST', `/v1/webhooks/${id}/rotate-secret`, {
+        previousSecretValidForHours: 1,
+      }),
+      200,
+    );
+    const fields = async () =>
+      (
+        await h.database.db
+          .selectFrom('secrets')
+          .select('field')
+          .where('owner_id', '=', id)
+          .orderBy('field')
+          .execute()
+      ).map((r) => r.field);
+    await deliverer.runOnce();
+    expect(await fields()).toEqual(['webhookPreviousSecret', 'webhookSecret']);
+    now += 3_600_000 + 1_000;
+    await deliverer.runOnce();
+    expect(await fields()).toEqual(['webhookSecret']);
+    const row = await h.database.db
+      .selectFrom('webhook_endpoints')
+      .select('previous_secret_expires_at')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(row.previous_secret_expires_at).toBeNull();
+  });
+
   it('stops the old secret at once with 0 hours, and keeps only the secret just replaced', async () => {
     const t = await h.tenant();
     const { endpoint, secret: first } = await register(t);

@@ -489,6 +489,18 @@ export function createWebhooksService(deps: ServiceDeps) {
     },
 
     /** Claims due deliveries for one replica (see the repository), for `claimMs`. */
+    /**
+     * Drops replaced secrets whose grace period is over from endpoints that have had no delivery
+     * since (a delivery drops them on its way too): a secret that no longer signs is not kept.
+     */
+    async purgeExpiredPreviousSecrets(): Promise<number> {
+      const at = now();
+      const expired = await repo.findExpiredPreviousSecrets(at, 100);
+      for (const endpoint of expired)
+        await repo.clearExpiredPreviousSecret(endpoint.owner, endpoint.id, at);
+      return expired.length;
+    },
+
     claimDue(owner: string, limit: number, claimMs: number): Promise<WebhookDelivery[]> {
       const at = deps.clock();
       return repo.claimDue(
