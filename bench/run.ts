@@ -124,7 +124,7 @@ async function benchVending() {
     baseline: `bare Fastify route: ${Math.round(baseline.perSecond)}/s, p50 ${ms(baseline.p50Ms)}, p99 ${ms(baseline.p99Ms)}`,
     ratio: vend.perSecond / baseline.perSecond,
     goal: { min: 0.6, text: '≥ 0.6×' },
-    note: 'Each cached vend still resolves the token (1 read), reads the account (1 read), validates and serialises through the contracts, and appends an audit row (1 write, SQLite WAL file).',
+    note: 'Each cached vend still resolves the token (1 read) and reads the account (1 read: how a deletion or a change made on another replica reaches this one’s cache), validates and serialises through the contracts, and appends its audit row: vends arriving together share one insert, and each answer waits for its row’s commit. The two reads through Kysely are most of the gap; caching tokens in memory would close some of it at the cost of revocation reaching other replicas late, which Onramp does not trade.',
   });
 }
 
@@ -199,7 +199,7 @@ async function benchValidation(catalog: Catalog) {
     baseline: `slowest single AWS call: ${ms(run.slowest)}`,
     ratio: run.wall / run.slowest,
     goal: { max: 1.2, text: '≤ 1.2×' },
-    note: `AssumeRole must answer before the external-ID check and the permission simulation can start (they then run side by side), so two dependent rounds put the floor near 2×. Time with at least one AWS call in flight: ${ms(run.busy)} (wall ÷ that = ${(run.wall / run.busy).toFixed(2)}×): what Onramp adds beyond waiting for AWS.`,
+    note: `AssumeRole must answer before the external-ID check and the permission simulation can start (they then run side by side): the simulation has to be signed with the role's own session, which only that AssumeRole gives, so two dependent rounds put the floor near 2× when every call takes the same added latency (in AWS, simulations of 100 actions take longer than an AssumeRole, which brings the ratio down). Time with at least one AWS call in flight: ${ms(run.busy)} (wall ÷ that = ${(run.wall / run.busy).toFixed(2)}×): what Onramp adds beyond waiting for AWS.`,
   });
 }
 
