@@ -113,6 +113,11 @@ export function createAccountsService(deps: ServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
   const connections = createConnectionsRepository(deps.db, deps.clock);
   const checks = createHealthRepository(deps.db, deps.dialect);
+  /** Told, once committed, of each account this service changed or deleted (caches forget it). */
+  const changeListeners = new Set<(accountId: string) => void>();
+  const announceChange = (accountId: string) => {
+    for (const listener of changeListeners) listener(accountId);
+  };
 
   /**
    * A validation that sets an account's health is recorded like a health check, so the account's
@@ -569,6 +574,11 @@ export function createAccountsService(deps: ServiceDeps) {
 
     getAccount: findAccount,
 
+    /** Calls `listener` with the id of every account changed or deleted through this service. */
+    onAccountChange(listener: (accountId: string) => void): void {
+      changeListeners.add(listener);
+    },
+
     async update(caller: Caller, id: string, input: UpdateAccountInput): Promise<Account> {
       const account = await findAccount(caller.tenantId, id);
       const changes: AccountChanges = {};
@@ -678,6 +688,7 @@ export function createAccountsService(deps: ServiceDeps) {
         const updated = await accounts.find(caller.tenantId, id, trx);
         if (updated) await publish('account.updated', updated, trx, account.status);
       });
+      announceChange(id);
       return findAccount(caller.tenantId, id);
     },
 
@@ -773,6 +784,7 @@ export function createAccountsService(deps: ServiceDeps) {
         const rotated = await accounts.find(caller.tenantId, id, trx);
         if (rotated) await publish('account.credentials_rotated', rotated, trx, account.status);
       });
+      announceChange(id);
       return findAccount(caller.tenantId, id);
     },
 
@@ -794,6 +806,7 @@ export function createAccountsService(deps: ServiceDeps) {
         );
         await publish('account.deleted', account, trx);
       });
+      announceChange(id);
     },
 
     /**

@@ -272,6 +272,32 @@ describe.each(TEST_DIALECTS)('credential vending and console links on %s', (dial
       expectProblem(await service.request('POST', `/v1/accounts/${id}/credentials`), 404);
     });
 
+    it('sees an account deleted on another replica within a second', async () => {
+      let now = Date.now();
+      const other = await createHarness(dialect, { clock: () => new Date(now) });
+      try {
+        const tenant = await other.tenant();
+        const keys = other.aws.addUser('aws', awsAccount());
+        const created = await tenant.admin.request('POST', '/v1/accounts', {
+          method: 'access_keys',
+          name: 'Elsewhere',
+          partition: 'aws',
+          ...keys,
+        });
+        expectStatus(created, 201);
+        const service = await tenant.token(['credentials:vend']);
+        const url = `/v1/accounts/${created.body.id}/credentials`;
+        expectStatus(await service.request('POST', url), 200);
+        // Deleted behind this replica's back, as another replica's DELETE /v1/accounts/:id would.
+        await other.database.db.deleteFrom('accounts').where('id', '=', created.body.id).execute();
+        expectStatus(await service.request('POST', url), 200);
+        now += 1001;
+        expectProblem(await service.request('POST', url), 404);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('says what to fix when AWS refuses, and audits nothing', async () => {
       const { id, roleArn } = await createRoleAccount(a);
       h.aws.deleteRole(roleArn);

@@ -15,6 +15,7 @@ import {
 } from '../../adapters/aws/aws-gateway.ts';
 import type { HubIdentity } from '../../app.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
@@ -57,7 +58,11 @@ export interface CredentialsServiceDeps {
   metrics: MetricsRegistry;
   /** Most cached sessions kept; the oldest go first. Default 10,000. */
   maxCachedSessions?: number;
+  /** How long an account read for a vend is reused (ACCOUNT_CACHE_MS); 0 reads it every time. */
+  accountCacheMs?: number;
 }
+
+export const ACCOUNT_CACHE_MS = 1000;
 
 interface CacheEntry extends Minted {
   accountId: string;
@@ -71,14 +76,33 @@ interface CacheEntry extends Minted {
  *
  * Vended sessions are cached per (requester, account, account version, narrowing, duration) until five
  * minutes before they expire, and concurrent requests for the same session share one AWS call. The
- * account's `updatedAt` is part of the key, and the account is read on every request: rotating its
- * credentials, changing its bundles or deleting it retires what was cached at once, on every replica,
- * with no call from the accounts service. The requester is part of the key because the session's name
+ * account's `updatedAt` is part of the key, and the account is read again at least once a second:
+ * rotating its credentials, changing its bundles or deleting it retires what was cached at once on
+ * this replica (the accounts service says so) and within the second on every other. The requester is part of the key because the session's name
  * and tags say which token asked (CloudTrail shows it); a session made for one token is never handed
  * to another.
  */
 export function createCredentialsService(deps: CredentialsServiceDeps) {
   const cache = new Map<string, CacheEntry>();
+  /**
+   * The accounts vended for, for a second: a service asking thousands of times a second reads its
+   * account once a second. A change through this replica's accounts service is forgotten at once; one
+   * made on another replica (or by a health check) is seen within the second, which is nothing next to
+   * the hour the credentials already handed out stay valid in AWS.
+   */
+  const accountsSeen = createTtlCache<Account>({
+    ttlMs: deps.accountCacheMs ?? ACCOUNT_CACHE_MS,
+    maxEntries: 10_000,
+    now: () => deps.clock().getTime(),
+  });
+  deps.accounts.onAccountChange((accountId) => accountsSeen.delete(accountId));
+  async function accountOf(tenantId: string, accountId: string): Promise<Account> {
+    const seen = accountsSeen.get(accountId);
+    if (seen?.tenantId === tenantId) return seen;
+    const account = await deps.accounts.getAccount(tenantId, accountId);
+    accountsSeen.set(accountId, account);
+    return account;
+  }
   const inFlight = new Map<string, Promise<Minted>>();
   /** Roles whose trust policy refused session tags: asked without them from then on. */
   const untaggedRoles = new Set<string>();
@@ -256,7 +280,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
 
   return {
     async vend(caller: Caller, accountId: string, input: VendInput): Promise<Vended> {
-      const account = await deps.accounts.getAccount(caller.tenantId, accountId);
+      const account = await accountOf(caller.tenantId, accountId);
       const bundles = input.bundles ? [...new Set(input.bundles)].sort() : undefined;
       if (bundles && account.method !== 'role') {
         const message =

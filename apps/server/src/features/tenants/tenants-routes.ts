@@ -166,6 +166,8 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
           trx,
         );
       });
+      // Its tokens went with it: none may pass from this replica's cache either.
+      ctx.tokens.forgetCached();
       return reply.status(204).send(null);
     },
   );

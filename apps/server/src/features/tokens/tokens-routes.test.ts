@@ -70,6 +70,29 @@ describe.each(TEST_DIALECTS)('API tokens on %s', (dialect) => {
     );
   });
 
+  it('sees a revocation made on another replica within a second', async () => {
+    let now = Date.now();
+    const other = await createHarness(dialect, { clock: () => new Date(now) });
+    try {
+      const tenant = await other.tenant();
+      const token = await tenant.token(['accounts:read']);
+      expectStatus(await other.send('GET', '/v1/accounts', token.headers), 200);
+      // Revoked behind this replica's back, as another replica's DELETE /v1/tokens/:id would.
+      await other.database.db
+        .updateTable('api_tokens')
+        .set({ revoked_at: new Date(now).toISOString() })
+        .where('id', '=', token.tokenId)
+        .execute();
+      // This replica's cache still has it for the rest of the second…
+      expectStatus(await other.send('GET', '/v1/accounts', token.headers), 200);
+      now += 1001;
+      // …and no longer.
+      expectProblem(await other.send('GET', '/v1/accounts', token.headers), 401);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('only the operator hands out credentials:vend', async () => {
     expectProblem(
       await a.admin.request('POST', '/v1/tokens', { name: 'vend', scopes: ['credentials:vend'] }),
