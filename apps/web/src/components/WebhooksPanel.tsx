@@ -220,6 +220,49 @@ function OtherErrors({ errors, fields }: { errors: FieldErrors; fields: string[]
   ));
 }
 
+interface EndpointSettings {
+  events: WebhookEventType[];
+  description: string;
+  enabled: boolean;
+}
+
+/** What the add and edit forms share: the events, the description and whether it is enabled. */
+function EndpointSettingsFields<T extends EndpointSettings>({
+  form,
+  setForm,
+  errors,
+  enabledLabel,
+}: {
+  form: T;
+  setForm: (form: T) => void;
+  errors: FieldErrors;
+  enabledLabel: string;
+}) {
+  return (
+    <>
+      <EventsFieldset
+        value={form.events}
+        onChange={(events) => setForm({ ...form, events })}
+        error={errors.events}
+      />
+      <Field label="Description" optional error={errors.description}>
+        <TextInput
+          value={form.description}
+          onChange={(event) => setForm({ ...form, description: event.target.value })}
+        />
+      </Field>
+      <label className="inline-check">
+        <input
+          type="checkbox"
+          checked={form.enabled}
+          onChange={(event) => setForm({ ...form, enabled: event.target.checked })}
+        />
+        {enabledLabel}
+      </label>
+    </>
+  );
+}
+
 const EMPTY_FORM = {
   url: '',
   events: ['account.health_changed'] as WebhookEventType[],
@@ -280,25 +323,12 @@ function AddEndpoint({
             onChange={(event) => setForm({ ...form, url: event.target.value })}
           />
         </Field>
-        <EventsFieldset
-          value={form.events}
-          onChange={(events) => setForm({ ...form, events })}
-          error={errors.events}
+        <EndpointSettingsFields
+          form={form}
+          setForm={setForm}
+          errors={errors}
+          enabledLabel="Enabled: send events to it from now on"
         />
-        <Field label="Description" optional error={errors.description}>
-          <TextInput
-            value={form.description}
-            onChange={(event) => setForm({ ...form, description: event.target.value })}
-          />
-        </Field>
-        <label className="inline-check">
-          <input
-            type="checkbox"
-            checked={form.enabled}
-            onChange={(event) => setForm({ ...form, enabled: event.target.checked })}
-          />
-          Enabled: send events to it from now on
-        </label>
         <OtherErrors errors={errors} fields={['url', 'events', 'description']} />
         <div className="form-actions">
           <Button type="submit" variant="primary" busy={busy}>
@@ -492,25 +522,12 @@ function EditEndpoint({
         void save();
       }}
     >
-      <EventsFieldset
-        value={form.events}
-        onChange={(events) => setForm({ ...form, events })}
-        error={errors.events}
+      <EndpointSettingsFields
+        form={form}
+        setForm={setForm}
+        errors={errors}
+        enabledLabel="Enabled"
       />
-      <Field label="Description" optional error={errors.description}>
-        <TextInput
-          value={form.description}
-          onChange={(event) => setForm({ ...form, description: event.target.value })}
-        />
-      </Field>
-      <label className="inline-check">
-        <input
-          type="checkbox"
-          checked={form.enabled}
-          onChange={(event) => setForm({ ...form, enabled: event.target.checked })}
-        />
-        Enabled
-      </label>
       <OtherErrors errors={errors} fields={['events', 'description']} />
       <div className="form-actions">
         <Button onClick={onCancel}>Cancel</Button>
