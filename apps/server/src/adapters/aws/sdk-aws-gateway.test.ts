@@ -113,6 +113,28 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
     expect(new Set(aws.calls.map((c) => c.partition))).toEqual(new Set([partition]));
   });
 
+  it('keeps each account’s credentials to its own calls when many run at once', async () => {
+    const users = Array.from({ length: 24 }, (_, i) =>
+      aws.createUser(partition, CUSTOMER, `concurrent-${i}`, {
+        policies: policiesFor(['cost-explorer'], 'user'),
+      }),
+    );
+    // Interleaved on the one client per partition: every call must be signed as its own caller.
+    const identities = await Promise.all(
+      users.flatMap((user) =>
+        [0, 1].map(() =>
+          deps.aws.identifyKeys(partition, {
+            accessKeyId: user.accessKeyId,
+            secretAccessKey: user.secretAccessKey,
+          }),
+        ),
+      ),
+    );
+    expect(identities.map((identity) => identity.arn)).toEqual(
+      users.flatMap((user) => [user.arn, user.arn]),
+    );
+  });
+
   it('accepts valid keys whose policies grant the bundles, and checks each action once', async () => {
     const user = aws.createUser(partition, CUSTOMER, 'valid-keys', {
       policies: policiesFor(['nodes-ec2', 'cost-inventory'], 'user'),
