@@ -13,13 +13,21 @@ export function apiLink(url: string): string {
 
 /** "Create the role": CloudFormation, Terraform or by hand, with the connection's external ID. */
 export function CreateRole({ connection }: { connection: Connection }) {
+  const { trustedPrincipal } = connection;
+  if (!trustedPrincipal) {
+    return (
+      <Alert tone="warning" title="The role cannot be created now">
+        {connection.unavailableReason}
+      </Alert>
+    );
+  }
   return (
     <div className="create-role">
       <dl className="facts">
         <div>
           <dt>Trusted principal</dt>
           <dd>
-            <CopyValue value={connection.trustedPrincipal.arn} />
+            <CopyValue value={trustedPrincipal.arn} />
           </dd>
         </div>
         <div>
@@ -101,8 +109,12 @@ function CloudFormationTab({ connection }: { connection: Connection }) {
           JSON
         </a>
       </div>
-      <p className="field-label">Or deploy it with the AWS CLI</p>
-      <CopyValue value={connection.deployCommand} multiline />
+      {connection.deployCommand ? (
+        <>
+          <p className="field-label">Or deploy it with the AWS CLI</p>
+          <CopyValue value={connection.deployCommand} multiline />
+        </>
+      ) : null}
     </div>
   );
 }

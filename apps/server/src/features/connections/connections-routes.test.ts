@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { buildApp } from '../../app.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import { createFakeTemplateStore } from '../../testing/fake-template-store.ts';
 import {
@@ -227,6 +228,42 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
       code: 'hub_not_configured',
       message: expect.stringContaining('hub identity'),
     });
+  });
+
+  it('still lists a connection whose partition lost its hub identity, saying why it cannot be used', async () => {
+    const connection = await createConnection(a);
+    // The operator restarts Onramp without the aws partition's hub.
+    const { aws: _removed, ...others } = h.deps.hubs;
+    const app = await buildApp({ ...h.deps, hubs: others });
+    try {
+      const list = await app.inject({
+        method: 'GET',
+        url: '/v1/connections',
+        headers: a.admin.headers,
+      });
+      expect(list.statusCode).toBe(200);
+      const listed = (list.json() as { connections: Record<string, unknown>[] }).connections.find(
+        (c) => c.id === connection.id,
+      );
+      expect(listed).toMatchObject({
+        externalId: connection.externalId,
+        trustedPrincipal: null,
+        deployCommand: null,
+        unavailableReason: expect.stringContaining('hub identity'),
+        links: expect.objectContaining({ quickCreate: null }),
+      });
+      const template = await app.inject({
+        method: 'GET',
+        url: `/v1/connections/${connection.id}/cloudformation`,
+        headers: a.admin.headers,
+      });
+      expect(template.statusCode).toBe(422);
+      expect(template.json()).toMatchObject({
+        errors: [expect.objectContaining({ field: 'partition', code: 'hub_not_configured' })],
+      });
+    } finally {
+      await app.close();
+    }
   });
 
   it('enforces the tenant’s limits on partitions and methods', async () => {

@@ -22,6 +22,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { Caller } from '../accounts/accounts-service.ts';
+import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { Connection } from './connections-repository.ts';
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
@@ -108,12 +109,18 @@ export async function toConnectionResponse(
   connection: Connection,
   log: FastifyBaseLogger,
 ): Promise<z.output<typeof connectionSchema>> {
-  const hub = ctx.accounts.hubPrincipal(connection.partition);
-  const blueprint = ctx.accounts.blueprintOf(connection);
   const origin = ctx.publicUrl?.replace(/\/+$/, '');
   const base = `${origin ?? ''}${connectionPath(connection)}`;
   const slug = fileSlug(connection.name);
-  const quickCreate = await quickCreateOf(ctx, caller, connection, blueprint, log);
+  // The operator may have removed the partition's hub since: the connection is still listed and
+  // shown, without what only the hub can give (the templates answer 422 saying why).
+  const hub = ctx.hubs[connection.partition]
+    ? ctx.accounts.hubPrincipal(connection.partition)
+    : undefined;
+  const blueprint = hub ? ctx.accounts.blueprintOf(connection) : undefined;
+  const quickCreate = blueprint
+    ? await quickCreateOf(ctx, caller, connection, blueprint, log)
+    : { link: null, reason: noHubIssue(connection.partition).message };
   return {
     id: connection.id,
     name: connection.name,
@@ -123,7 +130,8 @@ export async function toConnectionResponse(
     regions: connection.regions,
     roleName: connection.roleName,
     externalId: connection.externalId,
-    trustedPrincipal: { arn: hub.arn, accountId: hub.accountId },
+    trustedPrincipal: hub ? { arn: hub.arn, accountId: hub.accountId } : null,
+    unavailableReason: hub ? null : noHubIssue(connection.partition).message,
     status: connection.status,
     accountId: connection.accountId,
     links: {
@@ -134,7 +142,9 @@ export async function toConnectionResponse(
       quickCreate: quickCreate.link,
     },
     quickCreateUnavailableReason: quickCreate.reason,
-    deployCommand: cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` }),
+    deployCommand: blueprint
+      ? cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` })
+      : null,
     createdAt: connection.createdAt,
   };
 }
