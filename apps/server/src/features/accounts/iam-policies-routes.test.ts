@@ -70,6 +70,34 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
     ]);
   });
 
+  it('assumes a role account’s role once for the pages it reads', async () => {
+    const connection = await a.admin.request('POST', '/v1/connections', {
+      name: 'Role policies',
+      partition: 'aws',
+    });
+    expectStatus(connection, 201);
+    const roleArn = 'arn:aws:iam::555555555556:role/OnrampRole';
+    h.aws.addRole(roleArn, connection.body.externalId);
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: connection.body.id,
+      roleArn,
+    });
+    expectStatus(created, 201);
+    const sessions = () =>
+      h.aws.assumeRoleInputs.filter((i) => i.sessionName === 'onramp-iam-policies').length;
+    const before = sessions();
+    for (const cursor of ['', '&cursor=2'])
+      expectStatus(
+        await a.viewer.request(
+          'GET',
+          `/v1/accounts/${created.body.id}/iam-policies?scope=aws&limit=2${cursor}`,
+        ),
+        200,
+      );
+    expect(sessions() - before).toBe(1);
+  });
+
   it('attaches chosen policies to the account’s user, shows them attached, and audits it', async () => {
     const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
     const attached = await a.admin.request('POST', `/v1/accounts/${id}/iam-policies`, {

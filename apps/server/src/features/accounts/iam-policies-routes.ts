@@ -11,6 +11,7 @@ import { type AccountCredentials, AwsProblem } from '../../adapters/aws/aws-gate
 import type { AppContext } from '../../http/context.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from './accounts-repository.ts';
 
 /** Pages of ListPolicies read at most per request while searching by name. */
@@ -29,6 +30,16 @@ export async function registerIamPoliciesRoutes(
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
 
+  /**
+   * Role sessions reused across the pages and the attach of one sitting (10 minutes, well inside the
+   * session's hour), per account version: replacing the role or changing the account starts afresh.
+   */
+  const sessions = createTtlCache<Promise<AccountCredentials>>({
+    ttlMs: 10 * 60_000,
+    maxEntries: 1_000,
+    now: () => ctx.clock().getTime(),
+  });
+
   async function sessionOf(account: Account): Promise<AccountCredentials> {
     if (account.method === 'access_keys') {
       const keys = await ctx.accounts.readAccessKeys(account.tenantId, account.id);
@@ -41,12 +52,20 @@ export async function registerIamPoliciesRoutes(
     }
     if (!account.roleArn || !account.externalId)
       throw new AppError('validation_failed', 'This account has no role to act as.');
-    const session = await ctx.aws.assumeRole(account.partition, {
-      roleArn: account.roleArn,
-      externalId: account.externalId,
-      sessionName: 'onramp-iam-policies',
-    });
-    return session.credentials;
+    const key = `${account.tenantId}/${account.id}/${account.updatedAt}`;
+    const kept = sessions.get(key);
+    if (kept) return kept;
+    const assumed = ctx.aws
+      .assumeRole(account.partition, {
+        roleArn: account.roleArn,
+        externalId: account.externalId,
+        sessionName: 'onramp-iam-policies',
+      })
+      .then((session) => session.credentials);
+    sessions.set(key, assumed);
+    // A refusal is not kept: the next request asks AWS again.
+    assumed.catch(() => sessions.delete(key));
+    return assumed;
   }
 
   routes.get(
