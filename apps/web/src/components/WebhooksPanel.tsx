@@ -16,6 +16,7 @@ import {
   Card,
   CopyValue,
   Field,
+  FieldError,
   Modal,
   Spinner,
   StatusBadge,
@@ -200,12 +201,7 @@ function EventsFieldset({
           </span>
         </label>
       ))}
-      {error ? (
-        <p id={`${id}-error`} className="field-error" role="alert">
-          {error.message}
-          {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
-        </p>
-      ) : null}
+      <FieldError id={`${id}-error`} error={error} />
     </fieldset>
   );
 }

@@ -77,13 +77,19 @@ export function Field({
           {description}
         </p>
       ) : null}
-      {error ? (
-        <p id={`${id}-error`} className="field-error" role="alert">
-          {error.message}
-          {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
-        </p>
-      ) : null}
+      <FieldError id={`${id}-error`} error={error} />
     </div>
+  );
+}
+
+/** A field's error in red, with what to do; `id` is what the field's aria-describedby names. */
+export function FieldError({ id, error }: { id: string; error: FieldMessage | undefined }) {
+  if (!error) return null;
+  return (
+    <p id={id} className="field-error" role="alert">
+      {error.message}
+      {error.hint ? <span className="field-hint"> {error.hint}</span> : null}
+    </p>
   );
 }
 
