@@ -7,12 +7,12 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
-import { toAccountResponse } from '../accounts/account-view.ts';
 import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { Connection } from '../connections/connections-repository.ts';
-import { type AccountCheckRecord, createHealthRepository } from '../health/health-repository.ts';
+import type { AccountCheckRecord } from '../health/health-repository.ts';
+import { applyCheck } from '../health/health-service.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
   CALLBACK_TOKEN_FIELD,
@@ -76,7 +76,6 @@ interface CallbacksDeps {
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
   const accounts = createAccountsRepository(deps.db, deps.clock);
-  const checks = createHealthRepository(deps.db, deps.dialect);
   const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const now = () => deps.clock().toISOString();
@@ -360,19 +359,8 @@ export function createCallbacksService(deps: CallbacksDeps) {
           durationMs: 0,
           trigger: 'stack_deleted',
         };
-        await checks.insertCheck(row.tenantId, record, trx);
-        await accounts.update(
-          row.tenantId,
-          account.id,
-          {
-            status: record.status,
-            statusDetail: { checks: record.checks, errors: record.errors },
-            lastCheckedAt: at,
-            // Known now, not stale: the stack itself said so.
-            staleSince: null,
-          },
-          trx,
-        );
+        // Known now, not stale: the stack itself said so.
+        if (!(await applyCheck(deps, trx, row.tenantId, before, record))) return;
         await audit(
           caller,
           'account.disconnected',
@@ -389,26 +377,6 @@ export function createCallbacksService(deps: CallbacksDeps) {
           },
           trx,
         );
-        const after = record.changed
-          ? await accounts.find(row.tenantId, account.id, trx)
-          : undefined;
-        if (after && deps.events) {
-          await deps.events.publish(
-            {
-              tenantId: row.tenantId,
-              type: 'account.health_changed',
-              data: {
-                account: toAccountResponse(after),
-                previousStatus: record.previousStatus,
-                status: record.status,
-                checkId: record.id,
-                errors: record.errors,
-                findings: record.findings,
-              },
-            },
-            trx,
-          );
-        }
       });
     }
     return { accountId: account.id };

@@ -1,4 +1,7 @@
 import type { PartitionId } from '@onramp/core';
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../../adapters/db/database.ts';
+import type { Database } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../app.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
@@ -41,13 +44,79 @@ function jitter(ms: number, random: () => number): number {
 }
 
 /**
+ * Makes a check's outcome the account's health, in the caller's transaction: the account takes the
+ * check's status (a stale check only marks it stale), the check is recorded, and a change of status
+ * is published as `account.health_changed`. Shared by scheduled and on-demand checks and by a stack's
+ * deletion. Returns the account as it now is; undefined when it was deleted meanwhile (nothing done).
+ */
+export async function applyCheck(
+  deps: { dialect: Dialect; clock: () => Date; events?: EventPublisher | undefined },
+  trx: Kysely<Database>,
+  tenantId: string,
+  before: Account,
+  record: AccountCheckRecord,
+): Promise<Account | undefined> {
+  const at = record.at;
+  const statusDetail = { checks: record.checks, errors: record.errors, findings: record.findings };
+  const updated = await trx
+    .updateTable('accounts')
+    .set(
+      record.stale
+        ? { stale_since: before.staleSince ?? at }
+        : {
+            status: record.status,
+            status_detail: JSON.stringify(statusDetail),
+            last_checked_at: at,
+            stale_since: null,
+            ...(record.changed ? { updated_at: at } : {}),
+          },
+    )
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', before.id)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return undefined;
+  await createHealthRepository(trx, deps.dialect).insertCheck(tenantId, record, trx);
+  // What the update made of the account (read back only when an event is to carry it).
+  const after: Account | undefined =
+    record.changed && deps.events
+      ? await createAccountsRepository(trx, deps.clock).find(tenantId, before.id, trx)
+      : record.stale
+        ? { ...before, staleSince: before.staleSince ?? at }
+        : {
+            ...before,
+            status: record.status,
+            statusDetail,
+            lastCheckedAt: at,
+            staleSince: null,
+            ...(record.changed ? { updatedAt: at } : {}),
+          };
+  if (record.changed && after && deps.events) {
+    await deps.events.publish(
+      {
+        tenantId,
+        type: 'account.health_changed',
+        data: {
+          account: toAccountResponse(after),
+          previousStatus: record.previousStatus,
+          status: record.status,
+          checkId: record.id,
+          errors: record.errors,
+          findings: record.findings,
+        },
+      },
+      trx,
+    );
+  }
+  return after;
+}
+
+/**
  * Re-validates connected accounts with the pipeline they were connected with, records every check,
  * and turns what it finds into the account's health. AWS not answering is never held against an
  * account: it keeps its health, marked stale, and is checked again soon.
  */
 export function createHealthService(deps: ServiceDeps, random: () => number = Math.random) {
   const repo = createHealthRepository(deps.db, deps.dialect);
-  const accounts = createAccountsRepository(deps.db, deps.clock);
   const intervalMs =
     (deps.healthSettings?.intervalMinutes ?? DEFAULT_HEALTH.intervalMinutes) * 60_000;
 
@@ -145,44 +214,8 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     };
 
     const account = await deps.db.transaction().execute(async (trx) => {
-      const statusDetail = {
-        checks: record.checks,
-        errors: record.errors,
-        findings: record.findings,
-      };
-      const updated = await trx
-        .updateTable('accounts')
-        .set(
-          stale
-            ? { stale_since: before.staleSince ?? at }
-            : {
-                status,
-                status_detail: JSON.stringify(statusDetail),
-                last_checked_at: at,
-                stale_since: null,
-                ...(record.changed ? { updated_at: at } : {}),
-              },
-        )
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', accountId)
-        .executeTakeFirst();
-      // Deleted while it was being checked: nothing to record.
-      if (Number(updated.numUpdatedRows) === 0) return undefined;
-      await repo.insertCheck(tenantId, record, trx);
-      // What the update made of the account (read back only when an event is to carry it).
-      const after: Account | undefined =
-        record.changed && deps.events
-          ? await accounts.find(tenantId, accountId, trx)
-          : stale
-            ? { ...before, staleSince: before.staleSince ?? at }
-            : {
-                ...before,
-                status,
-                statusDetail,
-                lastCheckedAt: at,
-                staleSince: null,
-                ...(record.changed ? { updatedAt: at } : {}),
-              };
+      const after = await applyCheck(deps, trx, tenantId, before, record);
+      if (!after) return undefined;
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }
         : { actorType: 'system' as const, actorId: null };
@@ -205,23 +238,6 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
               previousStatus: before.status,
               stale,
               checkId: record.id,
-            },
-          },
-          trx,
-        );
-      }
-      if (record.changed && after && deps.events) {
-        await deps.events.publish(
-          {
-            tenantId,
-            type: 'account.health_changed',
-            data: {
-              account: toAccountResponse(after),
-              previousStatus: before.status,
-              status,
-              checkId: record.id,
-              errors: record.errors,
-              findings: record.findings,
             },
           },
           trx,
