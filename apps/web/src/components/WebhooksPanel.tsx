@@ -9,7 +9,7 @@ import {
 import type { OnrampClient, WebhookDelivery, WebhookEndpoint } from '@onramp/sdk';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { dateTime, timeAgo } from '../lib/format.ts';
-import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { describeError, type FieldErrors, useForm, validateWith } from '../lib/forms.ts';
 import {
   Alert,
   Button,
@@ -273,38 +273,25 @@ function AddEndpoint({
   client: OnrampClient;
   onCreated: (shown: SecretShown) => void;
 }) {
-  const [form, setForm] = useState(EMPTY_FORM);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const add = async () => {
+  const { form, setForm, errors, setErrors, busy, field, reset, submit, onSubmit } =
+    useForm(EMPTY_FORM);
+  const add = () => {
     const checked = validateWith(createWebhookRequestSchema, form);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
+    return submit(async () => {
       const created = await client.webhooks.create(checked.data);
-      setForm(EMPTY_FORM);
-      setErrors({});
+      reset();
       onCreated({
         title: 'Webhook endpoint added',
         secret: created.secret,
         endpoint: created.endpoint,
         rotated: false,
       });
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Card title="Add an endpoint">
-      <form
-        noValidate
-        onSubmit={(event) => {
-          event.preventDefault();
-          void add();
-        }}
-      >
+      <form noValidate onSubmit={onSubmit(add)}>
         <Field
           label="Endpoint URL"
           error={errors.url}
@@ -315,8 +302,7 @@ function AddEndpoint({
             inputMode="url"
             spellCheck={false}
             placeholder="https://platform.example.com/hooks/onramp"
-            value={form.url}
-            onChange={(event) => setForm({ ...form, url: event.target.value })}
+            {...field('url')}
           />
         </Field>
         <EndpointSettingsFields
@@ -489,34 +475,22 @@ function EditEndpoint({
   onSaved: (endpoint: WebhookEndpoint) => void;
   onCancel: () => void;
 }) {
-  const [form, setForm] = useState({
+  const { form, setForm, errors, setErrors, busy, submit, onSubmit } = useForm({
     events: endpoint.events,
     description: endpoint.description,
     enabled: endpoint.enabled,
   });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const save = async () => {
+  const save = () => {
     const checked = validateWith(updateWebhookRequestSchema, form);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
-      onSaved(await client.webhooks.update(endpoint.id, checked.data));
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    return submit(async () => onSaved(await client.webhooks.update(endpoint.id, checked.data)));
   };
   return (
     <form
       noValidate
       className="endpoint-panel"
       aria-label={`Edit ${endpoint.url}`}
-      onSubmit={(event) => {
-        event.preventDefault();
-        void save();
-      }}
+      onSubmit={onSubmit(save)}
     >
       <EndpointSettingsFields
         form={form}
@@ -546,11 +520,9 @@ function RotateSecret({
   onRotated: (shown: SecretShown) => void;
   onCancel: () => void;
 }) {
-  const [hours, setHours] = useState('24');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const rotate = async () => {
-    const text = hours.trim();
+  const { form, errors, setErrors, busy, field, submit, onSubmit } = useForm({ hours: '24' });
+  const rotate = () => {
+    const text = form.hours.trim();
     const checked = validateWith(rotateWebhookSecretRequestSchema, {
       previousSecretValidForHours: /^\d+$/.test(text)
         ? Number(text)
@@ -565,8 +537,7 @@ function RotateSecret({
         },
       });
     }
-    setBusy(true);
-    try {
+    return submit(async () => {
       const rotated = await client.webhooks.rotateSecret(endpoint.id, checked.data);
       onRotated({
         title: 'Signing secret rotated',
@@ -574,21 +545,14 @@ function RotateSecret({
         endpoint: rotated.endpoint,
         rotated: true,
       });
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form
       noValidate
       className="endpoint-panel"
       aria-label={`Rotate the secret of ${endpoint.url}`}
-      onSubmit={(event) => {
-        event.preventDefault();
-        void rotate();
-      }}
+      onSubmit={onSubmit(rotate)}
     >
       <p className="muted">
         Onramp makes a new signing secret and shows it once. The old one keeps signing deliveries
@@ -599,7 +563,7 @@ function RotateSecret({
         error={errors.previousSecretValidForHours}
         description={`0 to ${MAX_PREVIOUS_SECRET_HOURS}; 0 stops the old secret at once.`}
       >
-        <TextInput inputMode="numeric" value={hours} onChange={(e) => setHours(e.target.value)} />
+        <TextInput inputMode="numeric" {...field('hours')} />
       </Field>
       <OtherErrors errors={errors} fields={['previousSecretValidForHours']} />
       <div className="form-actions">

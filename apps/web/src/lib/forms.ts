@@ -1,4 +1,5 @@
 import { ApiProblem } from '@onramp/sdk';
+import { type ChangeEvent, type FormEvent, useState } from 'react';
 import type { z } from 'zod';
 
 /** What a form shows next to a field: the message, and what to do about it when known. */
@@ -55,4 +56,54 @@ export function problemErrors(error: unknown): FieldErrors {
 export function describeError(error: unknown): string {
   if (error instanceof ApiProblem) return error.detail ?? error.title;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The keys of a form whose values a text input, textarea or select edits. */
+type TextKeys<T> = { [K in keyof T]: T[K] extends string ? K : never }[keyof T];
+
+/**
+ * The state every console form keeps: its values, the errors shown beside its fields, and whether it
+ * is being sent. `submit` runs the request with the button busy, clears the errors when it succeeds
+ * and shows the API's field errors when it fails; checking with `validateWith` stays the caller's.
+ */
+export function useForm<T extends object>(initial: T) {
+  const [form, setForm] = useState(initial);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const [blank] = useState(initial);
+
+  /** `value` and `onChange` for the input, textarea or select that edits `key`. */
+  const field = (key: TextKeys<T>) => ({
+    value: form[key] as string,
+    onChange: (event: ChangeEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) => {
+      const { value } = event.target;
+      setForm((current) => ({ ...current, [key]: value }));
+    },
+  });
+
+  /** Back to the first values, without errors: after a create, ready for the next one. */
+  const reset = () => {
+    setForm(blank);
+    setErrors({});
+  };
+
+  const submit = async (run: () => Promise<unknown>) => {
+    setBusy(true);
+    try {
+      await run();
+      setErrors({});
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** A form's submit handler: the console checks and sends itself, without the browser's help. */
+  const onSubmit = (action: () => unknown) => (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    void action();
+  };
+
+  return { form, setForm, errors, setErrors, busy, field, reset, submit, onSubmit };
 }

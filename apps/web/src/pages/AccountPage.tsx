@@ -18,13 +18,7 @@ import {
 } from '../components/ui.tsx';
 import { ChecksList, FindingsList } from '../components/ValidationReport.tsx';
 import { dateTime, fieldLabel, METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
-import {
-  describeError,
-  type FieldErrors,
-  type FieldMessage,
-  problemErrors,
-  validateWith,
-} from '../lib/forms.ts';
+import { describeError, type FieldMessage, useForm, validateWith } from '../lib/forms.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
@@ -273,44 +267,23 @@ function FactErrors({ errors }: { errors: (FieldMessage & { field: string })[] }
 
 function EditDetails({ account, onSaved }: { account: Account; onSaved: (a: Account) => void }) {
   const { client } = useConsole();
-  const [form, setForm] = useState({ name: account.name, description: account.description });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const save = async () => {
+  const { form, errors, setErrors, busy, field, submit, onSubmit } = useForm({
+    name: account.name,
+    description: account.description,
+  });
+  const save = () => {
     const checked = validateWith(updateAccountRequestSchema, form);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
-      onSaved(await client.accounts.update(account.id, form));
-      setErrors({});
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    return submit(async () => onSaved(await client.accounts.update(account.id, form)));
   };
   return (
     <Card title="Name and description">
-      <form
-        noValidate
-        onSubmit={(event) => {
-          event.preventDefault();
-          void save();
-        }}
-      >
+      <form noValidate onSubmit={onSubmit(save)}>
         <Field label="Name" error={errors.name}>
-          <TextInput
-            value={form.name}
-            onChange={(event) => setForm({ ...form, name: event.target.value })}
-          />
+          <TextInput {...field('name')} />
         </Field>
         <Field label="Description" optional error={errors.description}>
-          <textarea
-            className="input"
-            rows={2}
-            value={form.description}
-            onChange={(event) => setForm({ ...form, description: event.target.value })}
-          />
+          <textarea className="input" rows={2} {...field('description')} />
         </Field>
         {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
         <div className="form-actions">
@@ -336,24 +309,18 @@ function ChangePermissions({
 }) {
   const { client } = useConsole();
   const [open, setOpen] = useState(false);
-  const [selection, setSelection] = useState<PermissionSelection>({
-    bundles: account.bundles,
-    regions: account.regions,
-  });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const save = async () => {
-    setBusy(true);
-    try {
+  const {
+    form: selection,
+    setForm: setSelection,
+    errors,
+    busy,
+    submit,
+  } = useForm<PermissionSelection>({ bundles: account.bundles, regions: account.regions });
+  const save = () =>
+    submit(async () => {
       onSaved(await client.accounts.update(account.id, selection));
-      setErrors({});
       setOpen(false);
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Card
       title="Change permissions"
@@ -410,9 +377,11 @@ function RotateCredentials({
 }) {
   const { client } = useConsole();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({ accessKeyId: '', secretAccessKey: '', roleArn: '' });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
+    accessKeyId: '',
+    secretAccessKey: '',
+    roleArn: '',
+  });
   const body =
     account.method === 'role'
       ? { method: 'role' as const, roleArn: form.roleArn }
@@ -421,20 +390,14 @@ function RotateCredentials({
           accessKeyId: form.accessKeyId,
           secretAccessKey: form.secretAccessKey,
         };
-  const save = async () => {
+  const save = () => {
     const checked = validateWith(replaceCredentialsRequestSchema, body);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
+    return submit(async () => {
       onSaved(await client.accounts.replaceCredentials(account.id, body));
-      setForm({ accessKeyId: '', secretAccessKey: '', roleArn: '' });
-      setErrors({});
+      reset();
       setOpen(false);
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const other = Object.entries(errors).filter(
     ([f]) => !['accessKeyId', 'secretAccessKey', 'roleArn'].includes(f),
@@ -449,39 +412,24 @@ function RotateCredentials({
       }
     >
       {open ? (
-        <form
-          noValidate
-          autoComplete="off"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void save();
-          }}
-        >
+        <form noValidate autoComplete="off" onSubmit={onSubmit(save)}>
           <p className="muted">
             The new credentials are validated first; if they fail, nothing changes.
           </p>
           {account.method === 'role' ? (
             <Field label="New role ARN" error={errors.roleArn}>
-              <TextInput
-                value={form.roleArn}
-                onChange={(event) => setForm({ ...form, roleArn: event.target.value })}
-              />
+              <TextInput {...field('roleArn')} />
             </Field>
           ) : (
             <>
               <Field label="New access key ID" error={errors.accessKeyId}>
-                <TextInput
-                  value={form.accessKeyId}
-                  spellCheck={false}
-                  onChange={(event) => setForm({ ...form, accessKeyId: event.target.value })}
-                />
+                <TextInput spellCheck={false} {...field('accessKeyId')} />
               </Field>
               <Field label="New secret access key" error={errors.secretAccessKey}>
                 <TextInput
                   type="password"
                   autoComplete="new-password"
-                  value={form.secretAccessKey}
-                  onChange={(event) => setForm({ ...form, secretAccessKey: event.target.value })}
+                  {...field('secretAccessKey')}
                 />
               </Field>
             </>

@@ -14,7 +14,7 @@ import {
 } from '../components/ui.tsx';
 import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime } from '../lib/format.ts';
-import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { describeError, useForm, validateWith } from '../lib/forms.ts';
 import { navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
@@ -49,9 +49,12 @@ function TenantsPanel() {
   const { client, setTenant, tenantId } = useConsole();
   const [tenants, setTenants] = useState<Tenant[] | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const [form, setForm] = useState({ name: '', adminName: '', adminEmail: '', adminPassword: '' });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
+    name: '',
+    adminName: '',
+    adminEmail: '',
+    adminPassword: '',
+  });
   const load = useCallback(
     () => client.tenants.list().then(setTenants, (f: unknown) => setError(describeError(f))),
     [client],
@@ -59,7 +62,7 @@ function TenantsPanel() {
   useEffect(() => {
     void load();
   }, [load]);
-  const create = async () => {
+  const create = () => {
     const body = {
       name: form.name,
       ...(form.adminEmail || form.adminName || form.adminPassword
@@ -68,17 +71,11 @@ function TenantsPanel() {
     };
     const checked = validateWith(createTenantRequestSchema, body);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
+    return submit(async () => {
       await client.tenants.create(checked.data);
-      setForm({ name: '', adminName: '', adminEmail: '', adminPassword: '' });
-      setErrors({});
+      reset();
       await load();
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <div className="stack">
@@ -145,40 +142,18 @@ function TenantsPanel() {
         )}
       </Card>
       <Card title="Create a tenant">
-        <form
-          noValidate
-          className="form-grid"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void create();
-          }}
-        >
+        <form noValidate className="form-grid" onSubmit={onSubmit(create)}>
           <Field label="Tenant name" error={errors.name}>
-            <TextInput
-              value={form.name}
-              onChange={(event) => setForm({ ...form, name: event.target.value })}
-            />
+            <TextInput {...field('name')} />
           </Field>
           <Field label="First admin's name" optional error={errors['admin.name']}>
-            <TextInput
-              value={form.adminName}
-              onChange={(event) => setForm({ ...form, adminName: event.target.value })}
-            />
+            <TextInput {...field('adminName')} />
           </Field>
           <Field label="First admin's email" optional error={errors['admin.email']}>
-            <TextInput
-              type="email"
-              value={form.adminEmail}
-              onChange={(event) => setForm({ ...form, adminEmail: event.target.value })}
-            />
+            <TextInput type="email" {...field('adminEmail')} />
           </Field>
           <Field label="First admin's password" optional error={errors['admin.password']}>
-            <TextInput
-              type="password"
-              autoComplete="new-password"
-              value={form.adminPassword}
-              onChange={(event) => setForm({ ...form, adminPassword: event.target.value })}
-            />
+            <TextInput type="password" autoComplete="new-password" {...field('adminPassword')} />
           </Field>
           {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
           <div className="form-actions">

@@ -14,7 +14,7 @@ import {
 } from '../components/ui.tsx';
 import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime, timeAgo } from '../lib/format.ts';
-import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
+import { describeError, useForm, validateWith } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
 
 const ROLE_LABELS: Record<string, string> = {
@@ -68,14 +68,12 @@ function UsersPanel() {
   const { client, session } = useConsole();
   const [users, setUsers] = useState<User[] | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const [form, setForm] = useState({
+  const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     email: '',
     name: '',
     password: '',
     role: 'tenant_viewer' as 'tenant_admin' | 'tenant_viewer',
   });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
   const load = useCallback(
     () => client.users.list().then(setUsers, (f: unknown) => setError(describeError(f))),
     [client],
@@ -83,20 +81,14 @@ function UsersPanel() {
   useEffect(() => {
     void load();
   }, [load]);
-  const add = async () => {
+  const add = () => {
     const checked = validateWith(createUserRequestSchema, form);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
+    return submit(async () => {
       await client.users.create(checked.data);
-      setForm({ email: '', name: '', password: '', role: 'tenant_viewer' });
-      setErrors({});
+      reset();
       await load();
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const change = async (user: User, change: { role?: User['role']; disabled?: boolean }) => {
     try {
@@ -170,41 +162,18 @@ function UsersPanel() {
         )}
       </Card>
       <Card title="Add a user">
-        <form
-          noValidate
-          className="form-grid"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void add();
-          }}
-        >
+        <form noValidate className="form-grid" onSubmit={onSubmit(add)}>
           <Field label="Name" error={errors.name}>
-            <TextInput
-              value={form.name}
-              onChange={(event) => setForm({ ...form, name: event.target.value })}
-            />
+            <TextInput {...field('name')} />
           </Field>
           <Field label="Email" error={errors.email}>
-            <TextInput
-              type="email"
-              value={form.email}
-              onChange={(event) => setForm({ ...form, email: event.target.value })}
-            />
+            <TextInput type="email" {...field('email')} />
           </Field>
           <Field label="Initial password" error={errors.password}>
-            <TextInput
-              type="password"
-              autoComplete="new-password"
-              value={form.password}
-              onChange={(event) => setForm({ ...form, password: event.target.value })}
-            />
+            <TextInput type="password" autoComplete="new-password" {...field('password')} />
           </Field>
           <Field label="Role" error={errors.role}>
-            <select
-              className="input"
-              value={form.role}
-              onChange={(event) => setForm({ ...form, role: event.target.value as 'tenant_admin' })}
-            >
+            <select className="input" {...field('role')}>
               <option value="tenant_viewer">Viewer: sees accounts</option>
               <option value="tenant_admin">Admin: changes accounts, users and tokens</option>
             </select>
@@ -232,14 +201,12 @@ function TokensPanel() {
   const { client } = useConsole();
   const [tokens, setTokens] = useState<ApiToken[] | undefined>();
   const [created, setCreated] = useState<CreatedToken | undefined>();
-  const [form, setForm] = useState({
+  const { form, setForm, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     name: '',
     scopes: ['accounts:read'] as string[],
     expiresInDays: '90',
   });
-  const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
   const load = useCallback(
     () => client.tokens.list().then(setTokens, (f: unknown) => setError(describeError(f))),
     [client],
@@ -247,7 +214,7 @@ function TokensPanel() {
   useEffect(() => {
     void load();
   }, [load]);
-  const create = async () => {
+  const create = () => {
     const body = {
       name: form.name,
       scopes: form.scopes,
@@ -255,17 +222,11 @@ function TokensPanel() {
     };
     const checked = validateWith(createTokenRequestSchema, body);
     if (!checked.ok) return setErrors(checked.errors);
-    setBusy(true);
-    try {
+    return submit(async () => {
       setCreated(await client.tokens.create(checked.data));
-      setForm({ name: '', scopes: ['accounts:read'], expiresInDays: '90' });
-      setErrors({});
+      reset();
       await load();
-    } catch (failure) {
-      setErrors(problemErrors(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const revoke = async (token: ApiToken) => {
     try {
@@ -337,19 +298,9 @@ function TokensPanel() {
         )}
       </Card>
       <Card title="Create a token">
-        <form
-          noValidate
-          onSubmit={(event) => {
-            event.preventDefault();
-            void create();
-          }}
-        >
+        <form noValidate onSubmit={onSubmit(create)}>
           <Field label="Name" error={errors.name}>
-            <TextInput
-              value={form.name}
-              placeholder="Provisioning pipeline"
-              onChange={(event) => setForm({ ...form, name: event.target.value })}
-            />
+            <TextInput placeholder="Provisioning pipeline" {...field('name')} />
           </Field>
           <fieldset className={`choice-group${errors.scopes ? ' field-invalid' : ''}`}>
             <legend className="field-label">Scopes</legend>
@@ -377,11 +328,7 @@ function TokensPanel() {
             ) : null}
           </fieldset>
           <Field label="Expires after (days)" optional error={errors.expiresInDays}>
-            <TextInput
-              inputMode="numeric"
-              value={form.expiresInDays}
-              onChange={(event) => setForm({ ...form, expiresInDays: event.target.value })}
-            />
+            <TextInput inputMode="numeric" {...field('expiresInDays')} />
           </Field>
           <div className="form-actions">
             <Button type="submit" variant="primary" busy={busy}>
