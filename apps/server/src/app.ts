@@ -40,6 +40,7 @@ import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
+import type { CollectionCaps } from './features/tenants/collection-caps.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
@@ -89,6 +90,8 @@ export interface AppDeps {
   healthSettings?: HealthSettings;
   /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
   webhookSettings?: WebhookSettings;
+  /** How many of each collection a tenant or the operator may create (features/tenants/collection-caps.ts). */
+  collectionCaps?: Partial<CollectionCaps>;
   logger?: FastifyServerOptions['logger'];
   /** Checked by /readyz beyond the database (e.g. that migrations ran). */
   isReady?: () => Promise<boolean>;

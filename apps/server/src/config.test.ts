@@ -129,6 +129,34 @@ describe('configuration', () => {
     ).toThrow(/ONRAMP_HEALTH_INTERVAL_MINUTES[\s\S]*ONRAMP_HEALTH_CONCURRENCY/);
   });
 
+  it('reads the collection caps, with defaults, naming a bad one', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxPendingConnections: 100,
+      maxWebhooks: 20,
+      maxTokens: 100,
+      maxUsers: 1000,
+      maxTenants: 10_000,
+    });
+    expect(
+      loadConfig({
+        ONRAMP_MAX_PENDING_CONNECTIONS: '5',
+        ONRAMP_MAX_WEBHOOKS: '2',
+        ONRAMP_MAX_TOKENS: '3',
+        ONRAMP_MAX_USERS: '4',
+        ONRAMP_MAX_TENANTS: '6',
+      }),
+    ).toMatchObject({
+      maxPendingConnections: 5,
+      maxWebhooks: 2,
+      maxTokens: 3,
+      maxUsers: 4,
+      maxTenants: 6,
+    });
+    expect(() => loadConfig({ ONRAMP_MAX_WEBHOOKS: '0', ONRAMP_MAX_TOKENS: 'lots' })).toThrow(
+      /ONRAMP_MAX_WEBHOOKS[\s\S]*ONRAMP_MAX_TOKENS/,
+    );
+  });
+
   it('reads the metrics token and the federation endpoint, refusing a short token', () => {
     const config = loadConfig({
       ONRAMP_METRICS_TOKEN: 'metrics-token-of-32-characters!!',

@@ -75,6 +75,16 @@ const configSchema = z.object({
   healthConcurrency: z.coerce.number().int().min(1).max(100).default(8),
   /** Health checks started per second in each partition, per replica. */
   healthRatePerSecond: z.coerce.number().positive().max(1000).default(10),
+  /**
+   * Caps on what callers can create (a tenant's limits may replace the first four for that tenant):
+   * pending connections, webhook endpoints and live API tokens per tenant (and the operator's own),
+   * users per tenant, and tenants.
+   */
+  maxPendingConnections: z.coerce.number().int().min(1).max(100_000).default(100),
+  maxWebhooks: z.coerce.number().int().min(1).max(100_000).default(20),
+  maxTokens: z.coerce.number().int().min(1).max(100_000).default(100),
+  maxUsers: z.coerce.number().int().min(1).max(100_000).default(1000),
+  maxTenants: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Let webhook endpoints resolve to private, loopback or link-local addresses (labs and tests). */
   webhooksAllowPrivate: z.stringbool().default(false),
   /** When set, GET /metrics wants it as a bearer token; without it /metrics is open. */
@@ -131,6 +141,11 @@ const ENV_NAMES: Record<string, string> = {
   healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
   healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',
+  maxPendingConnections: 'ONRAMP_MAX_PENDING_CONNECTIONS',
+  maxWebhooks: 'ONRAMP_MAX_WEBHOOKS',
+  maxTokens: 'ONRAMP_MAX_TOKENS',
+  maxUsers: 'ONRAMP_MAX_USERS',
+  maxTenants: 'ONRAMP_MAX_TENANTS',
   webhooksAllowPrivate: 'ONRAMP_WEBHOOKS_ALLOW_PRIVATE',
   metricsToken: 'ONRAMP_METRICS_TOKEN',
 };

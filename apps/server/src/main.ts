@@ -117,6 +117,13 @@ async function start(): Promise<void> {
       ratePerSecond: config.healthRatePerSecond,
     },
     webhookSettings: { allowPrivate: config.webhooksAllowPrivate },
+    collectionCaps: {
+      pendingConnections: config.maxPendingConnections,
+      webhooks: config.maxWebhooks,
+      tokens: config.maxTokens,
+      users: config.maxUsers,
+      tenants: config.maxTenants,
+    },
   };
   const app = await buildApp(deps);
   // Background work runs beside the API in every replica; the database decides who does what.

@@ -1,4 +1,4 @@
-import { ApiProblem, type OnrampClient, type Session, type Tenant } from '@onramp/sdk';
+import { ApiProblem, listAll, type OnrampClient, type Session, type Tenant } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Spinner } from './components/ui.tsx';
 import { describeError } from './lib/forms.ts';
@@ -87,7 +87,12 @@ function Shell({
   const [menuOpen, setMenuOpen] = useState(false);
 
   useEffect(() => {
-    if (isOperator) client.tenants.list().then(setTenants, () => {});
+    // The picker offers every tenant (their number is capped by ONRAMP_MAX_TENANTS).
+    if (isOperator)
+      listAll(
+        (cursor) => client.tenants.list({ limit: 200, ...(cursor ? { cursor } : {}) }),
+        (page) => page.tenants,
+      ).then(setTenants, () => {});
   }, [client, isOperator]);
 
   const setTenant = useCallback(

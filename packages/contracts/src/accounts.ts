@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { bundleSelectionSchema, partitionIdSchema, regionIdSchema } from './common.ts';
+import {
+  bundleSelectionSchema,
+  nextCursorSchema,
+  pageQuerySchema,
+  partitionIdSchema,
+  regionIdSchema,
+} from './common.ts';
 import { methodSchema } from './identity.ts';
 import { policyDocumentSchema } from './policies.ts';
 
@@ -75,7 +81,12 @@ export const connectionSchema = z.object({
   createdAt: z.string(),
 });
 
-export const connectionListSchema = z.object({ connections: z.array(connectionSchema) });
+/** GET /v1/connections: oldest first, a page at a time. */
+export const connectionListSchema = z.object({
+  connections: z.array(connectionSchema),
+  next: nextCursorSchema,
+});
+export const listConnectionsQuerySchema = pageQuerySchema;
 
 export const stepsResponseSchema = z.object({
   steps: z.array(
@@ -164,7 +175,7 @@ export const accountSchema = z.object({
 
 export const accountPageSchema = z.object({
   accounts: z.array(accountSchema),
-  next: z.string().nullable(),
+  next: nextCursorSchema,
 });
 
 export const listAccountsQuerySchema = z.object({
@@ -176,8 +187,7 @@ export const listAccountsQuerySchema = z.object({
     .regex(/^\d{12}$/)
     .optional(),
   q: z.string().max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional(),
+  ...pageQuerySchema.shape,
 });
 
 export const updateAccountRequestSchema = z.object({

@@ -40,3 +40,15 @@ export const bundleSelectionSchema = z.union([
   z.literal('all'),
   z.array(bundleIdSchema).max(100),
 ]);
+
+/**
+ * The query of every list: at most `limit` items (default 50, at most 200) after `cursor`, the `next`
+ * of the previous page passed back unchanged.
+ */
+export const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional(),
+});
+
+/** Where the following page starts (pass it as `cursor`); null on the last page. */
+export const nextCursorSchema = z.string().nullable();

@@ -5,6 +5,7 @@ import {
   checkSchema,
   fieldErrorListSchema,
 } from './accounts.ts';
+import { nextCursorSchema, pageQuerySchema } from './common.ts';
 
 /**
  * Looking after connected accounts once they exist: health checks on a schedule and on demand, and
@@ -50,13 +51,10 @@ export const accountCheckSchema = z.object({
 
 export const accountCheckPageSchema = z.object({
   checks: z.array(accountCheckSchema),
-  next: z.string().nullable(),
+  next: nextCursorSchema,
 });
 
-export const listChecksQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional(),
-});
+export const listChecksQuerySchema = pageQuerySchema;
 
 // ---- webhooks -----------------------------------------------------------------------------------
 
@@ -131,7 +129,12 @@ export const createdWebhookResponseSchema = z.object({
   secret: z.string(),
 });
 
-export const webhookEndpointListSchema = z.object({ endpoints: z.array(webhookEndpointSchema) });
+/** GET /v1/webhooks: oldest first, a page at a time. */
+export const webhookEndpointListSchema = z.object({
+  endpoints: z.array(webhookEndpointSchema),
+  next: nextCursorSchema,
+});
+export const listWebhooksQuerySchema = pageQuerySchema;
 
 export const webhookDeliverySchema = z.object({
   id: z.string(),
@@ -154,7 +157,7 @@ export const webhookDeliverySchema = z.object({
 
 export const webhookDeliveryPageSchema = z.object({
   deliveries: z.array(webhookDeliverySchema),
-  next: z.string().nullable(),
+  next: nextCursorSchema,
 });
 
 export const listDeliveriesQuerySchema = listChecksQuerySchema;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { partitionIdSchema } from './common.ts';
+import { nextCursorSchema, pageQuerySchema, partitionIdSchema } from './common.ts';
 
 export const roleSchema = z.enum(['operator_admin', 'tenant_admin', 'tenant_viewer']);
 export const scopeSchema = z.enum(['accounts:read', 'accounts:write', 'credentials:vend', 'admin']);
@@ -36,10 +36,23 @@ export const sessionResponseSchema = z.object({
   expiresAt: z.string().optional(),
 });
 
+const cap = z.number().int().min(0).max(100_000);
+
+/**
+ * What a tenant may have and do. `maxAccounts` is unlimited when absent; the other counts default to
+ * the server's configuration (ONRAMP_MAX_PENDING_CONNECTIONS, …) and, when set here, replace it for
+ * this tenant.
+ */
 export const tenantLimitsSchema = z.object({
-  maxAccounts: z.number().int().min(0).max(100_000).optional(),
+  maxAccounts: cap.optional(),
   partitions: z.array(partitionIdSchema).min(1).optional(),
   methods: z.array(methodSchema).min(1).optional(),
+  /** Connections not yet connected to an account. */
+  maxPendingConnections: cap.optional(),
+  maxWebhooks: cap.optional(),
+  /** Tokens neither revoked nor expired. */
+  maxTokens: cap.optional(),
+  maxUsers: cap.optional(),
 });
 
 export const tenantSchema = z.object({
@@ -60,6 +73,13 @@ export const updateTenantRequestSchema = z.object({
   limits: tenantLimitsSchema.optional(),
 });
 
+/** GET /v1/tenants: oldest first, a page at a time. */
+export const tenantListSchema = z.object({
+  tenants: z.array(tenantSchema),
+  next: nextCursorSchema,
+});
+export const listTenantsQuerySchema = pageQuerySchema;
+
 export const userSchema = z.object({
   id: z.string(),
   tenantId: z.string().nullable(),
@@ -69,6 +89,10 @@ export const userSchema = z.object({
   createdAt: z.string(),
   disabled: z.boolean(),
 });
+/** GET /v1/users: oldest first, a page at a time. */
+export const userListSchema = z.object({ users: z.array(userSchema), next: nextCursorSchema });
+export const listUsersQuerySchema = pageQuerySchema;
+
 export const createUserRequestSchema = z.object({
   email,
   name,
@@ -100,6 +124,13 @@ export const createTokenRequestSchema = z.object({
   /** Days until it expires; omit for a token that does not expire. */
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
+/** GET /v1/tokens: newest first, a page at a time. */
+export const apiTokenListSchema = z.object({
+  tokens: z.array(apiTokenSchema),
+  next: nextCursorSchema,
+});
+export const listTokensQuerySchema = pageQuerySchema;
+
 /** The only response that carries the token itself, once. */
 export const createdTokenResponseSchema = z.object({ token: apiTokenSchema, secret: z.string() });
 
@@ -118,5 +149,5 @@ export const auditEntrySchema = z.object({
 });
 export const auditPageSchema = z.object({
   entries: z.array(auditEntrySchema),
-  next: z.string().nullable(),
+  next: nextCursorSchema,
 });

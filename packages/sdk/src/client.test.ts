@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiProblem, createClient } from './index.ts';
+import { ApiProblem, createClient, listAll } from './index.ts';
 
 function recorder(responses: Response[]) {
   const calls: { url: string; init: RequestInit }[] = [];
@@ -44,6 +44,44 @@ describe('the Onramp client', () => {
       password: 'p',
     });
     expect(headersOf(calls, 2)['x-csrf-token']).toBe('csrf-123');
+  });
+
+  it('asks for a page of any list, and listAll follows `next` to the last page', async () => {
+    const tenant = (id: string) => ({
+      id,
+      name: id,
+      limits: {},
+      createdAt: '2026-01-01T00:00:00Z',
+    });
+    const { calls, fetch } = recorder([
+      json({ tenants: [tenant('ten_a'), tenant('ten_b')], next: 'Yg' }),
+      json({ tenants: [tenant('ten_c')], next: null }),
+      json({ tokens: [], next: null }),
+    ]);
+    const client = createClient({ fetch });
+    const all = await listAll(
+      (cursor) => client.tenants.list({ limit: 2, ...(cursor ? { cursor } : {}) }),
+      (page) => page.tenants,
+    );
+    expect(all.map((t) => t.id)).toEqual(['ten_a', 'ten_b', 'ten_c']);
+    expect(calls.map((c) => c.url)).toEqual([
+      '/v1/tenants?limit=2',
+      '/v1/tenants?limit=2&cursor=Yg',
+    ]);
+    expect(await client.tokens.list({ limit: 5 })).toEqual({ tokens: [], next: null });
+    expect(calls[2]?.url).toBe('/v1/tokens?limit=5');
+  });
+
+  it('stops listAll at `max` items', async () => {
+    const page = (n: number) => ({ n, next: 'more' });
+    let asked = 0;
+    const items = await listAll(
+      async () => page(++asked),
+      (p) => [p.n, p.n],
+      { max: 5 },
+    );
+    expect(items).toEqual([1, 1, 2, 2, 3]);
+    expect(asked).toBe(3);
   });
 
   it('names the tenant an operator acts on, and sends a bearer token when given one', async () => {

@@ -9,7 +9,8 @@ import {
   accountCheckSchema,
   accountPageSchema,
   accountSchema,
-  apiTokenSchema,
+  apiTokenListSchema,
+  type apiTokenSchema,
   type attachIamPoliciesRequestSchema,
   attachIamPoliciesResponseSchema,
   auditPageSchema,
@@ -28,8 +29,8 @@ import {
   type iamPoliciesQuerySchema,
   iamPolicyPageSchema,
   type listAccountsQuerySchema,
-  type listChecksQuerySchema,
   type loginRequestSchema,
+  type pageQuerySchema,
   partitionOfferListSchema,
   type policyPreviewRequestSchema,
   policyPreviewResponseSchema,
@@ -38,11 +39,13 @@ import {
   sessionResponseSchema,
   type setupRequestSchema,
   stepsResponseSchema,
+  tenantListSchema,
   tenantSchema,
   type updateAccountRequestSchema,
   type updateTenantRequestSchema,
   type updateUserRequestSchema,
   type updateWebhookRequestSchema,
+  userListSchema,
   userSchema,
   validationResultSchema,
   webhookDeliveryPageSchema,
@@ -124,6 +127,11 @@ export type WebhookEndpoint = z.output<typeof webhookEndpointSchema>;
 export type CreatedWebhook = z.output<typeof createdWebhookResponseSchema>;
 export type WebhookDelivery = z.output<typeof webhookDeliverySchema>;
 export type WebhookDeliveryPage = z.output<typeof webhookDeliveryPageSchema>;
+export type ConnectionPage = z.output<typeof connectionListSchema>;
+export type WebhookEndpointPage = z.output<typeof webhookEndpointListSchema>;
+export type UserPage = z.output<typeof userListSchema>;
+export type ApiTokenPage = z.output<typeof apiTokenListSchema>;
+export type TenantPage = z.output<typeof tenantListSchema>;
 
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
@@ -140,14 +148,36 @@ export type IamPoliciesQuery = Partial<
 export type CreateWebhookInput = z.input<typeof createWebhookRequestSchema>;
 export type UpdateWebhookInput = z.input<typeof updateWebhookRequestSchema>;
 export type RotateWebhookSecretInput = z.input<typeof rotateWebhookSecretRequestSchema>;
-/** A page of checks or deliveries: `cursor` is the previous page's `next`. */
-export type PageQuery = Partial<
-  Omit<z.input<typeof listChecksQuerySchema>, 'limit'> & { limit: number }
->;
-export interface AuditQuery {
-  limit?: number;
-  before?: string;
+/**
+ * A page of any list: at most `limit` items (default 50, at most 200) after `cursor`, the previous
+ * page's `next`.
+ */
+export type PageQuery = Partial<Omit<z.input<typeof pageQuerySchema>, 'limit'> & { limit: number }>;
+export interface AuditQuery extends PageQuery {
   targetId?: string;
+  /** The older name of `cursor`. */
+  before?: string;
+}
+
+/**
+ * Every item of a list, following `next` from page to page, for callers that need the whole list
+ * (a picker of tenants). `max` stops it early (default 10,000 items):
+ * `await listAll((cursor) => client.tenants.list({ cursor, limit: 200 }), (page) => page.tenants)`.
+ */
+export async function listAll<P extends { next: string | null }, T>(
+  listPage: (cursor: string | undefined) => Promise<P>,
+  itemsOf: (page: P) => T[],
+  options: { max?: number } = {},
+): Promise<T[]> {
+  const max = options.max ?? 10_000;
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listPage(cursor);
+    items.push(...itemsOf(page));
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined && items.length < max);
+  return items.slice(0, max);
 }
 
 export interface ClientOptions {
@@ -270,7 +300,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         call(connectionSchema, 'POST', '/v1/connections', input),
       get: (connectionId: string) =>
         call(connectionSchema, 'GET', `/v1/connections/${id(connectionId)}`),
-      list: async () => (await call(connectionListSchema, 'GET', '/v1/connections')).connections,
+      /** A page of connections, oldest first. */
+      list: (query: PageQuery = {}) =>
+        call(connectionListSchema, 'GET', '/v1/connections', undefined, query),
       steps: (connectionId: string) =>
         call(stepsResponseSchema, 'GET', `/v1/connections/${id(connectionId)}/steps`),
       regenerateExternalId: (connectionId: string) =>
@@ -321,7 +353,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         ),
     },
     webhooks: {
-      list: async () => (await call(webhookEndpointListSchema, 'GET', '/v1/webhooks')).endpoints,
+      /** A page of endpoints, oldest first. */
+      list: (query: PageQuery = {}) =>
+        call(webhookEndpointListSchema, 'GET', '/v1/webhooks', undefined, query),
       get: (endpointId: string) =>
         call(webhookEndpointSchema, 'GET', `/v1/webhooks/${id(endpointId)}`),
       /** Registers an endpoint; the response carries its signing secret, this once. */
@@ -352,8 +386,8 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         ),
     },
     users: {
-      list: async () =>
-        (await call(z.object({ users: z.array(userSchema) }), 'GET', '/v1/users')).users,
+      /** A page of the tenant's users, oldest first. */
+      list: (query: PageQuery = {}) => call(userListSchema, 'GET', '/v1/users', undefined, query),
       create: (input: z.input<typeof createUserRequestSchema>) =>
         call(userSchema, 'POST', '/v1/users', input),
       update: (userId: string, input: z.input<typeof updateUserRequestSchema>) =>
@@ -361,8 +395,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       delete: (userId: string) => none('DELETE', `/v1/users/${id(userId)}`),
     },
     tokens: {
-      list: async () =>
-        (await call(z.object({ tokens: z.array(apiTokenSchema) }), 'GET', '/v1/tokens')).tokens,
+      /** A page of tokens, newest first, revoked and expired ones too. */
+      list: (query: PageQuery = {}) =>
+        call(apiTokenListSchema, 'GET', '/v1/tokens', undefined, query),
       create: (input: z.input<typeof createTokenRequestSchema>) =>
         call(createdTokenResponseSchema, 'POST', '/v1/tokens', input),
       revoke: (tokenId: string) => none('DELETE', `/v1/tokens/${id(tokenId)}`),
@@ -370,8 +405,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     audit: (query: AuditQuery = {}) =>
       call(auditPageSchema, 'GET', '/v1/audit', undefined, { ...query }),
     tenants: {
-      list: async () =>
-        (await call(z.object({ tenants: z.array(tenantSchema) }), 'GET', '/v1/tenants')).tenants,
+      /** A page of tenants, oldest first (operator). */
+      list: (query: PageQuery = {}) =>
+        call(tenantListSchema, 'GET', '/v1/tenants', undefined, query),
       create: (input: z.input<typeof createTenantRequestSchema>) =>
         call(tenantSchema, 'POST', '/v1/tenants', input),
       update: (tenantId: string, input: z.input<typeof updateTenantRequestSchema>) =>

@@ -35,6 +35,8 @@ const DELIVERED: WebhookDelivery = {
   createdAt: '2030-01-01T10:01:00.000Z',
 };
 
+const PAGE = (endpoints: WebhookEndpoint[], next: string | null = null) => ({ endpoints, next });
+
 function panel(calls: Record<string, unknown>) {
   const client = fakeClient(calls);
   renderInConsole(<WebhooksPanel client={client} scope="tenant" />, client);
@@ -51,7 +53,7 @@ describe('the webhooks panel', () => {
       stored = [endpoint];
       return { endpoint, secret: SECRET };
     });
-    const list = vi.fn(async () => stored);
+    const list = vi.fn(async () => ({ endpoints: stored, next: null }));
     panel({ 'webhooks.list': list, 'webhooks.create': create });
     await screen.findByText('No endpoints yet: add the first one below.');
 
@@ -84,6 +86,47 @@ describe('the webhooks panel', () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
+  it('reads the endpoints a page at a time with the API’s cursor', async () => {
+    const second = { ...ENDPOINT, id: 'wh_2', url: 'https://platform.example.com/hooks/second' };
+    const list = vi.fn(async (query: { cursor?: string }) =>
+      query.cursor === 'page-2' ? PAGE([second]) : PAGE([ENDPOINT], 'page-2'),
+    );
+    panel({ 'webhooks.list': list });
+    await endpointItem(ENDPOINT.url);
+    expect(screen.queryByRole('heading', { name: second.url })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'More endpoints' }));
+    await endpointItem(second.url);
+    expect(list).toHaveBeenLastCalledWith({ limit: 50, cursor: 'page-2' });
+    expect(screen.queryByRole('button', { name: 'More endpoints' })).toBeNull();
+  });
+
+  it('says so when the tenant has all the endpoints it may have', async () => {
+    const create = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 422,
+        title: 'A limit of this tenant is reached',
+        detail: 'This tenant may have at most 20 webhook endpoints. (tenant limit: maxWebhooks)',
+        errors: [
+          {
+            field: 'webhooks',
+            code: 'limit_reached',
+            message: 'This tenant may have at most 20 webhook endpoints.',
+            hint: 'Delete endpoints you no longer use, or ask the operator to raise maxWebhooks.',
+          },
+        ],
+      });
+    });
+    panel({ 'webhooks.list': async () => PAGE([]), 'webhooks.create': create });
+    await screen.findByText('No endpoints yet: add the first one below.');
+    fireEvent.change(screen.getByLabelText('Endpoint URL'), {
+      target: { value: ENDPOINT.url },
+    });
+    fireEvent.click(screen.getByRole('checkbox', { name: /account\.deleted/ }));
+    fireEvent.click(screen.getByRole('button', { name: 'Add endpoint' }));
+    await screen.findByText(/may have at most 20 webhook endpoints/);
+    expect(screen.getByText(/Delete endpoints you no longer use/)).toBeTruthy();
+  });
+
   it('refuses no events before asking the server, and shows the server’s errors on their fields', async () => {
     const create = vi.fn(async () => {
       throw new ApiProblem({
@@ -99,7 +142,7 @@ describe('the webhooks panel', () => {
         ],
       });
     });
-    panel({ 'webhooks.list': async () => [], 'webhooks.create': create });
+    panel({ 'webhooks.list': async () => PAGE([]), 'webhooks.create': create });
     await screen.findByText('No endpoints yet: add the first one below.');
 
     fireEvent.change(screen.getByLabelText('Endpoint URL'), {
@@ -131,7 +174,7 @@ describe('the webhooks panel', () => {
       endpoint: { ...ENDPOINT, previousSecretExpiresAt: until },
       secret: SECRET,
     }));
-    panel({ 'webhooks.list': async () => [ENDPOINT], 'webhooks.rotateSecret': rotateSecret });
+    panel({ 'webhooks.list': async () => PAGE([ENDPOINT]), 'webhooks.rotateSecret': rotateSecret });
     const item = await endpointItem(ENDPOINT.url);
     fireEvent.click(within(item).getByRole('button', { name: 'Rotate secret' }));
     const hours = within(item).getByLabelText('Keep the old secret valid for (hours)');
@@ -167,7 +210,7 @@ describe('the webhooks panel', () => {
     }));
     const remove = vi.fn(async () => {});
     panel({
-      'webhooks.list': async () => [ENDPOINT],
+      'webhooks.list': async () => PAGE([ENDPOINT]),
       'webhooks.test': test,
       'webhooks.deliveries': deliveries,
       'webhooks.update': update,

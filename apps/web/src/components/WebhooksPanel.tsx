@@ -10,6 +10,7 @@ import type { OnrampClient, WebhookDelivery, WebhookEndpoint } from '@onramp/sdk
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { dateTime, timeAgo } from '../lib/format.ts';
 import { describeError, type FieldErrors, useForm, validateWith } from '../lib/forms.ts';
+import { usePages } from '../lib/pages.ts';
 import {
   Alert,
   Button,
@@ -18,6 +19,7 @@ import {
   Field,
   FieldError,
   Modal,
+  OtherErrors,
   Spinner,
   StatusBadge,
   TextInput,
@@ -33,6 +35,8 @@ export const EVENT_LABELS: Record<WebhookEventType, string> = {
 
 /** Deliveries per page of an endpoint's log. */
 export const DELIVERIES_PAGE_SIZE = 20;
+/** Endpoints per page of the list. */
+export const ENDPOINTS_PAGE_SIZE = 50;
 
 /** A signing secret to show this once: just after the endpoint was added, or its secret rotated. */
 interface SecretShown {
@@ -54,24 +58,23 @@ export function WebhooksPanel({
   client: OnrampClient;
   scope: 'tenant' | 'operator';
 }) {
-  const [endpoints, setEndpoints] = useState<WebhookEndpoint[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [shown, setShown] = useState<SecretShown | undefined>();
-  const [notice, setNotice] = useState<string | undefined>();
-  const load = useCallback(
-    () =>
-      client.webhooks.list().then(
-        (list) => {
-          setEndpoints(list);
-          setError(undefined);
-        },
-        (f: unknown) => setError(describeError(f)),
-      ),
+  const listPage = useCallback(
+    (cursor: string | undefined) =>
+      client.webhooks
+        .list({ limit: ENDPOINTS_PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+        .then((page) => ({ items: page.endpoints, next: page.next })),
     [client],
   );
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const {
+    items: endpoints,
+    setItems: setEndpoints,
+    next,
+    error,
+    reload,
+    loadMore,
+  } = usePages(listPage);
+  const [shown, setShown] = useState<SecretShown | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
   const replace = (endpoint: WebhookEndpoint) =>
     setEndpoints((list) => list?.map((e) => (e.id === endpoint.id ? endpoint : e)));
 
@@ -116,13 +119,18 @@ export function WebhooksPanel({
             ))}
           </ul>
         )}
+        {next ? (
+          <div className="form-actions">
+            <Button onClick={() => void loadMore()}>More endpoints</Button>
+          </div>
+        ) : null}
       </Card>
       <AddEndpoint
         client={client}
         onCreated={(created) => {
           setNotice(undefined);
           setShown(created);
-          void load();
+          void reload();
         }}
       />
     </div>
@@ -204,16 +212,6 @@ function EventsFieldset({
       <FieldError id={`${id}-error`} error={error} />
     </fieldset>
   );
-}
-
-/** The errors the form has no field for, so none goes unseen. */
-function OtherErrors({ errors, fields }: { errors: FieldErrors; fields: string[] }) {
-  const other = Object.entries(errors).filter(([field]) => !fields.includes(field));
-  return other.map(([field, e]) => (
-    <Alert key={field} tone="danger">
-      {e.message} {e.hint}
-    </Alert>
-  ));
 }
 
 interface EndpointSettings {

@@ -9,7 +9,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import type { FieldMessage } from '../lib/forms.ts';
+import type { FieldErrors, FieldMessage } from '../lib/forms.ts';
 
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
 
@@ -325,4 +325,14 @@ export function Modal({
       </div>
     </div>
   );
+}
+
+/** The errors a form has no field for (a full collection, a problem of the whole form), so none goes unseen. */
+export function OtherErrors({ errors, fields }: { errors: FieldErrors; fields: string[] }) {
+  const other = Object.entries(errors).filter(([field]) => !fields.includes(field));
+  return other.map(([field, e]) => (
+    <Alert key={field} tone="danger">
+      {e.message} {e.hint}
+    </Alert>
+  ));
 }

@@ -1,11 +1,12 @@
 import { createTenantRequestSchema } from '@onramp/contracts';
-import { type Catalog, createClient, type PartitionOffer, type Tenant } from '@onramp/sdk';
+import { type Catalog, createClient, type PartitionOffer } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
   Alert,
   Button,
   Card,
   Field,
+  OtherErrors,
   PageHeader,
   Spinner,
   StatusBadge,
@@ -15,8 +16,19 @@ import {
 import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError, useForm, validateWith } from '../lib/forms.ts';
+import { usePages } from '../lib/pages.ts';
 import { navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
+
+const TENANTS_PAGE_SIZE = 50;
+
+/** The count limits a tenant may have beside maxAccounts, as the table shows them. */
+const LIMIT_LABELS = [
+  ['maxPendingConnections', 'pending connections'],
+  ['maxWebhooks', 'webhooks'],
+  ['maxTokens', 'tokens'],
+  ['maxUsers', 'users'],
+] as const;
 
 export function OperatorPage() {
   const { client } = useConsole();
@@ -47,21 +59,20 @@ export function OperatorPage() {
 
 function TenantsPanel() {
   const { client, setTenant, tenantId } = useConsole();
-  const [tenants, setTenants] = useState<Tenant[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const listPage = useCallback(
+    (cursor: string | undefined) =>
+      client.tenants
+        .list({ limit: TENANTS_PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+        .then((page) => ({ items: page.tenants, next: page.next })),
+    [client],
+  );
+  const { items: tenants, next, error, reload: load, loadMore } = usePages(listPage);
   const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     name: '',
     adminName: '',
     adminEmail: '',
     adminPassword: '',
   });
-  const load = useCallback(
-    () => client.tenants.list().then(setTenants, (f: unknown) => setError(describeError(f))),
-    [client],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
   const create = () => {
     const body = {
       name: form.name,
@@ -112,6 +123,9 @@ function TenantsPanel() {
                         tenant.limits.maxAccounts !== undefined
                           ? `${tenant.limits.maxAccounts} accounts`
                           : '',
+                        ...LIMIT_LABELS.filter(([key]) => tenant.limits[key] !== undefined).map(
+                          ([key, label]) => `${tenant.limits[key]} ${label}`,
+                        ),
                         tenant.limits.partitions?.join(', ') ?? '',
                         tenant.limits.methods?.join(', ') ?? '',
                       ]
@@ -140,6 +154,11 @@ function TenantsPanel() {
             </table>
           </div>
         )}
+        {next ? (
+          <div className="form-actions">
+            <Button onClick={() => void loadMore()}>More tenants</Button>
+          </div>
+        ) : null}
       </Card>
       <Card title="Create a tenant">
         <form noValidate className="form-grid" onSubmit={onSubmit(create)}>
@@ -155,7 +174,10 @@ function TenantsPanel() {
           <Field label="First admin's password" optional error={errors['admin.password']}>
             <TextInput type="password" autoComplete="new-password" {...field('adminPassword')} />
           </Field>
-          {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
+          <OtherErrors
+            errors={errors}
+            fields={['name', 'admin.name', 'admin.email', 'admin.password']}
+          />
           <div className="form-actions">
             <Button type="submit" variant="primary" busy={busy}>
               Create tenant
@@ -174,7 +196,7 @@ function HubsPanel() {
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
     const run = async () => {
-      const tenant = tenantId ?? (await client.tenants.list())[0]?.id;
+      const tenant = tenantId ?? (await client.tenants.list({ limit: 1 })).tenants[0]?.id;
       if (!tenant) throw new Error('Create a tenant first: partitions are offered per tenant.');
       return createClient({ tenant: () => tenant }).partitions();
     };

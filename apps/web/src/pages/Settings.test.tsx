@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
-import { screen } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { ApiProblem, type User } from '@onramp/sdk';
+import { fireEvent, screen } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import { fakeClient, renderInConsole, SESSION } from '../test-support.tsx';
 import { SettingsPage } from './Settings.tsx';
 
@@ -13,5 +14,51 @@ describe('Settings', () => {
     });
     expect(screen.getByText(/managed by your tenant’s admins/)).toBeTruthy();
     expect(screen.queryByRole('tab')).toBeNull();
+  });
+
+  it('reads the users a page at a time, and says so when the tenant has all the users it may have', async () => {
+    const user = (n: number): User => ({
+      id: `usr_${n}`,
+      tenantId: 'tenant_1',
+      email: `user${n}@example.com`,
+      name: `User ${n}`,
+      role: 'tenant_viewer',
+      createdAt: '2030-01-01T10:00:00.000Z',
+      disabled: false,
+    });
+    const list = vi.fn(async (query: { cursor?: string }) =>
+      query.cursor === 'page-2'
+        ? { users: [user(2)], next: null }
+        : { users: [user(1)], next: 'page-2' },
+    );
+    const create = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 422,
+        title: 'A limit of this tenant is reached',
+        errors: [
+          {
+            field: 'users',
+            code: 'limit_reached',
+            message: 'This tenant may have at most 2 users.',
+            hint: 'Remove users who no longer need access, or ask the operator to raise maxUsers.',
+          },
+        ],
+      });
+    });
+    renderInConsole(<SettingsPage />, fakeClient({ 'users.list': list, 'users.create': create }));
+    await screen.findByText('User 1');
+    expect(screen.queryByText('User 2')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'More users' }));
+    await screen.findByText('User 2');
+    expect(list).toHaveBeenLastCalledWith({ limit: 50, cursor: 'page-2' });
+
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Third' } });
+    fireEvent.change(screen.getByLabelText('Email'), { target: { value: 'third@example.com' } });
+    fireEvent.change(screen.getByLabelText('Initial password'), {
+      target: { value: 'a long enough password' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Add user' }));
+    await screen.findByText(/may have at most 2 users/);
+    expect(screen.getByText(/ask the operator to raise maxUsers/)).toBeTruthy();
   });
 });

@@ -7,6 +7,7 @@ import {
   Card,
   CopyValue,
   Field,
+  OtherErrors,
   PageHeader,
   Spinner,
   Tabs,
@@ -15,7 +16,28 @@ import {
 import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
 import { dateTime, timeAgo } from '../lib/format.ts';
 import { describeError, useForm, validateWith } from '../lib/forms.ts';
+import { usePages } from '../lib/pages.ts';
 import { useConsole } from '../lib/session.tsx';
+
+/** Users and tokens per page. */
+const PAGE_SIZE = 50;
+
+function MoreButton({
+  next,
+  onMore,
+  label,
+}: {
+  next: string | null;
+  onMore: () => Promise<void>;
+  label: string;
+}) {
+  if (!next) return null;
+  return (
+    <div className="form-actions">
+      <Button onClick={() => void onMore()}>{label}</Button>
+    </div>
+  );
+}
 
 const ROLE_LABELS: Record<string, string> = {
   operator_admin: 'Operator admin',
@@ -66,21 +88,20 @@ export function SettingsPage() {
 
 function UsersPanel() {
   const { client, session } = useConsole();
-  const [users, setUsers] = useState<User[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const listPage = useCallback(
+    (cursor: string | undefined) =>
+      client.users
+        .list({ limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+        .then((page) => ({ items: page.users, next: page.next })),
+    [client],
+  );
+  const { items: users, next, error, setError, reload: load, loadMore } = usePages(listPage);
   const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     email: '',
     name: '',
     password: '',
     role: 'tenant_viewer' as 'tenant_admin' | 'tenant_viewer',
   });
-  const load = useCallback(
-    () => client.users.list().then(setUsers, (f: unknown) => setError(describeError(f))),
-    [client],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
   const add = () => {
     const checked = validateWith(createUserRequestSchema, form);
     if (!checked.ok) return setErrors(checked.errors);
@@ -160,6 +181,7 @@ function UsersPanel() {
             </table>
           </div>
         )}
+        <MoreButton next={next} onMore={loadMore} label="More users" />
       </Card>
       <Card title="Add a user">
         <form noValidate className="form-grid" onSubmit={onSubmit(add)}>
@@ -178,7 +200,7 @@ function UsersPanel() {
               <option value="tenant_admin">Admin: changes accounts, users and tokens</option>
             </select>
           </Field>
-          {errors.form ? <Alert tone="danger">{errors.form.message}</Alert> : null}
+          <OtherErrors errors={errors} fields={['name', 'email', 'password', 'role']} />
           <div className="form-actions">
             <Button type="submit" variant="primary" busy={busy}>
               Add user
@@ -199,21 +221,20 @@ const SCOPE_LABELS: Record<string, string> = {
 
 function TokensPanel() {
   const { client } = useConsole();
-  const [tokens, setTokens] = useState<ApiToken[] | undefined>();
+  const listPage = useCallback(
+    (cursor: string | undefined) =>
+      client.tokens
+        .list({ limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+        .then((page) => ({ items: page.tokens, next: page.next })),
+    [client],
+  );
+  const { items: tokens, next, error, setError, reload: load, loadMore } = usePages(listPage);
   const [created, setCreated] = useState<CreatedToken | undefined>();
   const { form, setForm, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     name: '',
     scopes: ['accounts:read'] as string[],
     expiresInDays: '90',
   });
-  const [error, setError] = useState<string | undefined>();
-  const load = useCallback(
-    () => client.tokens.list().then(setTokens, (f: unknown) => setError(describeError(f))),
-    [client],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
   const create = () => {
     const body = {
       name: form.name,
@@ -296,6 +317,7 @@ function TokensPanel() {
             </table>
           </div>
         )}
+        <MoreButton next={next} onMore={loadMore} label="Older tokens" />
       </Card>
       <Card title="Create a token">
         <form noValidate onSubmit={onSubmit(create)}>
@@ -330,6 +352,7 @@ function TokensPanel() {
           <Field label="Expires after (days)" optional error={errors.expiresInDays}>
             <TextInput inputMode="numeric" {...field('expiresInDays')} />
           </Field>
+          <OtherErrors errors={errors} fields={['name', 'scopes', 'expiresInDays']} />
           <div className="form-actions">
             <Button type="submit" variant="primary" busy={busy}>
               Create token
@@ -358,7 +381,7 @@ function AuditPanel() {
   const more = async () => {
     if (!next) return;
     try {
-      const page = await client.audit({ limit: 50, before: next });
+      const page = await client.audit({ limit: 50, cursor: next });
       setEntries([...(entries ?? []), ...page.entries]);
       setNext(page.next);
     } catch (failure) {

@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import type { AccessKeys } from '../../adapters/aws/aws-gateway.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../app.ts';
+import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
@@ -26,6 +27,12 @@ import {
   createConnectionsRepository,
 } from '../connections/connections-repository.ts';
 import { type CheckTrigger, createHealthRepository } from '../health/health-repository.ts';
+import {
+  capFor,
+  capReached,
+  collectionCapsOf,
+  lockCollections,
+} from '../tenants/collection-caps.ts';
 import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { toAccountResponse } from './account-view.ts';
@@ -113,6 +120,7 @@ export function createAccountsService(deps: ServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
   const connections = createConnectionsRepository(deps.db, deps.clock);
   const checks = createHealthRepository(deps.db, deps.dialect);
+  const caps = collectionCapsOf(deps.collectionCaps);
   /** Told, once committed, of each account this service changed or deleted (caches forget it). */
   const changeListeners = new Set<(accountId: string) => void>();
   const announceChange = (accountId: string) => {
@@ -376,6 +384,10 @@ export function createAccountsService(deps: ServiceDeps) {
         roleName: input.roleName,
       });
       return inTransaction(undefined, async (trx) => {
+        const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
+        const cap = capFor('pendingConnections', locked, caps);
+        if ((await connections.countPending(caller.tenantId, trx)) >= cap)
+          throw capReached('pendingConnections', cap, 'tenant');
         const connection = await connections.create(
           caller.tenantId,
           {
@@ -406,7 +418,20 @@ export function createAccountsService(deps: ServiceDeps) {
       });
     },
 
-    listConnections: (tenantId: string) => connections.list(tenantId),
+    /** One page of the tenant's connections, oldest first. */
+    async listConnections(
+      tenantId: string,
+      query: { limit: number; cursor?: string | undefined },
+    ): Promise<{ connections: Connection[]; next: string | null }> {
+      const rows = await connections.list(tenantId, {
+        limit: query.limit,
+        ...(query.cursor !== undefined
+          ? { after: decodeCursor(query.cursor, (k) => isId('connection', k)) }
+          : {}),
+      });
+      const page = toPage(rows, query.limit, (c) => c.id);
+      return { connections: page.items, next: page.next };
+    },
 
     getConnection: findConnection,
 
@@ -487,11 +512,7 @@ export function createAccountsService(deps: ServiceDeps) {
         limits.maxAccounts !== undefined &&
         (await accounts.count(caller.tenantId)) >= limits.maxAccounts
       ) {
-        throw limitReached(
-          'maxAccounts',
-          `This tenant may have at most ${limits.maxAccounts} accounts; delete one to add another.`,
-          undefined,
-        );
+        throw capReached('accounts', limits.maxAccounts, 'tenant');
       }
       await ensureNameFree(caller.tenantId, prepared.name);
 
@@ -512,6 +533,14 @@ export function createAccountsService(deps: ServiceDeps) {
           : undefined;
       const connection = prepared.connection;
       return inTransaction(prepared.name, async (trx) => {
+        // The check above fails fast, before AWS is asked; this one, under the tenant's lock and
+        // after the slow validation, is the one that holds when creates race.
+        const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
+        if (
+          locked.maxAccounts !== undefined &&
+          (await accounts.count(caller.tenantId, trx)) >= locked.maxAccounts
+        )
+          throw capReached('accounts', locked.maxAccounts, 'tenant');
         const account = await accounts.create(
           caller.tenantId,
           {
@@ -566,7 +595,8 @@ export function createAccountsService(deps: ServiceDeps) {
       if (query.status) filters.status = query.status;
       if (query.awsAccountId) filters.awsAccountId = query.awsAccountId;
       if (query.q?.trim()) filters.q = query.q.trim();
-      if (query.cursor !== undefined) filters.after = decodeCursor(query.cursor);
+      if (query.cursor !== undefined)
+        filters.after = decodeCursor(query.cursor, (k) => isId('account', k));
       const page = await accounts.list(tenantId, filters);
       const last = page.accounts.at(-1);
       return { accounts: page.accounts, next: page.more && last ? encodeCursor(last.id) : null };
@@ -874,7 +904,7 @@ function describeAccount(account: Account): Record<string, unknown> {
 }
 
 function limitReached(
-  limit: 'maxAccounts' | 'partitions' | 'methods',
+  limit: 'partitions' | 'methods',
   message: string,
   field: string | undefined,
 ): AppError {
@@ -906,24 +936,6 @@ function alreadyConnected(connection: Connection): AppError {
 function notValidated(report: ValidationReport, what: string): AppError {
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
   return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!isId('account', id)) {
-    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
-      {
-        field: 'cursor',
-        code: 'invalid_format',
-        message: 'Pass the `next` value of the previous page unchanged.',
-      },
-    ]);
-  }
-  return id;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

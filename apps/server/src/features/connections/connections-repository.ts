@@ -93,15 +93,30 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
       return row ? toConnection(row) : undefined;
     },
 
-    /** Oldest first. */
-    async list(tenantId: string): Promise<Connection[]> {
-      const rows = await db
+    /** One page, oldest first, read with `limit + 1` rows (see http/pagination.ts). */
+    async list(
+      tenantId: string,
+      options: { limit: number; after?: string },
+    ): Promise<Connection[]> {
+      let query = db
         .selectFrom('connections')
         .selectAll()
         .where('tenant_id', '=', tenantId)
         .orderBy('id', 'asc')
-        .execute();
-      return rows.map(toConnection);
+        .limit(options.limit + 1);
+      if (options.after !== undefined) query = query.where('id', '>', options.after);
+      return (await query.execute()).map(toConnection);
+    },
+
+    /** Set-ups not connected to an account: what the tenant's cap counts. */
+    async countPending(tenantId: string, executor: Kysely<Database> = db): Promise<number> {
+      const row = await executor
+        .selectFrom('connections')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
 
     /** Replaces the external ID of a pending connection; false when there is no such pending connection. */

@@ -3,6 +3,7 @@ import {
   connectionListSchema,
   connectionSchema,
   createConnectionRequestSchema,
+  listConnectionsQuerySchema,
   stepsResponseSchema,
 } from '@onramp/contracts';
 import {
@@ -20,7 +21,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import { callerOf, idParamsSchema, tenantOf, tenantQueryShape } from '../../http/route-helpers.ts';
 import type { Caller } from '../accounts/accounts-service.ts';
 import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { Connection } from './connections-repository.ts';
@@ -183,15 +184,22 @@ export async function registerConnectionsRoutes(
   routes.get(
     '/v1/connections',
     {
-      schema: { tags, summary: 'List connections', response: { 200: connectionListSchema } },
+      schema: {
+        tags,
+        summary: 'List connections',
+        description: 'Oldest first; pass `next` as `cursor` for the following page.',
+        querystring: listConnectionsQuerySchema.extend(tenantQueryShape),
+        response: { 200: connectionListSchema },
+      },
     },
     async (request) => {
       const caller = callerOf(request, 'accounts:read');
-      const connections = await ctx.accounts.listConnections(caller.tenantId);
+      const page = await ctx.accounts.listConnections(caller.tenantId, request.query);
       return {
         connections: await Promise.all(
-          connections.map((c) => toConnectionResponse(ctx, caller, c, request.log)),
+          page.connections.map((c) => toConnectionResponse(ctx, caller, c, request.log)),
         ),
+        next: page.next,
       };
     },
   );

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../app.ts';
+import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
@@ -279,34 +280,20 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
       query: { limit: number; cursor?: string | undefined },
     ): Promise<{ checks: AccountCheckRecord[]; next: string | null }> {
       await deps.accounts.getAccount(tenantId, accountId);
-      const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const before =
+        query.cursor === undefined
+          ? undefined
+          : Number(decodeCursor(query.cursor, (k) => /^\d{1,15}$/.test(k)));
       const page = await repo.listChecks(tenantId, accountId, {
         limit: query.limit,
         ...(before !== undefined ? { before } : {}),
       });
       return {
         checks: page.checks,
-        next:
-          page.nextBefore === null
-            ? null
-            : Buffer.from(String(page.nextBefore)).toString('base64url'),
+        next: page.nextBefore === null ? null : encodeCursor(String(page.nextBefore)),
       };
     },
   };
 }
 
 export type HealthService = ReturnType<typeof createHealthService>;
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^\d{1,15}$/.test(text)) {
-    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
-      {
-        field: 'cursor',
-        code: 'invalid_format',
-        message: 'Pass the `next` value of the previous page unchanged.',
-      },
-    ]);
-  }
-  return Number(text);
-}

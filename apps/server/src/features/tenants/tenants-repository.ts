@@ -6,6 +6,11 @@ export interface TenantLimits {
   maxAccounts?: number;
   partitions?: ('aws' | 'aws-us-gov' | 'aws-cn')[];
   methods?: ('role' | 'access_keys')[];
+  /** These replace the server's caps (features/tenants/collection-caps.ts) for this tenant. */
+  maxPendingConnections?: number;
+  maxWebhooks?: number;
+  maxTokens?: number;
+  maxUsers?: number;
 }
 
 export interface Tenant {
@@ -54,8 +59,22 @@ export function createTenantsRepository(db: Kysely<Database>, clock: () => Date)
       if (exceptId) query = query.where('id', '!=', exceptId);
       return Boolean(await query.executeTakeFirst());
     },
-    async list(): Promise<Tenant[]> {
-      return (await db.selectFrom('tenants').selectAll().orderBy('id').execute()).map(toTenant);
+    /** One page by id ascending, read with `limit + 1` rows (see http/pagination.ts). */
+    async list(options: { limit: number; after?: string }): Promise<Tenant[]> {
+      let query = db
+        .selectFrom('tenants')
+        .selectAll()
+        .orderBy('id')
+        .limit(options.limit + 1);
+      if (options.after !== undefined) query = query.where('id', '>', options.after);
+      return (await query.execute()).map(toTenant);
+    },
+    async count(executor: Kysely<Database> = db): Promise<number> {
+      const row = await executor
+        .selectFrom('tenants')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
     async update(
       id: string,

@@ -1,5 +1,7 @@
 import {
   createTenantRequestSchema,
+  listTenantsQuerySchema,
+  tenantListSchema,
   tenantSchema,
   updateTenantRequestSchema,
 } from '@onramp/contracts';
@@ -8,11 +10,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
+import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { conflict, notFound } from '../../http/problems.ts';
 import { idParamsSchema } from '../../http/route-helpers.ts';
+import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, requireOperator } from '../auth/principal.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
+import { insertWithinCap } from './collection-caps.ts';
 import { createTenantsRepository } from './tenants-repository.ts';
 
 /** Tenants are the operator's to manage: create (with a first admin), limit, rename, delete. */
@@ -26,12 +31,20 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       schema: {
         tags,
         summary: 'List tenants (operator)',
-        response: { 200: z.object({ tenants: z.array(tenantSchema) }) },
+        description: 'By id ascending; pass `next` as `cursor` for the following page.',
+        querystring: listTenantsQuerySchema,
+        response: { 200: tenantListSchema },
       },
     },
     async (request) => {
       requireOperator(request.principal);
-      return { tenants: await ctx.tenants.list() };
+      const { limit, cursor } = request.query;
+      const rows = await ctx.tenants.list({
+        limit,
+        ...(cursor !== undefined ? { after: decodeCursor(cursor, (k) => isId('tenant', k)) } : {}),
+      });
+      const page = toPage(rows, limit, (t) => t.id);
+      return { tenants: page.items, next: page.next };
     },
   );
 
@@ -53,34 +66,41 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       if (admin && (await ctx.users.emailExists(admin.email)))
         throw conflict('admin.email', `A user with email ${admin.email} exists.`);
       const passwordHash = admin ? await hashPassword(admin.password) : undefined;
-      const tenant = await ctx.db.transaction().execute(async (trx) => {
-        const created = await createTenantsRepository(trx, ctx.clock).create({ name, limits }, trx);
-        if (admin && passwordHash) {
-          await createUsersRepository(trx, ctx.clock).create(
+      const tenant = await insertWithinCap(
+        ctx,
+        { collection: 'tenants', tenantId: null, count: (trx) => ctx.tenants.count(trx) },
+        async (trx) => {
+          const created = await createTenantsRepository(trx, ctx.clock).create(
+            { name, limits },
+            trx,
+          );
+          if (admin && passwordHash) {
+            await createUsersRepository(trx, ctx.clock).create(
+              {
+                tenantId: created.id,
+                email: admin.email,
+                name: admin.name,
+                role: 'tenant_admin',
+                passwordHash,
+              },
+              trx,
+            );
+          }
+          await ctx.audit.append(
             {
               tenantId: created.id,
-              email: admin.email,
-              name: admin.name,
-              role: 'tenant_admin',
-              passwordHash,
+              ...actorOf(principal),
+              action: 'tenant.created',
+              targetType: 'tenant',
+              targetId: created.id,
+              ...requestMeta(request),
+              details: { name, limits, admin: admin?.email ?? null },
             },
             trx,
           );
-        }
-        await ctx.audit.append(
-          {
-            tenantId: created.id,
-            ...actorOf(principal),
-            action: 'tenant.created',
-            targetType: 'tenant',
-            targetId: created.id,
-            ...requestMeta(request),
-            details: { name, limits, admin: admin?.email ?? null },
-          },
-          trx,
-        );
-        return created;
-      });
+          return created;
+        },
+      );
       return reply.status(201).send(tenant);
     },
   );

@@ -58,13 +58,16 @@ export function createTokensRepository(
       live.clear();
     },
 
-    async create(input: {
-      tenantId: string | null;
-      name: string;
-      scopes: Scope[];
-      createdBy: string;
-      expiresAt: string | null;
-    }): Promise<{ token: ApiToken; secret: string }> {
+    async create(
+      input: {
+        tenantId: string | null;
+        name: string;
+        scopes: Scope[];
+        createdBy: string;
+        expiresAt: string | null;
+      },
+      executor: Kysely<Database> = db,
+    ): Promise<{ token: ApiToken; secret: string }> {
       const secret = newSecretToken('onr_');
       const row: ApiTokensTable = {
         id: newId('token'),
@@ -79,7 +82,7 @@ export function createTokensRepository(
         revoked_at: null,
         last_used_at: null,
       };
-      await db.insertInto('api_tokens').values(row).execute();
+      await executor.insertInto('api_tokens').values(row).execute();
       return { token: toToken(row), secret };
     },
     /** The token a request presents, if it is live (not revoked, not expired). */
@@ -115,13 +118,40 @@ export function createTokensRepository(
       live.set(hash, token);
       return token;
     },
-    async list(tenantId: string | null): Promise<ApiToken[]> {
-      const query = db.selectFrom('api_tokens').selectAll().orderBy('id', 'desc');
-      const rows = await (tenantId === null
+    /**
+     * One page, newest first, read with `limit + 1` rows (see http/pagination.ts): `before` is the id
+     * of the last token of the previous page.
+     */
+    async list(
+      tenantId: string | null,
+      options: { limit: number; before?: string },
+    ): Promise<ApiToken[]> {
+      let query = db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(options.limit + 1);
+      query =
+        tenantId === null
+          ? query.where('tenant_id', 'is', null)
+          : query.where('tenant_id', '=', tenantId);
+      if (options.before !== undefined) query = query.where('id', '<', options.before);
+      return (await query.execute()).map(toToken);
+    },
+    /** Tokens that still open the API: neither revoked nor expired. */
+    async countLive(tenantId: string | null, executor: Kysely<Database> = db): Promise<number> {
+      const query = executor
+        .selectFrom('api_tokens')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('revoked_at', 'is', null)
+        .where((eb) =>
+          eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock().toISOString())]),
+        );
+      const row = await (tenantId === null
         ? query.where('tenant_id', 'is', null)
         : query.where('tenant_id', '=', tenantId)
-      ).execute();
-      return rows.map(toToken);
+      ).executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
     async revoke(tenantId: string | null, id: string): Promise<ApiToken | undefined> {
       live.clear();

@@ -1,14 +1,17 @@
 import {
+  apiTokenListSchema,
   apiTokenSchema,
   createdTokenResponseSchema,
   createTokenRequestSchema,
+  listTokensQuerySchema,
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
+import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { idParamsSchema, requestedTenant, tenantQueryShape } from '../../http/route-helpers.ts';
+import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import {
   actorOf,
@@ -17,6 +20,7 @@ import {
   requireScope,
   requireTenant,
 } from '../auth/principal.ts';
+import { insertWithinCap } from '../tenants/collection-caps.ts';
 
 /**
  * The tenant a token request is about: a tenant's own, or, for the operator, the named tenant or none
@@ -41,12 +45,21 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       schema: {
         tags,
         summary: 'List API tokens (never their secrets)',
-        response: { 200: z.object({ tokens: z.array(apiTokenSchema) }) },
+        description:
+          'Newest first, revoked and expired ones too; pass `next` as `cursor` for the following page.',
+        querystring: listTokensQuerySchema.extend(tenantQueryShape),
+        response: { 200: apiTokenListSchema },
       },
     },
     async (request) => {
       const { tenantId } = tokenTenant(request.principal, requestedTenant(request));
-      return { tokens: await ctx.tokens.list(tenantId) };
+      const { limit, cursor } = request.query;
+      const rows = await ctx.tokens.list(tenantId, {
+        limit,
+        ...(cursor !== undefined ? { before: decodeCursor(cursor, (k) => isId('token', k)) } : {}),
+      });
+      const page = toPage(rows, limit, (t) => t.id);
+      return { tokens: page.items, next: page.next };
     },
   );
 
@@ -72,13 +85,25 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       const expiresAt = expiresInDays
         ? new Date(ctx.clock().getTime() + expiresInDays * 86_400_000).toISOString()
         : null;
-      const created = await ctx.tokens.create({
-        tenantId,
-        name,
-        scopes: [...new Set(scopes)],
-        createdBy: principal.userId,
-        expiresAt,
-      });
+      const created = await insertWithinCap(
+        ctx,
+        {
+          collection: 'tokens',
+          tenantId,
+          count: (trx) => ctx.tokens.countLive(tenantId, trx),
+        },
+        (trx) =>
+          ctx.tokens.create(
+            {
+              tenantId,
+              name,
+              scopes: [...new Set(scopes)],
+              createdBy: principal.userId,
+              expiresAt,
+            },
+            trx,
+          ),
+      );
       await ctx.audit.append({
         tenantId,
         ...actorOf(principal),

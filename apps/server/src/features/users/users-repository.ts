@@ -75,14 +75,27 @@ export function createUsersRepository(db: Kysely<Database>, clock: () => Date) {
           .executeTakeFirst(),
       );
     },
-    async listByTenant(tenantId: string): Promise<User[]> {
-      const rows = await db
+    /** One page by id ascending, read with `limit + 1` rows (see http/pagination.ts). */
+    async listByTenant(
+      tenantId: string,
+      options: { limit: number; after?: string },
+    ): Promise<User[]> {
+      let query = db
         .selectFrom('users')
         .selectAll()
         .where('tenant_id', '=', tenantId)
         .orderBy('id')
-        .execute();
-      return rows.map(toUser);
+        .limit(options.limit + 1);
+      if (options.after !== undefined) query = query.where('id', '>', options.after);
+      return (await query.execute()).map(toUser);
+    },
+    async countInTenant(tenantId: string): Promise<number> {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
     async findInTenant(tenantId: string, id: string): Promise<User | undefined> {
       const row = await db

@@ -1,13 +1,23 @@
-import { createUserRequestSchema, updateUserRequestSchema, userSchema } from '@onramp/contracts';
+import {
+  createUserRequestSchema,
+  listUsersQuerySchema,
+  updateUserRequestSchema,
+  userListSchema,
+  userSchema,
+} from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
+import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { conflict, notFound } from '../../http/problems.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { idParamsSchema, requestedTenant, tenantQueryShape } from '../../http/route-helpers.ts';
+import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, requireTenant } from '../auth/principal.ts';
+import { insertWithinCap } from '../tenants/collection-caps.ts';
+import { createUsersRepository } from './users-repository.ts';
 
 /** A tenant's users and their roles, managed by the tenant's admins (or the operator). */
 export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -20,12 +30,20 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       schema: {
         tags,
         summary: 'List the tenant’s users',
-        response: { 200: z.object({ users: z.array(userSchema) }) },
+        description: 'By id ascending; pass `next` as `cursor` for the following page.',
+        querystring: listUsersQuerySchema.extend(tenantQueryShape),
+        response: { 200: userListSchema },
       },
     },
     async (request) => {
       const { tenantId } = requireTenant(request.principal, 'admin', requestedTenant(request));
-      return { users: await ctx.users.listByTenant(tenantId) };
+      const { limit, cursor } = request.query;
+      const rows = await ctx.users.listByTenant(tenantId, {
+        limit,
+        ...(cursor !== undefined ? { after: decodeCursor(cursor, (k) => isId('user', k)) } : {}),
+      });
+      const page = toPage(rows, limit, (u) => u.id);
+      return { users: page.items, next: page.next };
     },
   );
 
@@ -48,13 +66,23 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       const { email, name, password, role } = request.body;
       if (await ctx.users.emailExists(email))
         throw conflict('email', `A user with email ${email} exists.`);
-      const user = await ctx.users.create({
-        tenantId,
-        email,
-        name,
-        role,
-        passwordHash: await hashPassword(password),
-      });
+      const passwordHash = await hashPassword(password);
+      const user = await insertWithinCap(
+        ctx,
+        {
+          collection: 'users',
+          tenantId,
+          count: (trx) => createUsersRepository(trx, ctx.clock).countInTenant(tenantId),
+        },
+        (trx) =>
+          createUsersRepository(trx, ctx.clock).create({
+            tenantId,
+            email,
+            name,
+            role,
+            passwordHash,
+          }),
+      );
       await ctx.audit.append({
         tenantId,
         ...actorOf(principal),

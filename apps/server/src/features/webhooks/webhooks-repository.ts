@@ -139,14 +139,28 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       return row ? toEndpoint(row) : undefined;
     },
 
-    async listEndpoints(owner: EndpointOwner): Promise<WebhookEndpoint[]> {
-      const rows = await db
+    /** One page by id ascending, read with `limit + 1` rows (see http/pagination.ts). */
+    async listEndpoints(
+      owner: EndpointOwner,
+      options: { limit: number; after?: string },
+    ): Promise<WebhookEndpoint[]> {
+      let query = db
         .selectFrom('webhook_endpoints')
         .selectAll()
         .where(ownedBy(owner))
         .orderBy('id', 'asc')
-        .execute();
-      return rows.map(toEndpoint);
+        .limit(options.limit + 1);
+      if (options.after !== undefined) query = query.where('id', '>', options.after);
+      return (await query.execute()).map(toEndpoint);
+    },
+
+    async countEndpoints(owner: EndpointOwner, executor: Kysely<Database>): Promise<number> {
+      const row = await executor
+        .selectFrom('webhook_endpoints')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where(ownedBy(owner))
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
 
     /** The enabled endpoints that hear a tenant's events: the tenant's own and the operator's. */

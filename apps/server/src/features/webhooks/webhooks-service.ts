@@ -4,9 +4,11 @@ import type { SealedSecret, SecretBinding } from '../../adapters/crypto/envelope
 import type { Database, WebhookDeliveriesTable } from '../../adapters/db/schema.ts';
 import { OPERATOR_SECRET_SCOPE } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../app.ts';
+import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
-import { newId } from '../../ids.ts';
+import { isId, newId } from '../../ids.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
+import { insertWithinCap } from '../tenants/collection-caps.ts';
 import { checkEndpointUrl, type GuardOptions, systemLookup } from './address-guard.ts';
 import { sendDelivery } from './webhook-sender.ts';
 import { SECRET_PREFIX } from './webhook-signature.ts';
@@ -262,37 +264,57 @@ export function createWebhooksService(deps: ServiceDeps) {
       const sealed = deps.envelope.seal(secret, binding(caller.owner, id));
       const at = now();
       const events = [...new Set(input.events)];
-      const endpoint = await deps.db.transaction().execute(async (trx) => {
-        const created = await repo.createEndpoint(
-          {
+      const endpoint = await insertWithinCap(
+        deps,
+        {
+          collection: 'webhooks',
+          tenantId: caller.owner,
+          count: (trx) => repo.countEndpoints(caller.owner, trx),
+        },
+        async (trx) => {
+          const created = await repo.createEndpoint(
+            {
+              id,
+              tenant_id: caller.owner,
+              url: input.url,
+              description: input.description,
+              events: JSON.stringify(events),
+              enabled: input.enabled ? 1 : 0,
+              previous_secret_expires_at: null,
+              created_by: caller.actorId,
+              created_at: at,
+              updated_at: at,
+            },
+            sealed,
+            trx,
+          );
+          await audit(
+            caller,
+            'webhook.created',
             id,
-            tenant_id: caller.owner,
-            url: input.url,
-            description: input.description,
-            events: JSON.stringify(events),
-            enabled: input.enabled ? 1 : 0,
-            previous_secret_expires_at: null,
-            created_by: caller.actorId,
-            created_at: at,
-            updated_at: at,
-          },
-          sealed,
-          trx,
-        );
-        await audit(
-          caller,
-          'webhook.created',
-          id,
-          { url: redactUrl(input.url), events, enabled: input.enabled },
-          trx,
-        );
-        return created;
-      });
+            { url: redactUrl(input.url), events, enabled: input.enabled },
+            trx,
+          );
+          return created;
+        },
+      );
       return { endpoint, secret };
     },
 
-    listEndpoints: async (owner: EndpointOwner) =>
-      (await repo.listEndpoints(owner)).map(withLiveExpiry),
+    /** One page of an owner's endpoints, by id ascending. */
+    async listEndpoints(
+      owner: EndpointOwner,
+      query: { limit: number; cursor?: string | undefined },
+    ): Promise<{ endpoints: WebhookEndpoint[]; next: string | null }> {
+      const rows = await repo.listEndpoints(owner, {
+        limit: query.limit,
+        ...(query.cursor !== undefined
+          ? { after: decodeCursor(query.cursor, (k) => isId('webhook', k)) }
+          : {}),
+      });
+      const page = toPage(rows, query.limit, (e) => e.id);
+      return { endpoints: page.items.map(withLiveExpiry), next: page.next };
+    },
 
     getEndpoint: requireEndpoint,
 
@@ -421,7 +443,10 @@ export function createWebhooksService(deps: ServiceDeps) {
       query: { limit: number; cursor?: string | undefined },
     ): Promise<{ deliveries: WebhookDelivery[]; next: string | null }> {
       await requireEndpoint(owner, id);
-      const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const before =
+        query.cursor !== undefined
+          ? decodeCursor(query.cursor, (k) => isId('webhookDelivery', k))
+          : undefined;
       const page = await repo.listDeliveries(owner, id, {
         limit: query.limit,
         ...(before ? { before } : {}),
@@ -429,7 +454,7 @@ export function createWebhooksService(deps: ServiceDeps) {
       const last = page.deliveries.at(-1);
       return {
         deliveries: page.deliveries,
-        next: page.more && last ? Buffer.from(last.id).toString('base64url') : null,
+        next: page.more && last ? encodeCursor(last.id) : null,
       };
     },
 
@@ -525,20 +550,6 @@ function redactUrl(text: string): string {
   } catch {
     return '(not a URL)';
   }
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^whd_[0-9a-z]{26}$/.test(id)) {
-    throw new AppError('invalid_request', 'The cursor is not one this API gave out.', [
-      {
-        field: 'cursor',
-        code: 'invalid_format',
-        message: 'Pass the `next` value of the previous page unchanged.',
-      },
-    ]);
-  }
-  return id;
 }
 
 /** What other features need to record events: the outbox only. */
