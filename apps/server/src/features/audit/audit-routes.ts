@@ -10,7 +10,6 @@ const querySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.string().regex(/^\d+$/, 'the next value of the previous page').optional(),
   targetId: z.string().max(64).optional(),
-  tenant: z.string().max(64).optional(),
 });
 
 /** Who did what to which record, newest first. Tenants see their own; the operator sees its own or a tenant's. */
