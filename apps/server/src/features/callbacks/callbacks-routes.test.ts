@@ -17,8 +17,8 @@ import {
 } from '../../testing/harness.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { verifySignature } from '../webhooks/webhook-signature.ts';
-import { CALLBACK_ATTEMPTS } from './callbacks-routes.ts';
-import { CALLBACK_REFUSALS } from './callbacks-service.ts';
+import { CALLBACK_ATTEMPTS, CALLBACK_WINDOW_SECONDS } from './callbacks-routes.ts';
+import { CALLBACK_REFUSALS, CALLBACK_REFUSALS_WINDOW_SECONDS } from './callbacks-service.ts';
 
 const PUBLIC_URL = 'https://onramp.example.com';
 const CALLBACK_URL = `${PUBLIC_URL}/v1/callbacks/cloudformation`;
@@ -535,7 +535,13 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     expectProblem(await callback({ requestType: 'Create', token: 't' }), 400, 'roleArn');
   });
 
+  /** Moves the clock just past the start of a limit window, so the test does not straddle two. */
+  const atWindowStart = (windowMs: number) => {
+    offsetMs = windowMs - (Date.now() % windowMs) + 1_000;
+  };
+
   it('limits the callbacks of one address', async () => {
+    atWindowStart(CALLBACK_WINDOW_SECONDS * 1000);
     // A stack asking again gets the same answer; from one address, only so often.
     const c = await createConnection();
     const token = await tokenOf(c);
@@ -550,6 +556,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
   });
 
   it('limits the refused callbacks of one address, audited once past the limit', async () => {
+    atWindowStart(CALLBACK_REFUSALS_WINDOW_SECONDS * 1000);
     const junk = { requestType: 'Create', token: 'onrcb_junk', roleArn: 'r', stackId: 's' };
     const sent = await Promise.all(
       Array.from({ length: CALLBACK_REFUSALS + 10 }, () => callback(junk)),
