@@ -20,13 +20,14 @@ import type { TemplateStore } from './adapters/aws/template-store.ts';
 import type { Envelope } from './adapters/crypto/envelope.ts';
 import type { Dialect } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
+import type { TrustProxy } from './config.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
-import { registerAuthRoutes } from './features/auth/auth-routes.ts';
+import { registerAuthRoutes, type SignInLimits } from './features/auth/auth-routes.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
@@ -84,8 +85,15 @@ export interface AppDeps {
   templateBuckets?: Partial<Record<PartitionId, string>>;
   /** How long a stack's one-time callback token stays good unused. Default 24 hours. */
   callbackTokenHours?: number;
-  /** Mark cookies Secure and trust X-Forwarded-* (set behind a TLS-terminating proxy). */
-  trustProxy?: boolean;
+  /**
+   * Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-* from these proxies
+   * only (a number of hops, or their addresses and networks; see config.ts). Default: no proxy.
+   */
+  trustProxy?: TrustProxy;
+  /** Sign-in attempts allowed per 15 minutes (defaults: 10 per email and address, 30, 50). */
+  signInLimits?: SignInLimits;
+  /** Minutes a console session may stay unused (default 30); its absolute lifetime stays 12 hours. */
+  sessionIdleMinutes?: number;
   /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
   healthSettings?: HealthSettings;
   /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
@@ -118,7 +126,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   const deps = withMetrics(given);
   const app = Fastify({
     logger: deps.logger ?? false,
-    trustProxy: deps.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(deps.trustProxy),
     bodyLimit: 256 * 1024,
     genReqId: () => newId('request'),
     requestIdHeader: false,
@@ -198,7 +206,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   const repos = {
     audit: createAuditRepository(deps.db, clock),
     users: createUsersRepository(deps.db, clock),
-    sessions: createSessionsRepository(deps.db, clock),
+    sessions: createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes),
     tokens: createTokensRepository(deps.db, clock),
     tenants: createTenantsRepository(deps.db, clock),
   };
@@ -262,6 +270,17 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     await registerConsole(app, { root: deps.consoleRoot });
   }
   return app;
+}
+
+/**
+ * A hop count as the function proxy-addr's `trust(address, hop)` expects: the nearest `hops` proxies
+ * are trusted, whatever their address. (Fastify reads a bare number as "trust no one".)
+ */
+function fastifyTrustProxy(
+  trustProxy: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
+  return trustProxy ?? false;
 }
 
 interface ProblemOut {

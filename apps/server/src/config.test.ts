@@ -46,7 +46,8 @@ describe('configuration', () => {
       ONRAMP_HUB_AWS_PRINCIPAL_ARN: '111122223333',
     });
     expect(config.port).toBe(9000);
-    expect(config.trustProxy).toBe(true);
+    // true is exactly one proxy hop, never "every hop".
+    expect(config.trustProxy).toBe(1);
     expect(databaseLocation(config)).toEqual({ kind: 'postgres', url: 'postgres://u@db/onramp' });
     expect(keyringPath(config)).toEqual({ path: '/run/keys.json', createIfMissing: false });
     expect(config.hubs).toEqual({
@@ -195,6 +196,60 @@ describe('configuration', () => {
       ]),
     );
     expect(problems).toHaveLength(3);
+  });
+
+  it('trusts a number of proxy hops or a list of proxies, never every address', () => {
+    const trust = (value: string) => loadConfig({ ONRAMP_TRUST_PROXY: value }).trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,loopback')).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.7',
+      '2001:db8::/32',
+      'loopback',
+    ]);
+    for (const bad of ['0.0.0.0/0', '::/0', '11', 'proxy.internal', '10.0.0.0/33', '10.0.0.1,']) {
+      expect(problemsOf({ ONRAMP_TRUST_PROXY: bad }), bad).toEqual([
+        expect.stringMatching(/^ONRAMP_TRUST_PROXY: .*use false, true \(one proxy hop\)/),
+      ]);
+    }
+    expect(problemsOf({ ONRAMP_TRUST_PROXY: '0.0.0.0/0' })[0]).toMatch(/would trust every address/);
+    // The file may give a number or a list.
+    const file = join(mkdtempSync(join(tmpdir(), 'onramp-config-')), 'onramp.yaml');
+    writeFileSync(file, 'trustProxy: ["10.1.0.0/16", "10.2.0.0/16"]\n');
+    expect(loadConfig({ ONRAMP_CONFIG_FILE: file }).trustProxy).toEqual([
+      '10.1.0.0/16',
+      '10.2.0.0/16',
+    ]);
+  });
+
+  it('reads the sign-in limits and the session idle timeout, with defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      signInLimitPerAccountAndAddress: 10,
+      signInLimitPerAddress: 30,
+      signInLimitPerAccount: 50,
+      sessionIdleMinutes: 30,
+    });
+    expect(
+      loadConfig({
+        ONRAMP_SIGN_IN_LIMIT_PER_ACCOUNT_AND_ADDRESS: '5',
+        ONRAMP_SIGN_IN_LIMIT_PER_ADDRESS: '100',
+        ONRAMP_SIGN_IN_LIMIT_PER_ACCOUNT: '20',
+        ONRAMP_SESSION_IDLE_MINUTES: '60',
+      }),
+    ).toMatchObject({
+      signInLimitPerAccountAndAddress: 5,
+      signInLimitPerAddress: 100,
+      signInLimitPerAccount: 20,
+      sessionIdleMinutes: 60,
+    });
+    expect(
+      problemsOf({ ONRAMP_SIGN_IN_LIMIT_PER_ADDRESS: '0', ONRAMP_SESSION_IDLE_MINUTES: 'long' }),
+    ).toEqual([
+      expect.stringMatching(/^ONRAMP_SIGN_IN_LIMIT_PER_ADDRESS: /),
+      expect.stringMatching(/^ONRAMP_SESSION_IDLE_MINUTES: /),
+    ]);
   });
 
   it('reads an optional file under the environment', () => {

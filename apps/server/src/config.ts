@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PARTITION_IDS, type PartitionId } from '@onramp/core';
 import { parse as parseYaml } from 'yaml';
@@ -44,8 +45,27 @@ const configSchema = z.object({
   masterKeyFile: z.string().min(1).optional(),
   catalogFile: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-*. */
-  trustProxy: z.stringbool().default(false),
+  /**
+   * Behind a TLS-terminating proxy: mark cookies Secure and take the client's address from
+   * X-Forwarded-For, but only as far as proxies we trust put it there (see parseTrustProxy).
+   */
+  trustProxy: z
+    .unknown()
+    .optional()
+    .transform((value, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  /** Sign-in attempts per 15 minutes: for one email from one address, from one address, for one email. */
+  signInLimitPerAccountAndAddress: z.coerce.number().int().min(1).max(1000).default(10),
+  signInLimitPerAddress: z.coerce.number().int().min(1).max(10_000).default(30),
+  signInLimitPerAccount: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** A console session unused this long is over (its absolute lifetime is 12 hours). */
+  sessionIdleMinutes: z.coerce.number().int().min(5).max(720).default(30),
   hubs: z.partialRecord(z.enum(PARTITION_IDS), hubSchema).default({}),
   /**
    * A private S3 bucket per partition for quick-create templates (the AWS console fetches them only
@@ -96,6 +116,54 @@ const configSchema = z.object({
   signinEndpoint: z.url().optional(),
 });
 
+/**
+ * Which proxies may tell Onramp the client's address: none (false), the nearest N hops (each proxy
+ * appends the address it saw to X-Forwarded-For, so the Nth entry from the right is the one the
+ * outermost trusted proxy saw), or the proxies at these addresses and networks. `true` means exactly
+ * one hop. Trusting every hop would let a client write its own address into the leftmost entry, so
+ * neither a catch-all network nor more than 10 hops is accepted. Returns the problem as a string.
+ */
+export type TrustProxy = false | number | string[];
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+export function parseTrustProxy(value: unknown): TrustProxy | string {
+  const usage =
+    'use false, true (one proxy hop), a number of hops (1 to 10), or a comma-separated list of proxy addresses and networks (10.0.0.0/8, 2001:db8::/32, loopback)';
+  if (value === undefined || value === false || value === 0) return false;
+  if (value === true) return 1;
+  if (typeof value === 'number')
+    return Number.isInteger(value) && value >= 1 && value <= 10 ? value : usage;
+  const entries = (
+    Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [value]
+  ).map((e) => (typeof e === 'string' ? e.trim() : e));
+  if (entries.length === 1 && typeof entries[0] === 'string') {
+    const single = entries[0].toLowerCase();
+    if (['false', 'no', 'off', '0'].includes(single)) return false;
+    if (['true', 'yes', 'on'].includes(single)) return 1;
+    if (/^\d+$/.test(single)) return parseTrustProxy(Number(single));
+  }
+  const problems: string[] = [];
+  for (const entry of entries) {
+    if (typeof entry !== 'string' || entry === '') {
+      problems.push('an empty entry');
+      continue;
+    }
+    if (PROXY_NAMES.includes(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const version = isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    if (!version || extra !== undefined) problems.push(`${entry} is no IP address or network`);
+    else if (prefix !== undefined && !/^\d+$/.test(prefix))
+      problems.push(`${entry} has no prefix length`);
+    else if (prefix !== undefined && (Number(prefix) < 1 || Number(prefix) > bits))
+      problems.push(
+        Number(prefix) === 0
+          ? `${entry} would trust every address, so any client could choose its own`
+          : `${entry}: the prefix length is 1 to ${bits}`,
+      );
+  }
+  return problems.length ? `${problems.join('; ')}: ${usage}` : (entries as string[]);
+}
+
 /** Rules across fields, checked even when other fields are wrong, so every problem is listed at once. */
 function crossFieldProblems(merged: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -137,6 +205,10 @@ const ENV_NAMES: Record<string, string> = {
   catalogFile: 'ONRAMP_CATALOG_FILE',
   logLevel: 'ONRAMP_LOG_LEVEL',
   trustProxy: 'ONRAMP_TRUST_PROXY',
+  signInLimitPerAccountAndAddress: 'ONRAMP_SIGN_IN_LIMIT_PER_ACCOUNT_AND_ADDRESS',
+  signInLimitPerAddress: 'ONRAMP_SIGN_IN_LIMIT_PER_ADDRESS',
+  signInLimitPerAccount: 'ONRAMP_SIGN_IN_LIMIT_PER_ACCOUNT',
+  sessionIdleMinutes: 'ONRAMP_SESSION_IDLE_MINUTES',
   callbackTokenHours: 'ONRAMP_CALLBACK_TOKEN_HOURS',
   healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
   healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',

@@ -105,6 +105,12 @@ async function start(): Promise<void> {
     callbackTokenHours: config.callbackTokenHours,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
+    signInLimits: {
+      perAccountAndAddress: config.signInLimitPerAccountAndAddress,
+      perAddress: config.signInLimitPerAddress,
+      perAccount: config.signInLimitPerAccount,
+    },
+    sessionIdleMinutes: config.sessionIdleMinutes,
     // The console, built by `npm start` (npm run build:web) into apps/web/dist.
     consoleRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     logger: {

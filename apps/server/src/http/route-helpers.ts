@@ -5,14 +5,11 @@ import { requestMeta } from '../features/auth/auth-hook.ts';
 import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
 
 /**
- * The tenant an operator names for a request: the Onramp-Tenant header, or ?tenant=. The auth hook
- * checks that this tenant exists, and every route reads it from here, so the two always agree.
+ * The tenant an operator names for a request: the Onramp-Tenant header, or ?tenant=, as the auth hook
+ * settled it (and checked that it exists), so every route reads the same one.
  */
 export function requestedTenant(request: FastifyRequest): string | undefined {
-  const header = request.headers['onramp-tenant'];
-  if (typeof header === 'string' && header) return header;
-  const query = request.query as Record<string, unknown> | undefined;
-  return typeof query?.tenant === 'string' ? query.tenant : undefined;
+  return request.namedTenant;
 }
 
 /** The tenant a request acts on: the caller's own, or the one an operator names. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
@@ -19,6 +20,25 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'details'>> {
   id: string;
   at: string;
   details: Record<string, unknown>;
+}
+
+/** How much of a stranger's text an audit entry keeps readable. */
+const UNTRUSTED_PREVIEW = 64;
+
+/**
+ * What the audit log keeps of text an unauthenticated caller chose (an email that is nobody's, the
+ * role ARN of a refused call-back): the audit log is append-only, so it must not become a place where
+ * strangers store kilobytes, or escape sequences for whoever reads it in a terminal. A short prefix
+ * with everything but printable ASCII replaced by `?`, the full length, and a SHA-256 to recognise
+ * the same value again (or confirm a suspected one) without storing it.
+ */
+export function untrustedText(value: string): { preview: string; length: number; sha256: string } {
+  const printable = value.slice(0, UNTRUSTED_PREVIEW).replace(/[^\x20-\x7e]/g, '?');
+  return {
+    preview: value.length > UNTRUSTED_PREVIEW ? `${printable}…` : printable,
+    length: value.length,
+    sha256: createHash('sha256').update(value).digest('hex'),
+  };
 }
 
 /** Rows one grouped insert writes at most. */

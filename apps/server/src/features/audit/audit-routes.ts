@@ -11,7 +11,6 @@ const querySchema = pageQuerySchema.extend({
   /** The older name of `cursor`, still understood. */
   before: z.string().max(100).optional(),
   targetId: z.string().max(64).optional(),
-  tenant: z.string().max(64).optional(),
 });
 
 const isSeq = (key: string) => /^\d{1,15}$/.test(key);

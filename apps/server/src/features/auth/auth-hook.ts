@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, notFound } from '../../http/problems.ts';
-import { requestedTenant } from '../../http/route-helpers.ts';
 import { isOperator, type Principal } from './principal.ts';
 
 export const SESSION_COOKIE = 'onramp_session';
@@ -10,6 +9,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** The tenant an operator names (Onramp-Tenant, or ?tenant=), settled by the auth hook. */
+    namedTenant?: string;
   }
 }
 
@@ -26,9 +27,10 @@ export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
     if (request.routeOptions.url === '/metrics') return;
     const principal = await resolvePrincipal(request, ctx);
     request.principal = principal;
+    const requested = takeNamedTenant(request, principal !== undefined);
+    request.namedTenant = requested;
     // An operator acting on a tenant must name one that exists: every route can then trust it. The
     // audit log is the exception: a deleted tenant's history stays readable.
-    const requested = requestedTenant(request);
     const isAudit = request.routeOptions.url === '/v1/audit';
     if (
       requested &&
@@ -40,6 +42,43 @@ export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
       throw notFound('This tenant');
     }
   });
+}
+
+/**
+ * One rule for every route: the tenant is named by the Onramp-Tenant header, or by `?tenant=` where a
+ * header cannot be sent (a download link), and both mean the same everywhere. The parameter is taken
+ * out of the query here, before any route's query schema sees it, so no route can read it, strip it
+ * or refuse it on its own. Naming two different tenants, or the parameter twice, is a 400; for a
+ * caller without credentials, who acts on no tenant, it is ignored (the route answers 401).
+ */
+function takeNamedTenant(request: FastifyRequest, isAuthenticated: boolean): string | undefined {
+  const header = request.headers['onramp-tenant'];
+  const fromHeader = typeof header === 'string' && header ? header : undefined;
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.tenant;
+  if (query && 'tenant' in query) delete query.tenant;
+  if (!isAuthenticated || fromQuery === undefined || fromQuery === '') return fromHeader;
+  if (typeof fromQuery !== 'string') {
+    throw new AppError('invalid_request', 'Name one tenant.', [
+      {
+        field: 'tenant',
+        code: 'invalid_format',
+        message: 'The tenant parameter is given more than once.',
+        hint: 'Name the tenant (ten_…) once, preferably in the Onramp-Tenant header.',
+      },
+    ]);
+  }
+  if (fromHeader && fromHeader !== fromQuery) {
+    throw new AppError('invalid_request', 'The request names two different tenants.', [
+      {
+        field: 'tenant',
+        code: 'invalid_format',
+        message: `The tenant parameter (${fromQuery.slice(0, 64)}) differs from the Onramp-Tenant header (${fromHeader.slice(0, 64)}).`,
+        hint: 'Name the tenant once, in the Onramp-Tenant header.',
+      },
+    ]);
+  }
+  return fromQuery;
 }
 
 async function resolvePrincipal(

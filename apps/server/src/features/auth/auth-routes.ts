@@ -1,5 +1,5 @@
 import { loginRequestSchema, sessionResponseSchema, setupRequestSchema } from '@onramp/contracts';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -9,16 +9,98 @@ import {
 } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
+import { untrustedText } from '../audit/audit-repository.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
-import { hitRateLimit } from './sessions-repository.ts';
+import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import { consumeSetupToken } from './setup.ts';
 
-const LOGIN_ATTEMPTS = 10;
-const LOGIN_WINDOW_SECONDS = 15 * 60;
+/** Sign-in attempts allowed per window (15 minutes), counted in the database across replicas. */
+export interface SignInLimits {
+  /** One email from one address: guessing one account's password. */
+  perAccountAndAddress: number;
+  /** One address, whatever the email: spraying a common password over many accounts. */
+  perAddress: number;
+  /** One email, whatever the address: guessing one account's password from many addresses. */
+  perAccount: number;
+}
+
+/**
+ * The per-account limit is the one a stranger can use against a user (50 wrong passwords lock the
+ * account out for the rest of the window, from everywhere): it is set well above the per-address
+ * limits, so locking someone out takes several addresses, and it lasts one window only.
+ */
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
+  perAccountAndAddress: 10,
+  perAddress: 30,
+  perAccount: 50,
+};
+export const SIGN_IN_WINDOW_SECONDS = 15 * 60;
+
+type LimitName = 'account_and_address' | 'address' | 'account';
 
 export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const limiter = createRateLimiter(ctx.db, ctx.clock);
+  const limits = ctx.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
+
+  /** What the audit log keeps of the email a sign-in named: a user's own, or a stranger's text cut short. */
+  const emailDetails = (email: string, user: { email: string } | undefined) =>
+    user ? { email: user.email } : { email: untrustedText(email) };
+
+  /**
+   * Counts this attempt against each limit in turn, before the password is checked: each count is
+   * taken by one atomic statement, so of any number of attempts racing on any replicas at most the
+   * limit get through. A later limit counts only attempts the earlier ones let through, so a client
+   * hammering one account from one address cannot push that account's own limit up by itself.
+   * Returns the decisions taken, to be refunded if the password turns out right.
+   */
+  async function admitSignIn(request: FastifyRequest, email: string): Promise<RateLimitDecision[]> {
+    const address = limitedAddress(request.ip);
+    const checks: { name: LimitName; key: string; limit: number }[] = [
+      {
+        name: 'account_and_address',
+        key: `sign-in-account-address:${email}\n${address}`,
+        limit: limits.perAccountAndAddress,
+      },
+      { name: 'address', key: `sign-in-address:${address}`, limit: limits.perAddress },
+      { name: 'account', key: `sign-in-account:${email}`, limit: limits.perAccount },
+    ];
+    const taken: RateLimitDecision[] = [];
+    for (const check of checks) {
+      const decision = await limiter.hit(check.key, check.limit, SIGN_IN_WINDOW_SECONDS);
+      if (decision.allowed) {
+        taken.push(decision);
+        continue;
+      }
+      // Once per limit and window (the first refused attempt), so a flood leaves one entry.
+      if (decision.count === check.limit + 1) {
+        const user = await ctx.users.findForLogin(email);
+        await ctx.audit.append({
+          tenantId: user?.tenantId ?? null,
+          actorType: 'system',
+          actorId: null,
+          action: 'session.rate_limited',
+          targetType: 'user',
+          targetId: user?.id ?? '',
+          ...requestMeta(request),
+          details: {
+            ...emailDetails(email, user),
+            limit: check.name,
+            attempts: check.limit,
+            windowSeconds: SIGN_IN_WINDOW_SECONDS,
+          },
+        });
+      }
+      throw new AppError(
+        'rate_limited',
+        `Too many sign-in attempts; try again in ${Math.ceil(decision.retryAfter / 60)} minutes.`,
+        [],
+        { 'retry-after': String(decision.retryAfter) },
+      );
+    }
+    return taken;
+  }
 
   const startSession = async (
     reply: FastifyReply,
@@ -112,21 +194,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async (request, reply) => {
       const { email, password } = request.body;
-      const limit = await hitRateLimit(
-        ctx.db,
-        ctx.clock,
-        `login:${email}:${request.ip}`,
-        LOGIN_ATTEMPTS,
-        LOGIN_WINDOW_SECONDS,
-      );
-      if (!limit.allowed) {
-        throw new AppError(
-          'rate_limited',
-          `Too many sign-in attempts; try again in ${Math.ceil(limit.retryAfter / 60)} minutes.`,
-          [],
-          { 'retry-after': String(limit.retryAfter) },
-        );
-      }
+      const admitted = await admitSignIn(request, email);
       const user = await ctx.users.findForLogin(email);
       // Verify against a dummy hash when the user is unknown, so timing does not tell who exists.
       const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
@@ -139,12 +207,15 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
           targetType: 'user',
           targetId: user?.id ?? '',
           ...requestMeta(request),
-          details: { email },
+          details: emailDetails(email, user),
         });
         throw new AppError('unauthenticated', 'The email or password is wrong.', [
           { field: 'password', code: 'invalid_format', message: 'The email or password is wrong.' },
         ]);
       }
+      // The right password: this attempt was no guess, so it does not spend the budget of the
+      // address (colleagues behind one NAT) or of the account.
+      await Promise.all(admitted.map((decision) => limiter.refund(decision)));
       await ctx.audit.append({
         tenantId: user.tenantId,
         actorType: 'user',

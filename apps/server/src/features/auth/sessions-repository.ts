@@ -3,9 +3,23 @@ import { hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 
 const SESSION_HOURS = 12;
+/**
+ * Idle default: NIST SP 800-63B's for AAL2 (re-authenticate after 30 minutes of inactivity, and after
+ * 12 hours whatever happens), which the absolute lifetime above already follows.
+ */
+export const DEFAULT_SESSION_IDLE_MINUTES = 30;
+/** last_seen_at is written at most this often per session: every request would be a write otherwise. */
+const TOUCH_EVERY_MS = 60_000;
 
-/** Console sessions: the cookie holds a random token; the database holds only its hash. */
-export function createSessionsRepository(db: Kysely<Database>, clock: () => Date) {
+/**
+ * Console sessions: the cookie holds a random token; the database holds only its hash. A session ends
+ * 12 hours after sign-in, or once unused for `idleMinutes`.
+ */
+export function createSessionsRepository(
+  db: Kysely<Database>,
+  clock: () => Date,
+  idleMinutes = DEFAULT_SESSION_IDLE_MINUTES,
+) {
   return {
     async create(userId: string): Promise<{ token: string; csrfToken: string; expiresAt: string }> {
       const token = newSecretToken();
@@ -28,13 +42,27 @@ export function createSessionsRepository(db: Kysely<Database>, clock: () => Date
     async find(
       token: string,
     ): Promise<{ id: string; userId: string; csrfToken: string } | undefined> {
+      const now = clock();
+      const idleSince = new Date(now.getTime() - idleMinutes * 60_000).toISOString();
       const row = await db
         .selectFrom('sessions')
-        .select(['id', 'user_id', 'csrf_token'])
+        .select(['id', 'user_id', 'csrf_token', 'last_seen_at'])
         .where('id', '=', hashToken(token))
-        .where('expires_at', '>', clock().toISOString())
+        .where('expires_at', '>', now.toISOString())
+        .where('last_seen_at', '>', idleSince)
         .executeTakeFirst();
-      return row ? { id: row.id, userId: row.user_id, csrfToken: row.csrf_token } : undefined;
+      if (!row) return undefined;
+      const touchBefore = new Date(now.getTime() - TOUCH_EVERY_MS).toISOString();
+      if (row.last_seen_at < touchBefore) {
+        // Conditional, so requests arriving together write once; a later time never goes back.
+        await db
+          .updateTable('sessions')
+          .set({ last_seen_at: now.toISOString() })
+          .where('id', '=', row.id)
+          .where('last_seen_at', '<', touchBefore)
+          .execute();
+      }
+      return { id: row.id, userId: row.user_id, csrfToken: row.csrf_token };
     },
     async delete(sessionId: string): Promise<void> {
       await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
@@ -46,48 +74,3 @@ export function createSessionsRepository(db: Kysely<Database>, clock: () => Date
 }
 
 export type SessionsRepository = ReturnType<typeof createSessionsRepository>;
-
-/**
- * A fixed-window counter in the database, so every replica counts the same attempts. Returns whether
- * this attempt is within the limit.
- */
-export async function hitRateLimit(
-  db: Kysely<Database>,
-  clock: () => Date,
-  key: string,
-  limit: number,
-  windowSeconds: number,
-): Promise<{ allowed: boolean; retryAfter: number }> {
-  const now = clock();
-  const windowStart = new Date(
-    Math.floor(now.getTime() / (windowSeconds * 1000)) * windowSeconds * 1000,
-  ).toISOString();
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('rate_limits')
-      .selectAll()
-      .where('key', '=', key)
-      .executeTakeFirst();
-    let count = 1;
-    if (!row) {
-      await trx
-        .insertInto('rate_limits')
-        .values({ key, window_start: windowStart, count })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: windowStart, count: 1 }))
-        .execute();
-    } else if (row.window_start !== windowStart) {
-      await trx
-        .updateTable('rate_limits')
-        .set({ window_start: windowStart, count: 1 })
-        .where('key', '=', key)
-        .execute();
-    } else {
-      count = row.count + 1;
-      await trx.updateTable('rate_limits').set({ count }).where('key', '=', key).execute();
-    }
-    const retryAfter = Math.ceil(
-      (new Date(windowStart).getTime() + windowSeconds * 1000 - now.getTime()) / 1000,
-    );
-    return { allowed: count <= limit, retryAfter };
-  });
-}

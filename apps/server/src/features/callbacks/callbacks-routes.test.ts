@@ -17,7 +17,8 @@ import {
 } from '../../testing/harness.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { verifySignature } from '../webhooks/webhook-signature.ts';
-import { CALLBACK_ATTEMPTS } from './callbacks-routes.ts';
+import { CALLBACK_ATTEMPTS, CALLBACK_WINDOW_SECONDS } from './callbacks-routes.ts';
+import { CALLBACK_REFUSALS, CALLBACK_REFUSALS_WINDOW_SECONDS } from './callbacks-service.ts';
 
 const PUBLIC_URL = 'https://onramp.example.com';
 const CALLBACK_URL = `${PUBLIC_URL}/v1/callbacks/cloudformation`;
@@ -534,21 +535,80 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     expectProblem(await callback({ requestType: 'Create', token: 't' }), 400, 'roleArn');
   });
 
+  /** Moves the clock just past the start of a limit window, so the test does not straddle two. */
+  const atWindowStart = (windowMs: number) => {
+    offsetMs = windowMs - (Date.now() % windowMs) + 1_000;
+  };
+
   it('limits the callbacks of one address', async () => {
-    const junk = { requestType: 'Create', token: 'onrcb_junk', roleArn: 'r', stackId: 's' };
-    for (let i = 0; i < CALLBACK_ATTEMPTS; i++) expectProblem(await callback(junk), 404);
-    const limited = await callback(junk);
-    expectProblem(limited, 429);
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    // A valid token from that address waits too; another address is not affected.
+    atWindowStart(CALLBACK_WINDOW_SECONDS * 1000);
+    // A stack asking again gets the same answer; from one address, only so often.
     const c = await createConnection();
     const token = await tokenOf(c);
     const roleArn = deployRole(c);
-    expectProblem(await callback({ requestType: 'Create', token, roleArn, stackId: 's' }), 429);
-    expectStatus(
-      await callback({ requestType: 'Create', token, roleArn, stackId: 's' }, newAddress()),
-      200,
+    const report = { requestType: 'Update', token, roleArn, stackId: 's' };
+    for (let i = 0; i < CALLBACK_ATTEMPTS; i++) expectStatus(await callback(report), 200);
+    const limited = await callback(report);
+    expectProblem(limited, 429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another address is not affected.
+    expectStatus(await callback(report, newAddress()), 200);
+  });
+
+  it('limits the refused callbacks of one address, audited once past the limit', async () => {
+    atWindowStart(CALLBACK_REFUSALS_WINDOW_SECONDS * 1000);
+    const junk = { requestType: 'Create', token: 'onrcb_junk', roleArn: 'r', stackId: 's' };
+    const sent = await Promise.all(
+      Array.from({ length: CALLBACK_REFUSALS + 10 }, () => callback(junk)),
     );
+    const statuses = sent.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 404)).toHaveLength(CALLBACK_REFUSALS);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+    for (const r of sent.filter((r) => r.status === 429)) {
+      expectProblem(r, 429);
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    const fromHere = await h.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('source_ip', '=', address)
+      .execute();
+    expect(fromHere.map((e) => e.action).sort()).toEqual(
+      [
+        ...Array(CALLBACK_REFUSALS).fill('connection.callback_refused'),
+        'connection.callback_refusals_limited',
+      ].sort(),
+    );
+    // A stack with a good token from that address is still answered; other addresses are not limited.
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    expectStatus(await callback({ requestType: 'Create', token, roleArn, stackId: 's' }), 200);
+    expectProblem(await callback(junk, newAddress()), 404);
+  });
+
+  it('keeps only a short, printable prefix and a hash of what a refused caller sent', async () => {
+    const roleArn = `arn:aws:iam::123456789012:role/${'\u001b[31m\u202e'.repeat(100)}${'x'.repeat(1000)}`;
+    const stack = `stack-${'y'.repeat(2000)}`;
+    expectProblem(
+      await callback({ requestType: 'Create', token: 'onrcb_nobody', roleArn, stackId: stack }),
+      404,
+    );
+    const [entry] = await h.database.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('source_ip', '=', address)
+      .where('action', '=', 'connection.callback_refused')
+      .execute();
+    const details = JSON.parse(entry?.details ?? '{}');
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(details).toMatchObject({
+      reason: 'unknown_token',
+      roleArn: { length: roleArn.trim().length, sha256: sha256(roleArn.trim()) },
+      stackId: { preview: `${stack.slice(0, 64)}…`, length: stack.length, sha256: sha256(stack) },
+    });
+    expect(details.roleArn.preview).toMatch(/^arn:aws:iam::123456789012:role\/[\x20-\x7e]{33}…$/);
+    expect(entry?.details.length).toBeLessThan(600);
   });
 
   it('needs no session or API token, and the OpenAPI says so', async () => {

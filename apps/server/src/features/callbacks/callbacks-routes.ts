@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
-import { hitRateLimit } from '../auth/sessions-repository.ts';
+import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
 
 /**
@@ -24,6 +24,7 @@ export async function registerCallbacksRoutes(
   ctx: AppContext,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+  const limiter = createRateLimiter(ctx.db, ctx.clock);
 
   routes.post(
     CALLBACK_PATH,
@@ -44,10 +45,8 @@ export async function registerCallbacksRoutes(
       },
     },
     async (request) => {
-      const limit = await hitRateLimit(
-        ctx.db,
-        ctx.clock,
-        `callback:${request.ip}`,
+      const limit = await limiter.hit(
+        `callback:${limitedAddress(request.ip)}`,
         CALLBACK_ATTEMPTS,
         CALLBACK_WINDOW_SECONDS,
       );

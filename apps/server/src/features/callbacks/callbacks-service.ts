@@ -9,7 +9,8 @@ import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
+import { type AuditRepository, untrustedText } from '../audit/audit-repository.ts';
+import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import type { Connection } from '../connections/connections-repository.ts';
 import type { AccountCheckRecord } from '../health/health-repository.ts';
 import { applyCheck } from '../health/health-service.ts';
@@ -26,6 +27,15 @@ export type CloudFormationCallback = z.output<typeof cloudFormationCallbackReque
 export const CALLBACK_PATH = '/v1/callbacks/cloudformation';
 
 export const DEFAULT_CALLBACK_TOKEN_HOURS = 24;
+
+/**
+ * Refused callbacks per source address and window. A stack's function is refused rarely (an expired
+ * token, a template deployed twice), a stranger trying tokens always: past this, a refusal is a 429
+ * and no longer audited, so nobody fills the append-only audit log. Other addresses and accepted
+ * callbacks from this one are not affected (stacks of many customers may share AWS's addresses).
+ */
+export const CALLBACK_REFUSALS = 10;
+export const CALLBACK_REFUSALS_WINDOW_SECONDS = 15 * 60;
 
 /** What the status detail of an account says once the stack that created its role is gone. */
 export const STACK_DELETED_MESSAGE = 'The CloudFormation stack that created this role was deleted.';
@@ -76,6 +86,7 @@ interface CallbacksDeps {
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
   const accounts = createAccountsRepository(deps.db, deps.clock);
+  const refusals = createRateLimiter(deps.db, deps.clock);
   const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const now = () => deps.clock().toISOString();
@@ -170,13 +181,42 @@ export function createCallbacksService(deps: CallbacksDeps) {
       : undefined;
   }
 
-  /** Refuses a callback: audited with the reason (never the token), answered with the same 404. */
+  /**
+   * Refuses a callback: audited with the reason (never the token), answered with the same 404. What
+   * the caller sent is kept only cut short and hashed: whoever sends a wrong token is a stranger.
+   * Past CALLBACK_REFUSALS from one address in a window, a 429 without an audit entry (one entry says
+   * the limit was reached).
+   */
   async function refuse(
     meta: { requestId: string; sourceIp: string },
     reason: RefusalReason,
     input: CloudFormationCallback,
     row: CallbackToken | undefined,
   ): Promise<never> {
+    const limit = await refusals.hit(
+      `callback-refused:${limitedAddress(meta.sourceIp)}`,
+      CALLBACK_REFUSALS,
+      CALLBACK_REFUSALS_WINDOW_SECONDS,
+    );
+    if (!limit.allowed) {
+      if (limit.count === CALLBACK_REFUSALS + 1) {
+        await audit(
+          { tenantId: null, ...meta },
+          'connection.callback_refusals_limited',
+          undefined,
+          {
+            refusals: CALLBACK_REFUSALS,
+            windowSeconds: CALLBACK_REFUSALS_WINDOW_SECONDS,
+          },
+        );
+      }
+      throw new AppError(
+        'rate_limited',
+        `Too many refused callbacks from this address; try again in ${limit.retryAfter} seconds.`,
+        [],
+        { 'retry-after': String(limit.retryAfter) },
+      );
+    }
     await audit(
       row
         ? { tenantId: row.tenantId, actorType: 'system', actorId: null, ...meta }
@@ -186,8 +226,8 @@ export function createCallbacksService(deps: CallbacksDeps) {
       {
         reason,
         requestType: input.requestType,
-        roleArn: input.roleArn.slice(0, 2048),
-        stackId: input.stackId.slice(0, 2048),
+        roleArn: untrustedText(input.roleArn),
+        stackId: untrustedText(input.stackId),
       },
     );
     throw new CallbackRefusedError(reason);
