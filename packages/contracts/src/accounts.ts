@@ -1,10 +1,17 @@
 import { z } from 'zod';
-import { bundleSelectionSchema, partitionIdSchema, regionIdSchema } from './common.ts';
+import {
+  bundleSelectionSchema,
+  nameSchema,
+  partitionIdSchema,
+  regionIdSchema,
+  safeTextSchema,
+} from './common.ts';
 import { methodSchema } from './identity.ts';
 import { policyDocumentSchema } from './policies.ts';
 
-const name = z.string().trim().min(1).max(100);
-const description = z.string().trim().max(1000).default('');
+const name = nameSchema;
+const descriptionText = safeTextSchema({ max: 1000, multiline: true });
+const description = descriptionText.default('');
 
 export const accountStatusSchema = z.enum(['valid', 'degraded', 'invalid', 'unverified']);
 
@@ -106,7 +113,7 @@ const roleInput = z.object({
   method: z.literal('role'),
   /** Default: the connection's name and description. */
   name: name.optional(),
-  description: z.string().trim().max(1000).optional(),
+  description: descriptionText.optional(),
   connectionId: z.string().min(1),
   roleArn: z.string().trim().min(1),
 });
@@ -182,7 +189,7 @@ export const listAccountsQuerySchema = z.object({
 
 export const updateAccountRequestSchema = z.object({
   name: name.optional(),
-  description: z.string().trim().max(1000).optional(),
+  description: descriptionText.optional(),
   bundles: bundleSelectionSchema.optional(),
   regions: z.array(regionIdSchema).max(50).optional(),
 });

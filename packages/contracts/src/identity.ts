@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { partitionIdSchema } from './common.ts';
+import { nameSchema, partitionIdSchema } from './common.ts';
 
 export const roleSchema = z.enum(['operator_admin', 'tenant_admin', 'tenant_viewer']);
 export const scopeSchema = z.enum(['accounts:read', 'accounts:write', 'credentials:vend', 'admin']);
@@ -10,7 +10,7 @@ const email = z
   .max(254)
   .transform((e) => e.toLowerCase());
 const password = z.string().min(12, 'use at least 12 characters').max(256);
-const name = z.string().trim().min(1).max(100);
+const name = nameSchema;
 
 /** POST /v1/setup: the first operator admin, with the one-time set-up token the server printed. */
 export const setupRequestSchema = z.object({
