@@ -21,7 +21,21 @@ export const setupRequestSchema = z.object({
 });
 
 /** POST /v1/session */
-export const loginRequestSchema = z.object({ email, password: z.string().min(1).max(256) });
+export const loginRequestSchema = z.object({
+  email,
+  password: z.string().min(1).max(256),
+  /**
+   * Only when the email and password open accounts in more than one tenant (the API answers 409 with
+   * the choices in `accounts`): the tenant to sign in to, or null for the operator account.
+   */
+  tenantId: z.string().min(1).max(100).nullable().optional(),
+});
+
+/** The accounts a sign-in may choose between (the 409 problem's `accounts`). */
+export const signInChoiceSchema = z.object({
+  tenantId: z.string().nullable(),
+  tenantName: z.string().nullable(),
+});
 
 export const sessionResponseSchema = z.object({
   user: z.object({

@@ -2,13 +2,10 @@ import { loginRequestSchema, sessionResponseSchema, setupRequestSchema } from '@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  DUMMY_PASSWORD_HASH,
-  hashPassword,
-  verifyPassword,
-} from '../../adapters/crypto/secrets.ts';
+import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
+import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
 import { hitRateLimit } from './sessions-repository.ts';
@@ -111,7 +108,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async (request, reply) => {
-      const { email, password } = request.body;
+      const { email } = request.body;
       const limit = await hitRateLimit(
         ctx.db,
         ctx.clock,
@@ -127,24 +124,28 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
           { 'retry-after': String(limit.retryAfter) },
         );
       }
-      const user = await ctx.users.findForLogin(email);
-      // Verify against a dummy hash when the user is unknown, so timing does not tell who exists.
-      const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !matches || user.disabled) {
-        await ctx.audit.append({
-          tenantId: user?.tenantId ?? null,
-          actorType: 'system',
-          actorId: null,
-          action: 'session.failed',
-          targetType: 'user',
-          targetId: user?.id ?? '',
-          ...requestMeta(request),
-          details: { email },
-        });
+      const outcome = await findAccountBySignIn(ctx.users, request.body);
+      if (outcome.kind === 'ambiguous') throw await chooseTenantProblem(ctx, outcome.accounts);
+      if (outcome.kind === 'refused') {
+        // In the audit log of each tenant whose user this email names (the operators' for none).
+        const targets = outcome.candidates.length ? outcome.candidates : [undefined];
+        for (const candidate of targets) {
+          await ctx.audit.append({
+            tenantId: candidate?.tenantId ?? null,
+            actorType: 'system',
+            actorId: null,
+            action: 'session.failed',
+            targetType: 'user',
+            targetId: candidate?.id ?? '',
+            ...requestMeta(request),
+            details: { email },
+          });
+        }
         throw new AppError('unauthenticated', 'The email or password is wrong.', [
           { field: 'password', code: 'invalid_format', message: 'The email or password is wrong.' },
         ]);
       }
+      const { user } = outcome;
       await ctx.audit.append({
         tenantId: user.tenantId,
         actorType: 'user',

@@ -50,8 +50,7 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       const { name, limits, admin } = request.body;
       if (await ctx.tenants.nameExists(name))
         throw conflict('name', `A tenant named "${name}" exists.`);
-      if (admin && (await ctx.users.emailExists(admin.email)))
-        throw conflict('admin.email', `A user with email ${admin.email} exists.`);
+      // A new tenant has no users: its admin's email cannot conflict (emails are unique per tenant).
       const passwordHash = admin ? await hashPassword(admin.password) : undefined;
       const tenant = await ctx.db.transaction().execute(async (trx) => {
         const created = await createTenantsRepository(trx, ctx.clock).create({ name, limits }, trx);

@@ -12,7 +12,7 @@ import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, type Principal, type Role, requireTenant } from '../auth/principal.ts';
 import { createSessionsRepository } from '../auth/sessions-repository.ts';
 import { revokeTokensCreatedBy } from '../tokens/tokens-repository.ts';
-import { createUsersRepository } from './users-repository.ts';
+import { createUsersRepository, isUniqueViolation } from './users-repository.ts';
 
 /** A tenant's users and their roles, managed by the tenant's admins (or the operator). */
 export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -80,15 +80,17 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
         requestedTenant(request),
       );
       const { email, name, password, role } = request.body;
-      if (await ctx.users.emailExists(email))
-        throw conflict('email', `A user with email ${email} exists.`);
-      const user = await ctx.users.create({
-        tenantId,
-        email,
-        name,
-        role,
-        passwordHash: await hashPassword(password),
-      });
+      // Only this tenant's users are a conflict: the answer is the same whether or not the email is
+      // used in another tenant or by the operator.
+      const taken = () => conflict('email', `This tenant has a user with email ${email}.`);
+      if (await ctx.users.emailExistsIn(tenantId, email)) throw taken();
+      const passwordHash = await hashPassword(password);
+      const user = await ctx.users
+        .create({ tenantId, email, name, role, passwordHash })
+        .catch((error: unknown) => {
+          // Two adds of one email at once: the unique index decides, and the loser hears why.
+          throw isUniqueViolation(error) ? taken() : error;
+        });
       await ctx.audit.append({
         tenantId,
         ...actorOf(principal),
