@@ -103,6 +103,7 @@ async function start(): Promise<void> {
       : {}),
     templateBuckets: config.templateBuckets,
     callbackTokenHours: config.callbackTokenHours,
+    passwordResetHours: config.passwordResetHours,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
     // The console, built by `npm start` (npm run build:web) into apps/web/dist.

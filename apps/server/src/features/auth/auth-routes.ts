@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
+import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
@@ -64,6 +65,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const passwordHash = await hashPassword(password);
       const user = await ctx.db.transaction().execute(async (trx) => {
         if (!(await consumeSetupToken(trx, setupToken))) return undefined;
+        // Judged once the token is known good (a stranger gets no free password checks); refusing
+        // rolls the transaction back, so the token stays usable for a better password.
+        const weak = checkNewPassword(password, { email, name });
+        if (weak) throw new AppError('invalid_request', weak.message, [weak]);
         const created = await createUsersRepository(trx, ctx.clock).create(
           { tenantId: null, email, name, role: 'operator_admin', passwordHash },
           trx,

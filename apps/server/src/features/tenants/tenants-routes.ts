@@ -8,10 +8,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
-import { conflict, notFound } from '../../http/problems.ts';
+import { conflict, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema } from '../../http/route-helpers.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, requireOperator } from '../auth/principal.ts';
+import { checkNewPassword } from '../users/password-policy.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { createTenantsRepository } from './tenants-repository.ts';
 
@@ -51,6 +52,8 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       if (await ctx.tenants.nameExists(name))
         throw conflict('name', `A tenant named "${name}" exists.`);
       // A new tenant has no users: its admin's email cannot conflict (emails are unique per tenant).
+      const weak = admin && checkNewPassword(admin.password, admin, 'admin.password');
+      if (weak) throw invalid([weak]);
       const passwordHash = admin ? await hashPassword(admin.password) : undefined;
       const tenant = await ctx.db.transaction().execute(async (trx) => {
         const created = await createTenantsRepository(trx, ctx.clock).create({ name, limits }, trx);

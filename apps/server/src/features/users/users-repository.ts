@@ -142,6 +142,18 @@ export function createUsersRepository(db: Kysely<Database>, clock: () => Date) {
         .execute();
       return this.findInTenant(tenantId, id);
     },
+    /** Sets a user's password (already hashed), in the caller's transaction. */
+    async setPasswordHash(
+      id: string,
+      passwordHash: string,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      await executor
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: clock().toISOString() })
+        .where('id', '=', id)
+        .execute();
+    },
     async deleteInTenant(tenantId: string, id: string): Promise<boolean> {
       const result = await db
         .deleteFrom('users')

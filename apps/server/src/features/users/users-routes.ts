@@ -6,12 +6,13 @@ import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
-import { conflict, notFound } from '../../http/problems.ts';
+import { conflict, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, type Principal, type Role, requireTenant } from '../auth/principal.ts';
 import { createSessionsRepository } from '../auth/sessions-repository.ts';
 import { revokeTokensCreatedBy } from '../tokens/tokens-repository.ts';
+import { checkNewPassword } from './password-policy.ts';
 import { createUsersRepository, isUniqueViolation } from './users-repository.ts';
 
 /** A tenant's users and their roles, managed by the tenant's admins (or the operator). */
@@ -80,6 +81,8 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
         requestedTenant(request),
       );
       const { email, name, password, role } = request.body;
+      const weak = checkNewPassword(password, { email, name });
+      if (weak) throw invalid([weak]);
       // Only this tenant's users are a conflict: the answer is the same whether or not the email is
       // used in another tenant or by the operator.
       const taken = () => conflict('email', `This tenant has a user with email ${email}.`);
