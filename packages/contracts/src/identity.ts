@@ -34,12 +34,12 @@ export const loginRequestSchema = z.object({
   password: z.string().min(1).max(256),
   /**
    * Only when the email and password open accounts in more than one tenant (the API answers 409 with
-   * the choices in `accounts`): the tenant to sign in to, or null for the operator account.
+   * the choices in `signInChoices`): the tenant to sign in to, or null for the operator account.
    */
   tenantId: z.string().min(1).max(100).nullable().optional(),
 });
 
-/** The accounts a sign-in may choose between (the 409 problem's `accounts`). */
+/** The accounts a sign-in may choose between (the 409 problem's `signInChoices`). */
 export const signInChoiceSchema = z.object({
   tenantId: z.string().nullable(),
   tenantName: z.string().nullable(),

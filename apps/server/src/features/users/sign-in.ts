@@ -58,10 +58,10 @@ export async function chooseTenantProblem(
         field: 'tenantId',
         code: 'ambiguous',
         message: 'Choose the tenant to sign in to.',
-        hint: 'Send the sign-in again with tenantId: one of `accounts` (null for the operator).',
+        hint: 'Send the sign-in again with tenantId: one of `signInChoices` (null for the operator).',
       },
     ],
     {},
-    { accounts: choices },
+    { signInChoices: choices },
   );
 }

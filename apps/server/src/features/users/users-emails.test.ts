@@ -134,7 +134,7 @@ describe.each(TEST_DIALECTS)('emails across tenants on %s', (dialect) => {
       }
       const ambiguous = await signIn({ email, password: 'one password for both' });
       expectProblem(ambiguous, 409, 'tenantId');
-      expect(ambiguous.body.accounts).toEqual(
+      expect(ambiguous.body.signInChoices).toEqual(
         expect.arrayContaining([
           { tenantId: a.id, tenantName: expect.any(String) },
           { tenantId: b.id, tenantName: expect.any(String) },
