@@ -76,9 +76,14 @@ async function rebuildSqliteUsersWithoutUniqueEmail(db: Kysely<any>): Promise<vo
       await trx.schema.dropTable('users').execute();
       await trx.schema.alterTable('users_rebuilt').renameTo('users').execute();
       await trx.schema.createIndex('users_tenant').on('users').column('tenant_id').execute();
-      const broken = await sql`PRAGMA foreign_key_check`.execute(trx);
-      if (broken.rows.length > 0) {
-        throw new Error(`rebuilding users broke ${broken.rows.length} foreign key(s)`);
+      // The rebuilt table's own references, and those of the table that references it.
+      for (const table of ['users', 'sessions']) {
+        const broken = await sql`SELECT * FROM pragma_foreign_key_check(${table})`.execute(trx);
+        if (broken.rows.length > 0) {
+          throw new Error(
+            `rebuilding users broke ${broken.rows.length} foreign key(s) of ${table}`,
+          );
+        }
       }
     });
   } finally {
