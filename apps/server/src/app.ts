@@ -46,6 +46,7 @@ import { createTenantsRepository } from './features/tenants/tenants-repository.t
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
+import { registerPasswordRoutes } from './features/users/password-routes.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { registerUsersRoutes } from './features/users/users-routes.ts';
 import { registerWebhooksRoutes } from './features/webhooks/webhooks-routes.ts';
@@ -94,6 +95,8 @@ export interface AppDeps {
   signInLimits?: SignInLimits;
   /** Minutes a console session may stay unused (default 30); its absolute lifetime stays 12 hours. */
   sessionIdleMinutes?: number;
+  /** How long a password reset link stays good unused. Default 24 hours. */
+  passwordResetHours?: number;
   /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
   healthSettings?: HealthSettings;
   /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
@@ -253,6 +256,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   await registerAuthRoutes(app, context);
   await registerTenantsRoutes(app, context);
   await registerUsersRoutes(app, context);
+  await registerPasswordRoutes(app, context, { resetHours: deps.passwordResetHours });
   await registerTokensRoutes(app, context);
   await registerAuditRoutes(app, context);
   await registerCatalogRoutes(app, context);

@@ -84,6 +84,8 @@ const configSchema = z.object({
     .default({}),
   /** How long a stack's one-time callback token stays good unused. */
   callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
+  /** How long a password reset link an admin makes stays good unused. */
+  passwordResetHours: z.coerce.number().int().min(1).max(168).default(24),
   /** Every account is re-validated this often (spread with jitter). */
   healthIntervalMinutes: z.coerce
     .number()
@@ -210,6 +212,7 @@ const ENV_NAMES: Record<string, string> = {
   signInLimitPerAccount: 'ONRAMP_SIGN_IN_LIMIT_PER_ACCOUNT',
   sessionIdleMinutes: 'ONRAMP_SESSION_IDLE_MINUTES',
   callbackTokenHours: 'ONRAMP_CALLBACK_TOKEN_HOURS',
+  passwordResetHours: 'ONRAMP_PASSWORD_RESET_HOURS',
   healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
   healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',

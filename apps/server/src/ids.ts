@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd',
   event: 'evt',
   request: 'req',
+  passwordReset: 'pwr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

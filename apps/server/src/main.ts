@@ -103,6 +103,7 @@ async function start(): Promise<void> {
       : {}),
     templateBuckets: config.templateBuckets,
     callbackTokenHours: config.callbackTokenHours,
+    passwordResetHours: config.passwordResetHours,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
     signInLimits: {

@@ -14,6 +14,7 @@ import { AccountPage } from './pages/AccountPage.tsx';
 import { AccountsListPage } from './pages/AccountsList.tsx';
 import { AddAccountPage } from './pages/AddAccount.tsx';
 import { OperatorPage } from './pages/Operator.tsx';
+import { ChangePasswordPage, ResetPasswordPage } from './pages/Password.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 import { SetupPage, SignInPage } from './pages/SignIn.tsx';
 
@@ -46,6 +47,9 @@ export function App({ client }: { client: OnrampClient }) {
     );
   } else if (session === undefined) {
     content = <Spinner />;
+  } else if (path === '/reset-password') {
+    // Signed in or not: whoever holds a reset link sets the password of the user it was made for.
+    content = <ResetPasswordPage />;
   } else if (session === null) {
     content =
       path === '/setup' ? (
@@ -126,7 +130,8 @@ function Shell({
     }
   }, [path, isOperator, tenant]);
 
-  const needsTenant = isOperator && !tenant && !path.startsWith('/operator');
+  const needsTenant =
+    isOperator && !tenant && !path.startsWith('/operator') && path !== '/password';
   let page: React.ReactNode;
   const account = matchPath('/accounts/:id', path);
   if (needsTenant) {
@@ -141,6 +146,7 @@ function Shell({
   else if (account?.id) page = <AccountPage key={account.id} accountId={account.id} />;
   else if (path.startsWith('/settings')) page = <SettingsPage key={tenant} />;
   else if (path.startsWith('/operator') && isOperator) page = <OperatorPage />;
+  else if (path === '/password') page = <ChangePasswordPage />;
   else if (path === '/' || path === '/setup') page = <Spinner />;
   else
     page = (
@@ -216,6 +222,13 @@ function Shell({
                   : 'Operator'}
             </span>
           </span>
+          <Link
+            to="/password"
+            className="btn btn-ghost btn-small"
+            aria-current={path === '/password' ? 'page' : undefined}
+          >
+            Change password
+          </Link>
           <Button variant="ghost" className="btn-small" onClick={() => void value.signOut()}>
             Sign out
           </Button>

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import {
   bundleSelectionSchema,
+  nameSchema,
   nextCursorSchema,
   pageQuerySchema,
   partitionIdSchema,
   regionIdSchema,
+  safeTextSchema,
 } from './common.ts';
 import { methodSchema } from './identity.ts';
 import { policyDocumentSchema } from './policies.ts';
 
-const name = z.string().trim().min(1).max(100);
-const description = z.string().trim().max(1000).default('');
+const name = nameSchema;
+const descriptionText = safeTextSchema({ max: 1000, multiline: true });
+const description = descriptionText.default('');
 
 export const accountStatusSchema = z.enum(['valid', 'degraded', 'invalid', 'unverified']);
 
@@ -117,7 +120,7 @@ const roleInput = z.object({
   method: z.literal('role'),
   /** Default: the connection's name and description. */
   name: name.optional(),
-  description: z.string().trim().max(1000).optional(),
+  description: descriptionText.optional(),
   connectionId: z.string().min(1),
   roleArn: z.string().trim().min(1),
 });
@@ -192,7 +195,7 @@ export const listAccountsQuerySchema = z.object({
 
 export const updateAccountRequestSchema = z.object({
   name: name.optional(),
-  description: z.string().trim().max(1000).optional(),
+  description: descriptionText.optional(),
   bundles: bundleSelectionSchema.optional(),
   regions: z.array(regionIdSchema).max(50).optional(),
 });

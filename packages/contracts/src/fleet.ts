@@ -5,7 +5,7 @@ import {
   checkSchema,
   fieldErrorListSchema,
 } from './accounts.ts';
-import { nextCursorSchema, pageQuerySchema } from './common.ts';
+import { nextCursorSchema, pageQuerySchema, safeTextSchema } from './common.ts';
 
 /**
  * Looking after connected accounts once they exist: health checks on a schedule and on demand, and
@@ -69,6 +69,7 @@ export const WEBHOOK_EVENT_TYPES = [
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
 
 const webhookUrl = z.string().trim().min(1).max(2048);
+const webhookDescription = safeTextSchema({ max: 500 });
 const webhookEvents = z
   .array(webhookEventTypeSchema)
   .min(1, 'choose at least one event')
@@ -78,7 +79,7 @@ const webhookEvents = z
 export const createWebhookRequestSchema = z.object({
   url: webhookUrl,
   events: webhookEvents,
-  description: z.string().trim().max(500).default(''),
+  description: webhookDescription.default(''),
   enabled: z.boolean().default(true),
 });
 
@@ -86,7 +87,7 @@ export const createWebhookRequestSchema = z.object({
 export const updateWebhookRequestSchema = z.object({
   url: webhookUrl.optional(),
   events: webhookEvents.optional(),
-  description: z.string().trim().max(500).optional(),
+  description: webhookDescription.optional(),
   enabled: z.boolean().optional(),
 });
 

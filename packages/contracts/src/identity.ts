@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursorSchema, pageQuerySchema, partitionIdSchema } from './common.ts';
+import { nameSchema, nextCursorSchema, pageQuerySchema, partitionIdSchema } from './common.ts';
 
 export const roleSchema = z.enum(['operator_admin', 'tenant_admin', 'tenant_viewer']);
 export const scopeSchema = z.enum(['accounts:read', 'accounts:write', 'credentials:vend', 'admin']);
@@ -9,8 +9,16 @@ const email = z
   .email()
   .max(254)
   .transform((e) => e.toLowerCase());
-const password = z.string().min(12, 'use at least 12 characters').max(256);
-const name = z.string().trim().min(1).max(100);
+/**
+ * A new password: 12 to 256 characters, not only spaces. The server also refuses common passwords and
+ * ones that contain the person's email or name (field errors code `weak_password`).
+ */
+const password = z
+  .string()
+  .min(12, 'use at least 12 characters')
+  .max(256)
+  .refine((text) => text.trim() !== '', 'must not be only spaces');
+const name = nameSchema;
 
 /** POST /v1/setup: the first operator admin, with the one-time set-up token the server printed. */
 export const setupRequestSchema = z.object({
@@ -21,7 +29,21 @@ export const setupRequestSchema = z.object({
 });
 
 /** POST /v1/session */
-export const loginRequestSchema = z.object({ email, password: z.string().min(1).max(256) });
+export const loginRequestSchema = z.object({
+  email,
+  password: z.string().min(1).max(256),
+  /**
+   * Only when the email and password open accounts in more than one tenant (the API answers 409 with
+   * the choices in `signInChoices`): the tenant to sign in to, or null for the operator account.
+   */
+  tenantId: z.string().min(1).max(100).nullable().optional(),
+});
+
+/** The accounts a sign-in may choose between (the 409 problem's `signInChoices`). */
+export const signInChoiceSchema = z.object({
+  tenantId: z.string().nullable(),
+  tenantName: z.string().nullable(),
+});
 
 export const sessionResponseSchema = z.object({
   user: z.object({
@@ -150,4 +172,26 @@ export const auditEntrySchema = z.object({
 export const auditPageSchema = z.object({
   entries: z.array(auditEntrySchema),
   next: nextCursorSchema,
+});
+
+/** PUT /v1/me/password: the signed-in person changes their own password. Other sessions end. */
+export const changePasswordRequestSchema = z.object({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: password,
+});
+
+/**
+ * POST /v1/users/:id/password-reset: an admin makes a single-use reset link for a user. The link is in
+ * this response only; hand it to the person. Making another replaces it.
+ */
+export const passwordResetLinkSchema = z.object({
+  /** The console's reset page with the token in its fragment; relative when no public URL is set. */
+  url: z.string(),
+  expiresAt: z.string(),
+});
+
+/** POST /v1/password-reset: the person sets a new password with the link's token. Sessions end. */
+export const redeemPasswordResetRequestSchema = z.object({
+  token: z.string().min(1).max(200),
+  newPassword: password,
 });

@@ -169,4 +169,45 @@ describe('the Onramp client', () => {
     expect(calls[2]?.url).toBe('/v1/accounts/acct_1/checks?limit=5&cursor=c_2');
     expect(headersOf(calls, 2)['onramp-tenant']).toBe('tenant_2');
   });
+
+  it('changes and resets passwords, makes reset links, and reads a sign-in’s tenant choices', async () => {
+    const link = { url: '/reset-password#token=rst_x', expiresAt: '2030-01-01T00:00:00.000Z' };
+    const { calls, fetch } = recorder([
+      json(
+        {
+          title: 'This conflicts with what exists',
+          status: 409,
+          errors: [{ field: 'tenantId', code: 'ambiguous', message: 'Choose the tenant.' }],
+          signInChoices: [
+            { tenantId: 'ten_1', tenantName: 'Acme' },
+            { tenantId: null, tenantName: null },
+          ],
+        },
+        409,
+        'application/problem+json',
+      ),
+      json(SESSION),
+      new Response(null, { status: 204 }),
+      json(link, 201),
+      new Response(null, { status: 204 }),
+    ]);
+    const client = createClient({ fetch });
+    const ambiguous = (await client.session
+      .login({ email: 'a@b.example', password: 'x' })
+      .catch((e: unknown) => e)) as ApiProblem;
+    expect(ambiguous.signInChoices).toEqual([
+      { tenantId: 'ten_1', tenantName: 'Acme' },
+      { tenantId: null, tenantName: null },
+    ]);
+    await client.session.login({ email: 'a@b.example', password: 'x', tenantId: 'ten_1' });
+    expect(calls[1]?.init.body).toContain('"tenantId":"ten_1"');
+    await client.session.changePassword({ currentPassword: 'old', newPassword: 'new one' });
+    expect(calls[2]?.url).toBe('/v1/me/password');
+    expect(calls[2]?.init.method).toBe('PUT');
+    expect(headersOf(calls, 2)['x-csrf-token']).toBe('csrf-123');
+    expect(await client.users.createResetLink('usr_1')).toEqual(link);
+    expect(calls[3]?.url).toBe('/v1/users/usr_1/password-reset');
+    await client.session.resetPassword({ token: 'rst_x', newPassword: 'new one' });
+    expect(calls[4]?.url).toBe('/v1/password-reset');
+  });
 });

@@ -15,6 +15,7 @@ import {
   attachIamPoliciesResponseSchema,
   auditPageSchema,
   catalogResponseSchema,
+  type changePasswordRequestSchema,
   connectionListSchema,
   connectionSchema,
   type createAccountRequestSchema,
@@ -32,12 +33,15 @@ import {
   type loginRequestSchema,
   type pageQuerySchema,
   partitionOfferListSchema,
+  passwordResetLinkSchema,
   type policyPreviewRequestSchema,
   policyPreviewResponseSchema,
+  type redeemPasswordResetRequestSchema,
   type replaceCredentialsRequestSchema,
   type rotateWebhookSecretRequestSchema,
   sessionResponseSchema,
   type setupRequestSchema,
+  signInChoiceSchema,
   stepsResponseSchema,
   tenantListSchema,
   tenantSchema,
@@ -63,6 +67,8 @@ export class ApiProblem extends Error {
   readonly detail: string | undefined;
   readonly errors: FieldError[];
   readonly requestId: string | undefined;
+  /** A sign-in whose email and password open several accounts (409): the tenants to choose from. */
+  readonly signInChoices: SignInChoice[];
 
   constructor(problem: {
     status: number;
@@ -71,6 +77,7 @@ export class ApiProblem extends Error {
     detail?: string;
     errors?: FieldError[];
     requestId?: string;
+    signInChoices?: SignInChoice[];
   }) {
     super(problem.detail ?? problem.title);
     this.name = 'ApiProblem';
@@ -80,6 +87,7 @@ export class ApiProblem extends Error {
     this.detail = problem.detail;
     this.errors = problem.errors ?? [];
     this.requestId = problem.requestId;
+    this.signInChoices = problem.signInChoices ?? [];
   }
 
   /** The first error about a field (`accessKeyId`, `permissions.nodes-ec2`…), if any. */
@@ -104,9 +112,12 @@ const problemBodySchema = z.object({
       }),
     )
     .optional(),
+  signInChoices: z.array(signInChoiceSchema).optional(),
 });
 
 export type Session = z.output<typeof sessionResponseSchema>;
+export type SignInChoice = z.output<typeof signInChoiceSchema>;
+export type PasswordResetLink = z.output<typeof passwordResetLinkSchema>;
 export type Account = z.output<typeof accountSchema>;
 export type AccountPage = z.output<typeof accountPageSchema>;
 export type Connection = z.output<typeof connectionSchema>;
@@ -258,7 +269,11 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     return schema.parse(await response.json());
   }
 
-  async function none(method: 'DELETE' | 'POST', path: string, body?: unknown): Promise<void> {
+  async function none(
+    method: 'DELETE' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+  ): Promise<void> {
     await send(method, path, body);
   }
 
@@ -285,6 +300,12 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         remember(await call(sessionResponseSchema, 'POST', '/v1/session', input)),
       setup: async (input: z.input<typeof setupRequestSchema>) =>
         remember(await call(sessionResponseSchema, 'POST', '/v1/setup', input)),
+      /** Changes the signed-in person's password; their other sessions end, this one stays. */
+      changePassword: (input: z.input<typeof changePasswordRequestSchema>) =>
+        none('PUT', '/v1/me/password', input),
+      /** Sets a new password with a reset link's token (no session needed); every session ends. */
+      resetPassword: (input: z.input<typeof redeemPasswordResetRequestSchema>) =>
+        none('POST', '/v1/password-reset', input),
       logout: async () => {
         await none('DELETE', '/v1/session');
         shared.csrfToken = undefined;
@@ -393,6 +414,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       update: (userId: string, input: z.input<typeof updateUserRequestSchema>) =>
         call(userSchema, 'PATCH', `/v1/users/${id(userId)}`, input),
       delete: (userId: string) => none('DELETE', `/v1/users/${id(userId)}`),
+      /** A single-use reset link for the user, shown in this answer only. */
+      createResetLink: (userId: string) =>
+        call(passwordResetLinkSchema, 'POST', `/v1/users/${id(userId)}/password-reset`),
     },
     tokens: {
       /** A page of tokens, newest first, revoked and expired ones too. */
@@ -435,5 +459,6 @@ async function toProblem(response: Response): Promise<ApiProblem> {
     ...(problem.detail ? { detail: problem.detail } : {}),
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...(problem.requestId ? { requestId: problem.requestId } : {}),
+    ...(problem.signInChoices ? { signInChoices: problem.signInChoices } : {}),
   });
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { type MigrationProvider, Migrator } from 'kysely';
 import pg from 'pg';
 import {
   type DatabaseHandle,
   type Dialect,
   migrateToLatest,
+  migrationsFor,
   openDatabase,
 } from '../adapters/db/database.ts';
 
@@ -23,14 +25,26 @@ export interface TestDatabase extends DatabaseHandle {
   drop(): Promise<void>;
 }
 
+/** Runs the migrations up to and including `upTo` (a migration's test seeds the schema before it). */
+async function migrate(handle: DatabaseHandle, upTo?: string): Promise<void> {
+  if (!upTo) {
+    await migrateToLatest(handle);
+    return;
+  }
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(handle.dialect) };
+  const { error } = await new Migrator({ db: handle.db, provider }).migrateTo(upTo);
+  if (error) throw error;
+}
+
 export async function createTestDatabase(
   dialect: Dialect,
   sqlitePath = ':memory:',
+  options: { upTo?: string } = {},
 ): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
     const location = { kind: 'sqlite' as const, path: sqlitePath };
     const handle = openDatabase(location);
-    await migrateToLatest(handle);
+    await migrate(handle, options.upTo);
     return { ...handle, location, drop: () => handle.close() };
   }
   const name = `onramp_test_${randomBytes(6).toString('hex')}`;
@@ -45,7 +59,7 @@ export async function createTestDatabase(
   url.pathname = `/${name}`;
   const location = { kind: 'postgres' as const, url: url.toString() };
   const handle = openDatabase(location);
-  await migrateToLatest(handle);
+  await migrate(handle, options.upTo);
   return {
     ...handle,
     location,

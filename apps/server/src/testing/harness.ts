@@ -140,15 +140,27 @@ export async function createHarness(
     };
   }
 
+  // Tokens are only as strong as their creator: test tokens are made by an operator, who may grant
+  // every scope, created once when the first is minted.
+  let tokenCreator: Promise<string> | undefined;
   async function tokenActor(
     tenantId: string | null,
     scopes: Scope[],
   ): Promise<Actor & { tokenId: string; secret: string }> {
+    tokenCreator ??= users
+      .create({
+        tenantId: null,
+        email: `token-maker-${randomBytes(3).toString('hex')}@example.com`,
+        name: 'Token maker',
+        role: 'operator_admin',
+        passwordHash: 'not-used-by-session-tests',
+      })
+      .then((user) => user.id);
     const { token, secret } = await tokens.create({
       tenantId,
       name: `test ${scopes.join(' ')}`,
       scopes,
-      createdBy: 'test',
+      createdBy: await tokenCreator,
       expiresAt: null,
     });
     return {

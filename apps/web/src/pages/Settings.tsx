@@ -1,5 +1,5 @@
 import { createTokenRequestSchema, createUserRequestSchema, scopeSchema } from '@onramp/contracts';
-import type { ApiToken, AuditPage, CreatedToken, User } from '@onramp/sdk';
+import type { ApiToken, AuditPage, CreatedToken, PasswordResetLink, User } from '@onramp/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import {
   Alert,
@@ -96,6 +96,7 @@ function UsersPanel() {
     [client],
   );
   const { items: users, next, error, setError, reload: load, loadMore } = usePages(listPage);
+  const [resetLink, setResetLink] = useState<{ user: User; link: PasswordResetLink }>();
   const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
     email: '',
     name: '',
@@ -119,9 +120,26 @@ function UsersPanel() {
       setError(describeError(failure));
     }
   };
+  const makeResetLink = async (user: User) => {
+    try {
+      setResetLink({ user, link: await client.users.createResetLink(user.id) });
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  };
   return (
     <div className="stack">
       {error ? <Alert tone="danger">{error}</Alert> : null}
+      {resetLink ? (
+        <Alert tone="success" title={`Password reset link for ${resetLink.user.name}`}>
+          <p>
+            Give it to {resetLink.user.email} by a channel you trust. It works once, until{' '}
+            {dateTime(resetLink.link.expiresAt)}, and Onramp will not show it again.
+          </p>
+          {/* Relative when the server has no public URL: this console's own address is the one. */}
+          <CopyValue value={new URL(resetLink.link.url, window.location.origin).toString()} />
+        </Alert>
+      ) : null}
       <Card title="Users">
         {!users ? (
           <Spinner />
@@ -164,13 +182,23 @@ function UsersPanel() {
                     <td>{user.disabled ? 'Disabled' : 'Active'}</td>
                     <td>
                       {user.id !== session.user.id ? (
-                        <Button
-                          variant="ghost"
-                          className="btn-small"
-                          onClick={() => void change(user, { disabled: !user.disabled })}
-                        >
-                          {user.disabled ? 'Enable' : 'Disable'}
-                        </Button>
+                        <>
+                          <Button
+                            variant="ghost"
+                            className="btn-small"
+                            onClick={() => void change(user, { disabled: !user.disabled })}
+                          >
+                            {user.disabled ? 'Enable' : 'Disable'}
+                          </Button>
+                          <Button
+                            variant="ghost"
+                            className="btn-small"
+                            aria-label={`Reset the password of ${user.name}`}
+                            onClick={() => void makeResetLink(user)}
+                          >
+                            Reset password
+                          </Button>
+                        </>
                       ) : (
                         <span className="muted">You</span>
                       )}

@@ -47,4 +47,49 @@ describe('sign-in and set-up forms', () => {
     expect(screen.getByText(/use at least 12 characters/i)).toBeTruthy();
     expect(setup).not.toHaveBeenCalled();
   });
+
+  it('asks for the tenant when one password opens accounts in several, and signs in to the one chosen', async () => {
+    const session = {
+      user: { id: 'u', email: 'a@b.example', name: 'A', role: 'tenant_viewer', tenantId: 'ten_2' },
+      csrfToken: 'c',
+    };
+    const login = vi
+      .fn()
+      .mockRejectedValueOnce(
+        new ApiProblem({
+          status: 409,
+          title: 'Conflict',
+          errors: [
+            { field: 'tenantId', code: 'ambiguous', message: 'Choose the tenant to sign in to.' },
+          ],
+          signInChoices: [
+            { tenantId: 'ten_1', tenantName: 'Acme' },
+            { tenantId: 'ten_2', tenantName: 'Globex' },
+            { tenantId: null, tenantName: null },
+          ],
+        }),
+      )
+      .mockResolvedValueOnce(session);
+    const onSignedIn = vi.fn();
+    renderInConsole(<SignInPage onSignedIn={onSignedIn} />, fakeClient({ 'session.login': login }));
+    fireEvent.change(screen.getByLabelText('Email'), { target: { value: 'a@b.example' } });
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'one password' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByText('Choose the tenant to sign in to.')).toBeTruthy();
+    const tenant = screen.getByLabelText('Tenant');
+    expect([...tenant.querySelectorAll('option')].map((o) => o.textContent)).toEqual([
+      'Choose the tenant to sign in to',
+      'Acme',
+      'Globex',
+      'Operator',
+    ]);
+    fireEvent.change(tenant, { target: { value: 'ten_2' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    await vi.waitFor(() => expect(onSignedIn).toHaveBeenCalledWith(session));
+    expect(login).toHaveBeenLastCalledWith({
+      email: 'a@b.example',
+      password: 'one password',
+      tenantId: 'ten_2',
+    });
+  });
 });

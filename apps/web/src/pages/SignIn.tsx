@@ -1,11 +1,12 @@
 import { loginRequestSchema, setupRequestSchema } from '@onramp/contracts';
-import type { Session } from '@onramp/sdk';
+import { ApiProblem, type Session, type SignInChoice } from '@onramp/sdk';
+import { useState } from 'react';
 import { Alert, Button, Field, TextInput } from '../components/ui.tsx';
 import { useForm, validateWith } from '../lib/forms.ts';
 import { Link } from '../lib/router.tsx';
 import { useClient } from '../lib/session.tsx';
 
-function AuthLayout({ title, children }: { title: string; children: React.ReactNode }) {
+export function AuthLayout({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <main className="auth" id="main">
       <div className="auth-card">
@@ -20,16 +21,35 @@ function AuthLayout({ title, children }: { title: string; children: React.ReactN
   );
 }
 
+/** The select's value for the operator account, which belongs to no tenant. */
+const OPERATOR_CHOICE = 'operator';
+
 export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
   const client = useClient();
   const { form, errors, setErrors, busy, field, submit, onSubmit } = useForm({
     email: '',
     password: '',
+    tenant: '',
   });
+  // Set when this email and password open accounts in several tenants: the person picks one.
+  const [choices, setChoices] = useState<SignInChoice[]>([]);
   const signIn = () => {
-    const checked = validateWith(loginRequestSchema, form);
+    const tenantId = form.tenant === OPERATOR_CHOICE ? null : form.tenant;
+    const checked = validateWith(loginRequestSchema, {
+      email: form.email,
+      password: form.password,
+      ...(choices.length && form.tenant ? { tenantId } : {}),
+    });
     if (!checked.ok) return setErrors(checked.errors);
-    return submit(async () => onSignedIn(await client.session.login(checked.data)));
+    return submit(async () => {
+      try {
+        onSignedIn(await client.session.login(checked.data));
+      } catch (failure) {
+        if (failure instanceof ApiProblem && failure.signInChoices.length)
+          setChoices(failure.signInChoices);
+        throw failure;
+      }
+    });
   };
   return (
     <AuthLayout title="Sign in">
@@ -41,6 +61,21 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         <Field label="Password" error={errors.password}>
           <TextInput type="password" autoComplete="current-password" {...field('password')} />
         </Field>
+        {choices.length ? (
+          <Field label="Tenant" error={errors.tenantId}>
+            <select className="input" {...field('tenant')}>
+              <option value="">Choose the tenant to sign in to</option>
+              {choices.map((choice) => (
+                <option
+                  key={choice.tenantId ?? OPERATOR_CHOICE}
+                  value={choice.tenantId ?? OPERATOR_CHOICE}
+                >
+                  {choice.tenantId ? (choice.tenantName ?? choice.tenantId) : 'Operator'}
+                </option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
         <Button type="submit" variant="primary" busy={busy} className="btn-block">
           Sign in
         </Button>

@@ -14,6 +14,7 @@ import { initialSchema } from './migrations/0001_initial.ts';
 import { callbackTokens } from './migrations/0002_callback_tokens.ts';
 import { healthAndWebhooks } from './migrations/0003_health_and_webhooks.ts';
 import { webhookSecretRotation } from './migrations/0004_webhook_secret_rotation.ts';
+import { usersHardening } from './migrations/0006_users_hardening.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -73,12 +74,13 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
 }
 
 /** Versioned migrations, in order. Add new ones at the end; never edit one that has shipped. */
-function migrationsFor(dialect: Dialect): Record<string, Migration> {
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initialSchema(dialect),
     '0002_callback_tokens': callbackTokens(dialect),
     '0003_health_and_webhooks': healthAndWebhooks(dialect),
     '0004_webhook_secret_rotation': webhookSecretRotation(dialect),
+    '0006_users_hardening': usersHardening(dialect),
   };
 }
 

@@ -21,6 +21,7 @@ export interface Database {
   health_schedule: HealthScheduleTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  password_resets: PasswordResetsTable;
 }
 
 export interface TenantsTable {
@@ -36,6 +37,7 @@ export interface UsersTable {
   id: string;
   /** null for operator admins, who belong to no tenant. */
   tenant_id: string | null;
+  /** Lower-case; unique within the tenant (operators: among operators), not across tenants. */
   email: string;
   name: string;
   role: 'operator_admin' | 'tenant_admin' | 'tenant_viewer';
@@ -258,4 +260,16 @@ export interface WebhookDeliveriesTable {
   claimed_by: string | null;
   claim_expires_at: string | null;
   created_at: string;
+}
+
+/** Single-use password reset links an admin hands out; only the SHA-256 of the link's token is kept. */
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  /** The admin who made it (a user id). */
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }

@@ -2,14 +2,12 @@ import { loginRequestSchema, sessionResponseSchema, setupRequestSchema } from '@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  DUMMY_PASSWORD_HASH,
-  hashPassword,
-  verifyPassword,
-} from '../../adapters/crypto/secrets.ts';
+import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
 import { untrustedText } from '../audit/audit-repository.ts';
+import { checkNewPassword } from '../users/password-policy.ts';
+import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
@@ -75,7 +73,8 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       }
       // Once per limit and window (the first refused attempt), so a flood leaves one entry.
       if (decision.count === check.limit + 1) {
-        const user = await ctx.users.findForLogin(email);
+        // The first account of that email, if any: one entry, in that tenant's log.
+        const [user] = await ctx.users.findAllForLogin(email);
         await ctx.audit.append({
           tenantId: user?.tenantId ?? null,
           actorType: 'system',
@@ -149,6 +148,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const passwordHash = await hashPassword(password);
       const user = await ctx.db.transaction().execute(async (trx) => {
         if (!(await consumeSetupToken(trx, setupToken))) return undefined;
+        // Judged once the token is known good (a stranger gets no free password checks); refusing
+        // rolls the transaction back, so the token stays usable for a better password.
+        const weak = checkNewPassword(password, { email, name });
+        if (weak) throw new AppError('invalid_request', weak.message, [weak]);
         const created = await createUsersRepository(trx, ctx.clock).create(
           { tenantId: null, email, name, role: 'operator_admin', passwordHash },
           trx,
@@ -193,26 +196,34 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async (request, reply) => {
-      const { email, password } = request.body;
+      const { email } = request.body;
       const admitted = await admitSignIn(request, email);
-      const user = await ctx.users.findForLogin(email);
-      // Verify against a dummy hash when the user is unknown, so timing does not tell who exists.
-      const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !matches || user.disabled) {
-        await ctx.audit.append({
-          tenantId: user?.tenantId ?? null,
-          actorType: 'system',
-          actorId: null,
-          action: 'session.failed',
-          targetType: 'user',
-          targetId: user?.id ?? '',
-          ...requestMeta(request),
-          details: emailDetails(email, user),
-        });
+      const outcome = await findAccountBySignIn(ctx.users, request.body);
+      if (outcome.kind === 'ambiguous') {
+        // The password opened several accounts: no guess, so it spends no budget either.
+        await Promise.all(admitted.map((decision) => limiter.refund(decision)));
+        throw await chooseTenantProblem(ctx, outcome.accounts);
+      }
+      if (outcome.kind === 'refused') {
+        // In the audit log of each tenant whose user this email names (the operators' for none).
+        const targets = outcome.candidates.length ? outcome.candidates : [undefined];
+        for (const candidate of targets) {
+          await ctx.audit.append({
+            tenantId: candidate?.tenantId ?? null,
+            actorType: 'system',
+            actorId: null,
+            action: 'session.failed',
+            targetType: 'user',
+            targetId: candidate?.id ?? '',
+            ...requestMeta(request),
+            details: emailDetails(email, candidate),
+          });
+        }
         throw new AppError('unauthenticated', 'The email or password is wrong.', [
           { field: 'password', code: 'invalid_format', message: 'The email or password is wrong.' },
         ]);
       }
+      const { user } = outcome;
       // The right password: this attempt was no guess, so it does not spend the budget of the
       // address (colleagues behind one NAT) or of the account.
       await Promise.all(admitted.map((decision) => limiter.refund(decision)));

@@ -11,11 +11,12 @@ import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
-import { conflict, notFound } from '../../http/problems.ts';
+import { conflict, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, requireOperator } from '../auth/principal.ts';
+import { checkNewPassword } from '../users/password-policy.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
 import { insertWithinCap } from './collection-caps.ts';
 import { createTenantsRepository } from './tenants-repository.ts';
@@ -63,8 +64,9 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       const { name, limits, admin } = request.body;
       if (await ctx.tenants.nameExists(name))
         throw conflict('name', `A tenant named "${name}" exists.`);
-      if (admin && (await ctx.users.emailExists(admin.email)))
-        throw conflict('admin.email', `A user with email ${admin.email} exists.`);
+      // A new tenant has no users: its admin's email cannot conflict (emails are unique per tenant).
+      const weak = admin && checkNewPassword(admin.password, admin, 'admin.password');
+      if (weak) throw invalid([weak]);
       const passwordHash = admin ? await hashPassword(admin.password) : undefined;
       const tenant = await insertWithinCap(
         ctx,

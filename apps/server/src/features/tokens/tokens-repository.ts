@@ -3,7 +3,8 @@ import { hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
 import type { ApiTokensTable, Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { Scope } from '../auth/principal.ts';
+import type { Role, Scope } from '../auth/principal.ts';
+import { effectiveScopes, isWithinRole } from './token-rights.ts';
 
 export interface ApiToken {
   id: string;
@@ -36,6 +37,41 @@ function toToken(row: ApiTokensTable): ApiToken {
 /** How long a live token found by `findLive` is taken as live without asking the database again. */
 export const TOKEN_CACHE_MS = 1000;
 
+/**
+ * Revokes the live tokens a user made (all of them, or, given the role the user now holds, those
+ * whose scopes that role could not grant), in the caller's transaction. Returns what it revoked, for
+ * the audit log. The caller forgets the cached tokens once its transaction commits.
+ */
+export async function revokeTokensCreatedBy(
+  executor: Kysely<Database>,
+  clock: () => Date,
+  userId: string,
+  keepWithin?: Role,
+): Promise<ApiToken[]> {
+  const rows = await executor
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where('created_by', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  const doomed = rows
+    .map(toToken)
+    .filter((token) => keepWithin === undefined || !isWithinRole(token.scopes, keepWithin));
+  if (doomed.length === 0) return [];
+  const now = clock().toISOString();
+  await executor
+    .updateTable('api_tokens')
+    .set({ revoked_at: now })
+    .where(
+      'id',
+      'in',
+      doomed.map((t) => t.id),
+    )
+    .where('revoked_at', 'is', null)
+    .execute();
+  return doomed.map((token) => ({ ...token, revokedAt: now }));
+}
+
 /** API tokens `onr_…`: shown once at creation, stored as a SHA-256 hash, scoped, expiring, revocable. */
 export function createTokensRepository(
   db: Kysely<Database>,
@@ -52,10 +88,22 @@ export function createTokensRepository(
     maxEntries: 10_000,
     now: () => clock().getTime(),
   });
+  /**
+   * Bumped by every forget: a lookup that read the database before a change and finishes after this
+   * replica forgot does not put its stale answer back in the cache.
+   */
+  let generation = 0;
+  const forget = () => {
+    generation += 1;
+    live.clear();
+  };
   return {
-    /** Forgets every cached token (after a change that may have revoked some: a tenant deleted). */
+    /**
+     * Forgets every cached token, after a change that may have revoked or narrowed some (a tenant
+     * deleted; a user demoted, disabled or deleted), so this replica sees it at once.
+     */
     forgetCached(): void {
-      live.clear();
+      forget();
     },
 
     async create(
@@ -85,7 +133,10 @@ export function createTokensRepository(
       await executor.insertInto('api_tokens').values(row).execute();
       return { token: toToken(row), secret };
     },
-    /** The token a request presents, if it is live (not revoked, not expired). */
+    /**
+     * The token a request presents, if it is live (not revoked, not expired, its creator still
+     * active), with the scopes it may use today: never more than its creator could grant now.
+     */
     async findLive(secret: string): Promise<ApiToken | undefined> {
       const now = clock().toISOString();
       const hash = hashToken(secret);
@@ -97,14 +148,38 @@ export function createTokensRepository(
         Date.parse(now) - Date.parse(cached.lastUsedAt) <= 60_000
       )
         return cached;
-      const row = await db
+      const seen = generation;
+      const found = await db
         .selectFrom('api_tokens')
-        .selectAll()
-        .where('token_hash', '=', hash)
-        .where('revoked_at', 'is', null)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .leftJoin('users', 'users.id', 'api_tokens.created_by')
+        .selectAll('api_tokens')
+        .select([
+          'users.id as creator_id',
+          'users.role as creator_role',
+          'users.tenant_id as creator_tenant_id',
+          'users.disabled_at as creator_disabled_at',
+        ])
+        .where('api_tokens.token_hash', '=', hash)
+        .where('api_tokens.revoked_at', 'is', null)
+        .where((eb) =>
+          eb.or([eb('api_tokens.expires_at', 'is', null), eb('api_tokens.expires_at', '>', now)]),
+        )
         .executeTakeFirst();
-      if (!row) return undefined;
+      if (!found) return undefined;
+      const { creator_id, creator_role, creator_tenant_id, creator_disabled_at, ...row } = found;
+      const scopes = effectiveScopes(
+        JSON.parse(row.scopes) as Scope[],
+        row.tenant_id,
+        creator_id && creator_role
+          ? {
+              role: creator_role,
+              tenantId: creator_tenant_id,
+              disabled: creator_disabled_at !== null,
+            }
+          : undefined,
+      );
+      // Its creator is gone, disabled or may grant none of its scopes now: the token is dead.
+      if (scopes.length === 0) return undefined;
       // Only once a minute per token: a busy service must not turn every read into a write.
       if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
         await db
@@ -114,8 +189,8 @@ export function createTokensRepository(
           .execute();
         row.last_used_at = now;
       }
-      const token = toToken(row);
-      live.set(hash, token);
+      const token = { ...toToken(row), scopes };
+      if (seen === generation) live.set(hash, token);
       return token;
     },
     /**
@@ -154,7 +229,7 @@ export function createTokensRepository(
       return Number(row?.n ?? 0);
     },
     async revoke(tenantId: string | null, id: string): Promise<ApiToken | undefined> {
-      live.clear();
+      forget();
       const base = db
         .updateTable('api_tokens')
         .set({ revoked_at: clock().toISOString() })
@@ -165,7 +240,7 @@ export function createTokensRepository(
         : base.where('tenant_id', '=', tenantId)
       ).execute();
       // Again once revoked: a lookup between the first clear and the update may have cached it.
-      live.clear();
+      forget();
       const query = db.selectFrom('api_tokens').selectAll().where('id', '=', id);
       const row = await (tenantId === null
         ? query.where('tenant_id', 'is', null)

@@ -13,6 +13,18 @@ export interface User {
   disabled: boolean;
 }
 
+/**
+ * How many accounts one email may open at sign-in (one per tenant, and one operator): each is a
+ * password hash to check, so the count is bounded to keep a sign-in's cost bounded.
+ */
+export const MAX_ACCOUNTS_PER_EMAIL = 20;
+
+/** Whether a database error is a unique constraint refusing a row (on either engine). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 function toUser(row: UsersTable): User {
   return {
     id: row.id,
@@ -53,26 +65,45 @@ export function createUsersRepository(db: Kysely<Database>, clock: () => Date) {
       await executor.insertInto('users').values(row).execute();
       return toUser(row);
     },
-    /** For sign-in only: the one lookup that is not scoped to a tenant, and the one that sees the hash. */
-    async findForLogin(email: string): Promise<(User & { passwordHash: string }) | undefined> {
-      const row = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('email', '=', email.toLowerCase())
-        .executeTakeFirst();
+    /**
+     * For sign-in only: the one lookup that is not scoped to a tenant, and the one that sees the hash.
+     * An email is unique within a tenant, so it may name one account in each tenant (and one operator);
+     * `tenantId` (null: the operator) narrows it to one, when the person named it.
+     */
+    async findAllForLogin(
+      email: string,
+      tenantId?: string | null,
+    ): Promise<(User & { passwordHash: string })[]> {
+      const query = db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase());
+      const scoped =
+        tenantId === undefined
+          ? query
+          : tenantId === null
+            ? query.where('tenant_id', 'is', null)
+            : query.where('tenant_id', '=', tenantId);
+      const rows = await scoped.orderBy('id').limit(MAX_ACCOUNTS_PER_EMAIL).execute();
+      return rows.map((row) => ({ ...toUser(row), passwordHash: row.password_hash }));
+    },
+    /** The user with this id and the hash of their password (password change and reset). */
+    async findWithPasswordHash(id: string): Promise<(User & { passwordHash: string }) | undefined> {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
     },
     async findById(id: string): Promise<User | undefined> {
       const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
-    async emailExists(email: string): Promise<boolean> {
+    /**
+     * Whether the tenant (null: the operators) has a user with this email. Never asked across tenants:
+     * whether an email is used elsewhere is not a tenant's to learn.
+     */
+    async emailExistsIn(tenantId: string | null, email: string): Promise<boolean> {
+      const query = db.selectFrom('users').select('id').where('email', '=', email.toLowerCase());
       return Boolean(
-        await db
-          .selectFrom('users')
-          .select('id')
-          .where('email', '=', email.toLowerCase())
-          .executeTakeFirst(),
+        await (tenantId === null
+          ? query.where('tenant_id', 'is', null)
+          : query.where('tenant_id', '=', tenantId)
+        ).executeTakeFirst(),
       );
     },
     /** One page by id ascending, read with `limit + 1` rows (see http/pagination.ts). */
@@ -123,6 +154,18 @@ export function createUsersRepository(db: Kysely<Database>, clock: () => Date) {
         .where('id', '=', id)
         .execute();
       return this.findInTenant(tenantId, id);
+    },
+    /** Sets a user's password (already hashed), in the caller's transaction. */
+    async setPasswordHash(
+      id: string,
+      passwordHash: string,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      await executor
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: clock().toISOString() })
+        .where('id', '=', id)
+        .execute();
     },
     async deleteInTenant(tenantId: string, id: string): Promise<boolean> {
       const result = await db

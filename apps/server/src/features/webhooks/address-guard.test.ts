@@ -28,6 +28,58 @@ describe('webhook address guard', () => {
     expect(forbiddenReason(address)).toContain(why);
   });
 
+  // Every IPv6 form that carries an IPv4 address is judged by the address it carries.
+  it.each([
+    // IPv4-translated ::ffff:0:0/96 (SIIT), as text and as the URL parser writes it.
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:10.0.0.1', 'private'],
+    ['::ffff:0:169.254.169.254', 'link-local'],
+    ['0:0:0:0:ffff:0:a9fe:a9fe', 'link-local'],
+    // IPv4-mapped and IPv4-compatible, in hex too.
+    ['::ffff:a9fe:a9fe', 'link-local'],
+    ['::ffff:192.168.1.1', 'private'],
+    ['::127.0.0.1', 'loopback'],
+    ['::a00:1', 'private'],
+    ['::0.0.0.2', 'this network'],
+    // NAT64, well-known prefix; the local-use prefix whatever it carries.
+    ['64:ff9b::127.0.0.1', 'loopback'],
+    ['64:ff9b::c0a8:101', 'private'],
+    ['64:ff9b:1::8.8.8.8', 'local NAT64'],
+    ['64:ff9b:1:ffff::a00:1', 'local NAT64'],
+    // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
+    ['2002:7f00:1::1', 'loopback'],
+    ['2002:a9fe:a9fe::', 'link-local'],
+    ['2002:c0a8:0101:1::1', 'private'],
+    ['2002:6440:0001::1', 'carrier-grade NAT'],
+    // Teredo, whatever it carries (here a public server and client).
+    ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'Teredo'],
+    ['2001:0:7f00:1::1', 'Teredo'],
+    // The rest of ::/8 and everything outside global unicast.
+    ['64:ff9b:0:0:1::1', 'reserved'],
+    ['::1:0:0:0', 'reserved'],
+    ['4000::1', 'reserved'],
+    ['2001:2::1', 'benchmarking'],
+    ['3fff::1', 'documentation'],
+  ])('refuses %s, which carries or is %s', (address, why) => {
+    expect(forbiddenReason(address)).toContain(why);
+  });
+
+  it.each(['::ffff:0:8.8.8.8', '::ffff:0:808:808', '2002:0808:0808::1', '64:ff9b::1.1.1.1'])(
+    'accepts %s, which carries a public IPv4 address',
+    (address) => {
+      expect(forbiddenReason(address)).toBeUndefined();
+    },
+  );
+
+  it('refuses the IPv4-translated loopback as a webhook URL', async () => {
+    const guard = { allowPrivate: false, lookup: async () => [] };
+    expect(await checkEndpointUrl('http://[::ffff:0:127.0.0.1]:8080/', guard)).toMatchObject({
+      field: 'url',
+      code: 'private_address',
+    });
+  });
+
   it.each([
     '93.184.215.14',
     '8.8.8.8',

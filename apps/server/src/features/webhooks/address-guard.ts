@@ -34,6 +34,7 @@ const V4_FORBIDDEN: readonly Range[] = [
   [[172, 16, 0, 0], 12, 'a private address'],
   [[192, 0, 0, 0], 24, 'an IETF protocol address'],
   [[192, 0, 2, 0], 24, 'a documentation address'],
+  [[192, 88, 99, 0], 24, 'a deprecated 6to4 relay address'],
   [[192, 168, 0, 0], 16, 'a private address'],
   [[198, 18, 0, 0], 15, 'a benchmarking address'],
   [[198, 51, 100, 0], 24, 'a documentation address'],
@@ -46,10 +47,16 @@ const V4_FORBIDDEN: readonly Range[] = [
 const V6_FORBIDDEN: readonly Range[] = [
   [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 128, 'the unspecified address'],
   [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128, 'a loopback address'],
+  // Local-use NAT64 (RFC 8215): the operator's own translator, whose prefix length (and so where the
+  // IPv4 address sits) Onramp cannot know; refused whatever it carries.
   [[0x00, 0x64, 0xff, 0x9b, 0, 1], 48, 'a local NAT64 address'],
   [[0x01, 0x00, 0, 0, 0, 0, 0, 0], 64, 'a discard address'],
+  // Teredo tunnels to a host behind a NAT through a relay; no webhook receiver needs it, and the
+  // client address it carries is obfuscated: refused whatever it carries.
   [[0x20, 0x01, 0x00, 0x00], 32, 'a Teredo address'],
+  [[0x20, 0x01, 0x00, 0x02, 0, 0], 48, 'a benchmarking address'],
   [[0x20, 0x01, 0x0d, 0xb8], 32, 'a documentation address'],
+  [[0x3f, 0xff], 20, 'a documentation address'],
   [[0xfc], 7, 'a unique-local address (cloud metadata services live here too)'],
   [[0xfe, 0x80], 10, 'a link-local address'],
   [[0xfe, 0xc0], 10, 'a site-local address'],
@@ -101,9 +108,26 @@ function parseIPv6(text: string): number[] | undefined {
 }
 
 /**
+ * IPv6 forms that carry an IPv4 address, and the byte it starts at: each is judged as the IPv4
+ * address it carries, since a stack or translator on the way may deliver it there.
+ */
+const V4_CARRIERS: readonly [prefix: readonly number[], bits: number, offset: number][] = [
+  // IPv4-mapped ::ffff:a.b.c.d
+  [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 96, 12],
+  // IPv4-translated ::ffff:0:a.b.c.d (SIIT, RFC 6145)
+  [[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0], 96, 12],
+  // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
+  [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 96, 12],
+  // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052)
+  [[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], 96, 12],
+  // 6to4 2002:a.b.c.d::/48
+  [[0x20, 0x02], 16, 2],
+];
+
+/**
  * Why an address may not receive webhooks, or undefined when it is a public address. IPv4 addresses
- * inside IPv6 (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`)
- * are judged as the IPv4 address they carry.
+ * inside IPv6 (V4_CARRIERS) are judged as the IPv4 address they carry; any other IPv6 address must be
+ * global unicast (2000::/3) and in none of the special ranges.
  */
 export function forbiddenReason(address: string): string | undefined {
   const kind = isIP(address.split('%')[0] ?? '');
@@ -115,17 +139,17 @@ export function forbiddenReason(address: string): string | undefined {
   if (kind !== 6) return 'not an IP address';
   const bytes = parseIPv6(address);
   if (!bytes) return 'not an IP address';
-  const embedded = (from: number) => bytes.slice(from, from + 4).join('.');
-  const zeros = (from: number, to: number) => bytes.slice(from, to).every((b) => b === 0);
-  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated, but routable by some stacks).
-  if (zeros(0, 15) && (bytes[15] ?? 0) <= 1)
-    return V6_FORBIDDEN.find((r) => inRange(bytes, r))?.[2];
-  if (zeros(0, 10) && ((bytes[10] === 0xff && bytes[11] === 0xff) || zeros(10, 12)))
-    return forbiddenReason(embedded(12));
-  if (inRange(bytes, [[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], 96, '']))
-    return forbiddenReason(embedded(12));
-  if (inRange(bytes, [[0x20, 0x02], 16, ''])) return forbiddenReason(embedded(2));
-  return V6_FORBIDDEN.find((r) => inRange(bytes, r))?.[2];
+  // :: and ::1 before the IPv4-compatible form, which would read them as 0.0.0.0 and 0.0.0.1.
+  const special = V6_FORBIDDEN.find((r) => inRange(bytes, r))?.[2];
+  if (special) return special;
+  for (const [prefix, bits, offset] of V4_CARRIERS) {
+    if (inRange(bytes, [prefix, bits, ''])) {
+      const why = forbiddenReason(bytes.slice(offset, offset + 4).join('.'));
+      return why ? `${why} inside IPv6` : undefined;
+    }
+  }
+  if (!inRange(bytes, [[0x20], 3, ''])) return 'a reserved address (not global unicast)';
+  return undefined;
 }
 
 export interface GuardOptions {

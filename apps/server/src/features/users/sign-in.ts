@@ -1,0 +1,67 @@
+import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../adapters/crypto/secrets.ts';
+import { AppError } from '../../http/problems.ts';
+import type { TenantsRepository } from '../tenants/tenants-repository.ts';
+import type { User, UsersRepository } from './users-repository.ts';
+
+export type SignInOutcome =
+  /** The one active account this email and password open. */
+  | { kind: 'signed_in'; user: User }
+  /** More than one: the person chooses the tenant (these are all theirs: the password opens each). */
+  | { kind: 'ambiguous'; accounts: User[] }
+  /** None. `candidates` are the accounts of that email, for the audit log of their tenants. */
+  | { kind: 'refused'; candidates: User[] };
+
+/**
+ * Finds the account an email and password open. Emails are unique per tenant, not globally, so an
+ * email may name accounts in several tenants: the password is checked against each (at most
+ * MAX_ACCOUNTS_PER_EMAIL, each its own hash). An unknown email is checked against a dummy hash, so
+ * timing does not tell an unknown email from a wrong password.
+ */
+export async function findAccountBySignIn(
+  users: Pick<UsersRepository, 'findAllForLogin'>,
+  input: { email: string; password: string; tenantId?: string | null },
+): Promise<SignInOutcome> {
+  const candidates = await users.findAllForLogin(input.email, input.tenantId);
+  if (candidates.length === 0) {
+    await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
+    return { kind: 'refused', candidates: [] };
+  }
+  const opened: User[] = [];
+  for (const { passwordHash, ...user } of candidates) {
+    if ((await verifyPassword(input.password, passwordHash)) && !user.disabled) opened.push(user);
+  }
+  const [only] = opened;
+  if (!only) return { kind: 'refused', candidates: candidates.map(({ passwordHash, ...u }) => u) };
+  if (opened.length > 1) return { kind: 'ambiguous', accounts: opened };
+  return { kind: 'signed_in', user: only };
+}
+
+/**
+ * The answer when an email and password open accounts in several tenants: a 409 on `tenantId` listing
+ * them (their tenants' names included: the password already opens each), to send again with one.
+ */
+export async function chooseTenantProblem(
+  ctx: { tenants: Pick<TenantsRepository, 'find'> },
+  accounts: readonly User[],
+): Promise<AppError> {
+  const choices = await Promise.all(
+    accounts.map(async (user) => ({
+      tenantId: user.tenantId,
+      tenantName: user.tenantId ? ((await ctx.tenants.find(user.tenantId))?.name ?? null) : null,
+    })),
+  );
+  return new AppError(
+    'conflict',
+    'This email and password open accounts in more than one tenant: choose the one to sign in to.',
+    [
+      {
+        field: 'tenantId',
+        code: 'ambiguous',
+        message: 'Choose the tenant to sign in to.',
+        hint: 'Send the sign-in again with tenantId: one of `signInChoices` (null for the operator).',
+      },
+    ],
+    {},
+    { signInChoices: choices },
+  );
+}
