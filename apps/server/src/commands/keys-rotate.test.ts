@@ -3,24 +3,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvelope } from '../adapters/crypto/envelope.ts';
-import { addKeyToFile, openKeyringFile, retireKeysInFile } from '../adapters/crypto/keyring.ts';
+import {
+  addKeyToFile,
+  lockKeyringFile,
+  openKeyringFile,
+  retireKeysInFile,
+} from '../adapters/crypto/keyring.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../testing/databases.ts';
-import { keyIdsInUse, rewrapAll } from './keys-rotate.ts';
+import { KEY_RETIRE_GRACE_MS, keyIdsInUse, rewrapAll } from './keys-rotate.ts';
 
 describe('the keyring file', () => {
-  it('is created readable by its owner only, and keeps old keys until retired', () => {
+  it('is created readable by its owner only, and keeps old keys until retired', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'onramp-keys-')), 'master-keys.json');
     const keyring = openKeyringFile(path, { createIfMissing: true });
     expect(keyring.created).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const first = keyring.current().id;
-    const second = addKeyToFile(path);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    keyring.reload();
-    expect(keyring.current().id).toBe(second.id);
-    expect(keyring.find(first)).toBeDefined();
-    expect(retireKeysInFile(path, new Set([second.id]))).toEqual([first]);
-    expect(openKeyringFile(path).ids()).toEqual([second.id]);
+    const lock = await lockKeyringFile(path, { purpose: 'test', timeoutMs: 1000 });
+    try {
+      const second = addKeyToFile(path, lock);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      keyring.reload();
+      expect(keyring.current().id).toBe(second.id);
+      expect(keyring.find(first)).toBeDefined();
+      const later = new Date(Date.parse(second.createdAt) + KEY_RETIRE_GRACE_MS);
+      expect(
+        retireKeysInFile(path, new Set([second.id]), {
+          lock,
+          graceMs: KEY_RETIRE_GRACE_MS,
+          now: later,
+        }).retired,
+      ).toEqual([first]);
+      expect(openKeyringFile(path).ids()).toEqual([second.id]);
+    } finally {
+      lock.release();
+    }
     expect(() => openKeyringFile(join(path, '..', 'missing.json'))).toThrow(/does not exist/);
   });
 });
@@ -76,9 +93,16 @@ describe.each(TEST_DIALECTS)('keys rotate on %s', (dialect) => {
       .orderBy('id')
       .execute();
 
-    const newKey = addKeyToFile(path);
+    const lock = await lockKeyringFile(path, { purpose: 'test', timeoutMs: 1000 });
+    const newKey = addKeyToFile(path, lock);
     const report = await rewrapAll(database.db, openKeyringFile(path));
-    expect(report).toEqual({ newKeyId: newKey.id, rewrapped: 250, skipped: 0, failed: [] });
+    expect(report).toEqual({
+      newKeyId: newKey.id,
+      rewrapped: 250,
+      skipped: 0,
+      failed: [],
+      stoppedEarly: false,
+    });
     expect(await keyIdsInUse(database.db)).toEqual(new Set([newKey.id]));
 
     const after = await database.db.selectFrom('secrets').selectAll().orderBy('id').execute();
@@ -93,7 +117,15 @@ describe.each(TEST_DIALECTS)('keys rotate on %s', (dialect) => {
         ),
       ).toBe(plaintexts.get(row.owner_id));
     }
-    expect(retireKeysInFile(path, await keyIdsInUse(database.db))).toEqual([oldKey]);
+    const later = new Date(Date.parse(newKey.createdAt) + KEY_RETIRE_GRACE_MS);
+    expect(
+      retireKeysInFile(path, await keyIdsInUse(database.db), {
+        lock,
+        graceMs: KEY_RETIRE_GRACE_MS,
+        now: later,
+      }).retired,
+    ).toEqual([oldKey]);
+    lock.release();
     // A second rotation with nothing left under old keys changes nothing.
     expect((await rewrapAll(database.db, openKeyringFile(path))).rewrapped).toBe(0);
   });
