@@ -146,9 +146,8 @@ function createKeyringFile(path: string): boolean {
 /** Opens a keyring file; with `createIfMissing`, makes one with a fresh key (the embedded set-up). */
 export function openKeyringFile(
   path: string,
-  options: { createIfMissing?: boolean; now?: () => number } = {},
+  options: { createIfMissing?: boolean } = {},
 ): Keyring & { created: boolean } {
-  const now = options.now ?? Date.now;
   let created = false;
   if (!existsSync(path)) {
     if (!options.createIfMissing) throw new Error(`the keyring ${path} does not exist`);
@@ -156,20 +155,20 @@ export function openKeyringFile(
   }
   let text = readFileSync(path, 'utf8');
   let keys = parseKeys(path, text);
-  let checkedAt = now();
+  let checkedAt = Date.now();
   const reload = () => {
     const next = readFileSync(path, 'utf8');
     if (next !== text) {
       keys = parseKeys(path, next);
       text = next;
     }
-    checkedAt = now();
+    checkedAt = Date.now();
   };
   // A running service notices a key added by `onramp keys rotate` within seconds and seals with it.
   // It compares contents, not modification times: a coarse file system can give two writes one mtime,
   // and a replica that missed a rotation would go on sealing with a key `retire` may then drop.
   const refresh = () => {
-    if (now() - checkedAt >= KEYRING_REFRESH_MS) reload();
+    if (Date.now() - checkedAt >= KEYRING_REFRESH_MS) reload();
   };
   return {
     created,
