@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { createEnvelope, type SealedSecret, SecretOpenError } from '../adapters/crypto/envelope.ts';
 import {
   describeLockHolder,
@@ -16,8 +16,8 @@ import {
   restoreKeyInFile,
   retireKeysInFile,
 } from '../adapters/crypto/keyring.ts';
-import { type DatabaseHandle, openDatabase } from '../adapters/db/database.ts';
-import { type Database, OPERATOR_SECRET_SCOPE } from '../adapters/db/schema.ts';
+import { type DatabaseHandle, type Dialect, openDatabase } from '../adapters/db/database.ts';
+import { type Database, OPERATOR_SECRET_SCOPE, type SecretsTable } from '../adapters/db/schema.ts';
 import { databaseLocation, keyringPath, loadConfig } from '../config.ts';
 
 /**
@@ -58,7 +58,7 @@ export async function rewrapAll(
   db: Kysely<Database>,
   keyring: Keyring,
   clock: () => Date = () => new Date(),
-  options: { shouldStop?: () => boolean } = {},
+  options: { shouldStop?: () => boolean; dialect?: Dialect } = {},
 ): Promise<RotationReport> {
   const envelope = createEnvelope(keyring);
   const newKeyId = keyring.current().id;
@@ -84,7 +84,7 @@ export async function rewrapAll(
       .limit(100)
       .execute();
     if (batch.length === 0) break;
-    const updates: { row: (typeof batch)[number]; next: SealedSecret }[] = [];
+    const updates: PendingRewrap[] = [];
     for (const row of batch) {
       after = row.id;
       const binding = {
@@ -105,29 +105,54 @@ export async function rewrapAll(
         });
       }
     }
-    // One commit (and flush to disk) per batch, not per row; each row is still its own compare-and-set.
-    const changed = await db.transaction().execute(async (trx) => {
-      let count = 0;
-      for (const { row, next } of updates) {
-        const result = await trx
-          .updateTable('secrets')
-          .set({
-            key_id: next.keyId,
-            wrapped_key: next.wrappedKey,
-            updated_at: clock().toISOString(),
-          })
-          .where('id', '=', row.id)
-          .where('key_id', '=', row.key_id)
-          .where('wrapped_key', '=', row.wrapped_key)
-          .executeTakeFirst();
-        count += Number(result.numUpdatedRows);
-      }
-      return count;
-    });
+    const changed = await applyRewraps(db, updates, clock, options.dialect);
     report.rewrapped += changed;
     report.skipped += updates.length - changed;
   }
   return report;
+}
+
+type PendingRewrap = { row: Selectable<SecretsTable>; next: SealedSecret };
+
+/** Writes a batch of re-wrapped keys, each row a compare-and-set; answers how many rows changed. */
+async function applyRewraps(
+  db: Kysely<Database>,
+  updates: PendingRewrap[],
+  clock: () => Date,
+  dialect: Dialect | undefined,
+): Promise<number> {
+  const apply = async (executor: Kysely<Database>) => {
+    let count = 0;
+    for (const { row, next } of updates) {
+      const result = await executor
+        .updateTable('secrets')
+        .set({
+          key_id: next.keyId,
+          wrapped_key: next.wrappedKey,
+          updated_at: clock().toISOString(),
+        })
+        .where('id', '=', row.id)
+        .where('key_id', '=', row.key_id)
+        .where('wrapped_key', '=', row.wrapped_key)
+        .executeTakeFirst();
+      count += Number(result.numUpdatedRows);
+    }
+    return count;
+  };
+  try {
+    // One commit (and flush to disk) per batch, not one per row.
+    return await db.transaction().execute(async (trx) => {
+      // On PostgreSQL the service may hold a secret's row while it waits for another (a webhook secret
+      // and its predecessor change together): give way long before its deadlock check (1 s) would
+      // abort one of us, and redo the batch a row at a time, holding nothing while waiting.
+      if (dialect === 'postgres') await sql`SET LOCAL lock_timeout = '200ms'`.execute(trx);
+      return await apply(trx);
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (dialect !== 'postgres' || (code !== '55P03' && code !== '40P01')) throw error;
+    return apply(db);
+  }
 }
 
 export async function keyIdsInUse(db: Kysely<Database>): Promise<Set<string>> {
@@ -199,7 +224,7 @@ async function withDatabaseLock<T>(
 }
 
 async function rotate(
-  db: Kysely<Database>,
+  { db, dialect }: DatabaseHandle,
   path: string,
   lock: FileLock,
   out: (line: string) => void,
@@ -210,6 +235,7 @@ async function rotate(
   out(`added master key ${key.id} to ${path}`);
   const report = await rewrapAll(db, pinnedKeyring(path, key), clock, {
     shouldStop: () => !lock.isHeld(),
+    dialect,
   });
   const problems: string[] = [];
   if (report.stoppedEarly) {
@@ -320,7 +346,7 @@ export async function runKeysCommand(
     try {
       return await withDatabaseLock(database, started + timeoutMs, () =>
         action === 'rotate'
-          ? rotate(database.db, path, lock, out, clock)
+          ? rotate(database, path, lock, out, clock)
           : retire(database.db, path, lock, out, clock),
       );
     } finally {
