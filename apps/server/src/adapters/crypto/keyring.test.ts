@@ -1,6 +1,13 @@
-import { mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   addKeyToFile,
@@ -113,5 +120,27 @@ describe('changing the keyring file', () => {
     expect(() => addKeyToFile(path, other)).toThrow(/no longer held/);
     other.release();
     expect(readKeyringFile(path)).toHaveLength(1);
+  });
+
+  it('removes the copies a killed writer left beside it, with keys retire would drop', async () => {
+    const path = keyringIn();
+    openKeyringFile(path, { createIfMissing: true });
+    const leftover = `${path}.0a1b2c3d4e5f.tmp`;
+    const fromOlderVersion = `${path}.4242.tmp`;
+    const fresh = `${path}.ffffffffffff.tmp`;
+    for (const copy of [leftover, fromOlderVersion, fresh]) {
+      writeFileSync(copy, readFileSync(path), { mode: 0o600 });
+    }
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(leftover, anHourAgo, anHourAgo);
+    utimesSync(fromOlderVersion, anHourAgo, anHourAgo);
+    const lock = await lockKeyringFile(path, { purpose: 'test', timeoutMs: 1000 });
+    try {
+      retireKeysInFile(path, new Set(), { lock, graceMs: GRACE_MS });
+    } finally {
+      lock.release();
+    }
+    // A copy written a moment ago may belong to a writer at work: it stays.
+    expect(readdirSync(dirname(path)).sort()).toEqual([basename(path), basename(fresh)].sort());
   });
 });

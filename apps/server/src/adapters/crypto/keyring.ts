@@ -7,12 +7,14 @@ import {
   linkSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { acquireFileLock, type FileLock, type FileLockOptions } from './file-lock.ts';
 
@@ -196,6 +198,27 @@ function assertHeld(lock: FileLock, path: string): void {
   }
 }
 
+/**
+ * A writer killed between writing its copy and renaming it leaves a whole keyring beside the file,
+ * with keys that `retire` may later drop from the real one: under the lock, no live writer is using a
+ * copy older than a minute, so remove those (named by a random suffix, or a pid by older versions).
+ */
+function removeLeftoverCopies(path: string): void {
+  const name = basename(path);
+  for (const entry of readdirSync(dirname(path))) {
+    const isCopy =
+      entry.startsWith(`${name}.`) &&
+      /^([0-9a-f]{12}|\d+)\.tmp$/.test(entry.slice(name.length + 1));
+    if (!isCopy) continue;
+    const copy = join(dirname(path), entry);
+    try {
+      if (Date.now() - statSync(copy).mtimeMs > 60_000) rmSync(copy, { force: true });
+    } catch {
+      // Renamed or removed meanwhile.
+    }
+  }
+}
+
 const hasKey = (keys: MasterKey[], key: MasterKey) =>
   keys.some((k) => k.id === key.id && k.key.equals(key.key));
 
@@ -210,6 +233,7 @@ export function isKeyInFile(path: string, key: MasterKey): boolean {
  */
 export function addKeyToFile(path: string, lock: FileLock, now = new Date()): MasterKey {
   assertHeld(lock, path);
+  removeLeftoverCopies(path);
   const key = newMasterKey(now);
   writeKeys(path, [...readKeyringFile(path), key]);
   if (!isKeyInFile(path, key)) {
@@ -249,6 +273,7 @@ export function retireKeysInFile(
   options: { lock: FileLock; graceMs: number; now?: Date },
 ): RetirePlan {
   assertHeld(options.lock, path);
+  removeLeftoverCopies(path);
   const now = (options.now ?? new Date()).getTime();
   const keys = readKeyringFile(path);
   const plan: RetirePlan = { retired: [], keptRecent: [] };
