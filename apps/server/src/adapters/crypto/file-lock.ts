@@ -20,7 +20,8 @@ import { hostname } from 'node:os';
  * - on this machine (same boot, same PID namespace), a holder whose process is gone is dead at once,
  *   so a `kill -9`ed holder never blocks the next one;
  * - elsewhere, the holder touches the file every few seconds, and a file left unchanged for
- *   `staleAfterMs` (measured by the waiter's own clock, so clocks need not agree) is dead.
+ *   `staleAfterMs` (measured by the waiter's own clock, so clocks need not agree) is dead; on this
+ *   machine, with its process still running, only after ten times that (its pid may have been reused).
  *
  * Removing a dead holder's file is itself guarded: the remover first creates, again with O_EXCL, a
  * "break" file named after that exact lock file (its inode and contents), so of several waiters that
@@ -172,13 +173,16 @@ export async function acquireFileLock(path: string, options: FileLockOptions): P
   const started = now();
 
   const isAbandoned = (file: string, found: FoundLock): boolean => {
-    if (found.holder?.machine === machine && !isProcessRunning(found.holder.pid)) return true;
+    const isLocal = found.holder?.machine === machine;
+    if (found.holder && isLocal && !isProcessRunning(found.holder.pid)) return true;
     const last = seen.get(file);
     if (last?.heartbeat !== found.heartbeat) {
       seen.set(file, { heartbeat: found.heartbeat, since: now() });
       return false;
     }
-    return now() - last.since >= staleAfterMs;
+    // A process of ours that is still running is the holder, only stalled (a loaded machine), unless
+    // its pid was reused after it died: only a long silence says that.
+    return now() - last.since >= (isLocal ? staleAfterMs * 10 : staleAfterMs);
   };
 
   const removeAbandoned = (file: string, found: FoundLock, depth: number): boolean => {
