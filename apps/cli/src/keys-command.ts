@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import type { CliIo } from './cli-io.ts';
-import { UserError } from './errors.ts';
+import { EXIT_USAGE, UserError } from './errors.ts';
+import { parseIntegerFlag } from './options.ts';
+
+interface KeysFlags {
+  lockTimeout?: string;
+}
 
 /**
  * `onramp keys rotate|retire`: run on a machine with the server's configuration (the same environment
@@ -13,23 +18,33 @@ export function addKeysCommand(program: Command, io: CliIo): void {
     .summary('rotate the master key that wraps every stored secret')
     .description(
       'Manage the keyring that seals stored secrets (envelope encryption: each secret has its own data key, ' +
-        'wrapped by a master key). Uses the server configuration from the environment.',
+        'wrapped by a master key). Uses the server configuration from the environment. One keys command ' +
+        'runs at a time: others wait for it (see --lock-timeout).',
     );
+  const lockTimeout = 'seconds to wait while another keys command runs, then give up (default 60)';
   keys
     .command('rotate')
     .summary('add a new master key and re-wrap every secret under it, while the service runs')
-    .action(async () => run(io, 'rotate'));
+    .option('--lock-timeout <seconds>', lockTimeout)
+    .action(async (flags: KeysFlags) => run(io, 'rotate', flags));
   keys
     .command('retire')
-    .summary('remove master keys that no stored secret uses any more')
-    .action(async () => run(io, 'retire'));
+    .summary(
+      'remove master keys that no stored secret uses and that a newer key replaced over 10 minutes ago',
+    )
+    .option('--lock-timeout <seconds>', lockTimeout)
+    .action(async (flags: KeysFlags) => run(io, 'retire', flags));
 }
 
-async function run(io: CliIo, action: 'rotate' | 'retire'): Promise<void> {
+async function run(io: CliIo, action: 'rotate' | 'retire', flags: KeysFlags): Promise<void> {
+  const seconds = parseIntegerFlag(flags.lockTimeout, 'lockTimeout', 'a number of seconds', 0);
+  if (!seconds.ok) throw new UserError([`--lock-timeout: ${seconds.issue.message}`], EXIT_USAGE);
   const { runKeysCommand } = await import('@onramp/server/commands/keys');
   let code: number;
   try {
-    code = await runKeysCommand(action, (line) => io.stdout.write(`${line}\n`));
+    code = await runKeysCommand(action, (line) => io.stdout.write(`${line}\n`), {
+      ...(seconds.value === undefined ? {} : { lockTimeoutMs: seconds.value * 1000 }),
+    });
   } catch (error) {
     throw new UserError([error instanceof Error ? error.message : String(error)], 1);
   }
