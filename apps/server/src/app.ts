@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import type { AwsGateway } from './adapters/aws/aws-gateway.ts';
 import type { TemplateStore } from './adapters/aws/template-store.ts';
 import type { Envelope } from './adapters/crypto/envelope.ts';
-import type { Dialect } from './adapters/db/database.ts';
+import { type Dialect, isDatabaseUnavailable } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
@@ -156,7 +156,11 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.code === 'unavailable') {
+      // An outage of the database is the operator's to watch, not a bug: a warning, without the stack.
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      request.log.warn({ err: { code, message } }, 'request failed: the database is unavailable');
+    } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
     reply
       .status(problem.status)
@@ -320,6 +324,17 @@ function toProblem(error: unknown): ProblemOut {
       detail: 'The response did not match its contract.',
       errors: [],
       headers: {},
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      code: 'unavailable',
+      status: 503,
+      title: PROBLEMS.unavailable.title,
+      detail: 'The database cannot be reached right now. Try again in a moment.',
+      errors: [],
+      // Recovery is automatic and quick once the database is back (a new connection per query).
+      headers: { 'retry-after': '1' },
     };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };

@@ -84,6 +84,8 @@ const configSchema = z.object({
    * name other services; AWS_ENDPOINT_URL when only that is set). Default: the partition's sign-in host.
    */
   signinEndpoint: z.url().optional(),
+  /** How long a query waits for a PostgreSQL connection before it fails with 503 (an outage). */
+  databaseConnectTimeoutSeconds: z.coerce.number().positive().max(300).default(5),
 });
 
 /** Rules across fields, checked even when other fields are wrong, so every problem is listed at once. */
@@ -133,6 +135,7 @@ const ENV_NAMES: Record<string, string> = {
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',
   webhooksAllowPrivate: 'ONRAMP_WEBHOOKS_ALLOW_PRIVATE',
   metricsToken: 'ONRAMP_METRICS_TOKEN',
+  databaseConnectTimeoutSeconds: 'ONRAMP_DATABASE_CONNECT_TIMEOUT_SECONDS',
 };
 
 /** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */
