@@ -51,6 +51,12 @@ import {
   createWebhooksService,
   type WebhookSettings,
 } from './features/webhooks/webhooks-service.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  limitConnections,
+  serverOptionsOf,
+} from './http/connection-limits.ts';
 import { registerConsole } from './http/console.ts';
 import type { AppContext } from './http/context.ts';
 import { AppError, PROBLEMS, problemType } from './http/problems.ts';
@@ -101,6 +107,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** The built console (apps/web/dist), served at `/` when given and present. */
   consoleRoot?: string;
+  /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */
+  httpLimits?: HttpLimits;
 }
 
 export type App = FastifyInstance;
@@ -113,7 +121,9 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   // Every AWS call of every feature is counted and timed. The jobs (jobs/services.ts) do the same with
   // the same deps, so given the registry main.ts makes, the app and the jobs count into one.
   const deps = withMetrics(given);
+  const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
+    ...serverOptionsOf(httpLimits),
     logger: deps.logger ?? false,
     trustProxy: deps.trustProxy ?? false,
     bodyLimit: 256 * 1024,
@@ -121,6 +131,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>();
+  limitConnections(app.server, httpLimits);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -122,6 +122,14 @@ async function start(): Promise<void> {
       ratePerSecond: config.healthRatePerSecond,
     },
     webhookSettings: { allowPrivate: config.webhooksAllowPrivate },
+    httpLimits: {
+      requestTimeoutMs: config.httpRequestTimeoutSeconds * 1000,
+      headersTimeoutMs: config.httpHeadersTimeoutSeconds * 1000,
+      idleTimeoutMs: config.httpIdleTimeoutSeconds * 1000,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutSeconds * 1000,
+      maxConnections: config.httpMaxConnections,
+      maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
+    },
   };
   const app = await buildApp(deps);
   // Background work runs beside the API in every replica; the database decides who does what.
