@@ -60,6 +60,7 @@ import {
 import { registerConsole } from './http/console.ts';
 import type { AppContext } from './http/context.ts';
 import { AppError, PROBLEMS, problemType } from './http/problems.ts';
+import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
 import { newId } from './ids.ts';
 
 export interface HubIdentity {
@@ -156,12 +157,13 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    addSecurityHeaders(request, reply, { publicUrl: deps.publicUrl });
     return payload;
   });
 
