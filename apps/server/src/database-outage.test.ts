@@ -169,7 +169,18 @@ describe('isDatabaseUnavailable', () => {
     ['reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), true],
     ['socket ended', new Error('Connection terminated unexpectedly'), true],
     ['pool timeout', new Error('timeout exceeded when trying to connect'), true],
-    ['wrapped', new Error('outer', { cause: new Error('Connection terminated') }), true],
+    [
+      'pool connect timeout',
+      new Error('Connection terminated due to connection timeout', { cause: new Error('x') }),
+      true,
+    ],
+    [
+      'another service wrapping a refused connection',
+      new Error('could not write the template', {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+      false,
+    ],
     ['SQLite busy', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), true],
     ['unique violation', Object.assign(new Error('duplicate key'), { code: '23505' }), false],
     ['syntax error', Object.assign(new Error('syntax error'), { code: '42601' }), false],

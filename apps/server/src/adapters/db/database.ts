@@ -55,7 +55,9 @@ export function openDatabase(
     // for its whole life: its queries fail (and the request answers 503), the pool drops it when it is
     // released, and the next query opens a new connection.
     pool.on('connect', (client) => client.on('error', report));
-    pool.on('error', report);
+    // The pool re-emits an idle client's error, which the client's own listener has reported; without
+    // a listener of its own that re-emission would end the process just the same.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
@@ -95,26 +97,19 @@ const UNAVAILABLE_MESSAGES = [
  * Whether an error means the database cannot be reached right now (a restart, a fail-over, a network
  * cut, every connection busy past the timeout, SQLite's write lock held past the busy timeout), as
  * opposed to a fault in a query: the caller should try again shortly, and nothing is wrong with the
- * request. Follows `cause`, which kysely and pg-pool use to wrap the driver's error.
+ * request. pg, pg-pool and kysely throw these errors as they are (kysely only extends the stack), so
+ * only the error itself is looked at, never its `cause`: an S3 or AWS failure that wraps a refused
+ * connection is not the database's.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    const { code, message, cause } = current as {
-      code?: unknown;
-      message?: unknown;
-      cause?: unknown;
-    };
-    if (typeof code === 'string') {
-      if (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
-      if (UNAVAILABLE_SOCKET_CODES.has(code)) return true;
-      if (code.startsWith('SQLITE_BUSY')) return true;
-    }
-    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => m.test(message)))
-      return true;
-    current = cause;
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (UNAVAILABLE_SOCKET_CODES.has(code)) return true;
+    if (code.startsWith('SQLITE_BUSY')) return true;
   }
-  return false;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => m.test(message));
 }
 
 /** Prepared statements kept per SQL text; the app's queries are a few hundred shapes at most. */
