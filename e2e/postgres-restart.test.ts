@@ -106,17 +106,13 @@ describe('a PostgreSQL restart under load', () => {
   it('keeps the process up, answers 503 with Retry-After meanwhile, recovers and loses nothing acknowledged', async () => {
     if (!server || !cluster || !receiver) throw new Error('set-up failed');
 
-    // A delivery that failed once and waits for its retry: the background deliverer sends it later.
+    // A webhook endpoint, for the background deliverer to show it lived through the outages.
     const hook = await call('POST', '/v1/webhooks', {
       url: receiver.url('/after-restart'),
       events: ['account.created'],
     });
     expect(hook.status, hook.body).toBe(201);
     const endpointId = (JSON.parse(hook.body) as { endpoint: { id: string } }).endpoint.id;
-    receiver.answer(500);
-    const test = await call('POST', `/v1/webhooks/${endpointId}/test`);
-    expect(test.status, test.body).toBe(200);
-    const deliveryId = (JSON.parse(test.body) as { id: string; status: string }).id;
 
     const outcomes: Outcome[] = [];
     const acknowledged: string[] = [];
@@ -198,22 +194,40 @@ describe('a PostgreSQL restart under load', () => {
       );
       expect(acknowledged.length).toBeGreaterThan(CYCLES);
       expect(new Set(rows.map((r) => r.id))).toEqual(new Set(acknowledged));
-      // The background deliverer, which lived through the outages, sends the waiting retry.
-      await client.query('UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2', [
+    } finally {
+      await client.end();
+    }
+
+    // The background deliverer, whose passes failed through every outage, still works: a test event
+    // the endpoint refuses waits for its retry, made due now, and the deliverer sends it.
+    receiver.answer(500);
+    const test = await call('POST', `/v1/webhooks/${endpointId}/test`);
+    expect(test.status, test.body).toBe(200);
+    const { id: deliveryId, eventId } = JSON.parse(test.body) as { id: string; eventId: string };
+    const due = new pg.Client({ connectionString: cluster.url() });
+    await due.connect();
+    try {
+      await due.query('UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2', [
         new Date(Date.now() - 1_000).toISOString(),
         deliveryId,
       ]);
     } finally {
-      await client.end();
+      await due.end();
     }
     await expect
-      .poll(() => receiver?.received.filter((r) => r.path === '/after-restart').length, {
+      .poll(() => receiver?.received.filter((r) => r.json?.id === eventId).length, {
         timeout: 15_000,
         interval: 250,
       })
       .toBe(2);
-    const delivery = await call('GET', `/v1/webhooks/${endpointId}/deliveries`);
-    expect(delivery.body).toContain('"status":"delivered"');
+    const statusOf = async () => {
+      const page = await call('GET', `/v1/webhooks/${endpointId}/deliveries`);
+      const { deliveries } = JSON.parse(page.body) as {
+        deliveries: { id: string; status: string }[];
+      };
+      return deliveries.find((d) => d.id === deliveryId)?.status;
+    };
+    await expect.poll(statusOf, { timeout: 5_000, interval: 250 }).toBe('delivered');
 
     // Outages are warnings, not unexpected failures.
     const logged = server
