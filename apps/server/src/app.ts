@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import type { AwsGateway } from './adapters/aws/aws-gateway.ts';
 import type { TemplateStore } from './adapters/aws/template-store.ts';
 import type { Envelope } from './adapters/crypto/envelope.ts';
-import type { Dialect } from './adapters/db/database.ts';
+import { type Dialect, isDatabaseUnavailable } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
 import type { TrustProxy } from './config.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
@@ -54,9 +54,16 @@ import {
   createWebhooksService,
   type WebhookSettings,
 } from './features/webhooks/webhooks-service.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  limitConnections,
+  serverOptionsOf,
+} from './http/connection-limits.ts';
 import { registerConsole } from './http/console.ts';
 import type { AppContext } from './http/context.ts';
 import { AppError, PROBLEMS, problemType } from './http/problems.ts';
+import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
 import { newId } from './ids.ts';
 
 export interface HubIdentity {
@@ -115,6 +122,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** The built console (apps/web/dist), served at `/` when given and present. */
   consoleRoot?: string;
+  /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */
+  httpLimits?: HttpLimits;
 }
 
 export type App = FastifyInstance;
@@ -127,7 +136,9 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   // Every AWS call of every feature is counted and timed. The jobs (jobs/services.ts) do the same with
   // the same deps, so given the registry main.ts makes, the app and the jobs count into one.
   const deps = withMetrics(given);
+  const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
+    ...serverOptionsOf(httpLimits),
     logger: deps.logger ?? false,
     trustProxy: fastifyTrustProxy(deps.trustProxy),
     bodyLimit: 256 * 1024,
@@ -135,6 +146,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>();
+  limitConnections(app.server, httpLimits);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -159,18 +171,23 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    addSecurityHeaders(request, reply, { publicUrl: deps.publicUrl });
     return payload;
   });
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.code === 'unavailable') {
+      // An outage of the database is the operator's to watch, not a bug: a warning, without the stack.
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      request.log.warn({ err: { code, message } }, 'request failed: the database is unavailable');
+    } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
     reply
       .status(problem.status)
@@ -346,6 +363,17 @@ function toProblem(error: unknown): ProblemOut {
       detail: 'The response did not match its contract.',
       errors: [],
       headers: {},
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      code: 'unavailable',
+      status: 503,
+      title: PROBLEMS.unavailable.title,
+      detail: 'The database cannot be reached right now. Try again in a moment.',
+      errors: [],
+      // Recovery is automatic and quick once the database is back (a new connection per query).
+      headers: { 'retry-after': '1' },
     };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };

@@ -116,6 +116,23 @@ const configSchema = z.object({
    * name other services; AWS_ENDPOINT_URL when only that is set). Default: the partition's sign-in host.
    */
   signinEndpoint: z.url().optional(),
+  /** How long a query waits for a PostgreSQL connection before it fails with 503 (an outage). */
+  databaseConnectTimeoutSeconds: z.coerce.number().positive().max(300).default(5),
+  /** A request's headers and body must have arrived within this; a slower one gets 408 and is closed. */
+  httpRequestTimeoutSeconds: z.coerce.number().positive().max(3600).default(30),
+  /** A request's headers must have arrived within this (at most the request timeout). */
+  httpHeadersTimeoutSeconds: z.coerce.number().positive().max(3600).default(10),
+  /**
+   * A connection with no traffic either way is closed after this. Longer than the slowest response:
+   * validating a new role waits up to about a minute for IAM to propagate.
+   */
+  httpIdleTimeoutSeconds: z.coerce.number().positive().max(3600).default(120),
+  /** An idle keep-alive connection is closed after this: longer than a load balancer's (60 s on ALB). */
+  httpKeepAliveTimeoutSeconds: z.coerce.number().positive().max(3600).default(72),
+  /** Open connections at most; keep it under the process's file-descriptor limit (ulimit -n). */
+  httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Open connections at most from one client address (an IPv6 /64); 0 for no cap. */
+  httpMaxConnectionsPerAddress: z.coerce.number().int().min(0).max(1_000_000).default(256),
 });
 
 /**
@@ -223,6 +240,13 @@ const ENV_NAMES: Record<string, string> = {
   maxTenants: 'ONRAMP_MAX_TENANTS',
   webhooksAllowPrivate: 'ONRAMP_WEBHOOKS_ALLOW_PRIVATE',
   metricsToken: 'ONRAMP_METRICS_TOKEN',
+  databaseConnectTimeoutSeconds: 'ONRAMP_DATABASE_CONNECT_TIMEOUT_SECONDS',
+  httpRequestTimeoutSeconds: 'ONRAMP_HTTP_REQUEST_TIMEOUT_SECONDS',
+  httpHeadersTimeoutSeconds: 'ONRAMP_HTTP_HEADERS_TIMEOUT_SECONDS',
+  httpIdleTimeoutSeconds: 'ONRAMP_HTTP_IDLE_TIMEOUT_SECONDS',
+  httpKeepAliveTimeoutSeconds: 'ONRAMP_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS',
+  httpMaxConnections: 'ONRAMP_HTTP_MAX_CONNECTIONS',
+  httpMaxConnectionsPerAddress: 'ONRAMP_HTTP_MAX_CONNECTIONS_PER_ADDRESS',
 };
 
 /** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */

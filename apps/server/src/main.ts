@@ -15,7 +15,7 @@ import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
 import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
-import { migrateToLatest, openDatabase } from './adapters/db/database.ts';
+import { isDatabaseUnavailable, migrateToLatest, openDatabase } from './adapters/db/database.ts';
 import { type AppDeps, buildApp } from './app.ts';
 import {
   type Config,
@@ -35,7 +35,12 @@ import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 async function start(): Promise<void> {
   const config = loadConfig();
   const location = databaseLocation(config);
-  const database = openDatabase(location);
+  // Lost connections are logged once the app's logger exists (forwarded, as the gateway's warnings).
+  let onConnectionError: ((error: Error) => void) | undefined;
+  const database = openDatabase(location, {
+    connectTimeoutMs: config.databaseConnectTimeoutSeconds * 1000,
+    onConnectionError: (error) => onConnectionError?.(error),
+  });
   await migrateToLatest(database);
 
   const keyring = openKeyringFile(keyringPath(config).path, {
@@ -131,18 +136,35 @@ async function start(): Promise<void> {
       users: config.maxUsers,
       tenants: config.maxTenants,
     },
+    httpLimits: {
+      requestTimeoutMs: config.httpRequestTimeoutSeconds * 1000,
+      headersTimeoutMs: config.httpHeadersTimeoutSeconds * 1000,
+      idleTimeoutMs: config.httpIdleTimeoutSeconds * 1000,
+      keepAliveTimeoutMs: config.httpKeepAliveTimeoutSeconds * 1000,
+      maxConnections: config.httpMaxConnections,
+      maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
+    },
   };
   const app = await buildApp(deps);
   // Background work runs beside the API in every replica; the database decides who does what.
   const jobLog = {
     info: (details: Record<string, unknown>, message: string) => app.log.info(details, message),
     warn: (details: Record<string, unknown>, message: string) => app.log.warn(details, message),
-    error: (details: Record<string, unknown>, message: string) => app.log.error(details, message),
+    // A pass that failed because the database is away is retried on the next tick: a warning.
+    error: (details: Record<string, unknown>, message: string) =>
+      isDatabaseUnavailable(details.err)
+        ? app.log.warn(
+            { ...details, err: summary(details.err) },
+            `${message}: the database is unavailable; retrying`,
+          )
+        : app.log.error(details, message),
   };
   const scheduler = createHealthScheduler(deps, { log: jobLog });
   const deliverer = createWebhookDeliverer(deps, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
+  onConnectionError = (error) =>
+    app.log.warn({ err: summary(error) }, 'a database connection was lost; the pool replaces it');
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
@@ -184,6 +206,12 @@ async function start(): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+/** An error's code and message: enough to tell an outage in the log, without the driver's object. */
+function summary(error: unknown): { code?: unknown; message?: unknown } {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return { code, message };
 }
 
 start().catch((error: unknown) => {

@@ -27,12 +27,37 @@ export interface DatabaseHandle {
 
 export type DatabaseLocation = { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string };
 
+export interface DatabaseOptions {
+  /**
+   * How long a query waits for a PostgreSQL connection (a new one, or a free one of the pool) before
+   * it fails: during an outage requests fail fast with 503 instead of hanging. Default 5 s.
+   */
+  connectTimeoutMs?: number;
+  /** Told of every connection the server cut (restart, failover); the pool replaces it by itself. */
+  onConnectionError?: (error: Error) => void;
+}
+
 /** Opens SQLite (a file, or `:memory:`) or a PostgreSQL pool. The only place that knows the drivers. */
-export function openDatabase(location: DatabaseLocation): DatabaseHandle {
+export function openDatabase(
+  location: DatabaseLocation,
+  options: DatabaseOptions = {},
+): DatabaseHandle {
   if (location.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: location.url, max: 10 });
-    // An idle client whose connection the server closed (restart, failover, DROP DATABASE … FORCE) is
-    // an 'error' on the pool; without a listener it would crash the process. The pool replaces it.
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    });
+    const report = (error: Error) => options.onConnectionError?.(error);
+    // A connection the server closes (restart, fast shutdown, failover, DROP DATABASE … FORCE) is an
+    // 'error' event on its client, and an 'error' without a listener ends the process. pg-pool listens
+    // only while a client is idle; a checked-out client (a transaction between queries, or the end of
+    // the socket after its query already failed) has no listener of its own. So every client gets one
+    // for its whole life: its queries fail (and the request answers 503), the pool drops it when it is
+    // released, and the next query opens a new connection.
+    pool.on('connect', (client) => client.on('error', report));
+    // The pool re-emits an idle client's error, which the client's own listener has reported; without
+    // a listener of its own that re-emission would end the process just the same.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
@@ -47,6 +72,45 @@ export function openDatabase(location: DatabaseLocation): DatabaseHandle {
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** PostgreSQL's classes of "the server is not there (now)": connection exception, operator intervention. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** pg's and pg-pool's own errors for a connection that is gone or could not be had in time. */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect$/,
+  /^Client has encountered a connection error and is not queryable$/,
+  /^Client was closed and is not queryable$/,
+];
+
+/**
+ * Whether an error means the database cannot be reached right now (a restart, a fail-over, a network
+ * cut, every connection busy past the timeout, SQLite's write lock held past the busy timeout), as
+ * opposed to a fault in a query: the caller should try again shortly, and nothing is wrong with the
+ * request. pg, pg-pool and kysely throw these errors as they are (kysely only extends the stack), so
+ * only the error itself is looked at, never its `cause`: an S3 or AWS failure that wraps a refused
+ * connection is not the database's.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (UNAVAILABLE_SOCKET_CODES.has(code)) return true;
+    if (code.startsWith('SQLITE_BUSY')) return true;
+  }
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => m.test(message));
 }
 
 /** Prepared statements kept per SQL text; the app's queries are a few hundred shapes at most. */

@@ -346,7 +346,8 @@ describe.each(TEST_DIALECTS)('credential vending and console links on %s', (dial
       expect(url.pathname).toBe('/federation');
       expect(url.searchParams.get('Action')).toBe('login');
       expect(url.searchParams.get('Destination')).toBe('https://console.aws.amazon.com/');
-      expect(url.searchParams.get('Issuer')).toMatch(/^http/);
+      // No public URL: no Issuer (see the Host header test below).
+      expect(url.searchParams.has('Issuer')).toBe(false);
       const token = url.searchParams.get('SigninToken') ?? '';
       expect(h.aws.signinTokens.get(token)).toBe(roleArn);
       expect(Date.parse(response.body.expiresAt) - Date.now()).toBeLessThanOrEqual(15 * 60_000);
@@ -415,6 +416,50 @@ describe.each(TEST_DIALECTS)('credential vending and console links on %s', (dial
           otherTenant: [b.admin],
         },
       );
+    });
+
+    it('never takes its Issuer from the request: without a public URL there is none', async () => {
+      const { id } = await createRoleAccount(a);
+      const response = await a.admin.request('POST', `/v1/accounts/${id}/console-link`, undefined, {
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+      });
+      expectStatus(response, 200);
+      const url = new URL(response.body.url);
+      expect(url.searchParams.has('Issuer')).toBe(false);
+      expect(response.text).not.toContain('evil.example');
+    });
+
+    it('uses the public URL as Issuer, whatever Host or X-Forwarded-Host say, behind a proxy too', async () => {
+      const publicUrl = 'https://onramp.example.com';
+      const proxied = await createHarness(dialect, { publicUrl, trustProxy: 1 });
+      try {
+        const tenant = await proxied.tenant();
+        const created = await tenant.admin.request('POST', '/v1/connections', {
+          name: 'Issuer',
+          partition: 'aws',
+        });
+        const roleArn = `arn:aws:iam::${awsAccount()}:role/OnrampRole`;
+        proxied.aws.addRole(roleArn, created.body.externalId);
+        const account = await tenant.admin.request('POST', '/v1/accounts', {
+          method: 'role',
+          connectionId: created.body.id,
+          roleArn,
+        });
+        expectStatus(account, 201);
+        const response = await tenant.admin.request(
+          'POST',
+          `/v1/accounts/${account.body.id}/console-link`,
+          undefined,
+          { host: 'evil.example', 'x-forwarded-host': 'evil.example' },
+        );
+        expectStatus(response, 200);
+        expect(new URL(response.body.url).searchParams.get('Issuer')).toBe(publicUrl);
+        expect(response.text).not.toContain('evil.example');
+      } finally {
+        await proxied.close();
+      }
     });
   });
 });

@@ -66,9 +66,11 @@ export async function registerCredentialsRoutes(
       const caller = callerOf(request, 'accounts:write');
       if (request.principal?.kind !== 'user')
         throw forbidden('Console links are for people signed in to Onramp, not for API tokens.');
-      // Where the console's sign-out goes back to: Onramp itself.
-      const issuer = ctx.publicUrl ?? `${request.protocol}://${request.host}`;
-      return ctx.credentials.consoleLink(caller, request.params.id, issuer);
+      // Where AWS sends the person when the console session ends: Onramp's configured public URL,
+      // never the request's Host (or X-Forwarded-Host), which whoever sends the request chooses: a
+      // link Onramp signs must not lead to a site of theirs. Without a public URL, no Issuer, and
+      // AWS shows its own page.
+      return ctx.credentials.consoleLink(caller, request.params.id, ctx.publicUrl);
     },
   );
 }

@@ -341,7 +341,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
      * session of the account's role (named after the person), turned into a sign-in token. Nothing
      * is stored; no console password exists anywhere.
      */
-    async consoleLink(caller: Caller, accountId: string, issuer: string) {
+    async consoleLink(caller: Caller, accountId: string, issuer: string | undefined) {
       const account = await deps.accounts.getAccount(caller.tenantId, accountId);
       if (account.method !== 'role' || !account.roleArn || !account.externalId) {
         const message =
@@ -368,7 +368,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       );
       const url = new URL(`https://${partition.signinHost}/federation`);
       url.searchParams.set('Action', 'login');
-      url.searchParams.set('Issuer', issuer);
+      if (issuer) url.searchParams.set('Issuer', issuer);
       url.searchParams.set('Destination', `https://${partition.consoleHost}/`);
       url.searchParams.set('SigninToken', token);
       await audit(caller, 'account.console_link_created', account, {
