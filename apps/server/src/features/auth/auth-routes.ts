@@ -199,9 +199,13 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const { email } = request.body;
       const admitted = await admitSignIn(request, email);
       const outcome = await findAccountBySignIn(ctx.users, request.body);
+      // A password that opens an account is no guess, so it spends no budget, unless the email
+      // names other accounts it did not open: anyone may create a user with any email in their own
+      // tenant, with a password of their choosing, and whether the answer is 200 or 409 then says
+      // whether that password also opens someone else's account. Such an attempt is a guess.
+      const isNoGuess = outcome.kind !== 'refused' && outcome.isEveryAccount;
       if (outcome.kind === 'ambiguous') {
-        // The password opened several accounts: no guess, so it spends no budget either.
-        await Promise.all(admitted.map((decision) => limiter.refund(decision)));
+        if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
         throw await chooseTenantProblem(ctx, outcome.accounts);
       }
       if (outcome.kind === 'refused') {
@@ -226,7 +230,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const { user } = outcome;
       // The right password: this attempt was no guess, so it does not spend the budget of the
       // address (colleagues behind one NAT) or of the account.
-      await Promise.all(admitted.map((decision) => limiter.refund(decision)));
+      if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
       await ctx.audit.append({
         tenantId: user.tenantId,
         actorType: 'user',
