@@ -37,16 +37,18 @@ export function createPasswordResetsRepository(db: Kysely<Database>, clock: () =
       return { token, expiresAt };
     },
 
-    /** The live (unused, unexpired) link a token opens: its id and user. */
-    async findLive(token: string): Promise<{ id: string; userId: string } | undefined> {
+    /** The live (unused, unexpired) link a token opens: its id, its user and who made it. */
+    async findLive(
+      token: string,
+    ): Promise<{ id: string; userId: string; createdBy: string } | undefined> {
       const row = await db
         .selectFrom('password_resets')
-        .select(['id', 'user_id'])
+        .select(['id', 'user_id', 'created_by'])
         .where('token_hash', '=', hashToken(token))
         .where('used_at', 'is', null)
         .where('expires_at', '>', clock().toISOString())
         .executeTakeFirst();
-      return row ? { id: row.id, userId: row.user_id } : undefined;
+      return row ? { id: row.id, userId: row.user_id, createdBy: row.created_by } : undefined;
     },
 
     /**

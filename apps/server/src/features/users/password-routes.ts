@@ -40,6 +40,15 @@ function rateLimited(retryAfter: number, what: string): AppError {
   );
 }
 
+/** Whether `maker` may make a reset link for `user`: an active operator, or an active admin of its tenant. */
+function mayReset(maker: User, user: User): boolean {
+  if (maker.disabled) return false;
+  if (maker.role === 'operator_admin') return true;
+  return (
+    maker.role === 'tenant_admin' && maker.tenantId !== null && maker.tenantId === user.tenantId
+  );
+}
+
 /** The console session a password action needs: a person, never a token acting for one. */
 function requirePerson(principal: Principal | undefined): Extract<Principal, { kind: 'user' }> {
   const p = requireScope(principal, 'accounts:read');
@@ -213,6 +222,10 @@ export async function registerPasswordRoutes(
       const live = await resets.findLive(token);
       const user = live && (await ctx.users.findById(live.userId));
       if (!live || !user) throw spentOrUnknown();
+      // A link is only as good as its maker's rights now: one made by an admin since demoted,
+      // disabled or deleted would otherwise hand them back an account (often another admin's).
+      const maker = await ctx.users.findById(live.createdBy);
+      if (!maker || !mayReset(maker, user)) throw spentOrUnknown();
       // Judged before the link is spent, so a refused password leaves it usable for a better one.
       const weak = checkNewPassword(newPassword, user, 'newPassword');
       if (weak) throw invalid([weak]);

@@ -254,6 +254,33 @@ describe.each(TEST_DIALECTS)('passwords on %s', (dialect) => {
       ]);
     });
 
+    it.each([
+      ['demoted', { role: 'tenant_viewer' }],
+      ['disabled', { disabled: true }],
+      ['deleted', undefined],
+    ])('no longer works once the admin who made it is %s', async (_what, change) => {
+      await h.database.db.deleteFrom('rate_limits').execute();
+      // An admin makes a link for a fellow admin and keeps it: were it to outlive the maker's
+      // rights, taking those rights away would leave them a way back into an admin account.
+      const maker = await newUser(GOOD, 'tenant_admin');
+      const target = await newUser(GOOD, 'tenant_admin');
+      const makerSession = await signIn(maker.email, GOOD);
+      const made = await h.send(
+        'POST',
+        `/v1/users/${target.id}/password-reset`,
+        makerSession.headers,
+      );
+      expectStatus(made, 201);
+      expectStatus(
+        change
+          ? await a.admin.request('PATCH', `/v1/users/${maker.id}`, change)
+          : await a.admin.request('DELETE', `/v1/users/${maker.id}`),
+        change ? 200 : 204,
+      );
+      expectProblem(await redeem(tokenOf(made.body.url)), 400, 'token');
+      expectStatus((await signIn(target.email, GOOD)).response, 200);
+    });
+
     it('is for admins: the tenant’s own users, the operator for anyone, never oneself or a token', async () => {
       const { id } = await newUser();
       expectProblem(await makeLink(a.viewer, id), 403);
