@@ -9,7 +9,7 @@ import { untrustedText } from '../audit/audit-repository.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
-import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
+import { clientAddress, requestMeta, SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import { consumeSetupToken } from './setup.ts';
 
@@ -54,7 +54,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
    * Returns the decisions taken, to be refunded if the password turns out right.
    */
   async function admitSignIn(request: FastifyRequest, email: string): Promise<RateLimitDecision[]> {
-    const address = limitedAddress(request.ip);
+    const address = limitedAddress(clientAddress(request));
     const checks: { name: LimitName; key: string; limit: number }[] = [
       {
         name: 'account_and_address',

@@ -12,7 +12,7 @@ import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
-import { requestMeta } from '../auth/auth-hook.ts';
+import { clientAddress, requestMeta } from '../auth/auth-hook.ts';
 import { isOperator, type Principal, requireScope } from '../auth/principal.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { checkNewPassword } from './password-policy.ts';
@@ -203,7 +203,7 @@ export async function registerPasswordRoutes(
     },
     async (request, reply) => {
       const limit = await limiter.hit(
-        `password-reset:${limitedAddress(request.ip)}`,
+        `password-reset:${limitedAddress(clientAddress(request))}`,
         ATTEMPTS,
         WINDOW_SECONDS,
       );
