@@ -73,8 +73,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       }
       // Once per limit and window (the first refused attempt), so a flood leaves one entry.
       if (decision.count === check.limit + 1) {
-        // The first account of that email, if any: one entry, in that tenant's log.
-        const [user] = await ctx.users.findAllForLogin(email);
+        // One entry, in the log of the tenant whose user this email names; in the operators' when it
+        // names users in several tenants (see the refused sign-in below).
+        const named = await ctx.users.findAllForLogin(email);
+        const user = named.length === 1 ? named[0] : undefined;
         await ctx.audit.append({
           tenantId: user?.tenantId ?? null,
           actorType: 'system',
@@ -209,20 +211,22 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
         throw await chooseTenantProblem(ctx, outcome.accounts);
       }
       if (outcome.kind === 'refused') {
-        // In the audit log of each tenant whose user this email names (the operators' for none).
-        const targets = outcome.candidates.length ? outcome.candidates : [undefined];
-        for (const candidate of targets) {
-          await ctx.audit.append({
-            tenantId: candidate?.tenantId ?? null,
-            actorType: 'system',
-            actorId: null,
-            action: 'session.failed',
-            targetType: 'user',
-            targetId: candidate?.id ?? '',
-            ...requestMeta(request),
-            details: emailDetails(email, candidate),
-          });
-        }
+        // In the audit log of the tenant whose user this email names; in the operators' for none, or
+        // for several: anyone can add a user with another tenant's user's email to their own tenant,
+        // and would then see when, and from where, that user mistypes their password.
+        const [first, ...others] = outcome.candidates;
+        const candidate = others.length ? undefined : first;
+        await ctx.audit.append({
+          tenantId: candidate?.tenantId ?? null,
+          actorType: 'system',
+          actorId: null,
+          action: 'session.failed',
+          targetType: 'user',
+          targetId: candidate?.id ?? '',
+          ...requestMeta(request),
+          // A user's email (any of them, if several) as it is; a stranger's cut short.
+          details: emailDetails(email, first),
+        });
         throw new AppError('unauthenticated', 'The email or password is wrong.', [
           { field: 'password', code: 'invalid_format', message: 'The email or password is wrong.' },
         ]);
