@@ -17,6 +17,14 @@ export function createPasswordResetsRepository(db: Kysely<Database>, clock: () =
       const token = newSecretToken('rst_');
       const now = clock();
       const expiresAt = new Date(now.getTime() + input.ttlHours * 3600_000).toISOString();
+      // Locks the user's row for the rest of the caller's transaction (an UPDATE that changes
+      // nothing; SQLite's write lock does the same), so links made at once for one user take turns:
+      // otherwise each deletes the links committed before it and several stay live.
+      await executor
+        .updateTable('users')
+        .set((eb) => ({ id: eb.ref('id') }))
+        .where('id', '=', input.userId)
+        .execute();
       await executor
         .deleteFrom('password_resets')
         .where('user_id', '=', input.userId)
