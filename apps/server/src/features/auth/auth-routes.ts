@@ -9,7 +9,7 @@ import { untrustedText } from '../audit/audit-repository.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
-import { requestMeta, SESSION_COOKIE } from './auth-hook.ts';
+import { clientAddress, requestMeta, SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import { consumeSetupToken } from './setup.ts';
 
@@ -54,7 +54,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
    * Returns the decisions taken, to be refunded if the password turns out right.
    */
   async function admitSignIn(request: FastifyRequest, email: string): Promise<RateLimitDecision[]> {
-    const address = limitedAddress(request.ip);
+    const address = limitedAddress(clientAddress(request));
     const checks: { name: LimitName; key: string; limit: number }[] = [
       {
         name: 'account_and_address',
@@ -73,8 +73,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       }
       // Once per limit and window (the first refused attempt), so a flood leaves one entry.
       if (decision.count === check.limit + 1) {
-        // The first account of that email, if any: one entry, in that tenant's log.
-        const [user] = await ctx.users.findAllForLogin(email);
+        // One entry, in the log of the tenant whose user this email names; in the operators' when it
+        // names users in several tenants (see the refused sign-in below).
+        const named = await ctx.users.findAllForLogin(email);
+        const user = named.length === 1 ? named[0] : undefined;
         await ctx.audit.append({
           tenantId: user?.tenantId ?? null,
           actorType: 'system',
@@ -199,26 +201,32 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const { email } = request.body;
       const admitted = await admitSignIn(request, email);
       const outcome = await findAccountBySignIn(ctx.users, request.body);
+      // A password that opens an account is no guess, so it spends no budget, unless the email
+      // names other accounts it did not open: anyone may create a user with any email in their own
+      // tenant, with a password of their choosing, and whether the answer is 200 or 409 then says
+      // whether that password also opens someone else's account. Such an attempt is a guess.
+      const isNoGuess = outcome.kind !== 'refused' && outcome.isEveryAccount;
       if (outcome.kind === 'ambiguous') {
-        // The password opened several accounts: no guess, so it spends no budget either.
-        await Promise.all(admitted.map((decision) => limiter.refund(decision)));
+        if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
         throw await chooseTenantProblem(ctx, outcome.accounts);
       }
       if (outcome.kind === 'refused') {
-        // In the audit log of each tenant whose user this email names (the operators' for none).
-        const targets = outcome.candidates.length ? outcome.candidates : [undefined];
-        for (const candidate of targets) {
-          await ctx.audit.append({
-            tenantId: candidate?.tenantId ?? null,
-            actorType: 'system',
-            actorId: null,
-            action: 'session.failed',
-            targetType: 'user',
-            targetId: candidate?.id ?? '',
-            ...requestMeta(request),
-            details: emailDetails(email, candidate),
-          });
-        }
+        // In the audit log of the tenant whose user this email names; in the operators' for none, or
+        // for several: anyone can add a user with another tenant's user's email to their own tenant,
+        // and would then see when, and from where, that user mistypes their password.
+        const [first, ...others] = outcome.candidates;
+        const candidate = others.length ? undefined : first;
+        await ctx.audit.append({
+          tenantId: candidate?.tenantId ?? null,
+          actorType: 'system',
+          actorId: null,
+          action: 'session.failed',
+          targetType: 'user',
+          targetId: candidate?.id ?? '',
+          ...requestMeta(request),
+          // A user's email (any of them, if several) as it is; a stranger's cut short.
+          details: emailDetails(email, first),
+        });
         throw new AppError('unauthenticated', 'The email or password is wrong.', [
           { field: 'password', code: 'invalid_format', message: 'The email or password is wrong.' },
         ]);
@@ -226,7 +234,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const { user } = outcome;
       // The right password: this attempt was no guess, so it does not spend the budget of the
       // address (colleagues behind one NAT) or of the account.
-      await Promise.all(admitted.map((decision) => limiter.refund(decision)));
+      if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
       await ctx.audit.append({
         tenantId: user.tenantId,
         actorType: 'user',

@@ -151,6 +151,41 @@ describe.each(TEST_DIALECTS)('sign-in limits on %s', (dialect) => {
     expect(tally(guesses)).toEqual({ checked: 12, limited: 1 });
   });
 
+  it('counts a guess at another tenant’s user made through a look-alike account the guesser owns', async () => {
+    // A tenant admin may create a user with any email in their own tenant, with a password they
+    // choose: signing in then opens that account (200) unless the password also opens the other
+    // tenant's account of that email (409 with the choices). Were a password that opens an account
+    // never counted, every such guess would be free.
+    const email = newEmail('victim');
+    await addUser(email);
+    const other = await h.tenant();
+    const users = createUsersRepository(h.database.db, () => new Date());
+    const lookAlike = await users.create({
+      tenantId: other.id,
+      email,
+      name: 'Look-alike',
+      role: 'tenant_viewer',
+      passwordHash,
+    });
+    const address = newAddress();
+    const attempts: Attempt[] = [];
+    for (let i = 0; i < 12; i++) {
+      const guess = `guess number ${i}, long enough`;
+      await users.setPasswordHash(lookAlike.id, await hashPassword(guess));
+      attempts.push(await signIn(h.app, email, guess, address));
+    }
+    expect(attempts.map((a) => a.status)).toEqual([...Array(10).fill(200), 429, 429]);
+    // Signing in to one chosen tenant names one account: its right password still costs nothing.
+    const owner = await h.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email, password: PASSWORD, tenantId }),
+      remoteAddress: newAddress(),
+    });
+    expect(owner.statusCode, owner.body).toBe(200);
+  });
+
   it('keeps a stranger’s email in the audit log only cut short and hashed', async () => {
     const long = `${'a'.repeat(60)}@${'b'.repeat(60)}.example.com`;
     expect((await signIn(h.app, long, 'nope', newAddress())).status).toBe(401);

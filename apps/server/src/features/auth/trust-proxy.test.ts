@@ -102,6 +102,23 @@ describe('the client address behind a proxy', () => {
     expect(statuses).toEqual([...Array(10).fill(401), 429]);
   });
 
+  it('takes an entry that is no address for no address: the socket’s counts, and is recorded', async () => {
+    // Reached around the proxy (or through one that passes the header on as it came), a client
+    // would otherwise write any text, kilobytes of it, as its address: into the audit log and, one
+    // new text per attempt, past the sign-in limits.
+    const h = await withProxy(loadConfig({ ONRAMP_TRUST_PROXY: 'true' }).trustProxy);
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const attempt = await signIn(h, {
+        socket: '198.51.100.9',
+        forwardedFor: `x${i}${'a'.repeat(4000)}`,
+      });
+      expect(await sourceOf(h, attempt.requestId)).toBe('198.51.100.9');
+      statuses.push(attempt.status);
+    }
+    expect(statuses).toEqual([...Array(10).fill(401), 429]);
+  });
+
   it('without a proxy configured, ignores X-Forwarded-For', async () => {
     const h = await withProxy(undefined);
     const attempt = await signIn(h, { socket: '198.51.100.5', forwardedFor: '203.0.113.11' });

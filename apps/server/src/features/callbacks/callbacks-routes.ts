@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
-import { requestMeta } from '../auth/auth-hook.ts';
+import { clientAddress, requestMeta } from '../auth/auth-hook.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
 
@@ -46,7 +46,7 @@ export async function registerCallbacksRoutes(
     },
     async (request) => {
       const limit = await limiter.hit(
-        `callback:${limitedAddress(request.ip)}`,
+        `callback:${limitedAddress(clientAddress(request))}`,
         CALLBACK_ATTEMPTS,
         CALLBACK_WINDOW_SECONDS,
       );

@@ -17,6 +17,14 @@ export function createPasswordResetsRepository(db: Kysely<Database>, clock: () =
       const token = newSecretToken('rst_');
       const now = clock();
       const expiresAt = new Date(now.getTime() + input.ttlHours * 3600_000).toISOString();
+      // Locks the user's row for the rest of the caller's transaction (an UPDATE that changes
+      // nothing; SQLite's write lock does the same), so links made at once for one user take turns:
+      // otherwise each deletes the links committed before it and several stay live.
+      await executor
+        .updateTable('users')
+        .set((eb) => ({ id: eb.ref('id') }))
+        .where('id', '=', input.userId)
+        .execute();
       await executor
         .deleteFrom('password_resets')
         .where('user_id', '=', input.userId)
@@ -37,16 +45,18 @@ export function createPasswordResetsRepository(db: Kysely<Database>, clock: () =
       return { token, expiresAt };
     },
 
-    /** The live (unused, unexpired) link a token opens: its id and user. */
-    async findLive(token: string): Promise<{ id: string; userId: string } | undefined> {
+    /** The live (unused, unexpired) link a token opens: its id, its user and who made it. */
+    async findLive(
+      token: string,
+    ): Promise<{ id: string; userId: string; createdBy: string } | undefined> {
       const row = await db
         .selectFrom('password_resets')
-        .select(['id', 'user_id'])
+        .select(['id', 'user_id', 'created_by'])
         .where('token_hash', '=', hashToken(token))
         .where('used_at', 'is', null)
         .where('expires_at', '>', clock().toISOString())
         .executeTakeFirst();
-      return row ? { id: row.id, userId: row.user_id } : undefined;
+      return row ? { id: row.id, userId: row.user_id, createdBy: row.created_by } : undefined;
     },
 
     /**

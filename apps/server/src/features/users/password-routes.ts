@@ -12,7 +12,7 @@ import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
-import { requestMeta } from '../auth/auth-hook.ts';
+import { clientAddress, requestMeta } from '../auth/auth-hook.ts';
 import { isOperator, type Principal, requireScope } from '../auth/principal.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { checkNewPassword } from './password-policy.ts';
@@ -37,6 +37,15 @@ function rateLimited(retryAfter: number, what: string): AppError {
     `Too many ${what}; try again in ${Math.ceil(retryAfter / 60)} minutes.`,
     [],
     { 'retry-after': String(retryAfter) },
+  );
+}
+
+/** Whether `maker` may make a reset link for `user`: an active operator, or an active admin of its tenant. */
+function mayReset(maker: User, user: User): boolean {
+  if (maker.disabled) return false;
+  if (maker.role === 'operator_admin') return true;
+  return (
+    maker.role === 'tenant_admin' && maker.tenantId !== null && maker.tenantId === user.tenantId
   );
 }
 
@@ -194,7 +203,7 @@ export async function registerPasswordRoutes(
     },
     async (request, reply) => {
       const limit = await limiter.hit(
-        `password-reset:${limitedAddress(request.ip)}`,
+        `password-reset:${limitedAddress(clientAddress(request))}`,
         ATTEMPTS,
         WINDOW_SECONDS,
       );
@@ -213,6 +222,10 @@ export async function registerPasswordRoutes(
       const live = await resets.findLive(token);
       const user = live && (await ctx.users.findById(live.userId));
       if (!live || !user) throw spentOrUnknown();
+      // A link is only as good as its maker's rights now: one made by an admin since demoted,
+      // disabled or deleted would otherwise hand them back an account (often another admin's).
+      const maker = await ctx.users.findById(live.createdBy);
+      if (!maker || !mayReset(maker, user)) throw spentOrUnknown();
       // Judged before the link is spent, so a refused password leaves it usable for a better one.
       const weak = checkNewPassword(newPassword, user, 'newPassword');
       if (weak) throw invalid([weak]);

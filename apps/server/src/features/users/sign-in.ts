@@ -4,10 +4,13 @@ import type { TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { User, UsersRepository } from './users-repository.ts';
 
 export type SignInOutcome =
-  /** The one active account this email and password open. */
-  | { kind: 'signed_in'; user: User }
+  /**
+   * The one active account this email and password open. `isEveryAccount`: the email names no other
+   * account (in the tenant asked for), so the attempt guessed at no one's password.
+   */
+  | { kind: 'signed_in'; user: User; isEveryAccount: boolean }
   /** More than one: the person chooses the tenant (these are all theirs: the password opens each). */
-  | { kind: 'ambiguous'; accounts: User[] }
+  | { kind: 'ambiguous'; accounts: User[]; isEveryAccount: boolean }
   /** None. `candidates` are the accounts of that email, for the audit log of their tenants. */
   | { kind: 'refused'; candidates: User[] };
 
@@ -32,8 +35,9 @@ export async function findAccountBySignIn(
   }
   const [only] = opened;
   if (!only) return { kind: 'refused', candidates: candidates.map(({ passwordHash, ...u }) => u) };
-  if (opened.length > 1) return { kind: 'ambiguous', accounts: opened };
-  return { kind: 'signed_in', user: only };
+  const isEveryAccount = opened.length === candidates.length;
+  if (opened.length > 1) return { kind: 'ambiguous', accounts: opened, isEveryAccount };
+  return { kind: 'signed_in', user: only, isEveryAccount };
 }
 
 /**

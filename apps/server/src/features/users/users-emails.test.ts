@@ -68,6 +68,35 @@ describe.each(TEST_DIALECTS)('emails across tenants on %s', (dialect) => {
     expect(bListed.filter((u: { email: string }) => u.email === elsewhere)).toHaveLength(1);
   });
 
+  it('a look-alike user tells its tenant nothing of the other tenant’s user signing in', async () => {
+    // Tenant a's admin adds a user with the email of tenant b's admin (any email may be added):
+    // b's admin's mistyped passwords, and where they came from, must not show in a's audit log.
+    const email = unique('b-admin');
+    await users().create({
+      tenantId: b.id,
+      email,
+      name: 'B admin',
+      role: 'tenant_admin',
+      passwordHash: await hashPassword(PASSWORD),
+    });
+    expectStatus(await add(email, 'the look-alike’s own passphrase 3'), 201);
+    const typo = await h.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email, password: 'a mistyped passphrase 7' }),
+      remoteAddress: '203.0.113.77',
+    });
+    expect(typo.statusCode, typo.body).toBe(401);
+    const seenByA = await a.admin.request('GET', '/v1/audit?limit=200');
+    expectStatus(seenByA, 200);
+    expect(seenByA.text).not.toContain('203.0.113.77');
+    // Still recorded: for the operator, who sees every tenant.
+    const operator = await h.operator();
+    const seenByOperator = await operator.request('GET', '/v1/audit?limit=200');
+    expect(seenByOperator.text).toContain('203.0.113.77');
+  });
+
   it('an operator creates a tenant whose admin’s email is used in another tenant', async () => {
     const email = unique('shared-admin');
     expectStatus(await add(email), 201);
