@@ -95,19 +95,28 @@ export async function startBenchOnramp(latencyMs = 0) {
     [CSRF_HEADER]: session.csrfToken,
     'content-type': 'application/json',
   };
+  // A token acts with its creator's rights (vending is the operator's to grant): made by a real
+  // operator, as the platform's own service tokens are.
+  const operator = await createUsersRepository(database.db, clock).create({
+    tenantId: null,
+    email: 'operator@bench.example',
+    name: 'Bench operator',
+    role: 'operator_admin',
+    passwordHash: 'unused',
+  });
   const tokens = createTokensRepository(database.db, clock);
   const { secret } = await tokens.create({
     tenantId: tenant.id,
     name: 'bench vending',
     scopes: ['credentials:vend'],
-    createdBy: 'bench',
+    createdBy: operator.id,
     expiresAt: null,
   });
   const { secret: readSecret } = await tokens.create({
     tenantId: tenant.id,
     name: 'bench reading',
     scopes: ['accounts:read'],
-    createdBy: 'bench',
+    createdBy: operator.id,
     expiresAt: null,
   });
 
