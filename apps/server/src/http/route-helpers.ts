@@ -24,9 +24,3 @@ export function callerOf(request: FastifyRequest, scope: Scope): Caller {
 }
 
 export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });
-
-/**
- * `?tenant=`, for list routes that validate their query string: validation keeps only declared keys,
- * and `requestedTenant` reads this one after it.
- */
-export const tenantQueryShape = { tenant: z.string().max(64).optional() };

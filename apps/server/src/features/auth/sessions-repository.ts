@@ -67,8 +67,10 @@ export function createSessionsRepository(
     async delete(sessionId: string): Promise<void> {
       await db.deleteFrom('sessions').where('id', '=', sessionId).execute();
     },
-    async deleteForUser(userId: string): Promise<void> {
-      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    /** Ends a user's sessions, but `keep` (the one making the change) when given. */
+    async deleteForUser(userId: string, keep?: string): Promise<void> {
+      const query = db.deleteFrom('sessions').where('user_id', '=', userId);
+      await (keep ? query.where('id', '!=', keep) : query).execute();
     },
   };
 }

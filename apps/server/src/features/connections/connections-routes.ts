@@ -21,7 +21,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf, tenantQueryShape } from '../../http/route-helpers.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { Caller } from '../accounts/accounts-service.ts';
 import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { Connection } from './connections-repository.ts';
@@ -188,7 +188,7 @@ export async function registerConnectionsRoutes(
         tags,
         summary: 'List connections',
         description: 'Oldest first; pass `next` as `cursor` for the following page.',
-        querystring: listConnectionsQuerySchema.extend(tenantQueryShape),
+        querystring: listConnectionsQuerySchema,
         response: { 200: connectionListSchema },
       },
     },

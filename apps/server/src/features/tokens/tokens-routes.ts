@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
-import { idParamsSchema, requestedTenant, tenantQueryShape } from '../../http/route-helpers.ts';
+import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import {
@@ -47,7 +47,7 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
         summary: 'List API tokens (never their secrets)',
         description:
           'Newest first, revoked and expired ones too; pass `next` as `cursor` for the following page.',
-        querystring: listTokensQuerySchema.extend(tenantQueryShape),
+        querystring: listTokensQuerySchema,
         response: { 200: apiTokenListSchema },
       },
     },

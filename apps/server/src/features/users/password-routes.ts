@@ -5,16 +5,15 @@ import {
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../adapters/crypto/secrets.ts';
-import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../http/problems.ts';
 import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { clientAddress, requestMeta } from '../auth/auth-hook.ts';
 import { isOperator, type Principal, requireScope } from '../auth/principal.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
+import { createSessionsRepository } from '../auth/sessions-repository.ts';
 import { checkNewPassword } from './password-policy.ts';
 import { createPasswordResetsRepository } from './password-resets-repository.ts';
 import { createUsersRepository, type User } from './users-repository.ts';
@@ -24,12 +23,6 @@ export const PASSWORD_RESET_HOURS = 24;
 /** Attempts per window: at the current password (per user), at reset links (per address). */
 const ATTEMPTS = 10;
 const WINDOW_SECONDS = 15 * 60;
-
-/** Ends a user's console sessions (but `keep`, the one making the change), in the transaction. */
-async function endSessions(trx: Kysely<Database>, userId: string, keep?: string): Promise<void> {
-  const query = trx.deleteFrom('sessions').where('user_id', '=', userId);
-  await (keep ? query.where('id', '!=', keep) : query).execute();
-}
 
 function rateLimited(retryAfter: number, what: string): AppError {
   return new AppError(
@@ -119,7 +112,7 @@ export async function registerPasswordRoutes(
       const passwordHash = await hashPassword(newPassword);
       await ctx.db.transaction().execute(async (trx) => {
         await createUsersRepository(trx, ctx.clock).setPasswordHash(user.id, passwordHash, trx);
-        await endSessions(trx, user.id, principal.sessionId);
+        await createSessionsRepository(trx, ctx.clock).deleteForUser(user.id, principal.sessionId);
         await createPasswordResetsRepository(trx, ctx.clock).deleteUnusedFor(user.id, trx);
         await ctx.audit.append(
           {
@@ -234,7 +227,7 @@ export async function registerPasswordRoutes(
         if (!(await createPasswordResetsRepository(trx, ctx.clock).spend(live.id, trx)))
           return false;
         await createUsersRepository(trx, ctx.clock).setPasswordHash(user.id, passwordHash, trx);
-        await endSessions(trx, user.id);
+        await createSessionsRepository(trx, ctx.clock).deleteForUser(user.id);
         await createPasswordResetsRepository(trx, ctx.clock).deleteUnusedFor(user.id, trx);
         await ctx.audit.append(
           {

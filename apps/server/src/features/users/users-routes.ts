@@ -14,7 +14,7 @@ import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { conflict, invalid, notFound } from '../../http/problems.ts';
-import { idParamsSchema, requestedTenant, tenantQueryShape } from '../../http/route-helpers.ts';
+import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, type Principal, type Role, requireTenant } from '../auth/principal.ts';
@@ -35,7 +35,6 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
     request: FastifyRequest,
     userId: string,
     how: {
-      tenantId: string;
       principal: Principal;
       reason: 'creator_disabled' | 'creator_demoted' | 'creator_deleted';
       keepWithin?: Role;
@@ -65,7 +64,7 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
         tags,
         summary: 'List the tenant’s users',
         description: 'By id ascending; pass `next` as `cursor` for the following page.',
-        querystring: listUsersQuerySchema.extend(tenantQueryShape),
+        querystring: listUsersQuerySchema,
         response: { 200: userListSchema },
       },
     },
@@ -194,7 +193,6 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
         // role could not grant (for a viewer, everything).
         if (isDisabling || isDemoting) {
           await revokeTokensOf(trx, request, existing.id, {
-            tenantId,
             principal,
             reason: isDisabling ? 'creator_disabled' : 'creator_demoted',
             keepWithin: isDisabling ? undefined : role,
@@ -229,7 +227,6 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
         throw conflict('id', 'You cannot remove yourself.');
       await ctx.db.transaction().execute(async (trx) => {
         await revokeTokensOf(trx, request, existing.id, {
-          tenantId,
           principal,
           reason: 'creator_deleted',
         });

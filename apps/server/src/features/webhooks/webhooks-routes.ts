@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { idParamsSchema, requestedTenant, tenantQueryShape } from '../../http/route-helpers.ts';
+import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { requestMeta } from '../auth/auth-hook.ts';
 import { actorOf, isOperator, requireScope, requireTenant } from '../auth/principal.ts';
 import type { WebhookDelivery, WebhookEndpoint } from './webhooks-repository.ts';
@@ -101,7 +101,7 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'List webhook endpoints (never their secrets)',
         description: 'By id ascending; pass `next` as `cursor` for the following page.',
-        querystring: listWebhooksQuerySchema.extend(tenantQueryShape),
+        querystring: listWebhooksQuerySchema,
         response: { 200: webhookEndpointListSchema },
       },
     },
