@@ -4,7 +4,12 @@ import {
   iamPoliciesQuerySchema,
   iamPolicyPageSchema,
 } from '@onramp/contracts';
-import { type Catalog, getPartition, IAM_POLICY_ATTACHMENT_BUNDLE_ID, parseArn } from '@onramp/core';
+import {
+  type Catalog,
+  getPartition,
+  IAM_POLICY_ATTACHMENT_BUNDLE_ID,
+  parseArn,
+} from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {

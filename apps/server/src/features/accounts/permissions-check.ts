@@ -205,6 +205,10 @@ async function probesFor(index: ActionIndex, input: PermissionCheckInput): Promi
                 .replace(/\*/g, EXAMPLE);
         for (const action of actions) {
           const context: SimulationQuery['context'] = [];
+          // The simulator does not fill policy variables itself: a user's own `${aws:username}`
+          // statements (Onramp's, and `{{self}}` ones) match only with the name given.
+          if (kind === 'user')
+            context.push({ key: 'aws:username', values: [principalName], type: 'string' });
           for (const keys of Object.values(statement.conditions ?? {})) {
             for (const [key, value] of Object.entries(keys)) {
               const first = Array.isArray(value) ? value[0] : value;
