@@ -136,6 +136,20 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on the wire on %s'
     expect(seen).toContain('IAMReadOnlyAccess');
   });
 
+  it('reads AWS’s list once for searches made at the same time and the pages after', async () => {
+    const lists = () => aws.calls.filter((c) => c.action === 'ListPolicies').length;
+    const before = lists();
+    const url = `/v1/accounts/${keysAccount}/iam-policies?scope=local&q=boundary`;
+    const [one, two] = await Promise.all([
+      a.viewer.request('GET', url),
+      a.admin.request('GET', url),
+    ]);
+    expectStatus(one, 200);
+    expect(two.body).toEqual(one.body);
+    expectStatus(await a.viewer.request('GET', `${url}&cursor=0`), 200);
+    expect(lists() - before).toBe(1);
+  });
+
   it('refuses a cursor that is not a search’s, naming it', async () => {
     const response = await a.viewer.request(
       'GET',
