@@ -32,6 +32,10 @@ export const CATALOG: Catalog = {
           isDefault: true,
           partitions: ['aws', 'aws-us-gov', 'aws-cn'],
           actions: ['ec2:RunInstances', 'ec2:Describe*'],
+          actionsFor: {
+            role: ['ec2:RunInstances', 'ec2:Describe*'],
+            user: ['ec2:RunInstances', 'ec2:Describe*'],
+          },
         },
         {
           id: 'nodes-autoscaling',
@@ -40,6 +44,10 @@ export const CATALOG: Catalog = {
           isDefault: false,
           partitions: ['aws'],
           actions: ['autoscaling:CreateAutoScalingGroup'],
+          actionsFor: {
+            role: ['autoscaling:CreateAutoScalingGroup'],
+            user: ['autoscaling:CreateAutoScalingGroup'],
+          },
         },
       ],
     },

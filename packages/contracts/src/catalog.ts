@@ -9,6 +9,8 @@ export const catalogBundleViewSchema = z.object({
   partitions: z.array(partitionIdSchema),
   /** Every action the bundle grants, wildcards as written, for "expand to see its actions". */
   actions: z.array(z.string()),
+  /** What a role, or an IAM user (access keys), gets from it: some statements are for one kind only. */
+  actionsFor: z.object({ role: z.array(z.string()), user: z.array(z.string()) }),
 });
 
 export const catalogProductViewSchema = z.object({

@@ -7,6 +7,7 @@ export * from './policy/global-services.ts';
 export * from './policy/placeholders.ts';
 export * from './policy/policy-builder.ts';
 export * from './policy/policy-document.ts';
+export * from './policy/principal-statements.ts';
 export * from './policy/trust-policy.ts';
 export * from './policy/validation-bundle.ts';
 export * from './render/callback-function.ts';

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Bundle,
   buildPolicies,
+  buildStatements,
   buildTrustPolicy,
   fillPlaceholders,
   getPartition,
@@ -19,6 +20,7 @@ import {
   type PolicyDocument,
   type PrincipalKind,
   parseHubPrincipal,
+  statementsFor,
   unwrap,
   validationBundle,
   wildcardToRegExp,
@@ -141,7 +143,7 @@ async function expectSelectionMeaning(
   const outside = all.find((r) => !regions.includes(r));
   const granted: string[] = [];
   for (const bundle of [...bundles, validationBundle(principal)]) {
-    for (const statement of bundle.statements) {
+    for (const statement of statementsFor(bundle, principal)) {
       for (const resource of statement.resources) {
         for (const action of statement.actions) {
           for (const sample of await samples(action)) {
@@ -187,7 +189,7 @@ async function expectSelectionMeaning(
     ).flat(),
   ];
   const grantedPatterns = [...bundles, validationBundle(principal)].flatMap((b) =>
-    b.statements.flatMap((s) => s.actions),
+    statementsFor(b, principal).flatMap((s) => s.actions),
   );
   const notGranted = candidates.filter(
     (c) => !grantedPatterns.some((p) => wildcardToRegExp(p).test(c)),
@@ -250,6 +252,44 @@ describe('generated policies mean what was selected', () => {
       { numRuns: 12 },
     );
   });
+});
+
+describe('attaching existing IAM policies', () => {
+  const cases = PARTITION_IDS.flatMap((partition) =>
+    (['role', 'user'] as const).map((principal) => [partition, principal] as const),
+  );
+  it.each(cases)(
+    'in %s a %s may attach policies to itself and to no other identity',
+    async (partition, principal) => {
+      const attachment = catalog.bundles.get('iam-policy-attachment');
+      if (!attachment) throw new Error('the shipped catalog lacks iam-policy-attachment');
+      // The bundle's own statements (GovCloud and China refuse it in a selection: defaults only).
+      const documents = [
+        fillPlaceholders(
+          {
+            Version: '2012-10-17' as const,
+            Statement: buildStatements([attachment], [], principal),
+          },
+          { partition, account_id: ACCOUNT, role_path: '/', role_name: ROLE },
+        ),
+      ];
+      const request = requestFor(partition, principal, '*', undefined, 'any');
+      const arn = (kind: string, name: string) =>
+        `arn:${partition}:iam::${ACCOUNT}:${kind}/${name}`;
+      const decide = (action: string, resource: string) =>
+        simulate(documents, { ...request, action, resource });
+      const own = principal === 'role' ? 'Role' : 'User';
+      const other = principal === 'role' ? 'User' : 'Role';
+      expect(await decide('iam:ListPolicies', '*')).toBe('Allowed');
+      expect(await decide(`iam:Attach${own}Policy`, request.principal)).toBe('Allowed');
+      expect(await decide(`iam:ListAttached${own}Policies`, request.principal)).toBe('Allowed');
+      const sibling = principal === 'role' ? arn('role', 'SomeoneElse') : arn('user', 'someone');
+      expect(await decide(`iam:Attach${own}Policy`, sibling)).toBe('ImplicitlyDenied');
+      // The other kind's actions are not granted at all: a user has no role to attach to.
+      const stranger = principal === 'role' ? arn('user', 'onramp') : arn('role', ROLE);
+      expect(await decide(`iam:Attach${other}Policy`, stranger)).toBe('ImplicitlyDenied');
+    },
+  );
 });
 
 describe('the trust policy', () => {

@@ -86,7 +86,11 @@ export function bundlePolicy(
   return fillPlaceholders(
     {
       Version: '2012-10-17',
-      Statement: buildStatements([...chosen, validationBundle(options.principal)], []),
+      Statement: buildStatements(
+        [...chosen, validationBundle(options.principal)],
+        [],
+        options.principal,
+      ),
     },
     {
       partition: options.partition,

@@ -1,10 +1,108 @@
-import type { IamPolicyPage } from '@onramp/sdk';
-import { useEffect, useId, useState } from 'react';
+import type { Account, Catalog, IamPolicyPage } from '@onramp/sdk';
+import { type ReactNode, useEffect, useId, useState } from 'react';
+import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
 import { Alert, Button, Field, Spinner, TextInput } from './ui.tsx';
 
 type Policy = IamPolicyPage['policies'][number];
+
+/** The catalog bundle that lets Onramp list and attach an account's IAM policies (the API's gate). */
+export const IAM_POLICY_ATTACHMENT_BUNDLE = 'iam-policy-attachment';
+
+export type IamPoliciesOffer =
+  | { kind: 'enabled' }
+  | { kind: 'add'; bundleName: string }
+  | { kind: 'unavailable'; reason: string };
+
+/** Whether "Add IAM policies" can be offered for an account, and if not, why and what to do. */
+export function iamPoliciesOffer(
+  catalog: Catalog,
+  account: Pick<Account, 'partition' | 'bundles' | 'method'>,
+): IamPoliciesOffer {
+  if (account.bundles.includes(IAM_POLICY_ATTACHMENT_BUNDLE)) return { kind: 'enabled' };
+  const identity = account.method === 'role' ? 'role' : 'IAM user';
+  const bundle = catalog.products
+    .flatMap((p) => p.bundles)
+    .find((b) => b.id === IAM_POLICY_ATTACHMENT_BUNDLE);
+  if (!bundle) {
+    return {
+      kind: 'unavailable',
+      reason: `This platform does not offer attaching existing IAM policies; attach them to the ${identity} in the AWS console.`,
+    };
+  }
+  const offer = catalog.partitions.find((p) => p.partition === account.partition);
+  if (!offer?.availableBundles.includes(bundle.id)) {
+    const name = PARTITION_LABELS[account.partition] ?? account.partition;
+    return {
+      kind: 'unavailable',
+      reason: `${offer && !offer.customizable ? `Permissions cannot be customised in ${name}: accounts there get the default permissions only, so attaching existing IAM policies is not offered.` : `Attaching existing IAM policies is not offered in ${name}.`} Attach them to the ${identity} in the AWS console instead.`,
+    };
+  }
+  return { kind: 'add', bundleName: bundle.name };
+}
+
+/**
+ * Palette's "Add IAM policies" switch for an account: offered only when the account has the
+ * permissions it needs; otherwise it says how to add them (`changePermissions`), or that the
+ * partition does not offer them.
+ */
+export function AddIamPolicies({
+  account,
+  catalog,
+  canWrite,
+  changePermissions,
+}: {
+  account: Pick<Account, 'id' | 'partition' | 'bundles' | 'method'>;
+  catalog: Catalog;
+  canWrite: boolean;
+  /** Where a tenant admin changes the account's permissions (a button, or a pointer to a card). */
+  changePermissions?: ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const offer = iamPoliciesOffer(catalog, account);
+  const identity = account.method === 'role' ? 'role' : 'user';
+  if (offer.kind === 'unavailable') {
+    return (
+      <p className="muted" data-testid="iam-policies-offer">
+        {offer.reason}
+      </p>
+    );
+  }
+  if (offer.kind === 'add') {
+    return (
+      <Alert tone="info" title="Add IAM policies needs one more permission">
+        <p data-testid="iam-policies-offer">
+          To list this account’s IAM policies and attach them to its {identity}, the account needs “
+          {offer.bundleName}”.{' '}
+          {canWrite
+            ? `Add it with Change permissions, give the ${identity} its new policy in AWS, then save.`
+            : 'Ask a tenant admin to add it with Change permissions.'}
+        </p>
+        {canWrite && changePermissions ? changePermissions : null}
+      </Alert>
+    );
+  }
+  return (
+    <>
+      <div className="switch-row">
+        <button
+          type="button"
+          role="switch"
+          aria-checked={open}
+          aria-label="Add IAM policies"
+          className="switch"
+          onClick={() => setOpen(!open)}
+        >
+          <span className="switch-thumb" aria-hidden="true" />
+        </button>
+        <span>Add IAM policies</span>
+        <span className="muted">Attach existing policies of the account to its {identity}.</span>
+      </div>
+      {open ? <IamPoliciesPanel accountId={account.id} canWrite={canWrite} /> : null}
+    </>
+  );
+}
 
 /** Palette's "Add IAM policies": the account's policies, searchable, to attach to its role or user. */
 export function IamPoliciesPanel({

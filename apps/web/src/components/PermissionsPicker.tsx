@@ -1,5 +1,5 @@
 import type { Catalog, PolicyPreview } from '@onramp/sdk';
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
@@ -19,6 +19,57 @@ export function resolveBundles(
 ): string[] {
   if (bundles !== 'default') return bundles;
   return catalog.partitions.find((p) => p.partition === partition)?.defaultBundles ?? [];
+}
+
+/**
+ * A selection made in one partition, fitted to another: where the partition offers only its defaults,
+ * a customised selection becomes those defaults; elsewhere bundles it does not offer, and regions that
+ * are not its own, are dropped. Says what changed, so the wizard never keeps a selection the API would
+ * refuse with no control to fix it.
+ */
+export function fitSelection(
+  catalog: Catalog,
+  partition: string,
+  regionIds: readonly string[],
+  value: PermissionSelection,
+): { value: PermissionSelection; notice?: string } {
+  const offer = catalog.partitions.find((p) => p.partition === partition);
+  const name = PARTITION_LABELS[partition] ?? partition;
+  const regions = value.regions.filter((r) => regionIds.includes(r));
+  const droppedRegions = value.regions.length - regions.length;
+  const notes: string[] = [];
+  let bundles = value.bundles;
+  if (bundles !== 'default' && offer) {
+    if (!offer.customizable) {
+      const same = [...bundles].sort().join(',') === [...offer.defaultBundles].sort().join(',');
+      if (!same) {
+        bundles = 'default';
+        notes.push(
+          `Permissions cannot be customised in ${name}, so your selection was reset to its default permissions.`,
+        );
+      }
+    } else {
+      const kept = bundles.filter((b) => offer.availableBundles.includes(b));
+      if (kept.length !== bundles.length) {
+        const names = bundles
+          .filter((b) => !kept.includes(b))
+          .map(
+            (b) => catalog.products.flatMap((p) => p.bundles).find((x) => x.id === b)?.name ?? b,
+          );
+        notes.push(
+          `Not available in ${name}, so removed from your selection: ${names.join(', ')}.`,
+        );
+        bundles = kept;
+      }
+    }
+  }
+  if (droppedRegions > 0) {
+    notes.push(
+      `${droppedRegions} region${droppedRegions === 1 ? '' : 's'} of another partition ${droppedRegions === 1 ? 'was' : 'were'} removed from the region limit.`,
+    );
+  }
+  if (notes.length === 0) return { value };
+  return { value: { bundles, regions }, notice: notes.join(' ') };
 }
 
 /**
@@ -48,6 +99,22 @@ export function PermissionsPicker({
   readOnly?: boolean;
 }) {
   const id = useId();
+  const [notice, setNotice] = useState<string | undefined>();
+  const regionIds = regions.map((r) => r.id).join(',');
+  const fitted = useRef<string | undefined>(undefined);
+  // A selection made in another partition (the wizard's Back, a changed partition) is fitted to this
+  // one as soon as it is shown here, with a sentence saying what changed.
+  useEffect(() => {
+    if (readOnly) return;
+    const result = fitSelection(catalog, partition, regionIds ? regionIds.split(',') : [], value);
+    if (result.notice) {
+      setNotice(result.notice);
+      onChange(result.value);
+    } else if (fitted.current !== undefined && fitted.current !== partition) {
+      setNotice(undefined);
+    }
+    fitted.current = partition;
+  }, [catalog, partition, regionIds, value, onChange, readOnly]);
   const offer = catalog.partitions.find((p) => p.partition === partition);
   const customizable = offer?.customizable ?? false;
   const chosen = useMemo(
@@ -73,8 +140,16 @@ export function PermissionsPicker({
   };
 
   const custom = value.bundles !== 'default';
+  // What this kind of principal gets: some statements are for roles or for users only.
+  const actionsOf = (bundle: Catalog['products'][number]['bundles'][number]) =>
+    bundle.actionsFor[principal];
   return (
     <div className="permissions">
+      {notice ? (
+        <Alert tone="warning" title="Permissions reset">
+          {notice}
+        </Alert>
+      ) : null}
       {!customizable ? (
         <Alert tone="info" title={`Default permissions in ${partitionName}`}>
           Permissions cannot be customised in {partitionName}; accounts there get the default
@@ -158,10 +233,11 @@ export function PermissionsPicker({
                     ) : null}
                     <details className="bundle-actions">
                       <summary>
-                        {bundle.actions.length} action{bundle.actions.length === 1 ? '' : 's'}
+                        {actionsOf(bundle).length} action
+                        {actionsOf(bundle).length === 1 ? '' : 's'}
                       </summary>
                       <ul>
-                        {bundle.actions.map((action) => (
+                        {actionsOf(bundle).map((action) => (
                           <li key={action}>
                             <code>{action}</code>
                           </li>

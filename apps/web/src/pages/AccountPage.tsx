@@ -2,7 +2,7 @@ import { replaceCredentialsRequestSchema, updateAccountRequestSchema } from '@on
 import type { Account, AccountCheck, Catalog, PartitionOffer } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
 import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHistory.tsx';
-import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
+import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import {
   Alert,
@@ -29,7 +29,6 @@ export function AccountPage({ accountId }: { accountId: string }) {
   const [offers, setOffers] = useState<PartitionOffer[]>([]);
   const [error, setError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
-  const [showPolicies, setShowPolicies] = useState(false);
   const [lastCheck, setLastCheck] = useState<AccountCheck | undefined>();
   const [checkError, setCheckError] = useState<string | undefined>();
   const [checking, setChecking] = useState(false);
@@ -219,22 +218,8 @@ export function AccountPage({ accountId }: { accountId: string }) {
         </>
       ) : null}
       {account.status !== 'invalid' ? (
-        <Card
-          title="IAM policies"
-          actions={
-            <Button aria-expanded={showPolicies} onClick={() => setShowPolicies(!showPolicies)}>
-              {showPolicies ? 'Close' : 'Show IAM policies'}
-            </Button>
-          }
-        >
-          {showPolicies ? (
-            <IamPoliciesPanel accountId={account.id} canWrite={canWrite} />
-          ) : (
-            <p className="muted">
-              The account's own IAM policies, to attach to its{' '}
-              {account.method === 'role' ? 'role' : 'user'} (reads them from AWS).
-            </p>
-          )}
+        <Card title="IAM policies">
+          <AddIamPolicies account={account} catalog={catalog} canWrite={canWrite} />
         </Card>
       ) : null}
       {canWrite ? <DeleteAccount account={account} /> : null}

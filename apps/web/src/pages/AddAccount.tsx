@@ -13,7 +13,7 @@ import type {
 } from '@onramp/sdk';
 import { useEffect, useId, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
-import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
+import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import {
   type PermissionSelection,
   PermissionsPicker,
@@ -121,7 +121,6 @@ export function AddAccountWizard({
   const [validatedKey, setValidatedKey] = useState<string | undefined>();
   const [saved, setSaved] = useState<Account | undefined>();
   const [byStack, setByStack] = useState(false);
-  const [showPolicies, setShowPolicies] = useState(false);
 
   const offer = offers.find((o) => o.partition === details.partition);
 
@@ -531,24 +530,16 @@ export function AddAccountWizard({
             {byStack ? 'Your stack reported the role back. ' : ''}AWS account{' '}
             <code>{saved.awsAccountId}</code> · <StatusBadge status={saved.status} />
           </Alert>
-          <div className="switch-row">
-            <button
-              type="button"
-              role="switch"
-              aria-checked={showPolicies}
-              aria-label="Add IAM policies"
-              className="switch"
-              onClick={() => setShowPolicies(!showPolicies)}
-            >
-              <span className="switch-thumb" aria-hidden="true" />
-            </button>
-            <span>Add IAM policies</span>
-            <span className="muted">
-              Attach existing policies of the account to its{' '}
-              {saved.method === 'role' ? 'role' : 'user'}.
-            </span>
-          </div>
-          {showPolicies ? <IamPoliciesPanel accountId={saved.id} canWrite={canWrite} /> : null}
+          <AddIamPolicies
+            account={saved}
+            catalog={catalog}
+            canWrite={canWrite}
+            changePermissions={
+              <Button onClick={() => navigate(`/accounts/${saved.id}`)}>
+                Change permissions on the account page
+              </Button>
+            }
+          />
           <div className="form-actions">
             <Button onClick={() => navigate('/accounts')}>Back to accounts</Button>
             <Button variant="primary" onClick={() => navigate(`/accounts/${saved.id}`)}>

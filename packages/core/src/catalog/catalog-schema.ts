@@ -26,6 +26,12 @@ export const catalogConditionsSchema = z.record(
 );
 
 export const catalogStatementSchema = z.strictObject({
+  /**
+   * Only for this kind of principal: `role` (Onramp signs in by assuming a role) or `user` (access
+   * keys of an IAM user). Absent: for both. What a feature needs of the connected identity itself
+   * differs by kind (iam:AttachRolePolicy vs iam:AttachUserPolicy).
+   */
+  principal: z.enum(['role', 'user']).optional(),
   actions: z.array(z.string().min(1)).min(1, 'list at least one action'),
   resources: z.array(z.string().min(1)).min(1).default(['*']),
   conditions: catalogConditionsSchema.optional(),

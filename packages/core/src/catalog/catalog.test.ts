@@ -58,6 +58,26 @@ describe('the shipped catalog', () => {
     });
   });
 
+  it('accepts statements for one kind of principal, {{self}}, and role placeholders for roles', async () => {
+    const catalog = await loadTestCatalog(
+      oneBundle(`          - principal: role
+            actions: [iam:AttachRolePolicy]
+            resources: ['arn:{{partition}}:iam::{{account_id}}:role{{role_path}}{{role_name}}']
+          - principal: user
+            actions: [iam:AttachUserPolicy]
+            resources: ['{{self}}']`),
+    );
+    expect(catalog.bundles.get('nodes')?.statements.map((s) => s.principal)).toEqual([
+      'role',
+      'user',
+    ]);
+    const view = describeCatalog(catalog).products[0]?.bundles[0];
+    expect(view?.actionsFor).toEqual({
+      role: ['iam:AttachRolePolicy'],
+      user: ['iam:AttachUserPolicy'],
+    });
+  });
+
   it('canonicalises the case of actions as AWS spells them', async () => {
     const catalog = await loadTestCatalog(
       oneBundle('          - actions: [EC2:describeinstances, s3:get*]'),
@@ -112,6 +132,23 @@ describe('loading refuses, naming product, bundle and action', () => {
     ]);
     expect(issues[0]?.message).toContain('write arn:{{partition}}:');
     expect(issues[1]?.message).toContain('unknown placeholder {{acount}}');
+  });
+
+  it('{{role_name}} where a user would get it, and {{self}} inside an ARN', async () => {
+    const issues = await issuesOf(() =>
+      loadTestCatalog(
+        oneBundle(`          - actions: [iam:AttachRolePolicy]
+            resources: ['arn:{{partition}}:iam::{{account_id}}:role{{role_path}}{{role_name}}']
+          - actions: [iam:GetUser]
+            resources: ['arn:{{partition}}:iam::{{account_id}}:user/{{self}}']`),
+      ),
+    );
+    expect(issues.map((i) => i.field)).toEqual([
+      'products[0].bundles[0].statements[0].resources[0]',
+      'products[0].bundles[0].statements[1].resources[0]',
+    ]);
+    expect(issues[0]?.message).toContain('use {{self}}');
+    expect(issues[1]?.message).toContain('{{self}} stands for a whole ARN');
   });
 
   it('the region condition key Onramp sets itself', async () => {

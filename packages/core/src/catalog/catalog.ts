@@ -4,10 +4,18 @@ import { CoreValidationError, type FieldIssue } from '../errors.ts';
 import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { type CatalogConditions, catalogFileSchema } from './catalog-schema.ts';
 
+/** Whose policy a statement is part of: a role Onramp assumes, or an IAM user whose keys it holds. */
+export type PrincipalKind = 'role' | 'user';
+
 export interface CatalogStatement {
+  /** Only for this kind of principal; both when absent. */
+  principal?: PrincipalKind;
   /** Canonical `service:Action` names, or wildcards such as `ec2:Describe*`. */
   actions: readonly string[];
-  /** `*` or ARNs built with placeholders: {{partition}}, {{account_id}}, {{role_path}}, {{role_name}}. */
+  /**
+   * `*`, `{{self}}` (the connected role or user itself), or ARNs built with placeholders:
+   * {{partition}}, {{account_id}}, and in `principal: role` statements {{role_path}}, {{role_name}}.
+   */
   resources: readonly string[];
   conditions?: CatalogConditions;
 }
@@ -52,6 +60,13 @@ export interface ActionIndex {
 
 export const PLACEHOLDERS = ['partition', 'account_id', 'role_path', 'role_name'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
+/**
+ * A whole resource naming the connected identity itself, whichever kind it is: Onramp's role, or the
+ * IAM user whose access keys it holds (see `selfArn`).
+ */
+export const SELF_RESOURCE = '{{self}}';
+/** Name Onramp's role; in a statement for users too they would name a role that does not exist. */
+const ROLE_PLACEHOLDERS = ['role_path', 'role_name'];
 
 /** Onramp adds this condition key itself when a tenant limits regions. */
 const RESERVED_CONDITION_KEYS = ['aws:requestedregion'];
@@ -129,7 +144,7 @@ export async function loadCatalog(text: string, deps: { actions: ActionIndex }):
             });
         }
         for (const [ri, resource] of statement.resources.entries()) {
-          const problem = checkResource(resource);
+          const problem = checkResource(resource, statement.principal);
           if (problem) {
             issues.push({
               field: `${statementField}.resources[${ri}]`,
@@ -151,6 +166,7 @@ export async function loadCatalog(text: string, deps: { actions: ActionIndex }):
           }
         }
         statements.push({
+          ...(statement.principal ? { principal: statement.principal } : {}),
           actions,
           resources: statement.resources,
           ...(statement.conditions ? { conditions: statement.conditions } : {}),
@@ -302,11 +318,18 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-function checkResource(resource: string): string | undefined {
-  if (resource === '*') return undefined;
+function checkResource(resource: string, principal: PrincipalKind | undefined): string | undefined {
+  if (resource === '*' || resource === SELF_RESOURCE) return undefined;
   for (const [, name] of resource.matchAll(/\{\{([^}]*)\}\}/g)) {
+    if (name === 'self') {
+      return `{{self}} stands for a whole ARN; write it alone, as in resources: ['{{self}}'] (in "${resource}").`;
+    }
     if (!(PLACEHOLDERS as readonly string[]).includes(name ?? '')) {
-      return `unknown placeholder {{${name}}} in "${resource}"; use ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}.`;
+      return `unknown placeholder {{${name}}} in "${resource}"; use {{self}}, or ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}.`;
+    }
+    if (ROLE_PLACEHOLDERS.includes(name ?? '') && principal !== 'role') {
+      // An access-key account has no role: the statement would grant an action on a role that is not there.
+      return `{{${name}}} names Onramp's role, but this statement also applies to users (access keys); use {{self}} for the connected role or user, or add principal: role.`;
     }
   }
   if (!resource.startsWith('arn:')) return `"${resource}" is neither * nor an ARN.`;
@@ -333,6 +356,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export const VALIDATION_BUNDLE_ID = 'onramp-validation';
+/** The bundle that lets Onramp list an account's IAM policies and attach them to the account's identity. */
+export const IAM_POLICY_ATTACHMENT_BUNDLE_ID = 'iam-policy-attachment';
 
 export interface CatalogDescription {
   platform: string;
@@ -347,6 +372,8 @@ export interface CatalogDescription {
       isDefault: boolean;
       partitions: PartitionId[];
       actions: string[];
+      /** The actions a role, or a user, gets from it (statements may be for one kind only). */
+      actionsFor: Record<PrincipalKind, string[]>;
     }[];
   }[];
   partitions: {
@@ -373,6 +400,10 @@ export function describeCatalog(catalog: Catalog): CatalogDescription {
         isDefault: b.isDefault,
         partitions: [...b.partitions],
         actions: [...new Set(b.statements.flatMap((s) => s.actions))],
+        actionsFor: {
+          role: actionsOf(b, 'role'),
+          user: actionsOf(b, 'user'),
+        },
       })),
     })),
     partitions: PARTITION_IDS.map((partition) => ({
@@ -387,4 +418,9 @@ export function describeCatalog(catalog: Catalog): CatalogDescription {
       ).map((b) => b.id),
     })),
   };
+}
+
+function actionsOf(bundle: Bundle, kind: PrincipalKind): string[] {
+  const statements = bundle.statements.filter((s) => !s.principal || s.principal === kind);
+  return [...new Set(statements.flatMap((s) => s.actions))];
 }

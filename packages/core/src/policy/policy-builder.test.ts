@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.ts';
 import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { fillPlaceholders } from './placeholders.ts';
-import { buildPolicies, collapseActions } from './policy-builder.ts';
+import { buildPolicies, buildStatements, collapseActions } from './policy-builder.ts';
 import { MANAGED_POLICY_SIZE_LIMIT, type PolicyDocument, policySize } from './policy-document.ts';
 
 const catalog = await defaultCatalog();
@@ -61,6 +61,52 @@ describe('buildPolicies', () => {
     );
     expect(self?.Resource).toBe('arn:{{partition}}:iam::{{account_id}}:user/${aws:username}');
     expect(self?.Action).toContain('iam:ListAttachedUserPolicies');
+  });
+
+  it.each(PARTITION_IDS)(
+    'gives “Attach existing IAM policies” in %s to a role as role actions on itself, to a user as user actions on itself',
+    (partition) => {
+      // The bundle's own statements: GovCloud and China refuse it in a selection (defaults only).
+      const bundle = catalog.bundles.get('iam-policy-attachment');
+      if (!bundle) throw new Error('the shipped catalog lacks iam-policy-attachment');
+      const attach = (principal: 'role' | 'user') =>
+        Object.fromEntries(
+          fillPlaceholders(buildStatements([bundle], [], principal), values(partition)).map((s) => [
+            Array.isArray(s.Resource) ? s.Resource.join(' ') : s.Resource,
+            s.Action,
+          ]),
+        );
+      const prefix = getPartition(partition).arnPrefix;
+      expect(attach('role')).toEqual({
+        '*': ['iam:GetPolicy', 'iam:ListPolicies'],
+        [`${prefix}:iam::123456789012:role/OnrampRole`]: [
+          'iam:AttachRolePolicy',
+          'iam:ListAttachedRolePolicies',
+        ],
+      });
+      expect(attach('user')).toEqual({
+        '*': ['iam:GetPolicy', 'iam:ListPolicies'],
+        [`${prefix}:iam::123456789012:user/\${aws:username}`]: [
+          'iam:AttachUserPolicy',
+          'iam:ListAttachedUserPolicies',
+        ],
+      });
+    },
+  );
+
+  it('puts a user’s attach actions beside its validation statements, on its own ARN', () => {
+    const set = buildPolicies(
+      catalog,
+      { partition: 'aws', bundles: ['nodes-ec2', 'iam-policy-attachment'] },
+      { principal: 'user' },
+    );
+    const text = JSON.stringify(set.policies.map((p) => p.document));
+    expect(text).not.toContain('Role');
+    const self = set.policies[0]?.document.Statement.find((s) =>
+      s.Action.includes('iam:AttachUserPolicy'),
+    );
+    expect(self?.Resource).toBe('arn:{{partition}}:iam::{{account_id}}:user/${aws:username}');
+    expect(self?.Action).toContain('iam:SimulatePrincipalPolicy');
   });
 
   it('merges statements with the same resources and drops actions a wildcard covers', () => {

@@ -1,4 +1,4 @@
-import type { Bundle, Catalog } from '../catalog/catalog.ts';
+import type { Bundle, Catalog, PrincipalKind } from '../catalog/catalog.ts';
 import { wildcardToRegExp } from '../catalog/catalog.ts';
 import { CoreValidationError, type FieldIssue } from '../errors.ts';
 import { getPartition, type PartitionId, parseRegion } from '../partitions/partitions.ts';
@@ -12,7 +12,8 @@ import {
   type PolicyStatement,
   policySize,
 } from './policy-document.ts';
-import { type PrincipalKind, validationBundle } from './validation-bundle.ts';
+import { statementsFor } from './principal-statements.ts';
+import { validationBundle } from './validation-bundle.ts';
 
 export interface PolicySelection {
   partition: PartitionId;
@@ -142,6 +143,7 @@ export function buildPolicies(
   const statements = buildStatements(
     [...resolved.bundles, validationBundle(principal)],
     resolved.regions,
+    principal,
   );
   const sizing = sizingValues(resolved.partition, rolePath);
   const measure = (s: PolicyStatement) => policySize(fillPlaceholders(s, sizing));
@@ -165,10 +167,14 @@ export function buildPolicies(
   return { ...resolved, principal, rolePath, policies };
 }
 
-/** The statements of some bundles, merged; exposed for per-bundle views ("expand to see its actions"). */
+/**
+ * The statements of some bundles for a role (the default) or a user, merged; exposed for per-bundle
+ * views ("expand to see its actions") and session policies.
+ */
 export function buildStatements(
   bundles: readonly Bundle[],
   regions: readonly string[],
+  principal: PrincipalKind = 'role',
 ): PolicyStatement[] {
   const groups = new Map<
     string,
@@ -195,7 +201,7 @@ export function buildStatements(
     for (const a of actions) group.actions.add(a);
   };
   for (const bundle of bundles) {
-    for (const statement of bundle.statements) {
+    for (const statement of statementsFor(bundle, principal)) {
       if (regions.length === 0) {
         add(statement.actions, statement.resources, statement.conditions);
         continue;
@@ -336,7 +342,7 @@ function tooManyPolicies(
   const largest = resolved.bundles
     .map((b) => ({
       id: b.id,
-      size: policySize(fillPlaceholders(buildStatements([b], resolved.regions), sizing)),
+      size: policySize(fillPlaceholders(buildStatements([b], resolved.regions, principal), sizing)),
     }))
     .sort((a, b) => b.size - a.size || compare(a.id, b.id))
     .slice(0, 3);

@@ -1,8 +1,7 @@
-import type { Bundle } from '../catalog/catalog.ts';
+import type { Bundle, PrincipalKind } from '../catalog/catalog.ts';
 import { VALIDATION_BUNDLE_ID } from '../catalog/catalog.ts';
 import { PARTITION_IDS } from '../partitions/partitions.ts';
-
-export type PrincipalKind = 'role' | 'user';
+import { selfArn } from './principal-statements.ts';
 
 /**
  * What Onramp itself needs in every connected account, and nothing more: simulate the principal's own
@@ -12,11 +11,7 @@ export type PrincipalKind = 'role' | 'user';
  * scoped to "the policies attached to me", so it is limited to policies of this account and AWS's own.
  */
 export function validationBundle(kind: PrincipalKind): Bundle {
-  const self =
-    kind === 'role'
-      ? 'arn:{{partition}}:iam::{{account_id}}:role{{role_path}}{{role_name}}'
-      : // IAM policy variable: the calling user's own name. The dedicated user lives at path /.
-        'arn:{{partition}}:iam::{{account_id}}:user/${aws:username}';
+  const self = selfArn(kind);
   const selfActions =
     kind === 'role'
       ? ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies']

@@ -26,7 +26,7 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
       name: 'policies',
       partition: 'aws',
       ...keys,
-      bundles: ['nodes-ec2'],
+      bundles: ['nodes-ec2', 'iam-policy-attachment'],
     });
     expectStatus(created, 201);
     id = created.body.id;
@@ -74,6 +74,7 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
     const connection = await a.admin.request('POST', '/v1/connections', {
       name: 'Role policies',
       partition: 'aws',
+      bundles: ['nodes-ec2', 'iam-policy-attachment'],
     });
     expectStatus(connection, 201);
     const roleArn = 'arn:aws:iam::555555555556:role/OnrampRole';
@@ -135,6 +136,52 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
     ]);
   });
 
+  it('without the attachment bundle, says how to add it instead of asking AWS', async () => {
+    const keys = h.aws.addUser('aws', '666666666667');
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'access_keys',
+      name: 'no bundle',
+      partition: 'aws',
+      ...keys,
+    });
+    expectStatus(created, 201);
+    const before = h.aws.calls.length;
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['POST', { policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] }],
+    ] as const) {
+      const response = await a.admin.request(
+        method,
+        `/v1/accounts/${created.body.id}/iam-policies`,
+        body,
+      );
+      expectProblem(response, 409, 'bundles');
+      expect(response.body.errors[0]).toMatchObject({
+        code: 'bundle_required',
+        message: expect.stringContaining('Attach existing IAM policies'),
+        hint: expect.stringContaining('Change the account’s permissions'),
+      });
+    }
+    expect(h.aws.calls.slice(before)).toEqual([]);
+  });
+
+  it('in China, where only the defaults are offered, says so', async () => {
+    const keys = h.aws.addUser('aws-cn', '666666666668');
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'access_keys',
+      name: 'china',
+      partition: 'aws-cn',
+      ...keys,
+    });
+    expectStatus(created, 201);
+    const response = await a.viewer.request('GET', `/v1/accounts/${created.body.id}/iam-policies`);
+    expectProblem(response, 409, 'bundles');
+    expect(response.body.errors[0]).toMatchObject({
+      code: 'customisation_not_allowed',
+      message: expect.stringContaining('not offered in AWS China'),
+    });
+  });
+
   it('says what to grant when AWS refuses', async () => {
     const keys = h.aws.addUser('aws', '666666666666');
     const created = await a.admin.request('POST', '/v1/accounts', {
@@ -142,6 +189,7 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
       name: 'refusing',
       partition: 'aws',
       ...keys,
+      bundles: ['nodes-ec2', 'iam-policy-attachment'],
     });
     h.aws.revokeKey(keys.accessKeyId);
     const response = await a.admin.request('GET', `/v1/accounts/${created.body.id}/iam-policies`);

@@ -4,18 +4,28 @@ import {
   iamPoliciesQuerySchema,
   iamPolicyPageSchema,
 } from '@onramp/contracts';
-import { parseArn } from '@onramp/core';
+import {
+  type Catalog,
+  getPartition,
+  IAM_POLICY_ATTACHMENT_BUNDLE_ID,
+  parseArn,
+} from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { type AccountCredentials, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import {
+  type AccountCredentials,
+  AwsProblem,
+  type IamPolicySummary,
+} from '../../adapters/aws/aws-gateway.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from './accounts-repository.ts';
 
-/** Pages of ListPolicies read at most per request while searching by name. */
+/** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
 const SEARCH_PAGES = 10;
+const SEARCH_PAGE_SIZE = 1000;
 
 /**
  * Palette's "Add IAM Policies": once an account is validated, list the account's IAM policies (AWS
@@ -39,6 +49,44 @@ export async function registerIamPoliciesRoutes(
     maxEntries: 1_000,
     now: () => ctx.clock().getTime(),
   });
+
+  /**
+   * Every policy of a scope, read once for the pages of one search (a minute), per account version:
+   * ranking needs them all, and "Load more" should not read them again.
+   */
+  const listings = createTtlCache<Promise<IamPolicySummary[]>>({
+    ttlMs: 60_000,
+    maxEntries: 200,
+    now: () => ctx.clock().getTime(),
+  });
+
+  function allPolicies(
+    account: Account,
+    credentials: AccountCredentials,
+    scope: 'aws' | 'local',
+  ): Promise<IamPolicySummary[]> {
+    const key = `${account.tenantId}/${account.id}/${account.updatedAt}/${scope}`;
+    const kept = listings.get(key);
+    if (kept) return kept;
+    const read = (async () => {
+      const all: IamPolicySummary[] = [];
+      let marker: string | null = null;
+      for (let page = 0; page < SEARCH_PAGES; page++) {
+        const result = await ctx.aws.listPolicies(account.partition, credentials, {
+          scope,
+          maxItems: SEARCH_PAGE_SIZE,
+          ...(marker ? { marker } : {}),
+        });
+        all.push(...result.policies);
+        marker = result.marker;
+        if (!marker) break;
+      }
+      return all;
+    })();
+    listings.set(key, read);
+    read.catch(() => listings.delete(key));
+    return read;
+  }
 
   async function sessionOf(account: Account): Promise<AccountCredentials> {
     if (account.method === 'access_keys') {
@@ -82,6 +130,7 @@ export async function registerIamPoliciesRoutes(
     async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const account = await ctx.accounts.getAccount(tenantId, request.params.id);
+      requireAttachmentBundle(ctx.catalog, account);
       const { scope, q, limit, cursor } = request.query;
       return asAws(async () => {
         const credentials = await sessionOf(account);
@@ -92,26 +141,34 @@ export async function registerIamPoliciesRoutes(
             account.principalArn,
           ),
         );
-        const needle = q?.toLowerCase();
-        const found: Awaited<ReturnType<typeof ctx.aws.listPolicies>>['policies'] = [];
-        let marker: string | null = cursor ?? null;
-        // Without a search, one page of AWS's is one page of ours; with one, read on until enough match.
-        for (let page = 0; page < (needle ? SEARCH_PAGES : 1); page++) {
+        let found: IamPolicySummary[];
+        let next: string | null;
+        if (q) {
+          // A search reads every policy, ranks them and pages the ranking itself: the user looking for
+          // "ReadOnlyAccess" sees it first, not after every policy whose name merely contains it.
+          const offset = cursor === undefined ? 0 : Number(cursor);
+          if (!Number.isSafeInteger(offset) || offset < 0 || !/^\d+$/.test(cursor ?? '0')) {
+            throw new AppError('invalid_request', 'This cursor belongs to no search.', [
+              {
+                field: 'cursor',
+                code: 'invalid_format',
+                message: 'This cursor belongs to no search.',
+                hint: 'Pass back the `next` of the previous page of the same search.',
+              },
+            ]);
+          }
+          const ranked = rankPolicies(await allPolicies(account, credentials, scope), q);
+          found = ranked.slice(offset, offset + limit);
+          next = offset + limit < ranked.length ? String(offset + limit) : null;
+        } else {
+          // Without a search, one page of AWS's is one page of ours.
           const result = await ctx.aws.listPolicies(account.partition, credentials, {
             scope,
             maxItems: limit,
-            ...(marker ? { marker } : {}),
+            ...(cursor ? { marker: cursor } : {}),
           });
-          found.push(
-            ...result.policies.filter(
-              (p) =>
-                !needle ||
-                p.name.toLowerCase().includes(needle) ||
-                p.description.toLowerCase().includes(needle),
-            ),
-          );
-          marker = result.marker;
-          if (!marker || found.length >= limit) break;
+          found = result.policies;
+          next = result.marker;
         }
         return {
           policies: found.map((p) => ({
@@ -122,7 +179,7 @@ export async function registerIamPoliciesRoutes(
             awsManaged: p.awsManaged,
             attached: attached.has(p.arn),
           })),
-          next: marker,
+          next,
         };
       });
     },
@@ -142,6 +199,7 @@ export async function registerIamPoliciesRoutes(
     async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const account = await ctx.accounts.getAccount(caller.tenantId, request.params.id);
+      requireAttachmentBundle(ctx.catalog, account);
       const errors: ProblemFieldError[] = [];
       request.body.policyArns.forEach((arn, i) => {
         const parsed = parseArn(arn, `policyArns[${i}]`);
@@ -196,6 +254,69 @@ export async function registerIamPoliciesRoutes(
   );
 }
 
+/**
+ * Exact name matches first, then names that start with the search, then names that contain it, then
+ * descriptions that do; AWS's (alphabetical) order within each.
+ */
+export function rankPolicies<T extends { name: string; description: string }>(
+  policies: readonly T[],
+  q: string,
+): T[] {
+  const needle = q.trim().toLowerCase();
+  const rank = (p: T) => {
+    const name = p.name.toLowerCase();
+    if (name === needle) return 0;
+    if (name.startsWith(needle)) return 1;
+    if (name.includes(needle)) return 2;
+    return p.description.toLowerCase().includes(needle) ? 3 : -1;
+  };
+  return policies
+    .map((policy, i) => ({ policy, i, rank: rank(policy) }))
+    .filter((r) => r.rank >= 0)
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((r) => r.policy);
+}
+
+/**
+ * Listing and attaching act as the account's own identity, so the account must have the catalog's
+ * attachment bundle: without it AWS would only answer AccessDenied. Says how to get it, or that the
+ * partition does not offer it.
+ */
+function requireAttachmentBundle(catalog: Catalog, account: Account): void {
+  if (account.bundles.includes(IAM_POLICY_ATTACHMENT_BUNDLE_ID)) return;
+  const bundle = catalog.bundles.get(IAM_POLICY_ATTACHMENT_BUNDLE_ID);
+  const partitionName = getPartition(account.partition).displayName;
+  const offered =
+    bundle?.partitions.includes(account.partition) &&
+    (catalog.isCustomizable(account.partition) || bundle.isDefault);
+  if (!bundle || !offered) {
+    const message = !bundle
+      ? 'This platform does not offer attaching existing IAM policies.'
+      : `Attaching existing IAM policies is not offered in ${partitionName}: accounts there get the default permissions only.`;
+    throw new AppError('conflict', message, [
+      {
+        field: 'bundles',
+        code: bundle ? 'customisation_not_allowed' : 'unknown_bundle',
+        message,
+        hint: `Attach policies to the ${identityOf(account)} in the AWS console instead.`,
+      },
+    ]);
+  }
+  const message = `This account does not have the “${bundle.name}” permissions, which listing and attaching IAM policies need.`;
+  throw new AppError('conflict', message, [
+    {
+      field: 'bundles',
+      code: 'bundle_required',
+      message,
+      hint: `Change the account’s permissions to add “${bundle.name}” (${bundle.id}): give the ${identityOf(account)} the new policy in AWS, then save.`,
+    },
+  ]);
+}
+
+function identityOf(account: Account): string {
+  return account.method === 'role' ? 'role' : 'IAM user';
+}
+
 /** AWS refusing is the tenant's to fix (422 with the field and a hint); AWS not answering is a 502. */
 async function asAws<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -207,7 +328,7 @@ async function asAws<T>(call: () => Promise<T>): Promise<T> {
       error.field === 'roleArn' || error.field === 'accessKeyId' ? error.field : 'policyArns';
     const hint =
       error.code === 'AccessDenied'
-        ? 'Give the account the “Attach existing IAM policies” bundle (iam:ListPolicies, iam:AttachRolePolicy on its own role), then try again.'
+        ? 'The account has the “Attach existing IAM policies” permissions in Onramp, but AWS refused: check that its policy in AWS is the current one (the account page’s check lists what is missing).'
         : error.hint;
     throw new AppError('validation_failed', error.message, [
       { field, code: error.code, message: error.message, ...(hint ? { hint } : {}) },

@@ -4,6 +4,7 @@ import {
   isGlobalAction,
   type PartitionId,
   parseRoleArn,
+  statementsFor,
   wildcardToRegExp,
 } from '@onramp/core';
 import {
@@ -186,8 +187,10 @@ async function probesFor(index: ActionIndex, input: PermissionCheckInput): Promi
   const principalName = input.principalArn.split('/').at(-1) ?? '';
   const role = parseRoleArn(input.principalArn);
   const rolePath = role.ok ? role.value.path : '/';
+  const kind = role.ok ? 'role' : 'user';
   for (const bundle of input.bundles) {
-    for (const statement of bundle.statements) {
+    // The statements for this kind of principal, `{{self}}` being the principal's own ARN.
+    for (const statement of statementsFor(bundle, kind, input.principalArn)) {
       const actions = (await Promise.all(statement.actions.map((a) => expand(index, a)))).flat();
       for (const rawResource of statement.resources) {
         const resource =
@@ -202,6 +205,10 @@ async function probesFor(index: ActionIndex, input: PermissionCheckInput): Promi
                 .replace(/\*/g, EXAMPLE);
         for (const action of actions) {
           const context: SimulationQuery['context'] = [];
+          // The simulator does not fill policy variables itself: a user's own `${aws:username}`
+          // statements (Onramp's, and `{{self}}` ones) match only with the name given.
+          if (kind === 'user')
+            context.push({ key: 'aws:username', values: [principalName], type: 'string' });
           for (const keys of Object.values(statement.conditions ?? {})) {
             for (const [key, value] of Object.entries(keys)) {
               const first = Array.isArray(value) ? value[0] : value;
