@@ -165,6 +165,11 @@ export function DedicatedUser({
                           <li key={step.title} className="manual-step">
                             <h3>{step.title}</h3>
                             <p>{step.detail}</p>
+                            {step.values.some((v) => v.format === 'json') ? (
+                              <p className="muted">
+                                The document is under “The user’s policy” below.
+                              </p>
+                            ) : null}
                             {step.values
                               .filter((v) => v.format === 'text')
                               .map((value) => (

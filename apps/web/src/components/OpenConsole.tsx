@@ -1,4 +1,4 @@
-import type { Account } from '@onramp/sdk';
+import { type Account, ApiProblem } from '@onramp/sdk';
 import { useState } from 'react';
 import { dateTime } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
@@ -32,7 +32,12 @@ export function OpenConsole({ account }: { account: Account }) {
       setOpened(link.sessionExpiresAt);
     } catch (failure) {
       tab?.close();
-      setError(describeError(failure));
+      // The problem's hints say what to do (check the role's trust policy, …): shown with it.
+      const hints =
+        failure instanceof ApiProblem
+          ? failure.errors.map((e) => e.hint).filter((h): h is string => Boolean(h))
+          : [];
+      setError([describeError(failure), ...new Set(hints)].join(' '));
     } finally {
       setBusy(false);
     }
