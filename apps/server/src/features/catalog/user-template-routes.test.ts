@@ -139,7 +139,11 @@ describe.each(TEST_DIALECTS)('the dedicated user’s template on %s', (dialect) 
       403,
     );
     const operator = await h.operator();
-    expectProblem(await operator.request('POST', ROUTE, { partition: 'aws' }), 400, 'Onramp-Tenant');
+    expectProblem(
+      await operator.request('POST', ROUTE, { partition: 'aws' }),
+      400,
+      'Onramp-Tenant',
+    );
     expectStatus(
       await operator.request('POST', ROUTE, { partition: 'aws-us-gov' }, { 'onramp-tenant': b.id }),
       200,
