@@ -49,3 +49,45 @@ export const policyPreviewResponseSchema = z.object({
 
 export type PolicyPreviewRequest = z.input<typeof policyPreviewRequestSchema>;
 export type PolicyPreviewResponse = z.infer<typeof policyPreviewResponseSchema>;
+
+/**
+ * POST /v1/catalog/user-template: the dedicated IAM user of an access-key account (Tutum's "create a
+ * tutum user"), as templates that create the user and its policies and never an access key.
+ */
+export const userTemplateRequestSchema = z.object({
+  partition: partitionIdSchema,
+  bundles: bundleSelectionSchema.default('default'),
+  regions: z.array(regionIdSchema).max(50).optional(),
+  /** Default: named after the platform, such as `acme-cloud-onramp`. */
+  userName: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'A user name is 1 to 64 letters, digits and + = , . @ _ -.')
+    .optional(),
+});
+
+export const userTemplateResponseSchema = z.object({
+  partition: partitionIdSchema,
+  userName: z.string(),
+  bundles: z.array(bundleIdSchema),
+  regions: z.array(z.string()),
+  /** The partition's IAM console: the users list, "Create user", and the user's access keys. */
+  consoleLinks: z.object({ users: z.string(), createUser: z.string(), accessKeys: z.string() }),
+  /** The user's policies as pasted in the console (`*` for the account). */
+  policies: z.array(z.object({ name: z.string(), document: policyDocumentSchema })),
+  /** The same as manual steps in the IAM console, ending with the access key made there. */
+  steps: z.array(
+    z.object({
+      title: z.string(),
+      detail: z.string(),
+      link: z.string().optional(),
+      values: z.array(
+        z.object({ label: z.string(), value: z.string(), format: z.enum(['text', 'json']) }),
+      ),
+    }),
+  ),
+  cloudformation: z.object({ fileName: z.string(), yaml: z.string() }),
+  terraform: z.object({ fileName: z.string(), hcl: z.string() }),
+});
+
+export type UserTemplateRequest = z.input<typeof userTemplateRequestSchema>;
+export type UserTemplateResponse = z.infer<typeof userTemplateResponseSchema>;

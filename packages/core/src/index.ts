@@ -15,6 +15,8 @@ export * from './render/cloudformation.ts';
 export * from './render/manual-steps.ts';
 export * from './render/role-blueprint.ts';
 export * from './render/terraform.ts';
+export * from './render/user-blueprint.ts';
+export * from './render/user-templates.ts';
 
 /** Location of the shipped example catalog; reading it is left to the caller (the core does no I/O). */
 export const DEFAULT_CATALOG_URL = new URL('../catalog/default.yaml', import.meta.url);

@@ -18,6 +18,7 @@ import {
   type changePasswordRequestSchema,
   connectionListSchema,
   connectionSchema,
+  consoleLinkSchema,
   type createAccountRequestSchema,
   type createConnectionRequestSchema,
   createdTokenResponseSchema,
@@ -51,6 +52,8 @@ import {
   type updateWebhookRequestSchema,
   userListSchema,
   userSchema,
+  type userTemplateRequestSchema,
+  userTemplateResponseSchema,
   validationResultSchema,
   webhookDeliveryPageSchema,
   webhookDeliverySchema,
@@ -125,6 +128,8 @@ export type Steps = z.output<typeof stepsResponseSchema>;
 export type Catalog = z.output<typeof catalogResponseSchema>;
 export type PartitionOffer = z.output<typeof partitionOfferListSchema>['partitions'][number];
 export type PolicyPreview = z.output<typeof policyPreviewResponseSchema>;
+export type UserTemplate = z.output<typeof userTemplateResponseSchema>;
+export type ConsoleLink = z.output<typeof consoleLinkSchema>;
 export type ValidationResult = z.output<typeof validationResultSchema>;
 export type IamPolicyPage = z.output<typeof iamPolicyPageSchema>;
 export type Tenant = z.output<typeof tenantSchema>;
@@ -316,6 +321,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       (await call(partitionOfferListSchema, 'GET', '/v1/partitions')).partitions,
     previewPolicy: (input: PolicyPreviewInput) =>
       call(policyPreviewResponseSchema, 'POST', '/v1/policies/preview', input),
+    /** The dedicated IAM user of an access-key account: templates, steps and console links. */
+    userTemplate: (input: z.input<typeof userTemplateRequestSchema>) =>
+      call(userTemplateResponseSchema, 'POST', '/v1/catalog/user-template', input),
     connections: {
       create: (input: CreateConnectionInput) =>
         call(connectionSchema, 'POST', '/v1/connections', input),
@@ -342,6 +350,9 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       replaceCredentials: (accountId: string, input: ReplaceCredentialsInput) =>
         call(accountSchema, 'PUT', `/v1/accounts/${id(accountId)}/credentials`, input),
       delete: (accountId: string) => none('DELETE', `/v1/accounts/${id(accountId)}`),
+      /** A one-time AWS console sign-in link as the account's role (people only, not tokens). */
+      consoleLink: (accountId: string) =>
+        call(consoleLinkSchema, 'POST', `/v1/accounts/${id(accountId)}/console-link`),
       iamPolicies: (accountId: string, query: IamPoliciesQuery = {}) =>
         call(
           iamPolicyPageSchema,

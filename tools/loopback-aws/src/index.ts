@@ -30,4 +30,5 @@ export {
 } from './loopback.ts';
 export type { PartitionId } from './partitions.ts';
 export { IAM_SIGNING_REGION, partitionOfRegion } from './partitions.ts';
+export { persistLoopback, restoreLoopback, snapshotLoopback } from './snapshot.ts';
 export type { PolicyDocument } from './state.ts';

@@ -3,6 +3,7 @@ import type { Account, AccountCheck, Catalog, PartitionOffer } from '@onramp/sdk
 import { useEffect, useState } from 'react';
 import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHistory.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
+import { OpenConsole } from '../components/OpenConsole.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import {
   Alert,
@@ -180,6 +181,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
           {!lastCheck && account.checks.length ? <ChecksList checks={account.checks} /> : null}
         </Card>
       </div>
+      <OpenConsole account={account} />
 
       <Card title="Permissions">
         <ul className="bundle-status">

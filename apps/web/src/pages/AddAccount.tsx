@@ -13,6 +13,7 @@ import type {
 } from '@onramp/sdk';
 import { useEffect, useId, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
+import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import {
   type PermissionSelection,
@@ -438,6 +439,9 @@ export function AddAccountWizard({
             <Card title="3. Create the role">
               <CreateRole connection={connection} />
             </Card>
+          ) : null}
+          {details.method === 'access_keys' ? (
+            <DedicatedUser partition={details.partition} selection={selection} />
           ) : null}
           <Card title={details.method === 'role' ? '4. The role ARN' : '3. Access keys'}>
             <form

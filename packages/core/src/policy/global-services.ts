@@ -1,3 +1,5 @@
+import { wildcardToRegExp } from '../catalog/catalog.ts';
+
 /**
  * Services whose requests AWS attributes to the partition's global region (us-east-1, us-gov-west-1 or
  * cn-north-1) whatever region the tenant works in. A region restriction on `aws:RequestedRegion` would
@@ -39,15 +41,27 @@ export const GLOBAL_SERVICES: ReadonlySet<string> = new Set([
   'wellarchitected',
 ]);
 
+const GLOBAL_ACTION_NAMES = [
+  'ec2:DescribeRegions',
+  's3:GetAccountPublicAccessBlock',
+  's3:ListAllMyBuckets',
+  's3:PutAccountPublicAccessBlock',
+];
+
 /** Single actions of regional services that are nevertheless served from the global region. */
 export const GLOBAL_ACTIONS: ReadonlySet<string> = new Set(
-  [
-    'ec2:DescribeRegions',
-    's3:GetAccountPublicAccessBlock',
-    's3:ListAllMyBuckets',
-    's3:PutAccountPublicAccessBlock',
-  ].map((a) => a.toLowerCase()),
+  GLOBAL_ACTION_NAMES.map((a) => a.toLowerCase()),
 );
+
+/**
+ * The global actions a regional wildcard covers (`ec2:*` → `ec2:DescribeRegions`). Under a region
+ * condition they would be denied, so the policy builder also grants them outside it.
+ */
+export function globalActionsCoveredBy(pattern: string): string[] {
+  if (!/[*?]/.test(pattern)) return [];
+  const matcher = wildcardToRegExp(pattern);
+  return GLOBAL_ACTION_NAMES.filter((a) => matcher.test(a));
+}
 
 /** True when an action (or wildcard) must stay outside a region condition. */
 export function isGlobalAction(action: string): boolean {

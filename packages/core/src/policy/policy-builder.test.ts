@@ -147,6 +147,9 @@ describe('buildPolicies', () => {
       ]),
     );
     expect(set.regions).toEqual(['eu-central-1', 'eu-west-1']);
+    // ec2:* sits under the condition; ec2:DescribeRegions, which AWS serves from the global
+    // region, is granted outside it too, or every region-limited account would lack it.
+    expect(global?.Action).toContain('ec2:DescribeRegions');
   });
 
   it('keeps a catalog condition and adds the region to it', () => {

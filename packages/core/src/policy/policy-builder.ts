@@ -2,7 +2,7 @@ import type { Bundle, Catalog, PrincipalKind } from '../catalog/catalog.ts';
 import { wildcardToRegExp } from '../catalog/catalog.ts';
 import { CoreValidationError, type FieldIssue } from '../errors.ts';
 import { getPartition, type PartitionId, parseRegion } from '../partitions/partitions.ts';
-import { isGlobalAction } from './global-services.ts';
+import { globalActionsCoveredBy, isGlobalAction } from './global-services.ts';
 import { fillPlaceholders, sizingValues } from './placeholders.ts';
 import {
   MANAGED_POLICIES_PER_ROLE,
@@ -206,8 +206,13 @@ export function buildStatements(
         add(statement.actions, statement.resources, statement.conditions);
         continue;
       }
-      const global = statement.actions.filter(isGlobalAction);
       const regional = statement.actions.filter((a) => !isGlobalAction(a));
+      // `ec2:*` under the condition would deny ec2:DescribeRegions, which AWS serves from the
+      // global region: the global actions a regional wildcard covers are granted outside it too.
+      const global = [
+        ...statement.actions.filter(isGlobalAction),
+        ...regional.flatMap(globalActionsCoveredBy),
+      ];
       add(global, statement.resources, statement.conditions);
       add(regional, statement.resources, withRegions(statement.conditions, regions));
     }

@@ -86,7 +86,7 @@ export function renderCloudFormation(
         ManagedPolicyName: { 'Fn::Sub': `\${RoleName}-${policy.suffix}` },
         Path: blueprint.rolePath,
         Description: `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
-        PolicyDocument: toCfnPolicy(policy.document, blueprint.rolePath),
+        PolicyDocument: toCfnPolicy(policy.document, blueprint.rolePath, CFN_PLACEHOLDERS),
       },
     };
   });
@@ -195,23 +195,33 @@ function callbackResources(url: string, policyIds: string[]): Record<string, Cfn
  * Fills placeholders with CloudFormation pseudo parameters. A string that needs one becomes Fn::Sub;
  * IAM policy variables in it (${aws:username}) are escaped as ${!…} so CloudFormation leaves them to IAM.
  */
-function toCfnPolicy(document: unknown, rolePath: string): CfnValue {
-  return substitute(document, rolePath);
+export function toCfnPolicy(
+  document: unknown,
+  rolePath: string,
+  placeholders: Record<string, string | undefined>,
+): CfnValue {
+  return substitute(document, rolePath, placeholders);
 }
 
-function substitute(value: unknown, rolePath: string): CfnValue {
+function substitute(
+  value: unknown,
+  rolePath: string,
+  placeholders: Record<string, string | undefined>,
+): CfnValue {
   if (typeof value === 'string') {
     if (!/\{\{(partition|account_id|role_name|role_path)\}\}/.test(value)) return value;
     const escaped = value.replace(/\$\{/g, () => '${!');
     const sub = escaped.replace(
       /\{\{(partition|account_id|role_name|role_path)\}\}/g,
-      (_, name: string) => (name === 'role_path' ? rolePath : (CFN_PLACEHOLDERS[name] as string)),
+      (_, name: string) => (name === 'role_path' ? rolePath : (placeholders[name] as string)),
     );
     return sub.includes('${') ? { 'Fn::Sub': sub } : sub;
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, rolePath));
+  if (Array.isArray(value)) return value.map((v) => substitute(v, rolePath, placeholders));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, rolePath)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substitute(v, rolePath, placeholders)]),
+    );
   }
   return value as CfnValue;
 }
@@ -286,10 +296,10 @@ export function cloudFormationDeployCommand(
   ].join('\n');
 }
 
-function shellQuote(value: string): string {
+export function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }

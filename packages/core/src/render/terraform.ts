@@ -173,7 +173,10 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
             'description',
             `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
           ),
-          attr('policy', jsonencode(withPlaceholders(policy.document, blueprint.rolePath))),
+          attr(
+            'policy',
+            jsonencode(withPlaceholders(policy.document, blueprint.rolePath, TF_PLACEHOLDERS)),
+          ),
         ],
       ),
       blank,
@@ -213,7 +216,7 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
   return `${header.join('\n')}\n${renderHclFile(items)}`;
 }
 
-function jsonencode(value: HclValue): HclValue {
+export function jsonencode(value: HclValue): HclValue {
   const body = renderInline(value);
   return hclRaw(`jsonencode(${body})`);
 }
@@ -225,20 +228,25 @@ function renderInline(value: HclValue): string {
 }
 
 /** Policy strings with placeholders become templates interpolating Terraform data sources. */
-function withPlaceholders(document: unknown, rolePath: string): HclValue {
+export function withPlaceholders(
+  document: unknown,
+  rolePath: string,
+  placeholders: Record<string, string>,
+): HclValue {
   if (typeof document === 'string') {
     if (!/\{\{(partition|account_id|role_name|role_path)\}\}/.test(document)) return document;
     const template = escapeTemplate(document).replace(
       /\{\{(partition|account_id|role_name|role_path)\}\}/g,
       (_, name: string) =>
-        name === 'role_path' ? escapeTemplate(rolePath) : (TF_PLACEHOLDERS[name] as string),
+        name === 'role_path' ? escapeTemplate(rolePath) : (placeholders[name] as string),
     );
     return hclRaw(`"${template}"`);
   }
-  if (Array.isArray(document)) return document.map((d) => withPlaceholders(d, rolePath));
+  if (Array.isArray(document))
+    return document.map((d) => withPlaceholders(d, rolePath, placeholders));
   if (document && typeof document === 'object') {
     return Object.fromEntries(
-      Object.entries(document).map(([k, v]) => [k, withPlaceholders(v, rolePath)]),
+      Object.entries(document).map(([k, v]) => [k, withPlaceholders(v, rolePath, placeholders)]),
     );
   }
   return document as HclValue;

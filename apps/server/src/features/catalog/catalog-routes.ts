@@ -2,8 +2,19 @@ import {
   catalogResponseSchema,
   policyPreviewRequestSchema,
   policyPreviewResponseSchema,
+  userTemplateRequestSchema,
+  userTemplateResponseSchema,
 } from '@onramp/contracts';
-import { buildPolicies, concretePolicies, describeCatalog } from '@onramp/core';
+import {
+  buildPolicies,
+  concretePolicies,
+  createUserBlueprint,
+  describeCatalog,
+  renderUserCloudFormationYaml,
+  renderUserSteps,
+  renderUserTerraform,
+  userConsoleLinks,
+} from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
@@ -57,6 +68,53 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
           size: p.size,
           document: documents[i] as (typeof documents)[number],
         })),
+      };
+    },
+  );
+
+  r.post(
+    '/v1/catalog/user-template',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'The dedicated IAM user of an access-key account, as templates and steps',
+        description:
+          'For the access-keys path: a user holding only the selection’s policy, as CloudFormation (AWS::IAM::User and AWS::IAM::ManagedPolicy), Terraform and manual steps, with links to the partition’s IAM console. Neither template creates an access key (its secret would sit in the stack or the Terraform state): the tenant makes one in the IAM console and gives it to Onramp.',
+        body: userTemplateRequestSchema,
+        response: { 200: userTemplateResponseSchema },
+      },
+    },
+    async (request) => {
+      requireTenant(request.principal, 'accounts:read', requestedTenant(request));
+      const { partition, bundles, regions, userName } = request.body;
+      const blueprint = createUserBlueprint({
+        catalog: ctx.catalog,
+        selection: { partition, bundles, regions: regions ?? [] },
+        ...(userName ? { userName } : {}),
+      });
+      const { policySet } = blueprint;
+      const documents = concretePolicies(policySet, { roleName: blueprint.userName });
+      // A user name may hold `@`, `=` or `,`: fine in IAM, not in every file system.
+      const file = `${blueprint.userName.replace(/[^A-Za-z0-9._-]/g, '-')}-${partition}`;
+      return {
+        partition,
+        userName: blueprint.userName,
+        bundles: policySet.bundles.map((b) => b.id),
+        regions: [...policySet.regions],
+        consoleLinks: userConsoleLinks(blueprint),
+        policies: policySet.policies.map((p, i) => ({
+          name: `${blueprint.userName}-${p.suffix}`,
+          document: documents[i] as (typeof documents)[number],
+        })),
+        steps: renderUserSteps(blueprint),
+        cloudformation: {
+          fileName: `${file}.yaml`,
+          yaml: renderUserCloudFormationYaml(blueprint),
+        },
+        terraform: {
+          fileName: `${file}.tf`,
+          hcl: renderUserTerraform(blueprint),
+        },
       };
     },
   );

@@ -99,6 +99,7 @@ resource "aws_iam_policy" "onramp_permissions_1" {
           "ce:Get*",
           "ce:List*",
           "cur:DescribeReportDefinitions",
+          "ec2:DescribeRegions",
           "iam:CreateOpenIDConnectProvider",
           "iam:CreateServiceLinkedRole",
           "iam:GetOpenIDConnectProvider",
