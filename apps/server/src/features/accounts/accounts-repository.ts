@@ -75,7 +75,7 @@ export interface AccountFilters {
   method?: AccountMethod;
   status?: AccountStatus;
   awsAccountId?: string;
-  /** Contained in the name or the description, ignoring case. */
+  /** Contained in the name, the description or the AWS account ID, ignoring case. */
   q?: string;
   /** Only ids after this one: the cursor of the previous page. */
   after?: string;
@@ -221,10 +221,16 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         // and the pattern (SQLite folds ASCII only, PostgreSQL all of Unicode), and LIKE … ESCAPE is
         // the same in both.
         const pattern = likeContains(filters.q);
+        // The AWS console writes account IDs as 1234-5678-9012.
+        const digits = /^[\d\s-]*\d[\d\s-]*$/.test(filters.q)
+          ? filters.q.replace(/[\s-]/g, '')
+          : filters.q;
         query = query.where((eb) =>
           eb.or([
             eb(sql`lower(name)`, 'like', sql`lower(${pattern}) escape '!'`),
             eb(sql`lower(description)`, 'like', sql`lower(${pattern}) escape '!'`),
+            // What a tenant copies from the AWS console, or part of it.
+            eb(sql`aws_account_id`, 'like', sql`${likeContains(digits)} escape '!'`),
           ]),
         );
       }

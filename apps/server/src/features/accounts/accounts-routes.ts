@@ -70,7 +70,7 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'List accounts',
         description:
-          'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name or description, ignoring case.',
+          'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name, the description or the AWS account ID (or part of it), ignoring case.',
         querystring: listAccountsQuerySchema,
         response: { 200: accountPageSchema },
       },
