@@ -20,6 +20,7 @@ import {
   connectionSchema,
   type createAccountRequestSchema,
   type createConnectionRequestSchema,
+  createdAccountSchema,
   createdTokenResponseSchema,
   createdWebhookResponseSchema,
   type createTenantRequestSchema,
@@ -119,6 +120,8 @@ export type Session = z.output<typeof sessionResponseSchema>;
 export type SignInChoice = z.output<typeof signInChoiceSchema>;
 export type PasswordResetLink = z.output<typeof passwordResetLinkSchema>;
 export type Account = z.output<typeof accountSchema>;
+export type CreatedAccount = z.output<typeof createdAccountSchema>;
+export type AccountNotice = CreatedAccount['notices'][number];
 export type AccountPage = z.output<typeof accountPageSchema>;
 export type Connection = z.output<typeof connectionSchema>;
 export type Steps = z.output<typeof stepsResponseSchema>;
@@ -336,7 +339,8 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       get: (accountId: string) => call(accountSchema, 'GET', `/v1/accounts/${id(accountId)}`),
       validate: (input: CreateAccountInput) =>
         call(validationResultSchema, 'POST', '/v1/accounts/validate', input),
-      create: (input: CreateAccountInput) => call(accountSchema, 'POST', '/v1/accounts', input),
+      create: (input: CreateAccountInput) =>
+        call(createdAccountSchema, 'POST', '/v1/accounts', input),
       update: (accountId: string, input: UpdateAccountInput) =>
         call(accountSchema, 'PATCH', `/v1/accounts/${id(accountId)}`, input),
       replaceCredentials: (accountId: string, input: ReplaceCredentialsInput) =>
