@@ -311,14 +311,10 @@ export function createAccountsService(deps: ServiceDeps) {
    * the name too, and the principal is what the tenant must know about.
    */
   async function inTransaction<T>(
-    name: string | undefined,
+    guard: string | undefined | TransactionGuard,
     work: (trx: Kysely<Database>) => Promise<T>,
-    taken?: {
-      tenantId: string;
-      credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>;
-      exceptId?: string;
-    },
   ): Promise<T> {
+    const { name, taken } = typeof guard === 'object' ? guard : { name: guard, taken: undefined };
     try {
       return await deps.db.transaction().execute(work);
     } catch (error) {
@@ -558,61 +554,57 @@ export function createAccountsService(deps: ServiceDeps) {
           : undefined;
       const connection = prepared.connection;
       const taken = { tenantId: caller.tenantId, credential: credentialOf(credentials) };
-      return inTransaction(
-        prepared.name,
-        async (trx) => {
-          // The check above fails fast, before AWS is asked; this one, under the tenant's lock and
-          // after the slow validation, is the one that holds when creates race.
-          const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
-          if (
-            locked.maxAccounts !== undefined &&
-            (await accounts.count(caller.tenantId, trx)) >= locked.maxAccounts
-          )
-            throw capReached('accounts', locked.maxAccounts, 'tenant');
-          const account = await accounts.create(
-            caller.tenantId,
-            {
-              id,
-              name: prepared.name,
-              description: prepared.description,
-              partition: prepared.partition,
-              method: prepared.method,
-              awsAccountId: identity.accountId,
-              principalArn: credentials.method === 'role' ? credentials.roleArn : identity.arn,
-              roleArn: credentials.method === 'role' ? credentials.roleArn : null,
-              externalId: connection?.externalId ?? null,
-              connectionId: connection?.id ?? null,
-              accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
-              bundles: prepared.bundles,
-              regions: prepared.regions,
-              status: report.status,
-              statusDetail: { checks: report.checks, errors: [], findings: report.findings },
-              lastCheckedAt: now(),
-            },
-            trx,
-          );
-          if (sealed)
-            await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
-          // The first entry of its history: unverified before this validation, whatever it found.
-          await recordCheck(caller.tenantId, id, report, 'connect', 'unverified', durationMs, trx);
-          if (
-            connection &&
-            !(await connections.markConnected(caller.tenantId, connection.id, id, trx))
-          ) {
-            throw alreadyConnected(connection);
-          }
-          await audit(
-            caller,
-            'account.created',
-            { type: 'account', id },
-            describeAccount(account),
-            trx,
-          );
-          await publish('account.created', account, trx);
-          return account;
-        },
-        taken,
-      );
+      return inTransaction({ name: prepared.name, taken }, async (trx) => {
+        // The check above fails fast, before AWS is asked; this one, under the tenant's lock and
+        // after the slow validation, is the one that holds when creates race.
+        const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
+        if (
+          locked.maxAccounts !== undefined &&
+          (await accounts.count(caller.tenantId, trx)) >= locked.maxAccounts
+        )
+          throw capReached('accounts', locked.maxAccounts, 'tenant');
+        const account = await accounts.create(
+          caller.tenantId,
+          {
+            id,
+            name: prepared.name,
+            description: prepared.description,
+            partition: prepared.partition,
+            method: prepared.method,
+            awsAccountId: identity.accountId,
+            principalArn: credentials.method === 'role' ? credentials.roleArn : identity.arn,
+            roleArn: credentials.method === 'role' ? credentials.roleArn : null,
+            externalId: connection?.externalId ?? null,
+            connectionId: connection?.id ?? null,
+            accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
+            bundles: prepared.bundles,
+            regions: prepared.regions,
+            status: report.status,
+            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
+            lastCheckedAt: now(),
+          },
+          trx,
+        );
+        if (sealed)
+          await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        // The first entry of its history: unverified before this validation, whatever it found.
+        await recordCheck(caller.tenantId, id, report, 'connect', 'unverified', durationMs, trx);
+        if (
+          connection &&
+          !(await connections.markConnected(caller.tenantId, connection.id, id, trx))
+        ) {
+          throw alreadyConnected(connection);
+        }
+        await audit(
+          caller,
+          'account.created',
+          { type: 'account', id },
+          describeAccount(account),
+          trx,
+        );
+        await publish('account.created', account, trx);
+        return account;
+      });
     },
 
     /**
@@ -843,54 +835,55 @@ export function createAccountsService(deps: ServiceDeps) {
         validated.method === 'access_keys'
           ? sealSecret(caller.tenantId, id, validated.secretAccessKey)
           : undefined;
-      await inTransaction(
-        undefined,
-        async (trx) => {
-          await accounts.update(
-            caller.tenantId,
-            id,
-            {
-              principalArn: validated.method === 'role' ? validated.roleArn : identity.arn,
-              ...(validated.method === 'role'
-                ? { roleArn: validated.roleArn }
-                : { accessKeyId: validated.accessKeyId }),
-              status: report.status,
-              statusDetail: { checks: report.checks, errors: [], findings: report.findings },
-              lastCheckedAt: now(),
-            },
-            trx,
-          );
-          if (sealed)
-            await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
-          await recordCheck(
-            caller.tenantId,
-            id,
-            report,
-            'credentials_replaced',
-            account.status,
-            durationMs,
-            trx,
-          );
-          const details =
-            validated.method === 'role'
-              ? { method: 'role', previousRoleArn: account.roleArn, roleArn: validated.roleArn }
-              : {
-                  method: 'access_keys',
-                  previousAccessKeyId: account.accessKeyId,
-                  accessKeyId: validated.accessKeyId,
-                };
-          await audit(
-            caller,
-            'account.credentials_rotated',
-            { type: 'account', id },
-            { name: account.name, ...details },
-            trx,
-          );
-          const rotated = await accounts.find(caller.tenantId, id, trx);
-          if (rotated) await publish('account.credentials_rotated', rotated, trx, account.status);
-        },
-        { tenantId: caller.tenantId, credential: credentialOf(validated), exceptId: id },
-      );
+      const taken = {
+        tenantId: caller.tenantId,
+        credential: credentialOf(validated),
+        exceptId: id,
+      };
+      await inTransaction({ taken }, async (trx) => {
+        await accounts.update(
+          caller.tenantId,
+          id,
+          {
+            principalArn: validated.method === 'role' ? validated.roleArn : identity.arn,
+            ...(validated.method === 'role'
+              ? { roleArn: validated.roleArn }
+              : { accessKeyId: validated.accessKeyId }),
+            status: report.status,
+            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
+            lastCheckedAt: now(),
+          },
+          trx,
+        );
+        if (sealed)
+          await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
+        await recordCheck(
+          caller.tenantId,
+          id,
+          report,
+          'credentials_replaced',
+          account.status,
+          durationMs,
+          trx,
+        );
+        const details =
+          validated.method === 'role'
+            ? { method: 'role', previousRoleArn: account.roleArn, roleArn: validated.roleArn }
+            : {
+                method: 'access_keys',
+                previousAccessKeyId: account.accessKeyId,
+                accessKeyId: validated.accessKeyId,
+              };
+        await audit(
+          caller,
+          'account.credentials_rotated',
+          { type: 'account', id },
+          { name: account.name, ...details },
+          trx,
+        );
+        const rotated = await accounts.find(caller.tenantId, id, trx);
+        if (rotated) await publish('account.credentials_rotated', rotated, trx, account.status);
+      });
       announceChange(id);
       return findAccount(caller.tenantId, id);
     },
@@ -993,6 +986,16 @@ function limitReached(
     {},
     { limit },
   );
+}
+
+/** What a transaction's unique violation may mean: a taken name, a taken principal. */
+interface TransactionGuard {
+  name?: string | undefined;
+  taken?: {
+    tenantId: string;
+    credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>;
+    exceptId?: string;
+  };
 }
 
 /** The part of credentials that names the principal: the role ARN or the access key ID. */
