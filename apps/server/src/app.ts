@@ -150,6 +150,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  acceptEmptyJsonBodies(app);
 
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
@@ -294,6 +295,24 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
+ * Many HTTP clients send `Content-Type: application/json` with an empty body on a DELETE or a POST
+ * that takes none (…/check, …/external-id). Fastify refuses that outright; here an empty body is no
+ * body, so those routes work, and a route that needs one still answers 400 naming `body`.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  // Fastify's own parser, with its defaults against prototype poisoning, for every non-empty body.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body.toString(), done);
+  });
+}
+
+/**
  * A hop count as the function proxy-addr's `trust(address, hop)` expects: the nearest `hops` proxies
  * are trusted, whatever their address. (Fastify reads a bare number as "trust no one".)
  */
@@ -344,6 +363,14 @@ function toProblem(error: unknown): ProblemOut {
       const field = path.length
         ? path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
         : where;
+      // No body at all where the route needs one (an empty body is no body, see above).
+      if (where === 'body' && !path.length && /received (undefined|null)$/.test(v.message ?? '')) {
+        return {
+          field,
+          code: 'required',
+          message: 'This request needs a JSON body.',
+        };
+      }
       return { field, code: 'invalid_format', message: v.message ?? 'is not valid' };
     });
     return {

@@ -88,6 +88,7 @@ function Shell({
     isOperator ? actingTenant() : (session.user.tenantId ?? undefined),
   );
   const [tenants, setTenants] = useState<Tenant[]>([]);
+  const [tenantsError, setTenantsError] = useState<string | undefined>();
   const [menuOpen, setMenuOpen] = useState(false);
 
   useEffect(() => {
@@ -96,7 +97,13 @@ function Shell({
       listAll(
         (cursor) => client.tenants.list({ limit: 200, ...(cursor ? { cursor } : {}) }),
         (page) => page.tenants,
-      ).then(setTenants, () => {});
+      ).then(
+        (all) => {
+          setTenants(all);
+          setTenantsError(undefined);
+        },
+        (failure: unknown) => setTenantsError(describeError(failure)),
+      );
   }, [client, isOperator]);
 
   const setTenant = useCallback(
@@ -235,6 +242,11 @@ function Shell({
         </div>
       </header>
       <main className="main" id="main" tabIndex={-1}>
+        {tenantsError ? (
+          <Alert tone="danger" title="The tenants could not be listed">
+            {tenantsError}
+          </Alert>
+        ) : null}
         {page}
       </main>
     </Console.Provider>

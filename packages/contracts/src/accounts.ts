@@ -30,6 +30,8 @@ export const fieldErrorListSchema = z.array(
     code: z.string(),
     message: z.string(),
     hint: z.string().optional(),
+    /** A value that fixes it, when Onramp knows one (the partition the keys belong to). */
+    suggestion: z.string().optional(),
   }),
 );
 
@@ -138,6 +140,16 @@ export const bundleFindingSchema = z.object({
   deniedByScp: z.array(z.string()),
 });
 
+/**
+ * Something worth knowing about a request that went through: e.g. the tenant already connects this
+ * AWS account with another principal (allowed, but often a mistake).
+ */
+export const accountNoticeSchema = z.object({
+  code: z.enum(['same_aws_account', 'already_connected']),
+  message: z.string(),
+  accounts: z.array(z.object({ id: z.string(), name: z.string() })),
+});
+
 export const validationResultSchema = z.object({
   valid: z.boolean(),
   status: accountStatusSchema,
@@ -145,6 +157,7 @@ export const validationResultSchema = z.object({
   identity: identitySchema.nullable(),
   checks: z.array(checkSchema),
   errors: fieldErrorListSchema,
+  notices: z.array(accountNoticeSchema).default([]),
 });
 
 /** An account as every interface shows it: an allow-list with no field that could hold a secret. */
@@ -174,6 +187,11 @@ export const accountSchema = z.object({
   staleSince: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+/** POST /v1/accounts: the account, and what the tenant should know about it. */
+export const createdAccountSchema = accountSchema.extend({
+  notices: z.array(accountNoticeSchema).default([]),
 });
 
 export const accountPageSchema = z.object({

@@ -19,6 +19,8 @@ export const fieldErrorSchema = z.object({
   code: z.union([z.enum(ERROR_CODES), z.string()]),
   message: z.string(),
   hint: z.string().optional(),
+  /** A value that fixes it, when Onramp knows one (the partition the keys belong to). */
+  suggestion: z.string().optional(),
 });
 
 /** RFC 9457 problem details, as every Onramp error response is shaped. */

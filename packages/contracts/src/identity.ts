@@ -3,6 +3,20 @@ import { nameSchema, nextCursorSchema, pageQuerySchema, partitionIdSchema } from
 
 export const roleSchema = z.enum(['operator_admin', 'tenant_admin', 'tenant_viewer']);
 export const scopeSchema = z.enum(['accounts:read', 'accounts:write', 'credentials:vend', 'admin']);
+
+/**
+ * The scopes a user in each role may put on a token they make: the operator every scope
+ * (credentials:vend is the operator's alone), a tenant admin everything but vending, a viewer none.
+ * The server enforces it (tokens/token-rights.ts); the console offers only these.
+ */
+export const GRANTABLE_SCOPES: Record<
+  z.infer<typeof roleSchema>,
+  readonly z.infer<typeof scopeSchema>[]
+> = {
+  operator_admin: scopeSchema.options,
+  tenant_admin: ['accounts:read', 'accounts:write', 'admin'],
+  tenant_viewer: [],
+};
 export const methodSchema = z.enum(['role', 'access_keys']);
 
 const email = z

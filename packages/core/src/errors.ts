@@ -45,6 +45,8 @@ export interface FieldIssue {
   message: string;
   /** What to do about it, when there is something specific to do. */
   hint?: string;
+  /** A value that fixes it, when one is known (the partition the keys belong to). */
+  suggestion?: string;
 }
 
 /** Thrown by core functions whose input a person supplied; carries every problem found, not just the first. */

@@ -48,6 +48,11 @@ export function parseArn(value: unknown, field = 'arn'): Result<Arn> {
   return ok({ partition, service, region, accountId, resource });
 }
 
+/** A role ARN to show as an example, in the partition's own prefix. */
+export function exampleRoleArn(partition: PartitionId, roleName = 'Name'): string {
+  return `arn:${partition}:iam::123456789012:role/${roleName}`;
+}
+
 export function formatArn(arn: Arn): string {
   return `arn:${arn.partition}:${arn.service}:${arn.region}:${arn.accountId}:${arn.resource}`;
 }
@@ -104,8 +109,15 @@ export function parseRoleArn(
   options: { field?: string; partition?: PartitionId } = {},
 ): Result<RoleArn> {
   const field = options.field ?? 'roleArn';
+  const example = exampleRoleArn(options.partition ?? 'aws');
   const parsed = parseArn(typeof value === 'string' ? value.trim() : value, field);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) {
+    // The example in the hint is in the partition being connected (arn:aws-us-gov:… in GovCloud).
+    const { issue } = parsed;
+    return issue.code === 'invalid_arn' && issue.hint
+      ? fail(field, issue.code, issue.message, `An ARN looks like ${example}.`)
+      : parsed;
+  }
   const arn = parsed.value;
   if (!isPartitionId(arn.partition)) {
     return fail(
@@ -120,7 +132,7 @@ export function parseRoleArn(
       field,
       'not_a_role_arn',
       'This ARN is not an IAM role.',
-      'Copy the ARN from the role’s summary page; it looks like arn:aws:iam::123456789012:role/Name.',
+      `Copy the ARN from the role’s summary page; it looks like ${example}.`,
     );
   }
   if (!ACCOUNT_ID.test(arn.accountId)) {

@@ -21,6 +21,7 @@ import {
   consoleLinkSchema,
   type createAccountRequestSchema,
   type createConnectionRequestSchema,
+  createdAccountSchema,
   createdTokenResponseSchema,
   createdWebhookResponseSchema,
   type createTenantRequestSchema,
@@ -122,6 +123,8 @@ export type Session = z.output<typeof sessionResponseSchema>;
 export type SignInChoice = z.output<typeof signInChoiceSchema>;
 export type PasswordResetLink = z.output<typeof passwordResetLinkSchema>;
 export type Account = z.output<typeof accountSchema>;
+export type CreatedAccount = z.output<typeof createdAccountSchema>;
+export type AccountNotice = CreatedAccount['notices'][number];
 export type AccountPage = z.output<typeof accountPageSchema>;
 export type Connection = z.output<typeof connectionSchema>;
 export type Steps = z.output<typeof stepsResponseSchema>;
@@ -344,7 +347,8 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       get: (accountId: string) => call(accountSchema, 'GET', `/v1/accounts/${id(accountId)}`),
       validate: (input: CreateAccountInput) =>
         call(validationResultSchema, 'POST', '/v1/accounts/validate', input),
-      create: (input: CreateAccountInput) => call(accountSchema, 'POST', '/v1/accounts', input),
+      create: (input: CreateAccountInput) =>
+        call(createdAccountSchema, 'POST', '/v1/accounts', input),
       update: (accountId: string, input: UpdateAccountInput) =>
         call(accountSchema, 'PATCH', `/v1/accounts/${id(accountId)}`, input),
       replaceCredentials: (accountId: string, input: ReplaceCredentialsInput) =>

@@ -179,6 +179,8 @@ export async function createHarness(
     anonymous: actor('anonymous', {}),
     send,
     operator: () => userActor(null, 'operator_admin'),
+    /** An operator token (made by an operator, bound to no tenant) with these scopes. */
+    operatorToken: (scopes: Scope[]) => tokenActor(null, scopes),
     /** A tenant with an admin, a viewer, and a way to mint tokens. */
     async tenant(name = `tenant-${randomBytes(3).toString('hex')}`, limits: TenantLimits = {}) {
       const tenant = await tenants.create({ name, limits });

@@ -141,10 +141,11 @@ export function StatusBadge({ status }: { status: string }) {
 }
 
 export function CopyButton({ value, label = 'Copy' }: { value: string; label?: string }) {
-  const [copied, setCopied] = useState(false);
+  // A refused clipboard (no permission, an insecure origin) says so instead of doing nothing.
+  const [copied, setCopied] = useState<'copied' | 'failed' | false>(false);
   useEffect(() => {
     if (!copied) return;
-    const timer = setTimeout(() => setCopied(false), 1500);
+    const timer = setTimeout(() => setCopied(false), copied === 'failed' ? 4000 : 1500);
     return () => clearTimeout(timer);
   }, [copied]);
   return (
@@ -153,13 +154,18 @@ export function CopyButton({ value, label = 'Copy' }: { value: string; label?: s
       className="btn-small"
       aria-label={`${label}: ${value.length > 40 ? `${value.slice(0, 40)}…` : value}`}
       onClick={() => {
-        void navigator.clipboard?.writeText(value).then(
-          () => setCopied(true),
-          () => setCopied(false),
+        if (!navigator.clipboard) return setCopied('failed');
+        void navigator.clipboard.writeText(value).then(
+          () => setCopied('copied'),
+          () => setCopied('failed'),
         );
       }}
     >
-      {copied ? 'Copied' : label}
+      {copied === 'copied'
+        ? 'Copied'
+        : copied === 'failed'
+          ? 'Copy failed: select the text'
+          : label}
     </Button>
   );
 }

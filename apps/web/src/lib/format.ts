@@ -55,3 +55,8 @@ export function fieldLabel(field: string, bundleName: (id: string) => string = (
   if (field.startsWith('permissions.')) return bundleName(field.slice('permissions.'.length));
   return FIELD_LABELS[field] ?? field;
 }
+
+/** A role ARN to show as an example, in the partition's own prefix (arn:aws-us-gov:… in GovCloud). */
+export function exampleRoleArn(partition: string, roleName = 'OnrampRole'): string {
+  return `arn:${partition}:iam::123456789012:role/${roleName}`;
+}

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 export interface FieldMessage {
   message: string;
   hint?: string | undefined;
+  /** A value that fixes it, when the API knows one (the partition the keys belong to). */
+  suggestion?: string | undefined;
 }
 export type FieldErrors = Record<string, FieldMessage>;
 
@@ -47,7 +49,8 @@ export function problemErrors(error: unknown): FieldErrors {
     return { form: { message: error instanceof Error ? error.message : String(error) } };
   }
   const errors: FieldErrors = {};
-  for (const e of error.errors) errors[e.field] ??= { message: e.message, hint: e.hint };
+  for (const e of error.errors)
+    errors[e.field] ??= { message: e.message, hint: e.hint, suggestion: e.suggestion };
   if (error.errors.length === 0) errors.form = { message: error.detail ?? error.title };
   return errors;
 }

@@ -12,11 +12,11 @@ function subscribe(listener: () => void) {
   };
 }
 
-export function navigate(to: string, options: { replace?: boolean } = {}) {
+export function navigate(to: string, options: { replace?: boolean; keepScroll?: boolean } = {}) {
   if (options.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   for (const listener of listeners) listener();
-  window.scrollTo?.(0, 0);
+  if (!options.keepScroll) window.scrollTo?.(0, 0);
 }
 
 /** The current path and query, re-rendering on navigation. */

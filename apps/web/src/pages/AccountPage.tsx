@@ -18,7 +18,14 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ChecksList, FindingsList } from '../components/ValidationReport.tsx';
-import { dateTime, fieldLabel, METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
+import {
+  dateTime,
+  exampleRoleArn,
+  fieldLabel,
+  METHOD_LABELS,
+  PARTITION_LABELS,
+  timeAgo,
+} from '../lib/format.ts';
 import { describeError, type FieldMessage, useForm, validateWith } from '../lib/forms.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
@@ -404,8 +411,16 @@ function RotateCredentials({
             The new credentials are validated first; if they fail, nothing changes.
           </p>
           {account.method === 'role' ? (
-            <Field label="New role ARN" error={errors.roleArn}>
-              <TextInput {...field('roleArn')} />
+            <Field
+              label="New role ARN"
+              error={errors.roleArn}
+              description={`In ${PARTITION_LABELS[account.partition] ?? account.partition}, such as ${exampleRoleArn(account.partition, 'OnrampRole')}.`}
+            >
+              <TextInput
+                spellCheck={false}
+                placeholder={exampleRoleArn(account.partition, 'OnrampRole')}
+                {...field('roleArn')}
+              />
             </Field>
           ) : (
             <>

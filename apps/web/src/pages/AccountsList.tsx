@@ -13,13 +13,21 @@ import { METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
+import { useUrlFilters } from '../lib/url-filters.ts';
 
-type Filters = { partition: string; method: string; status: string; q: string };
+const FILTERS = ['q', 'partition', 'method', 'status'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
 const PAGE_SIZE = 25;
+const STATUSES: [string, string][] = [
+  ['valid', 'Valid'],
+  ['degraded', 'Degraded'],
+  ['invalid', 'Invalid'],
+  ['unverified', 'Unverified'],
+];
 
 export function AccountsListPage() {
   const { client, canWrite, tenantId } = useConsole();
-  const [filters, setFilters] = useState<Filters>({ partition: '', method: '', status: '', q: '' });
+  const [filters, setFilters] = useUrlFilters(FILTERS);
   const [accounts, setAccounts] = useState<Account[] | undefined>();
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | undefined>();
@@ -27,9 +35,14 @@ export function AccountsListPage() {
 
   const query = (cursor?: string): ListAccountsQuery => ({
     limit: PAGE_SIZE,
-    ...(filters.partition ? { partition: filters.partition as 'aws' } : {}),
-    ...(filters.method ? { method: filters.method as 'role' } : {}),
-    ...(filters.status ? { status: filters.status as 'valid' } : {}),
+    // A link may carry any text: a value the console does not offer is no filter.
+    ...(Object.hasOwn(PARTITION_LABELS, filters.partition)
+      ? { partition: filters.partition as 'aws' }
+      : {}),
+    ...(Object.hasOwn(METHOD_LABELS, filters.method) ? { method: filters.method as 'role' } : {}),
+    ...(STATUSES.some(([value]) => value === filters.status)
+      ? { status: filters.status as 'valid' }
+      : {}),
     ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
     ...(cursor ? { cursor } : {}),
   });
@@ -72,7 +85,7 @@ export function AccountsListPage() {
       <select
         className="input"
         value={filters[name]}
-        onChange={(event) => setFilters({ ...filters, [name]: event.target.value })}
+        onChange={(event) => setFilters({ [name]: event.target.value })}
       >
         <option value="">All</option>
         {options.map(([value, text]) => (
@@ -102,20 +115,15 @@ export function AccountsListPage() {
           <Field label="Search">
             <TextInput
               type="search"
-              placeholder="Name or description"
+              placeholder="Name, description or AWS account ID"
               value={filters.q}
-              onChange={(event) => setFilters({ ...filters, q: event.target.value })}
+              onChange={(event) => setFilters({ q: event.target.value })}
             />
           </Field>
         </div>
         {select('partition', 'Partition', Object.entries(PARTITION_LABELS))}
         {select('method', 'Method', Object.entries(METHOD_LABELS))}
-        {select('status', 'Health', [
-          ['valid', 'Valid'],
-          ['degraded', 'Degraded'],
-          ['invalid', 'Invalid'],
-          ['unverified', 'Unverified'],
-        ])}
+        {select('status', 'Health', STATUSES)}
       </search>
       {error ? <Alert tone="danger">{error}</Alert> : null}
       {!accounts ? (

@@ -28,6 +28,7 @@ const FAILED: ValidationResult = {
       hint: 'Copy the secret again from the CSV AWS gave you.',
     },
   ],
+  notices: [],
 };
 
 function wizard(calls: Record<string, unknown> = {}) {

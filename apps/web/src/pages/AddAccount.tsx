@@ -5,6 +5,7 @@ import {
 } from '@onramp/contracts';
 import type {
   Account,
+  AccountNotice,
   Catalog,
   Connection,
   CreateAccountInput,
@@ -15,6 +16,7 @@ import { useEffect, useId, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
+import { PartitionMismatch, PartitionSwitch } from '../components/PartitionSwitch.tsx';
 import {
   type PermissionSelection,
   PermissionsPicker,
@@ -31,7 +33,7 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ValidationReport } from '../components/ValidationReport.tsx';
-import { METHOD_LABELS } from '../lib/format.ts';
+import { exampleRoleArn, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
@@ -122,10 +124,15 @@ export function AddAccountWizard({
   const [validatedKey, setValidatedKey] = useState<string | undefined>();
   const [saved, setSaved] = useState<Account | undefined>();
   const [byStack, setByStack] = useState(false);
+  const [switchNote, setSwitchNote] = useState<string | undefined>();
+  const [notices, setNotices] = useState<AccountNotice[]>([]);
 
   const offer = offers.find((o) => o.partition === details.partition);
 
-  const request = (): CreateAccountInput =>
+  const request = (
+    partition = details.partition,
+    chosen: PermissionSelection = selection,
+  ): CreateAccountInput =>
     details.method === 'role'
       ? {
           method: 'role',
@@ -138,11 +145,11 @@ export function AddAccountWizard({
           method: 'access_keys',
           name: details.name,
           description: details.description,
-          partition: details.partition as 'aws',
+          partition: partition as 'aws',
           accessKeyId: keys.accessKeyId,
           secretAccessKey: keys.secretAccessKey,
-          bundles: selection.bundles,
-          regions: selection.regions,
+          bundles: chosen.bundles,
+          regions: chosen.regions,
         };
   const requestKey = JSON.stringify(request());
   const canSave = Boolean(result?.valid) && validatedKey === requestKey;
@@ -219,8 +226,7 @@ export function AddAccountWizard({
     }
   };
 
-  const validate = async () => {
-    const body = request();
+  const validate = async (body = request()) => {
     const checked = validateWith(createAccountRequestSchema, body);
     if (!checked.ok) {
       setResult(undefined);
@@ -234,7 +240,10 @@ export function AddAccountWizard({
       setValidatedKey(JSON.stringify(body));
       setErrors(
         Object.fromEntries(
-          outcome.errors.map((e) => [e.field, { message: e.message, hint: e.hint }]),
+          outcome.errors.map((e) => [
+            e.field,
+            { message: e.message, hint: e.hint, suggestion: e.suggestion },
+          ]),
         ),
       );
     } catch (failure) {
@@ -245,10 +254,28 @@ export function AddAccountWizard({
     }
   };
 
+  /**
+   * Moves the keys to the partition they belong to and validates them there. Regions and customised
+   * permissions differ between partitions: those go back to the new partition's defaults, saying so.
+   */
+  const switchPartition = (partition: PartitionOffer['partition']) => {
+    const isDefault = selection.bundles === 'default' && selection.regions.length === 0;
+    const chosen: PermissionSelection = isDefault ? selection : { bundles: 'default', regions: [] };
+    setDetails({ ...details, partition });
+    setSelection(chosen);
+    setSwitchNote(
+      isDefault
+        ? undefined
+        : `Permissions are back to the defaults of ${PARTITION_LABELS[partition] ?? partition}: regions and customised permissions differ between partitions.`,
+    );
+    void validate(request(partition, chosen));
+  };
+
   const save = async () => {
     setBusy(true);
     try {
       const account = await client.accounts.create(request());
+      setNotices(account.notices);
       setSaved(account);
       setKeys({ accessKeyId: '', secretAccessKey: '' });
       setStep('done');
@@ -358,6 +385,14 @@ export function AddAccountWizard({
                   {errors.partition.hint ? ` ${errors.partition.hint}` : ''}
                 </p>
               ) : null}
+              <PartitionSwitch
+                error={errors.partition}
+                offers={offers}
+                onSwitch={(partition) => {
+                  setDetails({ ...details, partition });
+                  setErrors({});
+                }}
+              />
             </fieldset>
             <fieldset className={`choice-group${errors.method ? ' field-invalid' : ''}`}>
               <legend className="field-label">How Onramp signs in</legend>
@@ -457,12 +492,12 @@ export function AddAccountWizard({
                   <Field
                     label="Role ARN"
                     error={errors.roleArn}
-                    description="The ARN of the role you created, such as arn:aws:iam::123456789012:role/OnrampRole."
+                    description={`The ARN of the role you created, such as ${exampleRoleArn(details.partition, connection?.roleName)}.`}
                   >
                     <TextInput
                       value={roleArn}
                       spellCheck={false}
-                      placeholder={`arn:${details.partition}:iam::123456789012:role/${connection?.roleName ?? 'OnrampRole'}`}
+                      placeholder={exampleRoleArn(details.partition, connection?.roleName)}
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
@@ -476,6 +511,14 @@ export function AddAccountWizard({
                 </>
               ) : (
                 <>
+                  <PartitionMismatch
+                    partition={details.partition}
+                    error={errors.partition}
+                    offers={offers}
+                    onSwitch={switchPartition}
+                    busy={busy}
+                  />
+                  {switchNote && !errors.partition ? <Alert tone="info">{switchNote}</Alert> : null}
                   <Field label="Access key ID" error={errors.accessKeyId}>
                     <TextInput
                       value={keys.accessKeyId}
@@ -508,6 +551,11 @@ export function AddAccountWizard({
                 </>
               )}
               {result ? <ValidationReport result={result} /> : null}
+              {result?.notices.map((notice) => (
+                <Alert key={notice.code} tone="warning">
+                  {notice.message}
+                </Alert>
+              ))}
               <div className="form-actions">
                 <Button onClick={() => setStep('permissions')}>Back</Button>
                 <Button type="submit" busy={busy}>
@@ -534,6 +582,11 @@ export function AddAccountWizard({
             {byStack ? 'Your stack reported the role back. ' : ''}AWS account{' '}
             <code>{saved.awsAccountId}</code> · <StatusBadge status={saved.status} />
           </Alert>
+          {notices.map((notice) => (
+            <Alert key={notice.code} tone="warning">
+              {notice.message}
+            </Alert>
+          ))}
           <AddIamPolicies
             account={saved}
             catalog={catalog}

@@ -1,4 +1,8 @@
-import { createTokenRequestSchema, createUserRequestSchema, scopeSchema } from '@onramp/contracts';
+import {
+  createTokenRequestSchema,
+  createUserRequestSchema,
+  GRANTABLE_SCOPES,
+} from '@onramp/contracts';
 import type { ApiToken, AuditPage, CreatedToken, PasswordResetLink, User } from '@onramp/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import {
@@ -248,7 +252,9 @@ const SCOPE_LABELS: Record<string, string> = {
 };
 
 function TokensPanel() {
-  const { client } = useConsole();
+  const { client, session } = useConsole();
+  // Only what this user may grant: the server refuses the rest (credentials:vend is the operator's).
+  const grantable = GRANTABLE_SCOPES[session.user.role];
   const listPage = useCallback(
     (cursor: string | undefined) =>
       client.tokens
@@ -354,7 +360,7 @@ function TokensPanel() {
           </Field>
           <fieldset className={`choice-group${errors.scopes ? ' field-invalid' : ''}`}>
             <legend className="field-label">Scopes</legend>
-            {scopeSchema.options.map((scope) => (
+            {grantable.map((scope) => (
               <label key={scope} className="inline-check">
                 <input
                   type="checkbox"
@@ -373,7 +379,10 @@ function TokensPanel() {
             ))}
             {errors.scopes ? (
               <p className="field-error" role="alert">
-                Choose at least one scope.
+                {form.scopes.length === 0 ? 'Choose at least one scope.' : errors.scopes.message}
+                {errors.scopes.hint ? (
+                  <span className="field-hint"> {errors.scopes.hint}</span>
+                ) : null}
               </p>
             ) : null}
           </fieldset>

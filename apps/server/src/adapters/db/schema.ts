@@ -104,6 +104,11 @@ export interface AccountsTable {
   external_id: string | null;
   connection_id: string | null;
   access_key_id: string | null;
+  /**
+   * `role:<role ARN>` or `key:<access key ID>`, unique in the tenant; NULL only for an account that
+   * shared its principal with an older one before the index existed (0010_account_identity_index).
+   */
+  credential_key: string | null;
   bundles: string;
   regions: string;
   status: 'valid' | 'degraded' | 'invalid' | 'unverified';

@@ -75,7 +75,7 @@ export interface AccountFilters {
   method?: AccountMethod;
   status?: AccountStatus;
   awsAccountId?: string;
-  /** Contained in the name or the description, ignoring case. */
+  /** Contained in the name, the description or the AWS account ID, ignoring case. */
   q?: string;
   /** Only ids after this one: the cursor of the previous page. */
   after?: string;
@@ -119,6 +119,17 @@ function parseStatusDetail(text: string): StatusDetail {
   };
 }
 
+/**
+ * What an account signs in with, as the unique index of a tenant's accounts sees it: the role ARN,
+ * or the access key ID.
+ */
+export function credentialKeyOf(
+  account: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
+): string | null {
+  if (account.method === 'role') return account.roleArn ? `role:${account.roleArn}` : null;
+  return account.accessKeyId ? `key:${account.accessKeyId}` : null;
+}
+
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern escaped with `!`. */
 function likeContains(text: string): string {
   return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
@@ -149,6 +160,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         external_id: input.externalId,
         connection_id: input.connectionId,
         access_key_id: input.accessKeyId,
+        credential_key: credentialKeyOf(input),
         bundles: JSON.stringify(input.bundles),
         regions: JSON.stringify(input.regions),
         status: input.status,
@@ -191,6 +203,49 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       return Boolean(await query.executeTakeFirst());
     },
 
+    /**
+     * The account of the tenant that signs in with this role ARN or access key ID, if any (an
+     * account that shared it before 0010 may be found through its twin only).
+     */
+    async findByCredential(
+      tenantId: string,
+      credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
+      exceptId?: string,
+      executor: Kysely<Database> = db,
+    ): Promise<Pick<Account, 'id' | 'name'> | undefined> {
+      const key = credentialKeyOf(credential);
+      if (!key) return undefined;
+      let query = executor
+        .selectFrom('accounts')
+        .select(['id', 'name'])
+        .where('tenant_id', '=', tenantId)
+        .where('credential_key', '=', key);
+      if (exceptId) query = query.where('id', '!=', exceptId);
+      return query.executeTakeFirst();
+    },
+
+    /** The tenant's other accounts in this AWS account (another principal in the same account). */
+    async listInAwsAccount(
+      tenantId: string,
+      awsAccountId: string,
+      except: { id?: string; credentialKey?: string | null } = {},
+    ): Promise<Pick<Account, 'id' | 'name'>[]> {
+      let query = db
+        .selectFrom('accounts')
+        .select(['id', 'name'])
+        .where('tenant_id', '=', tenantId)
+        .where('aws_account_id', '=', awsAccountId)
+        .orderBy('id', 'asc')
+        .limit(10);
+      if (except.id) query = query.where('id', '!=', except.id);
+      const key = except.credentialKey;
+      if (key)
+        query = query.where((eb) =>
+          eb.or([eb('credential_key', 'is', null), eb('credential_key', '!=', key)]),
+        );
+      return query.execute();
+    },
+
     async count(tenantId: string, executor: Kysely<Database> = db): Promise<number> {
       const row = await executor
         .selectFrom('accounts')
@@ -221,10 +276,16 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         // and the pattern (SQLite folds ASCII only, PostgreSQL all of Unicode), and LIKE … ESCAPE is
         // the same in both.
         const pattern = likeContains(filters.q);
+        // The AWS console writes account IDs as 1234-5678-9012.
+        const digits = /^[\d\s-]*\d[\d\s-]*$/.test(filters.q)
+          ? filters.q.replace(/[\s-]/g, '')
+          : filters.q;
         query = query.where((eb) =>
           eb.or([
             eb(sql`lower(name)`, 'like', sql`lower(${pattern}) escape '!'`),
             eb(sql`lower(description)`, 'like', sql`lower(${pattern}) escape '!'`),
+            // What a tenant copies from the AWS console, or part of it.
+            eb(sql`aws_account_id`, 'like', sql`${likeContains(digits)} escape '!'`),
           ]),
         );
       }
@@ -247,8 +308,22 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       if (changes.bundles !== undefined) set.bundles = JSON.stringify(changes.bundles);
       if (changes.regions !== undefined) set.regions = JSON.stringify(changes.regions);
       if (changes.principalArn !== undefined) set.principal_arn = changes.principalArn;
-      if (changes.roleArn !== undefined) set.role_arn = changes.roleArn;
-      if (changes.accessKeyId !== undefined) set.access_key_id = changes.accessKeyId;
+      if (changes.roleArn !== undefined) {
+        set.role_arn = changes.roleArn;
+        set.credential_key = credentialKeyOf({
+          method: 'role',
+          roleArn: changes.roleArn,
+          accessKeyId: null,
+        });
+      }
+      if (changes.accessKeyId !== undefined) {
+        set.access_key_id = changes.accessKeyId;
+        set.credential_key = credentialKeyOf({
+          method: 'access_keys',
+          roleArn: null,
+          accessKeyId: changes.accessKeyId,
+        });
+      }
       if (changes.status !== undefined) set.status = changes.status;
       if (changes.statusDetail !== undefined)
         set.status_detail = JSON.stringify(changes.statusDetail);

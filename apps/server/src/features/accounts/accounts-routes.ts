@@ -2,6 +2,7 @@ import {
   accountPageSchema,
   accountSchema,
   createAccountRequestSchema,
+  createdAccountSchema,
   listAccountsQuerySchema,
   replaceCredentialsRequestSchema,
   updateAccountRequestSchema,
@@ -32,7 +33,18 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
     async (request) => {
       const tenantId = tenantOf(request, 'accounts:write');
       const report = await ctx.accounts.validate(tenantId, request.body);
+      const body = request.body;
+      const notices = report.identity
+        ? await ctx.accounts.noticesFor(tenantId, {
+            awsAccountId: report.identity.accountId,
+            credential:
+              body.method === 'role'
+                ? { method: 'role', roleArn: body.roleArn }
+                : { method: 'access_keys', accessKeyId: body.accessKeyId },
+          })
+        : [];
       return {
+        notices,
         valid: report.valid,
         status: report.status,
         findings: report.findings,
@@ -52,14 +64,23 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'Connect an AWS account',
         description:
-          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`.',
+          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`. A role ARN or access key ID another account of the tenant already uses is a 409 naming that account (`existingAccount`); another principal in an AWS account the tenant already connects is allowed, with a `same_aws_account` notice.',
         body: createAccountRequestSchema,
-        response: { 201: accountSchema },
+        response: { 201: createdAccountSchema },
       },
     },
     async (request, reply) => {
-      const account = await ctx.accounts.create(callerOf(request, 'accounts:write'), request.body);
-      return reply.status(201).send(toAccountResponse(account));
+      const caller = callerOf(request, 'accounts:write');
+      const account = await ctx.accounts.create(caller, request.body);
+      const notices = await ctx.accounts.noticesFor(caller.tenantId, {
+        awsAccountId: account.awsAccountId,
+        credential:
+          account.method === 'role'
+            ? { method: 'role', roleArn: account.roleArn ?? '' }
+            : { method: 'access_keys', accessKeyId: account.accessKeyId ?? '' },
+        exceptId: account.id,
+      });
+      return reply.status(201).send({ ...toAccountResponse(account), notices });
     },
   );
 
@@ -70,7 +91,7 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'List accounts',
         description:
-          'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name or description, ignoring case.',
+          'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name, the description or the AWS account ID (or part of it), ignoring case.',
         querystring: listAccountsQuerySchema,
         response: { 200: accountPageSchema },
       },

@@ -1,4 +1,5 @@
 import type {
+  accountNoticeSchema,
   createAccountRequestSchema,
   replaceCredentialsRequestSchema,
 } from '@onramp/contracts';
@@ -42,6 +43,7 @@ import {
   type AccountFilters,
   type AccountMethod,
   createAccountsRepository,
+  credentialKeyOf,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import {
@@ -63,6 +65,7 @@ export interface Caller {
 }
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
+export type AccountNotice = z.output<typeof accountNoticeSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
 
 export interface CreateConnectionInput {
@@ -292,15 +295,32 @@ export function createAccountsService(deps: ServiceDeps) {
     if (await accounts.nameExists(tenantId, name, exceptId)) throw duplicateName(name);
   }
 
-  /** Runs the writes of one request together; a duplicate name that slipped past the check is a 409. */
+  /** Refuses a role ARN or access key ID another account of the tenant already signs in with. */
+  async function ensureCredentialFree(
+    tenantId: string,
+    credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
+    exceptId?: string,
+  ): Promise<void> {
+    const existing = await accounts.findByCredential(tenantId, credential, exceptId);
+    if (existing) throw duplicateCredential(credential, existing);
+  }
+
+  /**
+   * Runs the writes of one request together. A duplicate that slipped past the checks (two requests
+   * at once) is a 409 naming what is taken: the principal first, since two identical requests share
+   * the name too, and the principal is what the tenant must know about.
+   */
   async function inTransaction<T>(
-    name: string | undefined,
+    guard: string | undefined | TransactionGuard,
     work: (trx: Kysely<Database>) => Promise<T>,
   ): Promise<T> {
+    const { name, taken } = typeof guard === 'object' ? guard : { name: guard, taken: undefined };
     try {
       return await deps.db.transaction().execute(work);
     } catch (error) {
-      if (name !== undefined && isUniqueViolation(error)) throw duplicateName(name);
+      if (!isUniqueViolation(error)) throw error;
+      if (taken) await ensureCredentialFree(taken.tenantId, taken.credential, taken.exceptId);
+      if (name !== undefined) throw duplicateName(name);
       throw error;
     }
   }
@@ -514,6 +534,7 @@ export function createAccountsService(deps: ServiceDeps) {
       ) {
         throw capReached('accounts', limits.maxAccounts, 'tenant');
       }
+      await ensureCredentialFree(caller.tenantId, credentialOf(prepared.credentials));
       await ensureNameFree(caller.tenantId, prepared.name);
 
       const started = performance.now();
@@ -532,7 +553,8 @@ export function createAccountsService(deps: ServiceDeps) {
           ? sealSecret(caller.tenantId, id, credentials.secretAccessKey)
           : undefined;
       const connection = prepared.connection;
-      return inTransaction(prepared.name, async (trx) => {
+      const taken = { tenantId: caller.tenantId, credential: credentialOf(credentials) };
+      return inTransaction({ name: prepared.name, taken }, async (trx) => {
         // The check above fails fast, before AWS is asked; this one, under the tenant's lock and
         // after the slow validation, is the one that holds when creates race.
         const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
@@ -583,6 +605,48 @@ export function createAccountsService(deps: ServiceDeps) {
         await publish('account.created', account, trx);
         return account;
       });
+    },
+
+    /**
+     * What a tenant should know before or after connecting this principal: another of its accounts
+     * already signs in with it (create would be refused), or others are in the same AWS account with
+     * another principal (allowed: a second role for another team is legitimate, a forgotten one not).
+     */
+    async noticesFor(
+      tenantId: string,
+      about: {
+        awsAccountId: string;
+        credential:
+          | { method: 'role'; roleArn: string }
+          | { method: 'access_keys'; accessKeyId: string };
+        exceptId?: string;
+      },
+    ): Promise<AccountNotice[]> {
+      const credential = credentialOf(about.credential);
+      const notices: AccountNotice[] = [];
+      const twin = await accounts.findByCredential(tenantId, credential, about.exceptId);
+      if (twin) {
+        notices.push({
+          code: 'already_connected',
+          message: duplicateCredential(credential, twin).message,
+          accounts: [{ id: twin.id, name: twin.name }],
+        });
+      }
+      const siblings = (
+        await accounts.listInAwsAccount(tenantId, about.awsAccountId, {
+          ...(about.exceptId ? { id: about.exceptId } : {}),
+          credentialKey: credentialKeyOf(credential),
+        })
+      ).filter((s) => s.id !== twin?.id);
+      if (siblings.length) {
+        const names = siblings.map((s) => `"${s.name}" (${s.id})`).join(', ');
+        notices.push({
+          code: 'same_aws_account',
+          message: `AWS account ${about.awsAccountId} is also connected as ${names}, with another principal. Both work; delete the one you no longer need.`,
+          accounts: siblings.map((s) => ({ id: s.id, name: s.name })),
+        });
+      }
+      return notices;
     },
 
     async list(
@@ -752,6 +816,7 @@ export function createAccountsService(deps: ServiceDeps) {
           externalId: account.externalId,
         };
       }
+      await ensureCredentialFree(caller.tenantId, credentialOf(credentials), id);
       const started = performance.now();
       const report = await validateCredentials(deps, credentials, {
         expectedAccountId: account.awsAccountId,
@@ -770,7 +835,12 @@ export function createAccountsService(deps: ServiceDeps) {
         validated.method === 'access_keys'
           ? sealSecret(caller.tenantId, id, validated.secretAccessKey)
           : undefined;
-      await inTransaction(undefined, async (trx) => {
+      const taken = {
+        tenantId: caller.tenantId,
+        credential: credentialOf(validated),
+        exceptId: id,
+      };
+      await inTransaction({ taken }, async (trx) => {
         await accounts.update(
           caller.tenantId,
           id,
@@ -915,6 +985,50 @@ function limitReached(
     errors,
     {},
     { limit },
+  );
+}
+
+/** What a transaction's unique violation may mean: a taken name, a taken principal. */
+interface TransactionGuard {
+  name?: string | undefined;
+  taken?: {
+    tenantId: string;
+    credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>;
+    exceptId?: string;
+  };
+}
+
+/** The part of credentials that names the principal: the role ARN or the access key ID. */
+function credentialOf(
+  credentials: { method: 'role'; roleArn: string } | { method: 'access_keys'; accessKeyId: string },
+): Pick<Account, 'method' | 'roleArn' | 'accessKeyId'> {
+  return credentials.method === 'role'
+    ? { method: 'role', roleArn: credentials.roleArn.trim(), accessKeyId: null }
+    : { method: 'access_keys', roleArn: null, accessKeyId: credentials.accessKeyId.trim() };
+}
+
+function duplicateCredential(
+  credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
+  existing: Pick<Account, 'id' | 'name'>,
+): AppError {
+  const isRole = credential.method === 'role';
+  const what = isRole ? 'This role' : 'This access key';
+  const message = `${what} is already connected as the account "${existing.name}" (${existing.id}).`;
+  return new AppError(
+    'conflict',
+    message,
+    [
+      {
+        field: isRole ? 'roleArn' : 'accessKeyId',
+        code: 'already_connected',
+        message,
+        hint: isRole
+          ? 'Open that account instead, or create another role for a second connection to this AWS account.'
+          : 'Open that account instead, or create another access key (of another IAM user) for a second connection.',
+      },
+    ],
+    {},
+    { existingAccount: { id: existing.id, name: existing.name } },
   );
 }
 

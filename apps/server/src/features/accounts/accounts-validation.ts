@@ -204,6 +204,7 @@ export async function validateCredentials(
               code: 'wrong_partition',
               message: `These keys belong to ${getPartition(home).displayName}, not to ${getPartition(input.partition).displayName}: keys work only in their own partition.`,
               hint: `Choose ${getPartition(home).displayName} as the partition.`,
+              suggestion: home,
             },
           ]);
         }

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, notFound } from '../../http/problems.ts';
-import { isOperator, type Principal } from './principal.ts';
+import { actsForAnyTenant, type Principal } from './principal.ts';
 
 export const SESSION_COOKIE = 'onramp_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -36,7 +36,7 @@ export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
     if (
       requested &&
       principal &&
-      isOperator(principal) &&
+      actsForAnyTenant(principal) &&
       !isAudit &&
       !(await ctx.tenants.find(requested))
     ) {

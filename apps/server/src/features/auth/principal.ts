@@ -40,6 +40,18 @@ export function isOperator(principal: Principal): boolean {
     : principal.tenantId === null && principal.scopes.includes('admin');
 }
 
+/**
+ * Acts for whichever tenant it names: an operator admin, or a token made without a tenant (only an
+ * operator can make one, and `effectiveScopes` kills it if its creator is not one). Such a token may
+ * hold narrow scopes (a platform service's `credentials:vend` alone): it still names its tenant, and
+ * its scopes still bound what it may do there.
+ */
+export function actsForAnyTenant(principal: Principal): boolean {
+  return principal.kind === 'user'
+    ? principal.role === 'operator_admin'
+    : principal.tenantId === null;
+}
+
 export function actorOf(principal: Principal | undefined): {
   actorType: 'user' | 'token' | 'system';
   actorId: string | null;
@@ -77,7 +89,7 @@ export function requireTenant(
       throw forbidden('You may act only on your own tenant.');
     return { principal: p, tenantId: p.tenantId };
   }
-  if (!isOperator(p)) throw forbidden('This token belongs to no tenant.');
+  if (!actsForAnyTenant(p)) throw forbidden('This token belongs to no tenant.');
   if (!requested) {
     throw new AppError(
       'invalid_request',

@@ -1,15 +1,12 @@
-import { type Role, SCOPES, type Scope } from '../auth/principal.ts';
+import { GRANTABLE_SCOPES } from '@onramp/contracts';
+import type { Role, Scope } from '../auth/principal.ts';
 
 /**
  * The scopes a user in each role may put on a token they make. An operator hands out every scope
  * (credentials:vend is the operator's alone); a tenant admin everything but vending; a viewer nothing,
- * since viewers cannot make tokens at all.
+ * since viewers cannot make tokens at all. One table in the contracts, so the console offers the same.
  */
-const GRANTABLE: Record<Role, readonly Scope[]> = {
-  operator_admin: SCOPES,
-  tenant_admin: ['accounts:read', 'accounts:write', 'admin'],
-  tenant_viewer: [],
-};
+const GRANTABLE: Record<Role, readonly Scope[]> = GRANTABLE_SCOPES;
 
 export function scopesGrantableBy(role: Role): readonly Scope[] {
   return GRANTABLE[role];
