@@ -19,6 +19,8 @@ export {
   type CreateRoleOptions,
   type CreateUserOptions,
   type FaultFilter,
+  type FaultKind,
+  type FaultSpec,
   type Keys,
   LoopbackAws,
   type LoopbackOptions,
