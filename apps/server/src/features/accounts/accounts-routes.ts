@@ -9,6 +9,7 @@ import {
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { abortOnClose } from '../../http/abort-on-close.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import { toAccountResponse } from './account-view.ts';
@@ -24,14 +25,16 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'Check credentials without saving anything',
         description:
-          'Runs the same checks as creating the account and reports each of them. Nothing is stored.',
+          'Runs the same checks as creating the account and reports each of them. Nothing is stored. A check AWS did not answer is `error` (the permissions check a `warning`: unverified), with the reason; the others’ findings stand. 502 only when no AWS call answered at all.',
         body: createAccountRequestSchema,
         response: { 200: validationResultSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:write');
-      const report = await ctx.accounts.validate(tenantId, request.body);
+      const report = await ctx.accounts.validate(tenantId, request.body, {
+        signal: abortOnClose(reply),
+      });
       return {
         valid: report.valid,
         status: report.status,
@@ -52,13 +55,15 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'Connect an AWS account',
         description:
-          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`.',
+          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`. When AWS cannot simulate the permissions but the identity (and the external ID) checks passed, the account is saved as `unverified`, the permissions check saying why. 502 (with the `checks`) when AWS did not answer a check that must pass.',
         body: createAccountRequestSchema,
         response: { 201: accountSchema },
       },
     },
     async (request, reply) => {
-      const account = await ctx.accounts.create(callerOf(request, 'accounts:write'), request.body);
+      const account = await ctx.accounts.create(callerOf(request, 'accounts:write'), request.body, {
+        signal: abortOnClose(reply),
+      });
       return reply.status(201).send(toAccountResponse(account));
     },
   );
