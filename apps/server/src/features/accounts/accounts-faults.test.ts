@@ -65,8 +65,9 @@ async function world(dialect: Dialect) {
     hubs: Object.fromEntries(PARTITIONS.map((p) => [p, hubs[p]?.config])),
     endpoint: aws.url,
     maxAttempts: 2,
-    requestTimeoutMs: 400,
-    callTimeoutMs: 3000,
+    // Short enough for the timeout faults, long enough for the loopback's simulator on a busy machine.
+    requestTimeoutMs: 1000,
+    callTimeoutMs: 2500,
   });
   const h = await createHarness(dialect, {
     aws: gateway,
