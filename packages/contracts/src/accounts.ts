@@ -19,7 +19,11 @@ export const accountStatusSchema = z.enum(['valid', 'degraded', 'invalid', 'unve
 
 export const checkSchema = z.object({
   name: z.string(),
-  status: z.enum(['passed', 'failed', 'warning', 'skipped']),
+  /**
+   * `warning`: passed with a reservation (permissions unverified, the detail says why); `error`: AWS
+   * did not answer this step (5xx, an unreadable body, a timeout, throttling), so nothing was found.
+   */
+  status: z.enum(['passed', 'failed', 'warning', 'error', 'skipped']),
   detail: z.string(),
   durationMs: z.number().int(),
 });

@@ -1,6 +1,7 @@
-import { ListPoliciesCommand } from '@aws-sdk/client-iam';
+import { ListPoliciesCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LoopbackAws, startLoopbackAws } from './index.ts';
 import { ALLOW_ALL, failure, iamClient, s3Client, stsClient } from './test-support.ts';
@@ -122,5 +123,140 @@ describe('unsigned and malformed requests', () => {
     );
     const error = await failure(client.send(new GetCallerIdentityCommand({})));
     expect(error.name).toBe('SignatureDoesNotMatch');
+  });
+});
+
+describe('misbehaving like real endpoints', () => {
+  const REGIONS = { aws: 'us-east-1', 'aws-us-gov': 'us-gov-west-1', 'aws-cn': 'cn-north-1' };
+
+  it('without the simulator, Simulate* answer 500 with an HTML page; other IAM calls work', async () => {
+    const bare = await startLoopbackAws({ simulator: false });
+    try {
+      for (const [partition, region] of Object.entries(REGIONS) as [
+        keyof typeof REGIONS,
+        string,
+      ][]) {
+        const user = bare.createUser(partition, '123456789012', 'alice', {
+          policies: [ALLOW_ALL],
+        });
+        const iam = iamClient(bare, region, user.credentials, { maxAttempts: 2 });
+        const error = await failure(
+          iam.send(
+            new SimulatePrincipalPolicyCommand({
+              PolicySourceArn: user.arn,
+              ActionNames: ['ec2:RunInstances'],
+            }),
+          ),
+        );
+        // The SDK cannot parse the page: what reaches the caller is the status, not an AWS code.
+        expect(error.$metadata).toMatchObject({ httpStatusCode: 500, attempts: 2 });
+        await iam.send(new ListPoliciesCommand({}));
+      }
+      const simulated = bare.calls.filter((c) => c.action === 'SimulatePrincipalPolicy');
+      expect(simulated.map((c) => [c.partition, c.status, c.errorCode])).toEqual([
+        ['aws', 500, 'HTML 500'],
+        ['aws', 500, 'HTML 500'],
+        ['aws-us-gov', 500, 'HTML 500'],
+        ['aws-us-gov', 500, 'HTML 500'],
+        ['aws-cn', 500, 'HTML 500'],
+        ['aws-cn', 500, 'HTML 500'],
+      ]);
+      const raw = await fetch(bare.url, { method: 'POST' });
+      expect(raw.status).toBe(403);
+      bare.simulator = true;
+      const user = bare.createUser('aws', '123456789012', 'bob', { policies: [ALLOW_ALL] });
+      const out = await iamClient(bare, 'us-east-1', user.credentials).send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: user.arn,
+          ActionNames: ['ec2:RunInstances'],
+        }),
+      );
+      expect(out.EvaluationResults?.[0]?.EvalDecision).toBe('allowed');
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('an HTML 5xx fault answers a page, not AWS XML', async () => {
+    const user = aws.createUser('aws', '123456789012', 'alice');
+    aws.failNext(1, { status: 502, html: true, action: 'GetCallerIdentity' });
+    const client = stsClient(aws, 'us-east-1', user.credentials);
+    const error = await failure(client.send(new GetCallerIdentityCommand({})));
+    expect(error.$metadata.httpStatusCode).toBe(502);
+    expect(aws.calls.at(-1)).toMatchObject({ status: 502, errorCode: 'HTML 502' });
+  });
+
+  it('filters faults by partition, in each of the three', async () => {
+    for (const partition of Object.keys(REGIONS) as (keyof typeof REGIONS)[]) {
+      aws.clearFaults();
+      aws.injectFault({ kind: 'error', partition, action: 'sts:GetCallerIdentity' });
+      for (const [other, otherRegion] of Object.entries(REGIONS) as [
+        keyof typeof REGIONS,
+        string,
+      ][]) {
+        const user = aws.createUser(other, '123456789012', `u-${partition}-${other}`);
+        const attempt = stsClient(aws, otherRegion, user.credentials).send(
+          new GetCallerIdentityCommand({}),
+        );
+        if (other === partition) {
+          expect((await failure(attempt)).name).toBe('InternalFailure');
+        } else {
+          await attempt;
+        }
+      }
+      // Without `times`, a fault holds until it is cleared.
+      expect(aws.pendingFaults).toBe(Number.POSITIVE_INFINITY);
+    }
+    aws.clearFaults();
+    expect(aws.pendingFaults).toBe(0);
+  });
+
+  it('a timeout fault hangs until the client gives up, and the log says it closed', async () => {
+    const user = aws.createUser('aws-us-gov', '123456789012', 'alice');
+    aws.hangNext(1, { service: 'sts', partition: 'aws-us-gov' });
+    const client = new STSClient({
+      region: 'us-gov-west-1',
+      endpoint: aws.url,
+      credentials: user.credentials,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ requestTimeout: 200, throwOnRequestTimeout: true }),
+    });
+    const started = performance.now();
+    const error = await failure(client.send(new GetCallerIdentityCommand({})));
+    expect(error.name).toBe('TimeoutError');
+    expect(performance.now() - started).toBeLessThan(2000);
+    await expect.poll(() => aws.inFlight).toBe(0);
+    expect(aws.calls.at(-1)).toMatchObject({
+      action: 'GetCallerIdentity',
+      partition: 'aws-us-gov',
+      status: 0,
+      clientClosed: true,
+      errorCode: 'Timeout',
+    });
+    // An abort cuts a hung request the same way.
+    aws.hangNext(1, { action: 'GetCallerIdentity' });
+    const controller = new AbortController();
+    const pending = failure(
+      stsClient(aws, 'us-gov-west-1', user.credentials).send(new GetCallerIdentityCommand({}), {
+        abortSignal: controller.signal,
+      }),
+    );
+    await expect.poll(() => aws.inFlight).toBe(1);
+    controller.abort();
+    expect((await pending).name).toBe('AbortError');
+    await expect.poll(() => aws.inFlight).toBe(0);
+    expect(aws.calls.at(-1)).toMatchObject({ clientClosed: true });
+  });
+
+  it('a timeout fault with hangMs answers late, and normally', async () => {
+    const user = aws.createUser('aws-cn', '123456789012', 'alice');
+    aws.hangNext(1, { hangMs: 150, partition: 'aws-cn' });
+    const started = performance.now();
+    const out = await stsClient(aws, 'cn-north-1', user.credentials).send(
+      new GetCallerIdentityCommand({}),
+    );
+    expect(out.Arn).toBe(user.arn);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    expect(aws.calls.at(-1)).toMatchObject({ status: 200, clientClosed: false });
   });
 });

@@ -5,7 +5,8 @@
  * IAM and S3 calls Onramp makes (AWS Query and REST-XML, SigV4-signed), so tests run Onramp's real
  * AWS SDK v3 adapter against it. It verifies signatures, keeps separate state per partition (aws,
  * aws-us-gov, aws-cn), evaluates trust, identity and service control policies with an IAM simulator,
- * and injects faults (throttling, server errors, IAM propagation delays).
+ * and injects faults (throttling, 5xx with XML or HTML bodies, hung requests, a missing IAM simulator,
+ * IAM propagation delays).
  *
  * It depends on @cloud-copilot/iam-simulate and @cloud-copilot/iam-policy, which are AGPL-licensed:
  * they are devDependencies, and nothing that ships may import this package.
@@ -19,6 +20,8 @@ export {
   type CreateRoleOptions,
   type CreateUserOptions,
   type FaultFilter,
+  type FaultKind,
+  type FaultSpec,
   type Keys,
   LoopbackAws,
   type LoopbackOptions,

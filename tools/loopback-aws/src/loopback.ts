@@ -60,6 +60,11 @@ export interface LoopbackOptions {
   strictIamSigningRegion?: boolean;
   /** Largest request body accepted. Default 64 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Whether IAM's policy simulator is served. False plays an AWS-compatible endpoint without one:
+   * SimulatePrincipalPolicy and SimulateCustomPolicy answer HTTP 500 with an HTML page. Default true.
+   */
+  simulator?: boolean;
 }
 
 export interface CallRecord {
@@ -75,15 +80,41 @@ export interface CallRecord {
   /** The verified caller (an assumed-role session's `arn:…:sts::…` ARN); undefined if not verified. */
   callerArn: string | undefined;
   requestId: string;
+  /** 0 when the client went away before an answer (a hung request it gave up on). */
   status: number;
   /** The error code answered, if any. */
   errorCode: string | undefined;
+  /** When the answer was sent, or when the client closed the connection without one. */
+  endedAt: Date;
+  /** The client closed the connection before the answer was sent (a timeout, an abort). */
+  clientClosed: boolean;
 }
 
 export interface FaultFilter {
   /** `AssumeRole` or `sts:AssumeRole`; any action when omitted. */
   action?: string;
   service?: Service;
+  /** Only requests signed for this partition; any partition when omitted. */
+  partition?: PartitionId;
+}
+
+/**
+ * What an injected fault does to a matching request, as real endpoints misbehave:
+ * - `error`: a 5xx with the service's own XML error body (InternalFailure, ServiceUnavailable…);
+ * - `html`: a 5xx with an HTML page, as a load balancer or an endpoint lacking the operation answers;
+ * - `timeout`: no answer until the client gives up (or, with `hangMs`, a late normal answer);
+ * - `throttle`: `Throttling` 400 (S3: `SlowDown` 503).
+ */
+export type FaultKind = 'error' | 'html' | 'timeout' | 'throttle';
+
+export interface FaultSpec extends FaultFilter {
+  kind: FaultKind;
+  /** How many requests it hits; default every matching request until `clearFaults()`. */
+  times?: number;
+  /** `error` and `html`: 500 (default), 502, 503 or 504. */
+  status?: 500 | 502 | 503 | 504;
+  /** `timeout`: answer normally after this long instead of never. */
+  hangMs?: number;
 }
 
 export interface Keys {
@@ -163,11 +194,31 @@ export interface CreateBucketOptions {
 }
 
 interface Fault {
-  kind: 'throttle' | 'fail';
+  kind: FaultKind;
   status: number;
   remaining: number;
   filter: FaultFilter;
+  hangMs: number | undefined;
 }
+
+const SIMULATOR_ACTIONS = new Set(['SimulatePrincipalPolicy', 'SimulateCustomPolicy']);
+
+/** What an AWS-compatible endpoint or a load balancer in front of one answers for a 5xx. */
+function htmlPage(status: number): Reply {
+  const title = `${status} ${STATUS_TEXT[status] ?? 'Error'}`;
+  return {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>The server could not complete the request.</p></body></html>\n`,
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -190,6 +241,8 @@ export class LoopbackAws {
   readonly url: string;
   /** Milliseconds added before every response; may be changed at any time. */
   latencyMs: number;
+  /** Whether Simulate* are served (see `LoopbackOptions.simulator`); may be changed at any time. */
+  simulator: boolean;
   readonly state = new LoopbackState();
   private readonly controls: Controls = {
     propagationDelays: new Map(),
@@ -198,6 +251,7 @@ export class LoopbackAws {
   private readonly faults: Fault[] = [];
   private readonly signinTokens = new Map<string, { partition: PartitionId; arn: string }>();
   private readonly log: CallRecord[] = [];
+  private open = 0;
   private readonly strictIam: boolean;
   private readonly maxBody: number;
 
@@ -208,6 +262,7 @@ export class LoopbackAws {
     const address = server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${address.port}`;
     this.latencyMs = options.latencyMs ?? 0;
+    this.simulator = options.simulator ?? true;
     this.strictIam = options.strictIamSigningRegion ?? true;
     this.maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   }
@@ -503,25 +558,55 @@ export class LoopbackAws {
   // ─── faults ───────────────────────────────────────────────────────────────────────────────────
 
   /**
+   * Injects a fault into matching requests (after their signature is verified, so the call log
+   * names the caller): see `FaultKind`. Filters by action, service and partition.
+   */
+  injectFault(spec: FaultSpec): void {
+    const { kind, times, status, hangMs, ...filter } = spec;
+    if (times !== undefined && (!Number.isInteger(times) || times < 1))
+      throw new TypeError('times must be a positive integer');
+    this.faults.push({
+      kind,
+      status: kind === 'throttle' ? 400 : (status ?? 500),
+      remaining: times ?? Number.POSITIVE_INFINITY,
+      filter,
+      hangMs,
+    });
+  }
+
+  /**
    * The next `n` matching requests (after their signature is verified) are answered with throttling:
    * `Throttling` 400 for STS and IAM, `SlowDown` 503 for S3. The SDK retries both.
    */
   throttleNext(n: number, filter: FaultFilter = {}): void {
-    this.faults.push({ kind: 'throttle', status: 400, remaining: n, filter });
+    this.injectFault({ kind: 'throttle', times: n, ...filter });
   }
 
   /**
    * The next `n` matching requests fail as a server error: 500 `InternalFailure` (S3: `InternalError`)
-   * or 503 `ServiceUnavailable`.
+   * or 503 `ServiceUnavailable`; with `html`, an HTML page of that status instead of AWS's XML.
    */
-  failNext(n: number, options: FaultFilter & { status?: 500 | 503 } = {}): void {
-    const { status = 500, ...filter } = options;
-    this.faults.push({ kind: 'fail', status, remaining: n, filter });
+  failNext(
+    n: number,
+    options: FaultFilter & { status?: 500 | 502 | 503 | 504; html?: boolean } = {},
+  ): void {
+    const { html, ...rest } = options;
+    this.injectFault({ kind: html ? 'html' : 'error', times: n, ...rest });
+  }
+
+  /** The next `n` matching requests get no answer until the client gives up (or `hangMs` passed). */
+  hangNext(n: number, options: FaultFilter & { hangMs?: number } = {}): void {
+    this.injectFault({ kind: 'timeout', times: n, ...options });
   }
 
   /** Faults not used yet (a failed test may leave some behind). */
   get pendingFaults(): number {
     return this.faults.reduce((sum, f) => sum + f.remaining, 0);
+  }
+
+  /** Requests received and not yet answered (a hung request counts until its client gives up). */
+  get inFlight(): number {
+    return this.open;
   }
 
   clearFaults(): void {
@@ -658,11 +743,12 @@ export class LoopbackAws {
     return entity;
   }
 
-  private takeFault(service: Service, action: string): Fault | undefined {
+  private takeFault(service: Service, action: string, partition: PartitionId): Fault | undefined {
     const fault = this.faults.find(
       (f) =>
         f.remaining > 0 &&
         (f.filter.service === undefined || f.filter.service === service) &&
+        (f.filter.partition === undefined || f.filter.partition === partition) &&
         (f.filter.action === undefined ||
           f.filter.action === action ||
           f.filter.action === `${service}:${action}`),
@@ -702,7 +788,21 @@ export class LoopbackAws {
       requestId: randomUUID(),
       status: 0,
       errorCode: undefined,
+      endedAt: new Date(),
+      clientClosed: false,
     };
+    this.open++;
+    let ended = false;
+    const end = (clientClosed: boolean) => {
+      if (ended) return;
+      ended = true;
+      this.open--;
+      record.endedAt = new Date();
+      record.clientClosed = clientClosed;
+      this.log.push(record);
+    };
+    // A client that gives up (a timeout, an abort) closes the connection before the answer.
+    res.once('close', () => end(!res.writableFinished));
     let reply: Reply;
     const rawUrl = req.url ?? '/';
     try {
@@ -719,9 +819,9 @@ export class LoopbackAws {
       record.errorCode = failure.code;
       reply = this.render(record.service, failure, record.requestId, req.method === 'HEAD');
     }
-    record.status = reply.status;
-    this.log.push(record);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
+    if (ended) return;
+    record.status = reply.status;
     const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
     res.writeHead(reply.status, {
       'content-length': String(body.length),
@@ -729,6 +829,7 @@ export class LoopbackAws {
       ...reply.headers,
     });
     res.end(req.method === 'HEAD' ? undefined : body);
+    end(false);
   }
 
   private render(service: Service, error: AwsError, requestId: string, head: boolean): Reply {
@@ -845,8 +946,22 @@ export class LoopbackAws {
       throw invalidClientTokenId();
     }
 
-    const fault = this.takeFault(service, record.action);
-    if (fault) throw this.faultError(service, fault);
+    const fault = this.takeFault(service, record.action, partition);
+    if (fault?.kind === 'timeout') {
+      record.errorCode = 'Timeout';
+      // Never answers (the client gives up and closes), or answers normally once hangMs passed.
+      if (fault.hangMs === undefined) await new Promise<never>(() => {});
+      await sleep(fault.hangMs ?? 0);
+      record.errorCode = undefined;
+    } else if (fault?.kind === 'html') {
+      record.errorCode = `HTML ${fault.status}`;
+      return htmlPage(fault.status);
+    } else if (fault) throw this.faultError(service, fault);
+    if (service === 'iam' && !this.simulator && SIMULATOR_ACTIONS.has(record.action)) {
+      // What an AWS-compatible endpoint without IAM's policy simulator answers.
+      record.errorCode = 'HTML 500';
+      return htmlPage(500);
+    }
 
     if (service === 's3') {
       return handleS3({
@@ -1013,11 +1128,15 @@ export class LoopbackAws {
       );
     }
     return service === 's3'
-      ? new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500)
+      ? new AwsError(
+          'InternalError',
+          'We encountered an internal error. Please try again.',
+          fault.status,
+        )
       : new AwsError(
           'InternalFailure',
           'The request processing has failed because of an unknown error, exception or failure.',
-          500,
+          fault.status,
         );
   }
 }

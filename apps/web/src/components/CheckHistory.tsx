@@ -6,6 +6,9 @@ import { useConsole } from '../lib/session.tsx';
 import { Alert, Button, Spinner, StatusBadge } from './ui.tsx';
 import { ChecksList, FieldErrorsList, FindingsList } from './ValidationReport.tsx';
 
+/** Error codes of AWS not answering (the checks say so): not the account's fault. */
+const UPSTREAM_CODES = new Set(['upstream_unavailable', 'upstream_timeout', 'cancelled']);
+
 /** Checks per page of the history; "Older checks" fetches the next with the API's cursor. */
 export const CHECKS_PAGE_SIZE = 20;
 
@@ -48,12 +51,15 @@ export function CheckDetails({
     <div className="check-details">
       {check.stale ? (
         <p className="muted">
-          AWS could not be reached or throttled Onramp: nothing was learnt, and the account kept its
-          health.
+          AWS did not answer every check (marked “Not answered”): the account kept its health.
         </p>
       ) : null}
       {check.checks.length ? <ChecksList checks={check.checks} /> : null}
-      <FieldErrorsList errors={check.errors} labelOf={(field) => fieldLabel(field, bundleName)} />
+      {/* AWS not answering is in the checks above, with the reason; in red only what is wrong. */}
+      <FieldErrorsList
+        errors={check.errors.filter((e) => !UPSTREAM_CODES.has(e.code))}
+        labelOf={(field) => fieldLabel(field, bundleName)}
+      />
       {collapseFindings && lacking.length ? (
         <details className="findings-summary">
           <summary>

@@ -15,6 +15,7 @@ const CHECK_ICONS: Record<string, string> = {
   passed: '✓',
   failed: '✕',
   warning: '!',
+  error: '?',
   skipped: '–',
 };
 
@@ -104,9 +105,24 @@ export function FieldErrorsList({
 }
 
 export function ValidationReport({ result }: { result: ValidationResult }) {
+  const permissions = result.checks.find((c) => c.name === 'permissions');
+  const unanswered = result.checks.filter((c) => c.status === 'error');
   return (
     <div className="validation-report" aria-live="polite">
-      {result.valid ? (
+      {result.valid && result.status === 'unverified' && permissions?.status === 'warning' ? (
+        <Alert tone="warning" title="Validation passed; permissions not verified">
+          {result.identity
+            ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`
+            : null}{' '}
+          You can save the account: it is saved as Unverified until Onramp can check its
+          permissions, and each health check tries again.
+        </Alert>
+      ) : !result.valid && result.errors.length === 0 && unanswered.length > 0 ? (
+        <Alert tone="warning" title="AWS did not answer every check">
+          Nothing wrong was found, but a check that must pass could not be made. Validate again
+          shortly.
+        </Alert>
+      ) : result.valid ? (
         <Alert tone="success" title="Validation passed">
           {result.identity
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`

@@ -122,6 +122,7 @@ const STATUS_LABELS: Record<string, string> = {
   passed: 'Passed',
   failed: 'Failed',
   warning: 'Warning',
+  error: 'Not answered',
   skipped: 'Skipped',
   pending: 'Pending',
   connected: 'Connected',

@@ -67,6 +67,13 @@ export function AccountPage({ accountId }: { accountId: string }) {
   };
   const bundleName = (id: string) =>
     catalog.products.flatMap((p) => p.bundles).find((b) => b.id === id)?.name ?? id;
+  /** The permissions could not be simulated at the last check: no bundle is shown as passed. */
+  const unverifiedPermissions =
+    account.status === 'unverified'
+      ? account.checks.find(
+          (c) => c.name === 'permissions' && (c.status === 'warning' || c.status === 'error'),
+        )
+      : undefined;
   const checkNow = async () => {
     setChecking(true);
     setCheckError(undefined);
@@ -198,12 +205,17 @@ export function AccountPage({ accountId }: { accountId: string }) {
             return (
               <li key={bundleId}>
                 <span>{bundleName(bundleId)}</span>
-                <StatusBadge status={missing > 0 ? 'failed' : 'passed'} />
+                <StatusBadge
+                  status={missing > 0 ? 'failed' : unverifiedPermissions ? 'unverified' : 'passed'}
+                />
                 {missing > 0 ? <span className="muted">{missing} actions missing</span> : null}
               </li>
             );
           })}
         </ul>
+        {unverifiedPermissions ? (
+          <p className="muted permissions-unverified">{unverifiedPermissions.detail}</p>
+        ) : null}
         <FindingsList findings={account.findings} />
       </Card>
 

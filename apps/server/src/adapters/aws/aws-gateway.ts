@@ -51,9 +51,22 @@ export interface IamPolicySummary {
   attachmentCount: number;
 }
 
+/**
+ * How one call may be cut short: the caller's signal (a request that was answered or whose client went
+ * away, a check whose outcome is already decided). An aborted call rejects with an `upstream` AwsProblem
+ * of code `cancelled`, and its HTTP request to AWS is closed at once.
+ */
+export interface AwsCallOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface AwsGateway {
   /** GetCallerIdentity with long-term keys. */
-  identifyKeys(partition: PartitionId, keys: AccessKeys): Promise<CallerIdentity>;
+  identifyKeys(
+    partition: PartitionId,
+    keys: AccessKeys,
+    call?: AwsCallOptions,
+  ): Promise<CallerIdentity>;
   /** AssumeRole from the partition's hub identity; externalId undefined means "without one". */
   assumeRole(
     partition: PartitionId,
@@ -66,12 +79,14 @@ export interface AwsGateway {
       policy?: string;
       tags?: { key: string; value: string }[];
     },
+    call?: AwsCallOptions,
   ): Promise<{ credentials: TemporaryCredentials; identity: CallerIdentity }>;
   /** GetSessionToken for an IAM user's long-term keys. */
   getSessionToken(
     partition: PartitionId,
     keys: AccessKeys,
     durationSeconds?: number,
+    call?: AwsCallOptions,
   ): Promise<TemporaryCredentials>;
   /** iam:SimulatePrincipalPolicy on the principal, called with the principal's own credentials. */
   simulatePrincipalPolicy(
@@ -79,18 +94,21 @@ export interface AwsGateway {
     credentials: AccountCredentials,
     principalArn: string,
     query: SimulationQuery,
+    call?: AwsCallOptions,
   ): Promise<SimulationResult[]>;
   /** The principal's inline and attached managed policy documents, read with its own credentials. */
   readPrincipalPolicies(
     partition: PartitionId,
     credentials: AccountCredentials,
     principalArn: string,
+    call?: AwsCallOptions,
   ): Promise<string[]>;
   /** iam:SimulateCustomPolicy, called by the hub identity, over documents read from the account. */
   simulateCustomPolicy(
     partition: PartitionId,
     documents: string[],
     query: SimulationQuery,
+    call?: AwsCallOptions,
   ): Promise<SimulationResult[]>;
   /** ListPolicies in the account, with what is attached to the principal. */
   listPolicies(

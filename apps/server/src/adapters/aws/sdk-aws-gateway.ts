@@ -28,6 +28,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HubConfig } from '../../config.ts';
 import {
   type AccountCredentials,
+  type AwsCallOptions,
   type AwsGateway,
   AwsProblem,
   type SimulationQuery,
@@ -48,6 +49,11 @@ export interface SdkAwsGatewayOptions {
   hubs: Partial<Record<PartitionId, HubConfig>>;
   /** Per attempt. AWS answers STS and IAM in well under a second; 10 s means it is not answering. */
   requestTimeoutMs?: number;
+  /**
+   * A whole call, its retries and their backoff included (default 20 s): a hung endpoint costs a
+   * request this long at most, however many attempts the SDK would still make.
+   */
+  callTimeoutMs?: number;
   /** Attempts per call, throttling and 5xx retried with the SDK's backoff. */
   maxAttempts?: number;
   /** An explicit endpoint for every service (tests); otherwise the SDK's own resolution and AWS_ENDPOINT_URL_*. */
@@ -75,6 +81,8 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
   const agent = { keepAlive: true, maxSockets: 256 };
   const requestHandler = new NodeHttpHandler({
     requestTimeout: options.requestTimeoutMs ?? 10_000,
+    // Without it the SDK only logs a warning when requestTimeout passes, and a hung call hangs on.
+    throwOnRequestTimeout: true,
     connectionTimeout: 5_000,
     httpAgent: agent,
     httpsAgent: agent,
@@ -217,39 +225,56 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     return client;
   }
 
+  const callTimeoutMs = options.callTimeoutMs ?? 20_000;
+  /** What the SDK's send() and paginators take: the caller's signal, bounded by the call's deadline. */
+  function sendOptions(call: AwsCallOptions | undefined) {
+    const deadline = AbortSignal.timeout(callTimeoutMs);
+    return {
+      deadline,
+      send: { abortSignal: call?.signal ? AbortSignal.any([call.signal, deadline]) : deadline },
+    };
+  }
+
   /** Calls AWS as the connected account itself. */
   async function asAccount<T>(
     partition: PartitionId,
     credentials: AccountCredentials,
     kind: 'sts' | 'iam',
     what: Target,
-    call: (client: STSClient & IAMClient) => Promise<T>,
+    call: AwsCallOptions | undefined,
+    run: (client: STSClient & IAMClient, send: { abortSignal: AbortSignal }) => Promise<T>,
   ): Promise<T> {
+    const { deadline, send } = sendOptions(call);
     try {
       const client = await accountClient(partition, credentials, kind);
-      return await call(client as STSClient & IAMClient);
+      return await run(client as STSClient & IAMClient, send);
     } catch (error) {
-      throw translate(error, what, options.log);
+      throw translate(error, what, options.log, { call, deadline, callTimeoutMs });
     }
   }
 
-  async function asHub<T>(what: Target, call: () => Promise<T>): Promise<T> {
+  async function asHub<T>(
+    what: Target,
+    call: AwsCallOptions | undefined,
+    run: (send: { abortSignal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const { deadline, send } = sendOptions(call);
     try {
-      return await call();
+      return await run(send);
     } catch (error) {
-      throw translate(error, what, options.log);
+      throw translate(error, what, options.log, { call, deadline, callTimeoutMs });
     }
   }
 
   return {
-    identifyKeys: (partition, keys) =>
-      asAccount(partition, keys, 'sts', 'keys', async (client) => {
-        const out = await client.send(new GetCallerIdentityCommand({}));
+    identifyKeys: (partition, keys, call) =>
+      asAccount(partition, keys, 'sts', 'keys', call, async (client, send) => {
+        const out = await client.send(new GetCallerIdentityCommand({}), send);
         return { accountId: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '' };
       }),
 
-    assumeRole: (partition, input) =>
-      asHub('role', async () => {
+    assumeRole: (partition, input, call) =>
+      asHub('role', call, async (send) => {
         const out = await hubStsClient(partition).send(
           new AssumeRoleCommand({
             RoleArn: input.roleArn,
@@ -261,6 +286,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
               ? { Tags: input.tags.map((t) => ({ Key: t.key, Value: t.value })) }
               : {}),
           }),
+          send,
         );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
@@ -287,10 +313,11 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         };
       }),
 
-    getSessionToken: (partition, keys, durationSeconds) =>
-      asAccount(partition, keys, 'sts', 'keys', async (client) => {
+    getSessionToken: (partition, keys, durationSeconds, call) =>
+      asAccount(partition, keys, 'sts', 'keys', call, async (client, send) => {
         const out = await client.send(
           new GetSessionTokenCommand(durationSeconds ? { DurationSeconds: durationSeconds } : {}),
+          send,
         );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
@@ -309,54 +336,66 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         };
       }),
 
-    simulatePrincipalPolicy: (partition, credentials, principalArn, query) =>
-      asAccount(partition, credentials, 'iam', 'permissions', async (client) => {
+    simulatePrincipalPolicy: (partition, credentials, principalArn, query, call) =>
+      asAccount(partition, credentials, 'iam', 'permissions', call, async (client, send) => {
         const results: SimulationResult[] = [];
         const pages = paginateSimulatePrincipalPolicy(
           { client },
           { PolicySourceArn: principalArn, ...simulationInput(query) },
+          send,
         );
         for await (const page of pages)
           results.push(...(page.EvaluationResults ?? []).map(toResult));
         return results;
       }),
 
-    readPrincipalPolicies: (partition, credentials, principalArn) =>
-      asAccount(partition, credentials, 'iam', 'permissions', async (client) => {
+    readPrincipalPolicies: (partition, credentials, principalArn, call) =>
+      asAccount(partition, credentials, 'iam', 'permissions', call, async (client, send) => {
         const { kind, name } = principalOf(principalArn);
         const documents: string[] = [];
         const inlineNames: string[] = [];
         const attached: string[] = [];
         if (kind === 'role') {
-          for await (const page of paginateListRolePolicies({ client }, { RoleName: name }))
+          for await (const page of paginateListRolePolicies({ client }, { RoleName: name }, send))
             inlineNames.push(...(page.PolicyNames ?? []));
-          for await (const page of paginateListAttachedRolePolicies({ client }, { RoleName: name }))
+          for await (const page of paginateListAttachedRolePolicies(
+            { client },
+            { RoleName: name },
+            send,
+          ))
             attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''));
           for (const policyName of inlineNames) {
             const out = await client.send(
               new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }),
+              send,
             );
             documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
           }
         } else {
-          for await (const page of paginateListUserPolicies({ client }, { UserName: name }))
+          for await (const page of paginateListUserPolicies({ client }, { UserName: name }, send))
             inlineNames.push(...(page.PolicyNames ?? []));
-          for await (const page of paginateListAttachedUserPolicies({ client }, { UserName: name }))
+          for await (const page of paginateListAttachedUserPolicies(
+            { client },
+            { UserName: name },
+            send,
+          ))
             attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''));
           for (const policyName of inlineNames) {
             const out = await client.send(
               new GetUserPolicyCommand({ UserName: name, PolicyName: policyName }),
+              send,
             );
             documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
           }
         }
         for (const arn of attached.filter(Boolean)) {
-          const policy = await client.send(new GetPolicyCommand({ PolicyArn: arn }));
+          const policy = await client.send(new GetPolicyCommand({ PolicyArn: arn }), send);
           const version = await client.send(
             new GetPolicyVersionCommand({
               PolicyArn: arn,
               VersionId: policy.Policy?.DefaultVersionId,
             }),
+            send,
           );
           // IAM returns policy documents URL-encoded.
           documents.push(decodeURIComponent(version.PolicyVersion?.Document ?? ''));
@@ -364,12 +403,13 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         return documents;
       }),
 
-    simulateCustomPolicy: (partition, documents, query) =>
-      asHub('permissions', async () => {
+    simulateCustomPolicy: (partition, documents, query, call) =>
+      asHub('permissions', call, async (send) => {
         const results: SimulationResult[] = [];
         const pages = paginateSimulateCustomPolicy(
           { client: hubIamClient(partition) },
           { PolicyInputList: documents, ...simulationInput(query) },
+          send,
         );
         for await (const page of pages)
           results.push(...(page.EvaluationResults ?? []).map(toResult));
@@ -377,13 +417,14 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       }),
 
     listPolicies: (partition, credentials, query) =>
-      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+      asAccount(partition, credentials, 'iam', 'policies', undefined, async (client, send) => {
         const out = await client.send(
           new ListPoliciesCommand({
             Scope: query.scope === 'aws' ? 'AWS' : 'Local',
             MaxItems: query.maxItems,
             ...(query.marker ? { Marker: query.marker } : {}),
           }),
+          send,
         );
         return {
           policies: (out.Policies ?? []).map((p) => ({
@@ -399,13 +440,13 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       }),
 
     listAttachedPolicyArns: (partition, credentials, principalArn) =>
-      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+      asAccount(partition, credentials, 'iam', 'policies', undefined, async (client, send) => {
         const { kind, name } = principalOf(principalArn);
         const arns: string[] = [];
         const pages =
           kind === 'role'
-            ? paginateListAttachedRolePolicies({ client }, { RoleName: name })
-            : paginateListAttachedUserPolicies({ client }, { UserName: name });
+            ? paginateListAttachedRolePolicies({ client }, { RoleName: name }, send)
+            : paginateListAttachedUserPolicies({ client }, { UserName: name }, send);
         for await (const page of pages)
           arns.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '').filter(Boolean));
         return arns;
@@ -422,12 +463,18 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
       ),
 
     attachPolicy: (partition, credentials, principalArn, policyArn) =>
-      asAccount(partition, credentials, 'iam', 'policies', async (client) => {
+      asAccount(partition, credentials, 'iam', 'policies', undefined, async (client, send) => {
         const { kind, name } = principalOf(principalArn);
         if (kind === 'role')
-          await client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policyArn }));
+          await client.send(
+            new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policyArn }),
+            send,
+          );
         else
-          await client.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }));
+          await client.send(
+            new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }),
+            send,
+          );
       }),
   };
 }
@@ -547,8 +594,31 @@ const FIELD: Record<Target, string> = {
  * AWS errors a person can cause become field problems with what to do; AWS throttling, failing or not
  * answering is `upstream` — never "your credentials are invalid". The AWS request ID is kept and logged.
  */
-function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
+function translate(
+  error: unknown,
+  what: Target,
+  log: AwsLog | undefined,
+  cut: { call: AwsCallOptions | undefined; deadline: AbortSignal; callTimeoutMs: number },
+): AwsProblem {
   if (error instanceof AwsProblem) return error;
+  // Cut short on purpose (the outcome was decided, the client left) or by the call's deadline.
+  if (cut.call?.signal?.aborted) {
+    return new AwsProblem(
+      'upstream',
+      FIELD[what],
+      'cancelled',
+      'Onramp stopped waiting for AWS: the answer was no longer needed.',
+    );
+  }
+  if (cut.deadline.aborted) {
+    log?.warn({ kind: 'upstream', deadlineMs: cut.callTimeoutMs }, 'AWS call timed out');
+    return new AwsProblem(
+      'upstream',
+      FIELD[what],
+      'upstream_timeout',
+      `AWS did not answer within ${Math.round(cut.callTimeoutMs / 1000)} s; try again shortly.`,
+    );
+  }
   const e = error as {
     name?: string;
     message?: string;
@@ -640,7 +710,7 @@ function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
         'upstream',
         field,
         'upstream_unavailable',
-        `AWS could not answer (${name}${status ? `, HTTP ${status}` : ''}); try again shortly.`,
+        describeUpstream(name, status, e.message),
         undefined,
         name,
         requestId,
@@ -657,4 +727,17 @@ function translate(error: unknown, what: Target, log?: AwsLog): AwsProblem {
   if (problem.kind === 'upstream') log?.warn(details, 'AWS call failed');
   else log?.info?.(details, 'AWS refused a call');
   return problem;
+}
+
+/** What went wrong upstream, in words: throttled, not answering, or an answer that is not AWS's. */
+function describeUpstream(name: string, status: number | undefined, message?: string): string {
+  const http = status ? `HTTP ${status}` : undefined;
+  if (/throttl|SlowDown|TooManyRequests|RequestLimitExceeded/i.test(name))
+    return `AWS throttled the request (${name}) and kept throttling after Onramp’s retries; try again shortly.`;
+  if (name === 'TimeoutError' || /timed? ?out/i.test(message ?? ''))
+    return 'AWS did not answer in time, after Onramp’s retries; try again shortly.';
+  // The SDK names an error it cannot parse (an HTML page, an empty body) "Unknown".
+  if (name === 'Unknown' || name === 'UnknownError' || /Deserialization error/i.test(message ?? ''))
+    return `AWS answered ${http ?? 'with an error'} with a body that is not an AWS error (an HTML page or nothing), after Onramp’s retries. The endpoint may not implement this call; try again shortly.`;
+  return `AWS could not answer (${[name, http].filter(Boolean).join(', ')}), after Onramp’s retries; try again shortly.`;
 }

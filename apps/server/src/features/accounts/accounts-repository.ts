@@ -11,7 +11,8 @@ export type AccountStatus = AccountsTable['status'];
 
 export interface Check {
   name: string;
-  status: 'passed' | 'failed' | 'warning' | 'skipped';
+  /** `error`: AWS did not answer this step (5xx, unreadable, timeout, throttled); nothing was found. */
+  status: 'passed' | 'failed' | 'warning' | 'error' | 'skipped';
   detail: string;
   durationMs: number;
 }

@@ -10,6 +10,7 @@ import {
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { abortOnClose } from '../../http/abort-on-close.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import { toAccountResponse } from './account-view.ts';
@@ -25,14 +26,16 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'Check credentials without saving anything',
         description:
-          'Runs the same checks as creating the account and reports each of them. Nothing is stored.',
+          'Runs the same checks as creating the account and reports each of them. Nothing is stored. A check AWS did not answer is `error` (the permissions check a `warning`: unverified), with the reason; the others’ findings stand. 502 only when no AWS call answered at all.',
         body: createAccountRequestSchema,
         response: { 200: validationResultSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:write');
-      const report = await ctx.accounts.validate(tenantId, request.body);
+      const report = await ctx.accounts.validate(tenantId, request.body, {
+        signal: abortOnClose(reply),
+      });
       const body = request.body;
       const notices = report.identity
         ? await ctx.accounts.noticesFor(tenantId, {
@@ -64,14 +67,16 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
         tags,
         summary: 'Connect an AWS account',
         description:
-          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`. A role ARN or access key ID another account of the tenant already uses is a 409 naming that account (`existingAccount`); another principal in an AWS account the tenant already connects is allowed, with a `same_aws_account` notice.',
+          'With access keys, or with the role of a pending connection. Saved only when validation passes; otherwise 422 with the field errors and the `checks`. When AWS cannot simulate the permissions but the identity (and the external ID) checks passed, the account is saved as `unverified`, the permissions check saying why. 502 (with the `checks`) when AWS did not answer a check that must pass. A role ARN or access key ID another account of the tenant already uses is a 409 naming that account (`existingAccount`); another principal in an AWS account the tenant already connects is allowed, with a `same_aws_account` notice.',
         body: createAccountRequestSchema,
         response: { 201: createdAccountSchema },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      const account = await ctx.accounts.create(caller, request.body);
+      const account = await ctx.accounts.create(caller, request.body, {
+        signal: abortOnClose(reply),
+      });
       const notices = await ctx.accounts.noticesFor(caller.tenantId, {
         awsAccountId: account.awsAccountId,
         credential:

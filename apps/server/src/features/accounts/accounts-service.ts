@@ -50,6 +50,7 @@ import {
   type AccountStatus,
   type CredentialsInput,
   noHubIssue,
+  UPSTREAM_RETRY_AFTER_SECONDS,
   type ValidationOptions,
   type ValidationReport,
   validateCredentials,
@@ -510,10 +511,15 @@ export function createAccountsService(deps: ServiceDeps) {
     // ---- accounts ----------------------------------------------------------------------------
 
     /** A dry run of create: the same checks, nothing stored. */
-    async validate(tenantId: string, input: CreateAccountInput): Promise<ValidationReport> {
+    async validate(
+      tenantId: string,
+      input: CreateAccountInput,
+      options: { signal?: AbortSignal } = {},
+    ): Promise<ValidationReport> {
       const prepared = await prepare(tenantId, input, false);
       return validateCredentials(deps, prepared.credentials, {
         permissions: permissionsOf(prepared.bundles, prepared.regions),
+        signal: options.signal,
       });
     },
 
@@ -524,7 +530,7 @@ export function createAccountsService(deps: ServiceDeps) {
     async create(
       caller: Caller,
       input: CreateAccountInput,
-      options: { waitForPropagation?: boolean } = {},
+      options: { waitForPropagation?: boolean; signal?: AbortSignal } = {},
     ): Promise<Account> {
       const prepared = await prepare(caller.tenantId, input, true);
       const { limits } = prepared;
@@ -541,6 +547,7 @@ export function createAccountsService(deps: ServiceDeps) {
       const report = await validateCredentials(deps, prepared.credentials, {
         permissions: permissionsOf(prepared.bundles, prepared.regions),
         ...(options.waitForPropagation ? { waitForPropagation: true } : {}),
+        signal: options.signal,
       });
       const durationMs = Math.round(performance.now() - started);
       if (!report.valid || !report.credentials || !report.identity)
@@ -1046,8 +1053,22 @@ function alreadyConnected(connection: Connection): AppError {
   ]);
 }
 
-/** 422 with every field error, and the checks as an extension member so the console can show them. */
+/**
+ * 422 with every field error, and the checks as an extension member so the console can show them.
+ * When nothing is wrong but AWS did not answer a step that must pass (the external-ID check), 502:
+ * try again; the checks still say what was found.
+ */
 function notValidated(report: ValidationReport, what: string): AppError {
+  if (report.errors.length === 0 && report.faults.length > 0) {
+    const reasons = report.faults.map((f) => `${f.step}: ${f.error.message}`).join(' ');
+    return new AppError(
+      'upstream_unavailable',
+      `${what}: AWS did not answer a check that must pass. ${reasons}`,
+      [],
+      { 'retry-after': String(UPSTREAM_RETRY_AFTER_SECONDS) },
+      { checks: report.checks },
+    );
+  }
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
   return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
 }

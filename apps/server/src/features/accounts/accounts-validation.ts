@@ -53,6 +53,11 @@ export interface ValidationReport {
   identity: CallerIdentity | null;
   checks: Check[];
   errors: ProblemFieldError[];
+  /**
+   * Steps AWS failed to answer (5xx, an unreadable body, a timeout, throttling past the retries): an
+   * `error` check, or the permissions step `unverified`. Never the tenant's fault, never a finding.
+   */
+  faults: { step: string; error: ProblemFieldError }[];
   /** Present when valid. */
   credentials: ValidatedCredentials | null;
 }
@@ -78,6 +83,11 @@ export interface ValidationOptions {
    * propagates it. In a set-up flow, retry AssumeRole with backoff for about a minute.
    */
   waitForPropagation?: boolean;
+  /**
+   * Aborted when the answer is no longer wanted (the client went away): every AWS call in flight is
+   * cut, and validation ends with an error rather than a report.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** Backoff between AssumeRole attempts while IAM propagates a new role: about 62 s in all. */
@@ -88,15 +98,18 @@ export const VALIDATION_SESSION_NAME = 'onramp-validate';
 type StepOutcome<T> =
   | { status: 'passed' | 'warning'; detail: string; value: T }
   | { status: 'failed'; detail: string; errors: ProblemFieldError[] }
+  | { status: 'error'; detail: string; fault: ProblemFieldError }
   | { status: 'skipped'; detail: string };
 
 /** Records each step; a step whose input is missing (an earlier step failed) is recorded as skipped. */
 function createRecorder() {
   const checks: Check[] = [];
   const errors: ProblemFieldError[] = [];
+  const faults: ValidationReport['faults'] = [];
   return {
     checks,
     errors,
+    faults,
     async step<I, T>(
       name: string,
       input: I | undefined,
@@ -106,7 +119,9 @@ function createRecorder() {
         checks.push({
           name,
           status: 'skipped',
-          detail: 'Skipped: an earlier check failed.',
+          detail: faults.length
+            ? 'Skipped: an earlier check could not be completed.'
+            : 'Skipped: an earlier check failed.',
           durationMs: 0,
         });
         return undefined;
@@ -122,6 +137,7 @@ function createRecorder() {
         durationMs: Math.round(performance.now() - started),
       };
       if (outcome.status === 'failed') errors.push(...outcome.errors);
+      if (outcome.status === 'error') faults.push({ step: name, error: outcome.fault });
       return outcome.status === 'passed' || outcome.status === 'warning'
         ? outcome.value
         : undefined;
@@ -131,14 +147,58 @@ function createRecorder() {
 
 /**
  * Runs the pipeline. AWS refusing something is a finding (a failed check with a field error); AWS not
- * answering is not the tenant's fault, and leaves as a 502 `upstream_unavailable` problem. Any other
+ * answering a step is not the tenant's fault: that step alone is `error` (the permissions step
+ * `unverified`), with the reason, and what the other steps found stands. Only when no AWS call
+ * answered at all does it end as a 502 `upstream_unavailable` problem (with the checks). Any other
  * error propagates unchanged (a 500 without details).
+ *
+ * Every AWS call carries one signal: once the outcome is decided (or the caller's signal aborts), the
+ * calls still in flight are cut, and none outlives the validation.
  */
 export async function validateCredentials(
   deps: ValidationDeps,
   input: CredentialsInput,
   options: ValidationOptions = {},
 ): Promise<ValidationReport> {
+  const cut = new AbortController();
+  const stop = () => cut.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const report = await runValidation(deps, input, options, cut);
+    if (options.signal?.aborted) throw cancelled();
+    return report;
+  } catch (error) {
+    if (options.signal?.aborted) throw cancelled();
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    stop();
+  }
+}
+
+function cancelled(): AppError {
+  return new AppError(
+    'upstream_unavailable',
+    'The request was cancelled before validation finished; nothing was changed.',
+  );
+}
+
+async function runValidation(
+  deps: ValidationDeps,
+  input: CredentialsInput,
+  options: ValidationOptions,
+  cut: AbortController,
+): Promise<ValidationReport> {
+  const signal = cut.signal;
+  /** Whether any AWS call answered (a result or a refusal): if none did, nothing was learned. */
+  let answered = false;
+  const askAws = async <T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> => {
+    const result = await ask(call);
+    if (!(result instanceof AwsProblem) || result.kind === 'rejected') answered = true;
+    return result;
+  };
+  /** Set when a definite finding makes the rest moot: the calls still running are cut. */
+  let decided: string | undefined;
   const recorder = createRecorder();
   const { step } = recorder;
   let identity: CallerIdentity | undefined;
@@ -161,17 +221,34 @@ export async function validateCredentials(
         };
       }
       const result = await askAws(() =>
-        checkPermissions(deps, {
-          partition: input.partition,
-          principalArn: who.principalArn,
-          accountId: who.identity.accountId,
-          credentials: who.credentials,
-          bundles: chosen.bundles,
-          regions: chosen.regions,
-          hubAvailable: Boolean(deps.hubs[input.partition]),
-        }),
+        checkPermissions(
+          deps,
+          {
+            partition: input.partition,
+            principalArn: who.principalArn,
+            accountId: who.identity.accountId,
+            credentials: who.credentials,
+            bundles: chosen.bundles,
+            regions: chosen.regions,
+            hubAvailable: Boolean(deps.hubs[input.partition]),
+          },
+          { signal },
+        ),
       );
-      if (result instanceof AwsProblem) return refused(result);
+      if (decided) return { status: 'skipped' as const, detail: `Stopped: ${decided}` };
+      if (result instanceof AwsProblem)
+        return result.kind === 'upstream' ? upstream(result) : refused(result);
+      if (result.value.kind === 'unverified' && result.value.cause === 'upstream') {
+        answered ||= result.value.answered;
+        recorder.faults.push({
+          step: 'permissions',
+          error: {
+            field: 'permissions',
+            code: 'upstream_unavailable',
+            message: result.value.reason,
+          },
+        });
+      } else answered = true;
       // Kept whatever the step's verdict: a failed check still says which actions are missing.
       outcome = result.value;
       return permissionOutcomeStep(result.value, input.method === 'role' ? 'role' : 'user');
@@ -191,11 +268,12 @@ export async function validateCredentials(
       });
     });
     identity = await step('identity', keys, async (k) => {
-      const found = await askAws(() => deps.aws.identifyKeys(input.partition, k));
+      const found = await askAws(() => deps.aws.identifyKeys(input.partition, k, { signal }));
+      if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
       if (found instanceof AwsProblem) {
         const home =
           found.code === 'InvalidClientTokenId'
-            ? await partitionOfKeys(deps.aws, input.partition, k)
+            ? await partitionOfKeys(deps.aws, input.partition, k, signal)
             : undefined;
         if (home) {
           return failed('The keys belong to another partition.', [
@@ -247,11 +325,15 @@ export async function validateCredentials(
     const assumed = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
       const attempt = () =>
         askAws(() =>
-          deps.aws.assumeRole(input.partition, {
-            roleArn: arn,
-            externalId: input.externalId,
-            sessionName: VALIDATION_SESSION_NAME,
-          }),
+          deps.aws.assumeRole(
+            input.partition,
+            {
+              roleArn: arn,
+              externalId: input.externalId,
+              sessionName: VALIDATION_SESSION_NAME,
+            },
+            { signal },
+          ),
         );
       let found = await attempt();
       let waited = 0;
@@ -264,6 +346,7 @@ export async function validateCredentials(
           found = await attempt();
         }
       }
+      if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
       if (found instanceof AwsProblem) {
         return waited
           ? refused(
@@ -286,14 +369,20 @@ export async function validateCredentials(
     // Independent once the identity is known: run the confused-deputy check beside the permissions.
     const deputyCheck = step('external_id_required', identity && roleArn, async (arn) => {
       const found = await askAws(() =>
-        deps.aws.assumeRole(input.partition, {
-          roleArn: arn,
-          sessionName: VALIDATION_SESSION_NAME,
-        }),
+        deps.aws.assumeRole(
+          input.partition,
+          { roleArn: arn, sessionName: VALIDATION_SESSION_NAME },
+          { signal },
+        ),
       );
+      // Only a refusal proves the external ID is required; AWS failing to answer proves nothing.
+      if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
       if (found instanceof AwsProblem) {
         return passed('AWS refused to let Onramp assume the role without the external ID.', true);
       }
+      // The account cannot be saved whatever its permissions: the permission check is cut short.
+      decided = 'the role can be assumed without the external ID, so it cannot be connected.';
+      cut.abort();
       return failed('The role can be assumed without the external ID.', [
         {
           field: 'roleArn',
@@ -321,20 +410,34 @@ export async function validateCredentials(
         : undefined,
     );
   }
-  const valid = credentials !== undefined && recorder.errors.length === 0;
+  recordValidationChecks(deps.metrics, recorder.checks);
+  if (!answered && recorder.faults.length > 0) {
+    // Nothing was learned: not a report, a 502 (with the checks, to show which step it was).
+    const reason = recorder.faults[0]?.error.message ?? 'AWS did not answer.';
+    throw new AppError(
+      'upstream_unavailable',
+      `AWS did not answer, so Onramp could not check the credentials; nothing was changed. Try again shortly. (${reason})`,
+      [],
+      { 'retry-after': String(UPSTREAM_RETRY_AFTER_SECONDS) },
+      { checks: recorder.checks },
+    );
+  }
+  // A step other than the permissions that AWS did not answer leaves the account undecided.
+  const undecided = recorder.faults.some((f) => f.step !== 'permissions');
+  const valid = credentials !== undefined && recorder.errors.length === 0 && !undecided;
   const findings =
     outcome?.kind === 'verified'
       ? outcome.findings.filter((f) => f.missing.length || f.deniedByScp.length)
       : [];
-  const status: AccountStatus =
-    credentials === undefined || recorder.errors.some((e) => !PERMISSION_CODES.has(e.code))
+  const status: AccountStatus = recorder.errors.some((e) => !PERMISSION_CODES.has(e.code))
+    ? 'invalid'
+    : credentials === undefined && !undecided
       ? 'invalid'
       : findings.length > 0
         ? 'degraded'
-        : outcome?.kind === 'unverified' || outcome === undefined
+        : outcome?.kind === 'unverified' || outcome === undefined || undecided
           ? 'unverified'
           : 'valid';
-  recordValidationChecks(deps.metrics, recorder.checks);
   return {
     valid,
     status,
@@ -342,9 +445,13 @@ export async function validateCredentials(
     identity: valid ? (identity ?? null) : null,
     checks: recorder.checks,
     errors: recorder.errors,
+    faults: recorder.faults,
     credentials: valid ? (credentials ?? null) : null,
   };
 }
+
+/** What a client is told to wait before trying again after AWS failed to answer. */
+export const UPSTREAM_RETRY_AFTER_SECONDS = 5;
 
 /** What a tenant is told when roles are not available in a partition. */
 export function noHubIssue(partition: PartitionId): ProblemFieldError {
@@ -398,22 +505,26 @@ function accountMismatch(
 }
 
 /**
- * Calls AWS: a refusal comes back as the AwsProblem, to be recorded as a finding; AWS being unreachable
- * or throttling ends the request with 502, never with "your credentials are invalid".
+ * Calls AWS: a refusal comes back as the AwsProblem, to be recorded as a finding; so does AWS failing
+ * to answer (kind `upstream`), to be recorded as that step's error, never as "your credentials are
+ * invalid".
  */
-async function askAws<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> {
+async function ask<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> {
   try {
     return { value: await call() };
   } catch (error) {
-    if (error instanceof AwsProblem) {
-      if (error.kind === 'rejected') return error;
-      throw new AppError(
-        'upstream_unavailable',
-        `AWS did not answer, so Onramp could not check the credentials; nothing was changed. Try again shortly. (${error.message})`,
-      );
-    }
+    if (error instanceof AwsProblem) return error;
     throw error;
   }
+}
+
+/** A step AWS did not answer: its own outcome, with the reason; the other steps' findings stand. */
+function upstream(problem: AwsProblem): StepOutcome<never> {
+  return {
+    status: 'error',
+    detail: `Could not be checked: ${problem.message}`,
+    fault: { field: problem.field, code: problem.code, message: problem.message },
+  };
 }
 
 /** Field-error codes of the permissions step: they make an account degraded, not invalid. */
@@ -489,11 +600,12 @@ async function partitionOfKeys(
   aws: AwsGateway,
   chosen: PartitionId,
   keys: { accessKeyId: string; secretAccessKey: string },
+  signal: AbortSignal,
 ): Promise<PartitionId | undefined> {
   const others = (['aws', 'aws-us-gov', 'aws-cn'] as const).filter((p) => p !== chosen);
   const answers = await Promise.all(
     others.map((partition) =>
-      aws.identifyKeys(partition, keys).then(
+      aws.identifyKeys(partition, keys, { signal }).then(
         () => partition,
         () => undefined,
       ),

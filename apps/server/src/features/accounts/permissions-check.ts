@@ -44,7 +44,14 @@ export type PermissionOutcome =
       findings: BundleFinding[];
       actionsChecked: number;
     }
-  | { kind: 'unverified'; reason: string };
+  | {
+      kind: 'unverified';
+      reason: string;
+      /** `refused`: AWS said no to every way of checking; `upstream`: AWS failed to answer. */
+      cause: 'refused' | 'upstream';
+      /** Whether any call of the check got an answer (a result or a refusal) before it gave up. */
+      answered: boolean;
+    };
 
 /** How many action names one simulation request carries. */
 const BATCH = 100;
@@ -69,6 +76,7 @@ interface Probe {
 export async function checkPermissions(
   deps: { aws: AwsGateway; actions: ActionIndex },
   input: PermissionCheckInput,
+  options: { signal?: AbortSignal } = {},
 ): Promise<PermissionOutcome> {
   const probes = await probesFor(deps.actions, input);
   const groups = new Map<string, { query: SimulationQuery; probes: Probe[] }>();
@@ -92,19 +100,54 @@ export async function checkPermissions(
     chunk(g.query.actions, BATCH).map((actions) => ({ ...g.query, actions })),
   );
 
-  const runAll = (simulate: (q: SimulationQuery) => Promise<SimulationResult[]>) =>
-    mapLimit(queries, CONCURRENCY, simulate);
+  /** Whether any call answered (a result or a refusal). */
+  let answered = false;
+  const heard = <T>(value: T): T => {
+    answered = true;
+    return value;
+  };
+  // The first failure decides the outcome: the other simulations in flight are cut, none is started.
+  const runAll = (
+    simulate: (q: SimulationQuery, signal: AbortSignal) => Promise<SimulationResult[]>,
+  ) =>
+    mapLimit(
+      queries,
+      CONCURRENCY,
+      (q, signal) => simulate(q, signal).then(heard),
+      options.signal,
+    ).catch((error: unknown) => {
+      if (error instanceof AwsProblem || !options.signal?.aborted) throw error;
+      throw new AwsProblem(
+        'upstream',
+        'permissions',
+        'cancelled',
+        'Onramp stopped waiting for AWS: the answer was no longer needed.',
+      );
+    });
+  /** AWS did not answer (5xx, an unreadable body, a timeout, throttling past the retries). */
+  const upstream = (call: string, error: AwsProblem): PermissionOutcome => ({
+    kind: 'unverified',
+    cause: 'upstream',
+    answered,
+    reason: `AWS did not answer ${call}, so the permissions could not be simulated: ${error.message}`,
+  });
   let method: 'SimulatePrincipalPolicy' | 'SimulateCustomPolicy' = 'SimulatePrincipalPolicy';
   let results: SimulationResult[][];
   try {
-    results = await runAll((q) =>
-      deps.aws.simulatePrincipalPolicy(input.partition, input.credentials, input.principalArn, q),
+    results = await runAll((q, signal) =>
+      deps.aws.simulatePrincipalPolicy(input.partition, input.credentials, input.principalArn, q, {
+        signal,
+      }),
     );
   } catch (error) {
-    if (!(error instanceof AwsProblem) || error.kind !== 'rejected') throw error;
+    if (!(error instanceof AwsProblem)) throw error;
+    if (error.kind === 'upstream') return upstream('iam:SimulatePrincipalPolicy', error);
+    answered = true;
     if (!input.hubAvailable) {
       return {
         kind: 'unverified',
+        cause: 'refused',
+        answered,
         reason: `AWS refused iam:SimulatePrincipalPolicy (${error.awsCode ?? error.code}), and without a hub identity in this partition Onramp cannot evaluate the policies another way.`,
       };
     }
@@ -114,11 +157,16 @@ export async function checkPermissions(
         input.partition,
         input.credentials,
         input.principalArn,
+        options.signal ? { signal: options.signal } : {},
       );
     } catch (readError) {
-      if (!(readError instanceof AwsProblem) || readError.kind !== 'rejected') throw readError;
+      if (!(readError instanceof AwsProblem)) throw readError;
+      if (readError.kind === 'upstream')
+        return upstream(`reading the ${principalKind(input.principalArn)}’s policies`, readError);
       return {
         kind: 'unverified',
+        cause: 'refused',
+        answered,
         reason: `AWS refused both iam:SimulatePrincipalPolicy and reading the ${principalKind(input.principalArn)}’s own policies (${readError.awsCode ?? readError.code}). Attach the Onramp validation statements from the template so Onramp can check permissions.`,
       };
     }
@@ -131,7 +179,15 @@ export async function checkPermissions(
       };
     }
     method = 'SimulateCustomPolicy';
-    results = await runAll((q) => deps.aws.simulateCustomPolicy(input.partition, documents, q));
+    try {
+      results = await runAll((q, signal) =>
+        deps.aws.simulateCustomPolicy(input.partition, documents, q, { signal }),
+      );
+    } catch (customError) {
+      if (!(customError instanceof AwsProblem) || customError.kind !== 'upstream')
+        throw customError;
+      return upstream('iam:SimulateCustomPolicy', customError);
+    }
   }
 
   const decisions = new Map<string, SimulationResult>();
@@ -250,20 +306,40 @@ function chunk<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** Runs fn over items with at most `limit` in flight; results in input order. */
+/**
+ * Runs fn over items with at most `limit` in flight; results in input order. The first failure (or
+ * `parent` aborting) aborts the signal every call was given and starts no more: it rejects with that
+ * first failure once every call has settled, so nothing it started outlives it.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<R>,
+  fn: (item: T, signal: AbortSignal) => Promise<R>,
+  parent?: AbortSignal,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  parent?.addEventListener('abort', stop, { once: true });
+  let failure: { error: unknown } | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !controller.signal.aborted) {
       const i = next++;
-      results[i] = await fn(items[i] as T);
+      try {
+        results[i] = await fn(items[i] as T, controller.signal);
+      } catch (error) {
+        failure ??= { error };
+        controller.abort();
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  } finally {
+    parent?.removeEventListener('abort', stop);
+  }
+  if (failure) throw failure.error;
+  if (next < items.length) throw parent?.reason ?? new Error('aborted');
   return results;
 }

@@ -18,6 +18,7 @@ import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import { UPSTREAM_RETRY_AFTER_SECONDS } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { type VendCacheResult, vendCacheMetric } from '../metrics/onramp-metrics.ts';
@@ -414,7 +415,15 @@ async function asAws<T>(call: Promise<T>, input: VendInput): Promise<T> {
     return await call;
   } catch (error) {
     if (!(error instanceof AwsProblem)) throw error;
-    if (error.kind === 'upstream') throw new AppError('upstream_unavailable', error.message);
+    if (error.kind === 'upstream')
+      // Retryable, and nothing was cached: the next request asks AWS again.
+      throw new AppError(
+        'upstream_unavailable',
+        `AWS did not answer, so no credentials were issued: ${error.message}`,
+        [],
+        { 'retry-after': String(UPSTREAM_RETRY_AFTER_SECONDS) },
+        { retryable: true },
+      );
     const field =
       error.awsCode === 'ValidationError' && input.durationSeconds !== undefined
         ? 'durationSeconds'

@@ -6,6 +6,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { abortOnClose } from '../../http/abort-on-close.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import type { AccountCheckRecord } from './health-repository.ts';
@@ -37,15 +38,16 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
         tags,
         summary: 'Check an account’s health now',
         description:
-          'Runs the validation of connect time with the stored credentials and records the result as the account’s health. When AWS cannot be reached, the account keeps its health, marked stale, and the check says so.',
+          'Runs the validation of connect time with the stored credentials and records the result as the account’s health, every step with its own outcome. When AWS cannot be reached (or does not answer the identity or external-ID check), the account keeps its health, marked stale, and the check says so; when only the permissions cannot be simulated, a valid or degraded account keeps its status and the permissions check says why.',
         params: idParamsSchema,
         response: { 200: accountCheckSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const record = await ctx.health.checkNow(
         callerOf(request, 'accounts:write'),
         request.params.id,
+        { signal: abortOnClose(reply) },
       );
       return toCheckResponse(record);
     },

@@ -7,7 +7,11 @@ import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
-import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
+import {
+  type Account,
+  type Check,
+  createAccountsRepository,
+} from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
 import { type ValidationReport, validateCredentials } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
@@ -145,7 +149,12 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
 
   async function validate(
     account: Account,
-  ): Promise<{ report: ValidationReport } | { missing: ProblemFieldError } | { upstream: string }> {
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { report: ValidationReport }
+    | { missing: ProblemFieldError }
+    | { upstream: string; checks: Check[] }
+  > {
     const input = await deps.accounts.checkInputOf(account);
     if (!input) {
       return {
@@ -158,12 +167,44 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
       };
     }
     try {
-      return { report: await validateCredentials(deps, input.credentials, input.options) };
+      return {
+        report: await validateCredentials(deps, input.credentials, { ...input.options, signal }),
+      };
     } catch (error) {
-      if (error instanceof AppError && error.code === 'upstream_unavailable')
-        return { upstream: error.message };
+      if (error instanceof AppError && error.code === 'upstream_unavailable' && !signal?.aborted) {
+        // No AWS call answered; the checks still say which step it was and why.
+        const checks = error.extensions.checks;
+        return {
+          upstream: error.message,
+          checks: Array.isArray(checks) ? (checks as Check[]) : [],
+        };
+      }
       throw error;
     }
+  }
+
+  /**
+   * What a check makes of the account. A definite finding decides (invalid stays invalid); a step AWS
+   * did not answer decides nothing: when the identity or the external-ID check could not be made the
+   * account keeps its health, marked stale; when only the permissions could not be simulated, a valid
+   * or degraded account keeps that status and its findings (never flipped by AWS failing), others
+   * become unverified, the permissions check saying why.
+   */
+  function judge(before: Account, report: ValidationReport) {
+    const undecided = report.faults.some((f) => f.step !== 'permissions');
+    const permissionsUnanswered = report.faults.some((f) => f.step === 'permissions');
+    const keepsPermissions =
+      permissionsUnanswered && (before.status === 'valid' || before.status === 'degraded');
+    if (report.status === 'invalid')
+      return { status: report.status, stale: false, findings: report.findings };
+    if (undecided) return { status: before.status, stale: true, findings: report.findings };
+    if (keepsPermissions)
+      return {
+        status: before.status,
+        stale: false,
+        findings: before.statusDetail.findings ?? [],
+      };
+    return { status: report.status, stale: false, findings: report.findings };
   }
 
   /**
@@ -174,7 +215,12 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     tenantId: string,
     accountId: string,
     trigger: CheckTrigger,
-    options: { caller?: Caller; beforeAws?: (partition: PartitionId) => Promise<void> } = {},
+    options: {
+      caller?: Caller;
+      beforeAws?: (partition: PartitionId) => Promise<void>;
+      /** The client went away: the AWS calls are cut and nothing is recorded. */
+      signal?: AbortSignal;
+    } = {},
   ): Promise<{ record: AccountCheckRecord; account: Account } | undefined> {
     const before = await deps.accounts.getAccount(tenantId, accountId).catch((error: unknown) => {
       if (error instanceof AppError && error.code === 'not_found') return undefined;
@@ -183,17 +229,19 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     if (!before) return undefined;
     await options.beforeAws?.(before.partition);
     const started = performance.now();
-    const outcome = await validate(before);
+    const outcome = await validate(before, options.signal);
+    if (options.signal?.aborted)
+      throw new AppError('upstream_unavailable', 'The check was cancelled; nothing was recorded.');
     const durationMs = Math.round(performance.now() - started);
     const at = deps.clock().toISOString();
 
-    const stale = 'upstream' in outcome;
-    const status =
+    const judged =
       'report' in outcome
-        ? outcome.report.status
+        ? judge(before, outcome.report)
         : 'missing' in outcome
-          ? 'invalid'
-          : before.status;
+          ? { status: 'invalid' as const, stale: false, findings: [] }
+          : { status: before.status, stale: true, findings: [] };
+    const { status, stale } = judged;
     const record: AccountCheckRecord = {
       id: newId('accountCheck'),
       accountId,
@@ -202,11 +250,13 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
       previousStatus: before.status,
       changed: status !== before.status,
       stale,
-      checks: 'report' in outcome ? outcome.report.checks : [],
-      findings: 'report' in outcome ? outcome.report.findings : [],
+      // Every step with its own outcome, whatever AWS did.
+      checks:
+        'report' in outcome ? outcome.report.checks : 'checks' in outcome ? outcome.checks : [],
+      findings: judged.findings,
       errors:
         'report' in outcome
-          ? outcome.report.errors
+          ? [...outcome.report.errors, ...outcome.report.faults.map((f) => f.error)]
           : 'missing' in outcome
             ? [outcome.missing]
             : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
@@ -257,10 +307,17 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     repository: repo,
 
     /** POST /v1/accounts/:id/check: checks now, and moves the scheduled check accordingly. */
-    async checkNow(caller: Caller, accountId: string): Promise<AccountCheckRecord> {
+    async checkNow(
+      caller: Caller,
+      accountId: string,
+      options: { signal?: AbortSignal } = {},
+    ): Promise<AccountCheckRecord> {
       // 404 for an account that is not the caller's, before anything is done.
       await deps.accounts.getAccount(caller.tenantId, accountId);
-      const result = await check(caller.tenantId, accountId, 'manual', { caller });
+      const result = await check(caller.tenantId, accountId, 'manual', {
+        caller,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       if (!result)
         throw new AppError('not_found', 'Account does not exist, or is not yours to see.');
       const schedule = await repo.findSchedule(accountId);
