@@ -8,6 +8,8 @@ import type { BundleFinding } from './permissions-check.ts';
 
 export type AccountMethod = AccountsTable['method'];
 export type AccountStatus = AccountsTable['status'];
+/** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
+export type RoleOrigin = 'stack_callback' | 'pasted_arn';
 
 export interface Check {
   name: string;
@@ -44,14 +46,16 @@ export interface Account {
   lastCheckedAt: string | null;
   /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
   staleSince: string | null;
+  /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
+  roleOrigin: RoleOrigin | null;
   createdAt: string;
   updatedAt: string;
 }
 
 export type NewAccount = Omit<
   Account,
-  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince'
->;
+  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince' | 'roleOrigin'
+> & { roleOrigin?: RoleOrigin | null };
 
 export type AccountChanges = Partial<
   Pick<
@@ -62,6 +66,7 @@ export type AccountChanges = Partial<
     | 'regions'
     | 'principalArn'
     | 'roleArn'
+    | 'externalId'
     | 'accessKeyId'
     | 'status'
     | 'statusDetail'
@@ -105,6 +110,7 @@ function toAccount(row: AccountsTable): Account {
     statusDetail: parseStatusDetail(row.status_detail),
     lastCheckedAt: row.last_checked_at,
     staleSince: row.stale_since,
+    roleOrigin: (row.role_origin as RoleOrigin | null) ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -155,6 +161,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         status_detail: JSON.stringify(input.statusDetail),
         last_checked_at: input.lastCheckedAt,
         stale_since: null,
+        role_origin: input.roleOrigin ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -248,6 +255,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       if (changes.regions !== undefined) set.regions = JSON.stringify(changes.regions);
       if (changes.principalArn !== undefined) set.principal_arn = changes.principalArn;
       if (changes.roleArn !== undefined) set.role_arn = changes.roleArn;
+      if (changes.externalId !== undefined) set.external_id = changes.externalId;
       if (changes.accessKeyId !== undefined) set.access_key_id = changes.accessKeyId;
       if (changes.status !== undefined) set.status = changes.status;
       if (changes.statusDetail !== undefined)

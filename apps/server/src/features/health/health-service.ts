@@ -182,6 +182,8 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     });
     if (!before) return undefined;
     await options.beforeAws?.(before.partition);
+    // A regenerated external ID: switch to it once the role accepts it, drop the old after its grace.
+    if (before.method === 'role') await deps.accounts.advanceExternalId(tenantId, accountId);
     const started = performance.now();
     const outcome = await validate(before);
     const durationMs = Math.round(performance.now() - started);
