@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHistory.tsx';
 import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { RoleDetails } from '../components/RoleDetails.tsx';
 import {
   Alert,
   Button,
@@ -181,6 +182,8 @@ export function AccountPage({ accountId }: { accountId: string }) {
           {!lastCheck && account.checks.length ? <ChecksList checks={account.checks} /> : null}
         </Card>
       </div>
+
+      <RoleDetails account={account} />
 
       <Card title="Permissions">
         <ul className="bundle-status">
@@ -448,7 +451,7 @@ function RotateCredentials({
       ) : (
         <p className="muted">
           {account.method === 'role'
-            ? 'Point the account at another role (created with the same external ID).'
+            ? 'Point the account at another role. Its trust policy must require the external ID shown under “Role and external ID” above.'
             : 'Replace the access keys, for example after rotating them in IAM.'}
         </p>
       )}
