@@ -86,8 +86,8 @@ const configSchema = z.object({
   callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
   /** Days a pending connection (a role set-up not yet connected) can be resumed after its last change. */
   pendingConnectionDays: z.coerce.number().int().min(1).max(365).default(14),
-  /** Days a regenerated external ID's predecessor stays in the templates' trust policy. */
-  externalIdGraceDays: z.coerce.number().int().min(1).max(365).default(7),
+  /** Days a regenerated external ID’s predecessor stays in the templates’ trust policy (0: until Onramp uses the new one). */
+  externalIdGraceDays: z.coerce.number().int().min(0).max(365).default(7),
   /** How long a password reset link an admin makes stays good unused. */
   passwordResetHours: z.coerce.number().int().min(1).max(168).default(24),
   /** Every account is re-validated this often (spread with jitter). */
