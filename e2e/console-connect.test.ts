@@ -358,6 +358,7 @@ describe('the role set-up survives the page, in chromium', () => {
 
       const list = page.getByRole('list', { name: 'Pending connections' });
       await list.getByText('Half done').waitFor();
+      await page.getByRole('link', { name: 'Survivor' }).waitFor();
       await screenshot(page, 'accounts-pending-setups');
       await page.getByRole('button', { name: 'Resume Half done' }).click();
       await page.getByRole('heading', { name: '3. Create the role' }).waitFor();

@@ -1,5 +1,6 @@
 import type { Connection, Steps, UpdateConnectionInput } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { dateTime } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
 import { Alert, CopyValue, Spinner, Tabs } from './ui.tsx';
@@ -56,7 +57,7 @@ export function CreateRole({
                 {' '}
                 Still accepted by the templates until{' '}
                 {connection.previousExternalIdUntil
-                  ? new Date(connection.previousExternalIdUntil).toLocaleDateString()
+                  ? dateTime(connection.previousExternalIdUntil)
                   : 'Onramp uses the new one'}
                 .
               </span>

@@ -31,7 +31,7 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ValidationReport } from '../components/ValidationReport.tsx';
-import { METHOD_LABELS } from '../lib/format.ts';
+import { dateTime, METHOD_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
@@ -395,6 +395,13 @@ export function AddAccountWizard({
           </li>
         ))}
       </ol>
+
+      {connection?.status === 'pending' && step !== 'details' ? (
+        <p className="muted small" role="note">
+          This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
+          {dateTime(connection.expiresAt)}. Its external ID stays the same.
+        </p>
+      ) : null}
 
       {otherErrors.length > 0 ? (
         <Alert tone="danger" title="Something needs your attention">
