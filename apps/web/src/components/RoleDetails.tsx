@@ -46,7 +46,13 @@ export function RoleDetails({ account }: { account: Account }) {
     if (!account.connectionId) return;
     let current = true;
     client.connections.get(account.connectionId).then(
-      (loaded) => current && setConnection(loaded),
+      (loaded) => {
+        if (!current) return;
+        setConnection(loaded);
+        // A regeneration announced here has been taken into use by the check just run.
+        if (loaded.externalIdInUse === loaded.externalId)
+          setNotice((shown) => (shown ? 'Onramp now uses the new external ID.' : shown));
+      },
       (failure: unknown) => current && setError(describeError(failure)),
     );
     return () => {
