@@ -12,7 +12,7 @@ import type {
   UpdateConnectionInput,
   ValidationResult,
 } from '@onramp/sdk';
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { IamPoliciesPanel } from '../components/IamPoliciesPanel.tsx';
 import {
@@ -152,6 +152,8 @@ export function AddAccountWizard({
   const [byStack, setByStack] = useState(false);
   const [showPolicies, setShowPolicies] = useState(false);
   const [loadError, setLoadError] = useState<string | undefined>();
+  // A second Enter before the first answer must not start a second set-up.
+  const inFlight = useRef(false);
 
   const offer = offers.find((o) => o.partition === details.partition);
   const setStep = (next: Step, options: { replace?: boolean } = {}) =>
@@ -245,6 +247,8 @@ export function AddAccountWizard({
       description: details.description,
       partition: details.partition as 'aws',
     };
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     try {
       if (!connection) {
@@ -267,6 +271,7 @@ export function AddAccountWizard({
     } catch (failure) {
       setErrors(problemErrors(failure));
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };
@@ -396,7 +401,7 @@ export function AddAccountWizard({
         ))}
       </ol>
 
-      {connection?.status === 'pending' && step !== 'details' ? (
+      {connection?.status === 'pending' && details.method === 'role' && step !== 'details' ? (
         <p className="muted small" role="note">
           This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
           {dateTime(connection.expiresAt)}. Its external ID stays the same.
