@@ -607,13 +607,14 @@ export function createAccountsService(deps: ServiceDeps) {
      * Moves a role account along a regeneration, before a health check: once a validation with the
      * new external ID passes, Onramp uses it; once it does and the grace period is over, the old one
      * leaves the templates. Each step is audited and published. Nothing happens while AWS cannot
-     * tell (the next check tries again).
+     * tell (the next check tries again). Returns the external ID in use afterwards.
      */
-    async advanceExternalId(tenantId: string, accountId: string): Promise<void> {
+    async advanceExternalId(tenantId: string, accountId: string): Promise<string | undefined> {
       const account = await accounts.find(tenantId, accountId);
-      if (account?.method !== 'role' || !account.connectionId || !account.roleArn) return;
+      if (account?.method !== 'role' || !account.connectionId || !account.roleArn)
+        return account?.externalId ?? undefined;
       const connection = await connections.find(tenantId, account.connectionId);
-      if (!connection) return;
+      if (!connection) return account.externalId ?? undefined;
       const system: Caller = {
         tenantId,
         actorType: 'system',
@@ -636,7 +637,7 @@ export function createAccountsService(deps: ServiceDeps) {
             permissions: permissionsOf(account.bundles, account.regions),
           },
         ).catch(() => undefined);
-        if (!report?.valid) return;
+        if (!report?.valid) return inUse ?? undefined;
         const switched = await inTransaction(undefined, async (trx) => {
           const result = await trx
             .updateTable('accounts')
@@ -661,7 +662,7 @@ export function createAccountsService(deps: ServiceDeps) {
           );
           return true;
         });
-        if (!switched) return;
+        if (!switched) return (await accounts.find(tenantId, accountId))?.externalId ?? undefined;
         announceChange(accountId);
         inUse = connection.externalId;
       }
@@ -685,6 +686,7 @@ export function createAccountsService(deps: ServiceDeps) {
           await publishExternalIdChange(account, 'previous_dropped', null, trx);
         });
       }
+      return inUse ?? undefined;
     },
 
     /** One page of the tenant's connections, oldest first. */

@@ -5,6 +5,7 @@
  *   switches once a check with the new one passes, the old one leaves the templates after the grace.
  * - Two connections to one AWS account (two tenants, or one tenant twice) deploy side by side.
  */
+import { buildTrustPolicy, parseHubPrincipal, unwrap } from '@onramp/core';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSdkAwsGateway } from '../../adapters/aws/sdk-aws-gateway.ts';
@@ -21,6 +22,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhoo
 
 const DAY = 24 * 60 * 60 * 1000;
 let accountSeq = 0;
+let hubArn = '';
 const newAwsAccount = () =>
   `3${String(Date.now() % 1e9).padStart(9, '0')}${(accountSeq++ % 90) + 10}`;
 
@@ -94,6 +96,7 @@ describe.each(TEST_DIALECTS)('a connection’s role on the loopback AWS, on %s',
     aws = await startLoopbackAws();
     receiver = await startWebhookReceiver();
     const { user: hub, config: hubConfig } = createHub(aws, 'aws');
+    hubArn = hub.arn;
     const gateway = createSdkAwsGateway({
       hubs: { aws: hubConfig },
       endpoint: aws.url,
@@ -235,6 +238,26 @@ describe.each(TEST_DIALECTS)('a connection’s role on the loopback AWS, on %s',
     shown = await admin.request('GET', `/v1/connections/${connection.id}`);
     expect(shown.body).toMatchObject({ previousExternalId: null, previousExternalIdUntil: null });
 
+    // A tenant who puts only the newest ID in the trust policy: the check switches and stays valid.
+    const again = await admin.request('POST', `/v1/accounts/${accountId}/external-id/regenerate`);
+    expectStatus(again, 200);
+    const newest = again.body.externalId as string;
+    aws.updateTrustPolicy(
+      'aws',
+      roleArn,
+      buildTrustPolicy({
+        partition: 'aws',
+        hub: unwrap(parseHubPrincipal(hubArn, 'aws')),
+        externalId: newest,
+      }),
+    );
+    expect(await assumes(roleArn, newId)).toBe(false);
+    const onlyNewest = await admin.request('POST', `/v1/accounts/${accountId}/check`);
+    expectStatus(onlyNewest, 200);
+    expect(onlyNewest.body).toMatchObject({ status: 'valid', changed: false });
+    shown = await admin.request('GET', `/v1/connections/${connection.id}`);
+    expect(shown.body.externalIdInUse).toBe(newest);
+
     const audit = await h.database.db
       .selectFrom('audit_log')
       .select(['action', 'details', 'actor_type'])
@@ -246,6 +269,8 @@ describe.each(TEST_DIALECTS)('a connection’s role on the loopback AWS, on %s',
       'account.external_id_regenerated',
       'account.external_id_switched',
       'account.external_id_previous_dropped',
+      'account.external_id_regenerated',
+      'account.external_id_switched',
     ]);
     for (const entry of audit) {
       expect(entry.details).not.toContain(oldId);
@@ -257,16 +282,20 @@ describe.each(TEST_DIALECTS)('a connection’s role on the loopback AWS, on %s',
       .where('tenant_id', '=', tenant.id)
       .orderBy('id')
       .execute();
-    expect(deliveries.map((d) => d.event_type)).toEqual([
-      'account.external_id_changed',
-      'account.external_id_changed',
-      'account.external_id_changed',
-    ]);
+    expect(new Set(deliveries.map((d) => d.event_type))).toEqual(
+      new Set(['account.external_id_changed']),
+    );
     expect(deliveries.map((d) => JSON.parse(d.payload).data.phase)).toEqual([
       'regenerated',
       'switched',
       'previous_dropped',
+      'regenerated',
+      'switched',
     ]);
+    for (const delivery of deliveries) {
+      expect(delivery.payload).not.toContain(oldId);
+      expect(delivery.payload).not.toContain(newId);
+    }
   });
 
   it('deploys two connections to one AWS account side by side, and both connect', async () => {
