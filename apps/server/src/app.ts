@@ -104,6 +104,10 @@ export interface AppDeps {
   sessionIdleMinutes?: number;
   /** How long a password reset link stays good unused. Default 24 hours. */
   passwordResetHours?: number;
+  /** Days a pending connection can be resumed after its last change. Default 14. */
+  pendingConnectionDays?: number;
+  /** Days a regenerated external ID's predecessor stays accepted in templates. Default 7. */
+  externalIdGraceDays?: number;
   /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
   healthSettings?: HealthSettings;
   /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */

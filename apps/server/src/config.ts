@@ -84,6 +84,10 @@ const configSchema = z.object({
     .default({}),
   /** How long a stack's one-time callback token stays good unused. */
   callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
+  /** Days a pending connection (a role set-up not yet connected) can be resumed after its last change. */
+  pendingConnectionDays: z.coerce.number().int().min(1).max(365).default(14),
+  /** Days a regenerated external ID’s predecessor stays in the templates’ trust policy (0: until Onramp uses the new one). */
+  externalIdGraceDays: z.coerce.number().int().min(0).max(365).default(7),
   /** How long a password reset link an admin makes stays good unused. */
   passwordResetHours: z.coerce.number().int().min(1).max(168).default(24),
   /** Every account is re-validated this often (spread with jitter). */
@@ -230,6 +234,8 @@ const ENV_NAMES: Record<string, string> = {
   sessionIdleMinutes: 'ONRAMP_SESSION_IDLE_MINUTES',
   callbackTokenHours: 'ONRAMP_CALLBACK_TOKEN_HOURS',
   passwordResetHours: 'ONRAMP_PASSWORD_RESET_HOURS',
+  pendingConnectionDays: 'ONRAMP_PENDING_CONNECTION_DAYS',
+  externalIdGraceDays: 'ONRAMP_EXTERNAL_ID_GRACE_DAYS',
   healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
   healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',

@@ -109,6 +109,8 @@ async function start(): Promise<void> {
     templateBuckets: config.templateBuckets,
     callbackTokenHours: config.callbackTokenHours,
     passwordResetHours: config.passwordResetHours,
+    pendingConnectionDays: config.pendingConnectionDays,
+    externalIdGraceDays: config.externalIdGraceDays,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
     signInLimits: {

@@ -149,7 +149,8 @@ function Shell({
       </Alert>
     );
   } else if (path === '/accounts' || path === '/accounts/') page = <AccountsListPage />;
-  else if (path === '/accounts/new') page = <AddAccountPage key={tenant} />;
+  else if (path === '/accounts/new' || matchPath('/accounts/new/:connectionId', path))
+    page = <AddAccountPage key={tenant} />;
   else if (account?.id) page = <AccountPage key={account.id} accountId={account.id} />;
   else if (path.startsWith('/settings')) page = <SettingsPage key={tenant} />;
   else if (path.startsWith('/operator') && isOperator) page = <OperatorPage />;

@@ -39,6 +39,10 @@ export const fieldErrorListSchema = z.array(
   }),
 );
 
+const roleNameSchema = z
+  .string()
+  .regex(/^[\w+=,.@-]{1,64}$/, 'a role name is 1 to 64 letters, digits and + = , . @ _ -');
+
 /** POST /v1/connections: a pending role set-up. */
 export const createConnectionRequestSchema = z.object({
   name,
@@ -46,10 +50,35 @@ export const createConnectionRequestSchema = z.object({
   partition: partitionIdSchema,
   bundles: bundleSelectionSchema.default('default'),
   regions: z.array(regionIdSchema).max(50).default([]),
-  roleName: z
-    .string()
-    .regex(/^[\w+=,.@-]{1,64}$/)
-    .default('OnrampRole'),
+  /**
+   * Default: `OnrampRole-` and a suffix of the connection's id, so two connections to one AWS account
+   * (two tenants, or one tenant twice) create roles, stacks and policies whose names do not collide.
+   */
+  roleName: roleNameSchema.optional(),
+});
+
+/** How the tenant creates the role, as chosen in the wizard (shown on the account page later). */
+export const setupMethodSchema = z.enum(['quick_create', 'cloudformation', 'terraform', 'manual']);
+
+/**
+ * PATCH /v1/connections/:id: changes a pending set-up. The external ID is not among the fields:
+ * it changes only by POST /v1/connections/:id/external-id.
+ */
+export const updateConnectionRequestSchema = z.object({
+  name: name.optional(),
+  description: descriptionText.optional(),
+  /** A new partition takes its default permissions and all regions unless `bundles`/`regions` come too. */
+  partition: partitionIdSchema.optional(),
+  bundles: bundleSelectionSchema.optional(),
+  regions: z.array(regionIdSchema).max(50).optional(),
+  roleName: roleNameSchema.optional(),
+  setupMethod: setupMethodSchema.optional(),
+  externalId: z
+    .never({
+      error:
+        'Onramp generates the external ID and never takes one from a client; to get a new one, use POST /v1/connections/:id/external-id.',
+    })
+    .optional(),
 });
 
 export const connectionSchema = z.object({
@@ -71,6 +100,21 @@ export const connectionSchema = z.object({
   unavailableReason: z.string().nullable(),
   status: z.enum(['pending', 'connected']),
   accountId: z.string().nullable(),
+  /**
+   * After a regeneration: the external ID it replaced, which the templates still list beside
+   * `externalId` until `previousExternalIdUntil`.
+   */
+  previousExternalId: z.string().nullable(),
+  previousExternalIdUntil: z.string().nullable(),
+  /**
+   * A connected connection's account: the external ID Onramp presents when it assumes the role. It
+   * differs from `externalId` after a regeneration until a check with the new one passes.
+   */
+  externalIdInUse: z.string().nullable(),
+  setupMethod: setupMethodSchema.nullable(),
+  /** A pending connection can be resumed until then (null once connected). */
+  expiresAt: z.string().nullable(),
+  expired: z.boolean(),
   links: z.object({
     cloudformationYaml: z.string(),
     cloudformationJson: z.string(),
@@ -95,7 +139,11 @@ export const connectionListSchema = z.object({
   connections: z.array(connectionSchema),
   next: nextCursorSchema,
 });
-export const listConnectionsQuerySchema = pageQuerySchema;
+export const listConnectionsQuerySchema = z.object({
+  /** `pending`: set-ups still to connect that have not expired (what the accounts page lists). */
+  status: z.enum(['pending', 'connected']).optional(),
+  ...pageQuerySchema.shape,
+});
 
 export const stepsResponseSchema = z.object({
   steps: z.array(
@@ -177,6 +225,8 @@ export const accountSchema = z.object({
   /** Only the key's ID; the secret is write-only. */
   accessKeyId: z.string().nullable(),
   connectionId: z.string().nullable(),
+  /** Role accounts: how the role reached Onramp (the stack's call-back, or a pasted ARN); null for keys. */
+  roleOrigin: z.enum(['stack_callback', 'pasted_arn']).nullable(),
   bundles: z.array(z.string()),
   regions: z.array(z.string()),
   status: accountStatusSchema,

@@ -64,6 +64,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'account.deleted',
   'account.health_changed',
   'account.credentials_rotated',
+  /** An external ID regenerated, switched to once the role accepts it, or its predecessor dropped. */
+  'account.external_id_changed',
 ] as const;
 
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);

@@ -32,6 +32,7 @@ import {
   type iamPoliciesQuerySchema,
   iamPolicyPageSchema,
   type listAccountsQuerySchema,
+  type listConnectionsQuerySchema,
   type loginRequestSchema,
   type pageQuerySchema,
   partitionOfferListSchema,
@@ -48,6 +49,7 @@ import {
   tenantListSchema,
   tenantSchema,
   type updateAccountRequestSchema,
+  type updateConnectionRequestSchema,
   type updateTenantRequestSchema,
   type updateUserRequestSchema,
   type updateWebhookRequestSchema,
@@ -154,6 +156,14 @@ export type TenantPage = z.output<typeof tenantListSchema>;
 
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
+/** The external ID is not among the fields: it changes only by `regenerateExternalId`. */
+export type UpdateConnectionInput = Omit<
+  z.input<typeof updateConnectionRequestSchema>,
+  'externalId'
+>;
+export type ListConnectionsQuery = Partial<
+  Omit<z.input<typeof listConnectionsQuerySchema>, 'limit'> & { limit: number }
+>;
 export type PolicyPreviewInput = z.input<typeof policyPreviewRequestSchema>;
 export type UpdateAccountInput = z.input<typeof updateAccountRequestSchema>;
 export type ReplaceCredentialsInput = z.input<typeof replaceCredentialsRequestSchema>;
@@ -332,8 +342,11 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         call(connectionSchema, 'POST', '/v1/connections', input),
       get: (connectionId: string) =>
         call(connectionSchema, 'GET', `/v1/connections/${id(connectionId)}`),
-      /** A page of connections, oldest first. */
-      list: (query: PageQuery = {}) =>
+      /** Changes a pending set-up (name, partition, permissions, role name); its external ID stays. */
+      update: (connectionId: string, input: UpdateConnectionInput) =>
+        call(connectionSchema, 'PATCH', `/v1/connections/${id(connectionId)}`, input),
+      /** A page of connections, oldest first; `status: 'pending'` leaves out connected and expired ones. */
+      list: (query: ListConnectionsQuery = {}) =>
         call(connectionListSchema, 'GET', '/v1/connections', undefined, query),
       steps: (connectionId: string) =>
         call(stepsResponseSchema, 'GET', `/v1/connections/${id(connectionId)}/steps`),
@@ -349,6 +362,12 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         call(validationResultSchema, 'POST', '/v1/accounts/validate', input),
       create: (input: CreateAccountInput) =>
         call(createdAccountSchema, 'POST', '/v1/accounts', input),
+      /**
+       * A new external ID for a role account, with a grace period: the templates list both until it
+       * ends, and Onramp switches to the new one once a check with it passes. Answers the connection.
+       */
+      regenerateExternalId: (accountId: string) =>
+        call(connectionSchema, 'POST', `/v1/accounts/${id(accountId)}/external-id/regenerate`),
       update: (accountId: string, input: UpdateAccountInput) =>
         call(accountSchema, 'PATCH', `/v1/accounts/${id(accountId)}`, input),
       replaceCredentials: (accountId: string, input: ReplaceCredentialsInput) =>

@@ -41,3 +41,7 @@ export const invalidInput = (message: string) => new AwsError('InvalidInput', me
 
 export const malformedPolicy = (message: string) =>
   new AwsError('MalformedPolicyDocument', message, 400);
+
+/** IAM's answer to a role, user or policy name already taken in the account (names ignore case). */
+export const entityAlreadyExists = (message: string) =>
+  new AwsError('EntityAlreadyExists', message, 409);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Controls } from './context.ts';
 import {
   AwsError,
+  entityAlreadyExists,
   expiredToken,
   invalidClientTokenId,
   MESSAGES,
@@ -363,8 +364,10 @@ export class LoopbackAws {
 
   createRole(partition: PartitionId, accountId: string, options: CreateRoleOptions): RoleInfo {
     const account = this.state.account(partition, accountId);
-    if (account.roles.has(options.roleName)) {
-      throw new TypeError(`role ${options.roleName} already exists`);
+    // As IAM: role names are unique in an account regardless of case.
+    const wanted = options.roleName.toLowerCase();
+    if ([...account.roles.keys()].some((name) => name.toLowerCase() === wanted)) {
+      throw entityAlreadyExists(`Role with name ${options.roleName} already exists.`);
     }
     const maxSessionDuration = options.maxSessionDuration ?? 3600;
     if (
@@ -413,8 +416,12 @@ export class LoopbackAws {
       options.document,
       options.description,
     );
-    if (account.policies.has(policy.arn))
-      throw new TypeError(`policy ${policy.arn} already exists`);
+    // As IAM: a customer-managed policy's name is unique in the account (whatever its path or case).
+    const wanted = options.name.toLowerCase();
+    if ([...account.policies.values()].some((p) => p.name.toLowerCase() === wanted))
+      throw entityAlreadyExists(
+        `A policy called ${options.name} already exists. Duplicate names are not allowed.`,
+      );
     account.policies.set(policy.arn, policy);
     return this.policyInfo(policy);
   }

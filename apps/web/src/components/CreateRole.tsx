@@ -1,5 +1,6 @@
-import type { Connection, Steps } from '@onramp/sdk';
+import type { Connection, Steps, UpdateConnectionInput } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { dateTime } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
 import { Alert, CopyValue, Spinner, Tabs } from './ui.tsx';
@@ -11,8 +12,19 @@ export function apiLink(url: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}tenant=${encodeURIComponent(tenant)}`;
 }
 
-/** "Create the role": CloudFormation, Terraform or by hand, with the connection's external ID. */
-export function CreateRole({ connection }: { connection: Connection }) {
+type SetupMethod = NonNullable<UpdateConnectionInput['setupMethod']>;
+
+/**
+ * "Create the role": CloudFormation, Terraform or by hand, with the connection's external ID.
+ * `onMethod` hears which way the tenant took (a launch, a download, the manual steps), to record it.
+ */
+export function CreateRole({
+  connection,
+  onMethod,
+}: {
+  connection: Connection;
+  onMethod?: (method: SetupMethod) => void;
+}) {
   const { trustedPrincipal } = connection;
   if (!trustedPrincipal) {
     return (
@@ -36,6 +48,22 @@ export function CreateRole({ connection }: { connection: Connection }) {
             <CopyValue value={connection.externalId} />
           </dd>
         </div>
+        {connection.previousExternalId ? (
+          <div>
+            <dt>Previous external ID</dt>
+            <dd>
+              <CopyValue value={connection.previousExternalId} />
+              <span className="muted small">
+                {' '}
+                Still accepted by the templates until{' '}
+                {connection.previousExternalIdUntil
+                  ? dateTime(connection.previousExternalIdUntil)
+                  : 'Onramp uses the new one'}
+                .
+              </span>
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Role name</dt>
           <dd>
@@ -49,7 +77,7 @@ export function CreateRole({ connection }: { connection: Connection }) {
           {
             id: 'cloudformation',
             title: 'CloudFormation',
-            content: <CloudFormationTab connection={connection} />,
+            content: <CloudFormationTab connection={connection} onMethod={onMethod} />,
           },
           {
             id: 'terraform',
@@ -61,20 +89,35 @@ export function CreateRole({ connection }: { connection: Connection }) {
                   <code>terraform apply</code> with credentials of the account you are connecting.
                   Paste the <code>role_arn</code> output below.
                 </p>
-                <a className="btn btn-primary" href={apiLink(connection.links.terraform)} download>
+                <a
+                  className="btn btn-primary"
+                  href={apiLink(connection.links.terraform)}
+                  download
+                  onClick={() => onMethod?.('terraform')}
+                >
                   Download Terraform
                 </a>
               </div>
             ),
           },
-          { id: 'manual', title: 'Manual', content: <ManualSteps connection={connection} /> },
+          {
+            id: 'manual',
+            title: 'Manual',
+            content: <ManualSteps connection={connection} onMethod={onMethod} />,
+          },
         ]}
       />
     </div>
   );
 }
 
-function CloudFormationTab({ connection }: { connection: Connection }) {
+function CloudFormationTab({
+  connection,
+  onMethod,
+}: {
+  connection: Connection;
+  onMethod?: ((method: SetupMethod) => void) | undefined;
+}) {
   return (
     <div className="tab-content">
       {connection.links.quickCreate ? (
@@ -88,6 +131,7 @@ function CloudFormationTab({ connection }: { connection: Connection }) {
             href={connection.links.quickCreate}
             target="_blank"
             rel="noreferrer"
+            onClick={() => onMethod?.('quick_create')}
           >
             Launch stack
           </a>
@@ -102,10 +146,16 @@ function CloudFormationTab({ connection }: { connection: Connection }) {
           className="btn btn-secondary"
           href={apiLink(connection.links.cloudformationYaml)}
           download
+          onClick={() => onMethod?.('cloudformation')}
         >
           Download template (YAML)
         </a>
-        <a className="btn btn-ghost" href={apiLink(connection.links.cloudformationJson)} download>
+        <a
+          className="btn btn-ghost"
+          href={apiLink(connection.links.cloudformationJson)}
+          download
+          onClick={() => onMethod?.('cloudformation')}
+        >
           JSON
         </a>
       </div>
@@ -119,10 +169,19 @@ function CloudFormationTab({ connection }: { connection: Connection }) {
   );
 }
 
-function ManualSteps({ connection }: { connection: Connection }) {
+function ManualSteps({
+  connection,
+  onMethod,
+}: {
+  connection: Connection;
+  onMethod?: ((method: SetupMethod) => void) | undefined;
+}) {
   const client = useClient();
   const [steps, setSteps] = useState<Steps | undefined>();
   const [error, setError] = useState<string | undefined>();
+  // Shown only when its tab is opened: the tenant follows the manual steps.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per connection
+  useEffect(() => onMethod?.('manual'), [connection.id]);
   useEffect(() => {
     let current = true;
     client.connections.steps(connection.id).then(

@@ -31,6 +31,8 @@ export const EVENT_LABELS: Record<WebhookEventType, string> = {
   'account.deleted': 'An account is deleted',
   'account.health_changed': 'An account’s health changes',
   'account.credentials_rotated': 'An account’s credentials are replaced',
+  'account.external_id_changed':
+    'An account’s external ID is regenerated, taken into use, or its old one dropped',
 };
 
 /** Deliveries per page of an endpoint's log. */

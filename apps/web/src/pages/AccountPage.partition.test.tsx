@@ -16,6 +16,7 @@ const GOV_ACCOUNT = {
   roleArn: 'arn:aws-us-gov:iam::222233334444:role/OnrampRole',
   accessKeyId: null,
   connectionId: 'con_1',
+  roleOrigin: 'pasted_arn',
   bundles: ['nodes-ec2'],
   regions: [],
   status: 'valid',

@@ -16,6 +16,7 @@ const ACCOUNT: Account = {
   roleArn: 'arn:aws:iam::222233334444:role/OnrampRole',
   accessKeyId: null,
   connectionId: 'con_1',
+  roleOrigin: 'pasted_arn',
   bundles: ['nodes-ec2'],
   regions: [],
   status: 'valid',

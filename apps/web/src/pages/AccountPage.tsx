@@ -5,6 +5,7 @@ import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHis
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { OpenConsole } from '../components/OpenConsole.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { RoleDetails } from '../components/RoleDetails.tsx';
 import {
   Alert,
   Button,
@@ -196,6 +197,8 @@ export function AccountPage({ accountId }: { accountId: string }) {
         </Card>
       </div>
       <OpenConsole account={account} />
+
+      <RoleDetails account={account} />
 
       <Card title="Permissions">
         <ul className="bundle-status">
@@ -462,7 +465,7 @@ function RotateCredentials({
       ) : (
         <p className="muted">
           {account.method === 'role'
-            ? 'Point the account at another role (created with the same external ID).'
+            ? 'Point the account at another role. Its trust policy must require the external ID shown under “Role and external ID” above.'
             : 'Replace the access keys, for example after rotating them in IAM.'}
         </p>
       )}

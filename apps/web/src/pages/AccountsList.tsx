@@ -1,5 +1,6 @@
 import type { Account, ListAccountsQuery } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { PendingConnections } from '../components/PendingConnections.tsx';
 import {
   Alert,
   Button,
@@ -110,6 +111,7 @@ export function AccountsListPage() {
           ) : null
         }
       />
+      <PendingConnections />
       <search className="filters" aria-label="Filter accounts">
         <div className="filter filter-search">
           <Field label="Search">

@@ -10,9 +10,10 @@ import type {
   Connection,
   CreateAccountInput,
   PartitionOffer,
+  UpdateConnectionInput,
   ValidationResult,
 } from '@onramp/sdk';
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
@@ -33,9 +34,9 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ValidationReport } from '../components/ValidationReport.tsx';
-import { exampleRoleArn, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
+import { dateTime, exampleRoleArn, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
-import { Link, navigate } from '../lib/router.tsx';
+import { Link, matchPath, navigate, useLocation } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
 /** Step 1 is checked with the same schema as the connection request it becomes. */
@@ -63,6 +64,32 @@ const SHOWN_BY_FIELD = [
 ];
 /** How often the wizard asks whether a stack reported its role back. */
 const POLL_MS = 3000;
+
+/**
+ * The wizard's place lives in the URL: `/accounts/new/<connectionId>?step=…` once a role set-up
+ * exists, so a reload or the browser's Back returns to the same connection (and its external ID).
+ * The role path calls its third step `create`, the keys path `credentials`.
+ */
+function stepOf(search: URLSearchParams): Step {
+  const step = search.get('step');
+  if (step === 'create') return 'credentials';
+  return STEPS.some((s) => s.id === step) ? (step as Step) : 'details';
+}
+
+function wizardUrl(connectionId: string | undefined, step: Step, method: Method): string {
+  const name = step === 'credentials' && method === 'role' ? 'create' : step;
+  return `/accounts/new${connectionId ? `/${connectionId}` : ''}?step=${name}`;
+}
+
+/** The picker's `default` when a stored list is exactly the partition's defaults. */
+function selectionOf(catalog: Catalog, connection: Connection): PermissionSelection {
+  const defaults =
+    catalog.partitions.find((p) => p.partition === connection.partition)?.defaultBundles ?? [];
+  const isDefault =
+    defaults.length === connection.bundles.length &&
+    defaults.every((b) => connection.bundles.includes(b));
+  return { bundles: isDefault ? 'default' : connection.bundles, regions: connection.regions };
+}
 
 export function AddAccountPage() {
   const { client } = useConsole();
@@ -104,7 +131,9 @@ export function AddAccountWizard({
 }) {
   const { client, canWrite } = useConsole();
   const id = useId();
-  const [step, setStep] = useState<Step>('details');
+  const { path, search } = useLocation();
+  const step = stepOf(search);
+  const urlConnectionId = matchPath('/accounts/new/:connectionId', path)?.connectionId;
   const [details, setDetails] = useState({
     name: '',
     description: '',
@@ -126,8 +155,40 @@ export function AddAccountWizard({
   const [byStack, setByStack] = useState(false);
   const [switchNote, setSwitchNote] = useState<string | undefined>();
   const [notices, setNotices] = useState<AccountNotice[]>([]);
+  const [loadError, setLoadError] = useState<string | undefined>();
+  // A second Enter before the first answer must not start a second set-up.
+  const inFlight = useRef(false);
 
   const offer = offers.find((o) => o.partition === details.partition);
+  const setStep = (next: Step, options: { replace?: boolean } = {}) =>
+    navigate(wizardUrl(connection?.id ?? urlConnectionId, next, details.method), options);
+
+  // A reload, the browser's Back or "Resume": the set-up and its choices come from the server.
+  useEffect(() => {
+    if (!urlConnectionId || connection?.id === urlConnectionId) return;
+    let current = true;
+    client.connections.get(urlConnectionId).then(
+      async (loaded) => {
+        if (!current) return;
+        setConnection(loaded);
+        setDetails({
+          name: loaded.name,
+          description: loaded.description,
+          partition: loaded.partition,
+          method: 'role',
+        });
+        setSelection(selectionOf(catalog, loaded));
+        if (loaded.status === 'connected' && loaded.accountId) {
+          const account = await client.accounts.get(loaded.accountId);
+          if (current) setSaved(account);
+        }
+      },
+      (failure: unknown) => current && setLoadError(describeError(failure)),
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, catalog, urlConnectionId, connection?.id]);
 
   const request = (
     partition = details.partition,
@@ -166,7 +227,7 @@ export function AddAccountWizard({
           if (!current) return;
           setSaved(account);
           setByStack(true);
-          setStep('done');
+          navigate(wizardUrl(connection.id, 'done', 'role'), { replace: true });
         },
         () => {},
       );
@@ -177,7 +238,7 @@ export function AddAccountWizard({
     };
   }, [client, step, details.method, connection, saved]);
 
-  const goToPermissions = () => {
+  const goToPermissions = async () => {
     const checked = validateWith(detailsSchema, details);
     if (!checked.ok) return setErrors(checked.errors);
     if (!offer?.methods.includes(details.method)) {
@@ -186,44 +247,73 @@ export function AddAccountWizard({
       });
     }
     setErrors({});
-    setStep('permissions');
-  };
-
-  const goToCredentials = async () => {
-    setErrors({});
-    if (details.method === 'access_keys') return setStep('credentials');
+    if (details.method === 'access_keys') return setStep('permissions');
+    // One pending set-up per wizard run: made here once, changed afterwards. Its external ID stays.
     const wanted = {
       name: details.name,
       description: details.description,
       partition: details.partition as 'aws',
-      bundles: selection.bundles,
-      regions: selection.regions,
     };
-    const same =
-      connection &&
-      connection.name === wanted.name.trim() &&
-      connection.partition === wanted.partition &&
-      JSON.stringify(connection.regions) === JSON.stringify(wanted.regions) &&
-      JSON.stringify(connection.bundles) ===
-        JSON.stringify(
-          wanted.bundles === 'default'
-            ? (catalog.partitions.find((p) => p.partition === wanted.partition)?.defaultBundles ??
-                [])
-            : wanted.bundles,
-        );
-    if (same) return setStep('credentials');
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     try {
-      // A changed selection needs a new template: the old pending set-up goes.
-      if (connection) await client.connections.delete(connection.id).catch(() => {});
-      setConnection(await client.connections.create(wanted));
-      setResult(undefined);
+      if (!connection) {
+        const made = await client.connections.create({ ...wanted, ...selectionFor(wanted) });
+        setConnection(made);
+        // Back from the permissions returns to these details, of this set-up.
+        navigate(wizardUrl(made.id, 'details', 'role'), { replace: true });
+        navigate(wizardUrl(made.id, 'permissions', 'role'));
+        return;
+      }
+      const partitionChanged = connection.partition !== wanted.partition;
+      const changed = await client.connections.update(connection.id, {
+        ...wanted,
+        // Another partition starts from its own defaults, unless the picker already chose for it.
+        ...(partitionChanged ? selectionFor(wanted) : {}),
+      });
+      setConnection(changed);
+      if (partitionChanged) setSelection(selectionOf(catalog, changed));
+      setStep('permissions');
+    } catch (failure) {
+      setErrors(problemErrors(failure));
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
+    }
+  };
+
+  /** The picker's choice when it was made for this partition; otherwise the partition's defaults. */
+  const selectionFor = (wanted: { partition: string }) =>
+    (connection?.partition ?? offers[0]?.partition) === wanted.partition
+      ? { bundles: selection.bundles, regions: selection.regions }
+      : {};
+
+  const goToCredentials = async () => {
+    setErrors({});
+    if (details.method === 'access_keys') return setStep('credentials');
+    if (!connection) return setStep('details');
+    setBusy(true);
+    try {
+      // The same set-up, with the chosen permissions: the template changes, the external ID does not.
+      const changed = await client.connections.update(connection.id, {
+        bundles: selection.bundles,
+        regions: selection.regions,
+      });
+      if (JSON.stringify(changed) !== JSON.stringify(connection)) setResult(undefined);
+      setConnection(changed);
       setStep('credentials');
     } catch (failure) {
       setErrors(problemErrors(failure));
     } finally {
       setBusy(false);
     }
+  };
+
+  /** Which way the tenant creates the role, for the account page later; a failure changes nothing. */
+  const recordMethod = (setupMethod: NonNullable<UpdateConnectionInput['setupMethod']>) => {
+    if (!connection || connection.setupMethod === setupMethod) return;
+    client.connections.update(connection.id, { setupMethod }).then(setConnection, () => {});
   };
 
   const validate = async (body = request()) => {
@@ -278,7 +368,7 @@ export function AddAccountWizard({
       setNotices(account.notices);
       setSaved(account);
       setKeys({ accessKeyId: '', secretAccessKey: '' });
-      setStep('done');
+      setStep('done', { replace: true });
     } catch (failure) {
       setErrors(problemErrors(failure));
       setResult(undefined);
@@ -289,6 +379,32 @@ export function AddAccountWizard({
 
   if (!canWrite) {
     return <Alert tone="warning">Your role can view accounts but not add them.</Alert>;
+  }
+  if (loadError) {
+    return (
+      <Alert tone="danger" title="This set-up cannot be resumed">
+        {loadError} <Link to="/accounts/new">Start a new one</Link>
+      </Alert>
+    );
+  }
+  if (urlConnectionId && connection?.id !== urlConnectionId) return <Spinner />;
+  if (connection?.expired) {
+    return (
+      <Alert tone="warning" title="This set-up expired">
+        Pending set-ups can be resumed for a limited time after their last change, and this one has
+        passed it. A role created with its external ID cannot be connected any more.{' '}
+        <Link to="/accounts/new">Start a new one</Link>
+      </Alert>
+    );
+  }
+  if (connection?.status === 'connected' && step !== 'done') {
+    return (
+      <Alert tone="info" title="This set-up is connected already">
+        {connection.accountId ? (
+          <Link to={`/accounts/${connection.accountId}`}>Open the account</Link>
+        ) : null}
+      </Alert>
+    );
   }
   const stepIndex = STEPS.findIndex((s) => s.id === step);
   const otherErrors = Object.entries(errors).filter(
@@ -312,6 +428,13 @@ export function AddAccountWizard({
         ))}
       </ol>
 
+      {connection?.status === 'pending' && details.method === 'role' && step !== 'details' ? (
+        <p className="muted small" role="note">
+          This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
+          {dateTime(connection.expiresAt)}. Its external ID stays the same.
+        </p>
+      ) : null}
+
       {otherErrors.length > 0 ? (
         <Alert tone="danger" title="Something needs your attention">
           <ul>
@@ -331,7 +454,7 @@ export function AddAccountWizard({
             noValidate
             onSubmit={(event) => {
               event.preventDefault();
-              goToPermissions();
+              void goToPermissions();
             }}
           >
             <Field label="Name" error={errors.name}>
@@ -435,7 +558,7 @@ export function AddAccountWizard({
               ) : null}
             </fieldset>
             <div className="form-actions">
-              <Button type="submit" variant="primary">
+              <Button type="submit" variant="primary" busy={busy}>
                 Next: permissions
               </Button>
             </div>
@@ -472,7 +595,7 @@ export function AddAccountWizard({
         <>
           {details.method === 'role' && connection ? (
             <Card title="3. Create the role">
-              <CreateRole connection={connection} />
+              <CreateRole connection={connection} onMethod={recordMethod} />
             </Card>
           ) : null}
           {details.method === 'access_keys' ? (

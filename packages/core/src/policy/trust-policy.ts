@@ -9,6 +9,12 @@ export interface TrustPolicyInput {
   hub: HubPrincipal;
   externalId: string;
   /**
+   * An external ID the role still accepts beside `externalId` while a regenerated one takes over
+   * (a grace period): `sts:ExternalId` then lists both, and IAM matches either (several values of
+   * one key in one condition operator are ORed).
+   */
+  previousExternalId?: string | undefined;
+  /**
    * Pin the exact principal with aws:PrincipalArn. On by default for a role or user hub: trusting the
    * hub account's root and pinning the ARN in a condition survives the hub role being re-created,
    * where naming the role as Principal would silently turn into its old unique ID and stop matching.
@@ -24,6 +30,9 @@ export interface TrustPolicyInput {
 export function buildTrustPolicy(input: TrustPolicyInput): TrustPolicyDocument {
   const externalId = parseExternalId(input.externalId);
   if (!externalId.ok) throw new CoreValidationError([externalId.issue]);
+  const previous =
+    input.previousExternalId === undefined ? undefined : parseExternalId(input.previousExternalId);
+  if (previous && !previous.ok) throw new CoreValidationError([previous.issue]);
   if (input.hub.partition !== input.partition) {
     throw new CoreValidationError([
       {
@@ -39,7 +48,9 @@ export function buildTrustPolicy(input: TrustPolicyInput): TrustPolicyDocument {
       : (input.pinPrincipalArn ?? (input.hub.kind === 'account' ? undefined : input.hub.arn));
   return trustPolicyShape<string>(
     `arn:${input.partition}:iam::${input.hub.accountId}:root`,
-    externalId.value,
+    previous?.ok && previous.value !== externalId.value
+      ? [externalId.value, previous.value]
+      : externalId.value,
     pin,
   ) as TrustPolicyDocument;
 }
@@ -48,11 +59,11 @@ export function buildTrustPolicy(input: TrustPolicyInput): TrustPolicyDocument {
  * The trust policy's structure with the principal and external ID given as values of any kind, so the
  * CloudFormation and Terraform renderers can put a parameter reference where the JSON has a literal.
  */
-export function trustPolicyShape<T>(principal: T, externalId: T, pinPrincipalArn?: string) {
+export function trustPolicyShape<T>(principal: T, externalId: T | T[], pinPrincipalArn?: string) {
   // A fresh object each time: a shared one would come out as a YAML alias, which CloudFormation rejects.
   const pin = () =>
     pinPrincipalArn ? { ArnEquals: { 'aws:PrincipalArn': pinPrincipalArn } } : undefined;
-  const condition: Record<string, Record<string, T | string>> = {
+  const condition: Record<string, Record<string, T | T[] | string>> = {
     StringEquals: { 'sts:ExternalId': externalId },
     ...(pin() ?? {}),
   };

@@ -41,6 +41,18 @@ export function renderCloudFormation(
       MaxLength: 1224,
       AllowedPattern: '[\\w+=,.@:/-]*',
     },
+    ...(blueprint.previousExternalId
+      ? {
+          PreviousExternalId: {
+            Type: 'String',
+            Description: `The external ID ${blueprint.platform} used before it was regenerated; still accepted until its grace period ends. Keep it as it is.`,
+            Default: blueprint.previousExternalId,
+            MinLength: 2,
+            MaxLength: 1224,
+            AllowedPattern: '[\\w+=,.@:/-]*',
+          },
+        }
+      : {}),
     RoleName: {
       Type: 'String',
       Description: 'Name of the IAM role to create.',
@@ -71,7 +83,9 @@ export function renderCloudFormation(
         MaxSessionDuration: blueprint.maxSessionDuration,
         AssumeRolePolicyDocument: trustPolicyShape<CfnValue>(
           principal,
-          { Ref: 'ExternalId' },
+          blueprint.previousExternalId
+            ? [{ Ref: 'ExternalId' }, { Ref: 'PreviousExternalId' }]
+            : { Ref: 'ExternalId' },
           pinnedPrincipal(blueprint.trustPolicy),
         ),
         ManagedPolicyArns: policyIds.map((id) => ({ Ref: id })),
@@ -257,6 +271,9 @@ export function quickCreateLink(input: QuickCreateLinkInput): string {
     templateURL: input.templateUrl,
     stackName: input.stackName ?? defaultStackName(blueprint),
     param_ExternalId: blueprint.externalId,
+    ...(blueprint.previousExternalId
+      ? { param_PreviousExternalId: blueprint.previousExternalId }
+      : {}),
     param_RoleName: blueprint.roleName,
   });
   return `https://${blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(region)}#/stacks/quickcreate?${query.toString()}`;
@@ -278,7 +295,11 @@ export function cloudFormationDeployCommand(
 ): string {
   const region = options.region ?? blueprint.partition.defaultRegion;
   const stack = options.stackName ?? defaultStackName(blueprint);
-  const overrides = [`ExternalId=${blueprint.externalId}`, `RoleName=${blueprint.roleName}`];
+  const overrides = [
+    `ExternalId=${blueprint.externalId}`,
+    ...(blueprint.previousExternalId ? [`PreviousExternalId=${blueprint.previousExternalId}`] : []),
+    `RoleName=${blueprint.roleName}`,
+  ];
   if (!blueprint.hub)
     overrides.push(
       `TrustedPrincipalArn=${options.trustedPrincipalArn ?? '<trusted principal ARN>'}`,

@@ -73,6 +73,15 @@ export function renderRoleSteps(blueprint: RoleBlueprint): ManualStep[] {
             ]
           : []),
         { label: 'External ID', value: blueprint.externalId, format: 'text' },
+        ...(blueprint.previousExternalId
+          ? [
+              {
+                label: 'Previous external ID (accepted until its grace period ends)',
+                value: blueprint.previousExternalId,
+                format: 'text' as const,
+              },
+            ]
+          : []),
         ...trustValues,
       ],
       link: `${iam}#/roles/create`,

@@ -52,6 +52,23 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
         attr('default', blueprint.externalId),
       ],
     ),
+    ...(blueprint.previousExternalId
+      ? [
+          blank,
+          block(
+            'variable',
+            ['previous_external_id'],
+            [
+              attr(
+                'description',
+                `The external ID ${blueprint.platform} used before it was regenerated; still accepted until its grace period ends. Keep it as it is.`,
+              ),
+              attr('type', hclRaw('string')),
+              attr('default', blueprint.previousExternalId),
+            ],
+          ),
+        ]
+      : []),
     blank,
     block(
       'variable',
@@ -118,7 +135,9 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
     : hclRaw('var.trusted_principal_arn');
   const trust = trustPolicyShape<HclValue>(
     principal,
-    hclRaw('var.external_id'),
+    blueprint.previousExternalId
+      ? [hclRaw('var.external_id'), hclRaw('var.previous_external_id')]
+      : hclRaw('var.external_id'),
     pinnedPrincipal(blueprint.trustPolicy),
   );
   items.push(

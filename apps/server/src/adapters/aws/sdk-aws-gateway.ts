@@ -666,7 +666,7 @@ function translate(
               'roleArn',
               'AccessDenied',
               'AWS refused to let Onramp assume this role.',
-              'Check that (1) the role trusts the principal Onramp shows, (2) its trust policy requires exactly this external ID, (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
+              'Check that (1) the role trusts the principal Onramp shows, (2) its trust policy requires the external ID Onramp shows for it (the account page’s "Role and external ID", or the wizard’s "Create the role" step), (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
             )
           : rejected(field, 'AccessDenied', `AWS refused: ${e.message ?? 'access denied'}`);
       break;

@@ -15,6 +15,7 @@ import { callbackTokens } from './migrations/0002_callback_tokens.ts';
 import { healthAndWebhooks } from './migrations/0003_health_and_webhooks.ts';
 import { webhookSecretRotation } from './migrations/0004_webhook_secret_rotation.ts';
 import { usersHardening } from './migrations/0006_users_hardening.ts';
+import { connectionLifecycle } from './migrations/0007_connection_lifecycle.ts';
 import { accountIdentityIndex } from './migrations/0010_account_identity_index.ts';
 import type { Database } from './schema.ts';
 
@@ -146,6 +147,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0003_health_and_webhooks': healthAndWebhooks(dialect),
     '0004_webhook_secret_rotation': webhookSecretRotation(dialect),
     '0006_users_hardening': usersHardening(dialect),
+    '0007_connection_lifecycle': connectionLifecycle(dialect),
     '0010_account_identity_index': accountIdentityIndex(dialect),
   };
 }

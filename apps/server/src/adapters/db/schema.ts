@@ -88,6 +88,11 @@ export interface ConnectionsTable {
   account_id: string | null;
   created_at: string;
   updated_at: string;
+  /** The external ID a regeneration replaced, still accepted in templates until the date after it. */
+  previous_external_id: string | null;
+  previous_external_id_until: string | null;
+  /** How the tenant chose to create the role: quick_create | cloudformation | terraform | manual. */
+  setup_method: string | null;
 }
 
 export interface AccountsTable {
@@ -119,6 +124,8 @@ export interface AccountsTable {
   stale_since: string | null;
   created_at: string;
   updated_at: string;
+  /** How the role reached Onramp: stack_callback | pasted_arn (null: keys, or before 0007). */
+  role_origin: string | null;
 }
 
 /**

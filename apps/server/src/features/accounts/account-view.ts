@@ -15,6 +15,7 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     roleArn: account.roleArn,
     accessKeyId: account.accessKeyId,
     connectionId: account.connectionId,
+    roleOrigin: account.method === 'role' ? account.roleOrigin : null,
     bundles: account.bundles,
     regions: account.regions,
     status: account.status,

@@ -8,6 +8,8 @@ import type { BundleFinding } from './permissions-check.ts';
 
 export type AccountMethod = AccountsTable['method'];
 export type AccountStatus = AccountsTable['status'];
+/** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
+export type RoleOrigin = 'stack_callback' | 'pasted_arn';
 
 export interface Check {
   name: string;
@@ -45,14 +47,16 @@ export interface Account {
   lastCheckedAt: string | null;
   /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
   staleSince: string | null;
+  /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
+  roleOrigin: RoleOrigin | null;
   createdAt: string;
   updatedAt: string;
 }
 
 export type NewAccount = Omit<
   Account,
-  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince'
->;
+  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince' | 'roleOrigin'
+> & { roleOrigin?: RoleOrigin | null };
 
 export type AccountChanges = Partial<
   Pick<
@@ -63,6 +67,7 @@ export type AccountChanges = Partial<
     | 'regions'
     | 'principalArn'
     | 'roleArn'
+    | 'externalId'
     | 'accessKeyId'
     | 'status'
     | 'statusDetail'
@@ -106,6 +111,7 @@ function toAccount(row: AccountsTable): Account {
     statusDetail: parseStatusDetail(row.status_detail),
     lastCheckedAt: row.last_checked_at,
     staleSince: row.stale_since,
+    roleOrigin: (row.role_origin as RoleOrigin | null) ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -168,6 +174,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         status_detail: JSON.stringify(input.statusDetail),
         last_checked_at: input.lastCheckedAt,
         stale_since: null,
+        role_origin: input.roleOrigin ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -325,6 +332,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
           accessKeyId: changes.accessKeyId,
         });
       }
+      if (changes.externalId !== undefined) set.external_id = changes.externalId;
       if (changes.status !== undefined) set.status = changes.status;
       if (changes.statusDetail !== undefined)
         set.status_detail = JSON.stringify(changes.statusDetail);

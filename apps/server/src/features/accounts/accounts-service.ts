@@ -25,7 +25,9 @@ import { isId, newId } from '../../ids.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import {
   type Connection,
+  type ConnectionChanges,
   createConnectionsRepository,
+  type SetupMethod,
 } from '../connections/connections-repository.ts';
 import { type CheckTrigger, createHealthRepository } from '../health/health-repository.ts';
 import {
@@ -44,6 +46,7 @@ import {
   type AccountMethod,
   createAccountsRepository,
   credentialKeyOf,
+  type RoleOrigin,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import {
@@ -75,7 +78,29 @@ export interface CreateConnectionInput {
   partition: PartitionId;
   bundles: 'default' | 'all' | string[];
   regions: string[];
-  roleName: string;
+  /** Default: `OnrampRole-` and a suffix of the connection's id (see defaultRoleName). */
+  roleName?: string | undefined;
+}
+
+export interface UpdateConnectionInput {
+  name?: string | undefined;
+  description?: string | undefined;
+  partition?: PartitionId | undefined;
+  bundles?: 'default' | 'all' | string[] | undefined;
+  regions?: string[] | undefined;
+  roleName?: string | undefined;
+  setupMethod?: SetupMethod | undefined;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A connection's default role name: unique to the connection, so two connections to one AWS account
+ * (two tenants, or one tenant twice) deploy side by side. The stack (`onramp-<role>`) and managed
+ * policies (`<role>-<suffix>`) take their names from it. The id's tail is its random part.
+ */
+export function defaultRoleName(connectionId: string): string {
+  return `OnrampRole-${connectionId.slice(-8)}`;
 }
 
 export interface UpdateAccountInput {
@@ -163,6 +188,12 @@ export function createAccountsService(deps: ServiceDeps) {
       trx,
     );
   const now = () => deps.clock().toISOString();
+  const pendingDays = deps.pendingConnectionDays ?? 14;
+  const graceDays = deps.externalIdGraceDays ?? 7;
+  /** Pending connections last changed before this have expired. */
+  const pendingSince = () => new Date(deps.clock().getTime() - pendingDays * DAY_MS).toISOString();
+  const isExpired = (connection: Connection) =>
+    connection.status === 'pending' && connection.updatedAt < pendingSince();
 
   async function limitsOf(tenantId: string): Promise<TenantLimits> {
     const tenant = await deps.tenants.find(tenantId);
@@ -268,6 +299,7 @@ export function createAccountsService(deps: ServiceDeps) {
       ]);
     }
     if (forCreate && connection.status !== 'pending') throw alreadyConnected(connection);
+    if (isExpired(connection)) throw expiredConnection(connection);
     enforcePartitionAndMethod(limits, connection.partition, 'role', 'method');
     const selection = resolveSelection(deps.catalog, {
       partition: connection.partition,
@@ -371,6 +403,24 @@ export function createAccountsService(deps: ServiceDeps) {
     }
   }
 
+  /** `account.external_id_changed`: which step of a regeneration; the IDs themselves stay out. */
+  async function publishExternalIdChange(
+    account: Account,
+    phase: 'regenerated' | 'switched' | 'previous_dropped',
+    previousAcceptedUntil: string | null,
+    trx: Kysely<Database>,
+  ): Promise<void> {
+    if (!deps.events) return;
+    await deps.events.publish(
+      {
+        tenantId: account.tenantId,
+        type: 'account.external_id_changed',
+        data: { account: toAccountResponse(account), phase, previousAcceptedUntil },
+      },
+      trx,
+    );
+  }
+
   function sealSecret(tenantId: string, accountId: string, secretAccessKey: string) {
     return deps.envelope.seal(secretAccessKey, {
       tenantId,
@@ -396,29 +446,32 @@ export function createAccountsService(deps: ServiceDeps) {
       const externalId = generateExternalId(deps.randomBytes(32));
       const bundles = selection.bundles.map((b) => b.id);
       const regions = [...selection.regions];
+      const id = newId('connection');
+      const roleName = input.roleName ?? defaultRoleName(id);
       // Everything the templates need must render before the set-up is stored (role name, policy sizes).
       createRoleBlueprint({
         catalog: deps.catalog,
         selection: { partition: input.partition, bundles, regions },
         externalId,
         hubPrincipal: hub.arn,
-        roleName: input.roleName,
+        roleName,
       });
       return inTransaction(undefined, async (trx) => {
         const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
         const cap = capFor('pendingConnections', locked, caps);
-        if ((await connections.countPending(caller.tenantId, trx)) >= cap)
+        if ((await connections.countPending(caller.tenantId, trx, pendingSince())) >= cap)
           throw capReached('pendingConnections', cap, 'tenant');
         const connection = await connections.create(
           caller.tenantId,
           {
+            id,
             name: input.name,
             description: input.description,
             partition: input.partition,
             bundles,
             regions,
             externalId,
-            roleName: input.roleName,
+            roleName,
           },
           trx,
         );
@@ -439,12 +492,237 @@ export function createAccountsService(deps: ServiceDeps) {
       });
     },
 
+    /**
+     * Changes a pending set-up, as the wizard's later steps do; the external ID stays (the tenant may
+     * have created the role with it already). The partition rules of create apply. The connection is
+     * read under its lock so two PATCHes at once take turns: neither writes back a stale field.
+     */
+    async updateConnection(
+      caller: Caller,
+      id: string,
+      input: UpdateConnectionInput,
+    ): Promise<Connection> {
+      const limits = await limitsOf(caller.tenantId);
+      const updated = await inTransaction(undefined, async (trx) => {
+        const current = await connections.findForUpdate(caller.tenantId, id, trx);
+        if (!current) throw notFound('Connection');
+        if (current.status !== 'pending') throw alreadyConnected(current);
+        if (isExpired(current)) throw expiredConnection(current);
+        const partition = input.partition ?? current.partition;
+        const partitionChanged = partition !== current.partition;
+        if (partitionChanged) {
+          enforcePartitionAndMethod(limits, partition, 'role', 'partition');
+          hubPrincipal(partition);
+        }
+        // Another partition has other defaults and regions: unless told, take its defaults.
+        const selection = resolveSelection(deps.catalog, {
+          partition,
+          bundles: input.bundles ?? (partitionChanged ? 'default' : current.bundles),
+          regions: input.regions ?? (partitionChanged ? [] : current.regions),
+        });
+        const bundles = selection.bundles.map((b) => b.id);
+        const regions = [...selection.regions];
+        const changes: ConnectionChanges = {};
+        if (input.name !== undefined && input.name !== current.name) changes.name = input.name;
+        if (input.description !== undefined && input.description !== current.description)
+          changes.description = input.description;
+        if (partitionChanged) changes.partition = partition;
+        if (!sameList(bundles, current.bundles)) changes.bundles = bundles;
+        if (!sameList(regions, current.regions)) changes.regions = regions;
+        if (input.roleName !== undefined && input.roleName !== current.roleName)
+          changes.roleName = input.roleName;
+        if (input.setupMethod !== undefined && input.setupMethod !== current.setupMethod)
+          changes.setupMethod = input.setupMethod;
+        const changed = Object.keys(changes);
+        if (changed.length === 0) return current;
+        // The templates must still render with the new set-up (role name, policy sizes).
+        createRoleBlueprint({
+          catalog: deps.catalog,
+          selection: { partition, bundles, regions },
+          externalId: current.externalId,
+          hubPrincipal: hubPrincipal(partition).arn,
+          roleName: changes.roleName ?? current.roleName,
+        });
+        if (!(await connections.applyChanges(caller.tenantId, id, changes, trx)))
+          throw alreadyConnected(current);
+        if (changed.some((k) => k !== 'setupMethod')) {
+          await audit(
+            caller,
+            'connection.updated',
+            { type: 'connection', id },
+            {
+              changed,
+              name: changes.name ?? current.name,
+              partition,
+              bundles,
+              regions,
+              roleName: changes.roleName ?? current.roleName,
+            },
+            trx,
+          );
+        }
+        return undefined;
+      });
+      return updated ?? findConnection(caller.tenantId, id);
+    },
+
+    /** When a pending connection stops being resumable; null once connected. */
+    expiresAtOf(connection: Connection): string | null {
+      if (connection.status !== 'pending') return null;
+      return new Date(Date.parse(connection.updatedAt) + pendingDays * DAY_MS).toISOString();
+    },
+
+    isExpired,
+
+    /**
+     * A new external ID for a role account, with a grace period. Onramp keeps assuming the role with
+     * the one in use until a check with the new one passes (advanceExternalId); meanwhile the
+     * templates list both, and the replaced one stays listed until the grace period ends.
+     */
+    async regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+      const account = await findAccount(caller.tenantId, accountId);
+      if (account.method !== 'role' || !account.connectionId || !account.externalId) {
+        const message =
+          'Only an account connected with an IAM role from an Onramp connection has an external ID.';
+        throw new AppError('conflict', message, [
+          { field: 'method', code: 'no_external_id', message },
+        ]);
+      }
+      const connection = await findConnection(caller.tenantId, account.connectionId);
+      const externalId = generateExternalId(deps.randomBytes(32));
+      const until = new Date(deps.clock().getTime() + graceDays * DAY_MS).toISOString();
+      await inTransaction(undefined, async (trx) => {
+        // The one Onramp uses stays accepted: a regeneration before the last one took over replaces
+        // only the new one that no role accepted yet.
+        const rotated = await connections.rotateExternalId(
+          caller.tenantId,
+          connection.id,
+          {
+            from: connection.externalId,
+            externalId,
+            previous: account.externalId as string,
+            until,
+          },
+          trx,
+        );
+        if (!rotated) {
+          const message =
+            'The external ID was regenerated at the same moment; reload and try again.';
+          throw new AppError('conflict', message, [
+            { field: 'externalId', code: 'concurrent_change', message },
+          ]);
+        }
+        await audit(
+          caller,
+          'account.external_id_regenerated',
+          { type: 'account', id: accountId },
+          { name: account.name, connectionId: connection.id, previousAcceptedUntil: until },
+          trx,
+        );
+        await publishExternalIdChange(account, 'regenerated', until, trx);
+      });
+      return findConnection(caller.tenantId, connection.id);
+    },
+
+    /**
+     * Moves a role account along a regeneration, before a health check: once a validation with the
+     * new external ID passes, Onramp uses it; once it does and the grace period is over, the old one
+     * leaves the templates. Each step is audited and published. Nothing happens while AWS cannot
+     * tell (the next check tries again). Returns the external ID in use afterwards.
+     */
+    async advanceExternalId(tenantId: string, accountId: string): Promise<string | undefined> {
+      const account = await accounts.find(tenantId, accountId);
+      if (account?.method !== 'role' || !account.connectionId || !account.roleArn)
+        return account?.externalId ?? undefined;
+      const connection = await connections.find(tenantId, account.connectionId);
+      if (!connection) return account.externalId ?? undefined;
+      const system: Caller = {
+        tenantId,
+        actorType: 'system',
+        actorId: null,
+        requestId: newId('request'),
+        sourceIp: '',
+      };
+      let inUse = account.externalId;
+      if (inUse !== connection.externalId) {
+        const report = await validateCredentials(
+          deps,
+          {
+            method: 'role',
+            partition: account.partition,
+            roleArn: account.roleArn,
+            externalId: connection.externalId,
+          },
+          {
+            expectedAccountId: account.awsAccountId,
+            permissions: permissionsOf(account.bundles, account.regions),
+          },
+        ).catch(() => undefined);
+        if (!report?.valid) return inUse ?? undefined;
+        const switched = await inTransaction(undefined, async (trx) => {
+          const result = await trx
+            .updateTable('accounts')
+            .set({ external_id: connection.externalId, updated_at: now() })
+            .where('tenant_id', '=', tenantId)
+            .where('id', '=', accountId)
+            .where('external_id', '=', account.externalId)
+            .executeTakeFirst();
+          if (Number(result.numUpdatedRows) === 0) return false;
+          await audit(
+            system,
+            'account.external_id_switched',
+            { type: 'account', id: accountId },
+            { name: account.name, connectionId: connection.id },
+            trx,
+          );
+          await publishExternalIdChange(
+            { ...account, externalId: connection.externalId },
+            'switched',
+            connection.previousExternalIdUntil,
+            trx,
+          );
+          return true;
+        });
+        if (!switched) return (await accounts.find(tenantId, accountId))?.externalId ?? undefined;
+        announceChange(accountId);
+        inUse = connection.externalId;
+      }
+      const previous = connection.previousExternalId;
+      const until = connection.previousExternalIdUntil;
+      if (
+        previous &&
+        inUse === connection.externalId &&
+        (until === null || Date.parse(until) <= deps.clock().getTime())
+      ) {
+        await inTransaction(undefined, async (trx) => {
+          if (!(await connections.dropPreviousExternalId(tenantId, connection.id, previous, trx)))
+            return;
+          await audit(
+            system,
+            'account.external_id_previous_dropped',
+            { type: 'account', id: accountId },
+            { name: account.name, connectionId: connection.id },
+            trx,
+          );
+          await publishExternalIdChange(account, 'previous_dropped', null, trx);
+        });
+      }
+      return inUse ?? undefined;
+    },
+
     /** One page of the tenant's connections, oldest first. */
     async listConnections(
       tenantId: string,
-      query: { limit: number; cursor?: string | undefined },
+      query: {
+        limit: number;
+        cursor?: string | undefined;
+        status?: Connection['status'] | undefined;
+      },
     ): Promise<{ connections: Connection[]; next: string | null }> {
       const rows = await connections.list(tenantId, {
+        ...(query.status ? { status: query.status } : {}),
+        // Expired set-ups are no longer offered for resuming.
+        ...(query.status === 'pending' ? { pendingSince: pendingSince() } : {}),
         limit: query.limit,
         ...(query.cursor !== undefined
           ? { after: decodeCursor(query.cursor, (k) => isId('connection', k)) }
@@ -459,6 +737,7 @@ export function createAccountsService(deps: ServiceDeps) {
     async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
       const connection = await findConnection(caller.tenantId, id);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
+      if (isExpired(connection)) throw expiredConnection(connection);
       const externalId = generateExternalId(deps.randomBytes(32));
       await inTransaction(undefined, async (trx) => {
         if (!(await connections.replaceExternalId(caller.tenantId, id, externalId, trx)))
@@ -503,6 +782,8 @@ export function createAccountsService(deps: ServiceDeps) {
           regions: connection.regions,
         },
         externalId: connection.externalId,
+        // Listed beside the new one until the grace period ends and Onramp uses the new one.
+        previousExternalId: connection.previousExternalId ?? undefined,
         hubPrincipal: hubPrincipal(connection.partition).arn,
         roleName: connection.roleName,
       });
@@ -530,7 +811,7 @@ export function createAccountsService(deps: ServiceDeps) {
     async create(
       caller: Caller,
       input: CreateAccountInput,
-      options: { waitForPropagation?: boolean; signal?: AbortSignal } = {},
+      options: { waitForPropagation?: boolean; signal?: AbortSignal; roleOrigin?: RoleOrigin } = {},
     ): Promise<Account> {
       const prepared = await prepare(caller.tenantId, input, true);
       const { limits } = prepared;
@@ -583,6 +864,7 @@ export function createAccountsService(deps: ServiceDeps) {
             roleArn: credentials.method === 'role' ? credentials.roleArn : null,
             externalId: connection?.externalId ?? null,
             connectionId: connection?.id ?? null,
+            roleOrigin: connection ? (options.roleOrigin ?? 'pasted_arn') : null,
             accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
             bundles: prepared.bundles,
             regions: prepared.regions,
@@ -1043,6 +1325,13 @@ function duplicateName(name: string): AppError {
   const message = `An account named "${name}" already exists in this tenant.`;
   return new AppError('conflict', message, [
     { field: 'name', code: 'duplicate_name', message, hint: 'Choose another name.' },
+  ]);
+}
+
+function expiredConnection(connection: Connection): AppError {
+  const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;
+  return new AppError('conflict', message, [
+    { field: 'connectionId', code: 'expired', message, hint: 'Add the account again.' },
   ]);
 }
 

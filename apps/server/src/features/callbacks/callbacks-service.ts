@@ -294,7 +294,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
         account = await deps.accounts.create(
           caller,
           { method: 'role', connectionId: row.connectionId, roleArn: input.roleArn },
-          { waitForPropagation: true },
+          { waitForPropagation: true, roleOrigin: 'stack_callback' },
         );
       } catch (error) {
         const raced =

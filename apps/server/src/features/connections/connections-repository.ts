@@ -3,6 +3,10 @@ import type { Kysely } from 'kysely';
 import type { ConnectionsTable, Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
 
+/** How the tenant chose to create the role in the wizard. */
+export const SETUP_METHODS = ['quick_create', 'cloudformation', 'terraform', 'manual'] as const;
+export type SetupMethod = (typeof SETUP_METHODS)[number];
+
 /** A role set-up: what the tenant deploys in AWS (selection, role name, external ID) before it is an account. */
 export interface Connection {
   id: string;
@@ -18,9 +22,25 @@ export interface Connection {
   accountId: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The external ID a regeneration replaced; the templates list it beside the new one until `previousExternalIdUntil`. */
+  previousExternalId: string | null;
+  previousExternalIdUntil: string | null;
+  setupMethod: SetupMethod | null;
+}
+
+/** What a PATCH of a pending connection may change; never the external ID. */
+export interface ConnectionChanges {
+  name?: string;
+  description?: string;
+  partition?: PartitionId;
+  bundles?: string[];
+  regions?: string[];
+  roleName?: string;
+  setupMethod?: SetupMethod;
 }
 
 export interface NewConnection {
+  id?: string;
   name: string;
   description: string;
   partition: PartitionId;
@@ -45,6 +65,9 @@ function toConnection(row: ConnectionsTable): Connection {
     accountId: row.account_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    previousExternalId: row.previous_external_id,
+    previousExternalIdUntil: row.previous_external_id_until,
+    setupMethod: (row.setup_method as SetupMethod | null) ?? null,
   };
 }
 
@@ -61,7 +84,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
     ): Promise<Connection> {
       const now = clock().toISOString();
       const row: ConnectionsTable = {
-        id: newId('connection'),
+        id: input.id ?? newId('connection'),
         tenant_id: tenantId,
         name: input.name,
         description: input.description,
@@ -74,6 +97,9 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         account_id: null,
         created_at: now,
         updated_at: now,
+        previous_external_id: null,
+        previous_external_id_until: null,
+        setup_method: null,
       };
       await executor.insertInto('connections').values(row).execute();
       return toConnection(row);
@@ -96,7 +122,13 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
     /** One page, oldest first, read with `limit + 1` rows (see http/pagination.ts). */
     async list(
       tenantId: string,
-      options: { limit: number; after?: string },
+      options: {
+        limit: number;
+        after?: string;
+        status?: Connection['status'];
+        /** Leaves out pending connections last changed before this instant (expired). */
+        pendingSince?: string;
+      },
     ): Promise<Connection[]> {
       let query = db
         .selectFrom('connections')
@@ -105,18 +137,119 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .orderBy('id', 'asc')
         .limit(options.limit + 1);
       if (options.after !== undefined) query = query.where('id', '>', options.after);
+      if (options.status !== undefined) query = query.where('status', '=', options.status);
+      const since = options.pendingSince;
+      if (since !== undefined)
+        query = query.where((eb) =>
+          eb.or([eb('status', '!=', 'pending'), eb('updated_at', '>=', since)]),
+        );
       return (await query.execute()).map(toConnection);
     },
 
-    /** Set-ups not connected to an account: what the tenant's cap counts. */
-    async countPending(tenantId: string, executor: Kysely<Database> = db): Promise<number> {
-      const row = await executor
+    /** Set-ups not connected to an account, and not expired: what the tenant's cap counts. */
+    async countPending(
+      tenantId: string,
+      executor: Kysely<Database> = db,
+      pendingSince?: string,
+    ): Promise<number> {
+      let query = executor
         .selectFrom('connections')
         .select((eb) => eb.fn.countAll().as('n'))
         .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'pending');
+      if (pendingSince !== undefined) query = query.where('updated_at', '>=', pendingSince);
+      const row = await query.executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    /**
+     * Reads a connection to change it, holding it until the transaction ends: a no-op UPDATE first
+     * takes the row's lock on PostgreSQL and the one writer lock on SQLite, so two PATCHes take turns
+     * instead of each writing back what it read before the other's change.
+     */
+    async findForUpdate(
+      tenantId: string,
+      id: string,
+      trx: Kysely<Database>,
+    ): Promise<Connection | undefined> {
+      await trx
+        .updateTable('connections')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+      return this.find(tenantId, id, trx);
+    },
+
+    /** Changes a pending connection's set-up; false when it is no longer pending. */
+    async applyChanges(
+      tenantId: string,
+      id: string,
+      changes: ConnectionChanges,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const set: Partial<ConnectionsTable> = { updated_at: clock().toISOString() };
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.description !== undefined) set.description = changes.description;
+      if (changes.partition !== undefined) set.partition = changes.partition;
+      if (changes.bundles !== undefined) set.bundles = JSON.stringify(changes.bundles);
+      if (changes.regions !== undefined) set.regions = JSON.stringify(changes.regions);
+      if (changes.roleName !== undefined) set.role_name = changes.roleName;
+      if (changes.setupMethod !== undefined) set.setup_method = changes.setupMethod;
+      const result = await executor
+        .updateTable('connections')
+        .set(set)
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
         .where('status', '=', 'pending')
         .executeTakeFirst();
-      return Number(row?.n ?? 0);
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * A connected account's new external ID: the old one stays listed in the templates until `until`.
+     * Conditional on the external ID the caller read, so two regenerations at once cannot both win.
+     */
+    async rotateExternalId(
+      tenantId: string,
+      id: string,
+      rotation: { from: string; externalId: string; previous: string; until: string },
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('connections')
+        .set({
+          external_id: rotation.externalId,
+          previous_external_id: rotation.previous,
+          previous_external_id_until: rotation.until,
+          updated_at: clock().toISOString(),
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('external_id', '=', rotation.from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** The grace period is over: the templates list only the current external ID. */
+    async dropPreviousExternalId(
+      tenantId: string,
+      id: string,
+      previous: string,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('connections')
+        .set({
+          previous_external_id: null,
+          previous_external_id_until: null,
+          updated_at: clock().toISOString(),
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('previous_external_id', '=', previous)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Replaces the external ID of a pending connection; false when there is no such pending connection. */

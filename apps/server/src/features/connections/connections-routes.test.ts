@@ -69,7 +69,8 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
       partition: 'aws',
       bundles: ['cost-inventory', 'nodes-ec2'],
       regions: ['eu-central-1', 'eu-west-1'],
-      roleName: 'OnrampRole',
+      // Unique per connection, so two connections to one AWS account deploy side by side.
+      roleName: `OnrampRole-${c.id.slice(-8)}`,
       externalId: expect.stringMatching(EXTERNAL_ID),
       trustedPrincipal: {
         arn: `arn:aws:iam::${HUB_ACCOUNT}:role/onramp-hub`,

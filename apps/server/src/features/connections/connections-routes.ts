@@ -5,6 +5,7 @@ import {
   createConnectionRequestSchema,
   listConnectionsQuerySchema,
   stepsResponseSchema,
+  updateConnectionRequestSchema,
 } from '@onramp/contracts';
 import {
   cloudFormationDeployCommand,
@@ -122,6 +123,11 @@ export async function toConnectionResponse(
   const quickCreate = blueprint
     ? await quickCreateOf(ctx, caller, connection, blueprint, log)
     : { link: null, reason: noHubIssue(connection.partition).message };
+  const account = connection.accountId
+    ? await ctx.accounts
+        .getAccount(connection.tenantId, connection.accountId)
+        .catch(() => undefined)
+    : undefined;
   return {
     id: connection.id,
     name: connection.name,
@@ -135,6 +141,12 @@ export async function toConnectionResponse(
     unavailableReason: hub ? null : noHubIssue(connection.partition).message,
     status: connection.status,
     accountId: connection.accountId,
+    previousExternalId: connection.previousExternalId,
+    previousExternalIdUntil: connection.previousExternalIdUntil,
+    externalIdInUse: account?.externalId ?? null,
+    setupMethod: connection.setupMethod,
+    expiresAt: ctx.accounts.expiresAtOf(connection),
+    expired: ctx.accounts.isExpired(connection),
     links: {
       cloudformationYaml: `${base}/cloudformation?format=yaml`,
       cloudformationJson: `${base}/cloudformation?format=json`,
@@ -181,13 +193,35 @@ export async function registerConnectionsRoutes(
     },
   );
 
+  routes.patch(
+    '/v1/connections/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Change a pending role set-up',
+        description:
+          'Name, description, partition, permissions, regions, role name, or how the role will be made. The external ID never changes here: a role created with it keeps working. A new partition takes its default permissions and all regions unless `bundles` and `regions` are sent too. 409 once connected or expired.',
+        params: idParamsSchema,
+        body: updateConnectionRequestSchema,
+        response: { 200: connectionSchema },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request, 'accounts:write');
+      const { externalId: _never, ...changes } = request.body;
+      const connection = await ctx.accounts.updateConnection(caller, request.params.id, changes);
+      return toConnectionResponse(ctx, caller, connection, request.log);
+    },
+  );
+
   routes.get(
     '/v1/connections',
     {
       schema: {
         tags,
         summary: 'List connections',
-        description: 'Oldest first; pass `next` as `cursor` for the following page.',
+        description:
+          'Oldest first; pass `next` as `cursor` for the following page. `status=pending` lists the set-ups a tenant can still resume (not connected, not expired).',
         querystring: listConnectionsQuerySchema,
         response: { 200: connectionListSchema },
       },
@@ -239,6 +273,25 @@ export async function registerConnectionsRoutes(
       const connection = await ctx.accounts.regenerateExternalId(caller, request.params.id);
       // The old token goes with the old external ID: a stack of the old template cannot connect.
       await ctx.callbacks.issue(caller, connection, 'external_id_regenerated');
+      return toConnectionResponse(ctx, caller, connection, request.log);
+    },
+  );
+
+  routes.post(
+    '/v1/accounts/:id/external-id/regenerate',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'Regenerate a role account’s external ID, with a grace period',
+        description:
+          'The templates of the account’s connection then list both IDs (`sts:ExternalId` with two values; IAM accepts either). Onramp keeps assuming the role with the old one until a check with the new one passes, then uses the new one; the old one leaves the templates when the grace period (ONRAMP_EXTERNAL_ID_GRACE_DAYS) has ended. Each step is audited and sent as `account.external_id_changed`. Answers the connection.',
+        params: idParamsSchema,
+        response: { 200: connectionSchema },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request, 'accounts:write');
+      const connection = await ctx.accounts.regenerateAccountExternalId(caller, request.params.id);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
   );

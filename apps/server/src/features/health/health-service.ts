@@ -228,8 +228,14 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     });
     if (!before) return undefined;
     await options.beforeAws?.(before.partition);
+    // A regenerated external ID: switch to it once the role accepts it, drop the old after its grace;
+    // the check then uses the ID in use (a role that trusts only the new one is not invalid).
+    const externalId =
+      before.method === 'role'
+        ? await deps.accounts.advanceExternalId(tenantId, accountId)
+        : undefined;
     const started = performance.now();
-    const outcome = await validate(before, options.signal);
+    const outcome = await validate(externalId ? { ...before, externalId } : before, options.signal);
     if (options.signal?.aborted)
       throw new AppError('upstream_unavailable', 'The check was cancelled; nothing was recorded.');
     const durationMs = Math.round(performance.now() - started);
