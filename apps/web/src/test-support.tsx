@@ -4,7 +4,11 @@ import type { ReactElement } from 'react';
 import { afterEach } from 'vitest';
 import { ClientContext, Console, type ConsoleContext } from './lib/session.tsx';
 
-afterEach(() => cleanup());
+afterEach(() => {
+  cleanup();
+  // The console keeps its place in the URL (the wizard's step, list filters): each test starts afresh.
+  window.history.replaceState(null, '', '/');
+});
 
 export const SESSION: Session = {
   user: {

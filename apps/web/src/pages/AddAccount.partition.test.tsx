@@ -115,13 +115,24 @@ describe('keys of another partition in the wizard', () => {
           regions: [],
           status: 'pending',
         }),
+        'connections.update': async (_id: string, changes: object) => ({
+          id: 'conn_1',
+          name: 'Gov',
+          partition: 'aws-us-gov',
+          roleName: 'OnrampRole',
+          externalId: 'onramp-x',
+          bundles: ['nodes-ec2'],
+          regions: [],
+          status: 'pending',
+          ...changes,
+        }),
         'connections.get': async () => ({ status: 'pending' }),
       }),
     );
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Gov' } });
     fireEvent.click(screen.getByRole('radio', { name: /GovCloud/ }));
     fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
-    fireEvent.click(screen.getByRole('button', { name: 'Next: create the role' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
     const arn = (await screen.findByLabelText('Role ARN')) as HTMLInputElement;
     expect(arn.placeholder).toBe('arn:aws-us-gov:iam::123456789012:role/OnrampRole');
     expect(
