@@ -1,3 +1,5 @@
+import type { Partition } from '../partitions/partitions.ts';
+import type { PolicySet } from '../policy/policy-builder.ts';
 import { pinnedPrincipal, trustPolicyShape } from '../policy/trust-policy.ts';
 import {
   attr,
@@ -153,62 +155,18 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
         blank,
         attr('tags', { 'managed-by': 'onramp' }),
         blank,
-        block(
-          'lifecycle',
-          [],
-          [
-            block(
-              'precondition',
-              [],
-              [
-                attr(
-                  'condition',
-                  hclRaw(`data.aws_partition.current.partition == "${partition.id}"`),
-                ),
-                attr(
-                  'error_message',
-                  hclRaw(
-                    `"This configuration is for ${escapeTemplate(partition.displayName)} (${partition.id}), but the AWS provider is signed in to \${data.aws_partition.current.partition}."`,
-                  ),
-                ),
-              ],
-            ),
-          ],
-        ),
+        partitionGuard(partition),
       ],
     ),
   );
-  policySet.policies.forEach((policy, i) => {
-    const id = `onramp_${policy.suffix.replace(/-/g, '_')}`;
-    items.push(
-      blank,
-      block(
-        'resource',
-        ['aws_iam_policy', id],
-        [
-          attr('name', hclRaw(`"\${var.role_name}-${policy.suffix}"`)),
-          attr('path', blueprint.rolePath),
-          attr(
-            'description',
-            `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
-          ),
-          attr(
-            'policy',
-            jsonencode(withPlaceholders(policy.document, blueprint.rolePath, TF_PLACEHOLDERS)),
-          ),
-        ],
-      ),
-      blank,
-      block(
-        'resource',
-        ['aws_iam_role_policy_attachment', id],
-        [
-          attr('role', hclRaw('aws_iam_role.onramp.name')),
-          attr('policy_arn', hclRaw(`aws_iam_policy.${id}.arn`)),
-        ],
-      ),
-    );
-  });
+  items.push(
+    ...managedPolicyResources(policySet, {
+      principal: 'role',
+      path: blueprint.rolePath,
+      platform: blueprint.platform,
+      placeholders: TF_PLACEHOLDERS,
+    }),
+  );
   items.push(
     blank,
     block(
@@ -233,6 +191,73 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
     '',
   ];
   return `${header.join('\n')}\n${renderHclFile(items)}`;
+}
+
+/** Stops an apply against another partition than the one the configuration was made for. */
+export function partitionGuard(partition: Partition): HclItem {
+  return block(
+    'lifecycle',
+    [],
+    [
+      block(
+        'precondition',
+        [],
+        [
+          attr('condition', hclRaw(`data.aws_partition.current.partition == "${partition.id}"`)),
+          attr(
+            'error_message',
+            hclRaw(
+              `"This configuration is for ${escapeTemplate(partition.displayName)} (${partition.id}), but the AWS provider is signed in to \${data.aws_partition.current.partition}."`,
+            ),
+          ),
+        ],
+      ),
+    ],
+  );
+}
+
+/**
+ * One aws_iam_policy per managed policy of the set, each attached to the role or user the
+ * configuration creates (`aws_iam_role.onramp` / `aws_iam_user.onramp`), named after `var.<kind>_name`.
+ */
+export function managedPolicyResources(
+  policySet: PolicySet,
+  options: {
+    principal: 'role' | 'user';
+    path: string;
+    platform: string;
+    placeholders: Record<string, string>;
+  },
+): HclItem[] {
+  const { principal, path, platform, placeholders } = options;
+  return policySet.policies.flatMap((policy, i) => {
+    const id = `onramp_${policy.suffix.replace(/-/g, '_')}`;
+    return [
+      blank,
+      block(
+        'resource',
+        ['aws_iam_policy', id],
+        [
+          attr('name', hclRaw(`"\${var.${principal}_name}-${policy.suffix}"`)),
+          attr('path', path),
+          attr(
+            'description',
+            `Permissions ${i + 1} of ${policySet.policies.length} for ${platform}, managed by Onramp.`,
+          ),
+          attr('policy', jsonencode(withPlaceholders(policy.document, path, placeholders))),
+        ],
+      ),
+      blank,
+      block(
+        'resource',
+        [`aws_iam_${principal}_policy_attachment`, id],
+        [
+          attr(principal, hclRaw(`aws_iam_${principal}.onramp.name`)),
+          attr('policy_arn', hclRaw(`aws_iam_policy.${id}.arn`)),
+        ],
+      ),
+    ];
+  });
 }
 
 export function jsonencode(value: HclValue): HclValue {

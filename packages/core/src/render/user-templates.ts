@@ -1,8 +1,8 @@
 import { stringify as stringifyYaml } from 'yaml';
 import { type CfnTemplate, type CfnValue, toCfnPolicy, truncate } from './cloudformation.ts';
-import { attr, blank, block, escapeTemplate, type HclItem, hclRaw, renderHclFile } from './hcl.ts';
+import { attr, blank, block, type HclItem, hclRaw, renderHclFile } from './hcl.ts';
 import { concretePolicies, type ManualStep } from './manual-steps.ts';
-import { jsonencode, withPlaceholders } from './terraform.ts';
+import { managedPolicyResources, partitionGuard } from './terraform.ts';
 import { type UserBlueprint, userConsoleLinks } from './user-blueprint.ts';
 
 // `role_name` in a catalog statement names the principal's own name: here, the user's.
@@ -147,62 +147,18 @@ export function renderUserTerraform(blueprint: UserBlueprint): string {
         blank,
         attr('tags', { 'managed-by': 'onramp' }),
         blank,
-        block(
-          'lifecycle',
-          [],
-          [
-            block(
-              'precondition',
-              [],
-              [
-                attr(
-                  'condition',
-                  hclRaw(`data.aws_partition.current.partition == "${partition.id}"`),
-                ),
-                attr(
-                  'error_message',
-                  hclRaw(
-                    `"This configuration is for ${escapeTemplate(partition.displayName)} (${partition.id}), but the AWS provider is signed in to \${data.aws_partition.current.partition}."`,
-                  ),
-                ),
-              ],
-            ),
-          ],
-        ),
+        partitionGuard(partition),
       ],
     ),
   ];
-  policySet.policies.forEach((policy, i) => {
-    const id = `onramp_${policy.suffix.replace(/-/g, '_')}`;
-    items.push(
-      blank,
-      block(
-        'resource',
-        ['aws_iam_policy', id],
-        [
-          attr('name', hclRaw(`"\${var.user_name}-${policy.suffix}"`)),
-          attr('path', blueprint.userPath),
-          attr(
-            'description',
-            `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
-          ),
-          attr(
-            'policy',
-            jsonencode(withPlaceholders(policy.document, blueprint.userPath, TF_PLACEHOLDERS)),
-          ),
-        ],
-      ),
-      blank,
-      block(
-        'resource',
-        ['aws_iam_user_policy_attachment', id],
-        [
-          attr('user', hclRaw('aws_iam_user.onramp.name')),
-          attr('policy_arn', hclRaw(`aws_iam_policy.${id}.arn`)),
-        ],
-      ),
-    );
-  });
+  items.push(
+    ...managedPolicyResources(policySet, {
+      principal: 'user',
+      path: blueprint.userPath,
+      platform: blueprint.platform,
+      placeholders: TF_PLACEHOLDERS,
+    }),
+  );
   items.push(
     blank,
     block(
