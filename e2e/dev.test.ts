@@ -166,7 +166,9 @@ describe('npm run dev', () => {
         bundles: ['kubernetes-eks', 'nodes-ec2'],
         regions: ['eu-west-1'],
       });
-      expect(roleAccount.roleArn).toBe('arn:aws:iam::222233334444:role/OnrampRole');
+      // The role the connection asks for: its default name carries the connection's suffix.
+      expect(connection.roleName).toMatch(/^OnrampRole-[a-z0-9]{8}$/);
+      expect(roleAccount.roleArn).toBe(`arn:aws:iam::222233334444:role/${connection.roleName}`);
       // The role holds the chosen permissions, as the template builds them: region-limited EC2.
       const policies = [...first.output().matchAll(/created (arn:\S+) with ([^\n]+)/g)];
       expect(policies.at(-1)?.[2]).toContain('kubernetes-eks, nodes-ec2, limited to eu-west-1');
