@@ -21,7 +21,6 @@ import { PartitionMismatch, PartitionSwitch } from '../components/PartitionSwitc
 import {
   type PermissionSelection,
   PermissionsPicker,
-  PolicyPreviewPanel,
 } from '../components/PermissionsPicker.tsx';
 import {
   Alert,
@@ -664,13 +663,6 @@ export function AddAccountWizard({
                       }
                     />
                   </Field>
-                  <PolicyPreviewPanel
-                    partition={details.partition}
-                    bundles={selection.bundles}
-                    regions={selection.regions}
-                    principal="user"
-                    title="View the recommended user policy"
-                  />
                 </>
               )}
               {result ? <ValidationReport result={result} /> : null}
