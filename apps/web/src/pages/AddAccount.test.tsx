@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import type { ValidationResult } from '@onramp/sdk';
+import { ApiProblem, type ValidationResult } from '@onramp/sdk';
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { CATALOG, fakeClient, OFFERS, previewOf, renderInConsole } from '../test-support.tsx';
@@ -119,4 +119,40 @@ describe('the add-account wizard', () => {
       (screen.getByRole('button', { name: 'Save account' }) as HTMLButtonElement).disabled,
     ).toBe(true);
   });
+
+  it('says so when it cannot ask whether the stack reported back, and keeps asking', async () => {
+    const pending = {
+      id: 'conn_1',
+      name: 'Prod',
+      description: '',
+      partition: 'aws',
+      roleName: 'OnrampRole-abcdefgh',
+      externalId: 'onramp-x',
+      bundles: CATALOG.partitions[0]?.defaultBundles ?? [],
+      regions: [],
+      status: 'pending',
+    };
+    let polls = 0;
+    wizard({
+      'connections.create': async () => pending,
+      'connections.update': async (_id: string, changes: object) => ({ ...pending, ...changes }),
+      'connections.get': async () => {
+        polls += 1;
+        if (polls === 1)
+          throw new ApiProblem({ status: 503, title: 'Unavailable', detail: 'Onramp is busy.' });
+        return pending;
+      },
+    });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Prod' } });
+    fireEvent.click(screen.getByRole('radio', { name: /IAM role/ }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+    expect(
+      await screen.findByText(/Onramp is busy\. It keeps trying/, {}, { timeout: 5000 }),
+    ).toBeTruthy();
+    // The next answer clears it.
+    await waitFor(() => expect(screen.queryByText(/Onramp is busy/)).toBeNull(), {
+      timeout: 5000,
+    });
+  }, 15_000);
 });

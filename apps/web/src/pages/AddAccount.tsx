@@ -18,10 +18,7 @@ import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { PartitionMismatch, PartitionSwitch } from '../components/PartitionSwitch.tsx';
-import {
-  type PermissionSelection,
-  PermissionsPicker,
-} from '../components/PermissionsPicker.tsx';
+import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import {
   Alert,
   Button,
@@ -155,6 +152,8 @@ export function AddAccountWizard({
   const [switchNote, setSwitchNote] = useState<string | undefined>();
   const [notices, setNotices] = useState<AccountNotice[]>([]);
   const [loadError, setLoadError] = useState<string | undefined>();
+  // Why the last "did the stack report back?" question failed; the wizard keeps asking.
+  const [pollError, setPollError] = useState<string | undefined>();
   // A second Enter before the first answer must not start a second set-up.
   const inFlight = useRef(false);
 
@@ -221,6 +220,7 @@ export function AddAccountWizard({
     const timer = setInterval(() => {
       client.connections.get(connection.id).then(
         async (latest) => {
+          if (current) setPollError(undefined);
           if (!current || latest.status !== 'connected' || !latest.accountId) return;
           const account = await client.accounts.get(latest.accountId);
           if (!current) return;
@@ -228,7 +228,7 @@ export function AddAccountWizard({
           setByStack(true);
           navigate(wizardUrl(connection.id, 'done', 'role'), { replace: true });
         },
-        () => {},
+        (failure: unknown) => current && setPollError(describeError(failure)),
       );
     }, POLL_MS);
     return () => {
@@ -629,6 +629,14 @@ export function AddAccountWizard({
                       stack launched from here reports the role back by itself; otherwise paste the
                       ARN.
                     </p>
+                  ) : null}
+                  {pollError && !result?.valid ? (
+                    <Alert
+                      tone="warning"
+                      title="Onramp could not check whether your stack reported back"
+                    >
+                      {pollError} It keeps trying; you can also paste the role ARN.
+                    </Alert>
                   ) : null}
                 </>
               ) : (
