@@ -324,6 +324,45 @@ export function createAccountsService(deps: ServiceDeps) {
     };
   }
 
+  /** The set-up as validated is still pending and unchanged; read under its lock. */
+  async function ensureConnectionUnchanged(
+    tenantId: string,
+    validated: Connection,
+    trx: Kysely<Database>,
+  ): Promise<void> {
+    const current = await connections.findForUpdate(tenantId, validated.id, trx);
+    if (!current) {
+      const message =
+        'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
+      throw new AppError('conflict', message, [
+        {
+          field: 'connectionId',
+          code: 'discarded',
+          message,
+          hint: 'Start a new set-up from the accounts page.',
+        },
+      ]);
+    }
+    if (current.status !== 'pending') throw alreadyConnected(current);
+    if (
+      current.externalId !== validated.externalId ||
+      current.partition !== validated.partition ||
+      !sameList(current.bundles, validated.bundles) ||
+      !sameList(current.regions, validated.regions)
+    ) {
+      const message =
+        'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
+      throw new AppError('conflict', message, [
+        {
+          field: 'connectionId',
+          code: 'changed',
+          message,
+          hint: 'Reload the set-up, check its external ID, partition and permissions, and connect again.',
+        },
+      ]);
+    }
+  }
+
   async function ensureNameFree(tenantId: string, name: string, exceptId?: string): Promise<void> {
     if (await accounts.nameExists(tenantId, name, exceptId)) throw duplicateName(name);
   }
@@ -851,6 +890,9 @@ export function createAccountsService(deps: ServiceDeps) {
           (await accounts.count(caller.tenantId, trx)) >= locked.maxAccounts
         )
           throw capReached('accounts', locked.maxAccounts, 'tenant');
+        // Another tab or person may have discarded, connected or changed the set-up while AWS was
+        // asked: the account must be what the set-up now says, or nothing.
+        if (connection) await ensureConnectionUnchanged(caller.tenantId, connection, trx);
         const account = await accounts.create(
           caller.tenantId,
           {
