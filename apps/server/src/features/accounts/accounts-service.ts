@@ -631,6 +631,11 @@ export function createAccountsService(deps: ServiceDeps) {
       const externalId = generateExternalId(deps.randomBytes(32));
       const until = new Date(deps.clock().getTime() + graceDays * DAY_MS).toISOString();
       await inTransaction(undefined, async (trx) => {
+        // Under the connection's lock, which a switch takes too: the ID in use is read after any
+        // switch that committed, and a switch still running sees the new ID and gives up.
+        await connections.findForUpdate(caller.tenantId, connection.id, trx);
+        const inUse =
+          (await accounts.find(caller.tenantId, accountId, trx))?.externalId ?? account.externalId;
         // The one Onramp uses stays accepted: a regeneration before the last one took over replaces
         // only the new one that no role accepted yet.
         const rotated = await connections.rotateExternalId(
@@ -639,7 +644,7 @@ export function createAccountsService(deps: ServiceDeps) {
           {
             from: connection.externalId,
             externalId,
-            previous: account.externalId as string,
+            previous: inUse as string,
             until,
           },
           trx,
@@ -707,6 +712,10 @@ export function createAccountsService(deps: ServiceDeps) {
             .where('external_id', '=', account.externalId)
             .executeTakeFirst();
           if (Number(result.numUpdatedRows) === 0) return false;
+          // A regeneration since the validation replaced the ID that passed: switching to it now
+          // would use an ID the templates no longer list. Undo; the next check tries the new one.
+          const current = await connections.findForUpdate(tenantId, connection.id, trx);
+          if (current?.externalId !== connection.externalId) throw new SwitchOutdated();
           await audit(
             system,
             'account.external_id_switched',
@@ -721,6 +730,9 @@ export function createAccountsService(deps: ServiceDeps) {
             trx,
           );
           return true;
+        }).catch((error: unknown) => {
+          if (error instanceof SwitchOutdated) return false;
+          throw error;
         });
         if (!switched) return (await accounts.find(tenantId, accountId))?.externalId ?? undefined;
         announceChange(accountId);
@@ -1403,6 +1415,9 @@ function notValidated(report: ValidationReport, what: string): AppError {
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
   return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
 }
+
+/** Rolls back a switch of external ID that a regeneration overtook. */
+class SwitchOutdated extends Error {}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -145,4 +145,63 @@ describe.each(TEST_DIALECTS)('a set-up that changes while it connects, on %s', (
     expect(lost?.body.detail).toContain(won?.body.id);
     expect(lost?.body.detail).not.toContain('null');
   });
+
+  it('keeps the external ID in use in the templates when a regeneration races a check that switches', async () => {
+    const c = await create();
+    const roleArn = `arn:aws:iam::${randomAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, c.externalId);
+    const connected = await a.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: c.id,
+      roleArn,
+    });
+    expectStatus(connected, 201);
+    const accountId = connected.body.id as string;
+    const first = await a.admin.request('POST', `/v1/accounts/${accountId}/external-id/regenerate`);
+    expectStatus(first, 200);
+    // The tenant's role now trusts the first new ID: the next check will switch to it.
+    h.aws.addRole(roleArn, first.body.externalId);
+
+    const original = h.aws.gateway.assumeRole;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.aws.gateway.assumeRole = async (partition, input) => {
+      if (input.externalId === first.body.externalId) {
+        entered();
+        await released;
+      }
+      return original(partition, input);
+    };
+    try {
+      const checking = a.admin.request('POST', `/v1/accounts/${accountId}/check`);
+      await inside;
+      // Another tab regenerates again while the check is testing the first new ID.
+      const second = await a.admin.request(
+        'POST',
+        `/v1/accounts/${accountId}/external-id/regenerate`,
+      );
+      expectStatus(second, 200);
+      release();
+      expectStatus(await checking, 200);
+    } finally {
+      h.aws.gateway.assumeRole = original;
+    }
+    const account = await h.database.db
+      .selectFrom('accounts')
+      .select('external_id')
+      .where('id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    const shown = await a.admin.request('GET', `/v1/connections/${c.id}`);
+    // Whatever Onramp assumes the role with must stay in the templates' trust policy.
+    expect(
+      [shown.body.externalId, shown.body.previousExternalId],
+      JSON.stringify({ inUse: account.external_id, shown: shown.body }),
+    ).toContain(account.external_id);
+  });
 });
