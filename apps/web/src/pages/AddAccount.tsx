@@ -52,16 +52,15 @@ const STEPS: { id: Step; title: string }[] = [
   { id: 'credentials', title: 'Connect' },
   { id: 'done', title: 'Done' },
 ];
-/** Errors shown beside their field; any other is listed above the step. */
-const SHOWN_BY_FIELD = [
-  'name',
-  'description',
-  'partition',
-  'method',
-  'accessKeyId',
-  'secretAccessKey',
-  'roleArn',
-];
+/**
+ * Errors shown beside their field on each step; any other is listed above the step (a name taken
+ * since the first step is refused on Save, when the Name field is no longer on the page).
+ */
+function fieldsShownOn(step: Step, method: Method): string[] {
+  if (step === 'details') return ['name', 'description', 'partition', 'method'];
+  if (step !== 'credentials') return [];
+  return method === 'role' ? ['roleArn'] : ['accessKeyId', 'secretAccessKey', 'partition'];
+}
 /** How often the wizard asks whether a stack reported its role back. */
 const POLL_MS = 3000;
 
@@ -407,8 +406,9 @@ export function AddAccountWizard({
     );
   }
   const stepIndex = STEPS.findIndex((s) => s.id === step);
+  const shownByField = fieldsShownOn(step, details.method);
   const otherErrors = Object.entries(errors).filter(
-    ([field]) => !SHOWN_BY_FIELD.includes(field) && !field.startsWith('permissions.'),
+    ([field]) => !shownByField.includes(field) && !field.startsWith('permissions.'),
   );
 
   return (

@@ -1,0 +1,52 @@
+// @vitest-environment happy-dom
+import { ApiProblem, type ValidationResult } from '@onramp/sdk';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import { CATALOG, fakeClient, OFFERS, previewOf, renderInConsole } from '../test-support.tsx';
+import { AddAccountWizard } from './AddAccount.tsx';
+
+const PASSED: ValidationResult = {
+  valid: true,
+  status: 'valid',
+  findings: [],
+  identity: { accountId: '222233334444', arn: 'arn:aws:iam::222233334444:user/onramp' },
+  checks: [{ name: 'identity', status: 'passed', detail: '', durationMs: 3 }],
+  errors: [],
+  notices: [],
+};
+
+describe('the add-account wizard, on its last step', () => {
+  it('shows a refusal on a field of an earlier step (a name taken meanwhile) instead of swallowing it', async () => {
+    const message = 'An account named "Billing" already exists in this tenant.';
+    const create = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 409,
+        title: 'This conflicts with what exists',
+        detail: message,
+        errors: [{ field: 'name', code: 'duplicate_name', message, hint: 'Choose another name.' }],
+      });
+    });
+    const client = fakeClient({
+      previewPolicy: async (input: { partition: string }) => previewOf(input),
+      'accounts.validate': async () => PASSED,
+      'accounts.create': create,
+    });
+    renderInConsole(<AddAccountWizard offers={OFFERS} catalog={CATALOG} />, client);
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Billing' } });
+    fireEvent.click(screen.getByRole('radio', { name: /Access keys/ }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next: access keys' }));
+    fireEvent.change(screen.getByLabelText('Access key ID'), {
+      target: { value: 'AKIAIOSFODNN7EXAMPLE' },
+    });
+    fireEvent.change(screen.getByLabelText('Secret access key'), { target: { value: 'right' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText('Validation passed');
+    const save = screen.getByRole('button', { name: 'Save account' }) as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    fireEvent.click(save);
+    await waitFor(() => expect(create).toHaveBeenCalled());
+    expect(await screen.findByText(new RegExp(message.replace(/[".]/g, '.')))).toBeTruthy();
+    expect(screen.getByText(/Choose another name/)).toBeTruthy();
+  });
+});
