@@ -49,4 +49,44 @@ describe('the add-account wizard, on its last step', () => {
     expect(await screen.findByText(new RegExp(message.replace(/[".]/g, '.')))).toBeTruthy();
     expect(screen.getByText(/Choose another name/)).toBeTruthy();
   });
+
+  it('says a set-up discarded in another tab cannot go on, and offers a new one', async () => {
+    const pending = {
+      id: 'con_1',
+      name: 'Two tabs',
+      description: '',
+      partition: 'aws',
+      roleName: 'OnrampRole-1',
+      externalId: 'onramp-x',
+      bundles: ['nodes-ec2'],
+      regions: [],
+      status: 'pending',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      expired: false,
+    };
+    const update = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 404,
+        title: 'Not found',
+        detail: 'Connection does not exist, or is not yours to see.',
+      });
+    });
+    renderInConsole(
+      <AddAccountWizard offers={OFFERS} catalog={CATALOG} />,
+      fakeClient({
+        previewPolicy: async (input: { partition: string }) => previewOf(input),
+        'connections.create': async () => pending,
+        'connections.get': async () => pending,
+        'connections.update': update,
+      }),
+    );
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Two tabs' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+    await waitFor(() => expect(update).toHaveBeenCalled());
+    expect(await screen.findByText('This set-up cannot be resumed')).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Start a new one' })).toBeTruthy();
+    // Not the promise that it is saved and can be resumed.
+    expect(screen.queryByText(/This set-up is saved/)).toBeNull();
+  });
 });

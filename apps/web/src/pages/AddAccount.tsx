@@ -13,6 +13,7 @@ import type {
   UpdateConnectionInput,
   ValidationResult,
 } from '@onramp/sdk';
+import { ApiProblem } from '@onramp/sdk';
 import { useEffect, useId, useRef, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
@@ -60,6 +61,13 @@ function fieldsShownOn(step: Step, method: Method): string[] {
   if (step === 'details') return ['name', 'description', 'partition', 'method'];
   if (step !== 'credentials') return [];
   return method === 'role' ? ['roleArn'] : ['accessKeyId', 'secretAccessKey', 'partition'];
+}
+/** The set-up is gone (discarded in another tab, or by a colleague): it cannot go on. */
+function isLostSetUp(failure: unknown): boolean {
+  return (
+    failure instanceof ApiProblem &&
+    (failure.status === 404 || failure.errors.some((e) => e.code === 'discarded'))
+  );
 }
 /** How often the wizard asks whether a stack reported its role back. */
 const POLL_MS = 3000;
@@ -275,6 +283,7 @@ export function AddAccountWizard({
       if (partitionChanged) setSelection(selectionOf(catalog, changed));
       setStep('permissions');
     } catch (failure) {
+      if (isLostSetUp(failure)) return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
     } finally {
       inFlight.current = false;
@@ -303,6 +312,7 @@ export function AddAccountWizard({
       setConnection(changed);
       setStep('credentials');
     } catch (failure) {
+      if (isLostSetUp(failure)) return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
     } finally {
       setBusy(false);
@@ -369,6 +379,8 @@ export function AddAccountWizard({
       setKeys({ accessKeyId: '', secretAccessKey: '' });
       setStep('done', { replace: true });
     } catch (failure) {
+      if (details.method === 'role' && isLostSetUp(failure))
+        return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
       setResult(undefined);
     } finally {
