@@ -3,7 +3,7 @@ import { ApiProblem, type ValidationResult } from '@onramp/sdk';
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { CATALOG, fakeClient, OFFERS, previewOf, renderInConsole } from '../test-support.tsx';
-import { AddAccountWizard } from './AddAccount.tsx';
+import { AddAccountPage, AddAccountWizard } from './AddAccount.tsx';
 
 const PASSED: ValidationResult = {
   valid: true,
@@ -88,5 +88,41 @@ describe('the add-account wizard, on its last step', () => {
     expect(screen.getByRole('link', { name: 'Start a new one' })).toBeTruthy();
     // Not the promise that it is saved and can be resumed.
     expect(screen.queryByText(/This set-up is saved/)).toBeNull();
+  });
+
+  it('starts a fresh wizard from "Start a new one" when a set-up cannot go on', async () => {
+    const pending = {
+      id: 'con_2',
+      name: 'Gone',
+      description: '',
+      partition: 'aws',
+      roleName: 'OnrampRole-2',
+      externalId: 'onramp-y',
+      bundles: ['nodes-ec2'],
+      regions: [],
+      status: 'pending',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      expired: false,
+    };
+    renderInConsole(
+      <AddAccountPage />,
+      fakeClient({
+        partitions: async () => OFFERS,
+        catalog: async () => CATALOG,
+        previewPolicy: async (input: { partition: string }) => previewOf(input),
+        'connections.create': async () => pending,
+        'connections.get': async () => pending,
+        'connections.update': async () => {
+          throw new ApiProblem({ status: 404, title: 'Not found', detail: 'Gone.' });
+        },
+      }),
+    );
+    fireEvent.change(await screen.findByLabelText('Name'), { target: { value: 'Gone' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+    fireEvent.click(await screen.findByRole('link', { name: 'Start a new one' }));
+    expect(await screen.findByRole('heading', { name: '1. The account' })).toBeTruthy();
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
+    expect(screen.queryByText('This set-up cannot be resumed')).toBeNull();
   });
 });

@@ -103,6 +103,8 @@ export function AddAccountPage() {
   const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
   const [catalog, setCatalog] = useState<Catalog | undefined>();
   const [error, setError] = useState<string | undefined>();
+  // Each "Start a new one" is a fresh wizard: nothing of the set-up that cannot go on stays.
+  const [run, setRun] = useState(0);
   useEffect(() => {
     Promise.all([client.partitions(), client.catalog()]).then(
       ([p, c]) => {
@@ -121,7 +123,12 @@ export function AddAccountPage() {
       />
       {error ? <Alert tone="danger">{error}</Alert> : null}
       {offers && catalog ? (
-        <AddAccountWizard offers={offers} catalog={catalog} />
+        <AddAccountWizard
+          key={run}
+          offers={offers}
+          catalog={catalog}
+          onStartOver={() => setRun((n) => n + 1)}
+        />
       ) : error ? null : (
         <Spinner />
       )}
@@ -132,9 +139,11 @@ export function AddAccountPage() {
 export function AddAccountWizard({
   offers,
   catalog,
+  onStartOver,
 }: {
   offers: PartitionOffer[];
   catalog: Catalog;
+  onStartOver?: () => void;
 }) {
   const { client, canWrite } = useConsole();
   const id = useId();
@@ -394,7 +403,10 @@ export function AddAccountWizard({
   if (loadError) {
     return (
       <Alert tone="danger" title="This set-up cannot be resumed">
-        {loadError} <Link to="/accounts/new">Start a new one</Link>
+        {loadError}{' '}
+        <Link to="/accounts/new" onClick={onStartOver}>
+          Start a new one
+        </Link>
       </Alert>
     );
   }
@@ -404,7 +416,9 @@ export function AddAccountWizard({
       <Alert tone="warning" title="This set-up expired">
         Pending set-ups can be resumed for a limited time after their last change, and this one has
         passed it. A role created with its external ID cannot be connected any more.{' '}
-        <Link to="/accounts/new">Start a new one</Link>
+        <Link to="/accounts/new" onClick={onStartOver}>
+          Start a new one
+        </Link>
       </Alert>
     );
   }
