@@ -125,4 +125,44 @@ describe('the add-account wizard, on its last step', () => {
     expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('');
     expect(screen.queryByText('This set-up cannot be resumed')).toBeNull();
   });
+
+  it.each([
+    [false, 0],
+    [true, 1],
+  ])(
+    'waits for a stack to report back only when it can (reportsBack %s)',
+    async (reportsBack, shown) => {
+      const pending = {
+        id: 'con_3',
+        name: 'Stack',
+        description: '',
+        partition: 'aws',
+        roleName: 'OnrampRole-3',
+        externalId: 'onramp-z',
+        bundles: ['nodes-ec2'],
+        regions: [],
+        status: 'pending',
+        expiresAt: '2030-01-01T00:00:00.000Z',
+        expired: false,
+        reportsBack,
+        links: { quickCreate: null },
+        quickCreateUnavailableReason: 'Onramp has no public URL.',
+      };
+      renderInConsole(
+        <AddAccountWizard offers={OFFERS} catalog={CATALOG} />,
+        fakeClient({
+          previewPolicy: async (input: { partition: string }) => previewOf(input),
+          'connections.create': async () => pending,
+          'connections.get': async () => pending,
+          'connections.update': async () => pending,
+          'connections.steps': async () => ({ steps: [], policies: [] }),
+        }),
+      );
+      fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Stack' } });
+      fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+      fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+      await screen.findByLabelText('Role ARN');
+      expect(screen.queryAllByText(/Waiting for your stack/)).toHaveLength(shown);
+    },
+  );
 });

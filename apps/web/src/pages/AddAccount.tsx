@@ -650,7 +650,7 @@ export function AddAccountWizard({
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {!result?.valid ? (
+                  {!result?.valid && connection?.reportsBack ? (
                     <p className="waiting" role="status">
                       <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
                       stack launched from here reports the role back by itself; otherwise paste the
