@@ -165,4 +165,63 @@ describe('the add-account wizard, on its last step', () => {
       expect(screen.queryAllByText(/Waiting for your stack/)).toHaveLength(shown);
     },
   );
+
+  it('no longer offers to resume a set-up once it is connected', async () => {
+    const pending = {
+      id: 'con_4',
+      name: 'Done',
+      description: '',
+      partition: 'aws',
+      roleName: 'OnrampRole-4',
+      externalId: 'onramp-w',
+      bundles: ['nodes-ec2'],
+      regions: [],
+      status: 'pending',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      expired: false,
+      reportsBack: false,
+      links: { quickCreate: null },
+      quickCreateUnavailableReason: 'Onramp has no public URL.',
+    };
+    const account = {
+      id: 'acct_1',
+      name: 'Done',
+      partition: 'aws',
+      method: 'role',
+      awsAccountId: '222233334444',
+      status: 'valid',
+      bundles: ['nodes-ec2'],
+      notices: [],
+      checks: [],
+    };
+    renderInConsole(
+      <AddAccountWizard offers={OFFERS} catalog={CATALOG} />,
+      fakeClient({
+        previewPolicy: async (input: { partition: string }) => previewOf(input),
+        'connections.create': async () => pending,
+        'connections.get': async () => pending,
+        'connections.update': async () => pending,
+        'connections.steps': async () => ({ steps: [], policies: [] }),
+        'accounts.validate': async () => ({
+          ...PASSED,
+          identity: { accountId: '222233334444', arn: 'arn:aws:iam::222233334444:role/R' },
+        }),
+        'accounts.create': async () => account,
+      }),
+    );
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Done' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+    fireEvent.change(await screen.findByLabelText('Role ARN'), {
+      target: { value: 'arn:aws:iam::222233334444:role/R' },
+    });
+    expect(screen.getByText(/This set-up is saved/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText('Validation passed');
+    const save = screen.getByRole('button', { name: 'Save account' }) as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    fireEvent.click(save);
+    await screen.findByText('Done is connected');
+    expect(screen.queryByText(/This set-up is saved/)).toBeNull();
+  });
 });

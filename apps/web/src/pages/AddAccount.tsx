@@ -454,7 +454,10 @@ export function AddAccountWizard({
         ))}
       </ol>
 
-      {connection?.status === 'pending' && details.method === 'role' && step !== 'details' ? (
+      {connection?.status === 'pending' &&
+      details.method === 'role' &&
+      step !== 'details' &&
+      step !== 'done' ? (
         <p className="muted small" role="note">
           This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
           {dateTime(connection.expiresAt)}. Its external ID stays the same.
