@@ -129,6 +129,12 @@ export const connectionSchema = z.object({
   }),
   /** Why `links.quickCreate` is null, for the console to say so and offer the download instead. */
   quickCreateUnavailableReason: z.string().nullable(),
+  /**
+   * Whether a stack made from this connection's template reports the role back by itself (Onramp
+   * has a public URL for the call-back, and the connection is pending); otherwise the tenant pastes
+   * the role ARN.
+   */
+  reportsBack: z.boolean(),
   /** The AWS CLI command that deploys the CloudFormation template; null while `unavailableReason` holds. */
   deployCommand: z.string().nullable(),
   createdAt: z.string(),

@@ -13,6 +13,7 @@ import type {
   UpdateConnectionInput,
   ValidationResult,
 } from '@onramp/sdk';
+import { ApiProblem } from '@onramp/sdk';
 import { useEffect, useId, useRef, useState } from 'react';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
@@ -48,16 +49,22 @@ const STEPS: { id: Step; title: string }[] = [
   { id: 'credentials', title: 'Connect' },
   { id: 'done', title: 'Done' },
 ];
-/** Errors shown beside their field; any other is listed above the step. */
-const SHOWN_BY_FIELD = [
-  'name',
-  'description',
-  'partition',
-  'method',
-  'accessKeyId',
-  'secretAccessKey',
-  'roleArn',
-];
+/**
+ * Errors shown beside their field on each step; any other is listed above the step (a name taken
+ * since the first step is refused on Save, when the Name field is no longer on the page).
+ */
+function fieldsShownOn(step: Step, method: Method): string[] {
+  if (step === 'details') return ['name', 'description', 'partition', 'method'];
+  if (step !== 'credentials') return [];
+  return method === 'role' ? ['roleArn'] : ['accessKeyId', 'secretAccessKey', 'partition'];
+}
+/** The set-up is gone (discarded in another tab, or by a colleague): it cannot go on. */
+function isLostSetUp(failure: unknown): boolean {
+  return (
+    failure instanceof ApiProblem &&
+    (failure.status === 404 || failure.errors.some((e) => e.code === 'discarded'))
+  );
+}
 /** How often the wizard asks whether a stack reported its role back. */
 const POLL_MS = 3000;
 
@@ -92,6 +99,8 @@ export function AddAccountPage() {
   const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
   const [catalog, setCatalog] = useState<Catalog | undefined>();
   const [error, setError] = useState<string | undefined>();
+  // Each "Start a new one" is a fresh wizard: nothing of the set-up that cannot go on stays.
+  const [run, setRun] = useState(0);
   useEffect(() => {
     Promise.all([client.partitions(), client.catalog()]).then(
       ([p, c]) => {
@@ -110,7 +119,12 @@ export function AddAccountPage() {
       />
       {error ? <Alert tone="danger">{error}</Alert> : null}
       {offers && catalog ? (
-        <AddAccountWizard offers={offers} catalog={catalog} />
+        <AddAccountWizard
+          key={run}
+          offers={offers}
+          catalog={catalog}
+          onStartOver={() => setRun((n) => n + 1)}
+        />
       ) : error ? null : (
         <Spinner />
       )}
@@ -121,9 +135,11 @@ export function AddAccountPage() {
 export function AddAccountWizard({
   offers,
   catalog,
+  onStartOver,
 }: {
   offers: PartitionOffer[];
   catalog: Catalog;
+  onStartOver?: () => void;
 }) {
   const { client, canWrite } = useConsole();
   const id = useId();
@@ -275,6 +291,7 @@ export function AddAccountWizard({
       if (partitionChanged) setSelection(selectionOf(catalog, changed));
       setStep('permissions');
     } catch (failure) {
+      if (isLostSetUp(failure)) return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
     } finally {
       inFlight.current = false;
@@ -303,6 +320,7 @@ export function AddAccountWizard({
       setConnection(changed);
       setStep('credentials');
     } catch (failure) {
+      if (isLostSetUp(failure)) return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
     } finally {
       setBusy(false);
@@ -369,6 +387,8 @@ export function AddAccountWizard({
       setKeys({ accessKeyId: '', secretAccessKey: '' });
       setStep('done', { replace: true });
     } catch (failure) {
+      if (details.method === 'role' && isLostSetUp(failure))
+        return setLoadError(describeError(failure));
       setErrors(problemErrors(failure));
       setResult(undefined);
     } finally {
@@ -382,7 +402,10 @@ export function AddAccountWizard({
   if (loadError) {
     return (
       <Alert tone="danger" title="This set-up cannot be resumed">
-        {loadError} <Link to="/accounts/new">Start a new one</Link>
+        {loadError}{' '}
+        <Link to="/accounts/new" onClick={onStartOver}>
+          Start a new one
+        </Link>
       </Alert>
     );
   }
@@ -392,7 +415,9 @@ export function AddAccountWizard({
       <Alert tone="warning" title="This set-up expired">
         Pending set-ups can be resumed for a limited time after their last change, and this one has
         passed it. A role created with its external ID cannot be connected any more.{' '}
-        <Link to="/accounts/new">Start a new one</Link>
+        <Link to="/accounts/new" onClick={onStartOver}>
+          Start a new one
+        </Link>
       </Alert>
     );
   }
@@ -406,8 +431,9 @@ export function AddAccountWizard({
     );
   }
   const stepIndex = STEPS.findIndex((s) => s.id === step);
+  const shownByField = fieldsShownOn(step, details.method);
   const otherErrors = Object.entries(errors).filter(
-    ([field]) => !SHOWN_BY_FIELD.includes(field) && !field.startsWith('permissions.'),
+    ([field]) => !shownByField.includes(field) && !field.startsWith('permissions.'),
   );
 
   return (
@@ -427,7 +453,10 @@ export function AddAccountWizard({
         ))}
       </ol>
 
-      {connection?.status === 'pending' && details.method === 'role' && step !== 'details' ? (
+      {connection?.status === 'pending' &&
+      details.method === 'role' &&
+      step !== 'details' &&
+      step !== 'done' ? (
         <p className="muted small" role="note">
           This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
           {dateTime(connection.expiresAt)}. Its external ID stays the same.
@@ -623,7 +652,7 @@ export function AddAccountWizard({
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {!result?.valid ? (
+                  {!result?.valid && connection?.reportsBack ? (
                     <p className="waiting" role="status">
                       <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
                       stack launched from here reports the role back by itself; otherwise paste the

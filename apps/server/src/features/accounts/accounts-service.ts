@@ -324,6 +324,45 @@ export function createAccountsService(deps: ServiceDeps) {
     };
   }
 
+  /** The set-up as validated is still pending and unchanged; read under its lock. */
+  async function ensureConnectionUnchanged(
+    tenantId: string,
+    validated: Connection,
+    trx: Kysely<Database>,
+  ): Promise<void> {
+    const current = await connections.findForUpdate(tenantId, validated.id, trx);
+    if (!current) {
+      const message =
+        'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
+      throw new AppError('conflict', message, [
+        {
+          field: 'connectionId',
+          code: 'discarded',
+          message,
+          hint: 'Start a new set-up from the accounts page.',
+        },
+      ]);
+    }
+    if (current.status !== 'pending') throw alreadyConnected(current);
+    if (
+      current.externalId !== validated.externalId ||
+      current.partition !== validated.partition ||
+      !sameList(current.bundles, validated.bundles) ||
+      !sameList(current.regions, validated.regions)
+    ) {
+      const message =
+        'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
+      throw new AppError('conflict', message, [
+        {
+          field: 'connectionId',
+          code: 'changed',
+          message,
+          hint: 'Reload the set-up, check its external ID, partition and permissions, and connect again.',
+        },
+      ]);
+    }
+  }
+
   async function ensureNameFree(tenantId: string, name: string, exceptId?: string): Promise<void> {
     if (await accounts.nameExists(tenantId, name, exceptId)) throw duplicateName(name);
   }
@@ -592,6 +631,11 @@ export function createAccountsService(deps: ServiceDeps) {
       const externalId = generateExternalId(deps.randomBytes(32));
       const until = new Date(deps.clock().getTime() + graceDays * DAY_MS).toISOString();
       await inTransaction(undefined, async (trx) => {
+        // Under the connection's lock, which a switch takes too: the ID in use is read after any
+        // switch that committed, and a switch still running sees the new ID and gives up.
+        await connections.findForUpdate(caller.tenantId, connection.id, trx);
+        const inUse =
+          (await accounts.find(caller.tenantId, accountId, trx))?.externalId ?? account.externalId;
         // The one Onramp uses stays accepted: a regeneration before the last one took over replaces
         // only the new one that no role accepted yet.
         const rotated = await connections.rotateExternalId(
@@ -600,7 +644,7 @@ export function createAccountsService(deps: ServiceDeps) {
           {
             from: connection.externalId,
             externalId,
-            previous: account.externalId as string,
+            previous: inUse as string,
             until,
           },
           trx,
@@ -668,6 +712,10 @@ export function createAccountsService(deps: ServiceDeps) {
             .where('external_id', '=', account.externalId)
             .executeTakeFirst();
           if (Number(result.numUpdatedRows) === 0) return false;
+          // A regeneration since the validation replaced the ID that passed: switching to it now
+          // would use an ID the templates no longer list. Undo; the next check tries the new one.
+          const current = await connections.findForUpdate(tenantId, connection.id, trx);
+          if (current?.externalId !== connection.externalId) throw new SwitchOutdated();
           await audit(
             system,
             'account.external_id_switched',
@@ -682,6 +730,9 @@ export function createAccountsService(deps: ServiceDeps) {
             trx,
           );
           return true;
+        }).catch((error: unknown) => {
+          if (error instanceof SwitchOutdated) return false;
+          throw error;
         });
         if (!switched) return (await accounts.find(tenantId, accountId))?.externalId ?? undefined;
         announceChange(accountId);
@@ -851,6 +902,9 @@ export function createAccountsService(deps: ServiceDeps) {
           (await accounts.count(caller.tenantId, trx)) >= locked.maxAccounts
         )
           throw capReached('accounts', locked.maxAccounts, 'tenant');
+        // Another tab or person may have discarded, connected or changed the set-up while AWS was
+        // asked: the account must be what the set-up now says, or nothing.
+        if (connection) await ensureConnectionUnchanged(caller.tenantId, connection, trx);
         const account = await accounts.create(
           caller.tenantId,
           {
@@ -1361,6 +1415,9 @@ function notValidated(report: ValidationReport, what: string): AppError {
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
   return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
 }
+
+/** Rolls back a switch of external ID that a regeneration overtook. */
+class SwitchOutdated extends Error {}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -155,6 +155,7 @@ export async function toConnectionResponse(
       quickCreate: quickCreate.link,
     },
     quickCreateUnavailableReason: quickCreate.reason,
+    reportsBack: Boolean(ctx.publicUrl) && connection.status === 'pending' && Boolean(blueprint),
     deployCommand: blueprint
       ? cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` })
       : null,
