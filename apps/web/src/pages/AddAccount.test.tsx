@@ -131,6 +131,7 @@ describe('the add-account wizard', () => {
       bundles: CATALOG.partitions[0]?.defaultBundles ?? [],
       regions: [],
       status: 'pending',
+      reportsBack: true,
     };
     let polls = 0;
     wizard({

@@ -229,9 +229,10 @@ export function AddAccountWizard({
   const requestKey = JSON.stringify(request());
   const canSave = Boolean(result?.valid) && validatedKey === requestKey;
 
-  // While the role is being created, ask whether a stack reported it back.
+  // While a stack made from here can report its role back, ask whether it did.
   useEffect(() => {
-    if (step !== 'credentials' || details.method !== 'role' || !connection || saved) return;
+    if (step !== 'credentials' || details.method !== 'role' || !connection?.reportsBack || saved)
+      return;
     let current = true;
     const timer = setInterval(() => {
       client.connections.get(connection.id).then(
