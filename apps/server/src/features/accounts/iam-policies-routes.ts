@@ -26,6 +26,8 @@ import type { Account } from './accounts-repository.ts';
 /** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
 const SEARCH_PAGES = 10;
 const SEARCH_PAGE_SIZE = 1000;
+/** What AWS answers for a parameter it cannot use, such as a Marker not of its own. */
+const INVALID_INPUT = new Set(['ValidationError', 'InvalidInput', 'InvalidInputException']);
 /** `policy/`, an optional IAM path, and a policy name (IAM's own limits). */
 const IAM_POLICY_RESOURCE = /^policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
 
@@ -164,11 +166,29 @@ export async function registerIamPoliciesRoutes(
           next = offset + limit < ranked.length ? String(offset + limit) : null;
         } else {
           // Without a search, one page of AWS's is one page of ours.
-          const result = await ctx.aws.listPolicies(account.partition, credentials, {
-            scope,
-            maxItems: limit,
-            ...(cursor ? { marker: cursor } : {}),
-          });
+          const result = await ctx.aws
+            .listPolicies(account.partition, credentials, {
+              scope,
+              maxItems: limit,
+              ...(cursor ? { marker: cursor } : {}),
+            })
+            .catch((error: unknown) => {
+              // AWS refusing a page marker as invalid: the cursor is not one of its pages.
+              if (cursor && error instanceof AwsProblem && INVALID_INPUT.has(error.awsCode ?? ''))
+                throw new AppError(
+                  'invalid_request',
+                  'This cursor belongs to no page of policies.',
+                  [
+                    {
+                      field: 'cursor',
+                      code: 'invalid_format',
+                      message: 'This cursor belongs to no page of policies.',
+                      hint: 'Pass back the `next` of the previous page, with the same scope and search.',
+                    },
+                  ],
+                );
+              throw error;
+            });
           found = result.policies;
           next = result.marker;
         }

@@ -158,6 +158,16 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on the wire on %s'
     expectProblem(response, 400, 'cursor');
   });
 
+  it('refuses a cursor that is not AWS’s page marker, naming it', async () => {
+    for (const cursor of ['zzz', '50']) {
+      const response = await a.viewer.request(
+        'GET',
+        `/v1/accounts/${keysAccount}/iam-policies?scope=aws&cursor=${cursor}`,
+      );
+      expectProblem(response, 400, 'cursor');
+    }
+  });
+
   it('attaches a policy to the keys account’s own user in AWS', async () => {
     const attached = await a.admin.request('POST', `/v1/accounts/${keysAccount}/iam-policies`, {
       policyArns: [READ_ONLY],
