@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
-import type { Catalog } from '@onramp/sdk';
-import { screen } from '@testing-library/react';
+import { ApiProblem, type Catalog } from '@onramp/sdk';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { CATALOG, fakeClient, renderInConsole } from '../test-support.tsx';
 import { AddIamPolicies } from './IamPoliciesPanel.tsx';
@@ -76,5 +76,49 @@ describe('Add IAM policies', () => {
     expect(
       screen.getByText(/Permissions cannot be customised in AWS China.*not offered/),
     ).toBeTruthy();
+  });
+
+  it('when AWS refuses one of the chosen policies, keeps the error and shows those it attached', async () => {
+    const policy = (name: string, attached: boolean) => ({
+      arn: `arn:aws:iam::aws:policy/${name}`,
+      name,
+      path: '/',
+      description: name,
+      awsManaged: true,
+      attached,
+    });
+    let attachedInAws = false;
+    const client = fakeClient({
+      'accounts.iamPolicies': async () => ({
+        policies: [policy('ReadOnlyAccess', attachedInAws), policy('Gone', false)],
+        next: null,
+      }),
+      'accounts.attachIamPolicies': async () => {
+        attachedInAws = true;
+        throw new ApiProblem({
+          status: 422,
+          title: 'Validation failed',
+          detail:
+            'Policy arn:aws:iam::aws:policy/Gone does not exist. Attached before that: arn:aws:iam::aws:policy/ReadOnlyAccess.',
+        });
+      },
+    });
+    renderInConsole(
+      <AddIamPolicies
+        account={account('aws', ['nodes-ec2', attachment.id])}
+        catalog={catalog}
+        canWrite
+      />,
+      client,
+    );
+    fireEvent.click(screen.getByRole('switch', { name: 'Add IAM policies' }));
+    fireEvent.click(await screen.findByRole('checkbox', { name: /ReadOnlyAccess/ }));
+    fireEvent.click(screen.getByRole('checkbox', { name: /Gone/ }));
+    fireEvent.click(screen.getByRole('button', { name: 'Attach 2 policies' }));
+    await screen.findByText(/Attached before that/);
+    await waitFor(() => expect(screen.getByText('Attached')).toBeTruthy());
+    // The refusal stays on screen after the list is read again; only the refused policy is chosen.
+    expect(screen.getByText(/Gone does not exist/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Attach 1 policy' })).toBeTruthy();
   });
 });

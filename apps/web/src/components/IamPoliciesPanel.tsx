@@ -120,6 +120,7 @@ export function IamPoliciesPanel({
   const [next, setNext] = useState<string | null>(null);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [error, setError] = useState<string | undefined>();
+  const [attachError, setAttachError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [attached, setAttached] = useState<string[]>([]);
   const [reload, setReload] = useState(0);
@@ -136,6 +137,9 @@ export function IamPoliciesPanel({
           setPolicies(page.policies);
           setNext(page.next);
           setError(undefined);
+          // What AWS attached is no longer a choice (after a refusal, some of them may be).
+          const now = new Set(page.policies.filter((p) => p.attached).map((p) => p.arn));
+          setChosen((before) => new Set([...before].filter((arn) => !now.has(arn))));
         },
         (failure: unknown) => {
           if (!current) return;
@@ -172,10 +176,14 @@ export function IamPoliciesPanel({
         policyArns: [...chosen],
       });
       setAttached(result.attached);
+      setAttachError(undefined);
       setChosen(new Set());
       setReload(reload + 1);
     } catch (failure) {
-      setError(describeError(failure));
+      // AWS may have attached some before refusing one: re-read the list to show which.
+      setAttached([]);
+      setAttachError(describeError(failure));
+      setReload(reload + 1);
     } finally {
       setBusy(false);
     }
@@ -213,6 +221,7 @@ export function IamPoliciesPanel({
         </fieldset>
       </div>
       {error ? <Alert tone="danger">{error}</Alert> : null}
+      {attachError ? <Alert tone="danger">{attachError}</Alert> : null}
       {attached.length > 0 ? (
         <Alert tone="success">
           Attached {attached.length} polic{attached.length === 1 ? 'y' : 'ies'}.

@@ -136,6 +136,25 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on %s', (dialect) 
     ]);
   });
 
+  it('refuses a policy ARN without a policy name, or with a name IAM would refuse, asking AWS nothing', async () => {
+    const before = h.aws.calls.filter((c) => c.op === 'attachPolicy').length;
+    const response = await a.admin.request('POST', `/v1/accounts/${id}/iam-policies`, {
+      policyArns: [
+        'arn:aws:iam::aws:policy/',
+        'arn:aws:iam::aws:policy/team/',
+        'arn:aws:iam::555555555555:policy/bad name',
+        'arn:aws:iam::555555555555:policy/team/ok-name',
+      ],
+    });
+    expectProblem(response, 400, 'policyArns[0]');
+    expect(response.body.errors.map((e: { field: string }) => e.field)).toEqual([
+      'policyArns[0]',
+      'policyArns[1]',
+      'policyArns[2]',
+    ]);
+    expect(h.aws.calls.filter((c) => c.op === 'attachPolicy').length).toBe(before);
+  });
+
   it('without the attachment bundle, says how to add it instead of asking AWS', async () => {
     const keys = h.aws.addUser('aws', '666666666667');
     const created = await a.admin.request('POST', '/v1/accounts', {

@@ -26,6 +26,10 @@ import type { Account } from './accounts-repository.ts';
 /** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
 const SEARCH_PAGES = 10;
 const SEARCH_PAGE_SIZE = 1000;
+/** What AWS answers for a parameter it cannot use, such as a Marker not of its own. */
+const INVALID_INPUT = new Set(['ValidationError', 'InvalidInput', 'InvalidInputException']);
+/** `policy/`, an optional IAM path, and a policy name (IAM's own limits). */
+const IAM_POLICY_RESOURCE = /^policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
 
 /**
  * Palette's "Add IAM Policies": once an account is validated, list the account's IAM policies (AWS
@@ -162,11 +166,29 @@ export async function registerIamPoliciesRoutes(
           next = offset + limit < ranked.length ? String(offset + limit) : null;
         } else {
           // Without a search, one page of AWS's is one page of ours.
-          const result = await ctx.aws.listPolicies(account.partition, credentials, {
-            scope,
-            maxItems: limit,
-            ...(cursor ? { marker: cursor } : {}),
-          });
+          const result = await ctx.aws
+            .listPolicies(account.partition, credentials, {
+              scope,
+              maxItems: limit,
+              ...(cursor ? { marker: cursor } : {}),
+            })
+            .catch((error: unknown) => {
+              // AWS refusing a page marker as invalid: the cursor is not one of its pages.
+              if (cursor && error instanceof AwsProblem && INVALID_INPUT.has(error.awsCode ?? ''))
+                throw new AppError(
+                  'invalid_request',
+                  'This cursor belongs to no page of policies.',
+                  [
+                    {
+                      field: 'cursor',
+                      code: 'invalid_format',
+                      message: 'This cursor belongs to no page of policies.',
+                      hint: 'Pass back the `next` of the previous page, with the same scope and search.',
+                    },
+                  ],
+                );
+              throw error;
+            });
           found = result.policies;
           next = result.marker;
         }
@@ -206,7 +228,7 @@ export async function registerIamPoliciesRoutes(
         const ok =
           parsed.ok &&
           parsed.value.service === 'iam' &&
-          parsed.value.resource.startsWith('policy/');
+          IAM_POLICY_RESOURCE.test(parsed.value.resource);
         if (!ok) {
           errors.push({
             field: `policyArns[${i}]`,
@@ -233,23 +255,45 @@ export async function registerIamPoliciesRoutes(
       if (errors.length)
         throw new AppError('invalid_request', errors.map((e) => e.message).join(' '), errors);
       const arns = [...new Set(request.body.policyArns)];
-      await asAws(async () => {
-        const credentials = await sessionOf(account);
-        for (const arn of arns)
-          await ctx.aws.attachPolicy(account.partition, credentials, account.principalArn, arn);
-      });
-      await ctx.audit.append({
-        tenantId: caller.tenantId,
-        actorType: caller.actorType,
-        actorId: caller.actorId,
-        action: 'account.iam_policies_attached',
-        targetType: 'account',
-        targetId: account.id,
-        requestId: caller.requestId,
-        sourceIp: caller.sourceIp,
-        details: { policyArns: arns, principalArn: account.principalArn },
-      });
-      return { attached: arns };
+      const attached: string[] = [];
+      const audit = () =>
+        ctx.audit.append({
+          tenantId: caller.tenantId,
+          actorType: caller.actorType,
+          actorId: caller.actorId,
+          action: 'account.iam_policies_attached',
+          targetType: 'account',
+          targetId: account.id,
+          requestId: caller.requestId,
+          sourceIp: caller.sourceIp,
+          details: { policyArns: attached, principalArn: account.principalArn },
+        });
+      try {
+        await asAws(async () => {
+          const credentials = await sessionOf(account);
+          for (const arn of arns) {
+            await ctx.aws.attachPolicy(account.partition, credentials, account.principalArn, arn);
+            attached.push(arn);
+          }
+        });
+      } catch (error) {
+        // The policies attached before AWS refused one stay attached in AWS: the audit and the
+        // answer say which, and the refusal names the policy it was about.
+        if (attached.length) await audit();
+        const failed = arns[attached.length];
+        if (!(error instanceof AppError) || failed === undefined) throw error;
+        const field = `policyArns[${request.body.policyArns.indexOf(failed)}]`;
+        const done = attached.length ? ` Attached before that: ${attached.join(', ')}.` : '';
+        throw new AppError(
+          error.code,
+          `${error.message}${done}`,
+          error.errors.map((e) =>
+            e.field === 'policyArns' ? { ...e, field, message: `${e.message}${done}` } : e,
+          ),
+        );
+      }
+      await audit();
+      return { attached };
     },
   );
 }

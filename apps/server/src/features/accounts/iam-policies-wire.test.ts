@@ -158,6 +158,16 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on the wire on %s'
     expectProblem(response, 400, 'cursor');
   });
 
+  it('refuses a cursor that is not AWS’s page marker, naming it', async () => {
+    for (const cursor of ['zzz', '50']) {
+      const response = await a.viewer.request(
+        'GET',
+        `/v1/accounts/${keysAccount}/iam-policies?scope=aws&cursor=${cursor}`,
+      );
+      expectProblem(response, 400, 'cursor');
+    }
+  });
+
   it('attaches a policy to the keys account’s own user in AWS', async () => {
     const attached = await a.admin.request('POST', `/v1/accounts/${keysAccount}/iam-policies`, {
       policyArns: [READ_ONLY],
@@ -220,6 +230,31 @@ describe.each(TEST_DIALECTS)('attaching existing IAM policies on the wire on %s'
       `/v1/accounts/${keysAccount}/iam-policies?scope=aws&q=SecurityAudit`,
     );
     expect(user.body.policies[0]).toMatchObject({ name: 'SecurityAudit', attached: false });
+  });
+
+  it('when AWS refuses one of several policies, names it, and audits and reports those already attached', async () => {
+    const first = 'arn:aws:iam::aws:policy/AmazonService000ReadOnlyAccess';
+    const missing = 'arn:aws:iam::aws:policy/NoSuchPolicyHere';
+    const response = await a.admin.request('POST', `/v1/accounts/${keysAccount}/iam-policies`, {
+      policyArns: [first, missing, 'arn:aws:iam::aws:policy/AmazonService001ReadOnlyAccess'],
+    });
+    expectProblem(response, 422, 'policyArns[1]');
+    expect(response.body.detail).toContain(`Attached before that: ${first}.`);
+    const list = await a.viewer.request(
+      'GET',
+      `/v1/accounts/${keysAccount}/iam-policies?scope=aws&q=AmazonService00&limit=2`,
+    );
+    expect(
+      list.body.policies.map((p: { name: string; attached: boolean }) => [p.name, p.attached]),
+    ).toEqual([
+      ['AmazonService000ReadOnlyAccess', true],
+      ['AmazonService001ReadOnlyAccess', false],
+    ]);
+    const audit = await a.admin.request('GET', `/v1/audit?targetId=${keysAccount}`);
+    expect(audit.body.entries[0], audit.text).toMatchObject({
+      action: 'account.iam_policies_attached',
+      details: { policyArns: [first] },
+    });
   });
 
   it('without the bundle answers how to add it, and asks AWS nothing', async () => {
