@@ -1,4 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
+import type { PolicySet } from '../policy/policy-builder.ts';
 import { pinnedPrincipal, trustPolicyShape } from '../policy/trust-policy.ts';
 import { CALLBACK_FUNCTION_RUNTIME, CALLBACK_FUNCTION_SOURCE } from './callback-function.ts';
 import type { RoleBlueprint } from './role-blueprint.ts';
@@ -93,17 +94,15 @@ export function renderCloudFormation(
       },
     },
   };
-  policySet.policies.forEach((policy, i) => {
-    resources[policyIds[i] as string] = {
-      Type: 'AWS::IAM::ManagedPolicy',
-      Properties: {
-        ManagedPolicyName: { 'Fn::Sub': `\${RoleName}-${policy.suffix}` },
-        Path: blueprint.rolePath,
-        Description: `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
-        PolicyDocument: toCfnPolicy(policy.document, blueprint.rolePath, CFN_PLACEHOLDERS),
-      },
-    };
-  });
+  Object.assign(
+    resources,
+    cfnManagedPolicies(policySet, {
+      nameParameter: 'RoleName',
+      path: blueprint.rolePath,
+      platform: blueprint.platform,
+      placeholders: CFN_PLACEHOLDERS,
+    }),
+  );
   if (options.callback) {
     parameters.CallbackToken = {
       Type: 'String',
@@ -153,6 +152,36 @@ export function renderCloudFormation(
  * could be validated before its permissions are attached. The role itself is a dependency through
  * `Fn::GetAtt Role.Arn`; naming it in DependsOn too is redundant (cfn-lint W3005).
  */
+/**
+ * The set's managed policies (`Permissions1`…), named after the template's role or user name
+ * parameter; the role or user lists them in its `ManagedPolicyArns`.
+ */
+export function cfnManagedPolicies(
+  policySet: PolicySet,
+  options: {
+    nameParameter: 'RoleName' | 'UserName';
+    path: string;
+    platform: string;
+    placeholders: Record<string, string | undefined>;
+  },
+): Record<string, CfnValue> {
+  const { nameParameter, path, platform, placeholders } = options;
+  return Object.fromEntries(
+    policySet.policies.map((policy, i) => [
+      `Permissions${i + 1}`,
+      {
+        Type: 'AWS::IAM::ManagedPolicy',
+        Properties: {
+          ManagedPolicyName: { 'Fn::Sub': `\${${nameParameter}}-${policy.suffix}` },
+          Path: path,
+          Description: `Permissions ${i + 1} of ${policySet.policies.length} for ${platform}, managed by Onramp.`,
+          PolicyDocument: toCfnPolicy(policy.document, path, placeholders),
+        },
+      },
+    ]),
+  );
+}
+
 function callbackResources(url: string, policyIds: string[]): Record<string, CfnValue> {
   return {
     CallbackFunctionRole: {

@@ -1,5 +1,5 @@
 import { stringify as stringifyYaml } from 'yaml';
-import { type CfnTemplate, type CfnValue, toCfnPolicy, truncate } from './cloudformation.ts';
+import { type CfnTemplate, type CfnValue, cfnManagedPolicies, truncate } from './cloudformation.ts';
 import { attr, blank, block, type HclItem, hclRaw, renderHclFile } from './hcl.ts';
 import { concretePolicies, type ManualStep } from './manual-steps.ts';
 import { managedPolicyResources, partitionGuard } from './terraform.ts';
@@ -36,17 +36,15 @@ export function renderUserCloudFormation(blueprint: UserBlueprint): CfnTemplate 
       },
     },
   };
-  policySet.policies.forEach((policy, i) => {
-    resources[policyIds[i] as string] = {
-      Type: 'AWS::IAM::ManagedPolicy',
-      Properties: {
-        ManagedPolicyName: { 'Fn::Sub': `\${UserName}-${policy.suffix}` },
-        Path: blueprint.userPath,
-        Description: `Permissions ${i + 1} of ${policySet.policies.length} for ${blueprint.platform}, managed by Onramp.`,
-        PolicyDocument: toCfnPolicy(policy.document, blueprint.userPath, CFN_PLACEHOLDERS),
-      },
-    };
-  });
+  Object.assign(
+    resources,
+    cfnManagedPolicies(policySet, {
+      nameParameter: 'UserName',
+      path: blueprint.userPath,
+      platform: blueprint.platform,
+      placeholders: CFN_PLACEHOLDERS,
+    }),
+  );
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: truncate(
