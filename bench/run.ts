@@ -30,8 +30,8 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { parse as parseYaml } from 'yaml';
-import type { AwsGateway } from '../apps/server/src/adapters/aws/aws-gateway.ts';
 import { validateCredentials } from '../apps/server/src/features/accounts/accounts-validation.ts';
+import type { AwsGateway } from '../apps/server/src/ports/aws-gateway.ts';
 import { createRoleFor, loadShippedCatalog, startBenchAws } from './fixtures.ts';
 import { type LoadResult, runLoad } from './load.ts';
 

@@ -13,8 +13,8 @@ import { createSdkAwsGateway } from '../../apps/server/src/adapters/aws/sdk-aws-
 import { createEnvelope } from '../../apps/server/src/adapters/crypto/envelope.ts';
 import { memoryKeyring } from '../../apps/server/src/adapters/crypto/keyring.ts';
 import { migrateToLatest, openDatabase } from '../../apps/server/src/adapters/db/database.ts';
-import type { AppDeps } from '../../apps/server/src/app.ts';
 import type { HubConfig } from '../../apps/server/src/config.ts';
+import type { AppDeps } from '../../apps/server/src/deps.ts';
 import { createAccountsRepository } from '../../apps/server/src/features/accounts/accounts-repository.ts';
 import { createTenantsRepository } from '../../apps/server/src/features/tenants/tenants-repository.ts';
 import { createHealthScheduler } from '../../apps/server/src/jobs/health-scheduler.ts';

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { ActionIndex, Catalog, PartitionId } from '@onramp/core';
 import { CoreValidationError } from '@onramp/core';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -14,20 +13,16 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Kysely } from 'kysely';
-import type { AwsGateway } from './adapters/aws/aws-gateway.ts';
-import type { TemplateStore } from './adapters/aws/template-store.ts';
-import type { Envelope } from './adapters/crypto/envelope.ts';
-import { type Dialect, isDatabaseUnavailable } from './adapters/db/database.ts';
-import type { Database } from './adapters/db/schema.ts';
+import { isDatabaseUnavailable } from './adapters/db/database.ts';
 import type { TrustProxy } from './config.ts';
+import type { AppDeps } from './deps.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
-import { registerAuthRoutes, type SignInLimits } from './features/auth/auth-routes.ts';
+import { registerAuthRoutes } from './features/auth/auth-routes.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
@@ -36,12 +31,10 @@ import { registerConnectionsRoutes } from './features/connections/connections-ro
 import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
-import { createHealthService, type HealthSettings } from './features/health/health-service.ts';
+import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
-import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
-import type { CollectionCaps } from './features/tenants/collection-caps.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
@@ -50,13 +43,9 @@ import { registerPasswordRoutes } from './features/users/password-routes.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { registerUsersRoutes } from './features/users/users-routes.ts';
 import { registerWebhooksRoutes } from './features/webhooks/webhooks-routes.ts';
-import {
-  createWebhooksService,
-  type WebhookSettings,
-} from './features/webhooks/webhooks-service.ts';
+import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
 import {
   DEFAULT_HTTP_LIMITS,
-  type HttpLimits,
   limitConnections,
   serverOptionsOf,
 } from './http/connection-limits.ts';
@@ -66,70 +55,7 @@ import { AppError, PROBLEMS, problemType } from './http/problems.ts';
 import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
 import { newId } from './ids.ts';
 
-export interface HubIdentity {
-  /** The principal customers' roles trust: account ID or role/user ARN, in its partition. */
-  principalArn: string;
-}
-
-export interface AppDeps {
-  db: Kysely<Database>;
-  dialect: Dialect;
-  catalog: Catalog;
-  /** Partitions with a configured hub identity; the others offer access keys only. */
-  hubs: Partial<Record<PartitionId, HubIdentity>>;
-  envelope: Envelope;
-  aws: AwsGateway;
-  clock: () => Date;
-  randomBytes: (size: number) => Uint8Array;
-  /** AWS's published action list: expands the bundles' wildcards for permission checks. */
-  actions: ActionIndex;
-  /** Waits between AWS retries (IAM propagation); injected so tests do not wait. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Where Onramp is reachable from browsers and CloudFormation; undefined on a laptop. */
-  publicUrl?: string;
-  /** Publishes quick-create templates to Amazon S3; without it there are no quick-create links. */
-  templates?: TemplateStore;
-  /** The template bucket of each partition that has one (quick-create is offered only there). */
-  templateBuckets?: Partial<Record<PartitionId, string>>;
-  /** How long a stack's one-time callback token stays good unused. Default 24 hours. */
-  callbackTokenHours?: number;
-  /**
-   * Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-* from these proxies
-   * only (a number of hops, or their addresses and networks; see config.ts). Default: no proxy.
-   */
-  trustProxy?: TrustProxy;
-  /** Sign-in attempts allowed per 15 minutes (defaults: 10 per email and address, 30, 50). */
-  signInLimits?: SignInLimits;
-  /** Minutes a console session may stay unused (default 30); its absolute lifetime stays 12 hours. */
-  sessionIdleMinutes?: number;
-  /** How long a password reset link stays good unused. Default 24 hours. */
-  passwordResetHours?: number;
-  /** Days a pending connection can be resumed after its last change. Default 14. */
-  pendingConnectionDays?: number;
-  /** Days a regenerated external ID's predecessor stays accepted in templates. Default 7. */
-  externalIdGraceDays?: number;
-  /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
-  healthSettings?: HealthSettings;
-  /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
-  webhookSettings?: WebhookSettings;
-  /** How many of each collection a tenant or the operator may create (features/tenants/collection-caps.ts). */
-  collectionCaps?: Partial<CollectionCaps>;
-  logger?: FastifyServerOptions['logger'];
-  /** Checked by /readyz beyond the database (e.g. that migrations ran). */
-  isReady?: () => Promise<boolean>;
-  /**
-   * Where every feature and background job records its metrics (served at /metrics). buildApp makes
-   * one if absent, which the jobs then do not share: main.ts passes one to both.
-   */
-  metrics?: MetricsRegistry;
-  /** When set, GET /metrics wants `Authorization: Bearer <metricsToken>`; otherwise it is open. */
-  metricsToken?: string;
-  /** The built console (apps/web/dist), served at `/` when given and present. */
-  consoleRoot?: string;
-  /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */
-  httpLimits?: HttpLimits;
-}
-
+export type { AppDeps } from './deps.ts';
 export type App = FastifyInstance;
 
 /**

@@ -1,4 +1,4 @@
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { AccountsService } from '../features/accounts/accounts-service.ts';
 import type { AuditRepository } from '../features/audit/audit-repository.ts';
 import type { SessionsRepository } from '../features/auth/sessions-repository.ts';

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Caller } from '../features/accounts/accounts-service.ts';
-import { requestMeta } from '../features/auth/auth-hook.ts';
 import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
+import { requestMeta } from './request-meta.ts';
 
 /**
  * The tenant an operator names for a request: the Onramp-Tenant header, or ?tenant=, as the auth hook

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsGateway } from '../adapters/aws/aws-gateway.ts';
+import type { AwsGateway } from '../ports/aws-gateway.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../testing/databases.ts';
 import { createHarness, expectStatus, type Harness, type TestTenant } from '../testing/harness.ts';
 import { createHealthScheduler } from './health-scheduler.ts';

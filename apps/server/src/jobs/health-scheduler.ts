@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PartitionId } from '@onramp/core';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { ScheduleClaim } from '../features/health/health-repository.ts';
 import { DEFAULT_HEALTH } from '../features/health/health-service.ts';
 import { createJobLoop } from './job-loop.ts';

@@ -1,4 +1,4 @@
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { createAccountsService } from '../features/accounts/accounts-service.ts';
 import { createAuditRepository } from '../features/audit/audit-repository.ts';
 import { createHealthService } from '../features/health/health-service.ts';

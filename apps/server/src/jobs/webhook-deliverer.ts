@@ -1,4 +1,4 @@
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { replicaName } from './health-scheduler.ts';
 import { createJobLoop, runLimited } from './job-loop.ts';
 import { createJobServices, type JobLog, silentLog } from './services.ts';

@@ -8,7 +8,7 @@ import {
   type CallerIdentity,
   type IamPolicySummary,
   type SimulationResult,
-} from '../adapters/aws/aws-gateway.ts';
+} from '../ports/aws-gateway.ts';
 
 interface PrincipalModel {
   /** Actions (wildcards allowed) its policies allow. */

@@ -1,5 +1,5 @@
 import type { PartitionId } from '@onramp/core';
-import type { TemplateStore } from '../adapters/aws/template-store.ts';
+import type { TemplateStore } from '../ports/template-store.ts';
 
 /**
  * A fake of Onramp's TemplateStore port: keeps what was published, answers with a URL that looks

@@ -5,7 +5,7 @@
  */
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AwsProblem } from './aws-gateway.ts';
+import { AwsProblem } from '../../ports/aws-gateway.ts';
 import { createSdkAwsGateway } from './sdk-aws-gateway.ts';
 
 describe('timeouts of the SDK gateway', () => {

@@ -34,7 +34,7 @@ import {
   type SimulationQuery,
   type SimulationResult,
   type TemporaryCredentials,
-} from './aws-gateway.ts';
+} from '../../ports/aws-gateway.ts';
 import { hubCredentialsProvider } from './hub-credentials.ts';
 
 export interface AwsLog {

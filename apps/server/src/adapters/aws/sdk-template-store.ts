@@ -2,8 +2,8 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { getPartition, type PartitionId } from '@onramp/core';
 import type { HubConfig } from '../../config.ts';
+import type { TemplateStore } from '../../ports/template-store.ts';
 import { hubCredentialsProvider } from './hub-credentials.ts';
-import type { TemplateStore } from './template-store.ts';
 
 export interface SdkTemplateStoreOptions {
   /** The template bucket of each partition that has one. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsGateway } from '../../adapters/aws/aws-gateway.ts';
 import { migrateToLatest } from '../../adapters/db/database.ts';
+import type { AwsGateway } from '../../ports/aws-gateway.ts';
 import { createTestDatabase, TEST_DIALECTS } from '../../testing/databases.ts';
 import { createFakeAws } from '../../testing/fake-aws.ts';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsGateway } from '../../adapters/aws/aws-gateway.ts';
+import type { AwsGateway } from '../../ports/aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
   createHarness,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AccessKeys } from '../../adapters/aws/aws-gateway.ts';
-import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import type { AccessKeys } from '../../ports/aws-gateway.ts';
+import { type AwsGateway, AwsProblem } from '../../ports/aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
   type Actor,

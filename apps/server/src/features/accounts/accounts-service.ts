@@ -16,12 +16,12 @@ import {
 } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
-import type { AccessKeys } from '../../adapters/aws/aws-gateway.ts';
 import type { Database } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../../deps.ts';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
+import type { AccessKeys } from '../../ports/aws-gateway.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import {
   type Connection,

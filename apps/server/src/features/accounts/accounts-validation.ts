@@ -7,14 +7,14 @@ import {
   parseAccessKeyId,
   parseRoleArn,
 } from '@onramp/core';
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import {
   type AccountCredentials,
   type AwsGateway,
   AwsProblem,
   type CallerIdentity,
-} from '../../adapters/aws/aws-gateway.ts';
-import type { HubIdentity } from '../../app.ts';
-import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+} from '../../ports/aws-gateway.ts';
+import type { HubIdentity } from '../../ports/hubs.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
 import type { Check } from './accounts-repository.ts';

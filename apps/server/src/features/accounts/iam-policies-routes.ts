@@ -12,14 +12,14 @@ import {
 } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../http/context.ts';
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import {
   type AccountCredentials,
   AwsProblem,
   type IamPolicySummary,
-} from '../../adapters/aws/aws-gateway.ts';
-import type { AppContext } from '../../http/context.ts';
-import { AppError, type ProblemFieldError } from '../../http/problems.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+} from '../../ports/aws-gateway.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from './accounts-repository.ts';
 

@@ -13,7 +13,7 @@ import {
   AwsProblem,
   type SimulationQuery,
   type SimulationResult,
-} from '../../adapters/aws/aws-gateway.ts';
+} from '../../ports/aws-gateway.ts';
 
 export interface PermissionCheckInput {
   partition: PartitionId;

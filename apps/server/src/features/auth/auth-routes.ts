@@ -5,11 +5,12 @@ import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
+import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { untrustedText } from '../audit/audit-repository.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
-import { clientAddress, requestMeta, SESSION_COOKIE } from './auth-hook.ts';
+import { SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import { consumeSetupToken } from './setup.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AppDeps } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
+import type { AppDeps } from '../../deps.ts';
 import { createHarness, type Harness } from '../../testing/harness.ts';
 import { SIGN_IN_WINDOW_SECONDS } from './auth-routes.ts';
 

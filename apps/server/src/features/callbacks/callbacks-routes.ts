@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
-import { clientAddress, requestMeta } from '../auth/auth-hook.ts';
+import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
 

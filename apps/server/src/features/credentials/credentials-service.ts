@@ -8,13 +8,9 @@ import {
   parseHubPrincipal,
   policySize,
 } from '@onramp/core';
-import {
-  type AwsGateway,
-  AwsProblem,
-  type TemporaryCredentials,
-} from '../../adapters/aws/aws-gateway.ts';
-import type { HubIdentity } from '../../app.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { type AwsGateway, AwsProblem, type TemporaryCredentials } from '../../ports/aws-gateway.ts';
+import type { HubIdentity } from '../../ports/hubs.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { Account } from '../accounts/accounts-repository.ts';
 import type { AccountsService, Caller } from '../accounts/accounts-service.ts';

@@ -1,8 +1,8 @@
 import { wildcardToRegExp } from '@onramp/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
 import { createHealthScheduler, type HealthScheduler } from '../../jobs/health-scheduler.ts';
 import { createWebhookDeliverer, type WebhookDeliverer } from '../../jobs/webhook-deliverer.ts';
+import { type AwsGateway, AwsProblem } from '../../ports/aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
   createHarness,

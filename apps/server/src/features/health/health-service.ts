@@ -2,7 +2,7 @@ import type { PartitionId } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../../deps.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';

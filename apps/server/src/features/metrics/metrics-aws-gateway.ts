@@ -1,4 +1,4 @@
-import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import { type AwsGateway, AwsProblem } from '../../ports/aws-gateway.ts';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics-registry.ts';
 import { type AwsCallOutcome, awsCallMetrics } from './onramp-metrics.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsGateway, AwsProblem } from '../../adapters/aws/aws-gateway.ts';
+import { type AwsGateway, AwsProblem } from '../../ports/aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import { createHarness, expectProblem, expectStatus, type Harness } from '../../testing/harness.ts';
 import { withAwsMetrics, withMetrics } from './metrics-aws-gateway.ts';

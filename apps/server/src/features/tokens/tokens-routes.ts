@@ -10,9 +10,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
+import { requestMeta } from '../../http/request-meta.ts';
 import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
-import { requestMeta } from '../auth/auth-hook.ts';
 import {
   actorOf,
   isOperator,

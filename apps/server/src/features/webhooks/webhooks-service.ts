@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { SealedSecret, SecretBinding } from '../../adapters/crypto/envelope.ts';
 import type { Database, WebhookDeliveriesTable } from '../../adapters/db/schema.ts';
 import { OPERATOR_SECRET_SCOPE } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../../deps.ts';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
