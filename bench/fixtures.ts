@@ -21,6 +21,7 @@ import { createTenantsRepository } from '../apps/server/src/features/tenants/ten
 import { createTokensRepository } from '../apps/server/src/features/tokens/tokens-repository.ts';
 import { createUsersRepository } from '../apps/server/src/features/users/users-repository.ts';
 import { createConnectedRole, createHub } from '../apps/server/src/testing/loopback-world.ts';
+import { createServices } from '../apps/server/src/wiring.ts';
 
 export const CUSTOMER = '222233334444';
 
@@ -67,17 +68,19 @@ export async function startBenchOnramp(latencyMs = 0) {
   });
   await migrateToLatest(database);
   const clock = () => new Date();
-  const app = await buildApp({
-    db: database.db,
-    dialect: 'sqlite',
-    catalog,
-    hubs: { aws: { principalArn: hubArn } },
-    envelope: createEnvelope(memoryKeyring()),
-    aws: gateway,
-    clock,
-    randomBytes: (n) => new Uint8Array(randomBytes(n)),
-    actions: createIamDataActionIndex(),
-  });
+  const app = await buildApp(
+    createServices({
+      db: database.db,
+      dialect: 'sqlite',
+      catalog,
+      hubs: { aws: { principalArn: hubArn } },
+      envelope: createEnvelope(memoryKeyring()),
+      aws: gateway,
+      clock,
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      actions: createIamDataActionIndex(),
+    }),
+  );
   const tenant = await createTenantsRepository(database.db, clock).create({
     name: 'bench',
     limits: {},

@@ -18,6 +18,7 @@ import type { AppDeps } from '../../apps/server/src/deps.ts';
 import { createAccountsRepository } from '../../apps/server/src/features/accounts/accounts-repository.ts';
 import { createTenantsRepository } from '../../apps/server/src/features/tenants/tenants-repository.ts';
 import { createHealthScheduler } from '../../apps/server/src/jobs/health-scheduler.ts';
+import { createServices } from '../../apps/server/src/wiring.ts';
 import { loadShippedCatalog } from '../fixtures.ts';
 import { sweepBundles, sweptAccount } from '../sweep-world.ts';
 
@@ -83,7 +84,7 @@ for (const size of sizes) {
         );
       }
     });
-  const scheduler = createHealthScheduler(deps);
+  const scheduler = createHealthScheduler(createServices(deps));
   const sweepAllDue = async () => {
     await scheduler.scheduleNewAccounts();
     const past = new Date(Date.now() - 1000).toISOString();

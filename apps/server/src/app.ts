@@ -3,69 +3,51 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { CoreValidationError } from '@onramp/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
-  hasZodFastifySchemaValidationErrors,
-  isResponseSerializationError,
   jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from './adapters/db/database.ts';
-import type { TrustProxy } from './config.ts';
-import type { AppDeps } from './deps.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
-import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
-import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
-import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
-import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
 import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
-import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
-import { createHealthService } from './features/health/health-service.ts';
-import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
-import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
-import { createTokensRepository } from './features/tokens/tokens-repository.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
 import { registerPasswordRoutes } from './features/users/password-routes.ts';
-import { createUsersRepository } from './features/users/users-repository.ts';
 import { registerUsersRoutes } from './features/users/users-routes.ts';
 import { registerWebhooksRoutes } from './features/webhooks/webhooks-routes.ts';
-import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
+import { acceptEmptyJsonBodies, fastifyTrustProxy } from './http/body-and-proxy.ts';
 import {
   DEFAULT_HTTP_LIMITS,
   limitConnections,
   serverOptionsOf,
 } from './http/connection-limits.ts';
 import { registerConsole } from './http/console.ts';
-import type { AppContext } from './http/context.ts';
-import { AppError, PROBLEMS, problemType } from './http/problems.ts';
+import { registerProblemHandlers } from './http/error-handler.ts';
 import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
 import { newId } from './ids.ts';
+import type { Services } from './wiring.ts';
 
-export type { AppDeps } from './deps.ts';
 export type App = FastifyInstance;
 
 /**
- * Builds the HTTP application from its dependencies: the only wiring that both main.ts and the tests
- * use, so what the tests exercise is what runs.
+ * The HTTP application over the service graph (wiring.ts builds it): Fastify's settings, the problem
+ * handlers, the auth hook and every feature's routes. It builds no service of its own, so the app,
+ * the jobs and the tests all run on the one graph.
  */
-export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
-  // Every AWS call of every feature is counted and timed. The jobs (jobs/services.ts) do the same with
-  // the same deps, so given the registry main.ts makes, the app and the jobs count into one.
-  const deps = withMetrics(given);
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const deps = services;
   const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     ...serverOptionsOf(httpLimits),
@@ -112,82 +94,9 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error);
-    if (problem.code === 'unavailable') {
-      // An outage of the database is the operator's to watch, not a bug: a warning, without the stack.
-      const { code, message } = error as { code?: unknown; message?: unknown };
-      request.log.warn({ err: { code, message } }, 'request failed: the database is unavailable');
-    } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-    reply
-      .status(problem.status)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          ...problem.extensions,
-          type: problemType(problem.code),
-          title: problem.title,
-          status: problem.status,
-          detail: problem.detail,
-          instance: request.url.split('?')[0],
-          requestId: request.id,
-          errors: problem.errors,
-        }),
-      );
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .status(404)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: problemType('not_found'),
-          title: PROBLEMS.not_found.title,
-          status: 404,
-          detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
-          instance: request.url.split('?')[0],
-          requestId: request.id,
-          errors: [],
-        }),
-      );
-  });
+  registerProblemHandlers(app);
 
-  const clock = deps.clock;
-  const repos = {
-    audit: createAuditRepository(deps.db, clock),
-    users: createUsersRepository(deps.db, clock),
-    sessions: createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes),
-    tokens: createTokensRepository(deps.db, clock),
-    tenants: createTenantsRepository(deps.db, clock),
-  };
-  const webhooks = createWebhooksService({ ...deps, audit: repos.audit });
-  const accounts = createAccountsService({
-    ...deps,
-    audit: repos.audit,
-    tenants: repos.tenants,
-    events: webhooks,
-  });
-  const health = createHealthService({ ...deps, audit: repos.audit, accounts, events: webhooks });
-  const callbacks = createCallbacksService({
-    ...deps,
-    audit: repos.audit,
-    accounts,
-    events: webhooks,
-  });
-  const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
-  const context: AppContext = {
-    ...deps,
-    ...repos,
-    accounts,
-    callbacks,
-    health,
-    webhooks,
-    credentials,
-    secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
-  };
-
-  registerAuthHook(app, context);
+  registerAuthHook(app, services);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -201,176 +110,25 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await registerAuthRoutes(app, context);
-  await registerTenantsRoutes(app, context);
-  await registerUsersRoutes(app, context);
-  await registerPasswordRoutes(app, context, { resetHours: deps.passwordResetHours });
-  await registerTokensRoutes(app, context);
-  await registerAuditRoutes(app, context);
-  await registerCatalogRoutes(app, context);
-  await registerPartitionsRoutes(app, context);
-  await registerConnectionsRoutes(app, context);
-  await registerCallbacksRoutes(app, context);
-  await registerAccountsRoutes(app, context);
-  await registerIamPoliciesRoutes(app, context);
-  await registerHealthRoutes(app, context);
-  await registerWebhooksRoutes(app, context);
-  await registerCredentialsRoutes(app, context);
-  await registerMetricsRoutes(app, context);
+  await registerAuthRoutes(app, services);
+  await registerTenantsRoutes(app, services);
+  await registerUsersRoutes(app, services);
+  await registerPasswordRoutes(app, services, { resetHours: deps.passwordResetHours });
+  await registerTokensRoutes(app, services);
+  await registerAuditRoutes(app, services);
+  await registerCatalogRoutes(app, services);
+  await registerPartitionsRoutes(app, services);
+  await registerConnectionsRoutes(app, services);
+  await registerCallbacksRoutes(app, services);
+  await registerAccountsRoutes(app, services);
+  await registerIamPoliciesRoutes(app, services);
+  await registerHealthRoutes(app, services);
+  await registerWebhooksRoutes(app, services);
+  await registerCredentialsRoutes(app, services);
+  await registerMetricsRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });
   }
   return app;
-}
-
-/**
- * Many HTTP clients send `Content-Type: application/json` with an empty body on a DELETE or a POST
- * that takes none (…/check, …/external-id). Fastify refuses that outright; here an empty body is no
- * body, so those routes work, and a route that needs one still answers 400 naming `body`.
- */
-function acceptEmptyJsonBodies(app: FastifyInstance): void {
-  // Fastify's own parser, with its defaults against prototype poisoning, for every non-empty body.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body.length === 0) {
-      done(null, undefined);
-      return;
-    }
-    parseJson(request, body.toString(), done);
-  });
-}
-
-/**
- * A hop count as the function proxy-addr's `trust(address, hop)` expects: the nearest `hops` proxies
- * are trusted, whatever their address. (Fastify reads a bare number as "trust no one".)
- */
-function fastifyTrustProxy(
-  trustProxy: TrustProxy | undefined,
-): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
-  return trustProxy ?? false;
-}
-
-interface ProblemOut {
-  code: string;
-  status: number;
-  title: string;
-  detail: string;
-  errors: readonly { field: string; code: string; message: string; hint?: string }[];
-  headers: Record<string, string>;
-  extensions?: Record<string, unknown>;
-}
-
-/** Every error leaves as problem+json; nothing internal (stack, SQL, secrets) is in it. */
-function toProblem(error: unknown): ProblemOut {
-  if (error instanceof AppError) {
-    return {
-      code: error.code,
-      status: error.status,
-      title: error.title,
-      detail: error.message,
-      errors: error.errors,
-      headers: error.headers,
-      extensions: error.extensions,
-    };
-  }
-  if (error instanceof CoreValidationError) {
-    return {
-      code: 'validation_failed',
-      status: 422,
-      title: PROBLEMS.validation_failed.title,
-      detail: error.issues.map((i) => `${i.field}: ${i.message}`).join(' '),
-      errors: error.issues,
-      headers: {},
-    };
-  }
-  if (hasZodFastifySchemaValidationErrors(error)) {
-    const where = (error as { validationContext?: string }).validationContext ?? 'body';
-    const errors = error.validation.map((v) => {
-      const path = v.instancePath.replace(/^\//, '').split('/').filter(Boolean);
-      const field = path.length
-        ? path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
-        : where;
-      // No body at all where the route needs one (an empty body is no body, see above).
-      if (where === 'body' && !path.length && /received (undefined|null)$/.test(v.message ?? '')) {
-        return {
-          field,
-          code: 'required',
-          message: 'This request needs a JSON body.',
-        };
-      }
-      return { field, code: 'invalid_format', message: v.message ?? 'is not valid' };
-    });
-    return {
-      code: 'invalid_request',
-      status: 400,
-      title: PROBLEMS.invalid_request.title,
-      detail: errors.map((e) => `${e.field}: ${e.message}`).join(' '),
-      errors,
-      headers: {},
-    };
-  }
-  if (isResponseSerializationError(error)) {
-    return {
-      code: 'internal',
-      status: 500,
-      title: PROBLEMS.internal.title,
-      detail: 'The response did not match its contract.',
-      errors: [],
-      headers: {},
-    };
-  }
-  if (isDatabaseUnavailable(error)) {
-    return {
-      code: 'unavailable',
-      status: 503,
-      title: PROBLEMS.unavailable.title,
-      detail: 'The database cannot be reached right now. Try again in a moment.',
-      errors: [],
-      // Recovery is automatic and quick once the database is back (a new connection per query).
-      headers: { 'retry-after': '1' },
-    };
-  }
-  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
-  if (fastifyError.statusCode === 413) {
-    return {
-      code: 'payload_too_large',
-      status: 413,
-      title: PROBLEMS.payload_too_large.title,
-      detail: 'Requests are limited to 256 KiB.',
-      errors: [],
-      headers: {},
-    };
-  }
-  if (fastifyError.statusCode === 415) {
-    return {
-      code: 'unsupported_media_type',
-      status: 415,
-      title: PROBLEMS.unsupported_media_type.title,
-      detail: 'Send the body as application/json.',
-      errors: [],
-      headers: {},
-    };
-  }
-  if (fastifyError.statusCode === 400) {
-    // Malformed JSON and the like, before any schema ran.
-    return {
-      code: 'invalid_request',
-      status: 400,
-      title: PROBLEMS.invalid_request.title,
-      detail: 'The body is not valid JSON.',
-      errors: [{ field: 'body', code: 'invalid_format', message: 'The body is not valid JSON.' }],
-      headers: {},
-    };
-  }
-  return {
-    code: 'internal',
-    status: 500,
-    title: PROBLEMS.internal.title,
-    detail: 'Onramp failed unexpectedly; the request id identifies it in the logs.',
-    errors: [],
-    headers: {},
-  };
 }

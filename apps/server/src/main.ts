@@ -16,7 +16,7 @@ import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
 import { isDatabaseUnavailable, migrateToLatest, openDatabase } from './adapters/db/database.ts';
-import { type AppDeps, buildApp } from './app.ts';
+import { buildApp } from './app.ts';
 import {
   type Config,
   ConfigError,
@@ -25,12 +25,14 @@ import {
   keyringPath,
   loadConfig,
 } from './config.ts';
+import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { withAwsMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
+import { createServices } from './wiring.ts';
 
 async function start(): Promise<void> {
   const config = loadConfig();
@@ -147,7 +149,9 @@ async function start(): Promise<void> {
       maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
     },
   };
-  const app = await buildApp(deps);
+  // One service graph for the API and the background jobs (wiring.ts).
+  const services = createServices(deps);
+  const app = await buildApp(services);
   // Background work runs beside the API in every replica; the database decides who does what.
   const jobLog = {
     info: (details: Record<string, unknown>, message: string) => app.log.info(details, message),
@@ -161,8 +165,8 @@ async function start(): Promise<void> {
           )
         : app.log.error(details, message),
   };
-  const scheduler = createHealthScheduler(deps, { log: jobLog });
-  const deliverer = createWebhookDeliverer(deps, { log: jobLog });
+  const scheduler = createHealthScheduler(services, { log: jobLog });
+  const deliverer = createWebhookDeliverer(services, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
   onConnectionError = (error) =>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsGateway } from '../ports/aws-gateway.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../testing/databases.ts';
 import { createHarness, expectStatus, type Harness, type TestTenant } from '../testing/harness.ts';
+import { createServices } from '../wiring.ts';
 import { createHealthScheduler } from './health-scheduler.ts';
 
 const past = () => new Date(Date.now() - 1000).toISOString();
@@ -48,7 +49,7 @@ describe.each(TEST_DIALECTS)('health scheduler on %s', (dialect) => {
 
   it('schedules new accounts an interval after their last check, spread', async () => {
     const ids = await createAccounts(h, tenant, 3, 610000000000);
-    const scheduler = createHealthScheduler(h.deps);
+    const scheduler = createHealthScheduler(h.services);
     await scheduler.scheduleNewAccounts();
     const rows = await h.database.db
       .selectFrom('health_schedule')
@@ -68,7 +69,7 @@ describe.each(TEST_DIALECTS)('health scheduler on %s', (dialect) => {
   it('takes over a check whose claim expired, and leaves a live claim alone', async () => {
     const [expired, live] = await createAccounts(h, tenant, 2, 620000000000);
     if (!expired || !live) throw new Error('two accounts expected');
-    const scheduler = createHealthScheduler(h.deps, { owner: 'survivor' });
+    const scheduler = createHealthScheduler(h.services, { owner: 'survivor' });
     await scheduler.scheduleNewAccounts();
     // A replica claimed both and died; one claim has run out, the other has not yet.
     await h.database.db
@@ -125,11 +126,9 @@ describe.each(TEST_DIALECTS)('health scheduler on %s', (dialect) => {
       },
     };
     // Two workers, so a pass that waited for each claimed pair would stall behind the slow one.
-    const scheduler = createHealthScheduler({
-      ...h.deps,
-      aws,
-      healthSettings: { concurrency: 2 },
-    });
+    const scheduler = createHealthScheduler(
+      createServices({ ...h.deps, aws, healthSettings: { concurrency: 2 } }),
+    );
     await scheduler.scheduleNewAccounts();
     await h.database.db
       .updateTable('health_schedule')
@@ -146,7 +145,7 @@ describe.each(TEST_DIALECTS)('health scheduler on %s', (dialect) => {
 
   it('drops the schedule of a deleted account', async () => {
     const [id] = await createAccounts(h, tenant, 1, 630000000000);
-    const scheduler = createHealthScheduler(h.deps);
+    const scheduler = createHealthScheduler(h.services);
     await scheduler.scheduleNewAccounts();
     expectStatus(await tenant.admin.request('DELETE', `/v1/accounts/${id}`), 204);
     const left = await h.database.db
@@ -194,8 +193,15 @@ describe('two scheduler replicas on one PostgreSQL database', () => {
     const tenant = await first.tenant();
     const ids = await createAccounts(first, tenant, 24, 700000000000);
     const replicas = [
-      createHealthScheduler({ ...first.deps, healthSettings: { concurrency: 3 } }, { owner: 'a' }),
-      createHealthScheduler({ ...second.deps, healthSettings: { concurrency: 3 } }, { owner: 'b' }),
+      createHealthScheduler(createServices({ ...first.deps, healthSettings: { concurrency: 3 } }), {
+        owner: 'a',
+      }),
+      createHealthScheduler(
+        createServices({ ...second.deps, healthSettings: { concurrency: 3 } }),
+        {
+          owner: 'b',
+        },
+      ),
     ];
     // Both replicas find the new accounts at once: one schedule row each.
     await Promise.all(replicas.map((r) => r.scheduleNewAccounts()));

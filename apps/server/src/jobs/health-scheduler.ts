@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PartitionId } from '@onramp/core';
-import type { AppDeps } from '../deps.ts';
 import type { ScheduleClaim } from '../features/health/health-repository.ts';
-import { DEFAULT_HEALTH } from '../features/health/health-service.ts';
+import {
+  DEFAULT_HEALTH,
+  type HealthService,
+  type HealthSettings,
+} from '../features/health/health-service.ts';
+import { type JobLog, silentLog } from './job-log.ts';
 import { createJobLoop } from './job-loop.ts';
-import { createJobServices, type JobLog, silentLog } from './services.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
 
 export interface HealthSchedulerOptions {
@@ -28,8 +31,18 @@ export function replicaName(): string {
  * sets the next run. A replica that dies mid-check holds its claims until they expire; then another
  * takes them over. Accounts without a schedule row (new ones) get one, spread over the interval.
  */
-export function createHealthScheduler(deps: AppDeps, options: HealthSchedulerOptions = {}) {
-  const { health } = createJobServices(deps);
+/** What the scheduler runs on: the health service of the one service graph (wiring.ts). */
+export interface HealthSchedulerDeps {
+  health: HealthService;
+  clock: () => Date;
+  healthSettings?: HealthSettings | undefined;
+}
+
+export function createHealthScheduler(
+  deps: HealthSchedulerDeps,
+  options: HealthSchedulerOptions = {},
+) {
+  const { health } = deps;
   const repo = health.repository;
   const owner = options.owner ?? replicaName();
   const log = options.log ?? silentLog;

@@ -1,7 +1,7 @@
-import type { AppDeps } from '../deps.ts';
+import type { WebhookSettings, WebhooksService } from '../features/webhooks/webhooks-service.ts';
 import { replicaName } from './health-scheduler.ts';
+import { type JobLog, silentLog } from './job-log.ts';
 import { createJobLoop, runLimited } from './job-loop.ts';
-import { createJobServices, type JobLog, silentLog } from './services.ts';
 
 export interface WebhookDelivererOptions {
   owner?: string;
@@ -18,8 +18,17 @@ export interface WebhookDelivererOptions {
  * claim outlives one attempt's timeout, so a replica that dies mid-delivery loses nothing: its claim
  * expires and another replica sends the delivery again (receivers dedupe on Onramp-Webhook-Id).
  */
-export function createWebhookDeliverer(deps: AppDeps, options: WebhookDelivererOptions = {}) {
-  const { webhooks } = createJobServices(deps);
+/** What the deliverer runs on: the webhooks service of the one service graph (wiring.ts). */
+export interface WebhookDelivererDeps {
+  webhooks: WebhooksService;
+  webhookSettings?: WebhookSettings | undefined;
+}
+
+export function createWebhookDeliverer(
+  deps: WebhookDelivererDeps,
+  options: WebhookDelivererOptions = {},
+) {
+  const { webhooks } = deps;
   const owner = options.owner ?? replicaName();
   const log = options.log ?? silentLog;
   const concurrency = options.concurrency ?? 8;

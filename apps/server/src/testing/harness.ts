@@ -6,7 +6,8 @@ import { expect } from 'vitest';
 import { createEnvelope } from '../adapters/crypto/envelope.ts';
 import { memoryKeyring } from '../adapters/crypto/keyring.ts';
 import type { Dialect } from '../adapters/db/database.ts';
-import { type AppDeps, buildApp } from '../app.ts';
+import { buildApp } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { CSRF_HEADER, SESSION_COOKIE } from '../features/auth/auth-hook.ts';
 import type { Role, Scope } from '../features/auth/principal.ts';
 import { createSessionsRepository } from '../features/auth/sessions-repository.ts';
@@ -16,6 +17,7 @@ import {
 } from '../features/tenants/tenants-repository.ts';
 import { createTokensRepository } from '../features/tokens/tokens-repository.ts';
 import { createUsersRepository } from '../features/users/users-repository.ts';
+import { createServices } from '../wiring.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import { createFakeAws } from './fake-aws.ts';
 
@@ -78,7 +80,9 @@ export async function createHarness(
     sleep: async () => {},
     ...overrides,
   };
-  const app = await buildApp(deps);
+  // The graph main.ts builds: the app and any job a test starts share it.
+  const services = createServices(deps);
+  const app = await buildApp(services);
   const clock = deps.clock;
   const users = createUsersRepository(database.db, clock);
   const sessions = createSessionsRepository(database.db, clock);
@@ -173,6 +177,8 @@ export async function createHarness(
   return {
     app,
     deps,
+    /** The service graph the app runs on: hand it to a job (createHealthScheduler(h.services)). */
+    services,
     aws,
     keyring,
     database,

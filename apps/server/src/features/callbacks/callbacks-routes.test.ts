@@ -74,7 +74,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
       webhookSettings: { allowPrivate: true },
     });
     a = await h.tenant();
-    deliverer = createWebhookDeliverer(h.deps, { owner: `callbacks-${dialect}` });
+    deliverer = createWebhookDeliverer(h.services, { owner: `callbacks-${dialect}` });
   });
   afterAll(async () => {
     await h?.close();

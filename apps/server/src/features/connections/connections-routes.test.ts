@@ -12,6 +12,7 @@ import {
   HUB_ACCOUNT,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { createServices } from '../../wiring.ts';
 
 const EXTERNAL_ID = /^onramp-[A-Za-z0-9_-]{43}$/;
 
@@ -235,7 +236,7 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
     const connection = await createConnection(a);
     // The operator restarts Onramp without the aws partition's hub.
     const { aws: _removed, ...others } = h.deps.hubs;
-    const app = await buildApp({ ...h.deps, hubs: others });
+    const app = await buildApp(createServices({ ...h.deps, hubs: others }));
     try {
       const list = await app.inject({
         method: 'GET',

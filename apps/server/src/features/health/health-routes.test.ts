@@ -40,8 +40,8 @@ describe.each(TEST_DIALECTS)('account health on %s', (dialect) => {
     h = await createHarness(dialect, { aws, webhookSettings: { allowPrivate: true } });
     a = await h.tenant();
     b = await h.tenant();
-    scheduler = createHealthScheduler(h.deps, { owner: `replica-${dialect}` });
-    deliverer = createWebhookDeliverer(h.deps, { owner: `deliverer-${dialect}` });
+    scheduler = createHealthScheduler(h.services, { owner: `replica-${dialect}` });
+    deliverer = createWebhookDeliverer(h.services, { owner: `deliverer-${dialect}` });
   });
   afterAll(async () => {
     await h?.close();

@@ -87,7 +87,7 @@ describe('health check on the wire against the loopback AWS', () => {
     expect(healthy.body).toMatchObject({ status: 'valid', changed: false, stale: false });
 
     aws.deleteRole('aws', CUSTOMER, roleName);
-    const scheduler = createHealthScheduler(h.deps);
+    const scheduler = createHealthScheduler(h.services);
     await scheduler.scheduleNewAccounts();
     await h.database.db
       .updateTable('health_schedule')

@@ -93,7 +93,7 @@ describe.each(TEST_DIALECTS)('AWS calls of the health scheduler on /metrics, on 
 
   it('counts and times the STS and IAM calls of scheduled checks, once each', async () => {
     const ids = await connectAccounts();
-    const scheduler = createHealthScheduler(h.deps, { owner: `metrics-${dialect}` });
+    const scheduler = createHealthScheduler(h.services, { owner: `metrics-${dialect}` });
     await scheduler.scheduleNewAccounts();
     await h.database.db
       .updateTable('health_schedule')

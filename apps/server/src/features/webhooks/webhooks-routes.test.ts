@@ -60,7 +60,7 @@ describe.each(TEST_DIALECTS)('webhooks on %s', (dialect) => {
     });
     a = await h.tenant();
     b = await h.tenant();
-    deliverer = createWebhookDeliverer(h.deps, { owner: 'test-deliverer' });
+    deliverer = createWebhookDeliverer(h.services, { owner: 'test-deliverer' });
   });
   afterAll(async () => {
     await strict?.close();

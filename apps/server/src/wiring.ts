@@ -1,0 +1,54 @@
+import type { AppDeps } from './deps.ts';
+import { createAccountsService } from './features/accounts/accounts-service.ts';
+import { createAuditRepository } from './features/audit/audit-repository.ts';
+import { createSessionsRepository } from './features/auth/sessions-repository.ts';
+import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
+import { createCredentialsService } from './features/credentials/credentials-service.ts';
+import { createHealthService } from './features/health/health-service.ts';
+import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
+import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
+import { createTokensRepository } from './features/tokens/tokens-repository.ts';
+import { createUsersRepository } from './features/users/users-repository.ts';
+import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
+
+/**
+ * The composition root: the one place the service graph is built from its dependencies. main.ts,
+ * the test harness and the bench call it once per process (or per test app) and hand the result to
+ * the HTTP app (app.ts) and the background jobs (jobs/), so one AccountsService, one metrics
+ * registry and one measured AWS gateway serve both. Nothing but those entry points imports this
+ * file (`npm run layers` checks it): a feature names the narrow dependencies it needs instead.
+ */
+export function createServices(given: AppDeps) {
+  // Every AWS call of every feature and job is counted and timed into one registry (served at
+  // /metrics); without one in the deps, a registry is made here.
+  const deps = withMetrics(given);
+  const clock = deps.clock;
+  const audit = createAuditRepository(deps.db, clock);
+  const users = createUsersRepository(deps.db, clock);
+  const sessions = createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes);
+  const tokens = createTokensRepository(deps.db, clock);
+  const tenants = createTenantsRepository(deps.db, clock);
+  const webhooks = createWebhooksService({ ...deps, audit });
+  const accounts = createAccountsService({ ...deps, audit, tenants, events: webhooks });
+  const health = createHealthService({ ...deps, audit, accounts, events: webhooks });
+  const callbacks = createCallbacksService({ ...deps, audit, accounts, events: webhooks });
+  const credentials = createCredentialsService({ ...deps, audit, accounts });
+  return {
+    ...deps,
+    audit,
+    users,
+    sessions,
+    tokens,
+    tenants,
+    webhooks,
+    accounts,
+    health,
+    callbacks,
+    credentials,
+    /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
+    secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
+  };
+}
+
+/** The service graph: what the app registers its routes over and what the jobs run on. */
+export type Services = ReturnType<typeof createServices>;
