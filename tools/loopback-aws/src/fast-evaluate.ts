@@ -14,7 +14,7 @@ import type {
   Evaluation,
   EvaluationInput,
   MatchedStatement,
-} from './evaluate.ts';
+} from './evaluation.ts';
 import type { NamedPolicy, PolicyJson } from './state.ts';
 
 type Matcher = (value: string) => boolean;

@@ -10,6 +10,7 @@ import {
   SqliteDialect,
 } from 'kysely';
 import pg from 'pg';
+import type { Dialect } from './dialect.ts';
 import { initialSchema } from './migrations/0001_initial.ts';
 import { callbackTokens } from './migrations/0002_callback_tokens.ts';
 import { healthAndWebhooks } from './migrations/0003_health_and_webhooks.ts';
@@ -19,7 +20,7 @@ import { connectionLifecycle } from './migrations/0007_connection_lifecycle.ts';
 import { accountIdentityIndex } from './migrations/0010_account_identity_index.ts';
 import type { Database } from './schema.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect } from './dialect.ts';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../database.ts';
+import type { Dialect } from '../dialect.ts';
 
 /**
  * Webhook signing-secret rotation: `webhook_endpoints.previous_secret_expires_at` says until when the
