@@ -313,7 +313,7 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
   ): Promise<SuccessOf<E>> {
     const response = await send(endpoint, ...input);
     const schema = successSchemaOf(endpoint);
-    if (!schema || response.status === 204) return undefined as SuccessOf<E>;
+    if (!schema) return undefined as SuccessOf<E>;
     return schema.parse(await response.json()) as SuccessOf<E>;
   }
 
