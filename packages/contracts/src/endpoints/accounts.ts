@@ -22,6 +22,7 @@ import {
 import { defineEndpoint } from '../endpoint.ts';
 import { accountCheckPageSchema, accountCheckSchema, listChecksQuerySchema } from '../fleet.ts';
 
+/** Connected AWS accounts: validation, credentials, health, IAM policies and vending. */
 export const accountsEndpoints = {
   validate: defineEndpoint({
     method: 'POST',

@@ -5,6 +5,7 @@ import {
 import { problemSchema } from '../common.ts';
 import { defineEndpoint } from '../endpoint.ts';
 
+/** What a CloudFormation stack Onramp rendered calls back. */
 export const callbacksEndpoints = {
   cloudFormation: defineEndpoint({
     method: 'POST',

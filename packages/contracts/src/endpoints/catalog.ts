@@ -8,6 +8,7 @@ import {
   userTemplateResponseSchema,
 } from '../policies.ts';
 
+/** The catalog, and the policies and user templates made from a selection of it. */
 export const catalogEndpoints = {
   get: defineEndpoint({
     method: 'GET',
@@ -36,6 +37,7 @@ export const catalogEndpoints = {
   }),
 };
 
+/** What a tenant may connect, per partition. */
 export const partitionsEndpoints = {
   list: defineEndpoint({
     method: 'GET',

@@ -10,6 +10,7 @@ import {
 import { idParamsSchema } from '../common.ts';
 import { defineEndpoint } from '../endpoint.ts';
 
+/** Role set-ups, pending until the role is connected as an account. */
 export const connectionsEndpoints = {
   create: defineEndpoint({
     method: 'POST',

@@ -22,6 +22,7 @@ import {
   userSchema,
 } from '../identity.ts';
 
+/** The audit log. */
 export const auditEndpoints = {
   list: defineEndpoint({
     method: 'GET',
@@ -34,6 +35,7 @@ export const auditEndpoints = {
   }),
 };
 
+/** Tenants (the operator's). */
 export const tenantsEndpoints = {
   list: defineEndpoint({
     method: 'GET',
@@ -79,6 +81,7 @@ export const tenantsEndpoints = {
   }),
 };
 
+/** API tokens. */
 export const tokensEndpoints = {
   list: defineEndpoint({
     method: 'GET',
@@ -108,6 +111,7 @@ export const tokensEndpoints = {
   }),
 };
 
+/** A tenant's users. */
 export const usersEndpoints = {
   createResetLink: defineEndpoint({
     method: 'POST',

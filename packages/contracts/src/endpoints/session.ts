@@ -8,6 +8,7 @@ import {
   setupRequestSchema,
 } from '../identity.ts';
 
+/** Signing in and out, the first set-up, and passwords (one's own, or by a reset link). */
 export const sessionEndpoints = {
   setup: defineEndpoint({
     method: 'POST',

@@ -13,6 +13,7 @@ import {
   webhookEndpointSchema,
 } from '../fleet.ts';
 
+/** Webhook endpoints, their secrets and their deliveries. */
 export const webhooksEndpoints = {
   create: defineEndpoint({
     method: 'POST',
