@@ -151,6 +151,11 @@ export const listConnectionsQuerySchema = z.object({
   ...pageQuerySchema.shape,
 });
 
+/** GET /v1/connections/:id/cloudformation: the template as YAML (the default) or JSON. */
+export const cloudFormationQuerySchema = z.object({
+  format: z.enum(['yaml', 'json']).default('yaml'),
+});
+
 export const stepsResponseSchema = z.object({
   steps: z.array(
     z.object({

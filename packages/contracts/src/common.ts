@@ -100,3 +100,6 @@ export function safeTextSchema(options: { max: number; min?: number; multiline?:
 
 /** A name: one line, 1 to 100 characters. */
 export const nameSchema = safeTextSchema({ min: 1, max: 100 });
+
+/** The `:id` of a path: any record's id (its shape is checked where it is looked up). */
+export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });

@@ -209,3 +209,10 @@ export const redeemPasswordResetRequestSchema = z.object({
   token: z.string().min(1).max(200),
   newPassword: password,
 });
+
+/** GET /v1/audit: a page, optionally of one record's entries. */
+export const auditQuerySchema = pageQuerySchema.extend({
+  /** The older name of `cursor`, still understood. */
+  before: z.string().max(100).optional(),
+  targetId: z.string().max(64).optional(),
+});

@@ -3,6 +3,8 @@ export * from './callbacks.ts';
 export * from './catalog.ts';
 export * from './common.ts';
 export * from './credentials.ts';
+export * from './endpoint.ts';
+export * from './endpoints/index.ts';
 export * from './fleet.ts';
 export * from './identity.ts';
 export * from './policies.ts';

@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Caller } from '../features/accounts/accounts-service.ts';
 import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
 import { requestMeta } from './request-meta.ts';
@@ -22,5 +21,3 @@ export function callerOf(request: FastifyRequest, scope: Scope): Caller {
   const { principal, tenantId } = requireTenant(request.principal, scope, requestedTenant(request));
   return { tenantId, ...actorOf(principal), ...requestMeta(request) };
 }
-
-export const idParamsSchema = z.object({ id: z.string().min(1).max(100) });

@@ -1,9 +1,4 @@
-import {
-  attachIamPoliciesRequestSchema,
-  attachIamPoliciesResponseSchema,
-  iamPoliciesQuerySchema,
-  iamPolicyPageSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import {
   type Catalog,
   getPartition,
@@ -14,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import {
   type AccountCredentials,
   AwsProblem,
@@ -42,7 +38,6 @@ export async function registerIamPoliciesRoutes(
   ctx: AppContext,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['accounts'];
 
   /**
    * Role sessions reused across the pages and the attach of one sitting (10 minutes, well inside the
@@ -120,18 +115,8 @@ export async function registerIamPoliciesRoutes(
     return assumed;
   }
 
-  routes.get(
-    '/v1/accounts/:id/iam-policies',
-    {
-      schema: {
-        tags,
-        summary: 'List the account’s IAM policies, with what is attached to its role or user',
-        params: idParamsSchema,
-        querystring: iamPoliciesQuerySchema,
-        response: { 200: iamPolicyPageSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.accounts.iamPolicies, {
+    handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const account = await ctx.accounts.getAccount(tenantId, request.params.id);
       requireAttachmentBundle(ctx.catalog, account);
@@ -205,20 +190,10 @@ export async function registerIamPoliciesRoutes(
         };
       });
     },
-  );
+  });
 
-  routes.post(
-    '/v1/accounts/:id/iam-policies',
-    {
-      schema: {
-        tags,
-        summary: 'Attach existing IAM policies to the account’s role or user',
-        params: idParamsSchema,
-        body: attachIamPoliciesRequestSchema,
-        response: { 200: attachIamPoliciesResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.accounts.attachIamPolicies, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const account = await ctx.accounts.getAccount(caller.tenantId, request.params.id);
       requireAttachmentBundle(ctx.catalog, account);
@@ -295,7 +270,7 @@ export async function registerIamPoliciesRoutes(
       await audit();
       return { attached };
     },
-  );
+  });
 }
 
 /**

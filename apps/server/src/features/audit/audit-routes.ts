@@ -1,17 +1,11 @@
-import { auditPageSchema, pageQuerySchema } from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
+import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { isOperator, requireScope, requireTenant } from '../auth/principal.ts';
-
-const querySchema = pageQuerySchema.extend({
-  /** The older name of `cursor`, still understood. */
-  before: z.string().max(100).optional(),
-  targetId: z.string().max(64).optional(),
-});
 
 const isSeq = (key: string) => /^\d{1,15}$/.test(key);
 
@@ -28,18 +22,8 @@ function startOf(query: { cursor?: string | undefined; before?: string | undefin
 /** Who did what to which record, newest first. Tenants see their own; the operator sees its own or a tenant's. */
 export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get(
-    '/v1/audit',
-    {
-      schema: {
-        tags: ['audit'],
-        summary: 'The audit log, newest first',
-        description: 'Pass `next` as `cursor` for the following page.',
-        querystring: querySchema,
-        response: { 200: auditPageSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.audit.list, {
+    handler: async (request) => {
       const principal = requireScope(request.principal, 'admin');
       const requested = requestedTenant(request);
       const tenantId =
@@ -57,5 +41,5 @@ export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext)
         next: page.nextBefore === null ? null : encodeCursor(String(page.nextBefore)),
       };
     },
-  );
+  });
 }

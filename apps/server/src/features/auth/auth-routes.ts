@@ -1,11 +1,11 @@
-import { loginRequestSchema, sessionResponseSchema, setupRequestSchema } from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
+import { mount } from '../../http/route.ts';
 import { untrustedText } from '../audit/audit-repository.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
@@ -135,18 +135,8 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
     };
   };
 
-  r.post(
-    '/v1/setup',
-    {
-      schema: {
-        tags: ['session'],
-        summary:
-          'Create the first operator admin with the one-time set-up token the server printed',
-        body: setupRequestSchema,
-        response: { 201: sessionResponseSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.session.setup, {
+    handler: async (request, reply) => {
       const { setupToken, email, name, password } = request.body;
       const passwordHash = await hashPassword(password);
       const user = await ctx.db.transaction().execute(async (trx) => {
@@ -185,20 +175,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       }
       return reply.status(201).send(await startSession(reply, user));
     },
-  );
+  });
 
-  r.post(
-    '/v1/session',
-    {
-      schema: {
-        tags: ['session'],
-        summary: 'Sign in with email and password; sets the session cookie',
-        security: [],
-        body: loginRequestSchema,
-        response: { 200: sessionResponseSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.session.login, {
+    handler: async (request, reply) => {
       const { email } = request.body;
       const admitted = await admitSignIn(request, email);
       const outcome = await findAccountBySignIn(ctx.users, request.body);
@@ -247,18 +227,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       });
       return startSession(reply, user);
     },
-  );
+  });
 
-  r.get(
-    '/v1/session',
-    {
-      schema: {
-        tags: ['session'],
-        summary: 'The signed-in user and the CSRF token to send with changes',
-        response: { 200: sessionResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.session.get, {
+    handler: async (request) => {
       const principal = request.principal;
       if (principal?.kind !== 'user')
         throw new AppError('unauthenticated', 'No console session; sign in first.');
@@ -275,12 +247,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
         csrfToken: principal.csrfToken,
       };
     },
-  );
+  });
 
-  r.delete(
-    '/v1/session',
-    { schema: { tags: ['session'], summary: 'Sign out', response: { 204: z.null() } } },
-    async (request, reply) => {
+  mount(r, api.session.logout, {
+    handler: async (request, reply) => {
       const principal = request.principal;
       if (principal?.kind === 'user') {
         await ctx.sessions.delete(principal.sessionId);
@@ -297,5 +267,5 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.status(204).send(null);
     },
-  );
+  });
 }

@@ -1,15 +1,12 @@
-import {
-  cloudFormationCallbackRequestSchema,
-  cloudFormationCallbackResponseSchema,
-  problemSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
+import { mount } from '../../http/route.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
-import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
+import { CallbackRefusedError } from './callbacks-service.ts';
 
 /**
  * Callbacks per source address and window. Generous: the functions of many customers' stacks may
@@ -26,25 +23,8 @@ export async function registerCallbacksRoutes(
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const limiter = createRateLimiter(ctx.db, ctx.clock);
 
-  routes.post(
-    CALLBACK_PATH,
-    {
-      schema: {
-        tags: ['callbacks'],
-        summary: 'Report the role a CloudFormation stack created (called by the stack)',
-        description:
-          'Called by the callback function of a template Onramp rendered, never by a person. The one-time token in the body is the credential. Create and Update connect the role as the connection’s account (the same token and role again get the same answer); Delete marks that account invalid. A token that is unknown, expired or spent on another role gets 404, whichever it is.',
-        security: [],
-        body: cloudFormationCallbackRequestSchema,
-        response: {
-          200: cloudFormationCallbackResponseSchema,
-          404: problemSchema,
-          422: problemSchema,
-          429: problemSchema,
-        },
-      },
-    },
-    async (request) => {
+  mount(routes, api.callbacks.cloudFormation, {
+    handler: async (request) => {
       const limit = await limiter.hit(
         `callback:${limitedAddress(clientAddress(request))}`,
         CALLBACK_ATTEMPTS,
@@ -70,5 +50,5 @@ export async function registerCallbacksRoutes(
         throw error;
       }
     },
-  );
+  });
 }

@@ -1,10 +1,4 @@
-import {
-  catalogResponseSchema,
-  policyPreviewRequestSchema,
-  policyPreviewResponseSchema,
-  userTemplateRequestSchema,
-  userTemplateResponseSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import {
   buildPolicies,
   concretePolicies,
@@ -18,6 +12,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
+import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { requireTenant } from '../auth/principal.ts';
 
@@ -25,32 +20,15 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
   const r = app.withTypeProvider<ZodTypeProvider>();
   const description = describeCatalog(ctx.catalog);
 
-  r.get(
-    '/v1/catalog',
-    {
-      schema: {
-        tags: ['catalog'],
-        summary: 'Products and bundles, what is default and where each is available',
-        response: { 200: catalogResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.catalog.get, {
+    handler: async (request) => {
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
       return description;
     },
-  );
+  });
 
-  r.post(
-    '/v1/policies/preview',
-    {
-      schema: {
-        tags: ['catalog'],
-        summary: 'The exact IAM policies for a selection (the console’s live “View JSON”)',
-        body: policyPreviewRequestSchema,
-        response: { 200: policyPreviewResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.catalog.previewPolicy, {
+    handler: async (request) => {
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
       const { partition, bundles, regions, principal } = request.body;
       const set = buildPolicies(
@@ -70,21 +48,10 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
         })),
       };
     },
-  );
+  });
 
-  r.post(
-    '/v1/catalog/user-template',
-    {
-      schema: {
-        tags: ['catalog'],
-        summary: 'The dedicated IAM user of an access-key account, as templates and steps',
-        description:
-          'For the access-keys path: a user holding only the selection’s policy, as CloudFormation (AWS::IAM::User and AWS::IAM::ManagedPolicy), Terraform and manual steps, with links to the partition’s IAM console. Neither template creates an access key (its secret would sit in the stack or the Terraform state): the tenant makes one in the IAM console and gives it to Onramp.',
-        body: userTemplateRequestSchema,
-        response: { 200: userTemplateResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.catalog.userTemplate, {
+    handler: async (request) => {
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
       const { partition, bundles, regions, userName } = request.body;
       const blueprint = createUserBlueprint({
@@ -117,5 +84,5 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
         },
       };
     },
-  );
+  });
 }

@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  connectionListSchema,
-  connectionSchema,
-  createConnectionRequestSchema,
-  listConnectionsQuerySchema,
-  stepsResponseSchema,
-  updateConnectionRequestSchema,
-} from '@onramp/contracts';
+import type { connectionSchema } from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import {
   cloudFormationDeployCommand,
   concretePolicies,
@@ -20,9 +14,10 @@ import {
 } from '@onramp/core';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import type { Caller } from '../accounts/accounts-service.ts';
 import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { Connection } from './connections-repository.ts';
@@ -163,28 +158,14 @@ export async function toConnectionResponse(
   };
 }
 
-const cloudFormationQuerySchema = z.object({ format: z.enum(['yaml', 'json']).default('yaml') });
-
 export async function registerConnectionsRoutes(
   app: FastifyInstance,
   ctx: AppContext,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['connections'];
 
-  routes.post(
-    '/v1/connections',
-    {
-      schema: {
-        tags,
-        summary: 'Start a role set-up',
-        description:
-          'Onramp generates the external ID (a client cannot choose it) and returns the templates and steps that create the role.',
-        body: createConnectionRequestSchema,
-        response: { 201: connectionSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(routes, api.connections.create, {
+    handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
       const connection = await ctx.accounts.createConnection(caller, request.body);
       await ctx.callbacks.issue(caller, connection, 'created');
@@ -192,42 +173,19 @@ export async function registerConnectionsRoutes(
         .status(201)
         .send(await toConnectionResponse(ctx, caller, connection, request.log));
     },
-  );
+  });
 
-  routes.patch(
-    '/v1/connections/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Change a pending role set-up',
-        description:
-          'Name, description, partition, permissions, regions, role name, or how the role will be made. The external ID never changes here: a role created with it keeps working. A new partition takes its default permissions and all regions unless `bundles` and `regions` are sent too. 409 once connected or expired.',
-        params: idParamsSchema,
-        body: updateConnectionRequestSchema,
-        response: { 200: connectionSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.connections.update, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const { externalId: _never, ...changes } = request.body;
       const connection = await ctx.accounts.updateConnection(caller, request.params.id, changes);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
-  );
+  });
 
-  routes.get(
-    '/v1/connections',
-    {
-      schema: {
-        tags,
-        summary: 'List connections',
-        description:
-          'Oldest first; pass `next` as `cursor` for the following page. `status=pending` lists the set-ups a tenant can still resume (not connected, not expired).',
-        querystring: listConnectionsQuerySchema,
-        response: { 200: connectionListSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.connections.list, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:read');
       const page = await ctx.accounts.listConnections(caller.tenantId, request.query);
       return {
@@ -237,97 +195,46 @@ export async function registerConnectionsRoutes(
         next: page.next,
       };
     },
-  );
+  });
 
-  routes.get(
-    '/v1/connections/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Get a connection',
-        description: 'Retrying a set-up reuses it: the external ID stays the same.',
-        params: idParamsSchema,
-        response: { 200: connectionSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.connections.get, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:read');
       const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
-  );
+  });
 
-  routes.post(
-    '/v1/connections/:id/external-id',
-    {
-      schema: {
-        tags,
-        summary: 'Generate a new external ID',
-        description:
-          'Only while the connection is pending; the role must then be created with the new one.',
-        params: idParamsSchema,
-        response: { 200: connectionSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.connections.regenerateExternalId, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const connection = await ctx.accounts.regenerateExternalId(caller, request.params.id);
       // The old token goes with the old external ID: a stack of the old template cannot connect.
       await ctx.callbacks.issue(caller, connection, 'external_id_regenerated');
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
-  );
+  });
 
-  routes.post(
-    '/v1/accounts/:id/external-id/regenerate',
-    {
-      schema: {
-        tags: ['accounts'],
-        summary: 'Regenerate a role account’s external ID, with a grace period',
-        description:
-          'The templates of the account’s connection then list both IDs (`sts:ExternalId` with two values; IAM accepts either). Onramp keeps assuming the role with the old one until a check with the new one passes, then uses the new one; the old one leaves the templates when the grace period (ONRAMP_EXTERNAL_ID_GRACE_DAYS) has ended. Each step is audited and sent as `account.external_id_changed`. Answers the connection.',
-        params: idParamsSchema,
-        response: { 200: connectionSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.accounts.regenerateExternalId, {
+    handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const connection = await ctx.accounts.regenerateAccountExternalId(caller, request.params.id);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
-  );
+  });
 
-  routes.delete(
-    '/v1/connections/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete a pending connection',
-        params: idParamsSchema,
-      },
-    },
-    async (request, reply) => {
+  mount(routes, api.connections.delete, {
+    handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
       await ctx.accounts.deleteConnection(caller, request.params.id);
       // The token's row went with the connection; its sealed copy is purged here.
       await ctx.callbacks.forget(caller.tenantId, request.params.id);
       return reply.status(204).send();
     },
-  );
+  });
 
-  routes.get(
-    '/v1/connections/:id/cloudformation',
-    {
-      schema: {
-        tags,
-        summary: 'Download the CloudFormation template',
-        description:
-          'When Onramp has a public URL, the template also reports the role back by itself: a function and a custom resource that call Onramp with a one-time token once the role exists.',
-        params: idParamsSchema,
-        querystring: cloudFormationQuerySchema,
-      },
-    },
-    async (request, reply) => {
+  mount(routes, api.connections.cloudFormation, {
+    handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:read');
       const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
       const blueprint = ctx.accounts.blueprintOf(connection);
@@ -346,18 +253,10 @@ export async function registerConnectionsRoutes(
         )
         .send(body);
     },
-  );
+  });
 
-  routes.get(
-    '/v1/connections/:id/terraform',
-    {
-      schema: {
-        tags,
-        summary: 'Download the Terraform configuration',
-        params: idParamsSchema,
-      },
-    },
-    async (request, reply) => {
+  mount(routes, api.connections.terraform, {
+    handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
       const body = renderTerraform(ctx.accounts.blueprintOf(connection));
@@ -369,19 +268,10 @@ export async function registerConnectionsRoutes(
         )
         .send(body);
     },
-  );
+  });
 
-  routes.get(
-    '/v1/connections/:id/steps',
-    {
-      schema: {
-        tags,
-        summary: 'The role set-up as manual steps in the AWS console',
-        params: idParamsSchema,
-        response: { 200: stepsResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(routes, api.connections.steps, {
+    handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
       const blueprint = ctx.accounts.blueprintOf(connection);
@@ -397,5 +287,5 @@ export async function registerConnectionsRoutes(
         })),
       };
     },
-  );
+  });
 }

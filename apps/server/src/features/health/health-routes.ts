@@ -1,14 +1,11 @@
-import {
-  accountCheckPageSchema,
-  accountCheckSchema,
-  listChecksQuerySchema,
-} from '@onramp/contracts';
+import { type accountCheckSchema, api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { abortOnClose } from '../../http/abort-on-close.ts';
 import type { AppContext } from '../../http/context.ts';
-import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import type { AccountCheckRecord } from './health-repository.ts';
 
 function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
@@ -29,21 +26,9 @@ function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountChe
 
 export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['accounts'];
 
-  r.post(
-    '/v1/accounts/:id/check',
-    {
-      schema: {
-        tags,
-        summary: 'Check an account’s health now',
-        description:
-          'Runs the validation of connect time with the stored credentials and records the result as the account’s health, every step with its own outcome. When AWS cannot be reached (or does not answer the identity or external-ID check), the account keeps its health, marked stale, and the check says so; when only the permissions cannot be simulated, a valid or degraded account keeps its status and the permissions check says why.',
-        params: idParamsSchema,
-        response: { 200: accountCheckSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.accounts.check, {
+    handler: async (request, reply) => {
       const record = await ctx.health.checkNow(
         callerOf(request, 'accounts:write'),
         request.params.id,
@@ -51,20 +36,10 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
       );
       return toCheckResponse(record);
     },
-  );
+  });
 
-  r.get(
-    '/v1/accounts/:id/checks',
-    {
-      schema: {
-        tags,
-        summary: 'An account’s health checks, newest first',
-        params: idParamsSchema,
-        querystring: listChecksQuerySchema,
-        response: { 200: accountCheckPageSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.accounts.checks, {
+    handler: async (request) => {
       const page = await ctx.health.listChecks(
         tenantOf(request, 'accounts:read'),
         request.params.id,
@@ -72,5 +47,5 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
       );
       return { checks: page.checks.map(toCheckResponse), next: page.next };
     },
-  );
+  });
 }

@@ -1,9 +1,9 @@
-import { partitionOfferListSchema } from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import { listPartitions, parseHubPrincipal } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { notFound } from '../../http/problems.ts';
+import { mount } from '../../http/route.ts';
 import { tenantOf } from '../../http/route-helpers.ts';
 
 /**
@@ -14,16 +14,8 @@ export async function registerPartitionsRoutes(
   app: FastifyInstance,
   ctx: AppContext,
 ): Promise<void> {
-  app.withTypeProvider<ZodTypeProvider>().get(
-    '/v1/partitions',
-    {
-      schema: {
-        tags: ['accounts'],
-        summary: 'Partitions and the ways to connect accounts in them',
-        response: { 200: partitionOfferListSchema },
-      },
-    },
-    async (request) => {
+  mount(app, api.partitions.list, {
+    handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const tenant = await ctx.tenants.find(tenantId);
       if (!tenant) throw notFound('Tenant');
@@ -57,5 +49,5 @@ export async function registerPartitionsRoutes(
         });
       return { partitions };
     },
-  );
+  });
 }

@@ -1,19 +1,12 @@
-import {
-  createTenantRequestSchema,
-  listTenantsQuerySchema,
-  tenantListSchema,
-  tenantSchema,
-  updateTenantRequestSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { conflict, invalid, notFound } from '../../http/problems.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { idParamsSchema } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
 import { isId } from '../../ids.ts';
 import { actorOf, requireOperator } from '../auth/principal.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
@@ -24,20 +17,9 @@ import { createTenantsRepository } from './tenants-repository.ts';
 /** Tenants are the operator's to manage: create (with a first admin), limit, rename, delete. */
 export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['tenants'];
 
-  r.get(
-    '/v1/tenants',
-    {
-      schema: {
-        tags,
-        summary: 'List tenants (operator)',
-        description: 'By id ascending; pass `next` as `cursor` for the following page.',
-        querystring: listTenantsQuerySchema,
-        response: { 200: tenantListSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.tenants.list, {
+    handler: async (request) => {
       requireOperator(request.principal);
       const { limit, cursor } = request.query;
       const rows = await ctx.tenants.list({
@@ -47,19 +29,10 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       const page = toPage(rows, limit, (t) => t.id);
       return { tenants: page.items, next: page.next };
     },
-  );
+  });
 
-  r.post(
-    '/v1/tenants',
-    {
-      schema: {
-        tags,
-        summary: 'Create a tenant, optionally with its first admin (operator)',
-        body: createTenantRequestSchema,
-        response: { 201: tenantSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.tenants.create, {
+    handler: async (request, reply) => {
       const principal = requireOperator(request.principal);
       const { name, limits, admin } = request.body;
       if (await ctx.tenants.nameExists(name))
@@ -105,38 +78,19 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       );
       return reply.status(201).send(tenant);
     },
-  );
+  });
 
-  r.get(
-    '/v1/tenants/:id',
-    {
-      schema: {
-        tags,
-        summary: 'A tenant (operator)',
-        params: idParamsSchema,
-        response: { 200: tenantSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.tenants.get, {
+    handler: async (request) => {
       requireOperator(request.principal);
       const tenant = await ctx.tenants.find(request.params.id);
       if (!tenant) throw notFound('This tenant');
       return tenant;
     },
-  );
+  });
 
-  r.patch(
-    '/v1/tenants/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Rename a tenant or change its limits (operator)',
-        params: idParamsSchema,
-        body: updateTenantRequestSchema,
-        response: { 200: tenantSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.tenants.update, {
+    handler: async (request) => {
       const principal = requireOperator(request.principal);
       const existing = await ctx.tenants.find(request.params.id);
       if (!existing) throw notFound('This tenant');
@@ -155,19 +109,10 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       });
       return updated ?? existing;
     },
-  );
+  });
 
-  r.delete(
-    '/v1/tenants/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete a tenant and everything it owns (operator)',
-        params: idParamsSchema,
-        response: { 204: z.null() },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.tenants.delete, {
+    handler: async (request, reply) => {
       const principal = requireOperator(request.principal);
       const existing = await ctx.tenants.find(request.params.id);
       if (!existing) throw notFound('This tenant');
@@ -192,5 +137,5 @@ export async function registerTenantsRoutes(app: FastifyInstance, ctx: AppContex
       ctx.tokens.forgetCached();
       return reply.status(204).send(null);
     },
-  );
+  });
 }

@@ -1,17 +1,12 @@
-import {
-  apiTokenListSchema,
-  apiTokenSchema,
-  createdTokenResponseSchema,
-  createTokenRequestSchema,
-  listTokensQuerySchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
 import {
   actorOf,
@@ -37,21 +32,9 @@ function tokenTenant(
 
 export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['tokens'];
 
-  r.get(
-    '/v1/tokens',
-    {
-      schema: {
-        tags,
-        summary: 'List API tokens (never their secrets)',
-        description:
-          'Newest first, revoked and expired ones too; pass `next` as `cursor` for the following page.',
-        querystring: listTokensQuerySchema,
-        response: { 200: apiTokenListSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.tokens.list, {
+    handler: async (request) => {
       const { tenantId } = tokenTenant(request.principal, requestedTenant(request));
       const { limit, cursor } = request.query;
       const rows = await ctx.tokens.list(tenantId, {
@@ -61,19 +44,10 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       const page = toPage(rows, limit, (t) => t.id);
       return { tokens: page.items, next: page.next };
     },
-  );
+  });
 
-  r.post(
-    '/v1/tokens',
-    {
-      schema: {
-        tags,
-        summary: 'Create an API token; its secret is in this response only',
-        body: createTokenRequestSchema,
-        response: { 201: createdTokenResponseSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.tokens.create, {
+    handler: async (request, reply) => {
       const { principal, tenantId } = tokenTenant(request.principal, requestedTenant(request));
       const { name, scopes, expiresInDays } = request.body;
       // Vending credentials is for the platform's own services: only the operator hands that out.
@@ -115,19 +89,10 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       });
       return reply.status(201).send(created);
     },
-  );
+  });
 
-  r.delete(
-    '/v1/tokens/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Revoke an API token',
-        params: idParamsSchema,
-        response: { 200: apiTokenSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.tokens.revoke, {
+    handler: async (request) => {
       const { principal, tenantId } = tokenTenant(request.principal, requestedTenant(request));
       const revoked = await ctx.tokens.revoke(tenantId, request.params.id);
       if (!revoked) throw notFound('This token');
@@ -142,5 +107,5 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       });
       return revoked;
     },
-  );
+  });
 }

@@ -1,16 +1,12 @@
-import {
-  changePasswordRequestSchema,
-  passwordResetLinkSchema,
-  redeemPasswordResetRequestSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
 import { isOperator, type Principal, requireScope } from '../auth/principal.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { createSessionsRepository } from '../auth/sessions-repository.ts';
@@ -64,19 +60,9 @@ export async function registerPasswordRoutes(
   const resets = createPasswordResetsRepository(ctx.db, ctx.clock);
   const limiter = createRateLimiter(ctx.db, ctx.clock);
   const resetHours = options.resetHours ?? PASSWORD_RESET_HOURS;
-  const tags = ['users'];
 
-  r.put(
-    '/v1/me/password',
-    {
-      schema: {
-        tags,
-        summary: 'Change your own password; your other sessions end',
-        body: changePasswordRequestSchema,
-        response: { 204: z.null() },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.session.changePassword, {
+    handler: async (request, reply) => {
       const principal = requirePerson(request.principal);
       const { currentPassword, newPassword } = request.body;
       // The current password is a secret a stolen session does not carry: guesses at it are limited.
@@ -129,20 +115,10 @@ export async function registerPasswordRoutes(
       });
       return reply.status(204).send(null);
     },
-  );
+  });
 
-  r.post(
-    '/v1/users/:id/password-reset',
-    {
-      schema: {
-        tags,
-        summary:
-          'Make a single-use password reset link for a user (tenant admin, operator); shown once',
-        params: idParamsSchema,
-        response: { 201: passwordResetLinkSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.users.createResetLink, {
+    handler: async (request, reply) => {
       const principal = requirePerson(request.principal);
       requireScope(principal, 'admin');
       const target = await findResettable(principal, request.params.id, requestedTenant(request));
@@ -181,20 +157,10 @@ export async function registerPasswordRoutes(
         expiresAt: link.expiresAt,
       });
     },
-  );
+  });
 
-  r.post(
-    '/v1/password-reset',
-    {
-      schema: {
-        tags,
-        summary: 'Set a new password with a reset link’s token; every session of the user ends',
-        security: [],
-        body: redeemPasswordResetRequestSchema,
-        response: { 204: z.null() },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.session.resetPassword, {
+    handler: async (request, reply) => {
       const limit = await limiter.hit(
         `password-reset:${limitedAddress(clientAddress(request))}`,
         ATTEMPTS,
@@ -246,7 +212,7 @@ export async function registerPasswordRoutes(
       if (!isSet) throw spentOrUnknown();
       return reply.status(204).send(null);
     },
-  );
+  });
 
   /**
    * The user an admin may reset: a tenant admin's own tenant's users; the operator's, in the tenant

@@ -1,21 +1,15 @@
-import {
-  createUserRequestSchema,
-  listUsersQuerySchema,
-  updateUserRequestSchema,
-  userListSchema,
-  userSchema,
-} from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { conflict, invalid, notFound } from '../../http/problems.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
 import { actorOf, type Principal, type Role, requireTenant } from '../auth/principal.ts';
 import { createSessionsRepository } from '../auth/sessions-repository.ts';
@@ -27,7 +21,6 @@ import { createUsersRepository, isUniqueViolation } from './users-repository.ts'
 /** A tenant's users and their roles, managed by the tenant's admins (or the operator). */
 export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['users'];
 
   /** Revokes a user's tokens in the caller's transaction, one audit entry per token. */
   const revokeTokensOf = async (
@@ -57,18 +50,8 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
     }
   };
 
-  r.get(
-    '/v1/users',
-    {
-      schema: {
-        tags,
-        summary: 'List the tenant’s users',
-        description: 'By id ascending; pass `next` as `cursor` for the following page.',
-        querystring: listUsersQuerySchema,
-        response: { 200: userListSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.users.list, {
+    handler: async (request) => {
       const { tenantId } = requireTenant(request.principal, 'admin', requestedTenant(request));
       const { limit, cursor } = request.query;
       const rows = await ctx.users.listByTenant(tenantId, {
@@ -78,19 +61,10 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       const page = toPage(rows, limit, (u) => u.id);
       return { users: page.items, next: page.next };
     },
-  );
+  });
 
-  r.post(
-    '/v1/users',
-    {
-      schema: {
-        tags,
-        summary: 'Add a user to the tenant',
-        body: createUserRequestSchema,
-        response: { 201: userSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.users.create, {
+    handler: async (request, reply) => {
       const { principal, tenantId } = requireTenant(
         request.principal,
         'admin',
@@ -134,20 +108,10 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       });
       return reply.status(201).send(user);
     },
-  );
+  });
 
-  r.patch(
-    '/v1/users/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Rename, change the role of, or disable a user',
-        params: idParamsSchema,
-        body: updateUserRequestSchema,
-        response: { 200: userSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.users.update, {
+    handler: async (request) => {
       const { principal, tenantId } = requireTenant(
         request.principal,
         'admin',
@@ -203,19 +167,10 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       ctx.tokens.forgetCached();
       return updated ?? existing;
     },
-  );
+  });
 
-  r.delete(
-    '/v1/users/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Remove a user from the tenant',
-        params: idParamsSchema,
-        response: { 204: z.null() },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.users.delete, {
+    handler: async (request, reply) => {
       const { principal, tenantId } = requireTenant(
         request.principal,
         'admin',
@@ -247,5 +202,5 @@ export async function registerUsersRoutes(app: FastifyInstance, ctx: AppContext)
       ctx.tokens.forgetCached();
       return reply.status(204).send(null);
     },
-  );
+  });
 }

@@ -1,22 +1,16 @@
 import {
-  createdWebhookResponseSchema,
-  createWebhookRequestSchema,
-  listDeliveriesQuerySchema,
-  listWebhooksQuerySchema,
-  rotateWebhookSecretRequestSchema,
-  updateWebhookRequestSchema,
+  api,
   type WebhookEventType,
-  webhookDeliveryPageSchema,
-  webhookDeliverySchema,
-  webhookEndpointListSchema,
-  webhookEndpointSchema,
+  type webhookDeliverySchema,
+  type webhookEndpointSchema,
 } from '@onramp/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { AppContext } from '../../http/context.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { idParamsSchema, requestedTenant } from '../../http/route-helpers.ts';
+import { mount } from '../../http/route.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
 import { actorOf, isOperator, requireScope, requireTenant } from '../auth/principal.ts';
 import type { WebhookDelivery, WebhookEndpoint } from './webhooks-repository.ts';
 import type { WebhookCaller } from './webhooks-service.ts';
@@ -72,74 +66,33 @@ function toDeliveryResponse(delivery: WebhookDelivery): z.output<typeof webhookD
 
 export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tags = ['webhooks'];
 
-  r.post(
-    '/v1/webhooks',
-    {
-      schema: {
-        tags,
-        summary: 'Register a webhook endpoint; its signing secret is in this response only',
-        description:
-          'The URL must be http(s) and resolve to public addresses only. An operator without Onramp-Tenant registers an endpoint that receives every tenant’s events.',
-        body: createWebhookRequestSchema,
-        response: { 201: createdWebhookResponseSchema },
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.webhooks.create, {
+    handler: async (request, reply) => {
       const created = await ctx.webhooks.createEndpoint(webhookCaller(request), request.body);
       return reply
         .status(201)
         .send({ endpoint: toEndpointResponse(created.endpoint), secret: created.secret });
     },
-  );
+  });
 
-  r.get(
-    '/v1/webhooks',
-    {
-      schema: {
-        tags,
-        summary: 'List webhook endpoints (never their secrets)',
-        description: 'By id ascending; pass `next` as `cursor` for the following page.',
-        querystring: listWebhooksQuerySchema,
-        response: { 200: webhookEndpointListSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.list, {
+    handler: async (request) => {
       const { owner } = webhookCaller(request);
       const page = await ctx.webhooks.listEndpoints(owner, request.query);
       return { endpoints: page.endpoints.map(toEndpointResponse), next: page.next };
     },
-  );
+  });
 
-  r.get(
-    '/v1/webhooks/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Get a webhook endpoint',
-        params: idParamsSchema,
-        response: { 200: webhookEndpointSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.get, {
+    handler: async (request) => {
       const { owner } = webhookCaller(request);
       return toEndpointResponse(await ctx.webhooks.getEndpoint(owner, request.params.id));
     },
-  );
+  });
 
-  r.patch(
-    '/v1/webhooks/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Change a webhook endpoint’s URL, events, description or whether it is enabled',
-        params: idParamsSchema,
-        body: updateWebhookRequestSchema,
-        response: { 200: webhookEndpointSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.update, {
+    handler: async (request) => {
       const endpoint = await ctx.webhooks.updateEndpoint(
         webhookCaller(request),
         request.params.id,
@@ -147,23 +100,10 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
       );
       return toEndpointResponse(endpoint);
     },
-  );
+  });
 
-  r.post(
-    '/v1/webhooks/:id/rotate-secret',
-    {
-      schema: {
-        tags,
-        summary:
-          'Replace a webhook endpoint’s signing secret; the new one is in this response only',
-        description:
-          'The replaced secret keeps signing every delivery beside the new one (`Onramp-Webhook-Signature: v1=<new> v1=<old>`) for `previousSecretValidForHours` (default 24, at most 168; 0 stops it at once), so receivers can move to the new secret without losing a delivery. `previousSecretExpiresAt` on the endpoint says until when.',
-        params: idParamsSchema,
-        body: rotateWebhookSecretRequestSchema,
-        response: { 200: createdWebhookResponseSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.rotateSecret, {
+    handler: async (request) => {
       const rotated = await ctx.webhooks.rotateSecret(
         webhookCaller(request),
         request.params.id,
@@ -171,56 +111,27 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
       );
       return { endpoint: toEndpointResponse(rotated.endpoint), secret: rotated.secret };
     },
-  );
+  });
 
-  r.delete(
-    '/v1/webhooks/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete a webhook endpoint, its secret and its delivery log',
-        params: idParamsSchema,
-      },
-    },
-    async (request, reply) => {
+  mount(r, api.webhooks.delete, {
+    handler: async (request, reply) => {
       await ctx.webhooks.removeEndpoint(webhookCaller(request), request.params.id);
       return reply.status(204).send();
     },
-  );
+  });
 
-  r.get(
-    '/v1/webhooks/:id/deliveries',
-    {
-      schema: {
-        tags,
-        summary: 'The delivery log of an endpoint, newest first, with the last response',
-        params: idParamsSchema,
-        querystring: listDeliveriesQuerySchema,
-        response: { 200: webhookDeliveryPageSchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.deliveries, {
+    handler: async (request) => {
       const { owner } = webhookCaller(request);
       const page = await ctx.webhooks.listDeliveries(owner, request.params.id, request.query);
       return { deliveries: page.deliveries.map(toDeliveryResponse), next: page.next };
     },
-  );
+  });
 
-  r.post(
-    '/v1/webhooks/:id/test',
-    {
-      schema: {
-        tags,
-        summary: 'Send a test event (webhook.test) to the endpoint now',
-        description:
-          'Returns the delivery with the endpoint’s answer. A failed test is retried like any delivery.',
-        params: idParamsSchema,
-        response: { 200: webhookDeliverySchema },
-      },
-    },
-    async (request) => {
+  mount(r, api.webhooks.test, {
+    handler: async (request) => {
       const delivery = await ctx.webhooks.sendTest(webhookCaller(request), request.params.id);
       return toDeliveryResponse(delivery);
     },
-  );
+  });
 }

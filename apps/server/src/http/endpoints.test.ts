@@ -1,0 +1,76 @@
+import { api, type Endpoint, listEndpoints } from '@onramp/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLBACK_PATH } from '../features/callbacks/callbacks-service.ts';
+import { createHarness } from '../testing/harness.ts';
+import { mountedEndpoints } from './route.ts';
+
+const declared = listEndpoints(api);
+const keyOf = (method: string, path: string) => `${method} ${path}`;
+
+/**
+ * Every route Fastify knows, as `METHOD /path` (without the HEAD it adds for each GET), read from
+ * its own tree listing: each line is a node's path after its parent's, indented four per level.
+ */
+function routesOf(listing: string): string[] {
+  const routes: string[] = [];
+  const prefixes: string[] = [];
+  for (const line of listing.split('\n')) {
+    const match = /^(.*?)[└├]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match || match[2] === undefined) continue;
+    const depth = (match[1] ?? '').length / 4;
+    const path = (prefixes[depth - 1] ?? '') + match[2];
+    prefixes[depth] = path;
+    prefixes.length = depth + 1;
+    for (const method of match[3]?.split(', ') ?? []) {
+      if (method !== 'HEAD') routes.push(keyOf(method, path));
+    }
+  }
+  return routes;
+}
+
+describe('endpoints declared in the contracts', () => {
+  let h: Awaited<ReturnType<typeof createHarness>>;
+  beforeAll(async () => {
+    h = await createHarness('sqlite');
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('are each declared once, by method and path', () => {
+    const keys = declared.map((e) => keyOf(e.method, e.path));
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('is what every /v1 route Fastify has was mounted from', () => {
+    const mounted = new Set(mountedEndpoints(h.app).map((e) => keyOf(e.method, e.path)));
+    const v1 = routesOf(h.app.printRoutes({ commonPrefix: false })).filter((r) =>
+      r.split(' ')[1]?.startsWith('/v1/'),
+    );
+    expect(new Set(v1).size).toBe(declared.length);
+    expect(v1.filter((route) => !mounted.has(route))).toEqual([]);
+  });
+
+  it('are each mounted exactly once', () => {
+    const mounted = mountedEndpoints(h.app);
+    const times = (endpoint: Endpoint) => mounted.filter((e) => e === endpoint).length;
+    expect(declared.filter((e) => times(e) !== 1).map((e) => keyOf(e.method, e.path))).toEqual([]);
+    expect(mounted).toHaveLength(declared.length);
+  });
+
+  it('are in the OpenAPI document with their summaries, unless hidden', async () => {
+    const spec = (await h.anonymous.request('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { summary?: string }>>;
+    };
+    for (const endpoint of declared) {
+      const path = endpoint.path.replace(/:(\w+)/g, '{$1}');
+      const operation = spec.paths[path]?.[endpoint.method.toLowerCase()];
+      if (endpoint.hidden) expect(operation, keyOf(endpoint.method, path)).toBeUndefined();
+      else expect(operation?.summary, keyOf(endpoint.method, path)).toBe(endpoint.summary);
+    }
+  });
+
+  it('name the path the CloudFormation call-back is rendered with', () => {
+    expect(api.callbacks.cloudFormation.path).toBe(CALLBACK_PATH);
+  });
+});

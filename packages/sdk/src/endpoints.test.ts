@@ -1,0 +1,137 @@
+import { api, type Endpoint } from '@onramp/contracts';
+import { describe, expect, it } from 'vitest';
+import { createClient, type OnrampClient } from './index.ts';
+
+type Call = [name: string, endpoint: Endpoint, call: (client: OnrampClient) => Promise<unknown>];
+
+// Ids with a slash and a space: the path must carry them encoded, as one segment.
+const ID = 'x/1 2';
+const AT = '/x%2F1%202';
+
+/** Each client method, the endpoint it must call, and a call of it. */
+const CALLS: Call[] = [
+  ['session.get', api.session.get, (c) => c.session.get()],
+  [
+    'session.login',
+    api.session.login,
+    (c) => c.session.login({ email: 'a@b.example', password: 'p' }),
+  ],
+  [
+    'session.setup',
+    api.session.setup,
+    (c) => c.session.setup({ setupToken: 's', email: 'a@b.example', name: 'A', password: 'p' }),
+  ],
+  [
+    'session.changePassword',
+    api.session.changePassword,
+    (c) => c.session.changePassword({ currentPassword: 'a', newPassword: 'b' }),
+  ],
+  [
+    'session.resetPassword',
+    api.session.resetPassword,
+    (c) => c.session.resetPassword({ token: 't', newPassword: 'b' }),
+  ],
+  ['session.logout', api.session.logout, (c) => c.session.logout()],
+  ['catalog', api.catalog.get, (c) => c.catalog()],
+  ['partitions', api.partitions.list, (c) => c.partitions()],
+  ['previewPolicy', api.catalog.previewPolicy, (c) => c.previewPolicy({ partition: 'aws' })],
+  ['userTemplate', api.catalog.userTemplate, (c) => c.userTemplate({ partition: 'aws' })],
+  [
+    'connections.create',
+    api.connections.create,
+    (c) => c.connections.create({ name: 'n', partition: 'aws' }),
+  ],
+  ['connections.get', api.connections.get, (c) => c.connections.get(ID)],
+  ['connections.update', api.connections.update, (c) => c.connections.update(ID, { name: 'n' })],
+  ['connections.list', api.connections.list, (c) => c.connections.list()],
+  ['connections.steps', api.connections.steps, (c) => c.connections.steps(ID)],
+  [
+    'connections.regenerateExternalId',
+    api.connections.regenerateExternalId,
+    (c) => c.connections.regenerateExternalId(ID),
+  ],
+  ['connections.delete', api.connections.delete, (c) => c.connections.delete(ID)],
+  ['accounts.list', api.accounts.list, (c) => c.accounts.list()],
+  ['accounts.get', api.accounts.get, (c) => c.accounts.get(ID)],
+  [
+    'accounts.validate',
+    api.accounts.validate,
+    (c) => c.accounts.validate({ method: 'role', connectionId: 'c' } as never),
+  ],
+  [
+    'accounts.create',
+    api.accounts.create,
+    (c) => c.accounts.create({ method: 'role', connectionId: 'c' } as never),
+  ],
+  [
+    'accounts.regenerateExternalId',
+    api.accounts.regenerateExternalId,
+    (c) => c.accounts.regenerateExternalId(ID),
+  ],
+  ['accounts.update', api.accounts.update, (c) => c.accounts.update(ID, { name: 'n' })],
+  [
+    'accounts.replaceCredentials',
+    api.accounts.replaceCredentials,
+    (c) => c.accounts.replaceCredentials(ID, {} as never),
+  ],
+  ['accounts.delete', api.accounts.delete, (c) => c.accounts.delete(ID)],
+  ['accounts.consoleLink', api.accounts.consoleLink, (c) => c.accounts.consoleLink(ID)],
+  ['accounts.iamPolicies', api.accounts.iamPolicies, (c) => c.accounts.iamPolicies(ID)],
+  [
+    'accounts.attachIamPolicies',
+    api.accounts.attachIamPolicies,
+    (c) => c.accounts.attachIamPolicies(ID, {} as never),
+  ],
+  ['accounts.check', api.accounts.check, (c) => c.accounts.check(ID)],
+  ['accounts.checks', api.accounts.checks, (c) => c.accounts.checks(ID)],
+  ['webhooks.list', api.webhooks.list, (c) => c.webhooks.list()],
+  ['webhooks.get', api.webhooks.get, (c) => c.webhooks.get(ID)],
+  ['webhooks.create', api.webhooks.create, (c) => c.webhooks.create({} as never)],
+  ['webhooks.update', api.webhooks.update, (c) => c.webhooks.update(ID, {})],
+  ['webhooks.delete', api.webhooks.delete, (c) => c.webhooks.delete(ID)],
+  ['webhooks.test', api.webhooks.test, (c) => c.webhooks.test(ID)],
+  ['webhooks.deliveries', api.webhooks.deliveries, (c) => c.webhooks.deliveries(ID)],
+  ['webhooks.rotateSecret', api.webhooks.rotateSecret, (c) => c.webhooks.rotateSecret(ID)],
+  ['users.list', api.users.list, (c) => c.users.list()],
+  ['users.create', api.users.create, (c) => c.users.create({} as never)],
+  ['users.update', api.users.update, (c) => c.users.update(ID, {})],
+  ['users.delete', api.users.delete, (c) => c.users.delete(ID)],
+  ['users.createResetLink', api.users.createResetLink, (c) => c.users.createResetLink(ID)],
+  ['tokens.list', api.tokens.list, (c) => c.tokens.list()],
+  ['tokens.create', api.tokens.create, (c) => c.tokens.create({} as never)],
+  ['tokens.revoke', api.tokens.revoke, (c) => c.tokens.revoke(ID)],
+  ['audit', api.audit.list, (c) => c.audit()],
+  ['tenants.list', api.tenants.list, (c) => c.tenants.list()],
+  ['tenants.create', api.tenants.create, (c) => c.tenants.create({} as never)],
+  ['tenants.update', api.tenants.update, (c) => c.tenants.update(ID, {})],
+  ['tenants.delete', api.tenants.delete, (c) => c.tenants.delete(ID)],
+];
+
+/** The client's methods by dotted name (what derives another client, `withTenant`, left out). */
+function methodsOf(value: object, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, member]) => {
+    if (key === 'withTenant' || key === 'csrfToken') return [];
+    if (typeof member === 'function') return [`${prefix}${key}`];
+    return member && typeof member === 'object' ? methodsOf(member, `${prefix}${key}.`) : [];
+  });
+}
+
+describe('the client calls the endpoints the contracts declare', () => {
+  it('has a case below for every method', () => {
+    const methods = methodsOf(createClient()).sort();
+    expect(CALLS.map(([name]) => name).sort()).toEqual(methods);
+  });
+
+  it.each(CALLS)('%s', async (_name, endpoint, call) => {
+    const requests: { method: string | undefined; path: string }[] = [];
+    const fetch = (async (url: string | URL | Request, init?: RequestInit) => {
+      requests.push({ method: init?.method, path: new URL(String(url)).pathname });
+      return new Response(null, { status: 204 });
+    }) as typeof globalThis.fetch;
+    // The answer here is no body: a method expecting one fails to parse it, after the request we check.
+    await call(createClient({ fetch, baseUrl: 'http://onramp.test' })).catch(() => undefined);
+    expect(requests).toEqual([
+      { method: endpoint.method, path: endpoint.path.replace(/\/:\w+/g, AT) },
+    ]);
+  });
+});
