@@ -6,7 +6,7 @@ import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
-import { untrustedText } from '../audit/audit-repository.ts';
+import { untrustedText } from '../../ports/audit-log.ts';
 import { checkNewPassword } from '../users/password-policy.ts';
 import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
 import { createUsersRepository } from '../users/users-repository.ts';
