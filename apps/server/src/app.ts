@@ -24,6 +24,7 @@ import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
+import { createSessionsService } from './features/auth/sessions-service.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
@@ -37,11 +38,14 @@ import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
+import { createTenantsService } from './features/tenants/tenants-service.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
+import { createTokensService } from './features/tokens/tokens-service.ts';
 import { registerPasswordRoutes } from './features/users/password-routes.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { registerUsersRoutes } from './features/users/users-routes.ts';
+import { createUsersService } from './features/users/users-service.ts';
 import { registerWebhooksRoutes } from './features/webhooks/webhooks-routes.ts';
 import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
 import {
@@ -176,9 +180,29 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     events: webhooks,
   });
   const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
+  const sessions = createSessionsService({ ...deps, sessions: repos.sessions });
+  const tokens = createTokensService({ ...deps, tokens: repos.tokens, audit: repos.audit });
+  const users = createUsersService({
+    ...deps,
+    users: repos.users,
+    audit: repos.audit,
+    sessions,
+    tokens,
+  });
+  const tenants = createTenantsService({
+    ...deps,
+    tenants: repos.tenants,
+    audit: repos.audit,
+    users,
+    tokens,
+  });
   const context: AppContext = {
     ...deps,
-    ...repos,
+    audit: repos.audit,
+    users,
+    sessions,
+    tokens,
+    tenants,
     accounts,
     callbacks,
     health,

@@ -1,6 +1,5 @@
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../adapters/crypto/secrets.ts';
 import { AppError } from '../../http/problems.ts';
-import type { TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { User, UsersRepository } from './users-repository.ts';
 
 export type SignInOutcome =
@@ -45,7 +44,7 @@ export async function findAccountBySignIn(
  * them (their tenants' names included: the password already opens each), to send again with one.
  */
 export async function chooseTenantProblem(
-  ctx: { tenants: Pick<TenantsRepository, 'find'> },
+  ctx: { tenants: { find(id: string): Promise<{ name: string } | undefined> } },
   accounts: readonly User[],
 ): Promise<AppError> {
   const choices = await Promise.all(
