@@ -2,10 +2,15 @@ import { auditPageSchema, pageQuerySchema } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { isOperator, requireScope, requireTenant } from '../auth/principal.ts';
+import type { AuditRepository } from './audit-repository.ts';
+
+/** What the audit route uses: the log's reading, which only this feature has. */
+export interface AuditRoutesDeps {
+  audit: Pick<AuditRepository, 'list'>;
+}
 
 const querySchema = pageQuerySchema.extend({
   /** The older name of `cursor`, still understood. */
@@ -26,7 +31,10 @@ function startOf(query: { cursor?: string | undefined; before?: string | undefin
 }
 
 /** Who did what to which record, newest first. Tenants see their own; the operator sees its own or a tenant's. */
-export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function registerAuditRoutes(
+  app: FastifyInstance,
+  deps: AuditRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/v1/audit',
@@ -47,7 +55,7 @@ export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext)
           ? null
           : requireTenant(principal, 'admin', requested).tenantId;
       const before = startOf(request.query);
-      const page = await ctx.audit.list(tenantId, {
+      const page = await deps.audit.list(tenantId, {
         limit: request.query.limit,
         ...(before !== undefined ? { before } : {}),
         ...(request.query.targetId ? { targetId: request.query.targetId } : {}),
