@@ -9,13 +9,12 @@ import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { type AuditLog, untrustedText } from '../../ports/audit-log.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
-import { checkNewPassword } from '../users/password-policy.ts';
-import { chooseTenantProblem } from '../users/sign-in.ts';
 import type { UsersService } from '../users/users-service.ts';
 import { SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import type { SessionsService } from './sessions-service.ts';
 import { consumeSetupToken } from './setup.ts';
+import { chooseTenantProblem } from './sign-in-choice.ts';
 
 /** Sign-in attempts allowed per window (15 minutes), counted in the database across replicas. */
 export interface SignInLimits {
@@ -51,7 +50,10 @@ export interface AuthRoutesDeps {
   signInLimits?: SignInLimits | undefined;
   secureCookies: boolean;
   audit: AuditLog;
-  users: Pick<UsersService, 'accountsOfEmail' | 'signIn' | 'findById' | 'create'>;
+  users: Pick<
+    UsersService,
+    'accountsOfEmail' | 'signIn' | 'findById' | 'create' | 'checkNewPassword'
+  >;
   sessions: Pick<SessionsService, 'start' | 'end'>;
   tenants: Pick<TenantsService, 'find'>;
 }
@@ -174,7 +176,7 @@ export async function registerAuthRoutes(
         if (!(await consumeSetupToken(trx, setupToken))) return undefined;
         // Judged once the token is known good (a stranger gets no free password checks); refusing
         // rolls the transaction back, so the token stays usable for a better password.
-        const weak = checkNewPassword(password, { email, name });
+        const weak = deps.users.checkNewPassword(password, { email, name });
         if (weak) throw new AppError('invalid_request', weak.message, [weak]);
         const created = await deps.users.create(
           { tenantId: null, email, name, role: 'operator_admin', passwordHash },

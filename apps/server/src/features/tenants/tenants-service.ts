@@ -5,7 +5,6 @@ import type { Database } from '../../adapters/db/schema.ts';
 import { conflict, invalid, notFound } from '../../http/problems.ts';
 import type { AuditActor, AuditLog } from '../../ports/audit-log.ts';
 import type { TokensService } from '../tokens/tokens-service.ts';
-import { checkNewPassword } from '../users/password-policy.ts';
 import type { UsersService } from '../users/users-service.ts';
 import { type CollectionCaps, insertWithinCap } from './collection-caps.ts';
 import {
@@ -22,7 +21,7 @@ export interface TenantsServiceDeps {
   collectionCaps?: Partial<CollectionCaps>;
   tenants: TenantsRepository;
   audit: AuditLog;
-  users: Pick<UsersService, 'create'>;
+  users: Pick<UsersService, 'create' | 'checkNewPassword'>;
   tokens: Pick<TokensService, 'forgetCached'>;
 }
 
@@ -46,7 +45,7 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       if (await tenants.nameExists(name))
         throw conflict('name', `A tenant named "${name}" exists.`);
       // A new tenant has no users: its admin's email cannot conflict (emails are unique per tenant).
-      const weak = admin && checkNewPassword(admin.password, admin, 'admin.password');
+      const weak = admin && deps.users.checkNewPassword(admin.password, admin, 'admin.password');
       if (weak) throw invalid([weak]);
       const passwordHash = admin ? await hashPassword(admin.password) : undefined;
       return insertWithinCap(

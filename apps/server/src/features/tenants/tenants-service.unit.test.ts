@@ -74,6 +74,7 @@ describe('tenants service', () => {
       tenants,
       audit,
       users: {
+        checkNewPassword: () => undefined,
         async create(input, trx) {
           if (failUserCreation) throw new Error('user creation failed');
           created.push({

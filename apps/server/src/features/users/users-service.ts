@@ -83,6 +83,8 @@ export function createUsersService(deps: UsersServiceDeps) {
       const found = await users.findAllForLogin(email);
       return found.map(({ passwordHash, ...user }) => user);
     },
+    /** Whether a new password is strong enough for this person (see password-policy.ts). */
+    checkNewPassword,
     /** The account an email and password open (see sign-in.ts). */
     signIn: (input: { email: string; password: string; tenantId?: string | null }) =>
       findAccountBySignIn(users, input),
