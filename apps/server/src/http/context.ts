@@ -11,7 +11,10 @@ import type { TokensService } from '../features/tokens/tokens-service.ts';
 import type { UsersService } from '../features/users/users-service.ts';
 import type { WebhooksService } from '../features/webhooks/webhooks-service.ts';
 
-/** What every route module receives: the app's dependencies and the repositories and services over them. */
+/**
+ * What app.ts hands every route module: the app's dependencies and the services over them. Each
+ * module declares the part it uses (`…RoutesDeps`), which this bag satisfies structurally.
+ */
 export interface AppContext extends AppDeps {
   audit: AuditRepository;
   users: UsersService;
