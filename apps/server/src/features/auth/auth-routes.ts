@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
@@ -13,7 +12,7 @@ import type { UsersService } from '../users/users-service.ts';
 import { SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
 import type { SessionsService } from './sessions-service.ts';
-import { consumeSetupToken } from './setup.ts';
+import { createFirstOperator } from './setup.ts';
 import { chooseTenantProblem } from './sign-in-choice.ts';
 
 /** Sign-in attempts allowed per window (15 minutes), counted in the database across replicas. */
@@ -171,32 +170,11 @@ export async function registerAuthRoutes(
     },
     async (request, reply) => {
       const { setupToken, email, name, password } = request.body;
-      const passwordHash = await hashPassword(password);
-      const user = await deps.db.transaction().execute(async (trx) => {
-        if (!(await consumeSetupToken(trx, setupToken))) return undefined;
-        // Judged once the token is known good (a stranger gets no free password checks); refusing
-        // rolls the transaction back, so the token stays usable for a better password.
-        const weak = deps.users.checkNewPassword(password, { email, name });
-        if (weak) throw new AppError('invalid_request', weak.message, [weak]);
-        const created = await deps.users.create(
-          { tenantId: null, email, name, role: 'operator_admin', passwordHash },
-          trx,
-        );
-        await deps.audit.append(
-          {
-            tenantId: null,
-            actorType: 'setup',
-            actorId: created.id,
-            action: 'operator.created',
-            targetType: 'user',
-            targetId: created.id,
-            ...requestMeta(request),
-            details: { email },
-          },
-          trx,
-        );
-        return created;
-      });
+      const user = await createFirstOperator(
+        deps,
+        { setupToken, email, name, password },
+        requestMeta(request),
+      );
       if (!user) {
         throw new AppError('forbidden', 'The set-up token is wrong, or set-up is already done.', [
           {
