@@ -2,13 +2,17 @@ import type { AppDeps } from './deps.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
+import { createSessionsService } from './features/auth/sessions-service.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
+import { createTenantsService } from './features/tenants/tenants-service.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
+import { createTokensService } from './features/tokens/tokens-service.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
+import { createUsersService } from './features/users/users-service.ts';
 import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
 
 /**
@@ -24,12 +28,37 @@ export function createServices(given: AppDeps) {
   const deps = withMetrics(given);
   const clock = deps.clock;
   const audit = createAuditRepository(deps.db, clock);
-  const users = createUsersRepository(deps.db, clock);
-  const sessions = createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes);
-  const tokens = createTokensRepository(deps.db, clock);
-  const tenants = createTenantsRepository(deps.db, clock);
+  const tenantsRepository = createTenantsRepository(deps.db, clock);
+  const sessions = createSessionsService({
+    ...deps,
+    sessions: createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes),
+  });
+  const tokens = createTokensService({
+    ...deps,
+    tokens: createTokensRepository(deps.db, clock),
+    audit,
+  });
+  const users = createUsersService({
+    ...deps,
+    users: createUsersRepository(deps.db, clock),
+    audit,
+    sessions,
+    tokens,
+  });
+  const tenants = createTenantsService({
+    ...deps,
+    tenants: tenantsRepository,
+    audit,
+    users,
+    tokens,
+  });
   const webhooks = createWebhooksService({ ...deps, audit });
-  const accounts = createAccountsService({ ...deps, audit, tenants, events: webhooks });
+  const accounts = createAccountsService({
+    ...deps,
+    audit,
+    tenants: tenantsRepository,
+    events: webhooks,
+  });
   const health = createHealthService({ ...deps, audit, accounts, events: webhooks });
   const callbacks = createCallbacksService({ ...deps, audit, accounts, events: webhooks });
   const credentials = createCredentialsService({ ...deps, audit, accounts });

@@ -1,23 +1,26 @@
 import type { AppDeps } from '../deps.ts';
 import type { AccountsService } from '../features/accounts/accounts-service.ts';
 import type { AuditRepository } from '../features/audit/audit-repository.ts';
-import type { SessionsRepository } from '../features/auth/sessions-repository.ts';
+import type { SessionsService } from '../features/auth/sessions-service.ts';
 import type { CallbacksService } from '../features/callbacks/callbacks-service.ts';
 import type { CredentialsService } from '../features/credentials/credentials-service.ts';
 import type { HealthService } from '../features/health/health-service.ts';
 import type { MetricsRegistry } from '../features/metrics/metrics-registry.ts';
-import type { TenantsRepository } from '../features/tenants/tenants-repository.ts';
-import type { TokensRepository } from '../features/tokens/tokens-repository.ts';
-import type { UsersRepository } from '../features/users/users-repository.ts';
+import type { TenantsService } from '../features/tenants/tenants-service.ts';
+import type { TokensService } from '../features/tokens/tokens-service.ts';
+import type { UsersService } from '../features/users/users-service.ts';
 import type { WebhooksService } from '../features/webhooks/webhooks-service.ts';
 
-/** What every route module receives: the app's dependencies and the repositories and services over them. */
+/**
+ * What app.ts hands every route module: the app's dependencies and the services over them. Each
+ * module declares the part it uses (`…RoutesDeps`), which this bag satisfies structurally.
+ */
 export interface AppContext extends AppDeps {
   audit: AuditRepository;
-  users: UsersRepository;
-  sessions: SessionsRepository;
-  tokens: TokensRepository;
-  tenants: TenantsRepository;
+  users: UsersService;
+  sessions: SessionsService;
+  tokens: TokensService;
+  tenants: TenantsService;
   accounts: AccountsService;
   callbacks: CallbacksService;
   credentials: CredentialsService;

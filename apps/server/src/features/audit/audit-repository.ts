@@ -1,20 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
+import type { AuditEntry, AuditLog } from '../../ports/audit-log.ts';
 
-export interface AuditEntry {
-  tenantId: string | null;
-  actorType: 'user' | 'token' | 'system' | 'setup';
-  actorId: string | null;
-  action: string;
-  targetType?: string;
-  targetId?: string;
-  requestId?: string;
-  sourceIp?: string;
-  /** Names and changed fields only: callers never put a secret here (see the audit tests). */
-  details?: Record<string, unknown>;
-}
+// The entry's shape and untrustedText live with the port; re-exported for callers not yet switched.
+export { type AuditEntry, untrustedText } from '../../ports/audit-log.ts';
 
 export interface AuditRecord extends Required<Omit<AuditEntry, 'details'>> {
   id: string;
@@ -22,29 +12,13 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'details'>> {
   details: Record<string, unknown>;
 }
 
-/** How much of a stranger's text an audit entry keeps readable. */
-const UNTRUSTED_PREVIEW = 64;
-
-/**
- * What the audit log keeps of text an unauthenticated caller chose (an email that is nobody's, the
- * role ARN of a refused call-back): the audit log is append-only, so it must not become a place where
- * strangers store kilobytes, or escape sequences for whoever reads it in a terminal. A short prefix
- * with everything but printable ASCII replaced by `?`, the full length, and a SHA-256 to recognise
- * the same value again (or confirm a suspected one) without storing it.
- */
-export function untrustedText(value: string): { preview: string; length: number; sha256: string } {
-  const printable = value.slice(0, UNTRUSTED_PREVIEW).replace(/[^\x20-\x7e]/g, '?');
-  return {
-    preview: value.length > UNTRUSTED_PREVIEW ? `${printable}…` : printable,
-    length: value.length,
-    sha256: createHash('sha256').update(value).digest('hex'),
-  };
-}
-
 /** Rows one grouped insert writes at most. */
 const GROUP_LIMIT = 500;
 
-/** Append-only: this repository has no update or delete, and the database refuses them too. */
+/**
+ * The audit log's storage (ports/audit-log.ts), and its reading for the audit routes. Append-only:
+ * this repository has no update or delete, and the database refuses them too.
+ */
 export function createAuditRepository(db: Kysely<Database>, clock: () => Date) {
   const rowOf = (entry: AuditEntry) => ({
     id: newId('audit'),
@@ -139,4 +113,6 @@ export function createAuditRepository(db: Kysely<Database>, clock: () => Date) {
   };
 }
 
-export type AuditRepository = ReturnType<typeof createAuditRepository>;
+/** The repository implements the port: a change to either that parts them fails to compile here. */
+type Implements<T extends AuditLog> = T;
+export type AuditRepository = Implements<ReturnType<typeof createAuditRepository>>;

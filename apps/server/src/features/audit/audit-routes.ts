@@ -1,11 +1,16 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { isOperator, requireScope, requireTenant } from '../auth/principal.ts';
+import type { AuditRepository } from './audit-repository.ts';
+
+/** What the audit route uses: the log's reading, which only this feature has. */
+export interface AuditRoutesDeps {
+  audit: Pick<AuditRepository, 'list'>;
+}
 
 const isSeq = (key: string) => /^\d{1,15}$/.test(key);
 
@@ -20,7 +25,10 @@ function startOf(query: { cursor?: string | undefined; before?: string | undefin
 }
 
 /** Who did what to which record, newest first. Tenants see their own; the operator sees its own or a tenant's. */
-export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function registerAuditRoutes(
+  app: FastifyInstance,
+  deps: AuditRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   mount(r, api.audit.list, {
     handler: async (request) => {
@@ -31,7 +39,7 @@ export async function registerAuditRoutes(app: FastifyInstance, ctx: AppContext)
           ? null
           : requireTenant(principal, 'admin', requested).tenantId;
       const before = startOf(request.query);
-      const page = await ctx.audit.list(tenantId, {
+      const page = await deps.audit.list(tenantId, {
         limit: request.query.limit,
         ...(before !== undefined ? { before } : {}),
         ...(request.query.targetId ? { targetId: request.query.targetId } : {}),

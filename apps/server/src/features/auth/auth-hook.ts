@@ -1,7 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../http/context.ts';
 import { AppError, notFound } from '../../http/problems.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+import type { TokensService } from '../tokens/tokens-service.ts';
+import type { UsersService } from '../users/users-service.ts';
 import { actsForAnyTenant, type Principal } from './principal.ts';
+import type { SessionsService } from './sessions-service.ts';
+
+/** What the auth hook reads: who a token or a session is, and whether a named tenant exists. */
+export interface AuthHookDeps {
+  tokens: Pick<TokensService, 'findLive'>;
+  sessions: Pick<SessionsService, 'find'>;
+  users: Pick<UsersService, 'findById'>;
+  tenants: Pick<TenantsService, 'find'>;
+}
 
 export const SESSION_COOKIE = 'onramp_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -20,12 +31,12 @@ declare module 'fastify' {
  * page on another site cannot read or set; bearer tokens are not sent by browsers on their own, so they
  * need no such check.
  */
-export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
+export function registerAuthHook(app: FastifyInstance, deps: AuthHookDeps): void {
   // preValidation: who is asking is settled before the body is judged, so a stranger gets 401, not 400.
   app.addHook('preValidation', async (request) => {
     // /metrics has its own bearer token (ONRAMP_METRICS_TOKEN), which is no API token.
     if (request.routeOptions.url === '/metrics') return;
-    const principal = await resolvePrincipal(request, ctx);
+    const principal = await resolvePrincipal(request, deps);
     request.principal = principal;
     const requested = takeNamedTenant(request, principal !== undefined);
     request.namedTenant = requested;
@@ -37,7 +48,7 @@ export function registerAuthHook(app: FastifyInstance, ctx: AppContext): void {
       principal &&
       actsForAnyTenant(principal) &&
       !isAudit &&
-      !(await ctx.tenants.find(requested))
+      !(await deps.tenants.find(requested))
     ) {
       throw notFound('This tenant');
     }
@@ -83,7 +94,7 @@ function takeNamedTenant(request: FastifyRequest, isAuthenticated: boolean): str
 
 async function resolvePrincipal(
   request: FastifyRequest,
-  ctx: AppContext,
+  deps: AuthHookDeps,
 ): Promise<Principal | undefined> {
   const authorization = request.headers.authorization;
   if (authorization) {
@@ -91,7 +102,7 @@ async function resolvePrincipal(
     if (scheme?.toLowerCase() !== 'bearer' || !value) {
       throw new AppError('unauthenticated', 'Send the token as Authorization: Bearer onr_….');
     }
-    const token = await ctx.tokens.findLive(value);
+    const token = await deps.tokens.findLive(value);
     if (!token)
       throw new AppError('unauthenticated', 'This API token is unknown, revoked or expired.');
     return {
@@ -104,9 +115,9 @@ async function resolvePrincipal(
   }
   const cookie = request.cookies[SESSION_COOKIE];
   if (!cookie) return undefined;
-  const session = await ctx.sessions.find(cookie);
+  const session = await deps.sessions.find(cookie);
   if (!session) return undefined;
-  const user = await ctx.users.findById(session.userId);
+  const user = await deps.users.findById(session.userId);
   if (!user || user.disabled) return undefined;
   if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
     const presented = request.headers[CSRF_HEADER];

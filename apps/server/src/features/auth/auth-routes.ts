@@ -1,18 +1,20 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { hashPassword } from '../../adapters/crypto/secrets.ts';
-import type { AppContext } from '../../http/context.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import { untrustedText } from '../audit/audit-repository.ts';
-import { checkNewPassword } from '../users/password-policy.ts';
-import { chooseTenantProblem, findAccountBySignIn } from '../users/sign-in.ts';
-import { createUsersRepository } from '../users/users-repository.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+import type { UsersService } from '../users/users-service.ts';
 import { SESSION_COOKIE } from './auth-hook.ts';
 import { createRateLimiter, limitedAddress, type RateLimitDecision } from './rate-limits.ts';
-import { consumeSetupToken } from './setup.ts';
+import type { SessionsService } from './sessions-service.ts';
+import { createFirstOperator } from './setup.ts';
+import { chooseTenantProblem } from './sign-in-choice.ts';
 
 /** Sign-in attempts allowed per window (15 minutes), counted in the database across replicas. */
 export interface SignInLimits {
@@ -38,10 +40,31 @@ export const SIGN_IN_WINDOW_SECONDS = 15 * 60;
 
 type LimitName = 'account_and_address' | 'address' | 'account';
 
-export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/**
+ * What the session routes use: the database for the set-up token's transaction and the sign-in
+ * counters (both this feature's tables), the rest through other features' services.
+ */
+export interface AuthRoutesDeps {
+  db: Kysely<Database>;
+  clock: () => Date;
+  signInLimits?: SignInLimits | undefined;
+  secureCookies: boolean;
+  audit: AuditLog;
+  users: Pick<
+    UsersService,
+    'accountsOfEmail' | 'signIn' | 'findById' | 'create' | 'checkNewPassword'
+  >;
+  sessions: Pick<SessionsService, 'start' | 'end'>;
+  tenants: Pick<TenantsService, 'find'>;
+}
+
+export async function registerAuthRoutes(
+  app: FastifyInstance,
+  deps: AuthRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const limiter = createRateLimiter(ctx.db, ctx.clock);
-  const limits = ctx.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
+  const limiter = createRateLimiter(deps.db, deps.clock);
+  const limits = deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
 
   /** What the audit log keeps of the email a sign-in named: a user's own, or a stranger's text cut short. */
   const emailDetails = (email: string, user: { email: string } | undefined) =>
@@ -76,9 +99,9 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       if (decision.count === check.limit + 1) {
         // One entry, in the log of the tenant whose user this email names; in the operators' when it
         // names users in several tenants (see the refused sign-in below).
-        const named = await ctx.users.findAllForLogin(email);
+        const named = await deps.users.accountsOfEmail(email);
         const user = named.length === 1 ? named[0] : undefined;
-        await ctx.audit.append({
+        await deps.audit.append({
           tenantId: user?.tenantId ?? null,
           actorType: 'system',
           actorId: null,
@@ -114,12 +137,12 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       tenantId: string | null;
     },
   ) => {
-    const session = await ctx.sessions.create(user.id);
+    const session = await deps.sessions.start(user.id);
     reply.setCookie(SESSION_COOKIE, session.token, {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
-      secure: ctx.secureCookies,
+      secure: deps.secureCookies,
       expires: new Date(session.expiresAt),
     });
     return {
@@ -138,32 +161,11 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
   mount(r, api.session.setup, {
     handler: async (request, reply) => {
       const { setupToken, email, name, password } = request.body;
-      const passwordHash = await hashPassword(password);
-      const user = await ctx.db.transaction().execute(async (trx) => {
-        if (!(await consumeSetupToken(trx, setupToken))) return undefined;
-        // Judged once the token is known good (a stranger gets no free password checks); refusing
-        // rolls the transaction back, so the token stays usable for a better password.
-        const weak = checkNewPassword(password, { email, name });
-        if (weak) throw new AppError('invalid_request', weak.message, [weak]);
-        const created = await createUsersRepository(trx, ctx.clock).create(
-          { tenantId: null, email, name, role: 'operator_admin', passwordHash },
-          trx,
-        );
-        await ctx.audit.append(
-          {
-            tenantId: null,
-            actorType: 'setup',
-            actorId: created.id,
-            action: 'operator.created',
-            targetType: 'user',
-            targetId: created.id,
-            ...requestMeta(request),
-            details: { email },
-          },
-          trx,
-        );
-        return created;
-      });
+      const user = await createFirstOperator(
+        deps,
+        { setupToken, email, name, password },
+        requestMeta(request),
+      );
       if (!user) {
         throw new AppError('forbidden', 'The set-up token is wrong, or set-up is already done.', [
           {
@@ -181,7 +183,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
     handler: async (request, reply) => {
       const { email } = request.body;
       const admitted = await admitSignIn(request, email);
-      const outcome = await findAccountBySignIn(ctx.users, request.body);
+      const outcome = await deps.users.signIn(request.body);
       // A password that opens an account is no guess, so it spends no budget, unless the email
       // names other accounts it did not open: anyone may create a user with any email in their own
       // tenant, with a password of their choosing, and whether the answer is 200 or 409 then says
@@ -189,7 +191,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const isNoGuess = outcome.kind !== 'refused' && outcome.isEveryAccount;
       if (outcome.kind === 'ambiguous') {
         if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
-        throw await chooseTenantProblem(ctx, outcome.accounts);
+        throw await chooseTenantProblem(deps, outcome.accounts);
       }
       if (outcome.kind === 'refused') {
         // In the audit log of the tenant whose user this email names; in the operators' for none, or
@@ -197,7 +199,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
         // and would then see when, and from where, that user mistypes their password.
         const [first, ...others] = outcome.candidates;
         const candidate = others.length ? undefined : first;
-        await ctx.audit.append({
+        await deps.audit.append({
           tenantId: candidate?.tenantId ?? null,
           actorType: 'system',
           actorId: null,
@@ -216,7 +218,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       // The right password: this attempt was no guess, so it does not spend the budget of the
       // address (colleagues behind one NAT) or of the account.
       if (isNoGuess) await Promise.all(admitted.map((decision) => limiter.refund(decision)));
-      await ctx.audit.append({
+      await deps.audit.append({
         tenantId: user.tenantId,
         actorType: 'user',
         actorId: user.id,
@@ -234,7 +236,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
       const principal = request.principal;
       if (principal?.kind !== 'user')
         throw new AppError('unauthenticated', 'No console session; sign in first.');
-      const user = await ctx.users.findById(principal.userId);
+      const user = await deps.users.findById(principal.userId);
       if (!user) throw new AppError('unauthenticated');
       return {
         user: {
@@ -253,8 +255,8 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
     handler: async (request, reply) => {
       const principal = request.principal;
       if (principal?.kind === 'user') {
-        await ctx.sessions.delete(principal.sessionId);
-        await ctx.audit.append({
+        await deps.sessions.end(principal.sessionId);
+        await deps.audit.append({
           tenantId: principal.tenantId,
           actorType: 'user',
           actorId: principal.userId,

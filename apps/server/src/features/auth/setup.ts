@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
-import { hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
+import { hashPassword, hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
 import type { Database } from '../../adapters/db/schema.ts';
+import { AppError } from '../../http/problems.ts';
+import type { AuditEntry, AuditLog } from '../../ports/audit-log.ts';
+import type { UsersService } from '../users/users-service.ts';
 
 const SETUP_KEY = 'setup_token_hash';
 
@@ -36,4 +39,47 @@ export async function consumeSetupToken(trx: Kysely<Database>, token: string): P
     .where('value', '=', hashToken(token))
     .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
+}
+
+/**
+ * Spends the set-up token and creates the first operator admin with it, in one transaction that spans
+ * the settings row (this feature's) and the user (the users service's, given the transaction), so a
+ * refused password leaves the token usable. Undefined when the token is wrong or already spent.
+ */
+export async function createFirstOperator(
+  deps: {
+    db: Kysely<Database>;
+    audit: AuditLog;
+    users: Pick<UsersService, 'create' | 'checkNewPassword'>;
+  },
+  input: { setupToken: string; email: string; name: string; password: string },
+  meta: Pick<AuditEntry, 'requestId' | 'sourceIp'>,
+) {
+  const { setupToken, email, name, password } = input;
+  const passwordHash = await hashPassword(password);
+  return deps.db.transaction().execute(async (trx) => {
+    if (!(await consumeSetupToken(trx, setupToken))) return undefined;
+    // Judged once the token is known good (a stranger gets no free password checks); refusing
+    // rolls the transaction back, so the token stays usable for a better password.
+    const weak = deps.users.checkNewPassword(password, { email, name });
+    if (weak) throw new AppError('invalid_request', weak.message, [weak]);
+    const created = await deps.users.create(
+      { tenantId: null, email, name, role: 'operator_admin', passwordHash },
+      trx,
+    );
+    await deps.audit.append(
+      {
+        tenantId: null,
+        actorType: 'setup',
+        actorId: created.id,
+        action: 'operator.created',
+        targetType: 'user',
+        targetId: created.id,
+        ...meta,
+        details: { email },
+      },
+      trx,
+    );
+    return created;
+  });
 }

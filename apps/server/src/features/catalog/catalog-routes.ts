@@ -1,4 +1,5 @@
 import { api } from '@onramp/contracts';
+import type { Catalog } from '@onramp/core';
 import {
   buildPolicies,
   concretePolicies,
@@ -11,14 +12,21 @@ import {
 } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { requireTenant } from '../auth/principal.ts';
 
-export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the catalog routes use: the operator's catalog only. */
+export interface CatalogRoutesDeps {
+  catalog: Catalog;
+}
+
+export async function registerCatalogRoutes(
+  app: FastifyInstance,
+  deps: CatalogRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const description = describeCatalog(ctx.catalog);
+  const description = describeCatalog(deps.catalog);
 
   mount(r, api.catalog.get, {
     handler: async (request) => {
@@ -32,7 +40,7 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
       const { partition, bundles, regions, principal } = request.body;
       const set = buildPolicies(
-        ctx.catalog,
+        deps.catalog,
         { partition, bundles, regions: regions ?? [] },
         { principal },
       );
@@ -55,7 +63,7 @@ export async function registerCatalogRoutes(app: FastifyInstance, ctx: AppContex
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
       const { partition, bundles, regions, userName } = request.body;
       const blueprint = createUserBlueprint({
-        catalog: ctx.catalog,
+        catalog: deps.catalog,
         selection: { partition, bundles, regions: regions ?? [] },
         ...(userName ? { userName } : {}),
       });

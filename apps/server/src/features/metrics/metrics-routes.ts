@@ -1,18 +1,26 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../http/context.ts';
 import { AppError } from '../../http/problems.ts';
-import { PROMETHEUS_CONTENT_TYPE } from './metrics-registry.ts';
+import { type MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics-registry.ts';
 
 export const METRICS_PATH = '/metrics';
+
+/** What /metrics uses: the registry to render and the token that opens it, if any. */
+export interface MetricsRoutesDeps {
+  metrics: Pick<MetricsRegistry, 'render'>;
+  metricsToken?: string | undefined;
+}
 
 /**
  * GET /metrics in Prometheus' text format. Open when no metrics token is configured (scraped from
  * inside the operator's network); with ONRAMP_METRICS_TOKEN, only `Authorization: Bearer <token>`.
  * The API's own tokens do not open it, and it says nothing about any tenant beyond counts.
  */
-export async function registerMetricsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const expected = ctx.metricsToken ? Buffer.from(`Bearer ${ctx.metricsToken}`) : undefined;
+export async function registerMetricsRoutes(
+  app: FastifyInstance,
+  deps: MetricsRoutesDeps,
+): Promise<void> {
+  const expected = deps.metricsToken ? Buffer.from(`Bearer ${deps.metricsToken}`) : undefined;
   app.get(METRICS_PATH, { schema: { hide: true } }, async (request, reply) => {
     if (expected) {
       const presented = Buffer.from(request.headers.authorization ?? '');
@@ -23,6 +31,6 @@ export async function registerMetricsRoutes(app: FastifyInstance, ctx: AppContex
         );
       }
     }
-    return reply.type(PROMETHEUS_CONTENT_TYPE).send(await ctx.metrics.render());
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(await deps.metrics.render());
   });
 }

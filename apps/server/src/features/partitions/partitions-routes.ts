@@ -1,10 +1,17 @@
 import { api } from '@onramp/contracts';
-import { listPartitions, parseHubPrincipal } from '@onramp/core';
+import { listPartitions, type PartitionId, parseHubPrincipal } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../http/context.ts';
 import { notFound } from '../../http/problems.ts';
 import { mount } from '../../http/route.ts';
 import { tenantOf } from '../../http/route-helpers.ts';
+import type { HubIdentity } from '../../ports/hubs.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+
+/** What the partitions route uses: the tenant's limits and the operator's hub identities. */
+export interface PartitionsRoutesDeps {
+  tenants: Pick<TenantsService, 'find'>;
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+}
 
 /**
  * What a tenant may connect, per partition: the methods on offer (roles only where the operator
@@ -12,19 +19,19 @@ import { tenantOf } from '../../http/route-helpers.ts';
  */
 export async function registerPartitionsRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: PartitionsRoutesDeps,
 ): Promise<void> {
   mount(app, api.partitions.list, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const tenant = await ctx.tenants.find(tenantId);
+      const tenant = await deps.tenants.find(tenantId);
       if (!tenant) throw notFound('Tenant');
       const { limits } = tenant;
       const allowedMethods = limits.methods ?? ['role', 'access_keys'];
       const partitions = listPartitions()
         .filter((p) => !limits.partitions || limits.partitions.includes(p.id))
         .map((partition) => {
-          const hub = ctx.hubs[partition.id];
+          const hub = deps.hubs[partition.id];
           const principal = hub ? parseHubPrincipal(hub.principalArn, partition.id) : undefined;
           const rolesAllowed = allowedMethods.includes('role');
           const offersRoles = rolesAllowed && principal?.ok === true;

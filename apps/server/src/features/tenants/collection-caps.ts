@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { AppError, notFound } from '../../http/problems.ts';
@@ -173,9 +173,9 @@ export async function insertWithinCap<T>(
     collection: Exclude<keyof CollectionCaps, 'tenants'> | 'tenants';
     /** The tenant whose collection it is; null for the operator's own (and for tenants). */
     tenantId: string | null;
-    count: (trx: Kysely<Database>) => Promise<number>;
+    count: (trx: Transaction<Database>) => Promise<number>;
   },
-  insert: (trx: Kysely<Database>) => Promise<T>,
+  insert: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
   const caps = collectionCapsOf(deps.collectionCaps);
   return deps.db.transaction().execute(async (trx) => {

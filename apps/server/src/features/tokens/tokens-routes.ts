@@ -1,7 +1,6 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
 import { requestMeta } from '../../http/request-meta.ts';
@@ -15,7 +14,13 @@ import {
   requireScope,
   requireTenant,
 } from '../auth/principal.ts';
-import { insertWithinCap } from '../tenants/collection-caps.ts';
+import type { TokensService } from './tokens-service.ts';
+
+/** What the tokens routes use. */
+export interface TokensRoutesDeps {
+  clock: () => Date;
+  tokens: Pick<TokensService, 'list' | 'create' | 'revoke'>;
+}
 
 /**
  * The tenant a token request is about: a tenant's own, or, for the operator, the named tenant or none
@@ -30,14 +35,17 @@ function tokenTenant(
   return requireTenant(p, 'admin', requested);
 }
 
-export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function registerTokensRoutes(
+  app: FastifyInstance,
+  deps: TokensRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   mount(r, api.tokens.list, {
     handler: async (request) => {
       const { tenantId } = tokenTenant(request.principal, requestedTenant(request));
       const { limit, cursor } = request.query;
-      const rows = await ctx.tokens.list(tenantId, {
+      const rows = await deps.tokens.list(tenantId, {
         limit,
         ...(cursor !== undefined ? { before: decodeCursor(cursor, (k) => isId('token', k)) } : {}),
       });
@@ -57,36 +65,13 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
       if (principal.kind === 'token')
         throw forbidden('Create tokens from a console session, not with another token.');
       const expiresAt = expiresInDays
-        ? new Date(ctx.clock().getTime() + expiresInDays * 86_400_000).toISOString()
+        ? new Date(deps.clock().getTime() + expiresInDays * 86_400_000).toISOString()
         : null;
-      const created = await insertWithinCap(
-        ctx,
-        {
-          collection: 'tokens',
-          tenantId,
-          count: (trx) => ctx.tokens.countLive(tenantId, trx),
-        },
-        (trx) =>
-          ctx.tokens.create(
-            {
-              tenantId,
-              name,
-              scopes: [...new Set(scopes)],
-              createdBy: principal.userId,
-              expiresAt,
-            },
-            trx,
-          ),
-      );
-      await ctx.audit.append({
+      const created = await deps.tokens.create(
         tenantId,
-        ...actorOf(principal),
-        action: 'token.created',
-        targetType: 'token',
-        targetId: created.token.id,
-        ...requestMeta(request),
-        details: { name, scopes, expiresAt },
-      });
+        { name, scopes, createdBy: principal.userId, expiresAt },
+        { ...actorOf(principal), ...requestMeta(request) },
+      );
       return reply.status(201).send(created);
     },
   });
@@ -94,17 +79,11 @@ export async function registerTokensRoutes(app: FastifyInstance, ctx: AppContext
   mount(r, api.tokens.revoke, {
     handler: async (request) => {
       const { principal, tenantId } = tokenTenant(request.principal, requestedTenant(request));
-      const revoked = await ctx.tokens.revoke(tenantId, request.params.id);
-      if (!revoked) throw notFound('This token');
-      await ctx.audit.append({
-        tenantId,
+      const revoked = await deps.tokens.revoke(tenantId, request.params.id, {
         ...actorOf(principal),
-        action: 'token.revoked',
-        targetType: 'token',
-        targetId: revoked.id,
         ...requestMeta(request),
-        details: { name: revoked.name },
       });
+      if (!revoked) throw notFound('This token');
       return revoked;
     },
   });

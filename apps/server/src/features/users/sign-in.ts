@@ -1,6 +1,4 @@
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../adapters/crypto/secrets.ts';
-import { AppError } from '../../http/problems.ts';
-import type { TenantsRepository } from '../tenants/tenants-repository.ts';
 import type { User, UsersRepository } from './users-repository.ts';
 
 export type SignInOutcome =
@@ -38,34 +36,4 @@ export async function findAccountBySignIn(
   const isEveryAccount = opened.length === candidates.length;
   if (opened.length > 1) return { kind: 'ambiguous', accounts: opened, isEveryAccount };
   return { kind: 'signed_in', user: only, isEveryAccount };
-}
-
-/**
- * The answer when an email and password open accounts in several tenants: a 409 on `tenantId` listing
- * them (their tenants' names included: the password already opens each), to send again with one.
- */
-export async function chooseTenantProblem(
-  ctx: { tenants: Pick<TenantsRepository, 'find'> },
-  accounts: readonly User[],
-): Promise<AppError> {
-  const choices = await Promise.all(
-    accounts.map(async (user) => ({
-      tenantId: user.tenantId,
-      tenantName: user.tenantId ? ((await ctx.tenants.find(user.tenantId))?.name ?? null) : null,
-    })),
-  );
-  return new AppError(
-    'conflict',
-    'This email and password open accounts in more than one tenant: choose the one to sign in to.',
-    [
-      {
-        field: 'tenantId',
-        code: 'ambiguous',
-        message: 'Choose the tenant to sign in to.',
-        hint: 'Send the sign-in again with tenantId: one of `signInChoices` (null for the operator).',
-      },
-    ],
-    {},
-    { signInChoices: choices },
-  );
 }

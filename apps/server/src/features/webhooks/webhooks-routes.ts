@@ -7,13 +7,27 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import type { AppContext } from '../../http/context.ts';
 import { requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { actorOf, isOperator, requireScope, requireTenant } from '../auth/principal.ts';
 import type { WebhookDelivery, WebhookEndpoint } from './webhooks-repository.ts';
-import type { WebhookCaller } from './webhooks-service.ts';
+import type { WebhookCaller, WebhooksService } from './webhooks-service.ts';
+
+/** What the webhooks routes use: the endpoints' service, without its outbox (publish, purge). */
+export interface WebhooksRoutesDeps {
+  webhooks: Pick<
+    WebhooksService,
+    | 'createEndpoint'
+    | 'listEndpoints'
+    | 'getEndpoint'
+    | 'updateEndpoint'
+    | 'rotateSecret'
+    | 'removeEndpoint'
+    | 'listDeliveries'
+    | 'sendTest'
+  >;
+}
 
 /**
  * Whose endpoints a request is about: a tenant admin's own tenant's; the operator's own (every
@@ -64,12 +78,15 @@ function toDeliveryResponse(delivery: WebhookDelivery): z.output<typeof webhookD
   };
 }
 
-export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function registerWebhooksRoutes(
+  app: FastifyInstance,
+  deps: WebhooksRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   mount(r, api.webhooks.create, {
     handler: async (request, reply) => {
-      const created = await ctx.webhooks.createEndpoint(webhookCaller(request), request.body);
+      const created = await deps.webhooks.createEndpoint(webhookCaller(request), request.body);
       return reply
         .status(201)
         .send({ endpoint: toEndpointResponse(created.endpoint), secret: created.secret });
@@ -79,7 +96,7 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
   mount(r, api.webhooks.list, {
     handler: async (request) => {
       const { owner } = webhookCaller(request);
-      const page = await ctx.webhooks.listEndpoints(owner, request.query);
+      const page = await deps.webhooks.listEndpoints(owner, request.query);
       return { endpoints: page.endpoints.map(toEndpointResponse), next: page.next };
     },
   });
@@ -87,13 +104,13 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
   mount(r, api.webhooks.get, {
     handler: async (request) => {
       const { owner } = webhookCaller(request);
-      return toEndpointResponse(await ctx.webhooks.getEndpoint(owner, request.params.id));
+      return toEndpointResponse(await deps.webhooks.getEndpoint(owner, request.params.id));
     },
   });
 
   mount(r, api.webhooks.update, {
     handler: async (request) => {
-      const endpoint = await ctx.webhooks.updateEndpoint(
+      const endpoint = await deps.webhooks.updateEndpoint(
         webhookCaller(request),
         request.params.id,
         request.body,
@@ -104,7 +121,7 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
 
   mount(r, api.webhooks.rotateSecret, {
     handler: async (request) => {
-      const rotated = await ctx.webhooks.rotateSecret(
+      const rotated = await deps.webhooks.rotateSecret(
         webhookCaller(request),
         request.params.id,
         request.body,
@@ -115,7 +132,7 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
 
   mount(r, api.webhooks.delete, {
     handler: async (request, reply) => {
-      await ctx.webhooks.removeEndpoint(webhookCaller(request), request.params.id);
+      await deps.webhooks.removeEndpoint(webhookCaller(request), request.params.id);
       return reply.status(204).send();
     },
   });
@@ -123,14 +140,14 @@ export async function registerWebhooksRoutes(app: FastifyInstance, ctx: AppConte
   mount(r, api.webhooks.deliveries, {
     handler: async (request) => {
       const { owner } = webhookCaller(request);
-      const page = await ctx.webhooks.listDeliveries(owner, request.params.id, request.query);
+      const page = await deps.webhooks.listDeliveries(owner, request.params.id, request.query);
       return { deliveries: page.deliveries.map(toDeliveryResponse), next: page.next };
     },
   });
 
   mount(r, api.webhooks.test, {
     handler: async (request) => {
-      const delivery = await ctx.webhooks.sendTest(webhookCaller(request), request.params.id);
+      const delivery = await deps.webhooks.sendTest(webhookCaller(request), request.params.id);
       return toDeliveryResponse(delivery);
     },
   });

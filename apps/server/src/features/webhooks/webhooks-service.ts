@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.ts';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import { insertWithinCap } from '../tenants/collection-caps.ts';
 import { checkEndpointUrl, type GuardOptions, systemLookup } from './address-guard.ts';
 import { sendDelivery } from './webhook-sender.ts';
@@ -62,7 +62,7 @@ export function retryDelayMs(failedAttempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), MAX_RETRY_MS);
 }
 
-type ServiceDeps = AppDeps & { audit: AuditRepository };
+type ServiceDeps = AppDeps & { audit: AuditLog };
 
 /**
  * Webhook endpoints (a tenant's, or the operator's for every tenant), the outbox that records events in
