@@ -2,56 +2,14 @@ import type { PartitionId } from '@onramp/core';
 import { type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
-import type { ProblemFieldError } from '../../http/problems.ts';
+import type {
+  Account,
+  AccountMethod,
+  AccountStatus,
+  RoleOrigin,
+  StatusDetail,
+} from '../../domain/account.ts';
 import { newId } from '../../ids.ts';
-import type { BundleFinding } from './permissions-check.ts';
-
-export type AccountMethod = AccountsTable['method'];
-export type AccountStatus = AccountsTable['status'];
-/** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
-export type RoleOrigin = 'stack_callback' | 'pasted_arn';
-
-export interface Check {
-  name: string;
-  /** `error`: AWS did not answer this step (5xx, unreadable, timeout, throttled); nothing was found. */
-  status: 'passed' | 'failed' | 'warning' | 'error' | 'skipped';
-  detail: string;
-  durationMs: number;
-}
-
-/** What the last validation found, kept for the console. */
-export interface StatusDetail {
-  checks: Check[];
-  errors: ProblemFieldError[];
-  /** Per bundle, the actions missing or denied by an SCP at the last check. */
-  findings?: BundleFinding[];
-}
-
-export interface Account {
-  id: string;
-  tenantId: string;
-  name: string;
-  description: string;
-  partition: PartitionId;
-  method: AccountMethod;
-  awsAccountId: string;
-  principalArn: string;
-  roleArn: string | null;
-  externalId: string | null;
-  connectionId: string | null;
-  accessKeyId: string | null;
-  bundles: string[];
-  regions: string[];
-  status: AccountStatus;
-  statusDetail: StatusDetail;
-  lastCheckedAt: string | null;
-  /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
-  staleSince: string | null;
-  /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
-  roleOrigin: RoleOrigin | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export type NewAccount = Omit<
   Account,

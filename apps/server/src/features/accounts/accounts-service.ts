@@ -18,6 +18,14 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../deps.ts';
+import type {
+  Account,
+  AccountMethod,
+  AccountStatus,
+  CheckTrigger,
+  RoleOrigin,
+} from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
@@ -29,7 +37,7 @@ import {
   createConnectionsRepository,
   type SetupMethod,
 } from '../connections/connections-repository.ts';
-import { type CheckTrigger, createHealthRepository } from '../health/health-repository.ts';
+import { createHealthRepository } from '../health/health-repository.ts';
 import {
   capFor,
   capReached,
@@ -40,17 +48,13 @@ import type { TenantLimits, TenantsRepository } from '../tenants/tenants-reposit
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { toAccountResponse } from './account-view.ts';
 import {
-  type Account,
   type AccountChanges,
   type AccountFilters,
-  type AccountMethod,
   createAccountsRepository,
   credentialKeyOf,
-  type RoleOrigin,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import {
-  type AccountStatus,
   type CredentialsInput,
   noHubIssue,
   UPSTREAM_RETRY_AFTER_SECONDS,
@@ -58,15 +62,6 @@ import {
   type ValidationReport,
   validateCredentials,
 } from './accounts-validation.ts';
-
-/** Who is acting, on which tenant, from where: what every mutation writes to the audit log. */
-export interface Caller {
-  tenantId: string;
-  actorType: 'user' | 'token' | 'system';
-  actorId: string | null;
-  requestId: string;
-  sourceIp: string;
-}
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type AccountNotice = z.output<typeof accountNoticeSchema>;

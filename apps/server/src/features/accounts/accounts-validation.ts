@@ -7,6 +7,7 @@ import {
   parseAccessKeyId,
   parseRoleArn,
 } from '@onramp/core';
+import type { AccountStatus, BundleFinding, Check } from '../../domain/account.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import {
   type AccountCredentials,
@@ -17,12 +18,7 @@ import {
 import type { HubIdentity } from '../../ports/hubs.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
-import type { Check } from './accounts-repository.ts';
-import {
-  type BundleFinding,
-  checkPermissions,
-  type PermissionOutcome,
-} from './permissions-check.ts';
+import { checkPermissions, type PermissionOutcome } from './permissions-check.ts';
 
 /**
  * The checks that stand between what a tenant typed and a stored account. Each step is recorded with
@@ -38,8 +34,6 @@ export type CredentialsInput =
 export type ValidatedCredentials =
   | { method: 'access_keys'; accessKeyId: string; secretAccessKey: string }
   | { method: 'role'; roleArn: string };
-
-export type AccountStatus = 'valid' | 'degraded' | 'invalid' | 'unverified';
 
 export interface ValidationReport {
   valid: boolean;

@@ -12,6 +12,7 @@ import {
 } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Account } from '../../domain/account.ts';
 import type { AppContext } from '../../http/context.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
@@ -21,7 +22,6 @@ import {
   type IamPolicySummary,
 } from '../../ports/aws-gateway.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { Account } from './accounts-repository.ts';
 
 /** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
 const SEARCH_PAGES = 10;

@@ -5,14 +5,15 @@ import type { Envelope } from '../../adapters/crypto/envelope.ts';
 import { hashToken } from '../../adapters/crypto/secrets.ts';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
+import type { Account, AccountCheckRecord } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
-import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import { createAccountsRepository } from '../accounts/accounts-repository.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import { type AuditRepository, untrustedText } from '../audit/audit-repository.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import type { Connection } from '../connections/connections-repository.ts';
-import type { AccountCheckRecord } from '../health/health-repository.ts';
 import { applyCheck } from '../health/health-service.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {

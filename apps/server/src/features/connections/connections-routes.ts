@@ -21,9 +21,9 @@ import {
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Caller } from '../../domain/caller.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
-import type { Caller } from '../accounts/accounts-service.ts';
 import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { Connection } from './connections-repository.ts';
 

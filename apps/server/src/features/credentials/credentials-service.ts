@@ -8,12 +8,13 @@ import {
   parseHubPrincipal,
   policySize,
 } from '@onramp/core';
+import type { Account } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { type AwsGateway, AwsProblem, type TemporaryCredentials } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { Account } from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import { UPSTREAM_RETRY_AFTER_SECONDS } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';

@@ -6,10 +6,10 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import type { AccountCheckRecord } from '../../domain/account.ts';
 import { abortOnClose } from '../../http/abort-on-close.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
-import type { AccountCheckRecord } from './health-repository.ts';
 
 function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
   return {

@@ -3,24 +3,18 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AppDeps } from '../../deps.ts';
+import type { Account, AccountCheckRecord, Check, CheckTrigger } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
-import {
-  type Account,
-  type Check,
-  createAccountsRepository,
-} from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import { createAccountsRepository } from '../accounts/accounts-repository.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import { type ValidationReport, validateCredentials } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
-import {
-  type AccountCheckRecord,
-  type CheckTrigger,
-  createHealthRepository,
-} from './health-repository.ts';
+import { createHealthRepository } from './health-repository.ts';
 
 /** How health monitoring behaves; every field has a default. */
 export interface HealthSettings {
