@@ -28,6 +28,7 @@ import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.t
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
+import { createConnectionsService } from './features/connections/connections-service.ts';
 import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
@@ -162,10 +163,16 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     tenants: createTenantsRepository(deps.db, clock),
   };
   const webhooks = createWebhooksService({ ...deps, audit: repos.audit });
+  const connections = createConnectionsService({
+    ...deps,
+    audit: repos.audit,
+    tenants: repos.tenants,
+  });
   const accounts = createAccountsService({
     ...deps,
     audit: repos.audit,
     tenants: repos.tenants,
+    connections,
     events: webhooks,
   });
   const health = createHealthService({ ...deps, audit: repos.audit, accounts, events: webhooks });
@@ -173,6 +180,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     ...deps,
     audit: repos.audit,
     accounts,
+    connections,
     events: webhooks,
   });
   const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
@@ -180,6 +188,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     ...deps,
     ...repos,
     accounts,
+    connections,
     callbacks,
     health,
     webhooks,

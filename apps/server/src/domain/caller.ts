@@ -6,3 +6,23 @@ export interface Caller {
   requestId: string;
   sourceIp: string;
 }
+
+/** The audit log's entry for what a caller did, before the repository stamps it. */
+export function auditEntryOf(
+  caller: Caller,
+  action: string,
+  target: { type: string; id: string },
+  details: Record<string, unknown>,
+) {
+  return {
+    tenantId: caller.tenantId,
+    actorType: caller.actorType,
+    actorId: caller.actorId,
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    requestId: caller.requestId,
+    sourceIp: caller.sourceIp,
+    details,
+  };
+}

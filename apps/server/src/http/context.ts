@@ -3,6 +3,7 @@ import type { AccountsService } from '../features/accounts/accounts-service.ts';
 import type { AuditRepository } from '../features/audit/audit-repository.ts';
 import type { SessionsRepository } from '../features/auth/sessions-repository.ts';
 import type { CallbacksService } from '../features/callbacks/callbacks-service.ts';
+import type { ConnectionsService } from '../features/connections/connections-service.ts';
 import type { CredentialsService } from '../features/credentials/credentials-service.ts';
 import type { HealthService } from '../features/health/health-service.ts';
 import type { MetricsRegistry } from '../features/metrics/metrics-registry.ts';
@@ -19,6 +20,7 @@ export interface AppContext extends AppDeps {
   tokens: TokensRepository;
   tenants: TenantsRepository;
   accounts: AccountsService;
+  connections: ConnectionsService;
   callbacks: CallbacksService;
   credentials: CredentialsService;
   metrics: MetricsRegistry;

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.ts';
 import { createAccountsService } from '../features/accounts/accounts-service.ts';
 import { createAuditRepository } from '../features/audit/audit-repository.ts';
+import { createConnectionsService } from '../features/connections/connections-service.ts';
 import { createHealthService } from '../features/health/health-service.ts';
 import { withMetrics } from '../features/metrics/metrics-aws-gateway.ts';
 import { createTenantsRepository } from '../features/tenants/tenants-repository.ts';
@@ -26,7 +27,14 @@ export function createJobServices(given: AppDeps) {
   const audit = createAuditRepository(deps.db, deps.clock);
   const tenants = createTenantsRepository(deps.db, deps.clock);
   const webhooks = createWebhooksService({ ...deps, audit });
-  const accounts = createAccountsService({ ...deps, audit, tenants, events: webhooks });
+  const connections = createConnectionsService({ ...deps, audit, tenants });
+  const accounts = createAccountsService({
+    ...deps,
+    audit,
+    tenants,
+    connections,
+    events: webhooks,
+  });
   const health = createHealthService({ ...deps, audit, accounts, events: webhooks });
   return { webhooks, accounts, health };
 }

@@ -7,13 +7,14 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { Account, AccountCheckRecord } from '../../domain/account.ts';
 import type { Caller } from '../../domain/caller.ts';
+import type { Connection } from '../../domain/connection.ts';
 import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { createAccountsRepository } from '../accounts/accounts-repository.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { type AuditRepository, untrustedText } from '../audit/audit-repository.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
-import type { Connection } from '../connections/connections-repository.ts';
+import type { ConnectionsService } from '../connections/connections-service.ts';
 import { applyCheck } from '../health/health-service.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
@@ -70,6 +71,8 @@ interface CallbacksDeps {
   envelope: Envelope;
   audit: AuditRepository;
   accounts: AccountsService;
+  /** Where the set-ups a token belongs to are read (features/connections). */
+  connections: Pick<ConnectionsService, 'getConnection'>;
   /** The webhook outbox: a stack's deletion that changes an account's health is an event. */
   events?: EventPublisher | undefined;
   publicUrl?: string | undefined;
@@ -240,7 +243,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
     connectionId: string,
     roleArn: string,
   ): Promise<Account | undefined> {
-    const connection = await deps.accounts.getConnection(tenantId, connectionId);
+    const connection = await deps.connections.getConnection(tenantId, connectionId);
     if (connection.status !== 'connected' || !connection.accountId) return undefined;
     const account = await accounts.find(tenantId, connection.accountId);
     return account?.roleArn === roleArn ? account : undefined;
@@ -276,7 +279,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
 
     let connection: Connection;
     try {
-      connection = await deps.accounts.getConnection(row.tenantId, row.connectionId);
+      connection = await deps.connections.getConnection(row.tenantId, row.connectionId);
     } catch {
       return refuse(meta, 'connection_deleted', input, row);
     }

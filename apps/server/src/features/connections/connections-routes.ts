@@ -22,10 +22,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Caller } from '../../domain/caller.ts';
+import type { Connection } from '../../domain/connection.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
 import { noHubIssue } from '../accounts/accounts-validation.ts';
-import type { Connection } from './connections-repository.ts';
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
 export function fileSlug(name: string): string {
@@ -117,9 +117,9 @@ export async function toConnectionResponse(
   // The operator may have removed the partition's hub since: the connection is still listed and
   // shown, without what only the hub can give (the templates answer 422 saying why).
   const hub = ctx.hubs[connection.partition]
-    ? ctx.accounts.hubPrincipal(connection.partition)
+    ? ctx.connections.hubPrincipal(connection.partition)
     : undefined;
-  const blueprint = hub ? ctx.accounts.blueprintOf(connection) : undefined;
+  const blueprint = hub ? ctx.connections.blueprintOf(connection) : undefined;
   const quickCreate = blueprint
     ? await quickCreateOf(ctx, caller, connection, blueprint, log)
     : { link: null, reason: noHubIssue(connection.partition).message };
@@ -145,8 +145,8 @@ export async function toConnectionResponse(
     previousExternalIdUntil: connection.previousExternalIdUntil,
     externalIdInUse: account?.externalId ?? null,
     setupMethod: connection.setupMethod,
-    expiresAt: ctx.accounts.expiresAtOf(connection),
-    expired: ctx.accounts.isExpired(connection),
+    expiresAt: ctx.connections.expiresAtOf(connection),
+    expired: ctx.connections.isExpired(connection),
     links: {
       cloudformationYaml: `${base}/cloudformation?format=yaml`,
       cloudformationJson: `${base}/cloudformation?format=json`,
@@ -186,7 +186,7 @@ export async function registerConnectionsRoutes(
     },
     async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      const connection = await ctx.accounts.createConnection(caller, request.body);
+      const connection = await ctx.connections.createConnection(caller, request.body);
       await ctx.callbacks.issue(caller, connection, 'created');
       return reply
         .status(201)
@@ -210,7 +210,7 @@ export async function registerConnectionsRoutes(
     async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const { externalId: _never, ...changes } = request.body;
-      const connection = await ctx.accounts.updateConnection(caller, request.params.id, changes);
+      const connection = await ctx.connections.updateConnection(caller, request.params.id, changes);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
   );
@@ -229,7 +229,7 @@ export async function registerConnectionsRoutes(
     },
     async (request) => {
       const caller = callerOf(request, 'accounts:read');
-      const page = await ctx.accounts.listConnections(caller.tenantId, request.query);
+      const page = await ctx.connections.listConnections(caller.tenantId, request.query);
       return {
         connections: await Promise.all(
           page.connections.map((c) => toConnectionResponse(ctx, caller, c, request.log)),
@@ -252,7 +252,7 @@ export async function registerConnectionsRoutes(
     },
     async (request) => {
       const caller = callerOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
+      const connection = await ctx.connections.getConnection(caller.tenantId, request.params.id);
       return toConnectionResponse(ctx, caller, connection, request.log);
     },
   );
@@ -271,7 +271,7 @@ export async function registerConnectionsRoutes(
     },
     async (request) => {
       const caller = callerOf(request, 'accounts:write');
-      const connection = await ctx.accounts.regenerateExternalId(caller, request.params.id);
+      const connection = await ctx.connections.regenerateExternalId(caller, request.params.id);
       // The old token goes with the old external ID: a stack of the old template cannot connect.
       await ctx.callbacks.issue(caller, connection, 'external_id_regenerated');
       return toConnectionResponse(ctx, caller, connection, request.log);
@@ -308,7 +308,7 @@ export async function registerConnectionsRoutes(
     },
     async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      await ctx.accounts.deleteConnection(caller, request.params.id);
+      await ctx.connections.deleteConnection(caller, request.params.id);
       // The token's row went with the connection; its sealed copy is purged here.
       await ctx.callbacks.forget(caller.tenantId, request.params.id);
       return reply.status(204).send();
@@ -329,8 +329,8 @@ export async function registerConnectionsRoutes(
     },
     async (request, reply) => {
       const caller = callerOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
-      const blueprint = ctx.accounts.blueprintOf(connection);
+      const connection = await ctx.connections.getConnection(caller.tenantId, request.params.id);
+      const blueprint = ctx.connections.blueprintOf(connection);
       const callback = await ctx.callbacks.callbackFor(caller, connection);
       const options = callback ? { callback } : {};
       const { format } = request.query;
@@ -359,8 +359,8 @@ export async function registerConnectionsRoutes(
     },
     async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
-      const body = renderTerraform(ctx.accounts.blueprintOf(connection));
+      const connection = await ctx.connections.getConnection(tenantId, request.params.id);
+      const body = renderTerraform(ctx.connections.blueprintOf(connection));
       return reply
         .type('text/plain; charset=utf-8')
         .header(
@@ -383,8 +383,8 @@ export async function registerConnectionsRoutes(
     },
     async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
-      const blueprint = ctx.accounts.blueprintOf(connection);
+      const connection = await ctx.connections.getConnection(tenantId, request.params.id);
+      const blueprint = ctx.connections.blueprintOf(connection);
       const documents = concretePolicies(blueprint.policySet, {
         roleName: blueprint.roleName,
         rolePath: blueprint.rolePath,
