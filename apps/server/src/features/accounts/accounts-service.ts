@@ -33,6 +33,14 @@ import type { ConnectionsService } from '../connections/connections-service.ts';
 import { createHealthRepository } from '../health/health-repository.ts';
 import { capReached, lockCollections } from '../tenants/collection-caps.ts';
 import type { TenantLimits } from '../tenants/tenants-repository.ts';
+import {
+  type CredentialsInput,
+  UPSTREAM_RETRY_AFTER_SECONDS,
+  type ValidationDeps,
+  type ValidationOptions,
+  type ValidationReport,
+  validateCredentials,
+} from '../validation/accounts-validation.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { describeMethod, enforcePartitionAndMethod } from './account-limits.ts';
 import { toAccountResponse } from './account-view.ts';
@@ -43,14 +51,6 @@ import {
   credentialKeyOf,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
-import {
-  type CredentialsInput,
-  UPSTREAM_RETRY_AFTER_SECONDS,
-  type ValidationDeps,
-  type ValidationOptions,
-  type ValidationReport,
-  validateCredentials,
-} from './accounts-validation.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type AccountNotice = z.output<typeof accountNoticeSchema>;

@@ -25,7 +25,7 @@ import type { Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
 import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
-import { noHubIssue } from '../accounts/accounts-validation.ts';
+import { noHubIssue } from '../validation/accounts-validation.ts';
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
 export function fileSlug(name: string): string {

@@ -18,7 +18,6 @@ import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { enforcePartitionAndMethod } from '../accounts/account-limits.ts';
-import { noHubIssue } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import {
   type CollectionCaps,
@@ -28,6 +27,7 @@ import {
   lockCollections,
 } from '../tenants/collection-caps.ts';
 import type { TenantLimits } from '../tenants/tenants-repository.ts';
+import { noHubIssue } from '../validation/accounts-validation.ts';
 import { type ConnectionChanges, createConnectionsRepository } from './connections-repository.ts';
 
 export interface CreateConnectionInput {

@@ -11,8 +11,8 @@ import { newId } from '../../ids.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import { createAccountsRepository } from '../accounts/accounts-repository.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
-import { type ValidationReport, validateCredentials } from '../accounts/accounts-validation.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
+import { type ValidationReport, validateCredentials } from '../validation/accounts-validation.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { createHealthRepository } from './health-repository.ts';
 
