@@ -19,6 +19,7 @@ import type { AppDeps } from './deps.ts';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
+import { createIamPoliciesService } from './features/accounts/iam-policies-service.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
@@ -183,12 +184,14 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance> {
     connections,
     events: webhooks,
   });
+  const iamPolicies = createIamPoliciesService({ ...deps, audit: repos.audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit: repos.audit, accounts });
   const context: AppContext = {
     ...deps,
     ...repos,
     accounts,
     connections,
+    iamPolicies,
     callbacks,
     health,
     webhooks,

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../deps.ts';
 import type { AccountsService } from '../features/accounts/accounts-service.ts';
+import type { IamPoliciesService } from '../features/accounts/iam-policies-service.ts';
 import type { AuditRepository } from '../features/audit/audit-repository.ts';
 import type { SessionsRepository } from '../features/auth/sessions-repository.ts';
 import type { CallbacksService } from '../features/callbacks/callbacks-service.ts';
@@ -21,6 +22,7 @@ export interface AppContext extends AppDeps {
   tenants: TenantsRepository;
   accounts: AccountsService;
   connections: ConnectionsService;
+  iamPolicies: IamPoliciesService;
   callbacks: CallbacksService;
   credentials: CredentialsService;
   metrics: MetricsRegistry;
