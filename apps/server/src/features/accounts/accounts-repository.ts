@@ -4,6 +4,7 @@ import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
 import type {
   Account,
+  AccountCheckRecord,
   AccountMethod,
   AccountStatus,
   RoleOrigin,
@@ -361,6 +362,38 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       return row
         ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
         : undefined;
+    },
+
+    /**
+     * A health check's outcome (features/health, through the accounts service): a stale check only
+     * marks the account stale since when it first was; otherwise the status and its detail change,
+     * and `updated_at` only when the status did. False when the account is gone.
+     */
+    async applyHealth(
+      tenantId: string,
+      before: Pick<Account, 'id' | 'staleSince'>,
+      record: Pick<AccountCheckRecord, 'at' | 'stale' | 'status' | 'changed'>,
+      statusDetail: StatusDetail,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const at = record.at;
+      const updated = await executor
+        .updateTable('accounts')
+        .set(
+          record.stale
+            ? { stale_since: before.staleSince ?? at }
+            : {
+                status: record.status,
+                status_detail: JSON.stringify(statusDetail),
+                last_checked_at: at,
+                stale_since: null,
+                ...(record.changed ? { updated_at: at } : {}),
+              },
+        )
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', before.id)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) > 0;
     },
 
     /** Purges every secret of a record (all its fields). */

@@ -17,6 +17,7 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type {
   Account,
+  AccountCheckRecord,
   AccountMethod,
   AccountStatus,
   CheckTrigger,
@@ -30,7 +31,7 @@ import { isId, newId } from '../../ids.ts';
 import type { AccessKeys } from '../../ports/aws-gateway.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
-import { createHealthRepository } from '../health/health-repository.ts';
+import { createCheckHistory } from '../health/check-history.ts';
 import { capReached, lockCollections } from '../tenants/collection-caps.ts';
 import type { TenantLimits } from '../tenants/tenants-repository.ts';
 import {
@@ -114,7 +115,7 @@ interface Prepared {
  */
 export function createAccountsService(deps: AccountsServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
-  const checks = createHealthRepository(deps.db, deps.dialect);
+  const history = createCheckHistory(deps);
   /** Told, once committed, of each account this service changed or deleted (caches forget it). */
   const changeListeners = new Set<(accountId: string) => void>();
   const announceChange = (accountId: string) => {
@@ -134,7 +135,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     durationMs: number,
     trx: Kysely<Database>,
   ) =>
-    checks.insertCheck(
+    history.record(
       tenantId,
       {
         id: newId('accountCheck'),
@@ -640,6 +641,45 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     },
 
     getAccount: findAccount,
+
+    /** The account, or undefined; in the caller's transaction when given (features/callbacks). */
+    find(tenantId: string, id: string, trx?: Kysely<Database>): Promise<Account | undefined> {
+      return accounts.find(tenantId, id, trx);
+    },
+
+    /**
+     * Makes a check's outcome the account's health (features/health, and a stack's deletion): the
+     * account takes the check's status, or a stale check only marks it stale. In the caller's
+     * transaction (`trx`), which records the check with it. Returns the account as it now is, read
+     * back when `readBack` (an event carries it); undefined when it was deleted meanwhile.
+     */
+    async recordHealth(
+      tenantId: string,
+      before: Account,
+      record: AccountCheckRecord,
+      trx: Kysely<Database>,
+      options: { readBack: boolean },
+    ): Promise<Account | undefined> {
+      const at = record.at;
+      const statusDetail = {
+        checks: record.checks,
+        errors: record.errors,
+        findings: record.findings,
+      };
+      if (!(await accounts.applyHealth(tenantId, before, record, statusDetail, trx)))
+        return undefined;
+      if (options.readBack) return accounts.find(tenantId, before.id, trx);
+      return record.stale
+        ? { ...before, staleSince: before.staleSince ?? at }
+        : {
+            ...before,
+            status: record.status,
+            statusDetail,
+            lastCheckedAt: at,
+            staleSince: null,
+            ...(record.changed ? { updatedAt: at } : {}),
+          };
+    },
 
     /** Calls `listener` with the id of every account changed or deleted through this service. */
     onAccountChange(listener: (accountId: string) => void): void {

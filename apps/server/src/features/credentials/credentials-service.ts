@@ -52,8 +52,8 @@ export interface CredentialsServiceDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   catalog: Catalog;
   clock: () => Date;
-  accounts: AccountsService;
-  audit: AuditRepository;
+  accounts: Pick<AccountsService, 'getAccount' | 'readAccessKeys' | 'onAccountChange'>;
+  audit: Pick<AuditRepository, 'appendGrouped'>;
   metrics: MetricsRegistry;
   /** Most cached sessions kept; the oldest go first. Default 10,000. */
   maxCachedSessions?: number;
