@@ -5,11 +5,20 @@ import {
 } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
+import type { CallbacksService } from './callbacks-service.ts';
 import { CALLBACK_PATH, CallbackRefusedError } from './callbacks-service.ts';
+
+/** What the call-back route uses: the service, and the database and clock of its rate limiter. */
+export interface CallbacksRoutesDeps {
+  callbacks: CallbacksService;
+  db: Kysely<Database>;
+  clock: () => Date;
+}
 
 /**
  * Callbacks per source address and window. Generous: the functions of many customers' stacks may
@@ -21,10 +30,10 @@ export const CALLBACK_WINDOW_SECONDS = 60;
 
 export async function registerCallbacksRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: CallbacksRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const limiter = createRateLimiter(ctx.db, ctx.clock);
+  const limiter = createRateLimiter(deps.db, deps.clock);
 
   routes.post(
     CALLBACK_PATH,
@@ -59,7 +68,7 @@ export async function registerCallbacksRoutes(
         );
       }
       try {
-        return await ctx.callbacks.handle(requestMeta(request), request.body);
+        return await deps.callbacks.handle(requestMeta(request), request.body);
       } catch (error) {
         if (error instanceof CallbackRefusedError) {
           request.log.warn(

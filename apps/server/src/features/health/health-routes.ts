@@ -8,8 +8,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { AccountCheckRecord } from '../../domain/account.ts';
 import { abortOnClose } from '../../http/abort-on-close.ts';
-import type { AppContext } from '../../http/context.ts';
 import { callerOf, idParamsSchema, tenantOf } from '../../http/route-helpers.ts';
+import type { HealthService } from './health-service.ts';
 
 function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
   return {
@@ -27,7 +27,15 @@ function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountChe
   };
 }
 
-export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the health routes use. */
+export interface HealthRoutesDeps {
+  health: HealthService;
+}
+
+export async function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: HealthRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
 
@@ -44,7 +52,7 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
       },
     },
     async (request, reply) => {
-      const record = await ctx.health.checkNow(
+      const record = await deps.health.checkNow(
         callerOf(request, 'accounts:write'),
         request.params.id,
         { signal: abortOnClose(reply) },
@@ -65,7 +73,7 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
       },
     },
     async (request) => {
-      const page = await ctx.health.listChecks(
+      const page = await deps.health.listChecks(
         tenantOf(request, 'accounts:read'),
         request.params.id,
         request.query,
