@@ -396,6 +396,24 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       return Number(updated.numUpdatedRows) > 0;
     },
 
+    /** The external ID Onramp uses, if it is still `from` (compare-and-set); false otherwise. */
+    async switchExternalId(
+      tenantId: string,
+      id: string,
+      change: { from: string | null; to: string },
+      at: string,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('accounts')
+        .set({ external_id: change.to, updated_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('external_id', '=', change.from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     /** Purges every secret of a record (all its fields). */
     async deleteSecrets(
       tenantId: string,

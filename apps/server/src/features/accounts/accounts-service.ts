@@ -417,14 +417,10 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         ).catch(() => undefined);
         if (!report?.valid) return inUse ?? undefined;
         const switched = await inTransaction(undefined, async (trx) => {
-          const result = await trx
-            .updateTable('accounts')
-            .set({ external_id: connection.externalId, updated_at: now() })
-            .where('tenant_id', '=', tenantId)
-            .where('id', '=', accountId)
-            .where('external_id', '=', account.externalId)
-            .executeTakeFirst();
-          if (Number(result.numUpdatedRows) === 0) return false;
+          const from = account.externalId;
+          const to = connection.externalId;
+          if (!(await accounts.switchExternalId(tenantId, accountId, { from, to }, now(), trx)))
+            return false;
           // A regeneration since the validation replaced the ID that passed: switching to it now
           // would use an ID the templates no longer list. Undo; the next check tries the new one.
           const current = await deps.connections.lock(tenantId, connection.id, trx);
