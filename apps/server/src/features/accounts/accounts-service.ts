@@ -88,8 +88,23 @@ export interface AccountsServiceDeps extends ValidationDeps {
   externalIdGraceDays?: number | undefined;
   audit: Pick<AuditRepository, 'append'>;
   tenants: { find(id: string): Promise<{ limits: TenantLimits } | undefined> };
-  /** The set-ups role accounts are connected from (features/connections). */
-  connections: ConnectionsService;
+  /**
+   * The set-ups role accounts are connected from (features/connections): what connecting, changing
+   * and deleting an account, and its external-ID rotation, need of them.
+   */
+  connections: Pick<
+    ConnectionsService,
+    | 'find'
+    | 'getConnection'
+    | 'forAccount'
+    | 'ensureUnchanged'
+    | 'markConnected'
+    | 'markPending'
+    | 'updateSelection'
+    | 'lock'
+    | 'rotateExternalId'
+    | 'dropPreviousExternalId'
+  >;
   /** Records webhook events in the outbox, in each change's own transaction (features/webhooks). */
   events?: EventPublisher | undefined;
 }
