@@ -30,7 +30,7 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { parse as parseYaml } from 'yaml';
-import { validateCredentials } from '../apps/server/src/features/accounts/accounts-validation.ts';
+import { validateCredentials } from '../apps/server/src/features/validation/accounts-validation.ts';
 import type { AwsGateway } from '../apps/server/src/ports/aws-gateway.ts';
 import { createRoleFor, loadShippedCatalog, startBenchAws } from './fixtures.ts';
 import { type LoadResult, runLoad } from './load.ts';

@@ -1,9 +1,11 @@
 import type { AppDeps } from './deps.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
+import { createIamPoliciesService } from './features/accounts/iam-policies-service.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
+import { createConnectionsService } from './features/connections/connections-service.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
@@ -53,14 +55,23 @@ export function createServices(given: AppDeps) {
     tokens,
   });
   const webhooks = createWebhooksService({ ...deps, audit });
+  const connections = createConnectionsService({ ...deps, audit, tenants: tenantsRepository });
   const accounts = createAccountsService({
     ...deps,
     audit,
     tenants: tenantsRepository,
+    connections,
     events: webhooks,
   });
   const health = createHealthService({ ...deps, audit, accounts, events: webhooks });
-  const callbacks = createCallbacksService({ ...deps, audit, accounts, events: webhooks });
+  const callbacks = createCallbacksService({
+    ...deps,
+    audit,
+    accounts,
+    connections,
+    events: webhooks,
+  });
+  const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
   return {
     ...deps,
@@ -70,7 +81,9 @@ export function createServices(given: AppDeps) {
     tokens,
     tenants,
     webhooks,
+    connections,
     accounts,
+    iamPolicies,
     health,
     callbacks,
     credentials,

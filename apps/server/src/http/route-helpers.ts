@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Caller } from '../features/accounts/accounts-service.ts';
+import type { Caller } from '../domain/caller.ts';
 import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
 import { requestMeta } from './request-meta.ts';
 

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PROPAGATION_BACKOFF_MS,
   validateCredentials,
-} from '../../features/accounts/accounts-validation.ts';
+} from '../../features/validation/accounts-validation.ts';
 import { AppError } from '../../http/problems.ts';
 import { testCatalog } from '../../testing/harness.ts';
 import { bundlePolicy, createHub } from '../../testing/loopback-world.ts';

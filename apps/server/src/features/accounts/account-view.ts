@@ -1,6 +1,6 @@
 import type { accountSchema } from '@onramp/contracts';
 import type { z } from 'zod';
-import type { Account } from './accounts-repository.ts';
+import type { Account } from '../../domain/account.ts';
 
 /** The allow-list every interface shows: no field of it can carry the secret access key. */
 export function toAccountResponse(account: Account): z.output<typeof accountSchema> {

@@ -7,7 +7,7 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
-import { PROPAGATION_BACKOFF_MS, validateCredentials } from './accounts-validation.ts';
+import { PROPAGATION_BACKOFF_MS, validateCredentials } from '../validation/accounts-validation.ts';
 
 /**
  * The permissions step of validation, above the AwsGateway port (the SDK adapter is tested against the

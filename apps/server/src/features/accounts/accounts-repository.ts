@@ -2,56 +2,15 @@ import type { PartitionId } from '@onramp/core';
 import { type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
-import type { ProblemFieldError } from '../../http/problems.ts';
+import type {
+  Account,
+  AccountCheckRecord,
+  AccountMethod,
+  AccountStatus,
+  RoleOrigin,
+  StatusDetail,
+} from '../../domain/account.ts';
 import { newId } from '../../ids.ts';
-import type { BundleFinding } from './permissions-check.ts';
-
-export type AccountMethod = AccountsTable['method'];
-export type AccountStatus = AccountsTable['status'];
-/** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
-export type RoleOrigin = 'stack_callback' | 'pasted_arn';
-
-export interface Check {
-  name: string;
-  /** `error`: AWS did not answer this step (5xx, unreadable, timeout, throttled); nothing was found. */
-  status: 'passed' | 'failed' | 'warning' | 'error' | 'skipped';
-  detail: string;
-  durationMs: number;
-}
-
-/** What the last validation found, kept for the console. */
-export interface StatusDetail {
-  checks: Check[];
-  errors: ProblemFieldError[];
-  /** Per bundle, the actions missing or denied by an SCP at the last check. */
-  findings?: BundleFinding[];
-}
-
-export interface Account {
-  id: string;
-  tenantId: string;
-  name: string;
-  description: string;
-  partition: PartitionId;
-  method: AccountMethod;
-  awsAccountId: string;
-  principalArn: string;
-  roleArn: string | null;
-  externalId: string | null;
-  connectionId: string | null;
-  accessKeyId: string | null;
-  bundles: string[];
-  regions: string[];
-  status: AccountStatus;
-  statusDetail: StatusDetail;
-  lastCheckedAt: string | null;
-  /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
-  staleSince: string | null;
-  /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
-  roleOrigin: RoleOrigin | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export type NewAccount = Omit<
   Account,
@@ -403,6 +362,56 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       return row
         ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
         : undefined;
+    },
+
+    /**
+     * A health check's outcome (features/health, through the accounts service): a stale check only
+     * marks the account stale since when it first was; otherwise the status and its detail change,
+     * and `updated_at` only when the status did. False when the account is gone.
+     */
+    async applyHealth(
+      tenantId: string,
+      before: Pick<Account, 'id' | 'staleSince'>,
+      record: Pick<AccountCheckRecord, 'at' | 'stale' | 'status' | 'changed'>,
+      statusDetail: StatusDetail,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const at = record.at;
+      const updated = await executor
+        .updateTable('accounts')
+        .set(
+          record.stale
+            ? { stale_since: before.staleSince ?? at }
+            : {
+                status: record.status,
+                status_detail: JSON.stringify(statusDetail),
+                last_checked_at: at,
+                stale_since: null,
+                ...(record.changed ? { updated_at: at } : {}),
+              },
+        )
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', before.id)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) > 0;
+    },
+
+    /** The external ID Onramp uses, if it is still `from` (compare-and-set); false otherwise. */
+    async switchExternalId(
+      tenantId: string,
+      id: string,
+      change: { from: string | null; to: string },
+      at: string,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const result = await executor
+        .updateTable('accounts')
+        .set({ external_id: change.to, updated_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('external_id', '=', change.from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Purges every secret of a record (all its fields). */

@@ -2,23 +2,31 @@ import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { abortOnClose } from '../../http/abort-on-close.ts';
-import type { AppContext } from '../../http/context.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import { toAccountResponse } from './account-view.ts';
+import type { AccountsService } from './accounts-service.ts';
 
-export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the accounts routes use. */
+export interface AccountsRoutesDeps {
+  accounts: AccountsService;
+}
+
+export async function registerAccountsRoutes(
+  app: FastifyInstance,
+  deps: AccountsRoutesDeps,
+): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   mount(routes, api.accounts.validate, {
     handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:write');
-      const report = await ctx.accounts.validate(tenantId, request.body, {
+      const report = await deps.accounts.validate(tenantId, request.body, {
         signal: abortOnClose(reply),
       });
       const body = request.body;
       const notices = report.identity
-        ? await ctx.accounts.noticesFor(tenantId, {
+        ? await deps.accounts.noticesFor(tenantId, {
             awsAccountId: report.identity.accountId,
             credential:
               body.method === 'role'
@@ -43,10 +51,10 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
   mount(routes, api.accounts.create, {
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      const account = await ctx.accounts.create(caller, request.body, {
+      const account = await deps.accounts.create(caller, request.body, {
         signal: abortOnClose(reply),
       });
-      const notices = await ctx.accounts.noticesFor(caller.tenantId, {
+      const notices = await deps.accounts.noticesFor(caller.tenantId, {
         awsAccountId: account.awsAccountId,
         credential:
           account.method === 'role'
@@ -61,7 +69,7 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
   mount(routes, api.accounts.list, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const page = await ctx.accounts.list(tenantId, request.query);
+      const page = await deps.accounts.list(tenantId, request.query);
       return { accounts: page.accounts.map(toAccountResponse), next: page.next };
     },
   });
@@ -69,13 +77,13 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
   mount(routes, api.accounts.get, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      return toAccountResponse(await ctx.accounts.getAccount(tenantId, request.params.id));
+      return toAccountResponse(await deps.accounts.getAccount(tenantId, request.params.id));
     },
   });
 
   mount(routes, api.accounts.update, {
     handler: async (request) => {
-      const account = await ctx.accounts.update(
+      const account = await deps.accounts.update(
         callerOf(request, 'accounts:write'),
         request.params.id,
         request.body,
@@ -86,7 +94,7 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
 
   mount(routes, api.accounts.replaceCredentials, {
     handler: async (request) => {
-      const account = await ctx.accounts.replaceCredentials(
+      const account = await deps.accounts.replaceCredentials(
         callerOf(request, 'accounts:write'),
         request.params.id,
         request.body,
@@ -97,7 +105,7 @@ export async function registerAccountsRoutes(app: FastifyInstance, ctx: AppConte
 
   mount(routes, api.accounts.delete, {
     handler: async (request, reply) => {
-      await ctx.accounts.remove(callerOf(request, 'accounts:write'), request.params.id);
+      await deps.accounts.remove(callerOf(request, 'accounts:write'), request.params.id);
       return reply.status(204).send();
     },
   });

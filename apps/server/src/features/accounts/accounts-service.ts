@@ -5,103 +5,59 @@ import type {
 } from '@onramp/contracts';
 import {
   type Bundle,
-  createRoleBlueprint,
+  type Catalog,
   generateExternalId,
-  getPartition,
-  type HubPrincipal,
   type PartitionId,
-  parseHubPrincipal,
-  type RoleBlueprint,
   resolveSelection,
 } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
+import type { Envelope } from '../../adapters/crypto/envelope.ts';
+import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../deps.ts';
-import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
-import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
+import type {
+  Account,
+  AccountCheckRecord,
+  AccountMethod,
+  AccountStatus,
+  CheckTrigger,
+  RoleOrigin,
+} from '../../domain/account.ts';
+import { auditEntryOf, type Caller } from '../../domain/caller.ts';
+import type { Connection } from '../../domain/connection.ts';
+import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
+import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AccessKeys } from '../../ports/aws-gateway.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
+import type { ConnectionsService } from '../connections/connections-service.ts';
+import { createCheckHistory } from '../health/check-history.ts';
+import { capReached, lockCollections } from '../tenants/collection-caps.ts';
+import type { TenantLimits } from '../tenants/tenants-repository.ts';
 import {
-  type Connection,
-  type ConnectionChanges,
-  createConnectionsRepository,
-  type SetupMethod,
-} from '../connections/connections-repository.ts';
-import { type CheckTrigger, createHealthRepository } from '../health/health-repository.ts';
-import {
-  capFor,
-  capReached,
-  collectionCapsOf,
-  lockCollections,
-} from '../tenants/collection-caps.ts';
-import type { TenantLimits, TenantsRepository } from '../tenants/tenants-repository.ts';
-import type { EventPublisher } from '../webhooks/webhooks-service.ts';
-import { toAccountResponse } from './account-view.ts';
-import {
-  type Account,
-  type AccountChanges,
-  type AccountFilters,
-  type AccountMethod,
-  createAccountsRepository,
-  credentialKeyOf,
-  type RoleOrigin,
-  SECRET_ACCESS_KEY_FIELD,
-} from './accounts-repository.ts';
-import {
-  type AccountStatus,
   type CredentialsInput,
-  noHubIssue,
   UPSTREAM_RETRY_AFTER_SECONDS,
+  type ValidationDeps,
   type ValidationOptions,
   type ValidationReport,
   validateCredentials,
-} from './accounts-validation.ts';
-
-/** Who is acting, on which tenant, from where: what every mutation writes to the audit log. */
-export interface Caller {
-  tenantId: string;
-  actorType: 'user' | 'token' | 'system';
-  actorId: string | null;
-  requestId: string;
-  sourceIp: string;
-}
+} from '../validation/accounts-validation.ts';
+import type { EventPublisher } from '../webhooks/webhooks-service.ts';
+import { describeMethod, enforcePartitionAndMethod } from './account-limits.ts';
+import { toAccountResponse } from './account-view.ts';
+import {
+  type AccountChanges,
+  type AccountFilters,
+  createAccountsRepository,
+  credentialKeyOf,
+  SECRET_ACCESS_KEY_FIELD,
+} from './accounts-repository.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type AccountNotice = z.output<typeof accountNoticeSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
 
-export interface CreateConnectionInput {
-  name: string;
-  description: string;
-  partition: PartitionId;
-  bundles: 'default' | 'all' | string[];
-  regions: string[];
-  /** Default: `OnrampRole-` and a suffix of the connection's id (see defaultRoleName). */
-  roleName?: string | undefined;
-}
-
-export interface UpdateConnectionInput {
-  name?: string | undefined;
-  description?: string | undefined;
-  partition?: PartitionId | undefined;
-  bundles?: 'default' | 'all' | string[] | undefined;
-  regions?: string[] | undefined;
-  roleName?: string | undefined;
-  setupMethod?: SetupMethod | undefined;
-}
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * A connection's default role name: unique to the connection, so two connections to one AWS account
- * (two tenants, or one tenant twice) deploy side by side. The stack (`onramp-<role>`) and managed
- * policies (`<role>-<suffix>`) take their names from it. The id's tail is its random part.
- */
-export function defaultRoleName(connectionId: string): string {
-  return `OnrampRole-${connectionId.slice(-8)}`;
-}
 
 export interface UpdateAccountInput {
   name?: string | undefined;
@@ -120,12 +76,38 @@ export interface ListAccountsInput {
   cursor?: string | undefined;
 }
 
-type ServiceDeps = AppDeps & {
-  audit: AuditRepository;
-  tenants: TenantsRepository;
+/** What the accounts service is built from: validation's own deps, storage, and the services it uses. */
+export interface AccountsServiceDeps extends ValidationDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+  envelope: Envelope;
+  clock: () => Date;
+  randomBytes: (size: number) => Uint8Array;
+  /** Days a regenerated external ID's predecessor stays accepted in templates. Default 7. */
+  externalIdGraceDays?: number | undefined;
+  audit: Pick<AuditRepository, 'append'>;
+  tenants: { find(id: string): Promise<{ limits: TenantLimits } | undefined> };
+  /**
+   * The set-ups role accounts are connected from (features/connections): what connecting, changing
+   * and deleting an account, and its external-ID rotation, need of them.
+   */
+  connections: Pick<
+    ConnectionsService,
+    | 'find'
+    | 'getConnection'
+    | 'forAccount'
+    | 'ensureUnchanged'
+    | 'markConnected'
+    | 'markPending'
+    | 'updateSelection'
+    | 'lock'
+    | 'rotateExternalId'
+    | 'dropPreviousExternalId'
+  >;
   /** Records webhook events in the outbox, in each change's own transaction (features/webhooks). */
-  events?: EventPublisher;
-};
+  events?: EventPublisher | undefined;
+}
 
 /** Everything an account needs besides its credentials, resolved from the request or its connection. */
 interface Prepared {
@@ -141,15 +123,14 @@ interface Prepared {
 }
 
 /**
- * Connections (pending role set-ups) and accounts: the rules between the routes and the database.
+ * Accounts: the rules between the routes and the database. Connections have their own service, which
+ * this one asks for the set-up an account is connected from.
  * Nothing is stored unless validation passed, and every write of one request (account, secret,
  * connection, audit entry) happens in one transaction.
  */
-export function createAccountsService(deps: ServiceDeps) {
+export function createAccountsService(deps: AccountsServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
-  const connections = createConnectionsRepository(deps.db, deps.clock);
-  const checks = createHealthRepository(deps.db, deps.dialect);
-  const caps = collectionCapsOf(deps.collectionCaps);
+  const history = createCheckHistory(deps);
   /** Told, once committed, of each account this service changed or deleted (caches forget it). */
   const changeListeners = new Set<(accountId: string) => void>();
   const announceChange = (accountId: string) => {
@@ -169,7 +150,7 @@ export function createAccountsService(deps: ServiceDeps) {
     durationMs: number,
     trx: Kysely<Database>,
   ) =>
-    checks.insertCheck(
+    history.record(
       tenantId,
       {
         id: newId('accountCheck'),
@@ -188,60 +169,11 @@ export function createAccountsService(deps: ServiceDeps) {
       trx,
     );
   const now = () => deps.clock().toISOString();
-  const pendingDays = deps.pendingConnectionDays ?? 14;
   const graceDays = deps.externalIdGraceDays ?? 7;
-  /** Pending connections last changed before this have expired. */
-  const pendingSince = () => new Date(deps.clock().getTime() - pendingDays * DAY_MS).toISOString();
-  const isExpired = (connection: Connection) =>
-    connection.status === 'pending' && connection.updatedAt < pendingSince();
-
   async function limitsOf(tenantId: string): Promise<TenantLimits> {
     const tenant = await deps.tenants.find(tenantId);
     if (!tenant) throw notFound('Tenant');
     return tenant.limits;
-  }
-
-  function enforcePartitionAndMethod(
-    limits: TenantLimits,
-    partition: PartitionId,
-    method: AccountMethod,
-    methodField: string | undefined,
-  ): void {
-    if (limits.partitions && !limits.partitions.includes(partition)) {
-      const allowed = limits.partitions.map((p) => getPartition(p).displayName).join(', ');
-      throw limitReached(
-        'partitions',
-        `This tenant may connect accounts in ${allowed} only.`,
-        'partition',
-      );
-    }
-    if (limits.methods && !limits.methods.includes(method)) {
-      const allowed = limits.methods.map(describeMethod).join(', ');
-      throw limitReached(
-        'methods',
-        `This tenant may not connect accounts with ${describeMethod(method)}; it may use ${allowed}.`,
-        methodField,
-      );
-    }
-  }
-
-  function hubPrincipal(partition: PartitionId): HubPrincipal {
-    const hub = deps.hubs[partition];
-    if (!hub)
-      throw new AppError('validation_failed', noHubIssue(partition).message, [
-        noHubIssue(partition),
-      ]);
-    const parsed = parseHubPrincipal(hub.principalArn, partition);
-    // The configuration is checked at start-up; a bad hub here is the operator's, not the tenant's.
-    if (!parsed.ok)
-      throw new Error(`the hub identity of ${partition} is invalid: ${parsed.issue.message}`);
-    return parsed.value;
-  }
-
-  async function findConnection(tenantId: string, id: string): Promise<Connection> {
-    const connection = await connections.find(tenantId, id);
-    if (!connection) throw notFound('Connection');
-    return connection;
   }
 
   async function findAccount(tenantId: string, id: string): Promise<Account> {
@@ -288,18 +220,7 @@ export function createAccountsService(deps: ServiceDeps) {
         },
       };
     }
-    const connection = await connections.find(tenantId, input.connectionId);
-    if (!connection) {
-      throw new AppError('not_found', 'This connection does not exist, or is not yours to see.', [
-        {
-          field: 'connectionId',
-          code: 'not_found',
-          message: 'There is no such connection in this tenant.',
-        },
-      ]);
-    }
-    if (forCreate && connection.status !== 'pending') throw alreadyConnected(connection);
-    if (isExpired(connection)) throw expiredConnection(connection);
+    const connection = await deps.connections.forAccount(tenantId, input.connectionId, forCreate);
     enforcePartitionAndMethod(limits, connection.partition, 'role', 'method');
     const selection = resolveSelection(deps.catalog, {
       partition: connection.partition,
@@ -322,45 +243,6 @@ export function createAccountsService(deps: ServiceDeps) {
         externalId: connection.externalId,
       },
     };
-  }
-
-  /** The set-up as validated is still pending and unchanged; read under its lock. */
-  async function ensureConnectionUnchanged(
-    tenantId: string,
-    validated: Connection,
-    trx: Kysely<Database>,
-  ): Promise<void> {
-    const current = await connections.findForUpdate(tenantId, validated.id, trx);
-    if (!current) {
-      const message =
-        'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
-      throw new AppError('conflict', message, [
-        {
-          field: 'connectionId',
-          code: 'discarded',
-          message,
-          hint: 'Start a new set-up from the accounts page.',
-        },
-      ]);
-    }
-    if (current.status !== 'pending') throw alreadyConnected(current);
-    if (
-      current.externalId !== validated.externalId ||
-      current.partition !== validated.partition ||
-      !sameList(current.bundles, validated.bundles) ||
-      !sameList(current.regions, validated.regions)
-    ) {
-      const message =
-        'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
-      throw new AppError('conflict', message, [
-        {
-          field: 'connectionId',
-          code: 'changed',
-          message,
-          hint: 'Reload the set-up, check its external ID, partition and permissions, and connect again.',
-        },
-      ]);
-    }
   }
 
   async function ensureNameFree(tenantId: string, name: string, exceptId?: string): Promise<void> {
@@ -404,20 +286,7 @@ export function createAccountsService(deps: ServiceDeps) {
     details: Record<string, unknown>,
     trx: Kysely<Database>,
   ) {
-    return deps.audit.append(
-      {
-        tenantId: caller.tenantId,
-        actorType: caller.actorType,
-        actorId: caller.actorId,
-        action,
-        targetType: target.type,
-        targetId: target.id,
-        requestId: caller.requestId,
-        sourceIp: caller.sourceIp,
-        details,
-      },
-      trx,
-    );
+    return deps.audit.append(auditEntryOf(caller, action, target, details), trx);
   }
 
   /** A webhook event about an account, written with the change (same transaction) or not at all. */
@@ -469,150 +338,6 @@ export function createAccountsService(deps: ServiceDeps) {
   }
 
   return {
-    // ---- connections -------------------------------------------------------------------------
-
-    async createConnection(caller: Caller, input: CreateConnectionInput): Promise<Connection> {
-      const limits = await limitsOf(caller.tenantId);
-      enforcePartitionAndMethod(limits, input.partition, 'role', undefined);
-      const hub = hubPrincipal(input.partition);
-      const selection = resolveSelection(deps.catalog, {
-        partition: input.partition,
-        bundles: input.bundles,
-        regions: input.regions,
-      });
-      // Generated here and only here: a tenant never chooses the external ID, or it would not stop a
-      // confused deputy.
-      const externalId = generateExternalId(deps.randomBytes(32));
-      const bundles = selection.bundles.map((b) => b.id);
-      const regions = [...selection.regions];
-      const id = newId('connection');
-      const roleName = input.roleName ?? defaultRoleName(id);
-      // Everything the templates need must render before the set-up is stored (role name, policy sizes).
-      createRoleBlueprint({
-        catalog: deps.catalog,
-        selection: { partition: input.partition, bundles, regions },
-        externalId,
-        hubPrincipal: hub.arn,
-        roleName,
-      });
-      return inTransaction(undefined, async (trx) => {
-        const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
-        const cap = capFor('pendingConnections', locked, caps);
-        if ((await connections.countPending(caller.tenantId, trx, pendingSince())) >= cap)
-          throw capReached('pendingConnections', cap, 'tenant');
-        const connection = await connections.create(
-          caller.tenantId,
-          {
-            id,
-            name: input.name,
-            description: input.description,
-            partition: input.partition,
-            bundles,
-            regions,
-            externalId,
-            roleName,
-          },
-          trx,
-        );
-        await audit(
-          caller,
-          'connection.created',
-          { type: 'connection', id: connection.id },
-          {
-            name: connection.name,
-            partition: connection.partition,
-            bundles,
-            regions,
-            roleName: connection.roleName,
-          },
-          trx,
-        );
-        return connection;
-      });
-    },
-
-    /**
-     * Changes a pending set-up, as the wizard's later steps do; the external ID stays (the tenant may
-     * have created the role with it already). The partition rules of create apply. The connection is
-     * read under its lock so two PATCHes at once take turns: neither writes back a stale field.
-     */
-    async updateConnection(
-      caller: Caller,
-      id: string,
-      input: UpdateConnectionInput,
-    ): Promise<Connection> {
-      const limits = await limitsOf(caller.tenantId);
-      const updated = await inTransaction(undefined, async (trx) => {
-        const current = await connections.findForUpdate(caller.tenantId, id, trx);
-        if (!current) throw notFound('Connection');
-        if (current.status !== 'pending') throw alreadyConnected(current);
-        if (isExpired(current)) throw expiredConnection(current);
-        const partition = input.partition ?? current.partition;
-        const partitionChanged = partition !== current.partition;
-        if (partitionChanged) {
-          enforcePartitionAndMethod(limits, partition, 'role', 'partition');
-          hubPrincipal(partition);
-        }
-        // Another partition has other defaults and regions: unless told, take its defaults.
-        const selection = resolveSelection(deps.catalog, {
-          partition,
-          bundles: input.bundles ?? (partitionChanged ? 'default' : current.bundles),
-          regions: input.regions ?? (partitionChanged ? [] : current.regions),
-        });
-        const bundles = selection.bundles.map((b) => b.id);
-        const regions = [...selection.regions];
-        const changes: ConnectionChanges = {};
-        if (input.name !== undefined && input.name !== current.name) changes.name = input.name;
-        if (input.description !== undefined && input.description !== current.description)
-          changes.description = input.description;
-        if (partitionChanged) changes.partition = partition;
-        if (!sameList(bundles, current.bundles)) changes.bundles = bundles;
-        if (!sameList(regions, current.regions)) changes.regions = regions;
-        if (input.roleName !== undefined && input.roleName !== current.roleName)
-          changes.roleName = input.roleName;
-        if (input.setupMethod !== undefined && input.setupMethod !== current.setupMethod)
-          changes.setupMethod = input.setupMethod;
-        const changed = Object.keys(changes);
-        if (changed.length === 0) return current;
-        // The templates must still render with the new set-up (role name, policy sizes).
-        createRoleBlueprint({
-          catalog: deps.catalog,
-          selection: { partition, bundles, regions },
-          externalId: current.externalId,
-          hubPrincipal: hubPrincipal(partition).arn,
-          roleName: changes.roleName ?? current.roleName,
-        });
-        if (!(await connections.applyChanges(caller.tenantId, id, changes, trx)))
-          throw alreadyConnected(current);
-        if (changed.some((k) => k !== 'setupMethod')) {
-          await audit(
-            caller,
-            'connection.updated',
-            { type: 'connection', id },
-            {
-              changed,
-              name: changes.name ?? current.name,
-              partition,
-              bundles,
-              regions,
-              roleName: changes.roleName ?? current.roleName,
-            },
-            trx,
-          );
-        }
-        return undefined;
-      });
-      return updated ?? findConnection(caller.tenantId, id);
-    },
-
-    /** When a pending connection stops being resumable; null once connected. */
-    expiresAtOf(connection: Connection): string | null {
-      if (connection.status !== 'pending') return null;
-      return new Date(Date.parse(connection.updatedAt) + pendingDays * DAY_MS).toISOString();
-    },
-
-    isExpired,
-
     /**
      * A new external ID for a role account, with a grace period. Onramp keeps assuming the role with
      * the one in use until a check with the new one passes (advanceExternalId); meanwhile the
@@ -627,18 +352,21 @@ export function createAccountsService(deps: ServiceDeps) {
           { field: 'method', code: 'no_external_id', message },
         ]);
       }
-      const connection = await findConnection(caller.tenantId, account.connectionId);
+      const connection = await deps.connections.getConnection(
+        caller.tenantId,
+        account.connectionId,
+      );
       const externalId = generateExternalId(deps.randomBytes(32));
       const until = new Date(deps.clock().getTime() + graceDays * DAY_MS).toISOString();
       await inTransaction(undefined, async (trx) => {
         // Under the connection's lock, which a switch takes too: the ID in use is read after any
         // switch that committed, and a switch still running sees the new ID and gives up.
-        await connections.findForUpdate(caller.tenantId, connection.id, trx);
+        await deps.connections.lock(caller.tenantId, connection.id, trx);
         const inUse =
           (await accounts.find(caller.tenantId, accountId, trx))?.externalId ?? account.externalId;
         // The one Onramp uses stays accepted: a regeneration before the last one took over replaces
         // only the new one that no role accepted yet.
-        const rotated = await connections.rotateExternalId(
+        const rotated = await deps.connections.rotateExternalId(
           caller.tenantId,
           connection.id,
           {
@@ -665,7 +393,7 @@ export function createAccountsService(deps: ServiceDeps) {
         );
         await publishExternalIdChange(account, 'regenerated', until, trx);
       });
-      return findConnection(caller.tenantId, connection.id);
+      return deps.connections.getConnection(caller.tenantId, connection.id);
     },
 
     /**
@@ -678,7 +406,7 @@ export function createAccountsService(deps: ServiceDeps) {
       const account = await accounts.find(tenantId, accountId);
       if (account?.method !== 'role' || !account.connectionId || !account.roleArn)
         return account?.externalId ?? undefined;
-      const connection = await connections.find(tenantId, account.connectionId);
+      const connection = await deps.connections.find(tenantId, account.connectionId);
       if (!connection) return account.externalId ?? undefined;
       const system: Caller = {
         tenantId,
@@ -704,17 +432,13 @@ export function createAccountsService(deps: ServiceDeps) {
         ).catch(() => undefined);
         if (!report?.valid) return inUse ?? undefined;
         const switched = await inTransaction(undefined, async (trx) => {
-          const result = await trx
-            .updateTable('accounts')
-            .set({ external_id: connection.externalId, updated_at: now() })
-            .where('tenant_id', '=', tenantId)
-            .where('id', '=', accountId)
-            .where('external_id', '=', account.externalId)
-            .executeTakeFirst();
-          if (Number(result.numUpdatedRows) === 0) return false;
+          const from = account.externalId;
+          const to = connection.externalId;
+          if (!(await accounts.switchExternalId(tenantId, accountId, { from, to }, now(), trx)))
+            return false;
           // A regeneration since the validation replaced the ID that passed: switching to it now
           // would use an ID the templates no longer list. Undo; the next check tries the new one.
-          const current = await connections.findForUpdate(tenantId, connection.id, trx);
+          const current = await deps.connections.lock(tenantId, connection.id, trx);
           if (current?.externalId !== connection.externalId) throw new SwitchOutdated();
           await audit(
             system,
@@ -746,7 +470,9 @@ export function createAccountsService(deps: ServiceDeps) {
         (until === null || Date.parse(until) <= deps.clock().getTime())
       ) {
         await inTransaction(undefined, async (trx) => {
-          if (!(await connections.dropPreviousExternalId(tenantId, connection.id, previous, trx)))
+          if (
+            !(await deps.connections.dropPreviousExternalId(tenantId, connection.id, previous, trx))
+          )
             return;
           await audit(
             system,
@@ -759,85 +485,6 @@ export function createAccountsService(deps: ServiceDeps) {
         });
       }
       return inUse ?? undefined;
-    },
-
-    /** One page of the tenant's connections, oldest first. */
-    async listConnections(
-      tenantId: string,
-      query: {
-        limit: number;
-        cursor?: string | undefined;
-        status?: Connection['status'] | undefined;
-      },
-    ): Promise<{ connections: Connection[]; next: string | null }> {
-      const rows = await connections.list(tenantId, {
-        ...(query.status ? { status: query.status } : {}),
-        // Expired set-ups are no longer offered for resuming.
-        ...(query.status === 'pending' ? { pendingSince: pendingSince() } : {}),
-        limit: query.limit,
-        ...(query.cursor !== undefined
-          ? { after: decodeCursor(query.cursor, (k) => isId('connection', k)) }
-          : {}),
-      });
-      const page = toPage(rows, query.limit, (c) => c.id);
-      return { connections: page.items, next: page.next };
-    },
-
-    getConnection: findConnection,
-
-    async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
-      const connection = await findConnection(caller.tenantId, id);
-      if (connection.status !== 'pending') throw alreadyConnected(connection);
-      if (isExpired(connection)) throw expiredConnection(connection);
-      const externalId = generateExternalId(deps.randomBytes(32));
-      await inTransaction(undefined, async (trx) => {
-        if (!(await connections.replaceExternalId(caller.tenantId, id, externalId, trx)))
-          throw alreadyConnected(connection);
-        await audit(
-          caller,
-          'connection.external_id_regenerated',
-          { type: 'connection', id },
-          { name: connection.name },
-          trx,
-        );
-      });
-      return findConnection(caller.tenantId, id);
-    },
-
-    async deleteConnection(caller: Caller, id: string): Promise<void> {
-      const connection = await findConnection(caller.tenantId, id);
-      if (connection.status !== 'pending') throw alreadyConnected(connection);
-      await inTransaction(undefined, async (trx) => {
-        if (!(await connections.deletePending(caller.tenantId, id, trx)))
-          throw alreadyConnected(connection);
-        await audit(
-          caller,
-          'connection.deleted',
-          { type: 'connection', id },
-          { name: connection.name, partition: connection.partition },
-          trx,
-        );
-      });
-    },
-
-    /** The principal roles trust in a partition; 422 on `partition` when it has no hub identity. */
-    hubPrincipal,
-
-    /** What the CloudFormation, Terraform and manual renderers need for a connection. */
-    blueprintOf(connection: Connection): RoleBlueprint {
-      return createRoleBlueprint({
-        catalog: deps.catalog,
-        selection: {
-          partition: connection.partition,
-          bundles: connection.bundles,
-          regions: connection.regions,
-        },
-        externalId: connection.externalId,
-        // Listed beside the new one until the grace period ends and Onramp uses the new one.
-        previousExternalId: connection.previousExternalId ?? undefined,
-        hubPrincipal: hubPrincipal(connection.partition).arn,
-        roleName: connection.roleName,
-      });
     },
 
     // ---- accounts ----------------------------------------------------------------------------
@@ -904,7 +551,7 @@ export function createAccountsService(deps: ServiceDeps) {
           throw capReached('accounts', locked.maxAccounts, 'tenant');
         // Another tab or person may have discarded, connected or changed the set-up while AWS was
         // asked: the account must be what the set-up now says, or nothing.
-        if (connection) await ensureConnectionUnchanged(caller.tenantId, connection, trx);
+        if (connection) await deps.connections.ensureUnchanged(caller.tenantId, connection, trx);
         const account = await accounts.create(
           caller.tenantId,
           {
@@ -932,12 +579,7 @@ export function createAccountsService(deps: ServiceDeps) {
           await accounts.putSecret(caller.tenantId, id, SECRET_ACCESS_KEY_FIELD, sealed, trx);
         // The first entry of its history: unverified before this validation, whatever it found.
         await recordCheck(caller.tenantId, id, report, 'connect', 'unverified', durationMs, trx);
-        if (
-          connection &&
-          !(await connections.markConnected(caller.tenantId, connection.id, id, trx))
-        ) {
-          throw alreadyConnected(connection);
-        }
+        if (connection) await deps.connections.markConnected(connection, id, trx);
         await audit(
           caller,
           'account.created',
@@ -1010,6 +652,45 @@ export function createAccountsService(deps: ServiceDeps) {
     },
 
     getAccount: findAccount,
+
+    /** The account, or undefined; in the caller's transaction when given (features/callbacks). */
+    find(tenantId: string, id: string, trx?: Kysely<Database>): Promise<Account | undefined> {
+      return accounts.find(tenantId, id, trx);
+    },
+
+    /**
+     * Makes a check's outcome the account's health (features/health, and a stack's deletion): the
+     * account takes the check's status, or a stale check only marks it stale. In the caller's
+     * transaction (`trx`), which records the check with it. Returns the account as it now is, read
+     * back when `readBack` (an event carries it); undefined when it was deleted meanwhile.
+     */
+    async recordHealth(
+      tenantId: string,
+      before: Account,
+      record: AccountCheckRecord,
+      trx: Kysely<Database>,
+      options: { readBack: boolean },
+    ): Promise<Account | undefined> {
+      const at = record.at;
+      const statusDetail = {
+        checks: record.checks,
+        errors: record.errors,
+        findings: record.findings,
+      };
+      if (!(await accounts.applyHealth(tenantId, before, record, statusDetail, trx)))
+        return undefined;
+      if (options.readBack) return accounts.find(tenantId, before.id, trx);
+      return record.stale
+        ? { ...before, staleSince: before.staleSince ?? at }
+        : {
+            ...before,
+            status: record.status,
+            statusDetail,
+            lastCheckedAt: at,
+            staleSince: null,
+            ...(record.changed ? { updatedAt: at } : {}),
+          };
+    },
 
     /** Calls `listener` with the id of every account changed or deleted through this service. */
     onAccountChange(listener: (accountId: string) => void): void {
@@ -1095,7 +776,7 @@ export function createAccountsService(deps: ServiceDeps) {
           );
         }
         if (permissionsChanged && account.connectionId) {
-          await connections.updateSelection(
+          await deps.connections.updateSelection(
             caller.tenantId,
             account.connectionId,
             {
@@ -1239,7 +920,7 @@ export function createAccountsService(deps: ServiceDeps) {
         await accounts.deleteSecrets(caller.tenantId, id, trx);
         // The role still trusts the connection's external ID: the set-up can be connected again.
         if (account.connectionId)
-          await connections.markPending(caller.tenantId, account.connectionId, trx);
+          await deps.connections.markPending(caller.tenantId, account.connectionId, trx);
         await audit(
           caller,
           'account.deleted',
@@ -1297,10 +978,6 @@ export function createAccountsService(deps: ServiceDeps) {
 
 export type AccountsService = ReturnType<typeof createAccountsService>;
 
-function describeMethod(method: AccountMethod): string {
-  return method === 'role' ? 'an IAM role' : 'access keys';
-}
-
 /** The audit log's view of an account: names and identifiers, never a secret. */
 function describeAccount(account: Account): Record<string, unknown> {
   return {
@@ -1314,21 +991,6 @@ function describeAccount(account: Account): Record<string, unknown> {
     bundles: account.bundles,
     regions: account.regions,
   };
-}
-
-function limitReached(
-  limit: 'partitions' | 'methods',
-  message: string,
-  field: string | undefined,
-): AppError {
-  const errors: ProblemFieldError[] = field ? [{ field, code: 'limit_reached', message }] : [];
-  return new AppError(
-    'limit_reached',
-    `${message} (tenant limit: ${limit})`,
-    errors,
-    {},
-    { limit },
-  );
 }
 
 /** What a transaction's unique violation may mean: a taken name, a taken principal. */
@@ -1379,20 +1041,6 @@ function duplicateName(name: string): AppError {
   const message = `An account named "${name}" already exists in this tenant.`;
   return new AppError('conflict', message, [
     { field: 'name', code: 'duplicate_name', message, hint: 'Choose another name.' },
-  ]);
-}
-
-function expiredConnection(connection: Connection): AppError {
-  const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;
-  return new AppError('conflict', message, [
-    { field: 'connectionId', code: 'expired', message, hint: 'Add the account again.' },
-  ]);
-}
-
-function alreadyConnected(connection: Connection): AppError {
-  const message = `This connection is already connected to account ${connection.accountId}; delete that account to connect it again, or create a new connection.`;
-  return new AppError('conflict', message, [
-    { field: 'connectionId', code: 'already_connected', message },
   ]);
 }
 

@@ -1,31 +1,14 @@
 import { api } from '@onramp/contracts';
-import {
-  type Catalog,
-  getPartition,
-  IAM_POLICY_ATTACHMENT_BUNDLE_ID,
-  parseArn,
-} from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
-import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
-import {
-  type AccountCredentials,
-  AwsProblem,
-  type IamPolicySummary,
-} from '../../ports/aws-gateway.ts';
-import { createTtlCache } from '../../ttl-cache.ts';
-import type { Account } from './accounts-repository.ts';
+import type { IamPoliciesService } from './iam-policies-service.ts';
 
-/** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
-const SEARCH_PAGES = 10;
-const SEARCH_PAGE_SIZE = 1000;
-/** What AWS answers for a parameter it cannot use, such as a Marker not of its own. */
-const INVALID_INPUT = new Set(['ValidationError', 'InvalidInput', 'InvalidInputException']);
-/** `policy/`, an optional IAM path, and a policy name (IAM's own limits). */
-const IAM_POLICY_RESOURCE = /^policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
+/** What the IAM-policies routes use. */
+export interface IamPoliciesRoutesDeps {
+  iamPolicies: IamPoliciesService;
+}
 
 /**
  * Palette's "Add IAM Policies": once an account is validated, list the account's IAM policies (AWS
@@ -35,322 +18,21 @@ const IAM_POLICY_RESOURCE = /^policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
  */
 export async function registerIamPoliciesRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: IamPoliciesRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-
-  /**
-   * Role sessions reused across the pages and the attach of one sitting (10 minutes, well inside the
-   * session's hour), per account version: replacing the role or changing the account starts afresh.
-   */
-  const sessions = createTtlCache<Promise<AccountCredentials>>({
-    ttlMs: 10 * 60_000,
-    maxEntries: 1_000,
-    now: () => ctx.clock().getTime(),
-  });
-
-  /**
-   * Every policy of a scope, read once for the pages of one search (a minute), per account version:
-   * ranking needs them all, and "Load more" should not read them again.
-   */
-  const listings = createTtlCache<Promise<IamPolicySummary[]>>({
-    ttlMs: 60_000,
-    maxEntries: 200,
-    now: () => ctx.clock().getTime(),
-  });
-
-  function allPolicies(
-    account: Account,
-    credentials: AccountCredentials,
-    scope: 'aws' | 'local',
-  ): Promise<IamPolicySummary[]> {
-    const key = `${account.tenantId}/${account.id}/${account.updatedAt}/${scope}`;
-    const kept = listings.get(key);
-    if (kept) return kept;
-    const read = (async () => {
-      const all: IamPolicySummary[] = [];
-      let marker: string | null = null;
-      for (let page = 0; page < SEARCH_PAGES; page++) {
-        const result = await ctx.aws.listPolicies(account.partition, credentials, {
-          scope,
-          maxItems: SEARCH_PAGE_SIZE,
-          ...(marker ? { marker } : {}),
-        });
-        all.push(...result.policies);
-        marker = result.marker;
-        if (!marker) break;
-      }
-      return all;
-    })();
-    listings.set(key, read);
-    read.catch(() => listings.delete(key));
-    return read;
-  }
-
-  async function sessionOf(account: Account): Promise<AccountCredentials> {
-    if (account.method === 'access_keys') {
-      const keys = await ctx.accounts.readAccessKeys(account.tenantId, account.id);
-      if (!keys)
-        throw new AppError(
-          'validation_failed',
-          'This account has no stored key; replace its credentials.',
-        );
-      return keys;
-    }
-    if (!account.roleArn || !account.externalId)
-      throw new AppError('validation_failed', 'This account has no role to act as.');
-    const key = `${account.tenantId}/${account.id}/${account.updatedAt}`;
-    const kept = sessions.get(key);
-    if (kept) return kept;
-    const assumed = ctx.aws
-      .assumeRole(account.partition, {
-        roleArn: account.roleArn,
-        externalId: account.externalId,
-        sessionName: 'onramp-iam-policies',
-      })
-      .then((session) => session.credentials);
-    sessions.set(key, assumed);
-    // A refusal is not kept: the next request asks AWS again.
-    assumed.catch(() => sessions.delete(key));
-    return assumed;
-  }
 
   mount(routes, api.accounts.iamPolicies, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const account = await ctx.accounts.getAccount(tenantId, request.params.id);
-      requireAttachmentBundle(ctx.catalog, account);
-      const { scope, q, limit, cursor } = request.query;
-      return asAws(async () => {
-        const credentials = await sessionOf(account);
-        const attached = new Set(
-          await ctx.aws.listAttachedPolicyArns(
-            account.partition,
-            credentials,
-            account.principalArn,
-          ),
-        );
-        let found: IamPolicySummary[];
-        let next: string | null;
-        if (q) {
-          // A search reads every policy, ranks them and pages the ranking itself: the user looking for
-          // "ReadOnlyAccess" sees it first, not after every policy whose name merely contains it.
-          const offset = cursor === undefined ? 0 : Number(cursor);
-          if (!Number.isSafeInteger(offset) || offset < 0 || !/^\d+$/.test(cursor ?? '0')) {
-            throw new AppError('invalid_request', 'This cursor belongs to no search.', [
-              {
-                field: 'cursor',
-                code: 'invalid_format',
-                message: 'This cursor belongs to no search.',
-                hint: 'Pass back the `next` of the previous page of the same search.',
-              },
-            ]);
-          }
-          const ranked = rankPolicies(await allPolicies(account, credentials, scope), q);
-          found = ranked.slice(offset, offset + limit);
-          next = offset + limit < ranked.length ? String(offset + limit) : null;
-        } else {
-          // Without a search, one page of AWS's is one page of ours.
-          const result = await ctx.aws
-            .listPolicies(account.partition, credentials, {
-              scope,
-              maxItems: limit,
-              ...(cursor ? { marker: cursor } : {}),
-            })
-            .catch((error: unknown) => {
-              // AWS refusing a page marker as invalid: the cursor is not one of its pages.
-              if (cursor && error instanceof AwsProblem && INVALID_INPUT.has(error.awsCode ?? ''))
-                throw new AppError(
-                  'invalid_request',
-                  'This cursor belongs to no page of policies.',
-                  [
-                    {
-                      field: 'cursor',
-                      code: 'invalid_format',
-                      message: 'This cursor belongs to no page of policies.',
-                      hint: 'Pass back the `next` of the previous page, with the same scope and search.',
-                    },
-                  ],
-                );
-              throw error;
-            });
-          found = result.policies;
-          next = result.marker;
-        }
-        return {
-          policies: found.map((p) => ({
-            arn: p.arn,
-            name: p.name,
-            path: p.path,
-            description: p.description,
-            awsManaged: p.awsManaged,
-            attached: attached.has(p.arn),
-          })),
-          next,
-        };
-      });
+      return deps.iamPolicies.list(tenantId, request.params.id, request.query);
     },
   });
 
   mount(routes, api.accounts.attachIamPolicies, {
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
-      const account = await ctx.accounts.getAccount(caller.tenantId, request.params.id);
-      requireAttachmentBundle(ctx.catalog, account);
-      const errors: ProblemFieldError[] = [];
-      request.body.policyArns.forEach((arn, i) => {
-        const parsed = parseArn(arn, `policyArns[${i}]`);
-        const ok =
-          parsed.ok &&
-          parsed.value.service === 'iam' &&
-          IAM_POLICY_RESOURCE.test(parsed.value.resource);
-        if (!ok) {
-          errors.push({
-            field: `policyArns[${i}]`,
-            code: 'invalid_arn',
-            message: `"${arn}" is not an IAM policy ARN.`,
-          });
-        } else if (parsed.value.partition !== account.partition) {
-          errors.push({
-            field: `policyArns[${i}]`,
-            code: 'wrong_partition',
-            message: `This policy is in partition ${parsed.value.partition}; the account is in ${account.partition}.`,
-          });
-        } else if (
-          parsed.value.accountId !== 'aws' &&
-          parsed.value.accountId !== account.awsAccountId
-        ) {
-          errors.push({
-            field: `policyArns[${i}]`,
-            code: 'wrong_account',
-            message: `This policy belongs to account ${parsed.value.accountId}, not to ${account.awsAccountId}.`,
-          });
-        }
-      });
-      if (errors.length)
-        throw new AppError('invalid_request', errors.map((e) => e.message).join(' '), errors);
-      const arns = [...new Set(request.body.policyArns)];
-      const attached: string[] = [];
-      const audit = () =>
-        ctx.audit.append({
-          tenantId: caller.tenantId,
-          actorType: caller.actorType,
-          actorId: caller.actorId,
-          action: 'account.iam_policies_attached',
-          targetType: 'account',
-          targetId: account.id,
-          requestId: caller.requestId,
-          sourceIp: caller.sourceIp,
-          details: { policyArns: attached, principalArn: account.principalArn },
-        });
-      try {
-        await asAws(async () => {
-          const credentials = await sessionOf(account);
-          for (const arn of arns) {
-            await ctx.aws.attachPolicy(account.partition, credentials, account.principalArn, arn);
-            attached.push(arn);
-          }
-        });
-      } catch (error) {
-        // The policies attached before AWS refused one stay attached in AWS: the audit and the
-        // answer say which, and the refusal names the policy it was about.
-        if (attached.length) await audit();
-        const failed = arns[attached.length];
-        if (!(error instanceof AppError) || failed === undefined) throw error;
-        const field = `policyArns[${request.body.policyArns.indexOf(failed)}]`;
-        const done = attached.length ? ` Attached before that: ${attached.join(', ')}.` : '';
-        throw new AppError(
-          error.code,
-          `${error.message}${done}`,
-          error.errors.map((e) =>
-            e.field === 'policyArns' ? { ...e, field, message: `${e.message}${done}` } : e,
-          ),
-        );
-      }
-      await audit();
-      return { attached };
+      return deps.iamPolicies.attach(caller, request.params.id, request.body.policyArns);
     },
   });
-}
-
-/**
- * Exact name matches first, then names that start with the search, then names that contain it, then
- * descriptions that do; AWS's (alphabetical) order within each.
- */
-export function rankPolicies<T extends { name: string; description: string }>(
-  policies: readonly T[],
-  q: string,
-): T[] {
-  const needle = q.trim().toLowerCase();
-  const rank = (p: T) => {
-    const name = p.name.toLowerCase();
-    if (name === needle) return 0;
-    if (name.startsWith(needle)) return 1;
-    if (name.includes(needle)) return 2;
-    return p.description.toLowerCase().includes(needle) ? 3 : -1;
-  };
-  return policies
-    .map((policy, i) => ({ policy, i, rank: rank(policy) }))
-    .filter((r) => r.rank >= 0)
-    .sort((a, b) => a.rank - b.rank || a.i - b.i)
-    .map((r) => r.policy);
-}
-
-/**
- * Listing and attaching act as the account's own identity, so the account must have the catalog's
- * attachment bundle: without it AWS would only answer AccessDenied. Says how to get it, or that the
- * partition does not offer it.
- */
-function requireAttachmentBundle(catalog: Catalog, account: Account): void {
-  if (account.bundles.includes(IAM_POLICY_ATTACHMENT_BUNDLE_ID)) return;
-  const bundle = catalog.bundles.get(IAM_POLICY_ATTACHMENT_BUNDLE_ID);
-  const partitionName = getPartition(account.partition).displayName;
-  const offered =
-    bundle?.partitions.includes(account.partition) &&
-    (catalog.isCustomizable(account.partition) || bundle.isDefault);
-  if (!bundle || !offered) {
-    const message = !bundle
-      ? 'This platform does not offer attaching existing IAM policies.'
-      : `Attaching existing IAM policies is not offered in ${partitionName}: accounts there get the default permissions only.`;
-    throw new AppError('conflict', message, [
-      {
-        field: 'bundles',
-        code: bundle ? 'customisation_not_allowed' : 'unknown_bundle',
-        message,
-        hint: `Attach policies to the ${identityOf(account)} in the AWS console instead.`,
-      },
-    ]);
-  }
-  const message = `This account does not have the “${bundle.name}” permissions, which listing and attaching IAM policies need.`;
-  throw new AppError('conflict', message, [
-    {
-      field: 'bundles',
-      code: 'bundle_required',
-      message,
-      hint: `Change the account’s permissions to add “${bundle.name}” (${bundle.id}): give the ${identityOf(account)} the new policy in AWS, then save.`,
-    },
-  ]);
-}
-
-function identityOf(account: Account): string {
-  return account.method === 'role' ? 'role' : 'IAM user';
-}
-
-/** AWS refusing is the tenant's to fix (422 with the field and a hint); AWS not answering is a 502. */
-async function asAws<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!(error instanceof AwsProblem)) throw error;
-    if (error.kind === 'upstream') throw new AppError('upstream_unavailable', error.message);
-    const field =
-      error.field === 'roleArn' || error.field === 'accessKeyId' ? error.field : 'policyArns';
-    const hint =
-      error.code === 'AccessDenied'
-        ? 'The account has the “Attach existing IAM policies” permissions in Onramp, but AWS refused: check that its policy in AWS is the current one (the account page’s check lists what is missing).'
-        : error.hint;
-    throw new AppError('validation_failed', error.message, [
-      { field, code: error.code, message: error.message, ...(hint ? { hint } : {}) },
-    ]);
-  }
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { CallbackTokensTable, Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
 
@@ -129,6 +130,65 @@ export function createCallbackTokensRepository(db: Kysely<Database>, clock: () =
         .where('used_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    // The token itself, sealed, in the secrets table under its connection (field CALLBACK_TOKEN_FIELD):
+    // these rows are the callbacks feature's own, whoever else keeps secrets in that table.
+
+    async putSealedToken(
+      tenantId: string,
+      connectionId: string,
+      sealed: SealedSecret,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      const now = clock().toISOString();
+      await executor
+        .insertInto('secrets')
+        .values({
+          id: newId('secret'),
+          tenant_id: tenantId,
+          owner_id: connectionId,
+          field: CALLBACK_TOKEN_FIELD,
+          key_id: sealed.keyId,
+          wrapped_key: sealed.wrappedKey,
+          ciphertext: sealed.ciphertext,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'owner_id', 'field']).doUpdateSet({
+            key_id: sealed.keyId,
+            wrapped_key: sealed.wrappedKey,
+            ciphertext: sealed.ciphertext,
+            updated_at: now,
+          }),
+        )
+        .execute();
+    },
+
+    async findSealedToken(
+      tenantId: string,
+      connectionId: string,
+    ): Promise<SealedSecret | undefined> {
+      const row = await db
+        .selectFrom('secrets')
+        .select(['key_id', 'wrapped_key', 'ciphertext'])
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', '=', connectionId)
+        .where('field', '=', CALLBACK_TOKEN_FIELD)
+        .executeTakeFirst();
+      return row
+        ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
+        : undefined;
+    },
+
+    /** Purges the secrets of a deleted connection (its sealed token). */
+    async deleteSealedTokens(tenantId: string, connectionId: string): Promise<void> {
+      await db
+        .deleteFrom('secrets')
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', '=', connectionId)
+        .execute();
     },
   };
 }

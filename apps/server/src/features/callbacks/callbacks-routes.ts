@@ -1,12 +1,21 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/db/schema.ts';
 import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
+import type { CallbacksService } from './callbacks-service.ts';
 import { CallbackRefusedError } from './callbacks-service.ts';
+
+/** What the call-back route uses: the service, and the database and clock of its rate limiter. */
+export interface CallbacksRoutesDeps {
+  callbacks: CallbacksService;
+  db: Kysely<Database>;
+  clock: () => Date;
+}
 
 /**
  * Callbacks per source address and window. Generous: the functions of many customers' stacks may
@@ -18,10 +27,10 @@ export const CALLBACK_WINDOW_SECONDS = 60;
 
 export async function registerCallbacksRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: CallbacksRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const limiter = createRateLimiter(ctx.db, ctx.clock);
+  const limiter = createRateLimiter(deps.db, deps.clock);
 
   mount(routes, api.callbacks.cloudFormation, {
     handler: async (request) => {
@@ -39,7 +48,7 @@ export async function registerCallbacksRoutes(
         );
       }
       try {
-        return await ctx.callbacks.handle(requestMeta(request), request.body);
+        return await deps.callbacks.handle(requestMeta(request), request.body);
       } catch (error) {
         if (error instanceof CallbackRefusedError) {
           request.log.warn(

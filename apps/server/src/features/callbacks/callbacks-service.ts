@@ -5,14 +5,16 @@ import type { Envelope } from '../../adapters/crypto/envelope.ts';
 import { hashToken } from '../../adapters/crypto/secrets.ts';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
+import type { Account, AccountCheckRecord } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
+import type { Connection } from '../../domain/connection.ts';
 import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
-import { type Account, createAccountsRepository } from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import { type AuditRepository, untrustedText } from '../audit/audit-repository.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
-import type { Connection } from '../connections/connections-repository.ts';
-import type { AccountCheckRecord } from '../health/health-repository.ts';
+import type { ConnectionsService } from '../connections/connections-service.ts';
+import { createCheckHistory } from '../health/check-history.ts';
 import { applyCheck } from '../health/health-service.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
@@ -67,8 +69,11 @@ interface CallbacksDeps {
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   envelope: Envelope;
-  audit: AuditRepository;
-  accounts: AccountsService;
+  audit: Pick<AuditRepository, 'append'>;
+  /** Connects a reported role, reads accounts, and takes a stack's deletion as their health. */
+  accounts: Pick<AccountsService, 'create' | 'find' | 'recordHealth'>;
+  /** Where the set-ups a token belongs to are read (features/connections). */
+  connections: Pick<ConnectionsService, 'getConnection'>;
   /** The webhook outbox: a stack's deletion that changes an account's health is an event. */
   events?: EventPublisher | undefined;
   publicUrl?: string | undefined;
@@ -85,7 +90,7 @@ interface CallbacksDeps {
  */
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
-  const accounts = createAccountsRepository(deps.db, deps.clock);
+  const history = createCheckHistory(deps);
   const refusals = createRateLimiter(deps.db, deps.clock);
   const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
   const origin = deps.publicUrl?.replace(/\/+$/, '');
@@ -140,7 +145,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
         trx,
       );
       if (!replaced) return false;
-      await accounts.putSecret(caller.tenantId, connection.id, CALLBACK_TOKEN_FIELD, sealed, trx);
+      await tokens.putSealedToken(caller.tenantId, connection.id, sealed, trx);
       await deps.audit.append(
         {
           tenantId: caller.tenantId,
@@ -171,11 +176,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
   }
 
   async function openToken(connection: Connection): Promise<string | undefined> {
-    const sealed = await accounts.findSecret(
-      connection.tenantId,
-      connection.id,
-      CALLBACK_TOKEN_FIELD,
-    );
+    const sealed = await tokens.findSealedToken(connection.tenantId, connection.id);
     return sealed
       ? deps.envelope.open(sealed, bindingOf(connection.tenantId, connection.id))
       : undefined;
@@ -239,9 +240,9 @@ export function createCallbacksService(deps: CallbacksDeps) {
     connectionId: string,
     roleArn: string,
   ): Promise<Account | undefined> {
-    const connection = await deps.accounts.getConnection(tenantId, connectionId);
+    const connection = await deps.connections.getConnection(tenantId, connectionId);
     if (connection.status !== 'connected' || !connection.accountId) return undefined;
-    const account = await accounts.find(tenantId, connection.accountId);
+    const account = await deps.accounts.find(tenantId, connection.accountId);
     return account?.roleArn === roleArn ? account : undefined;
   }
 
@@ -266,7 +267,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
       // cannot connect a second role.
       if (row.roleArn !== input.roleArn || !row.accountId)
         return refuse(meta, 'used_for_another_role', input, row);
-      const account = await accounts.find(row.tenantId, row.accountId);
+      const account = await deps.accounts.find(row.tenantId, row.accountId);
       if (!account) return refuse(meta, 'account_deleted', input, row);
       await accepted(account.id, true);
       return { accountId: account.id };
@@ -275,7 +276,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
 
     let connection: Connection;
     try {
-      connection = await deps.accounts.getConnection(row.tenantId, row.connectionId);
+      connection = await deps.connections.getConnection(row.tenantId, row.connectionId);
     } catch {
       return refuse(meta, 'connection_deleted', input, row);
     }
@@ -349,7 +350,9 @@ export function createCallbacksService(deps: CallbacksDeps) {
       });
       return { accountId: null };
     }
-    const account = row.accountId ? await accounts.find(row.tenantId, row.accountId) : undefined;
+    const account = row.accountId
+      ? await deps.accounts.find(row.tenantId, row.accountId)
+      : undefined;
     // Only the role this token connected, and only while the account still uses it: an account whose
     // role was replaced since has nothing to do with this stack any more.
     if (!account || account.roleArn !== row.roleArn || input.roleArn !== row.roleArn) {
@@ -366,7 +369,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
     if (!isDisconnected(account)) {
       await deps.db.transaction().execute(async (trx) => {
         // Read again inside the transaction: the health it changes from is the one it replaces.
-        const before = await accounts.find(row.tenantId, account.id, trx);
+        const before = await deps.accounts.find(row.tenantId, account.id, trx);
         if (!before || isDisconnected(before)) return;
         const at = now();
         // Recorded like a health check, so the account's checks tell its whole story (and a
@@ -400,7 +403,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
           trigger: 'stack_deleted',
         };
         // Known now, not stale: the stack itself said so.
-        if (!(await applyCheck(deps, trx, row.tenantId, before, record))) return;
+        if (!(await applyCheck({ ...deps, history }, trx, row.tenantId, before, record))) return;
         await audit(
           caller,
           'account.disconnected',
@@ -453,7 +456,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
 
     /** Purges the sealed token of a deleted connection (its row goes with the connection). */
     async forget(tenantId: string, connectionId: string): Promise<void> {
-      await accounts.deleteSecrets(tenantId, connectionId);
+      await tokens.deleteSealedTokens(tenantId, connectionId);
     },
 
     /**

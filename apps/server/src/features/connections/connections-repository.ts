@@ -1,32 +1,8 @@
 import type { PartitionId } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { ConnectionsTable, Database } from '../../adapters/db/schema.ts';
+import type { Connection, SetupMethod } from '../../domain/connection.ts';
 import { newId } from '../../ids.ts';
-
-/** How the tenant chose to create the role in the wizard. */
-export const SETUP_METHODS = ['quick_create', 'cloudformation', 'terraform', 'manual'] as const;
-export type SetupMethod = (typeof SETUP_METHODS)[number];
-
-/** A role set-up: what the tenant deploys in AWS (selection, role name, external ID) before it is an account. */
-export interface Connection {
-  id: string;
-  tenantId: string;
-  name: string;
-  description: string;
-  partition: PartitionId;
-  bundles: string[];
-  regions: string[];
-  externalId: string;
-  roleName: string;
-  status: 'pending' | 'connected';
-  accountId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /** The external ID a regeneration replaced; the templates list it beside the new one until `previousExternalIdUntil`. */
-  previousExternalId: string | null;
-  previousExternalIdUntil: string | null;
-  setupMethod: SetupMethod | null;
-}
 
 /** What a PATCH of a pending connection may change; never the external ID. */
 export interface ConnectionChanges {

@@ -5,6 +5,7 @@ import {
   cloudFormationDeployCommand,
   concretePolicies,
   getPartition,
+  type PartitionId,
   quickCreateLink,
   type RoleBlueprint,
   renderCloudFormationJson,
@@ -15,12 +16,32 @@ import {
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import type { AppContext } from '../../http/context.ts';
+import type { Caller } from '../../domain/caller.ts';
+import type { Connection } from '../../domain/connection.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
-import type { Caller } from '../accounts/accounts-service.ts';
-import { noHubIssue } from '../accounts/accounts-validation.ts';
-import type { Connection } from './connections-repository.ts';
+import type { HubIdentity } from '../../ports/hubs.ts';
+import type { TemplateStore } from '../../ports/template-store.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
+import type { CallbacksService } from '../callbacks/callbacks-service.ts';
+import { noHubIssue } from '../validation/accounts-validation.ts';
+import type { ConnectionsService } from './connections-service.ts';
+
+/**
+ * What the connections routes use: the connections service for the set-ups; the callbacks service
+ * for the tokens their templates carry; the template store for quick-create; and the accounts
+ * service for the account a set-up is connected to and the account route of the external-ID
+ * lifecycle registered here.
+ */
+export interface ConnectionsRoutesDeps {
+  connections: ConnectionsService;
+  callbacks: Pick<CallbacksService, 'callbackFor' | 'issue' | 'forget'>;
+  accounts: Pick<AccountsService, 'getAccount' | 'regenerateAccountExternalId'>;
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+  publicUrl?: string | undefined;
+  templates?: TemplateStore | undefined;
+  templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+}
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
 export function fileSlug(name: string): string {
@@ -44,7 +65,7 @@ function connectionPath(connection: Connection): string {
  * its content, and the link points at a pre-signed URL of it.
  */
 async function quickCreateOf(
-  ctx: AppContext,
+  deps: ConnectionsRoutesDeps,
   caller: Caller,
   connection: Connection,
   blueprint: RoleBlueprint,
@@ -58,28 +79,28 @@ async function quickCreateOf(
         'This connection is connected to an account already; quick-create sets up a new role.',
     };
   }
-  if (!ctx.publicUrl) {
+  if (!deps.publicUrl) {
     return {
       link: null,
       reason:
         'Onramp has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
     };
   }
-  const bucket = ctx.templateBuckets?.[partition.id];
-  if (!bucket || !ctx.templates) {
+  const bucket = deps.templateBuckets?.[partition.id];
+  if (!bucket || !deps.templates) {
     return {
       link: null,
       reason: `Onramp has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
     };
   }
-  const callback = await ctx.callbacks.callbackFor(caller, connection);
+  const callback = await deps.callbacks.callbackFor(caller, connection);
   if (!callback) {
     return { link: null, reason: 'Onramp could not issue a callback token for this connection.' };
   }
   const body = renderCloudFormationYaml(blueprint, { callback });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
   try {
-    const { url } = await ctx.templates.publish(
+    const { url } = await deps.templates.publish(
       partition.id,
       `connections/${connection.id}/${hash}.yaml`,
       body,
@@ -101,25 +122,25 @@ async function quickCreateOf(
  * for the partition, a quick-create link whose stack reports the role back by itself.
  */
 export async function toConnectionResponse(
-  ctx: AppContext,
+  deps: ConnectionsRoutesDeps,
   caller: Caller,
   connection: Connection,
   log: FastifyBaseLogger,
 ): Promise<z.output<typeof connectionSchema>> {
-  const origin = ctx.publicUrl?.replace(/\/+$/, '');
+  const origin = deps.publicUrl?.replace(/\/+$/, '');
   const base = `${origin ?? ''}${connectionPath(connection)}`;
   const slug = fileSlug(connection.name);
   // The operator may have removed the partition's hub since: the connection is still listed and
   // shown, without what only the hub can give (the templates answer 422 saying why).
-  const hub = ctx.hubs[connection.partition]
-    ? ctx.accounts.hubPrincipal(connection.partition)
+  const hub = deps.hubs[connection.partition]
+    ? deps.connections.hubPrincipal(connection.partition)
     : undefined;
-  const blueprint = hub ? ctx.accounts.blueprintOf(connection) : undefined;
+  const blueprint = hub ? deps.connections.blueprintOf(connection) : undefined;
   const quickCreate = blueprint
-    ? await quickCreateOf(ctx, caller, connection, blueprint, log)
+    ? await quickCreateOf(deps, caller, connection, blueprint, log)
     : { link: null, reason: noHubIssue(connection.partition).message };
   const account = connection.accountId
-    ? await ctx.accounts
+    ? await deps.accounts
         .getAccount(connection.tenantId, connection.accountId)
         .catch(() => undefined)
     : undefined;
@@ -140,8 +161,8 @@ export async function toConnectionResponse(
     previousExternalIdUntil: connection.previousExternalIdUntil,
     externalIdInUse: account?.externalId ?? null,
     setupMethod: connection.setupMethod,
-    expiresAt: ctx.accounts.expiresAtOf(connection),
-    expired: ctx.accounts.isExpired(connection),
+    expiresAt: deps.connections.expiresAtOf(connection),
+    expired: deps.connections.isExpired(connection),
     links: {
       cloudformationYaml: `${base}/cloudformation?format=yaml`,
       cloudformationJson: `${base}/cloudformation?format=json`,
@@ -150,7 +171,7 @@ export async function toConnectionResponse(
       quickCreate: quickCreate.link,
     },
     quickCreateUnavailableReason: quickCreate.reason,
-    reportsBack: Boolean(ctx.publicUrl) && connection.status === 'pending' && Boolean(blueprint),
+    reportsBack: Boolean(deps.publicUrl) && connection.status === 'pending' && Boolean(blueprint),
     deployCommand: blueprint
       ? cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` })
       : null,
@@ -160,18 +181,18 @@ export async function toConnectionResponse(
 
 export async function registerConnectionsRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: ConnectionsRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   mount(routes, api.connections.create, {
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      const connection = await ctx.accounts.createConnection(caller, request.body);
-      await ctx.callbacks.issue(caller, connection, 'created');
+      const connection = await deps.connections.createConnection(caller, request.body);
+      await deps.callbacks.issue(caller, connection, 'created');
       return reply
         .status(201)
-        .send(await toConnectionResponse(ctx, caller, connection, request.log));
+        .send(await toConnectionResponse(deps, caller, connection, request.log));
     },
   });
 
@@ -179,18 +200,22 @@ export async function registerConnectionsRoutes(
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
       const { externalId: _never, ...changes } = request.body;
-      const connection = await ctx.accounts.updateConnection(caller, request.params.id, changes);
-      return toConnectionResponse(ctx, caller, connection, request.log);
+      const connection = await deps.connections.updateConnection(
+        caller,
+        request.params.id,
+        changes,
+      );
+      return toConnectionResponse(deps, caller, connection, request.log);
     },
   });
 
   mount(routes, api.connections.list, {
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:read');
-      const page = await ctx.accounts.listConnections(caller.tenantId, request.query);
+      const page = await deps.connections.listConnections(caller.tenantId, request.query);
       return {
         connections: await Promise.all(
-          page.connections.map((c) => toConnectionResponse(ctx, caller, c, request.log)),
+          page.connections.map((c) => toConnectionResponse(deps, caller, c, request.log)),
         ),
         next: page.next,
       };
@@ -200,35 +225,35 @@ export async function registerConnectionsRoutes(
   mount(routes, api.connections.get, {
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
-      return toConnectionResponse(ctx, caller, connection, request.log);
+      const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
+      return toConnectionResponse(deps, caller, connection, request.log);
     },
   });
 
   mount(routes, api.connections.regenerateExternalId, {
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
-      const connection = await ctx.accounts.regenerateExternalId(caller, request.params.id);
+      const connection = await deps.connections.regenerateExternalId(caller, request.params.id);
       // The old token goes with the old external ID: a stack of the old template cannot connect.
-      await ctx.callbacks.issue(caller, connection, 'external_id_regenerated');
-      return toConnectionResponse(ctx, caller, connection, request.log);
+      await deps.callbacks.issue(caller, connection, 'external_id_regenerated');
+      return toConnectionResponse(deps, caller, connection, request.log);
     },
   });
 
   mount(routes, api.accounts.regenerateExternalId, {
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:write');
-      const connection = await ctx.accounts.regenerateAccountExternalId(caller, request.params.id);
-      return toConnectionResponse(ctx, caller, connection, request.log);
+      const connection = await deps.accounts.regenerateAccountExternalId(caller, request.params.id);
+      return toConnectionResponse(deps, caller, connection, request.log);
     },
   });
 
   mount(routes, api.connections.delete, {
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:write');
-      await ctx.accounts.deleteConnection(caller, request.params.id);
+      await deps.connections.deleteConnection(caller, request.params.id);
       // The token's row went with the connection; its sealed copy is purged here.
-      await ctx.callbacks.forget(caller.tenantId, request.params.id);
+      await deps.callbacks.forget(caller.tenantId, request.params.id);
       return reply.status(204).send();
     },
   });
@@ -236,9 +261,9 @@ export async function registerConnectionsRoutes(
   mount(routes, api.connections.cloudFormation, {
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(caller.tenantId, request.params.id);
-      const blueprint = ctx.accounts.blueprintOf(connection);
-      const callback = await ctx.callbacks.callbackFor(caller, connection);
+      const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
+      const blueprint = deps.connections.blueprintOf(connection);
+      const callback = await deps.callbacks.callbackFor(caller, connection);
       const options = callback ? { callback } : {};
       const { format } = request.query;
       const body =
@@ -258,8 +283,8 @@ export async function registerConnectionsRoutes(
   mount(routes, api.connections.terraform, {
     handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
-      const body = renderTerraform(ctx.accounts.blueprintOf(connection));
+      const connection = await deps.connections.getConnection(tenantId, request.params.id);
+      const body = renderTerraform(deps.connections.blueprintOf(connection));
       return reply
         .type('text/plain; charset=utf-8')
         .header(
@@ -273,8 +298,8 @@ export async function registerConnectionsRoutes(
   mount(routes, api.connections.steps, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      const connection = await ctx.accounts.getConnection(tenantId, request.params.id);
-      const blueprint = ctx.accounts.blueprintOf(connection);
+      const connection = await deps.connections.getConnection(tenantId, request.params.id);
+      const blueprint = deps.connections.blueprintOf(connection);
       const documents = concretePolicies(blueprint.policySet, {
         roleName: blueprint.roleName,
         rolePath: blueprint.rolePath,

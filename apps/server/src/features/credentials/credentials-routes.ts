@@ -1,24 +1,30 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../http/context.ts';
 import { forbidden } from '../../http/problems.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf } from '../../http/route-helpers.ts';
+import type { CredentialsService } from './credentials-service.ts';
+
+/** What the credentials routes use: the service, and the public URL console links return to. */
+export interface CredentialsRoutesDeps {
+  credentials: CredentialsService;
+  publicUrl?: string | undefined;
+}
 
 /** Says whether the credentials came from the cache; the body stays exactly the contract. */
 export const CACHE_HEADER = 'onramp-credentials-cache';
 
 export async function registerCredentialsRoutes(
   app: FastifyInstance,
-  ctx: AppContext,
+  deps: CredentialsRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   mount(routes, api.accounts.vendCredentials, {
     handler: async (request, reply) => {
       const caller = callerOf(request, 'credentials:vend');
-      const { credentials, cache } = await ctx.credentials.vend(
+      const { credentials, cache } = await deps.credentials.vend(
         caller,
         request.params.id,
         request.body ?? {},
@@ -42,7 +48,7 @@ export async function registerCredentialsRoutes(
       // never the request's Host (or X-Forwarded-Host), which whoever sends the request chooses: a
       // link Onramp signs must not lead to a site of theirs. Without a public URL, no Issuer, and
       // AWS shows its own page.
-      return ctx.credentials.consoleLink(caller, request.params.id, ctx.publicUrl);
+      return deps.credentials.consoleLink(caller, request.params.id, deps.publicUrl);
     },
   });
 }

@@ -8,16 +8,18 @@ import {
   parseHubPrincipal,
   policySize,
 } from '@onramp/core';
+import type { Account } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { type AwsGateway, AwsProblem, type TemporaryCredentials } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { Account } from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
-import { UPSTREAM_RETRY_AFTER_SECONDS } from '../accounts/accounts-validation.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { type VendCacheResult, vendCacheMetric } from '../metrics/onramp-metrics.ts';
+import { UPSTREAM_RETRY_AFTER_SECONDS } from '../validation/accounts-validation.ts';
+import { callAws } from '../validation/aws-refusals.ts';
 
 /** AWS's limit on the plaintext of a session policy (AssumeRole's `Policy`). */
 export const SESSION_POLICY_LIMIT = 2048;
@@ -50,8 +52,8 @@ export interface CredentialsServiceDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   catalog: Catalog;
   clock: () => Date;
-  accounts: AccountsService;
-  audit: AuditRepository;
+  accounts: Pick<AccountsService, 'getAccount' | 'readAccessKeys' | 'onAccountChange'>;
+  audit: Pick<AuditRepository, 'appendGrouped'>;
   metrics: MetricsRegistry;
   /** Most cached sessions kept; the oldest go first. Default 10,000. */
   maxCachedSessions?: number;
@@ -404,35 +406,19 @@ function roleNameOf(roleArn: string): { path: string; name: string } {
 /**
  * AWS refusing is the tenant's to fix: 422 on the field it concerns (a duration the role does not
  * allow is on `durationSeconds`, a session policy AWS finds too large on `bundles`). AWS not answering
- * is a 502.
+ * is a 502 saying nothing was issued, retryable: nothing was cached, the next request asks AWS again.
  */
-async function asAws<T>(call: Promise<T>, input: VendInput): Promise<T> {
-  try {
-    return await call;
-  } catch (error) {
-    if (!(error instanceof AwsProblem)) throw error;
-    if (error.kind === 'upstream')
-      // Retryable, and nothing was cached: the next request asks AWS again.
-      throw new AppError(
-        'upstream_unavailable',
-        `AWS did not answer, so no credentials were issued: ${error.message}`,
-        [],
-        { 'retry-after': String(UPSTREAM_RETRY_AFTER_SECONDS) },
-        { retryable: true },
-      );
-    const field =
-      error.awsCode === 'ValidationError' && input.durationSeconds !== undefined
+function asAws<T>(call: Promise<T>, input: VendInput): Promise<T> {
+  return callAws(() => call, {
+    field: (problem) =>
+      problem.awsCode === 'ValidationError' && input.durationSeconds !== undefined
         ? 'durationSeconds'
-        : /PackedPolicyTooLarge/.test(error.awsCode ?? '') && input.bundles
+        : /PackedPolicyTooLarge/.test(problem.awsCode ?? '') && input.bundles
           ? 'bundles'
-          : error.field;
-    throw new AppError('validation_failed', error.message, [
-      {
-        field,
-        code: error.code,
-        message: error.message,
-        ...(error.hint ? { hint: error.hint } : {}),
-      },
-    ]);
-  }
+          : problem.field,
+    upstream: {
+      detail: (problem) => `AWS did not answer, so no credentials were issued: ${problem.message}`,
+      retryAfterSeconds: UPSTREAM_RETRY_AFTER_SECONDS,
+    },
+  });
 }

@@ -1,26 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { AccountChecksTable, Database } from '../../adapters/db/schema.ts';
+import type { AccountCheckRecord, BundleFinding, Check } from '../../domain/account.ts';
 import type { ProblemFieldError } from '../../http/problems.ts';
-import type { AccountStatus, Check } from '../accounts/accounts-repository.ts';
-import type { BundleFinding } from '../accounts/permissions-check.ts';
-
-export type CheckTrigger = AccountChecksTable['trigger'];
-
-export interface AccountCheckRecord {
-  id: string;
-  accountId: string;
-  at: string;
-  status: AccountStatus;
-  previousStatus: AccountStatus;
-  changed: boolean;
-  stale: boolean;
-  checks: Check[];
-  findings: BundleFinding[];
-  errors: ProblemFieldError[];
-  durationMs: number;
-  trigger: CheckTrigger;
-}
 
 export interface ScheduleClaim {
   accountId: string;

@@ -2,11 +2,11 @@ import { type accountCheckSchema, api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import type { AccountCheckRecord } from '../../domain/account.ts';
 import { abortOnClose } from '../../http/abort-on-close.ts';
-import type { AppContext } from '../../http/context.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
-import type { AccountCheckRecord } from './health-repository.ts';
+import type { HealthService } from './health-service.ts';
 
 function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
   return {
@@ -24,12 +24,20 @@ function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountChe
   };
 }
 
-export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the health routes use. */
+export interface HealthRoutesDeps {
+  health: HealthService;
+}
+
+export async function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: HealthRoutesDeps,
+): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   mount(r, api.accounts.check, {
     handler: async (request, reply) => {
-      const record = await ctx.health.checkNow(
+      const record = await deps.health.checkNow(
         callerOf(request, 'accounts:write'),
         request.params.id,
         { signal: abortOnClose(reply) },
@@ -40,7 +48,7 @@ export async function registerHealthRoutes(app: FastifyInstance, ctx: AppContext
 
   mount(r, api.accounts.checks, {
     handler: async (request) => {
-      const page = await ctx.health.listChecks(
+      const page = await deps.health.listChecks(
         tenantOf(request, 'accounts:read'),
         request.params.id,
         request.query,

@@ -2,25 +2,22 @@ import type { PartitionId } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../deps.ts';
+import type { Account, AccountCheckRecord, Check, CheckTrigger } from '../../domain/account.ts';
+import type { Caller } from '../../domain/caller.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
-import {
-  type Account,
-  type Check,
-  createAccountsRepository,
-} from '../accounts/accounts-repository.ts';
-import type { AccountsService, Caller } from '../accounts/accounts-service.ts';
-import { type ValidationReport, validateCredentials } from '../accounts/accounts-validation.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AuditRepository } from '../audit/audit-repository.ts';
-import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import {
-  type AccountCheckRecord,
-  type CheckTrigger,
-  createHealthRepository,
-} from './health-repository.ts';
+  type ValidationDeps,
+  type ValidationReport,
+  validateCredentials,
+} from '../validation/accounts-validation.ts';
+import type { EventPublisher } from '../webhooks/webhooks-service.ts';
+import { type CheckHistory, createCheckHistory } from './check-history.ts';
+import { createHealthRepository } from './health-repository.ts';
 
 /** How health monitoring behaves; every field has a default. */
 export interface HealthSettings {
@@ -37,11 +34,19 @@ export const DEFAULT_HEALTH = { intervalMinutes: 360, concurrency: 8, ratePerSec
 /** After a check that could not reach AWS: 1 min, doubling, at most half the interval. */
 export const FIRST_STALE_RETRY_MS = 60_000;
 
-type ServiceDeps = AppDeps & {
-  audit: AuditRepository;
-  accounts: AccountsService;
-  events?: EventPublisher;
-};
+/** What the health service is built from: validation's own deps, storage, and the services it uses. */
+export interface HealthServiceDeps extends ValidationDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  clock: () => Date;
+  healthSettings?: HealthSettings | undefined;
+  audit: Pick<AuditRepository, 'append'>;
+  accounts: Pick<
+    AccountsService,
+    'getAccount' | 'checkInputOf' | 'advanceExternalId' | 'recordHealth'
+  >;
+  events?: EventPublisher | undefined;
+}
 
 /** A ±10% spread, so accounts connected together are not all checked together forever. */
 function jitter(ms: number, random: () => number): number {
@@ -55,46 +60,22 @@ function jitter(ms: number, random: () => number): number {
  * deletion. Returns the account as it now is; undefined when it was deleted meanwhile (nothing done).
  */
 export async function applyCheck(
-  deps: { dialect: Dialect; clock: () => Date; events?: EventPublisher | undefined },
+  deps: {
+    accounts: Pick<AccountsService, 'recordHealth'>;
+    history: CheckHistory;
+    events?: EventPublisher | undefined;
+  },
   trx: Kysely<Database>,
   tenantId: string,
   before: Account,
   record: AccountCheckRecord,
 ): Promise<Account | undefined> {
-  const at = record.at;
-  const statusDetail = { checks: record.checks, errors: record.errors, findings: record.findings };
-  const updated = await trx
-    .updateTable('accounts')
-    .set(
-      record.stale
-        ? { stale_since: before.staleSince ?? at }
-        : {
-            status: record.status,
-            status_detail: JSON.stringify(statusDetail),
-            last_checked_at: at,
-            stale_since: null,
-            ...(record.changed ? { updated_at: at } : {}),
-          },
-    )
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', before.id)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return undefined;
-  await createHealthRepository(trx, deps.dialect).insertCheck(tenantId, record, trx);
   // What the update made of the account (read back only when an event is to carry it).
-  const after: Account | undefined =
-    record.changed && deps.events
-      ? await createAccountsRepository(trx, deps.clock).find(tenantId, before.id, trx)
-      : record.stale
-        ? { ...before, staleSince: before.staleSince ?? at }
-        : {
-            ...before,
-            status: record.status,
-            statusDetail,
-            lastCheckedAt: at,
-            staleSince: null,
-            ...(record.changed ? { updatedAt: at } : {}),
-          };
+  const after = await deps.accounts.recordHealth(tenantId, before, record, trx, {
+    readBack: record.changed && Boolean(deps.events),
+  });
+  if (!after) return undefined;
+  await deps.history.record(tenantId, record, trx);
   if (record.changed && after && deps.events) {
     await deps.events.publish(
       {
@@ -120,8 +101,9 @@ export async function applyCheck(
  * and turns what it finds into the account's health. AWS not answering is never held against an
  * account: it keeps its health, marked stale, and is checked again soon.
  */
-export function createHealthService(deps: ServiceDeps, random: () => number = Math.random) {
+export function createHealthService(deps: HealthServiceDeps, random: () => number = Math.random) {
   const repo = createHealthRepository(deps.db, deps.dialect);
+  const history = createCheckHistory(deps);
   const intervalMs =
     (deps.healthSettings?.intervalMinutes ?? DEFAULT_HEALTH.intervalMinutes) * 60_000;
 
@@ -271,7 +253,7 @@ export function createHealthService(deps: ServiceDeps, random: () => number = Ma
     };
 
     const account = await deps.db.transaction().execute(async (trx) => {
-      const after = await applyCheck(deps, trx, tenantId, before, record);
+      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record);
       if (!after) return undefined;
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }

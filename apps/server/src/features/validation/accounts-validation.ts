@@ -7,6 +7,7 @@ import {
   parseAccessKeyId,
   parseRoleArn,
 } from '@onramp/core';
+import type { AccountStatus, BundleFinding, Check } from '../../domain/account.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import {
   type AccountCredentials,
@@ -17,12 +18,8 @@ import {
 import type { HubIdentity } from '../../ports/hubs.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
-import type { Check } from './accounts-repository.ts';
-import {
-  type BundleFinding,
-  checkPermissions,
-  type PermissionOutcome,
-} from './permissions-check.ts';
+import { askAws, faultError, refusalError } from './aws-refusals.ts';
+import { checkPermissions, type PermissionOutcome } from './permissions-check.ts';
 
 /**
  * The checks that stand between what a tenant typed and a stored account. Each step is recorded with
@@ -38,8 +35,6 @@ export type CredentialsInput =
 export type ValidatedCredentials =
   | { method: 'access_keys'; accessKeyId: string; secretAccessKey: string }
   | { method: 'role'; roleArn: string };
-
-export type AccountStatus = 'valid' | 'degraded' | 'invalid' | 'unverified';
 
 export interface ValidationReport {
   valid: boolean;
@@ -192,8 +187,8 @@ async function runValidation(
   const signal = cut.signal;
   /** Whether any AWS call answered (a result or a refusal): if none did, nothing was learned. */
   let answered = false;
-  const askAws = async <T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> => {
-    const result = await ask(call);
+  const tryAws = async <T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> => {
+    const result = await askAws(call);
     if (!(result instanceof AwsProblem) || result.kind === 'rejected') answered = true;
     return result;
   };
@@ -220,7 +215,7 @@ async function runValidation(
           detail: 'No bundles chosen: nothing to check beyond Onramp’s own statements.',
         };
       }
-      const result = await askAws(() =>
+      const result = await tryAws(() =>
         checkPermissions(
           deps,
           {
@@ -268,7 +263,7 @@ async function runValidation(
       });
     });
     identity = await step('identity', keys, async (k) => {
-      const found = await askAws(() => deps.aws.identifyKeys(input.partition, k, { signal }));
+      const found = await tryAws(() => deps.aws.identifyKeys(input.partition, k, { signal }));
       if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
       if (found instanceof AwsProblem) {
         const home =
@@ -324,7 +319,7 @@ async function runValidation(
     });
     const assumed = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
       const attempt = () =>
-        askAws(() =>
+        tryAws(() =>
           deps.aws.assumeRole(
             input.partition,
             {
@@ -368,7 +363,7 @@ async function runValidation(
     session = assumed?.credentials;
     // Independent once the identity is known: run the confused-deputy check beside the permissions.
     const deputyCheck = step('external_id_required', identity && roleArn, async (arn) => {
-      const found = await askAws(() =>
+      const found = await tryAws(() =>
         deps.aws.assumeRole(
           input.partition,
           { roleArn: arn, sessionName: VALIDATION_SESSION_NAME },
@@ -477,14 +472,7 @@ function failed(detail: string, errors: ProblemFieldError[]): StepOutcome<never>
 }
 
 function refused(problem: AwsProblem, detail = 'AWS refused.'): StepOutcome<never> {
-  return failed(detail, [
-    {
-      field: problem.field,
-      code: problem.code,
-      message: problem.message,
-      ...(problem.hint ? { hint: problem.hint } : {}),
-    },
-  ]);
+  return failed(detail, [refusalError(problem)]);
 }
 
 function accountMismatch(
@@ -504,26 +492,12 @@ function accountMismatch(
   ]);
 }
 
-/**
- * Calls AWS: a refusal comes back as the AwsProblem, to be recorded as a finding; so does AWS failing
- * to answer (kind `upstream`), to be recorded as that step's error, never as "your credentials are
- * invalid".
- */
-async function ask<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> {
-  try {
-    return { value: await call() };
-  } catch (error) {
-    if (error instanceof AwsProblem) return error;
-    throw error;
-  }
-}
-
 /** A step AWS did not answer: its own outcome, with the reason; the other steps' findings stand. */
 function upstream(problem: AwsProblem): StepOutcome<never> {
   return {
     status: 'error',
     detail: `Could not be checked: ${problem.message}`,
-    fault: { field: problem.field, code: problem.code, message: problem.message },
+    fault: faultError(problem),
   };
 }
 

@@ -7,6 +7,7 @@ import {
   statementsFor,
   wildcardToRegExp,
 } from '@onramp/core';
+import type { BundleFinding } from '../../domain/account.ts';
 import {
   type AccountCredentials,
   type AwsGateway,
@@ -26,15 +27,6 @@ export interface PermissionCheckInput {
   regions: readonly string[];
   /** Whether the hub identity may evaluate documents when the principal cannot simulate itself. */
   hubAvailable: boolean;
-}
-
-export interface BundleFinding {
-  bundleId: string;
-  bundleName: string;
-  /** Actions the principal's policies do not allow. */
-  missing: string[];
-  /** Actions the policies allow but an organization SCP denies. */
-  deniedByScp: string[];
 }
 
 export type PermissionOutcome =

@@ -1,0 +1,84 @@
+import type { PartitionId } from '@onramp/core';
+import type { AccountChecksTable, AccountsTable } from '../adapters/db/schema.ts';
+import type { ProblemFieldError } from '../http/problems.ts';
+
+/**
+ * The account and its checks as every feature sees them. Here rather than in the accounts
+ * repository, so a feature can name an account without importing another feature's storage.
+ */
+
+export type AccountMethod = AccountsTable['method'];
+export type AccountStatus = AccountsTable['status'];
+/** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
+export type RoleOrigin = 'stack_callback' | 'pasted_arn';
+
+/** One step of a validation, as recorded. */
+export interface Check {
+  name: string;
+  /** `error`: AWS did not answer this step (5xx, unreadable, timeout, throttled); nothing was found. */
+  status: 'passed' | 'failed' | 'warning' | 'error' | 'skipped';
+  detail: string;
+  durationMs: number;
+}
+
+export interface BundleFinding {
+  bundleId: string;
+  bundleName: string;
+  /** Actions the principal's policies do not allow. */
+  missing: string[];
+  /** Actions the policies allow but an organization SCP denies. */
+  deniedByScp: string[];
+}
+
+/** What the last validation found, kept for the console. */
+export interface StatusDetail {
+  checks: Check[];
+  errors: ProblemFieldError[];
+  /** Per bundle, the actions missing or denied by an SCP at the last check. */
+  findings?: BundleFinding[];
+}
+
+export interface Account {
+  id: string;
+  tenantId: string;
+  name: string;
+  description: string;
+  partition: PartitionId;
+  method: AccountMethod;
+  awsAccountId: string;
+  principalArn: string;
+  roleArn: string | null;
+  externalId: string | null;
+  connectionId: string | null;
+  accessKeyId: string | null;
+  bundles: string[];
+  regions: string[];
+  status: AccountStatus;
+  statusDetail: StatusDetail;
+  lastCheckedAt: string | null;
+  /** Since when health checks could not reach AWS (status is the last one found); null when fresh. */
+  staleSince: string | null;
+  /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
+  roleOrigin: RoleOrigin | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What started a check: a health check, a person, or a change of the account. */
+export type CheckTrigger = AccountChecksTable['trigger'];
+
+/** One entry of an account's health history. */
+export interface AccountCheckRecord {
+  id: string;
+  accountId: string;
+  at: string;
+  status: AccountStatus;
+  previousStatus: AccountStatus;
+  changed: boolean;
+  stale: boolean;
+  checks: Check[];
+  findings: BundleFinding[];
+  errors: ProblemFieldError[];
+  durationMs: number;
+  trigger: CheckTrigger;
+}

@@ -1,0 +1,491 @@
+import {
+  type Catalog,
+  createRoleBlueprint,
+  generateExternalId,
+  type HubPrincipal,
+  type PartitionId,
+  parseHubPrincipal,
+  type RoleBlueprint,
+  resolveSelection,
+} from '@onramp/core';
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../../adapters/db/database.ts';
+import type { Database } from '../../adapters/db/schema.ts';
+import { auditEntryOf, type Caller } from '../../domain/caller.ts';
+import type { Connection, SetupMethod } from '../../domain/connection.ts';
+import { decodeCursor, toPage } from '../../http/pagination.ts';
+import { AppError, notFound } from '../../http/problems.ts';
+import { isId, newId } from '../../ids.ts';
+import type { HubIdentity } from '../../ports/hubs.ts';
+import { enforcePartitionAndMethod } from '../accounts/account-limits.ts';
+import type { AuditRepository } from '../audit/audit-repository.ts';
+import {
+  type CollectionCaps,
+  capFor,
+  capReached,
+  collectionCapsOf,
+  lockCollections,
+} from '../tenants/collection-caps.ts';
+import type { TenantLimits } from '../tenants/tenants-repository.ts';
+import { noHubIssue } from '../validation/accounts-validation.ts';
+import { type ConnectionChanges, createConnectionsRepository } from './connections-repository.ts';
+
+export interface CreateConnectionInput {
+  name: string;
+  description: string;
+  partition: PartitionId;
+  bundles: 'default' | 'all' | string[];
+  regions: string[];
+  /** Default: `OnrampRole-` and a suffix of the connection's id (see defaultRoleName). */
+  roleName?: string | undefined;
+}
+
+export interface UpdateConnectionInput {
+  name?: string | undefined;
+  description?: string | undefined;
+  partition?: PartitionId | undefined;
+  bundles?: 'default' | 'all' | string[] | undefined;
+  regions?: string[] | undefined;
+  roleName?: string | undefined;
+  setupMethod?: SetupMethod | undefined;
+}
+
+/** What the connections service is built from; nothing else of the app. */
+export interface ConnectionsServiceDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+  hubs: Partial<Record<PartitionId, HubIdentity>>;
+  clock: () => Date;
+  randomBytes: (size: number) => Uint8Array;
+  audit: Pick<AuditRepository, 'append'>;
+  tenants: { find(id: string): Promise<{ limits: TenantLimits } | undefined> };
+  collectionCaps?: Partial<CollectionCaps> | undefined;
+  /** Days a pending connection can be resumed after its last change. Default 14. */
+  pendingConnectionDays?: number | undefined;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A connection's default role name: unique to the connection, so two connections to one AWS account
+ * (two tenants, or one tenant twice) deploy side by side. The stack (`onramp-<role>`) and managed
+ * policies (`<role>-<suffix>`) take their names from it. The id's tail is its random part.
+ */
+export function defaultRoleName(connectionId: string): string {
+  return `OnrampRole-${connectionId.slice(-8)}`;
+}
+
+/**
+ * Connections (pending role set-ups): create, change, list, regenerate and discard them, and what
+ * their templates need. The accounts service connects them through the narrow methods at the end,
+ * passing its transaction so an account and its connection change together.
+ */
+export function createConnectionsService(deps: ConnectionsServiceDeps) {
+  const connections = createConnectionsRepository(deps.db, deps.clock);
+  const caps = collectionCapsOf(deps.collectionCaps);
+  const pendingDays = deps.pendingConnectionDays ?? 14;
+  /** Pending connections last changed before this have expired. */
+  const pendingSince = () => new Date(deps.clock().getTime() - pendingDays * DAY_MS).toISOString();
+  const isExpired = (connection: Connection) =>
+    connection.status === 'pending' && connection.updatedAt < pendingSince();
+
+  async function limitsOf(tenantId: string): Promise<TenantLimits> {
+    const tenant = await deps.tenants.find(tenantId);
+    if (!tenant) throw notFound('Tenant');
+    return tenant.limits;
+  }
+
+  function hubPrincipal(partition: PartitionId): HubPrincipal {
+    const hub = deps.hubs[partition];
+    if (!hub)
+      throw new AppError('validation_failed', noHubIssue(partition).message, [
+        noHubIssue(partition),
+      ]);
+    const parsed = parseHubPrincipal(hub.principalArn, partition);
+    // The configuration is checked at start-up; a bad hub here is the operator's, not the tenant's.
+    if (!parsed.ok)
+      throw new Error(`the hub identity of ${partition} is invalid: ${parsed.issue.message}`);
+    return parsed.value;
+  }
+
+  async function findConnection(tenantId: string, id: string): Promise<Connection> {
+    const connection = await connections.find(tenantId, id);
+    if (!connection) throw notFound('Connection');
+    return connection;
+  }
+
+  function audit(
+    caller: Caller,
+    action: string,
+    target: { type: string; id: string },
+    details: Record<string, unknown>,
+    trx: Kysely<Database>,
+  ) {
+    return deps.audit.append(auditEntryOf(caller, action, target, details), trx);
+  }
+
+  const inTransaction = <T>(work: (trx: Kysely<Database>) => Promise<T>) =>
+    deps.db.transaction().execute(work);
+
+  return {
+    async createConnection(caller: Caller, input: CreateConnectionInput): Promise<Connection> {
+      const limits = await limitsOf(caller.tenantId);
+      enforcePartitionAndMethod(limits, input.partition, 'role', undefined);
+      const hub = hubPrincipal(input.partition);
+      const selection = resolveSelection(deps.catalog, {
+        partition: input.partition,
+        bundles: input.bundles,
+        regions: input.regions,
+      });
+      // Generated here and only here: a tenant never chooses the external ID, or it would not stop a
+      // confused deputy.
+      const externalId = generateExternalId(deps.randomBytes(32));
+      const bundles = selection.bundles.map((b) => b.id);
+      const regions = [...selection.regions];
+      const id = newId('connection');
+      const roleName = input.roleName ?? defaultRoleName(id);
+      // Everything the templates need must render before the set-up is stored (role name, policy sizes).
+      createRoleBlueprint({
+        catalog: deps.catalog,
+        selection: { partition: input.partition, bundles, regions },
+        externalId,
+        hubPrincipal: hub.arn,
+        roleName,
+      });
+      return inTransaction(async (trx) => {
+        const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
+        const cap = capFor('pendingConnections', locked, caps);
+        if ((await connections.countPending(caller.tenantId, trx, pendingSince())) >= cap)
+          throw capReached('pendingConnections', cap, 'tenant');
+        const connection = await connections.create(
+          caller.tenantId,
+          {
+            id,
+            name: input.name,
+            description: input.description,
+            partition: input.partition,
+            bundles,
+            regions,
+            externalId,
+            roleName,
+          },
+          trx,
+        );
+        await audit(
+          caller,
+          'connection.created',
+          { type: 'connection', id: connection.id },
+          {
+            name: connection.name,
+            partition: connection.partition,
+            bundles,
+            regions,
+            roleName: connection.roleName,
+          },
+          trx,
+        );
+        return connection;
+      });
+    },
+
+    /**
+     * Changes a pending set-up, as the wizard's later steps do; the external ID stays (the tenant may
+     * have created the role with it already). The partition rules of create apply. The connection is
+     * read under its lock so two PATCHes at once take turns: neither writes back a stale field.
+     */
+    async updateConnection(
+      caller: Caller,
+      id: string,
+      input: UpdateConnectionInput,
+    ): Promise<Connection> {
+      const limits = await limitsOf(caller.tenantId);
+      const updated = await inTransaction(async (trx) => {
+        const current = await connections.findForUpdate(caller.tenantId, id, trx);
+        if (!current) throw notFound('Connection');
+        if (current.status !== 'pending') throw alreadyConnected(current);
+        if (isExpired(current)) throw expiredConnection(current);
+        const partition = input.partition ?? current.partition;
+        const partitionChanged = partition !== current.partition;
+        if (partitionChanged) {
+          enforcePartitionAndMethod(limits, partition, 'role', 'partition');
+          hubPrincipal(partition);
+        }
+        // Another partition has other defaults and regions: unless told, take its defaults.
+        const selection = resolveSelection(deps.catalog, {
+          partition,
+          bundles: input.bundles ?? (partitionChanged ? 'default' : current.bundles),
+          regions: input.regions ?? (partitionChanged ? [] : current.regions),
+        });
+        const bundles = selection.bundles.map((b) => b.id);
+        const regions = [...selection.regions];
+        const changes: ConnectionChanges = {};
+        if (input.name !== undefined && input.name !== current.name) changes.name = input.name;
+        if (input.description !== undefined && input.description !== current.description)
+          changes.description = input.description;
+        if (partitionChanged) changes.partition = partition;
+        if (!sameList(bundles, current.bundles)) changes.bundles = bundles;
+        if (!sameList(regions, current.regions)) changes.regions = regions;
+        if (input.roleName !== undefined && input.roleName !== current.roleName)
+          changes.roleName = input.roleName;
+        if (input.setupMethod !== undefined && input.setupMethod !== current.setupMethod)
+          changes.setupMethod = input.setupMethod;
+        const changed = Object.keys(changes);
+        if (changed.length === 0) return current;
+        // The templates must still render with the new set-up (role name, policy sizes).
+        createRoleBlueprint({
+          catalog: deps.catalog,
+          selection: { partition, bundles, regions },
+          externalId: current.externalId,
+          hubPrincipal: hubPrincipal(partition).arn,
+          roleName: changes.roleName ?? current.roleName,
+        });
+        if (!(await connections.applyChanges(caller.tenantId, id, changes, trx)))
+          throw alreadyConnected(current);
+        if (changed.some((k) => k !== 'setupMethod')) {
+          await audit(
+            caller,
+            'connection.updated',
+            { type: 'connection', id },
+            {
+              changed,
+              name: changes.name ?? current.name,
+              partition,
+              bundles,
+              regions,
+              roleName: changes.roleName ?? current.roleName,
+            },
+            trx,
+          );
+        }
+        return undefined;
+      });
+      return updated ?? findConnection(caller.tenantId, id);
+    },
+
+    /** When a pending connection stops being resumable; null once connected. */
+    expiresAtOf(connection: Connection): string | null {
+      if (connection.status !== 'pending') return null;
+      return new Date(Date.parse(connection.updatedAt) + pendingDays * DAY_MS).toISOString();
+    },
+
+    isExpired,
+
+    /** One page of the tenant's connections, oldest first. */
+    async listConnections(
+      tenantId: string,
+      query: {
+        limit: number;
+        cursor?: string | undefined;
+        status?: Connection['status'] | undefined;
+      },
+    ): Promise<{ connections: Connection[]; next: string | null }> {
+      const rows = await connections.list(tenantId, {
+        ...(query.status ? { status: query.status } : {}),
+        // Expired set-ups are no longer offered for resuming.
+        ...(query.status === 'pending' ? { pendingSince: pendingSince() } : {}),
+        limit: query.limit,
+        ...(query.cursor !== undefined
+          ? { after: decodeCursor(query.cursor, (k) => isId('connection', k)) }
+          : {}),
+      });
+      const page = toPage(rows, query.limit, (c) => c.id);
+      return { connections: page.items, next: page.next };
+    },
+
+    getConnection: findConnection,
+
+    async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
+      const connection = await findConnection(caller.tenantId, id);
+      if (connection.status !== 'pending') throw alreadyConnected(connection);
+      if (isExpired(connection)) throw expiredConnection(connection);
+      const externalId = generateExternalId(deps.randomBytes(32));
+      await inTransaction(async (trx) => {
+        if (!(await connections.replaceExternalId(caller.tenantId, id, externalId, trx)))
+          throw alreadyConnected(connection);
+        await audit(
+          caller,
+          'connection.external_id_regenerated',
+          { type: 'connection', id },
+          { name: connection.name },
+          trx,
+        );
+      });
+      return findConnection(caller.tenantId, id);
+    },
+
+    async deleteConnection(caller: Caller, id: string): Promise<void> {
+      const connection = await findConnection(caller.tenantId, id);
+      if (connection.status !== 'pending') throw alreadyConnected(connection);
+      await inTransaction(async (trx) => {
+        if (!(await connections.deletePending(caller.tenantId, id, trx)))
+          throw alreadyConnected(connection);
+        await audit(
+          caller,
+          'connection.deleted',
+          { type: 'connection', id },
+          { name: connection.name, partition: connection.partition },
+          trx,
+        );
+      });
+    },
+
+    /** The principal roles trust in a partition; 422 on `partition` when it has no hub identity. */
+    hubPrincipal,
+
+    /** What the CloudFormation, Terraform and manual renderers need for a connection. */
+    blueprintOf(connection: Connection): RoleBlueprint {
+      return createRoleBlueprint({
+        catalog: deps.catalog,
+        selection: {
+          partition: connection.partition,
+          bundles: connection.bundles,
+          regions: connection.regions,
+        },
+        externalId: connection.externalId,
+        // Listed beside the new one until the grace period ends and Onramp uses the new one.
+        previousExternalId: connection.previousExternalId ?? undefined,
+        hubPrincipal: hubPrincipal(connection.partition).arn,
+        roleName: connection.roleName,
+      });
+    },
+
+    // ---- for the accounts service ---------------------------------------------------------------
+    // An account connected from a set-up changes its connection in the account's own transaction:
+    // these methods take that transaction (`trx`) and run in it when given.
+
+    /** The connection, or undefined: for callers with an answer of their own when there is none. */
+    find(tenantId: string, id: string): Promise<Connection | undefined> {
+      return connections.find(tenantId, id);
+    },
+
+    /**
+     * The set-up an account is about to be connected from (`connectionId` of the request): 404 on that
+     * field when there is none, 409 when it expired, or (for a create) is connected already.
+     */
+    async forAccount(tenantId: string, id: string, forCreate: boolean): Promise<Connection> {
+      const connection = await connections.find(tenantId, id);
+      if (!connection) {
+        throw new AppError('not_found', 'This connection does not exist, or is not yours to see.', [
+          {
+            field: 'connectionId',
+            code: 'not_found',
+            message: 'There is no such connection in this tenant.',
+          },
+        ]);
+      }
+      if (forCreate && connection.status !== 'pending') throw alreadyConnected(connection);
+      if (isExpired(connection)) throw expiredConnection(connection);
+      return connection;
+    },
+
+    /** The set-up as validated is still pending and unchanged; read under its lock. */
+    async ensureUnchanged(
+      tenantId: string,
+      validated: Connection,
+      trx: Kysely<Database>,
+    ): Promise<void> {
+      const current = await connections.findForUpdate(tenantId, validated.id, trx);
+      if (!current) {
+        const message =
+          'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
+        throw new AppError('conflict', message, [
+          {
+            field: 'connectionId',
+            code: 'discarded',
+            message,
+            hint: 'Start a new set-up from the accounts page.',
+          },
+        ]);
+      }
+      if (current.status !== 'pending') throw alreadyConnected(current);
+      if (
+        current.externalId !== validated.externalId ||
+        current.partition !== validated.partition ||
+        !sameList(current.bundles, validated.bundles) ||
+        !sameList(current.regions, validated.regions)
+      ) {
+        const message =
+          'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
+        throw new AppError('conflict', message, [
+          {
+            field: 'connectionId',
+            code: 'changed',
+            message,
+            hint: 'Reload the set-up, check its external ID, partition and permissions, and connect again.',
+          },
+        ]);
+      }
+    },
+
+    /** Marks the set-up connected to the account; 409 when another request connected it first. */
+    async markConnected(
+      connection: Connection,
+      accountId: string,
+      trx?: Kysely<Database>,
+    ): Promise<void> {
+      if (!(await connections.markConnected(connection.tenantId, connection.id, accountId, trx)))
+        throw alreadyConnected(connection);
+    },
+
+    /** The account is gone but the role still trusts the external ID: the set-up can connect again. */
+    markPending(tenantId: string, id: string, trx?: Kysely<Database>): Promise<void> {
+      return connections.markPending(tenantId, id, trx);
+    },
+
+    /** The connected account's permissions changed: its templates follow. */
+    updateSelection(
+      tenantId: string,
+      id: string,
+      selection: { bundles: string[]; regions: string[] },
+      trx?: Kysely<Database>,
+    ): Promise<void> {
+      return connections.updateSelection(tenantId, id, selection, trx);
+    },
+
+    /** Reads the connection under its lock, so external-ID changes of one connection take turns. */
+    lock(tenantId: string, id: string, trx: Kysely<Database>): Promise<Connection | undefined> {
+      return connections.findForUpdate(tenantId, id, trx);
+    },
+
+    /** A regeneration's new external ID beside the one in use (see connections-repository). */
+    rotateExternalId(
+      tenantId: string,
+      id: string,
+      rotation: { from: string; externalId: string; previous: string; until: string },
+      trx?: Kysely<Database>,
+    ): Promise<boolean> {
+      return connections.rotateExternalId(tenantId, id, rotation, trx);
+    },
+
+    /** The grace period is over: the replaced external ID leaves the templates. */
+    dropPreviousExternalId(
+      tenantId: string,
+      id: string,
+      previous: string,
+      trx?: Kysely<Database>,
+    ): Promise<boolean> {
+      return connections.dropPreviousExternalId(tenantId, id, previous, trx);
+    },
+  };
+}
+
+export type ConnectionsService = ReturnType<typeof createConnectionsService>;
+
+function expiredConnection(connection: Connection): AppError {
+  const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;
+  return new AppError('conflict', message, [
+    { field: 'connectionId', code: 'expired', message, hint: 'Add the account again.' },
+  ]);
+}
+
+function alreadyConnected(connection: Connection): AppError {
+  const message = `This connection is already connected to account ${connection.accountId}; delete that account to connect it again, or create a new connection.`;
+  return new AppError('conflict', message, [
+    { field: 'connectionId', code: 'already_connected', message },
+  ]);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,86 @@
+import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { AwsProblem } from '../../ports/aws-gateway.ts';
+
+/**
+ * The one mapping from AWS's answers to Onramp's errors. The gateway has already said which field a
+ * refusal concerns, with a code, a message and a hint (sdk-aws-gateway.ts); here that becomes a field
+ * error, and AWS not answering becomes `upstream_unavailable` (502), never "your input is wrong".
+ *
+ * Callers differ in where a refusal lands and what a 502 says, and tests hold each to it: those
+ * differences are the options below, not mappings of their own.
+ */
+
+/** How one caller places a refusal and words AWS not answering. */
+export interface AwsRefusalOptions {
+  /**
+   * The field a refusal is put on. Default: the gateway's. The IAM-policies routes put anything but
+   * the principal on `policyArns`; a vend puts a refused duration on `durationSeconds`.
+   */
+  field?: (problem: AwsProblem) => string;
+  /** The hint of a refusal. Default: the gateway's. */
+  hint?: (problem: AwsProblem) => string | undefined;
+  /**
+   * AWS not answering. Default: a bare 502 with AWS's message. A vend says nothing was issued, and
+   * asks the client to retry (Retry-After and `retryable`), since nothing was cached.
+   */
+  upstream?: { detail?: (problem: AwsProblem) => string; retryAfterSeconds?: number };
+}
+
+/** A refusal as a field error: the field AWS's answer concerns, its code, message and hint. */
+export function refusalError(
+  problem: AwsProblem,
+  options: Pick<AwsRefusalOptions, 'field' | 'hint'> = {},
+): ProblemFieldError {
+  const field = options.field ? options.field(problem) : problem.field;
+  const hint = options.hint ? options.hint(problem) : problem.hint;
+  return { field, code: problem.code, message: problem.message, ...(hint ? { hint } : {}) };
+}
+
+/** What a validation step AWS did not answer records: where and why, without a hint to fix it. */
+export function faultError(problem: AwsProblem): ProblemFieldError {
+  return { field: problem.field, code: problem.code, message: problem.message };
+}
+
+/** An AwsProblem as the request's error: 422 with the field error when refused, 502 when unanswered. */
+export function toAppError(problem: AwsProblem, options: AwsRefusalOptions = {}): AppError {
+  if (problem.kind === 'upstream') {
+    const detail = options.upstream?.detail ? options.upstream.detail(problem) : problem.message;
+    const retry = options.upstream?.retryAfterSeconds;
+    return retry === undefined
+      ? new AppError('upstream_unavailable', detail)
+      : new AppError(
+          'upstream_unavailable',
+          detail,
+          [],
+          { 'retry-after': String(retry) },
+          { retryable: true },
+        );
+  }
+  return new AppError('validation_failed', problem.message, [refusalError(problem, options)]);
+}
+
+/** Calls AWS for a request: its answer, or the mapped error (other errors pass unchanged). */
+export async function callAws<T>(
+  call: () => Promise<T>,
+  options: AwsRefusalOptions = {},
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof AwsProblem) throw toAppError(error, options);
+    throw error;
+  }
+}
+
+/**
+ * Calls AWS for a validation step: a refusal, and AWS not answering, come back as the AwsProblem, for
+ * the step to record as a finding or a fault; other errors are thrown.
+ */
+export async function askAws<T>(call: () => Promise<T>): Promise<{ value: T } | AwsProblem> {
+  try {
+    return { value: await call() };
+  } catch (error) {
+    if (error instanceof AwsProblem) return error;
+    throw error;
+  }
+}
