@@ -30,7 +30,6 @@ export function createServices(given: AppDeps) {
   const deps = withMetrics(given);
   const clock = deps.clock;
   const audit = createAuditRepository(deps.db, clock);
-  const tenantsRepository = createTenantsRepository(deps.db, clock);
   const sessions = createSessionsService({
     ...deps,
     sessions: createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes),
@@ -49,17 +48,17 @@ export function createServices(given: AppDeps) {
   });
   const tenants = createTenantsService({
     ...deps,
-    tenants: tenantsRepository,
+    tenants: createTenantsRepository(deps.db, clock),
     audit,
     users,
     tokens,
   });
   const webhooks = createWebhooksService({ ...deps, audit });
-  const connections = createConnectionsService({ ...deps, audit, tenants: tenantsRepository });
+  const connections = createConnectionsService({ ...deps, audit, tenants });
   const accounts = createAccountsService({
     ...deps,
     audit,
-    tenants: tenantsRepository,
+    tenants,
     connections,
     events: webhooks,
   });

@@ -1,7 +1,7 @@
 import { getPartition, type PartitionId } from '@onramp/core';
 import type { AccountMethod } from '../../domain/account.ts';
+import type { TenantLimits } from '../../domain/tenant.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
-import type { TenantLimits } from '../tenants/tenants-repository.ts';
 
 /**
  * The tenant's limits on where and how it connects accounts. Shared by accounts and connections:

@@ -25,15 +25,15 @@ import type {
 } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
+import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import type { AccessKeys } from '../../ports/aws-gateway.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
 import { createCheckHistory } from '../health/check-history.ts';
 import { capReached, lockCollections } from '../tenants/collection-caps.ts';
-import type { TenantLimits } from '../tenants/tenants-repository.ts';
 import {
   type CredentialsInput,
   UPSTREAM_RETRY_AFTER_SECONDS,
@@ -86,7 +86,7 @@ export interface AccountsServiceDeps extends ValidationDeps {
   randomBytes: (size: number) => Uint8Array;
   /** Days a regenerated external ID's predecessor stays accepted in templates. Default 7. */
   externalIdGraceDays?: number | undefined;
-  audit: Pick<AuditRepository, 'append'>;
+  audit: Pick<AuditLog, 'append'>;
   tenants: { find(id: string): Promise<{ limits: TenantLimits } | undefined> };
   /**
    * The set-ups role accounts are connected from (features/connections): what connecting, changing

@@ -7,6 +7,7 @@ import {
 import type { Account } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import {
   type AccountCredentials,
   type AwsGateway,
@@ -14,7 +15,6 @@ import {
   type IamPolicySummary,
 } from '../../ports/aws-gateway.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
 import { type AwsRefusalOptions, callAws } from '../validation/aws-refusals.ts';
 import type { AccountsService } from './accounts-service.ts';
 
@@ -51,7 +51,7 @@ export interface IamPoliciesServiceDeps {
   aws: Pick<AwsGateway, 'assumeRole' | 'listPolicies' | 'listAttachedPolicyArns' | 'attachPolicy'>;
   catalog: Catalog;
   clock: () => Date;
-  audit: Pick<AuditRepository, 'append'>;
+  audit: Pick<AuditLog, 'append'>;
   accounts: Pick<AccountsService, 'getAccount' | 'readAccessKeys'>;
 }
 

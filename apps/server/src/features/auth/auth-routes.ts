@@ -7,7 +7,7 @@ import { AppError } from '../../http/problems.ts';
 import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
-import { untrustedText } from '../audit/audit-repository.ts';
+import { untrustedText } from '../../ports/audit-log.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { UsersService } from '../users/users-service.ts';
 import { SESSION_COOKIE } from './auth-hook.ts';

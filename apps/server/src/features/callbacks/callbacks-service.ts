@@ -10,8 +10,8 @@ import type { Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
 import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
+import { type AuditLog, untrustedText } from '../../ports/audit-log.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
-import { type AuditRepository, untrustedText } from '../audit/audit-repository.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
 import { createCheckHistory } from '../health/check-history.ts';
@@ -69,7 +69,7 @@ interface CallbacksDeps {
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   envelope: Envelope;
-  audit: Pick<AuditRepository, 'append'>;
+  audit: Pick<AuditLog, 'append'>;
   /** Connects a reported role, reads accounts, and takes a stack's deletion as their health. */
   accounts: Pick<AccountsService, 'create' | 'find' | 'recordHealth'>;
   /** Where the set-ups a token belongs to are read (features/connections). */

@@ -13,12 +13,13 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection, SetupMethod } from '../../domain/connection.ts';
+import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { enforcePartitionAndMethod } from '../accounts/account-limits.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
 import {
   type CollectionCaps,
   capFor,
@@ -26,7 +27,6 @@ import {
   collectionCapsOf,
   lockCollections,
 } from '../tenants/collection-caps.ts';
-import type { TenantLimits } from '../tenants/tenants-repository.ts';
 import { noHubIssue } from '../validation/accounts-validation.ts';
 import { type ConnectionChanges, createConnectionsRepository } from './connections-repository.ts';
 
@@ -58,7 +58,7 @@ export interface ConnectionsServiceDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
-  audit: Pick<AuditRepository, 'append'>;
+  audit: Pick<AuditLog, 'append'>;
   tenants: { find(id: string): Promise<{ limits: TenantLimits } | undefined> };
   collectionCaps?: Partial<CollectionCaps> | undefined;
   /** Days a pending connection can be resumed after its last change. Default 14. */

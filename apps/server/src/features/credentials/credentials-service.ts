@@ -11,11 +11,11 @@ import {
 import type { Account } from '../../domain/account.ts';
 import type { Caller } from '../../domain/caller.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import { type AwsGateway, AwsProblem, type TemporaryCredentials } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { type VendCacheResult, vendCacheMetric } from '../metrics/onramp-metrics.ts';
 import { UPSTREAM_RETRY_AFTER_SECONDS } from '../validation/accounts-validation.ts';
@@ -53,7 +53,7 @@ export interface CredentialsServiceDeps {
   catalog: Catalog;
   clock: () => Date;
   accounts: Pick<AccountsService, 'getAccount' | 'readAccessKeys' | 'onAccountChange'>;
-  audit: Pick<AuditRepository, 'appendGrouped'>;
+  audit: Pick<AuditLog, 'appendGrouped'>;
   metrics: MetricsRegistry;
   /** Most cached sessions kept; the oldest go first. Default 10,000. */
   maxCachedSessions?: number;

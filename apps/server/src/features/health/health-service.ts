@@ -7,9 +7,9 @@ import type { Caller } from '../../domain/caller.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
-import type { AuditRepository } from '../audit/audit-repository.ts';
 import {
   type ValidationDeps,
   type ValidationReport,
@@ -40,7 +40,7 @@ export interface HealthServiceDeps extends ValidationDeps {
   dialect: Dialect;
   clock: () => Date;
   healthSettings?: HealthSettings | undefined;
-  audit: Pick<AuditRepository, 'append'>;
+  audit: Pick<AuditLog, 'append'>;
   accounts: Pick<
     AccountsService,
     'getAccount' | 'checkInputOf' | 'advanceExternalId' | 'recordHealth'

@@ -1,24 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database, TenantsTable } from '../../adapters/db/schema.ts';
+import type { Tenant, TenantLimits } from '../../domain/tenant.ts';
 import { newId } from '../../ids.ts';
 
-export interface TenantLimits {
-  maxAccounts?: number;
-  partitions?: ('aws' | 'aws-us-gov' | 'aws-cn')[];
-  methods?: ('role' | 'access_keys')[];
-  /** These replace the server's caps (features/tenants/collection-caps.ts) for this tenant. */
-  maxPendingConnections?: number;
-  maxWebhooks?: number;
-  maxTokens?: number;
-  maxUsers?: number;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  limits: TenantLimits;
-  createdAt: string;
-}
+export type { Tenant, TenantLimits } from '../../domain/tenant.ts';
 
 function toTenant(row: TenantsTable): Tenant {
   return {

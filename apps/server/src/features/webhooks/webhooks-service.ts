@@ -1,14 +1,14 @@
 import type { WebhookEventType } from '@onramp/contracts';
 import type { Kysely } from 'kysely';
-import type { SealedSecret, SecretBinding } from '../../adapters/crypto/envelope.ts';
+import type { Envelope, SealedSecret, SecretBinding } from '../../adapters/crypto/envelope.ts';
+import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { Database, WebhookDeliveriesTable } from '../../adapters/db/schema.ts';
 import { OPERATOR_SECRET_SCOPE } from '../../adapters/db/schema.ts';
-import type { AppDeps } from '../../deps.ts';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
-import { insertWithinCap } from '../tenants/collection-caps.ts';
+import { type CollectionCaps, insertWithinCap } from '../tenants/collection-caps.ts';
 import { checkEndpointUrl, type GuardOptions, systemLookup } from './address-guard.ts';
 import { sendDelivery } from './webhook-sender.ts';
 import { SECRET_PREFIX } from './webhook-signature.ts';
@@ -62,13 +62,24 @@ export function retryDelayMs(failedAttempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), MAX_RETRY_MS);
 }
 
-type ServiceDeps = AppDeps & { audit: AuditLog };
+/** What the webhooks service uses. */
+export interface WebhooksServiceDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  clock: () => Date;
+  randomBytes: (size: number) => Uint8Array;
+  envelope: Envelope;
+  audit: AuditLog;
+  webhookSettings?: WebhookSettings | undefined;
+  /** How many endpoints a tenant (or the operator) may register (features/tenants/collection-caps.ts). */
+  collectionCaps?: Partial<CollectionCaps> | undefined;
+}
 
 /**
  * Webhook endpoints (a tenant's, or the operator's for every tenant), the outbox that records events in
  * the same transaction as the change they report, and the delivery of one outbox row.
  */
-export function createWebhooksService(deps: ServiceDeps) {
+export function createWebhooksService(deps: WebhooksServiceDeps) {
   const repo = createWebhooksRepository(deps.db, deps.dialect);
   const now = () => deps.clock().toISOString();
   const guard: GuardOptions = {
