@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Caller } from '../domain/caller.ts';
-import { actorOf, requireTenant, type Scope } from '../features/auth/principal.ts';
+import { actorOf, requireTenant, type Scope } from '../domain/principal.ts';
 import { requestMeta } from './request-meta.ts';
 
 /**

@@ -8,8 +8,8 @@ import { memoryKeyring } from '../adapters/crypto/keyring.ts';
 import type { Dialect } from '../adapters/db/database.ts';
 import { buildApp } from '../app.ts';
 import type { AppDeps } from '../deps.ts';
+import type { Role, Scope } from '../domain/principal.ts';
 import { CSRF_HEADER, SESSION_COOKIE } from '../features/auth/auth-hook.ts';
-import type { Role, Scope } from '../features/auth/principal.ts';
 import { createSessionsRepository } from '../features/auth/sessions-repository.ts';
 import {
   createTenantsRepository,

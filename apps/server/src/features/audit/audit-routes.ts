@@ -1,10 +1,10 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { isOperator, requireScope, requireTenant } from '../../domain/principal.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
-import { isOperator, requireScope, requireTenant } from '../auth/principal.ts';
 import type { AuditRepository } from './audit-repository.ts';
 
 /** What the audit route uses: the log's reading, which only this feature has. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actsForAnyTenant, type Principal } from '../../domain/principal.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { TokensService } from '../tokens/tokens-service.ts';
 import type { UsersService } from '../users/users-service.ts';
-import { actsForAnyTenant, type Principal } from './principal.ts';
 import type { SessionsService } from './sessions-service.ts';
 
 /** What the auth hook reads: who a token or a session is, and whether a named tenant exists. */

@@ -12,9 +12,9 @@ import {
 } from '@onramp/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireTenant } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
-import { requireTenant } from '../auth/principal.ts';
 
 /** What the catalog routes use: the operator's catalog only. */
 export interface CatalogRoutesDeps {

@@ -1,12 +1,12 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { actorOf, requireOperator } from '../../domain/principal.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { notFound } from '../../http/problems.ts';
 import { requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { isId } from '../../ids.ts';
-import { actorOf, requireOperator } from '../auth/principal.ts';
 import type { TenantsService } from './tenants-service.ts';
 
 /** What the tenants routes use. */

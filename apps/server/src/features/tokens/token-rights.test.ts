@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Scope } from '../auth/principal.ts';
+import type { Scope } from '../../domain/principal.ts';
 import { effectiveScopes, type TokenCreator } from './token-rights.ts';
 
 const ALL: Scope[] = ['accounts:read', 'accounts:write', 'credentials:vend', 'admin'];

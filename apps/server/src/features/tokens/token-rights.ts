@@ -1,5 +1,5 @@
 import { GRANTABLE_SCOPES } from '@onramp/contracts';
-import type { Role, Scope } from '../auth/principal.ts';
+import type { Role, Scope } from '../../domain/principal.ts';
 
 /**
  * The scopes a user in each role may put on a token they make. An operator hands out every scope

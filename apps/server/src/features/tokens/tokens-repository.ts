@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { hashToken, newSecretToken } from '../../adapters/crypto/secrets.ts';
 import type { ApiTokensTable, Database } from '../../adapters/db/schema.ts';
+import type { Role, Scope } from '../../domain/principal.ts';
 import { newId } from '../../ids.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import type { Role, Scope } from '../auth/principal.ts';
 import { effectiveScopes, isWithinRole } from './token-rights.ts';
 
 export interface ApiToken {

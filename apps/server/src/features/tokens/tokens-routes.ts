@@ -1,19 +1,19 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { decodeCursor, toPage } from '../../http/pagination.ts';
-import { forbidden, notFound } from '../../http/problems.ts';
-import { requestMeta } from '../../http/request-meta.ts';
-import { mount } from '../../http/route.ts';
-import { requestedTenant } from '../../http/route-helpers.ts';
-import { isId } from '../../ids.ts';
 import {
   actorOf,
   isOperator,
   type Principal,
   requireScope,
   requireTenant,
-} from '../auth/principal.ts';
+} from '../../domain/principal.ts';
+import { decodeCursor, toPage } from '../../http/pagination.ts';
+import { forbidden, notFound } from '../../http/problems.ts';
+import { requestMeta } from '../../http/request-meta.ts';
+import { mount } from '../../http/route.ts';
+import { requestedTenant } from '../../http/route-helpers.ts';
+import { isId } from '../../ids.ts';
 import type { TokensService } from './tokens-service.ts';
 
 /** What the tokens routes use. */

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
+import type { Role, Scope } from '../../domain/principal.ts';
 import type { AuditActor, AuditLog } from '../../ports/audit-log.ts';
-import type { Role, Scope } from '../auth/principal.ts';
 import { type CollectionCaps, insertWithinCap } from '../tenants/collection-caps.ts';
 import {
   type ApiToken,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Scope } from '../../domain/principal.ts';
 import type { AuditActor, AuditEntry, AuditLog } from '../../ports/audit-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/databases.ts';
-import type { Scope } from '../auth/principal.ts';
 import { createTokensRepository } from './tokens-repository.ts';
 import { createTokensService } from './tokens-service.ts';
 

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, UsersTable } from '../../adapters/db/schema.ts';
+import type { Role } from '../../domain/principal.ts';
 import { newId } from '../../ids.ts';
-import type { Role } from '../auth/principal.ts';
 
 export interface User {
   id: string;

@@ -1,12 +1,12 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { actorOf, requireTenant } from '../../domain/principal.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
-import { actorOf, requireTenant } from '../auth/principal.ts';
 import type { UsersService } from './users-service.ts';
 
 /** What the users routes use. */

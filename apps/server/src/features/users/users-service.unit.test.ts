@@ -1,10 +1,10 @@
 import type { Transaction } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../adapters/db/schema.ts';
+import type { Role } from '../../domain/principal.ts';
 import { AppError } from '../../http/problems.ts';
 import type { AuditActor, AuditEntry, AuditLog } from '../../ports/audit-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing/databases.ts';
-import type { Role } from '../auth/principal.ts';
 import type { RevokedWith } from '../tokens/tokens-service.ts';
 import { createUsersRepository, type User } from './users-repository.ts';
 import { createUsersService } from './users-service.ts';

@@ -7,10 +7,10 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { actorOf, isOperator, requireScope, requireTenant } from '../../domain/principal.ts';
 import { requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
-import { actorOf, isOperator, requireScope, requireTenant } from '../auth/principal.ts';
 import type { WebhookDelivery, WebhookEndpoint } from './webhooks-repository.ts';
 import type { WebhookCaller, WebhooksService } from './webhooks-service.ts';
 

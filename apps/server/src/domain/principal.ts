@@ -1,4 +1,4 @@
-import { AppError, forbidden } from '../../http/problems.ts';
+import { AppError, forbidden } from '../http/problems.ts';
 
 export const SCOPES = ['accounts:read', 'accounts:write', 'credentials:vend', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
