@@ -84,8 +84,9 @@ module.exports = {
       comment:
         'tooling-uses-package-names: bench/, e2e/ and scripts/ import a workspace by its package name (@onramp/server, @onramp/server/testing, @onramp/loopback-aws…), so its entry points stay the one way in.',
       from: { path: '^(bench|e2e|scripts)/' },
-      // A package import resolves to the same files; only a relative path ('local') is refused.
-      to: { path: ours, dependencyTypes: ['local'] },
+      // A package import resolves to the same files but through the package's exports: only a
+      // relative path (a 'local' dependency that is not an aliased workspace) is refused.
+      to: { path: ours, dependencyTypes: ['local'], dependencyTypesNot: ['aliased-workspace'] },
     },
   ],
   options: {

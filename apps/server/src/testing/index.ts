@@ -1,0 +1,43 @@
+// `@onramp/server/testing`: what tests, the bench and `npm run dev` use to set a scene: the route
+// harness, the loopback AWS world, test databases, a webhook receiver, fakes of the ports, and the
+// repositories they seed rows with (they stand in for sign-up and connect flows a test is not about).
+
+export { createAccountsRepository } from '../features/accounts/accounts-repository.ts';
+export { validateCredentials } from '../features/accounts/accounts-validation.ts';
+export { createSessionsRepository } from '../features/auth/sessions-repository.ts';
+export { createTenantsRepository } from '../features/tenants/tenants-repository.ts';
+export { createTokensRepository } from '../features/tokens/tokens-repository.ts';
+export { createUsersRepository } from '../features/users/users-repository.ts';
+export {
+  createTestDatabase,
+  POSTGRES_ADMIN_URL,
+  TEST_DIALECTS,
+  type TestDatabase,
+} from './databases.ts';
+export { createFakeAws, type FakeAws } from './fake-aws.ts';
+export { createFakeTemplateStore, type FakeTemplateStore } from './fake-template-store.ts';
+export {
+  type Actor,
+  createHarness,
+  expectProblem,
+  expectSecured,
+  expectStatus,
+  type Harness,
+  HUBS,
+  type TestResponse,
+  type TestTenant,
+  testCatalog,
+} from './harness.ts';
+export {
+  bundlePolicy,
+  createConnectedRole,
+  createHub,
+  HUB_ACCOUNT,
+  HUB_POLICY,
+  hubEnvironment,
+} from './loopback-world.ts';
+export {
+  type ReceivedWebhook,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './webhook-receiver.ts';
