@@ -1,5 +1,5 @@
-// The layering check (`npm run layers`). Each rule's comment is what a developer reads when it fails,
-// so it says which rule was broken and why the rule exists.
+// The layering check (`npm run layers`). A violation prints the rule's name and its comment, one
+// sentence saying what the rule keeps apart and why: that sentence is what a developer reads.
 const ours = '^(apps|packages|tools)/';
 const server = '^apps/server/src/';
 
@@ -10,7 +10,7 @@ module.exports = {
       name: 'no-cycles',
       severity: 'error',
       comment:
-        'no-cycles: these modules import each other in a circle (type-only imports count: a type cycle still ties the files together), so move the shared part into a module both import.',
+        'These modules import each other in a circle (type-only imports count: a type cycle still ties the files together), so move the shared part into a module both import.',
       from: { path: ours },
       to: { circular: true },
     },
@@ -18,7 +18,7 @@ module.exports = {
       name: 'core-imports-nothing-of-ours',
       severity: 'error',
       comment:
-        'core-imports-nothing-of-ours: packages/core is the pure domain every other workspace builds on, so it imports no other workspace.',
+        'packages/core is the pure domain every other workspace builds on, so it imports no other workspace.',
       from: { path: '^packages/core/' },
       to: { path: ours, pathNot: '^packages/core/' },
     },
@@ -26,7 +26,7 @@ module.exports = {
       name: 'contracts-import-only-core',
       severity: 'error',
       comment:
-        'contracts-import-only-core: packages/contracts is shared by the server, the SDK and the console, so it may import packages/core and nothing else of ours.',
+        'packages/contracts is shared by the server, the SDK and the console, so it may import packages/core and nothing else of ours.',
       from: { path: '^packages/contracts/' },
       to: { path: ours, pathNot: '^packages/(contracts|core)/' },
     },
@@ -34,7 +34,7 @@ module.exports = {
       name: 'sdk-imports-only-contracts-and-core',
       severity: 'error',
       comment:
-        'sdk-imports-only-contracts-and-core: packages/sdk runs in browsers and other programs, so it may import packages/contracts and packages/core and nothing else of ours.',
+        'packages/sdk runs in browsers and other programs, so it may import packages/contracts and packages/core and nothing else of ours.',
       from: { path: '^packages/sdk/' },
       to: { path: ours, pathNot: '^packages/(sdk|contracts|core)/' },
     },
@@ -42,7 +42,7 @@ module.exports = {
       name: 'clients-never-import-the-server',
       severity: 'error',
       comment:
-        'clients-never-import-the-server: apps/web and apps/cli talk to Onramp through the API (packages/sdk, packages/contracts), never through the server’s code.',
+        'The console (apps/web) and the CLI (apps/cli) talk to Onramp through the API (packages/sdk, packages/contracts), never through the server’s code.',
       from: { path: '^apps/(web|cli)/' },
       to: { path: '^apps/server/' },
     },
@@ -50,7 +50,7 @@ module.exports = {
       name: 'features-keep-their-repositories',
       severity: 'error',
       comment:
-        'features-keep-their-repositories: a feature reaches another feature’s rows only through that feature’s service, so each table has one owner that keeps its rules.',
+        'A feature reaches another feature’s rows only through that feature’s service, so each table has one owner that keeps its rules.',
       from: {
         path: `${server}features/([^/]+)/`,
         // A test may seed another feature's rows to set the scene for its own.
@@ -65,7 +65,7 @@ module.exports = {
       name: 'only-entry-points-use-the-composition-root',
       severity: 'error',
       comment:
-        'only-entry-points-use-the-composition-root: app.ts, main.ts and wiring.ts assemble everything, so a module below them that imports them depends on the whole graph; take what you need as a parameter.',
+        'app.ts, main.ts and wiring.ts assemble everything, so a module below them that imports them depends on the whole graph; take what you need as a parameter.',
       // A test is an entry point of its own: nothing imports it, so it may assemble the app.
       from: { path: `${server}(features|http|ports|domain|adapters)/`, pathNot: '\\.test\\.tsx?$' },
       to: { path: `${server}(app|main|wiring)\\.ts$` },
@@ -74,7 +74,7 @@ module.exports = {
       name: 'ports-and-domain-stay-below-features',
       severity: 'error',
       comment:
-        'ports-and-domain-stay-below-features: features and adapters depend on ports/ and domain/, so ports/ and domain/ never import them back.',
+        'Features and adapters depend on ports/ and domain/, so ports/ and domain/ never import them back.',
       from: { path: `${server}(ports|domain)/` },
       to: { path: `${server}(features|adapters)/` },
     },
@@ -82,7 +82,7 @@ module.exports = {
       name: 'tooling-uses-package-names',
       severity: 'error',
       comment:
-        'tooling-uses-package-names: bench/, e2e/ and scripts/ import a workspace by its package name (@onramp/server, @onramp/server/testing, @onramp/loopback-aws…), so its entry points stay the one way in.',
+        'bench/, e2e/ and scripts/ import a workspace by its package name (@onramp/server, @onramp/server/testing, @onramp/loopback-aws…), so its entry points stay the one way in.',
       from: { path: '^(bench|e2e|scripts)/' },
       // A package import resolves to the same files but through the package's exports: only a
       // relative path (a 'local' dependency that is not an aliased workspace) is refused.
