@@ -10,18 +10,25 @@ import { join } from 'node:path';
 import { type Catalog, DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
-import { createSdkAwsGateway } from '../apps/server/src/adapters/aws/sdk-aws-gateway.ts';
-import { createEnvelope } from '../apps/server/src/adapters/crypto/envelope.ts';
-import { memoryKeyring } from '../apps/server/src/adapters/crypto/keyring.ts';
-import { migrateToLatest, openDatabase } from '../apps/server/src/adapters/db/database.ts';
-import { buildApp } from '../apps/server/src/app.ts';
-import { CSRF_HEADER, SESSION_COOKIE } from '../apps/server/src/features/auth/auth-hook.ts';
-import { createSessionsRepository } from '../apps/server/src/features/auth/sessions-repository.ts';
-import { createTenantsRepository } from '../apps/server/src/features/tenants/tenants-repository.ts';
-import { createTokensRepository } from '../apps/server/src/features/tokens/tokens-repository.ts';
-import { createUsersRepository } from '../apps/server/src/features/users/users-repository.ts';
-import { createConnectedRole, createHub } from '../apps/server/src/testing/loopback-world.ts';
-import { createServices } from '../apps/server/src/wiring.ts';
+import {
+  buildApp,
+  CSRF_HEADER,
+  createEnvelope,
+  createSdkAwsGateway,
+  createServices,
+  memoryKeyring,
+  migrateToLatest,
+  openDatabase,
+  SESSION_COOKIE,
+} from '@onramp/server';
+import {
+  createConnectedRole,
+  createHub,
+  createSessionsRepository,
+  createTenantsRepository,
+  createTokensRepository,
+  createUsersRepository,
+} from '@onramp/server/testing';
 
 export const CUSTOMER = '222233334444';
 

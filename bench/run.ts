@@ -29,9 +29,9 @@ import {
   renderTerraform,
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
+import type { AwsGateway } from '@onramp/server';
+import { validateCredentials } from '@onramp/server/testing';
 import { parse as parseYaml } from 'yaml';
-import { validateCredentials } from '../apps/server/src/features/validation/accounts-validation.ts';
-import type { AwsGateway } from '../apps/server/src/ports/aws-gateway.ts';
 import { createRoleFor, loadShippedCatalog, startBenchAws } from './fixtures.ts';
 import { type LoadResult, runLoad } from './load.ts';
 

@@ -47,8 +47,13 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Saves a PNG of the page into docs/screenshots (the README shows the best of them). */
+/**
+ * Saves a PNG of the page into docs/screenshots (the README shows the best of them), only when asked
+ * (`npm run screenshots` sets ONRAMP_SCREENSHOTS=1): the files are tracked, and a test run must leave
+ * the tree as it found it.
+ */
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  if (process.env.ONRAMP_SCREENSHOTS !== '1') return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }

@@ -20,13 +20,9 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
+import { bundlePolicy, createHub, hubEnvironment } from '@onramp/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bundlePolicy,
-  createHub,
-  hubEnvironment,
-} from '../apps/server/src/testing/loopback-world.ts';
 import { buildConsole, launchBrowser, screenshot } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 

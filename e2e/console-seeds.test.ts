@@ -11,14 +11,10 @@ import { DEFAULT_CATALOG_URL, loadCatalog, PARTITION_IDS, type PartitionId } fro
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { createClient, type OnrampClient } from '@onramp/sdk';
+import { createConnectedRole, createHub, hubEnvironment } from '@onramp/server/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import {
-  createConnectedRole,
-  createHub,
-  hubEnvironment,
-} from '../apps/server/src/testing/loopback-world.ts';
 import { buildConsole, launchBrowser, screenshot } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 

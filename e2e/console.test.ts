@@ -21,17 +21,15 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   bundlePolicy,
   createHub,
   hubEnvironment,
-} from '../apps/server/src/testing/loopback-world.ts';
-import {
   startWebhookReceiver,
   type WebhookReceiver,
-} from '../apps/server/src/testing/webhook-receiver.ts';
+} from '@onramp/server/testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, launchBrowser, screenshot } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 

@@ -8,24 +8,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { describe, expect, it } from 'vitest';
-import { createEnvelope } from '../apps/server/src/adapters/crypto/envelope.ts';
 import {
+  createEnvelope,
+  type Dialect,
+  KEYRING_ADVISORY_LOCK,
   type Keyring,
   lockKeyringFile,
   type MasterKey,
   memoryKeyring,
   newMasterKey,
   openKeyringFile,
-} from '../apps/server/src/adapters/crypto/keyring.ts';
-import type { Dialect } from '../apps/server/src/adapters/db/database.ts';
-import { KEYRING_ADVISORY_LOCK } from '../apps/server/src/commands/keys-rotate.ts';
-import {
-  createTestDatabase,
-  TEST_DIALECTS,
-  type TestDatabase,
-} from '../apps/server/src/testing/databases.ts';
+} from '@onramp/server';
+import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '@onramp/server/testing';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from './server-process.ts';
 
 const TENANT = 'ten_keys';

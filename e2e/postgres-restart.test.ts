@@ -7,13 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openKeyringFile } from '@onramp/server';
+import { startWebhookReceiver, type WebhookReceiver } from '@onramp/server/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKeyringFile } from '../apps/server/src/adapters/crypto/keyring.ts';
-import {
-  startWebhookReceiver,
-  type WebhookReceiver,
-} from '../apps/server/src/testing/webhook-receiver.ts';
 import { startThrowawayCluster, type ThrowawayCluster } from './postgres-cluster.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 

@@ -9,16 +9,17 @@ import { join } from 'node:path';
 import { DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKeyringFile } from '../apps/server/src/adapters/crypto/keyring.ts';
-import { createAccountsRepository } from '../apps/server/src/features/accounts/accounts-repository.ts';
-import { createTenantsRepository } from '../apps/server/src/features/tenants/tenants-repository.ts';
-import { createTestDatabase, type TestDatabase } from '../apps/server/src/testing/databases.ts';
+import { openKeyringFile } from '@onramp/server';
 import {
+  createAccountsRepository,
   createConnectedRole,
   createHub,
+  createTenantsRepository,
+  createTestDatabase,
   hubEnvironment,
-} from '../apps/server/src/testing/loopback-world.ts';
+  type TestDatabase,
+} from '@onramp/server/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from './server-process.ts';
 
 /** Enough that one process alone needs longer than the other's 5 s tick: both end up checking. */

@@ -22,15 +22,9 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, persistLoopback, startLoopbackAws } from '@onramp/loopback-aws';
+import { type DatabaseHandle, databaseLocation, loadConfig, openDatabase } from '@onramp/server';
+import { bundlePolicy, createHub, HUB_POLICY, hubEnvironment } from '@onramp/server/testing';
 import { parse as parseYaml } from 'yaml';
-import { type DatabaseHandle, openDatabase } from '../apps/server/src/adapters/db/database.ts';
-import { databaseLocation, loadConfig } from '../apps/server/src/config.ts';
-import {
-  bundlePolicy,
-  createHub,
-  HUB_POLICY,
-  hubEnvironment,
-} from '../apps/server/src/testing/loopback-world.ts';
 
 export const DEMO_ACCOUNT = '222233334444';
 export const TEMPLATE_BUCKET = 'onramp-dev-templates';

@@ -4,7 +4,7 @@
  * JSON line with its address and the hub's configuration, then serves until killed.
  */
 import { startLoopbackAws } from '@onramp/loopback-aws';
-import { createConnectedRole, createHub } from '../../apps/server/src/testing/loopback-world.ts';
+import { createConnectedRole, createHub } from '@onramp/server/testing';
 import { loadShippedCatalog } from '../fixtures.ts';
 import { sweepBundles, sweptAccount } from '../sweep-world.ts';
 

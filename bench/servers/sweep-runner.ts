@@ -9,16 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
-import { createSdkAwsGateway } from '../../apps/server/src/adapters/aws/sdk-aws-gateway.ts';
-import { createEnvelope } from '../../apps/server/src/adapters/crypto/envelope.ts';
-import { memoryKeyring } from '../../apps/server/src/adapters/crypto/keyring.ts';
-import { migrateToLatest, openDatabase } from '../../apps/server/src/adapters/db/database.ts';
-import type { HubConfig } from '../../apps/server/src/config.ts';
-import type { AppDeps } from '../../apps/server/src/deps.ts';
-import { createAccountsRepository } from '../../apps/server/src/features/accounts/accounts-repository.ts';
-import { createTenantsRepository } from '../../apps/server/src/features/tenants/tenants-repository.ts';
-import { createHealthScheduler } from '../../apps/server/src/jobs/health-scheduler.ts';
-import { createServices } from '../../apps/server/src/wiring.ts';
+import {
+  type AppDeps,
+  createEnvelope,
+  createHealthScheduler,
+  createSdkAwsGateway,
+  createServices,
+  type HubConfig,
+  memoryKeyring,
+  migrateToLatest,
+  openDatabase,
+} from '@onramp/server';
+import { createAccountsRepository, createTenantsRepository } from '@onramp/server/testing/seed';
 import { loadShippedCatalog } from '../fixtures.ts';
 import { sweepBundles, sweptAccount } from '../sweep-world.ts';
 

@@ -1,5 +1,4 @@
 import type { PartitionId } from '@onramp/core';
-import type { AccountChecksTable, AccountsTable } from '../adapters/db/schema.ts';
 import type { ProblemFieldError } from '../http/problems.ts';
 
 /**
@@ -7,8 +6,9 @@ import type { ProblemFieldError } from '../http/problems.ts';
  * repository, so a feature can name an account without importing another feature's storage.
  */
 
-export type AccountMethod = AccountsTable['method'];
-export type AccountStatus = AccountsTable['status'];
+/** How Onramp reaches the account: a role it assumes with an external ID, or an IAM user's keys. */
+export type AccountMethod = 'role' | 'access_keys';
+export type AccountStatus = 'valid' | 'degraded' | 'invalid' | 'unverified';
 /** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
 export type RoleOrigin = 'stack_callback' | 'pasted_arn';
 
@@ -65,7 +65,13 @@ export interface Account {
 }
 
 /** What started a check: a health check, a person, or a change of the account. */
-export type CheckTrigger = AccountChecksTable['trigger'];
+export type CheckTrigger =
+  | 'schedule'
+  | 'manual'
+  | 'connect'
+  | 'permissions_changed'
+  | 'credentials_replaced'
+  | 'stack_deleted';
 
 /** One entry of an account's health history. */
 export interface AccountCheckRecord {

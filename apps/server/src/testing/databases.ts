@@ -17,7 +17,28 @@ import {
 export const POSTGRES_ADMIN_URL =
   process.env.ONRAMP_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export const TEST_DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+const ALL_DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+/**
+ * The engines the server's tests run on: both unless ONRAMP_TEST_DIALECTS names some (a comma list,
+ * e.g. `sqlite` while iterating). An unknown name stops the run: a typo must not pass as zero tests.
+ */
+export function testDialectsFrom(value: string | undefined): Dialect[] {
+  const names = (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) return [...ALL_DIALECTS];
+  const unknown = names.filter((name) => !ALL_DIALECTS.includes(name as Dialect));
+  if (unknown.length > 0) {
+    throw new Error(
+      `ONRAMP_TEST_DIALECTS names ${unknown.map((name) => `'${name}'`).join(', ')}: use ${ALL_DIALECTS.join(' or ')}, comma-separated (unset runs both).`,
+    );
+  }
+  return ALL_DIALECTS.filter((dialect) => names.includes(dialect));
+}
+
+export const TEST_DIALECTS: Dialect[] = testDialectsFrom(process.env.ONRAMP_TEST_DIALECTS);
 
 export interface TestDatabase extends DatabaseHandle {
   /** Where a second server process can reach the same database. */

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { catalogResponseSchema } from '../../../contracts/src/index.ts';
 import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.ts';
 import { describeCatalog, wildcardToRegExp } from './catalog.ts';
 
@@ -47,15 +46,6 @@ describe('the shipped catalog', () => {
     expect(catalog.isCustomizable('aws-cn')).toBe(false);
     expect(catalog.defaultBundles('aws').map((b) => b.id)).toContain('cost-explorer');
     expect(catalog.defaultBundles('aws-cn').map((b) => b.id)).not.toContain('cost-explorer');
-  });
-
-  it('describes itself in the shape of the API contract', async () => {
-    const description = describeCatalog(await defaultCatalog());
-    expect(catalogResponseSchema.parse(description)).toEqual(description);
-    expect(description.partitions.find((p) => p.partition === 'aws-us-gov')).toMatchObject({
-      displayName: 'AWS GovCloud (US)',
-      customizable: false,
-    });
   });
 
   it('accepts statements for one kind of principal, {{self}}, and role placeholders for roles', async () => {

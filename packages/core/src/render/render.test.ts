@@ -1,11 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.ts';
-import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
+import { PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { CALLBACK_FUNCTION_SOURCE, INLINE_CODE_LIMIT } from './callback-function.ts';
 import {
   cloudFormationDeployCommand,
@@ -314,54 +310,5 @@ products:
       'maxSessionDuration',
       'roleName',
     ]);
-  });
-});
-
-const hasTerraform = existsSync('/usr/local/bin/terraform') || existsSync('/usr/bin/terraform');
-const hasCfnLint = (() => {
-  try {
-    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-// Optional external checkers: they run where the tools are installed and show as skipped elsewhere.
-describe('external checkers', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'onramp-render-'));
-  it.skipIf(!hasTerraform)('terraform fmt accepts the Terraform as written', () => {
-    for (const partition of PARTITION_IDS) {
-      const file = join(dir, `${partition}.tf`);
-      writeFileSync(
-        file,
-        renderTerraform(
-          blueprintFor(partition, {
-            selection: { partition, bundles: partition === 'aws' ? 'all' : 'default', regions: [] },
-          }),
-        ),
-      );
-      execFileSync('terraform', ['fmt', '-check', '-diff', file], {
-        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
-      });
-    }
-  });
-  it.skipIf(!hasCfnLint)('cfn-lint finds nothing in the CloudFormation', () => {
-    for (const partition of PARTITION_IDS) {
-      const file = join(dir, `${partition}.yaml`);
-      writeFileSync(file, renderCloudFormationYaml(blueprintFor(partition)));
-      const withCallback = join(dir, `${partition}-callback.yaml`);
-      writeFileSync(
-        withCallback,
-        renderCloudFormationYaml(blueprintFor(partition), { callback: CALLBACK }),
-      );
-      // Linted in the partition's own regions (resource types and Lambda runtimes differ by region);
-      // every region of the small partitions, the default one of aws (cfn-lint lags on new regions).
-      const { defaultRegion, regions: all } = getPartition(partition);
-      const regions = partition === 'aws' ? [defaultRegion] : all.map((r) => r.id);
-      execFileSync('cfn-lint', ['--regions', ...regions, '--', file, withCallback], {
-        encoding: 'utf8',
-      });
-    }
   });
 });

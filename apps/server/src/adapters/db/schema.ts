@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AccountMethod, AccountStatus, CheckTrigger } from '../../domain/account.ts';
 
 /**
  * The database as Kysely sees it. Portable across SQLite and PostgreSQL: timestamps are ISO-8601 text,
@@ -101,7 +102,7 @@ export interface AccountsTable {
   name: string;
   description: string;
   partition: string;
-  method: 'role' | 'access_keys';
+  method: AccountMethod;
   aws_account_id: string;
   /** The identity Onramp acts as: the role ARN, or the IAM user's ARN. */
   principal_arn: string;
@@ -116,7 +117,7 @@ export interface AccountsTable {
   credential_key: string | null;
   bundles: string;
   regions: string;
-  status: 'valid' | 'degraded' | 'invalid' | 'unverified';
+  status: AccountStatus;
   /** JSON: the last validation's checks and errors, for the console. */
   status_detail: string;
   last_checked_at: string | null;
@@ -203,13 +204,7 @@ export interface AccountChecksTable {
   account_id: string;
   at: string;
   /** `stack_deleted`: recorded from the stack's own call-back, not from a check of AWS. */
-  trigger:
-    | 'schedule'
-    | 'manual'
-    | 'connect'
-    | 'permissions_changed'
-    | 'credentials_replaced'
-    | 'stack_deleted';
+  trigger: CheckTrigger;
   status: AccountsTable['status'];
   previous_status: AccountsTable['status'];
   /** 0/1 */

@@ -8,7 +8,7 @@ import { SIGN_IN_WINDOW_SECONDS } from './auth-routes.ts';
 
 const PASSWORD = 'the right password, long enough';
 /**
- * Smaller than the defaults (10, 30, 50; config.test.ts holds them) but with the same shape: each
+ * Smaller than the defaults (10, 30, 50; config.unit.test.ts holds them) but with the same shape: each
  * checked attempt costs a deliberately slow password hash, and the point is the count, not its size.
  */
 const LIMITS = { perAccountAndAddress: 10, perAddress: 12, perAccount: 15 };
