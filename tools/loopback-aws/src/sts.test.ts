@@ -124,7 +124,8 @@ describe('GetCallerIdentity', () => {
     const error = await failure(
       stsClient(aws, 'us-east-1', {
         accessKeyId: user.accessKeyId,
-        secretAccessKey: `${user.secretAccessKey.slice(0, -1)}x`,
+        // Another last character, whatever the real one is (a fixed 'x' matched it one time in 64).
+        secretAccessKey: `${user.secretAccessKey.slice(0, -1)}${user.secretAccessKey.endsWith('x') ? 'y' : 'x'}`,
       }).send(new GetCallerIdentityCommand({})),
     );
     expect(error.name).toBe('SignatureDoesNotMatch');
