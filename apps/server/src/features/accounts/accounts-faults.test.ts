@@ -10,6 +10,7 @@ import { type FaultKind, type LoopbackAws, startLoopbackAws } from '@onramp/loop
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSdkAwsGateway } from '../../adapters/aws/sdk-aws-gateway.ts';
 import type { Dialect } from '../../adapters/db/database.ts';
+import { TEST_DIALECTS } from '../../testing/databases.ts';
 import {
   createHarness,
   expectProblem,
@@ -391,7 +392,7 @@ describe('calls in flight are cut once the outcome is decided', () => {
   });
 });
 
-describe('on PostgreSQL', () => {
+describe.runIf(TEST_DIALECTS.includes('postgres'))('on PostgreSQL', () => {
   it('connects keys as unverified against an endpoint without the simulator', async () => {
     const { aws, h } = await world('postgres');
     try {
