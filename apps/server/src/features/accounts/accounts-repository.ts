@@ -2,6 +2,7 @@ import type { PartitionId } from '@onramp/core';
 import { type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
+import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import type {
   Account,
   AccountCheckRecord,
@@ -106,6 +107,7 @@ function likeContains(text: string): string {
  * it; writes take an optional executor so the service can group them in one transaction.
  */
 export function createAccountsRepository(db: Kysely<Database>, clock: () => Date) {
+  const secrets = createSealedSecrets(db, clock);
   return {
     async create(
       tenantId: string,
@@ -315,53 +317,22 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
     },
 
     /** Stores a sealed secret of a record, replacing the one it had in that field. */
-    async putSecret(
+    putSecret(
       tenantId: string,
       ownerId: string,
       field: string,
       sealed: SealedSecret,
       executor: Kysely<Database> = db,
     ): Promise<void> {
-      const now = clock().toISOString();
-      await executor
-        .insertInto('secrets')
-        .values({
-          id: newId('secret'),
-          tenant_id: tenantId,
-          owner_id: ownerId,
-          field,
-          key_id: sealed.keyId,
-          wrapped_key: sealed.wrappedKey,
-          ciphertext: sealed.ciphertext,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'owner_id', 'field']).doUpdateSet({
-            key_id: sealed.keyId,
-            wrapped_key: sealed.wrappedKey,
-            ciphertext: sealed.ciphertext,
-            updated_at: now,
-          }),
-        )
-        .execute();
+      return secrets.put({ tenantId, ownerId, field }, sealed, executor);
     },
 
-    async findSecret(
+    findSecret(
       tenantId: string,
       ownerId: string,
       field: string,
     ): Promise<SealedSecret | undefined> {
-      const row = await db
-        .selectFrom('secrets')
-        .select(['key_id', 'wrapped_key', 'ciphertext'])
-        .where('tenant_id', '=', tenantId)
-        .where('owner_id', '=', ownerId)
-        .where('field', '=', field)
-        .executeTakeFirst();
-      return row
-        ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
-        : undefined;
+      return secrets.find({ tenantId, ownerId, field });
     },
 
     /**
@@ -415,16 +386,12 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
     },
 
     /** Purges every secret of a record (all its fields). */
-    async deleteSecrets(
+    deleteSecrets(
       tenantId: string,
       ownerId: string,
       executor: Kysely<Database> = db,
     ): Promise<void> {
-      await executor
-        .deleteFrom('secrets')
-        .where('tenant_id', '=', tenantId)
-        .where('owner_id', '=', ownerId)
-        .execute();
+      return secrets.deleteOwner(tenantId, ownerId, executor);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { CallbackTokensTable, Database } from '../../adapters/db/schema.ts';
+import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import { newId } from '../../ids.ts';
 
 /** A connection's one-time callback token, without the token: its hash, its life, what it produced. */
@@ -40,6 +41,7 @@ function toCallbackToken(row: CallbackTokensTable): CallbackToken {
  * callback arrives with nothing but its token, and the token is what tells which tenant it is for.
  */
 export function createCallbackTokensRepository(db: Kysely<Database>, clock: () => Date) {
+  const secrets = createSealedSecrets(db, clock);
   return {
     async findByHash(tokenHash: string): Promise<CallbackToken | undefined> {
       const row = await db
@@ -135,60 +137,26 @@ export function createCallbackTokensRepository(db: Kysely<Database>, clock: () =
     // The token itself, sealed, in the secrets table under its connection (field CALLBACK_TOKEN_FIELD):
     // these rows are the callbacks feature's own, whoever else keeps secrets in that table.
 
-    async putSealedToken(
+    putSealedToken(
       tenantId: string,
       connectionId: string,
       sealed: SealedSecret,
       executor: Kysely<Database> = db,
     ): Promise<void> {
-      const now = clock().toISOString();
-      await executor
-        .insertInto('secrets')
-        .values({
-          id: newId('secret'),
-          tenant_id: tenantId,
-          owner_id: connectionId,
-          field: CALLBACK_TOKEN_FIELD,
-          key_id: sealed.keyId,
-          wrapped_key: sealed.wrappedKey,
-          ciphertext: sealed.ciphertext,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'owner_id', 'field']).doUpdateSet({
-            key_id: sealed.keyId,
-            wrapped_key: sealed.wrappedKey,
-            ciphertext: sealed.ciphertext,
-            updated_at: now,
-          }),
-        )
-        .execute();
+      return secrets.put(
+        { tenantId, ownerId: connectionId, field: CALLBACK_TOKEN_FIELD },
+        sealed,
+        executor,
+      );
     },
 
-    async findSealedToken(
-      tenantId: string,
-      connectionId: string,
-    ): Promise<SealedSecret | undefined> {
-      const row = await db
-        .selectFrom('secrets')
-        .select(['key_id', 'wrapped_key', 'ciphertext'])
-        .where('tenant_id', '=', tenantId)
-        .where('owner_id', '=', connectionId)
-        .where('field', '=', CALLBACK_TOKEN_FIELD)
-        .executeTakeFirst();
-      return row
-        ? { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }
-        : undefined;
+    findSealedToken(tenantId: string, connectionId: string): Promise<SealedSecret | undefined> {
+      return secrets.find({ tenantId, ownerId: connectionId, field: CALLBACK_TOKEN_FIELD });
     },
 
     /** Purges the secrets of a deleted connection (its sealed token). */
-    async deleteSealedTokens(tenantId: string, connectionId: string): Promise<void> {
-      await db
-        .deleteFrom('secrets')
-        .where('tenant_id', '=', tenantId)
-        .where('owner_id', '=', connectionId)
-        .execute();
+    deleteSealedTokens(tenantId: string, connectionId: string): Promise<void> {
+      return secrets.deleteOwner(tenantId, connectionId);
     },
   };
 }

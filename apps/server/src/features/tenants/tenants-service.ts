@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { hashPassword } from '../../adapters/crypto/secrets.ts';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
+import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import { conflict, invalid, notFound } from '../../http/problems.ts';
 import type { AuditActor, AuditLog } from '../../ports/audit-log.ts';
 import type { TokensService } from '../tokens/tokens-service.ts';
@@ -111,11 +112,11 @@ export function createTenantsService(deps: TenantsServiceDeps) {
       const existing = await tenants.find(id);
       if (!existing) throw notFound('This tenant');
       await deps.db.transaction().execute(async (trx) => {
-        // The secrets table is the accounts feature's, but several features seal secrets under a
-        // tenant's id (accounts, webhooks), so only the tenant's deletion can say "all of them".
-        // The foreign key cascades too; purging first and explicitly keeps that promise should a
-        // cascade ever be dropped, and in this transaction, so a failed deletion purges nothing.
-        await trx.deleteFrom('secrets').where('tenant_id', '=', existing.id).execute();
+        // Several features seal secrets under a tenant's id (accounts, connections, webhooks), so
+        // only the tenant's deletion can say "all of them". The foreign key cascades too; purging
+        // first and explicitly keeps that promise should a cascade ever be dropped, and in this
+        // transaction, so a failed deletion purges nothing.
+        await createSealedSecrets(trx, deps.clock).purgeTenant(existing.id);
         await createTenantsRepository(trx, deps.clock).delete(existing.id);
         await audit.append(
           {
