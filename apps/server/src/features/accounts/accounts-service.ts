@@ -115,7 +115,8 @@ interface Prepared {
 
 /**
  * Accounts: the rules between the routes and the database. Connections have their own service, which
- * this one asks for the set-up an account is connected from.
+ * this one asks for the set-up an account is connected from. The external-ID rotation, the duplicate
+ * checks and the stored credentials are modules beside it, built here over the same repository.
  * Nothing is stored unless validation passed, and every write of one request (account, secret,
  * connection, audit entry) happens in one transaction.
  */
