@@ -1,15 +1,8 @@
 import type {
-  accountNoticeSchema,
   createAccountRequestSchema,
   replaceCredentialsRequestSchema,
 } from '@onramp/contracts';
-import {
-  type Bundle,
-  type Catalog,
-  generateExternalId,
-  type PartitionId,
-  resolveSelection,
-} from '@onramp/core';
+import { type Bundle, type Catalog, type PartitionId, resolveSelection } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Envelope } from '../../adapters/crypto/envelope.ts';
@@ -30,7 +23,6 @@ import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
-import type { AccessKeys } from '../../ports/aws-gateway.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
 import { createCheckHistory } from '../health/check-history.ts';
 import { capReached, lockCollections } from '../tenants/collection-caps.ts';
@@ -43,21 +35,20 @@ import {
   validateCredentials,
 } from '../validation/accounts-validation.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
+import { createAccountCredentials } from './account-credentials.ts';
+import { createAccountDuplicates, credentialOf } from './account-duplicates.ts';
 import { describeMethod, enforcePartitionAndMethod } from './account-limits.ts';
 import { toAccountResponse } from './account-view.ts';
 import {
   type AccountChanges,
   type AccountFilters,
   createAccountsRepository,
-  credentialKeyOf,
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
+import { createExternalIdRotation } from './external-id-rotation.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
-export type AccountNotice = z.output<typeof accountNoticeSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface UpdateAccountInput {
   name?: string | undefined;
@@ -124,13 +115,17 @@ interface Prepared {
 
 /**
  * Accounts: the rules between the routes and the database. Connections have their own service, which
- * this one asks for the set-up an account is connected from.
+ * this one asks for the set-up an account is connected from. The external-ID rotation, the duplicate
+ * checks and the stored credentials are modules beside it, built here over the same repository.
  * Nothing is stored unless validation passed, and every write of one request (account, secret,
  * connection, audit entry) happens in one transaction.
  */
 export function createAccountsService(deps: AccountsServiceDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
   const history = createCheckHistory(deps);
+  const duplicates = createAccountDuplicates({ db: deps.db, accounts });
+  const { ensureNameFree, ensureCredentialFree, inTransaction } = duplicates;
+  const stored = createAccountCredentials({ envelope: deps.envelope, accounts });
   /** Told, once committed, of each account this service changed or deleted (caches forget it). */
   const changeListeners = new Set<(accountId: string) => void>();
   const announceChange = (accountId: string) => {
@@ -169,7 +164,6 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       trx,
     );
   const now = () => deps.clock().toISOString();
-  const graceDays = deps.externalIdGraceDays ?? 7;
   async function limitsOf(tenantId: string): Promise<TenantLimits> {
     const tenant = await deps.tenants.find(tenantId);
     if (!tenant) throw notFound('Tenant');
@@ -245,40 +239,6 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     };
   }
 
-  async function ensureNameFree(tenantId: string, name: string, exceptId?: string): Promise<void> {
-    if (await accounts.nameExists(tenantId, name, exceptId)) throw duplicateName(name);
-  }
-
-  /** Refuses a role ARN or access key ID another account of the tenant already signs in with. */
-  async function ensureCredentialFree(
-    tenantId: string,
-    credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
-    exceptId?: string,
-  ): Promise<void> {
-    const existing = await accounts.findByCredential(tenantId, credential, exceptId);
-    if (existing) throw duplicateCredential(credential, existing);
-  }
-
-  /**
-   * Runs the writes of one request together. A duplicate that slipped past the checks (two requests
-   * at once) is a 409 naming what is taken: the principal first, since two identical requests share
-   * the name too, and the principal is what the tenant must know about.
-   */
-  async function inTransaction<T>(
-    guard: string | undefined | TransactionGuard,
-    work: (trx: Kysely<Database>) => Promise<T>,
-  ): Promise<T> {
-    const { name, taken } = typeof guard === 'object' ? guard : { name: guard, taken: undefined };
-    try {
-      return await deps.db.transaction().execute(work);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      if (taken) await ensureCredentialFree(taken.tenantId, taken.credential, taken.exceptId);
-      if (name !== undefined) throw duplicateName(name);
-      throw error;
-    }
-  }
-
   function audit(
     caller: Caller,
     action: string,
@@ -311,180 +271,43 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     }
   }
 
-  /** `account.external_id_changed`: which step of a regeneration; the IDs themselves stay out. */
-  async function publishExternalIdChange(
-    account: Account,
-    phase: 'regenerated' | 'switched' | 'previous_dropped',
-    previousAcceptedUntil: string | null,
-    trx: Kysely<Database>,
-  ): Promise<void> {
-    if (!deps.events) return;
-    await deps.events.publish(
-      {
-        tenantId: account.tenantId,
-        type: 'account.external_id_changed',
-        data: { account: toAccountResponse(account), phase, previousAcceptedUntil },
-      },
-      trx,
-    );
+  /** An existing account's validation: its own AWS account, its bundles and regions. */
+  function recheckOptionsOf(account: Account): ValidationOptions {
+    return {
+      expectedAccountId: account.awsAccountId,
+      permissions: permissionsOf(account.bundles, account.regions),
+    };
   }
 
-  function sealSecret(tenantId: string, accountId: string, secretAccessKey: string) {
-    return deps.envelope.seal(secretAccessKey, {
-      tenantId,
-      ownerId: accountId,
-      field: SECRET_ACCESS_KEY_FIELD,
-    });
-  }
+  const rotation = createExternalIdRotation({
+    db: deps.db,
+    clock: deps.clock,
+    randomBytes: deps.randomBytes,
+    externalIdGraceDays: deps.externalIdGraceDays,
+    audit: deps.audit,
+    events: deps.events,
+    connections: deps.connections,
+    accounts,
+    validateAccount: (account, credentials) =>
+      validateCredentials(deps, credentials, recheckOptionsOf(account)),
+    onSwitched: announceChange,
+  });
 
   return {
     /**
-     * A new external ID for a role account, with a grace period. Onramp keeps assuming the role with
-     * the one in use until a check with the new one passes (advanceExternalId); meanwhile the
-     * templates list both, and the replaced one stays listed until the grace period ends.
+     * A new external ID for a role account, with a grace period (external-id-rotation.ts): both are
+     * accepted until a check with the new one passes.
      */
-    async regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
-      const account = await findAccount(caller.tenantId, accountId);
-      if (account.method !== 'role' || !account.connectionId || !account.externalId) {
-        const message =
-          'Only an account connected with an IAM role from an Onramp connection has an external ID.';
-        throw new AppError('conflict', message, [
-          { field: 'method', code: 'no_external_id', message },
-        ]);
-      }
-      const connection = await deps.connections.getConnection(
-        caller.tenantId,
-        account.connectionId,
-      );
-      const externalId = generateExternalId(deps.randomBytes(32));
-      const until = new Date(deps.clock().getTime() + graceDays * DAY_MS).toISOString();
-      await inTransaction(undefined, async (trx) => {
-        // Under the connection's lock, which a switch takes too: the ID in use is read after any
-        // switch that committed, and a switch still running sees the new ID and gives up.
-        await deps.connections.lock(caller.tenantId, connection.id, trx);
-        const inUse =
-          (await accounts.find(caller.tenantId, accountId, trx))?.externalId ?? account.externalId;
-        // The one Onramp uses stays accepted: a regeneration before the last one took over replaces
-        // only the new one that no role accepted yet.
-        const rotated = await deps.connections.rotateExternalId(
-          caller.tenantId,
-          connection.id,
-          {
-            from: connection.externalId,
-            externalId,
-            previous: inUse as string,
-            until,
-          },
-          trx,
-        );
-        if (!rotated) {
-          const message =
-            'The external ID was regenerated at the same moment; reload and try again.';
-          throw new AppError('conflict', message, [
-            { field: 'externalId', code: 'concurrent_change', message },
-          ]);
-        }
-        await audit(
-          caller,
-          'account.external_id_regenerated',
-          { type: 'account', id: accountId },
-          { name: account.name, connectionId: connection.id, previousAcceptedUntil: until },
-          trx,
-        );
-        await publishExternalIdChange(account, 'regenerated', until, trx);
-      });
-      return deps.connections.getConnection(caller.tenantId, connection.id);
+    regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+      return rotation.regenerate(caller, accountId);
     },
 
     /**
-     * Moves a role account along a regeneration, before a health check: once a validation with the
-     * new external ID passes, Onramp uses it; once it does and the grace period is over, the old one
-     * leaves the templates. Each step is audited and published. Nothing happens while AWS cannot
-     * tell (the next check tries again). Returns the external ID in use afterwards.
+     * Before a health check: switches to a regenerated external ID once it passes, and drops the
+     * previous one after the grace period (external-id-rotation.ts). Returns the ID in use.
      */
-    async advanceExternalId(tenantId: string, accountId: string): Promise<string | undefined> {
-      const account = await accounts.find(tenantId, accountId);
-      if (account?.method !== 'role' || !account.connectionId || !account.roleArn)
-        return account?.externalId ?? undefined;
-      const connection = await deps.connections.find(tenantId, account.connectionId);
-      if (!connection) return account.externalId ?? undefined;
-      const system: Caller = {
-        tenantId,
-        actorType: 'system',
-        actorId: null,
-        requestId: newId('request'),
-        sourceIp: '',
-      };
-      let inUse = account.externalId;
-      if (inUse !== connection.externalId) {
-        const report = await validateCredentials(
-          deps,
-          {
-            method: 'role',
-            partition: account.partition,
-            roleArn: account.roleArn,
-            externalId: connection.externalId,
-          },
-          {
-            expectedAccountId: account.awsAccountId,
-            permissions: permissionsOf(account.bundles, account.regions),
-          },
-        ).catch(() => undefined);
-        if (!report?.valid) return inUse ?? undefined;
-        const switched = await inTransaction(undefined, async (trx) => {
-          const from = account.externalId;
-          const to = connection.externalId;
-          if (!(await accounts.switchExternalId(tenantId, accountId, { from, to }, now(), trx)))
-            return false;
-          // A regeneration since the validation replaced the ID that passed: switching to it now
-          // would use an ID the templates no longer list. Undo; the next check tries the new one.
-          const current = await deps.connections.lock(tenantId, connection.id, trx);
-          if (current?.externalId !== connection.externalId) throw new SwitchOutdated();
-          await audit(
-            system,
-            'account.external_id_switched',
-            { type: 'account', id: accountId },
-            { name: account.name, connectionId: connection.id },
-            trx,
-          );
-          await publishExternalIdChange(
-            { ...account, externalId: connection.externalId },
-            'switched',
-            connection.previousExternalIdUntil,
-            trx,
-          );
-          return true;
-        }).catch((error: unknown) => {
-          if (error instanceof SwitchOutdated) return false;
-          throw error;
-        });
-        if (!switched) return (await accounts.find(tenantId, accountId))?.externalId ?? undefined;
-        announceChange(accountId);
-        inUse = connection.externalId;
-      }
-      const previous = connection.previousExternalId;
-      const until = connection.previousExternalIdUntil;
-      if (
-        previous &&
-        inUse === connection.externalId &&
-        (until === null || Date.parse(until) <= deps.clock().getTime())
-      ) {
-        await inTransaction(undefined, async (trx) => {
-          if (
-            !(await deps.connections.dropPreviousExternalId(tenantId, connection.id, previous, trx))
-          )
-            return;
-          await audit(
-            system,
-            'account.external_id_previous_dropped',
-            { type: 'account', id: accountId },
-            { name: account.name, connectionId: connection.id },
-            trx,
-          );
-          await publishExternalIdChange(account, 'previous_dropped', null, trx);
-        });
-      }
-      return inUse ?? undefined;
+    advanceExternalId(tenantId: string, accountId: string): Promise<string | undefined> {
+      return rotation.advance(tenantId, accountId);
     },
 
     // ---- accounts ----------------------------------------------------------------------------
@@ -536,7 +359,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const id = newId('account');
       const sealed =
         credentials.method === 'access_keys'
-          ? sealSecret(caller.tenantId, id, credentials.secretAccessKey)
+          ? stored.sealSecret(caller.tenantId, id, credentials.secretAccessKey)
           : undefined;
       const connection = prepared.connection;
       const taken = { tenantId: caller.tenantId, credential: credentialOf(credentials) };
@@ -592,47 +415,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       });
     },
 
-    /**
-     * What a tenant should know before or after connecting this principal: another of its accounts
-     * already signs in with it (create would be refused), or others are in the same AWS account with
-     * another principal (allowed: a second role for another team is legitimate, a forgotten one not).
-     */
-    async noticesFor(
-      tenantId: string,
-      about: {
-        awsAccountId: string;
-        credential:
-          | { method: 'role'; roleArn: string }
-          | { method: 'access_keys'; accessKeyId: string };
-        exceptId?: string;
-      },
-    ): Promise<AccountNotice[]> {
-      const credential = credentialOf(about.credential);
-      const notices: AccountNotice[] = [];
-      const twin = await accounts.findByCredential(tenantId, credential, about.exceptId);
-      if (twin) {
-        notices.push({
-          code: 'already_connected',
-          message: duplicateCredential(credential, twin).message,
-          accounts: [{ id: twin.id, name: twin.name }],
-        });
-      }
-      const siblings = (
-        await accounts.listInAwsAccount(tenantId, about.awsAccountId, {
-          ...(about.exceptId ? { id: about.exceptId } : {}),
-          credentialKey: credentialKeyOf(credential),
-        })
-      ).filter((s) => s.id !== twin?.id);
-      if (siblings.length) {
-        const names = siblings.map((s) => `"${s.name}" (${s.id})`).join(', ');
-        notices.push({
-          code: 'same_aws_account',
-          message: `AWS account ${about.awsAccountId} is also connected as ${names}, with another principal. Both work; delete the one you no longer need.`,
-          accounts: siblings.map((s) => ({ id: s.id, name: s.name })),
-        });
-      }
-      return notices;
-    },
+    /** Another account with this principal, or others in its AWS account (account-duplicates.ts). */
+    noticesFor: duplicates.noticesFor,
 
     async list(
       tenantId: string,
@@ -723,21 +507,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       if (permissionsChanged) {
         // New permissions need the account to be checked again; the finding becomes its status
         // (degraded, with the missing actions, until the role or user is given them).
-        const keys =
-          account.method === 'access_keys'
-            ? await this.readAccessKeys(caller.tenantId, id)
-            : undefined;
-        const credentials: CredentialsInput | undefined =
-          account.method === 'role' && account.roleArn && account.externalId
-            ? {
-                method: 'role',
-                partition: account.partition,
-                roleArn: account.roleArn,
-                externalId: account.externalId,
-              }
-            : keys
-              ? { method: 'access_keys', partition: account.partition, ...keys }
-              : undefined;
+        const credentials = await stored.storedCredentialsOf(account);
         if (credentials) {
           const started = performance.now();
           const report = await validateCredentials(deps, credentials, {
@@ -842,10 +612,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       }
       await ensureCredentialFree(caller.tenantId, credentialOf(credentials), id);
       const started = performance.now();
-      const report = await validateCredentials(deps, credentials, {
-        expectedAccountId: account.awsAccountId,
-        permissions: permissionsOf(account.bundles, account.regions),
-      });
+      const report = await validateCredentials(deps, credentials, recheckOptionsOf(account));
       const durationMs = Math.round(performance.now() - started);
       if (!report.valid || !report.credentials || !report.identity) {
         throw notValidated(
@@ -857,7 +624,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const identity = report.identity;
       const sealed =
         validated.method === 'access_keys'
-          ? sealSecret(caller.tenantId, id, validated.secretAccessKey)
+          ? stored.sealSecret(caller.tenantId, id, validated.secretAccessKey)
           : undefined;
       const taken = {
         tenantId: caller.tenantId,
@@ -940,39 +707,15 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     async checkInputOf(
       account: Account,
     ): Promise<{ credentials: CredentialsInput; options: ValidationOptions } | undefined> {
-      const options: ValidationOptions = {
-        expectedAccountId: account.awsAccountId,
-        permissions: permissionsOf(account.bundles, account.regions),
-      };
-      if (account.method === 'role') {
-        if (!account.roleArn || !account.externalId) return undefined;
-        const { partition, roleArn, externalId } = account;
-        return { credentials: { method: 'role', partition, roleArn, externalId }, options };
-      }
-      const keys = await this.readAccessKeys(account.tenantId, account.id);
-      if (!keys) return undefined;
-      return {
-        credentials: { method: 'access_keys', partition: account.partition, ...keys },
-        options,
-      };
+      const credentials = await stored.storedCredentialsOf(account);
+      return credentials && { credentials, options: recheckOptionsOf(account) };
     },
 
     /**
      * The stored keys of an access-key account, opened. For Onramp's own use (vending credentials);
      * no route returns them.
      */
-    async readAccessKeys(tenantId: string, id: string): Promise<AccessKeys | undefined> {
-      const account = await accounts.find(tenantId, id);
-      if (account?.method !== 'access_keys' || !account.accessKeyId) return undefined;
-      const sealed = await accounts.findSecret(tenantId, id, SECRET_ACCESS_KEY_FIELD);
-      if (!sealed) return undefined;
-      const secretAccessKey = deps.envelope.open(sealed, {
-        tenantId,
-        ownerId: id,
-        field: SECRET_ACCESS_KEY_FIELD,
-      });
-      return { accessKeyId: account.accessKeyId, secretAccessKey };
-    },
+    readAccessKeys: stored.readAccessKeys,
   };
 }
 
@@ -991,57 +734,6 @@ function describeAccount(account: Account): Record<string, unknown> {
     bundles: account.bundles,
     regions: account.regions,
   };
-}
-
-/** What a transaction's unique violation may mean: a taken name, a taken principal. */
-interface TransactionGuard {
-  name?: string | undefined;
-  taken?: {
-    tenantId: string;
-    credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>;
-    exceptId?: string;
-  };
-}
-
-/** The part of credentials that names the principal: the role ARN or the access key ID. */
-function credentialOf(
-  credentials: { method: 'role'; roleArn: string } | { method: 'access_keys'; accessKeyId: string },
-): Pick<Account, 'method' | 'roleArn' | 'accessKeyId'> {
-  return credentials.method === 'role'
-    ? { method: 'role', roleArn: credentials.roleArn.trim(), accessKeyId: null }
-    : { method: 'access_keys', roleArn: null, accessKeyId: credentials.accessKeyId.trim() };
-}
-
-function duplicateCredential(
-  credential: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
-  existing: Pick<Account, 'id' | 'name'>,
-): AppError {
-  const isRole = credential.method === 'role';
-  const what = isRole ? 'This role' : 'This access key';
-  const message = `${what} is already connected as the account "${existing.name}" (${existing.id}).`;
-  return new AppError(
-    'conflict',
-    message,
-    [
-      {
-        field: isRole ? 'roleArn' : 'accessKeyId',
-        code: 'already_connected',
-        message,
-        hint: isRole
-          ? 'Open that account instead, or create another role for a second connection to this AWS account.'
-          : 'Open that account instead, or create another access key (of another IAM user) for a second connection.',
-      },
-    ],
-    {},
-    { existingAccount: { id: existing.id, name: existing.name } },
-  );
-}
-
-function duplicateName(name: string): AppError {
-  const message = `An account named "${name}" already exists in this tenant.`;
-  return new AppError('conflict', message, [
-    { field: 'name', code: 'duplicate_name', message, hint: 'Choose another name.' },
-  ]);
 }
 
 /**
@@ -1064,15 +756,6 @@ function notValidated(report: ValidationReport, what: string): AppError {
   return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
 }
 
-/** Rolls back a switch of external ID that a regeneration overtook. */
-class SwitchOutdated extends Error {}
-
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** A unique constraint refused a row: SQLite's and PostgreSQL's codes. */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
