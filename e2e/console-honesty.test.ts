@@ -231,6 +231,12 @@ describe('the console is honest: no dead ends, no silent failures', () => {
       await scopes.getByText('accounts:read').waitFor();
       expect(await scopes.getByText('credentials:vend').count()).toBe(0);
       expect(await scopes.getByRole('checkbox').count()).toBe(3);
+      // The list has loaded (as an admin) before the demotion: a list still in flight would be refused
+      // too, and show the same 403 a second time.
+      await page
+        .getByText(/No tokens yet/)
+        .or(page.getByRole('columnheader', { name: 'Last used' }))
+        .waitFor();
 
       // Meanwhile the operator makes Ada a viewer: her page still shows the form, the API refuses.
       const demoted = await api(
