@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -34,7 +34,11 @@ import {
   serverOptionsOf,
 } from './http/connection-limits.ts';
 import { registerConsole } from './http/console.ts';
-import { registerProblemHandlers } from './http/error-handler.ts';
+import {
+  MAX_PARAM_LENGTH,
+  registerProblemHandlers,
+  sendFrameworkError,
+} from './http/error-handler.ts';
 import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
 import { newId } from './ids.ts';
 import type { Services } from './wiring.ts';
@@ -49,6 +53,12 @@ export type App = FastifyInstance;
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const deps = services;
   const httpLimits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS;
+  const setCommonHeaders = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    addSecurityHeaders(request, reply, { publicUrl: deps.publicUrl });
+  };
   const app = Fastify({
     ...serverOptionsOf(httpLimits),
     logger: deps.logger ?? false,
@@ -57,6 +67,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     genReqId: () => newId('request'),
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
+    maxParamLength: MAX_PARAM_LENGTH,
+    // A path the router refuses is answered before any hook runs: the same headers, set here.
+    frameworkErrors: (error, request, reply) => {
+      setCommonHeaders(request, reply);
+      sendFrameworkError(error, request, reply);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   limitConnections(app.server, httpLimits);
 
@@ -87,10 +103,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
-    addSecurityHeaders(request, reply, { publicUrl: deps.publicUrl });
+    setCommonHeaders(request, reply);
     return payload;
   });
 

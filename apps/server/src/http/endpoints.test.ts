@@ -70,6 +70,24 @@ describe('endpoints declared in the contracts', () => {
     }
   });
 
+  it('document the routes a stranger may call, and only those, as needing no credential', async () => {
+    const spec = (await h.anonymous.request('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    const open = Object.entries(spec.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.security?.length === 0)
+        .map(([method]) => keyOf(method.toUpperCase(), path)),
+    );
+    // Each carries its credential in the body: a set-up token, a password, a reset or call-back token.
+    expect(open.sort()).toEqual([
+      'POST /v1/callbacks/cloudformation',
+      'POST /v1/password-reset',
+      'POST /v1/session',
+      'POST /v1/setup',
+    ]);
+  });
+
   it('name the path the CloudFormation call-back is rendered with', () => {
     expect(api.callbacks.cloudFormation.path).toBe(CALLBACK_PATH);
   });

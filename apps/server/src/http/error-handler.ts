@@ -1,5 +1,5 @@
 import { CoreValidationError } from '@onramp/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -7,35 +7,59 @@ import {
 import { isDatabaseUnavailable } from '../adapters/db/database.ts';
 import { AppError, PROBLEMS, problemType } from './problems.ts';
 
+/** Fastify's limit on one path parameter (its default, kept): ids are far shorter. */
+export const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Errors Fastify's router raises before a route is found (a malformed %-escape, an over-long
+ * parameter): without this they leave as Fastify's own JSON, not as problems.
+ */
+export function sendFrameworkError(
+  error: Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  // The path is not repeated as `instance`: it may be kilobytes of a stranger's text.
+  sendProblem(error, request, reply, { echoPath: false });
+}
+
+/** Sends an error as its problem, logging what is the operator's to watch. */
+function sendProblem(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { echoPath: boolean } = { echoPath: true },
+): void {
+  const problem = toProblem(error);
+  if (problem.code === 'unavailable') {
+    // An outage of the database is the operator's to watch, not a bug: a warning, without the stack.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    request.log.warn({ err: { code, message } }, 'request failed: the database is unavailable');
+  } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        ...problem.extensions,
+        type: problemType(problem.code),
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        ...(options.echoPath ? { instance: request.url.split('?')[0] } : {}),
+        requestId: request.id,
+        errors: problem.errors,
+      }),
+    );
+}
+
 /**
  * The one place an error becomes a response: every error, thrown anywhere, leaves as RFC 9457
  * problem+json, and an unknown route as a 404 problem.
  */
 export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error);
-    if (problem.code === 'unavailable') {
-      // An outage of the database is the operator's to watch, not a bug: a warning, without the stack.
-      const { code, message } = error as { code?: unknown; message?: unknown };
-      request.log.warn({ err: { code, message } }, 'request failed: the database is unavailable');
-    } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-    reply
-      .status(problem.status)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          ...problem.extensions,
-          type: problemType(problem.code),
-          title: problem.title,
-          status: problem.status,
-          detail: problem.detail,
-          instance: request.url.split('?')[0],
-          requestId: request.id,
-          errors: problem.errors,
-        }),
-      );
-  });
+  app.setErrorHandler(sendProblem);
   app.setNotFoundHandler((request, reply) => {
     reply
       .status(404)
@@ -135,6 +159,29 @@ export function toProblem(error: unknown): ProblemOut {
     };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  // The router refused the path before any route ran (see sendFrameworkError).
+  if (fastifyError.code === 'FST_ERR_BAD_URL') {
+    const message = 'The path has a malformed %-escape.';
+    return {
+      code: 'invalid_request',
+      status: 400,
+      title: PROBLEMS.invalid_request.title,
+      detail: message,
+      errors: [{ field: 'path', code: 'invalid_format', message }],
+      headers: {},
+    };
+  }
+  if (fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message = `A parameter in the path is longer than ${MAX_PARAM_LENGTH} characters.`;
+    return {
+      code: 'uri_too_long',
+      status: 414,
+      title: PROBLEMS.uri_too_long.title,
+      detail: message,
+      errors: [{ field: 'path', code: 'too_long', message }],
+      headers: {},
+    };
+  }
   if (fastifyError.statusCode === 413) {
     return {
       code: 'payload_too_large',

@@ -12,6 +12,7 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'This conflicts with what exists' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The URL is too long' },
   unsupported_media_type: { status: 415, title: 'Send application/json' },
   validation_failed: { status: 422, title: 'Validation failed' },
   limit_reached: { status: 422, title: 'A limit of this tenant is reached' },

@@ -15,6 +15,7 @@ export const sessionEndpoints = {
     path: '/v1/setup',
     tags: ['session'],
     summary: 'Create the first operator admin with the one-time set-up token the server printed',
+    anonymous: true,
     body: setupRequestSchema,
     responses: { 201: sessionResponseSchema },
   }),
