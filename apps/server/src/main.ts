@@ -27,7 +27,6 @@ import {
 } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
-import { withAwsMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
@@ -77,8 +76,8 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
-  // One registry for the API and the background jobs, and the gateway measured into it once: /metrics
-  // counts the health scheduler's AWS calls as well as the requests'.
+  // The registry /metrics serves; wiring.ts measures the gateway into it once, for the API and the
+  // background jobs alike.
   const metrics = createMetricsRegistry();
   const deps: AppDeps = {
     db: database.db,
@@ -87,14 +86,11 @@ async function start(): Promise<void> {
     hubs,
     envelope: createEnvelope(keyring),
     metrics,
-    aws: withAwsMetrics(
-      createSdkAwsGateway({
-        log: awsLog,
-        ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
-        hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
-      }),
-      metrics,
-    ),
+    aws: createSdkAwsGateway({
+      log: awsLog,
+      ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
+      hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,
+    }),
     clock: () => new Date(),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     actions,

@@ -11,8 +11,8 @@ const meteredInto = new WeakMap<AwsGateway, MetricsRegistry>();
  * implementation are measured the same way; a Proxy, so methods added to the port are measured
  * without touching this file.
  *
- * A gateway already measured into `registry` is returned as it is: main.ts meters the gateway once
- * and hands it to the app and the jobs, which may each ask again without counting a call twice.
+ * A gateway already measured into `registry` is returned as it is: a graph built again over the
+ * same deps (a test's second app, a job with other settings) never counts a call twice.
  */
 export function withAwsMetrics(
   gateway: AwsGateway,
@@ -56,8 +56,8 @@ export function withAwsMetrics(
 /**
  * The dependencies with one metrics registry and the AWS gateway measured into it: what the app and
  * the background jobs both run with, so /metrics counts every AWS call, whoever made it. Without a
- * registry in `deps` a new one is made, which nothing serves: the composition root (main.ts) passes
- * the one /metrics renders.
+ * registry in `deps` a new one is made, which nothing serves: main.ts passes the one /metrics
+ * renders, and the composition root (wiring.ts) calls this once.
  */
 export function withMetrics<D extends { aws: AwsGateway; metrics?: MetricsRegistry | undefined }>(
   deps: D,
