@@ -67,7 +67,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     genReqId: () => newId('request'),
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false } },
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A path the router refuses is answered before any hook runs: the same headers, set here.
     frameworkErrors: (error, request, reply) => {
       setCommonHeaders(request, reply);
