@@ -180,6 +180,7 @@ const keysInput = z.object({
   secretAccessKey: z.string().min(1).meta({ writeOnly: true, format: 'password' }),
   bundles: bundleSelectionSchema.default('default'),
   regions: z.array(regionIdSchema).max(50).default([]),
+  acceptMissingPermissions: z.boolean().optional(),
 });
 const roleInput = z.object({
   method: z.literal('role'),
@@ -188,6 +189,12 @@ const roleInput = z.object({
   description: descriptionText.optional(),
   connectionId: z.string().min(1),
   roleArn: z.string().trim().min(1),
+  /**
+   * Save the account although actions of its bundles are missing (the tenant confirmed which features
+   * will not work): it is saved `degraded` with the missing actions, and the update path fixes it.
+   * Identity and external-ID failures still refuse the account.
+   */
+  acceptMissingPermissions: z.boolean().optional(),
 });
 
 /** POST /v1/accounts and POST /v1/accounts/validate */
@@ -224,6 +231,30 @@ export const validationResultSchema = z.object({
 });
 
 /** An account as every interface shows it: an allow-list with no field that could hold a secret. */
+/** The difference in one bundle between what an account was granted and what the catalog asks now. */
+export const permissionChangeSchema = z.object({
+  bundle: z.string(),
+  /** Actions the catalog asks for now that the account was not granted. */
+  add: z.array(z.string()),
+  /** Actions the account was granted that no chosen bundle needs any more. */
+  remove: z.array(z.string()),
+});
+
+/**
+ * `outdated`: the catalog changed since the account was connected or last updated, so its role's
+ * policies no longer match (worked out at start-up, no AWS call; the next check confirms it).
+ * `trimmed`: a check found actions missing that the account had been granted (someone removed them
+ * from the role's policies) — a different cause, with a different fix.
+ */
+export const accountPermissionsSchema = z.object({
+  outdated: z.boolean(),
+  outdatedSince: z.string().nullable(),
+  changes: z.array(permissionChangeSchema),
+  trimmed: z.array(z.object({ bundle: z.string(), actions: z.array(z.string()) })),
+  /** When the account's granted permission set was last recorded (connected or updated). */
+  grantedAt: z.string().nullable(),
+});
+
 export const accountSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -250,6 +281,8 @@ export const accountSchema = z.object({
    */
   stale: z.boolean(),
   staleSince: z.string().nullable(),
+  /** What the catalog asks of the account now, against what it was granted (issue 14). */
+  permissions: accountPermissionsSchema.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -268,6 +301,8 @@ export const listAccountsQuerySchema = z.object({
   partition: partitionIdSchema.optional(),
   method: methodSchema.optional(),
   status: accountStatusSchema.optional(),
+  /** `true`: only accounts whose permissions the catalog has changed since they were granted. */
+  outdated: z.enum(['true', 'false']).optional(),
   awsAccountId: z
     .string()
     .regex(/^\d{12}$/)
@@ -334,3 +369,49 @@ export const attachIamPoliciesRequestSchema = z.object({
 });
 
 export const attachIamPoliciesResponseSchema = z.object({ attached: z.array(z.string()) });
+
+/**
+ * POST /v1/accounts/:id/permissions/update: what the tenant applies to bring the account's role (or
+ * user) to what its bundles need now, in the way it was made. Nothing changes in Onramp until
+ * POST …/permissions/verify finds the new permissions in place.
+ */
+export const permissionsUpdateSchema = z.object({
+  /** How the role was made (the connection's set-up method), or `access_keys` for a keys account. */
+  madeWith: z.enum(['cloudformation', 'quick_create', 'terraform', 'manual', 'access_keys']),
+  changes: z.array(permissionChangeSchema),
+  /** The managed policies as they should be now (what CloudFormation, Terraform or the steps create). */
+  policies: z.array(z.object({ name: z.string(), document: policyDocumentSchema })),
+  cloudFormation: z
+    .object({
+      stackName: z.string(),
+      template: z.string(),
+      deployCommand: z.string(),
+      changeSetCommand: z.string(),
+      /** The AWS console's update-stack page, where the partition has a template bucket. */
+      updateStackUrl: z.string().nullable(),
+    })
+    .nullable(),
+  terraform: z.object({ file: z.string() }).nullable(),
+  /** Numbered steps for the manual path (and for access keys: the user policy to replace). */
+  steps: z.array(z.object({ title: z.string(), detail: z.string() })),
+});
+
+/** GET /v1/accounts/summary: the fleet at a glance (the operator names a tenant, or sees its own). */
+export const accountsSummarySchema = z.object({
+  total: z.number().int(),
+  byStatus: z.record(accountStatusSchema, z.number().int()),
+  outdated: z.number().int(),
+  trimmed: z.number().int(),
+  byPartition: z.array(
+    z.object({ partition: partitionIdSchema, total: z.number().int(), outdated: z.number().int() }),
+  ),
+  byBundle: z.array(
+    z.object({
+      bundle: z.string(),
+      accounts: z.number().int(),
+      outdated: z.number().int(),
+      /** Actions the catalog asks for that outdated accounts lack, with how many lack each. */
+      missing: z.array(z.object({ action: z.string(), accounts: z.number().int() })),
+    }),
+  ),
+});

@@ -27,6 +27,8 @@ export const checkTriggerSchema = z.enum([
   'permissions_changed',
   'credentials_replaced',
   'stack_deleted',
+  /** The tenant applied the permission update and asked Onramp to verify it. */
+  'permissions_updated',
 ]);
 
 /** One health check of an account, as recorded (GET /v1/accounts/:id/checks, POST …/check). */
@@ -66,6 +68,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'account.credentials_rotated',
   /** An external ID regenerated, switched to once the role accepts it, or its predecessor dropped. */
   'account.external_id_changed',
+  /** A catalog change left the account's granted permissions behind what its bundles need. */
+  'account.permissions_outdated',
+  /** The account's permissions were updated and verified (a check with trigger permissions_updated). */
+  'account.permissions_updated',
 ] as const;
 
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
