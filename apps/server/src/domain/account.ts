@@ -60,9 +60,48 @@ export interface Account {
   staleSince: string | null;
   /** Role accounts: how the role reached Onramp (null for keys, and roles connected before 0007). */
   roleOrigin: RoleOrigin | null;
+  /** What the account was granted, and how that compares with the catalog and the last check. */
+  permissions: AccountPermissionState;
   createdAt: string;
   updatedAt: string;
 }
+
+/** One bundle's actions as granted, with a hash of them that changes when the catalog's bundle does. */
+export interface GrantedBundle {
+  hash: string;
+  actions: string[];
+}
+
+/** The difference in one bundle between what was granted and what the catalog asks now. */
+export interface PermissionChange {
+  bundle: string;
+  add: string[];
+  remove: string[];
+}
+
+/** Granted actions of a bundle that a check found missing (someone trimmed the role's policies). */
+export interface TrimmedBundle {
+  bundle: string;
+  actions: string[];
+}
+
+export interface AccountPermissionState {
+  /** By bundle id; null when nothing was recorded (accounts connected before grants were kept). */
+  granted: Record<string, GrantedBundle> | null;
+  grantedAt: string | null;
+  /** Since when the catalog asks more or less than was granted; null when it matches. */
+  outdatedSince: string | null;
+  changes: PermissionChange[];
+  trimmed: TrimmedBundle[];
+}
+
+export const NO_PERMISSION_STATE: AccountPermissionState = {
+  granted: null,
+  grantedAt: null,
+  outdatedSince: null,
+  changes: [],
+  trimmed: [],
+};
 
 /** What started a check: a health check, a person, or a change of the account. */
 export type CheckTrigger =

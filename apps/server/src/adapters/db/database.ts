@@ -18,6 +18,7 @@ import { webhookSecretRotation } from './migrations/0004_webhook_secret_rotation
 import { usersHardening } from './migrations/0006_users_hardening.ts';
 import { connectionLifecycle } from './migrations/0007_connection_lifecycle.ts';
 import { accountIdentityIndex } from './migrations/0010_account_identity_index.ts';
+import { permissionGrants } from './migrations/0011_permission_grants.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -150,6 +151,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0006_users_hardening': usersHardening(dialect),
     '0007_connection_lifecycle': connectionLifecycle(dialect),
     '0010_account_identity_index': accountIdentityIndex(dialect),
+    '0011_permission_grants': permissionGrants(dialect),
   };
 }
 

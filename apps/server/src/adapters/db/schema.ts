@@ -127,6 +127,18 @@ export interface AccountsTable {
   updated_at: string;
   /** How the role reached Onramp: stack_callback | pasted_arn (null: keys, or before 0007). */
   role_origin: string | null;
+  /**
+   * JSON `{ [bundleId]: { hash, actions } }`: the bundles' actions the account was granted when it was
+   * connected or last updated (null: before 0011, until its next update).
+   */
+  granted_permissions: string | null;
+  granted_at: string | null;
+  /** Since when the catalog asks more or less of the account than it was granted; null when it matches. */
+  outdated_since: string | null;
+  /** JSON `[{ bundle, add, remove }]`: the difference behind `outdated_since` (null when none). */
+  permission_changes: string | null;
+  /** JSON `[{ bundle, actions }]`: granted actions the last check found missing (null when none). */
+  trimmed_permissions: string | null;
 }
 
 /**

@@ -24,6 +24,13 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     lastCheckedAt: account.lastCheckedAt,
     stale: account.staleSince !== null,
     staleSince: account.staleSince,
+    permissions: {
+      outdated: account.permissions.outdatedSince !== null,
+      outdatedSince: account.permissions.outdatedSince,
+      changes: account.permissions.changes,
+      trimmed: account.permissions.trimmed,
+      grantedAt: account.permissions.grantedAt,
+    },
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };

@@ -7,6 +7,7 @@ import type {
   Account,
   AccountCheckRecord,
   AccountMethod,
+  AccountPermissionState,
   AccountStatus,
   RoleOrigin,
   StatusDetail,
@@ -15,7 +16,7 @@ import { newId } from '../../ids.ts';
 
 export type NewAccount = Omit<
   Account,
-  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince' | 'roleOrigin'
+  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince' | 'roleOrigin' | 'permissions'
 > & { roleOrigin?: RoleOrigin | null };
 
 export type AccountChanges = Partial<
@@ -72,6 +73,19 @@ function toAccount(row: AccountsTable): Account {
     lastCheckedAt: row.last_checked_at,
     staleSince: row.stale_since,
     roleOrigin: (row.role_origin as RoleOrigin | null) ?? null,
+    permissions: {
+      granted: row.granted_permissions
+        ? (JSON.parse(row.granted_permissions) as AccountPermissionState['granted'])
+        : null,
+      grantedAt: row.granted_at ?? null,
+      outdatedSince: row.outdated_since ?? null,
+      changes: row.permission_changes
+        ? (JSON.parse(row.permission_changes) as AccountPermissionState['changes'])
+        : [],
+      trimmed: row.trimmed_permissions
+        ? (JSON.parse(row.trimmed_permissions) as AccountPermissionState['trimmed'])
+        : [],
+    },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -134,6 +148,12 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         status: input.status,
         status_detail: JSON.stringify(input.statusDetail),
         last_checked_at: input.lastCheckedAt,
+        // What it was granted is recorded by the accounts service when it connects or updates it.
+        granted_permissions: null,
+        granted_at: null,
+        outdated_since: null,
+        permission_changes: null,
+        trimmed_permissions: null,
         stale_since: null,
         role_origin: input.roleOrigin ?? null,
         created_at: now,

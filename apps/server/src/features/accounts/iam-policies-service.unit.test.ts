@@ -7,7 +7,7 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Account } from '../../domain/account.ts';
+import { type Account, NO_PERMISSION_STATE } from '../../domain/account.ts';
 import type { Caller } from '../../domain/caller.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import type { AccessKeys } from '../../ports/aws-gateway.ts';
@@ -49,6 +49,7 @@ function accountOf(keys: AccessKeys, bundles: string[]): Account {
     lastCheckedAt: null,
     staleSince: null,
     roleOrigin: null,
+    permissions: NO_PERMISSION_STATE,
     createdAt: '2026-03-01T10:00:00.000Z',
     updatedAt: '2026-03-01T10:00:00.000Z',
   };
