@@ -19,6 +19,7 @@ const TRIGGER_LABELS: Record<string, string> = {
   permissions_changed: 'Permissions changed',
   credentials_replaced: 'Credentials replaced',
   stack_deleted: 'Stack deleted',
+  permissions_updated: 'Permissions updated',
 };
 
 /** The outcome of one check: its status (and the one before when it changed), whether AWS answered. */

@@ -33,6 +33,8 @@ export const EVENT_LABELS: Record<WebhookEventType, string> = {
   'account.credentials_rotated': 'An account’s credentials are replaced',
   'account.external_id_changed':
     'An account’s external ID is regenerated, taken into use, or its old one dropped',
+  'account.permissions_outdated': 'A catalog change leaves an account’s permissions out of date',
+  'account.permissions_updated': 'An account’s permission update is applied and verified',
 };
 
 /** Deliveries per page of an endpoint's log. */
