@@ -42,11 +42,43 @@ function randomSlice(size: number): Buffer {
   return slice;
 }
 
-export function newId(
-  kind: IdKind,
-  now: number = Date.now(),
-  random: Buffer = randomSlice(10),
-): string {
+/** The last id's time and random part: ids made in the same millisecond continue from it. */
+let lastTime = -1;
+const lastRandom = Buffer.alloc(10);
+
+/**
+ * Ids made by this process sort in the order they were made, also within one millisecond (or when
+ * the clock steps back): the next id keeps the last time and adds one to its random part, so a page
+ * "oldest first" never swaps two records created together. Explicit `now` or `random` (tests) are
+ * used as given.
+ */
+export function newId(kind: IdKind, now?: number, random?: Buffer): string {
+  if (now === undefined && random === undefined) {
+    const time = Date.now();
+    if (time > lastTime) {
+      lastTime = time;
+      randomSlice(10).copy(lastRandom);
+    } else {
+      incrementBytes(lastRandom);
+    }
+    return encodeId(kind, lastTime, lastRandom);
+  }
+  return encodeId(kind, now ?? Date.now(), random ?? randomSlice(10));
+}
+
+/** Adds one to a big-endian number; 80 random bits do not overflow within a millisecond. */
+function incrementBytes(bytes: Buffer): void {
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    const byte = bytes[i] ?? 0;
+    if (byte < 255) {
+      bytes[i] = byte + 1;
+      return;
+    }
+    bytes[i] = 0;
+  }
+}
+
+function encodeId(kind: IdKind, now: number, random: Buffer): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {

@@ -12,4 +12,12 @@ describe('ids', () => {
     expect(new Set(same).size).toBe(same.length);
     expect(isId('account', newId('audit'))).toBe(false);
   });
+
+  it('made one after another sort in the order they were made, even within one millisecond', () => {
+    // Thousands of ids in a tight loop: most share their millisecond with others.
+    const made = Array.from({ length: 5000 }, () => newId('connection'));
+    expect([...made].sort()).toEqual(made);
+    expect(new Set(made).size).toBe(made.length);
+    expect(made.every((id) => isId('connection', id))).toBe(true);
+  });
 });
