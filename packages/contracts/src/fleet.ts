@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import {
+  accountSchema,
   accountStatusSchema,
   bundleFindingSchema,
   checkSchema,
   fieldErrorListSchema,
 } from './accounts.ts';
-import { nextCursorSchema, pageQuerySchema, safeTextSchema } from './common.ts';
+import { nextCursorSchema, pageQuerySchema, partitionIdSchema, safeTextSchema } from './common.ts';
 
 /**
  * Looking after connected accounts once they exist: health checks on a schedule and on demand, and
@@ -175,3 +176,33 @@ export type WebhookEventType = z.infer<typeof webhookEventTypeSchema>;
 export type AccountCheck = z.infer<typeof accountCheckSchema>;
 export type WebhookEndpoint = z.infer<typeof webhookEndpointSchema>;
 export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
+
+// ---- permission upgrades ------------------------------------------------------------------------
+
+/**
+ * POST /v1/accounts/recheck: check again, now, every account of the tenant that a filter selects (all
+ * outdated accounts, say), paced by the health checks' own concurrency and AWS rate limits. At least
+ * one filter is required, so a stray call cannot re-check a whole fleet by accident.
+ */
+export const recheckAccountsRequestSchema = z
+  .object({
+    outdated: z.literal(true).optional(),
+    status: accountStatusSchema.optional(),
+    partition: partitionIdSchema.optional(),
+  })
+  .refine((f) => f.outdated !== undefined || f.status !== undefined || f.partition !== undefined, {
+    message: 'Name at least one filter (outdated, status or partition).',
+  });
+
+/** How many accounts the filter selected and are now queued for a check (they run in the background). */
+export const recheckAccountsResponseSchema = z.object({ scheduled: z.number().int() });
+
+/**
+ * POST /v1/accounts/:id/permissions/verify: after the tenant applied the update, Onramp checks the
+ * account again (trigger `permissions_updated`); when it passes, what it now holds is recorded as
+ * granted and the account is no longer outdated or trimmed.
+ */
+export const permissionsVerifyResponseSchema = z.object({
+  account: accountSchema,
+  check: accountCheckSchema,
+});

@@ -62,6 +62,11 @@ export interface Account {
   roleOrigin: RoleOrigin | null;
   /** What the account was granted, and how that compares with the catalog and the last check. */
   permissions: AccountPermissionState;
+  /**
+   * How the bundles were chosen: `default` accounts follow the partition's defaults as the catalog
+   * changes (a bundle made default since is one they lack); `all` every bundle; `custom` their own list.
+   */
+  bundleChoice: 'default' | 'all' | 'custom';
   createdAt: string;
   updatedAt: string;
 }
@@ -70,6 +75,11 @@ export interface Account {
 export interface GrantedBundle {
   hash: string;
   actions: string[];
+  /**
+   * A check proved the account holds these actions (it passed for this bundle when the grant was
+   * recorded, or since). Only then can missing actions be called trimmed.
+   */
+  verified: boolean;
 }
 
 /** The difference in one bundle between what was granted and what the catalog asks now. */

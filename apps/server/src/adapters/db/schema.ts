@@ -128,7 +128,7 @@ export interface AccountsTable {
   /** How the role reached Onramp: stack_callback | pasted_arn (null: keys, or before 0007). */
   role_origin: string | null;
   /**
-   * JSON `{ [bundleId]: { hash, actions } }`: the bundles' actions the account was granted when it was
+   * JSON `{ [bundleId]: { hash, actions, verified } }`: the bundles' actions the account was granted when it was
    * connected or last updated (null: before 0011, until its next update).
    */
   granted_permissions: string | null;
@@ -139,6 +139,8 @@ export interface AccountsTable {
   permission_changes: string | null;
   /** JSON `[{ bundle, actions }]`: granted actions the last check found missing (null when none). */
   trimmed_permissions: string | null;
+  /** default | all | custom (null: custom): whether the account follows the catalog's defaults (0011). */
+  bundle_choice: string | null;
 }
 
 /**

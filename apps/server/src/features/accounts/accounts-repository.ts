@@ -9,15 +9,30 @@ import type {
   AccountMethod,
   AccountPermissionState,
   AccountStatus,
+  GrantedBundle,
+  PermissionChange,
   RoleOrigin,
   StatusDetail,
+  TrimmedBundle,
 } from '../../domain/account.ts';
 import { newId } from '../../ids.ts';
 
 export type NewAccount = Omit<
   Account,
-  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'staleSince' | 'roleOrigin' | 'permissions'
-> & { roleOrigin?: RoleOrigin | null };
+  | 'id'
+  | 'tenantId'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'staleSince'
+  | 'roleOrigin'
+  | 'permissions'
+  | 'bundleChoice'
+> & {
+  roleOrigin?: RoleOrigin | null;
+  bundleChoice?: Account['bundleChoice'];
+  /** What it is granted as it is connected (permission-grants.ts); recorded with the row. */
+  granted?: Record<string, GrantedBundle>;
+};
 
 export type AccountChanges = Partial<
   Pick<
@@ -41,6 +56,8 @@ export interface AccountFilters {
   partition?: PartitionId;
   method?: AccountMethod;
   status?: AccountStatus;
+  /** true: only accounts the catalog has changed since they were granted; false: only the others. */
+  outdated?: boolean;
   awsAccountId?: string;
   /** Contained in the name, the description or the AWS account ID, ignoring case. */
   q?: string;
@@ -86,6 +103,7 @@ function toAccount(row: AccountsTable): Account {
         ? (JSON.parse(row.trimmed_permissions) as AccountPermissionState['trimmed'])
         : [],
     },
+    bundleChoice: (row.bundle_choice as Account['bundleChoice'] | null) ?? 'custom',
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -148,12 +166,12 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         status: input.status,
         status_detail: JSON.stringify(input.statusDetail),
         last_checked_at: input.lastCheckedAt,
-        // What it was granted is recorded by the accounts service when it connects or updates it.
-        granted_permissions: null,
-        granted_at: null,
+        granted_permissions: input.granted ? JSON.stringify(input.granted) : null,
+        granted_at: input.granted ? now : null,
         outdated_since: null,
         permission_changes: null,
         trimmed_permissions: null,
+        bundle_choice: input.bundleChoice ?? 'custom',
         stale_since: null,
         role_origin: input.roleOrigin ?? null,
         created_at: now,
@@ -258,6 +276,8 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       if (filters.partition) query = query.where('partition', '=', filters.partition);
       if (filters.method) query = query.where('method', '=', filters.method);
       if (filters.status) query = query.where('status', '=', filters.status);
+      if (filters.outdated !== undefined)
+        query = query.where('outdated_since', filters.outdated ? 'is not' : 'is', null);
       if (filters.awsAccountId) query = query.where('aws_account_id', '=', filters.awsAccountId);
       if (filters.after) query = query.where('id', '>', filters.after);
       if (filters.q) {
@@ -403,6 +423,64 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         .where('external_id', '=', change.from)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * What the account holds now, recorded after a check proved it (connect, a verified update): its
+     * grants, and nothing outdated or trimmed any more. `bundleChoice` when the bundles were chosen again.
+     */
+    async recordGrants(
+      tenantId: string,
+      id: string,
+      grants: { granted: Record<string, GrantedBundle>; at: string; trimmed?: TrimmedBundle[] },
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      await executor
+        .updateTable('accounts')
+        .set({
+          granted_permissions: JSON.stringify(grants.granted),
+          granted_at: grants.at,
+          outdated_since: null,
+          permission_changes: null,
+          trimmed_permissions: grants.trimmed?.length ? JSON.stringify(grants.trimmed) : null,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * How the account compares with the catalog (`changes`, outdated since when, keeping an earlier
+     * since) and with its last check (`trimmed`); each left as it is when not given.
+     */
+    async setPermissionState(
+      tenantId: string,
+      id: string,
+      state: { changes?: PermissionChange[]; outdatedSince?: string; trimmed?: TrimmedBundle[] },
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      const set: Partial<AccountsTable> = {};
+      if (state.changes !== undefined) {
+        set.permission_changes = state.changes.length ? JSON.stringify(state.changes) : null;
+        if (state.changes.length === 0) set.outdated_since = null;
+      }
+      if (state.trimmed !== undefined)
+        set.trimmed_permissions = state.trimmed.length ? JSON.stringify(state.trimmed) : null;
+      if (Object.keys(set).length > 0)
+        await executor
+          .updateTable('accounts')
+          .set(set)
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .execute();
+      if (state.changes?.length && state.outdatedSince)
+        await executor
+          .updateTable('accounts')
+          .set({ outdated_since: state.outdatedSince })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .where('outdated_since', 'is', null)
+          .execute();
     },
 
     /** Purges every secret of a record (all its fields). */

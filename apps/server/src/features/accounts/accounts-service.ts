@@ -46,6 +46,7 @@ import {
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import { createExternalIdRotation } from './external-id-rotation.ts';
+import { type BundleChoice, grantsOf, principalOf, withVerification } from './permission-grants.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
@@ -61,6 +62,8 @@ export interface ListAccountsInput {
   partition?: PartitionId | undefined;
   method?: AccountMethod | undefined;
   status?: Account['status'] | undefined;
+  /** `true`: only outdated accounts; `false`: only the others. */
+  outdated?: 'true' | 'false' | undefined;
   awsAccountId?: string | undefined;
   q?: string | undefined;
   limit: number;
@@ -107,6 +110,7 @@ interface Prepared {
   name: string;
   description: string;
   bundles: string[];
+  bundleChoice: BundleChoice;
   regions: string[];
   connection: Connection | undefined;
   credentials: CredentialsInput;
@@ -203,6 +207,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         name: input.name,
         description: input.description,
         bundles: selection.bundles.map((b) => b.id),
+        bundleChoice: typeof input.bundles === 'string' ? input.bundles : 'custom',
         regions: [...selection.regions],
         connection: undefined,
         limits,
@@ -227,6 +232,18 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       name: input.name ?? connection.name,
       description: input.description ?? connection.description,
       bundles: selection.bundles.map((b) => b.id),
+      // A connection keeps the bundles it resolved to; one that has exactly the partition's defaults
+      // follows them (the wizard starts from the defaults, and a tenant who kept them wants "the
+      // defaults", not a list frozen today).
+      bundleChoice: sameList(
+        selection.bundles.map((b) => b.id),
+        deps.catalog
+          .defaultBundles(connection.partition)
+          .map((b) => b.id)
+          .sort(),
+      )
+        ? 'default'
+        : 'custom',
       regions: [...selection.regions],
       connection,
       limits,
@@ -391,6 +408,12 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             roleOrigin: connection ? (options.roleOrigin ?? 'pasted_arn') : null,
             accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
             bundles: prepared.bundles,
+            bundleChoice: prepared.bundleChoice,
+            granted: withVerification(
+              grantsOf(deps.catalog, prepared.bundles, principalOf(prepared.method)),
+              report.findings,
+              report.status === 'valid' || report.status === 'degraded',
+            ),
             regions: prepared.regions,
             status: report.status,
             statusDetail: { checks: report.checks, errors: [], findings: report.findings },
@@ -426,6 +449,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       if (query.partition) filters.partition = query.partition;
       if (query.method) filters.method = query.method;
       if (query.status) filters.status = query.status;
+      if (query.outdated) filters.outdated = query.outdated === 'true';
       if (query.awsAccountId) filters.awsAccountId = query.awsAccountId;
       if (query.q?.trim()) filters.q = query.q.trim();
       if (query.cursor !== undefined)

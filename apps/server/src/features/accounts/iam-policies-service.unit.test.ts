@@ -50,6 +50,7 @@ function accountOf(keys: AccessKeys, bundles: string[]): Account {
     staleSince: null,
     roleOrigin: null,
     permissions: NO_PERMISSION_STATE,
+    bundleChoice: 'custom',
     createdAt: '2026-03-01T10:00:00.000Z',
     updatedAt: '2026-03-01T10:00:00.000Z',
   };

@@ -6,7 +6,9 @@ import type { Dialect } from '../dialect.ts';
  * the bundles' actions (with a hash per bundle) when the account was connected or last updated, and
  * what follows from comparing them with the catalog and with the last check: outdated since when,
  * the changes per bundle, and the granted actions a check found missing (trimmed). Accounts made
- * before this have no grants recorded (NULL): they are compared once a grant is recorded for them.
+ * before this have no grants recorded (NULL): the first start-up with grants records the catalog of
+ * that moment as theirs. `bundle_choice` keeps whether the tenant chose the defaults (which follow the
+ * catalog), every bundle, or its own list; accounts made before this (NULL) count as their own list.
  */
 export function permissionGrants(_dialect: Dialect): Migration {
   return { up };
@@ -19,6 +21,7 @@ async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('accounts').addColumn('outdated_since', 'text').execute();
   await db.schema.alterTable('accounts').addColumn('permission_changes', 'text').execute();
   await db.schema.alterTable('accounts').addColumn('trimmed_permissions', 'text').execute();
+  await db.schema.alterTable('accounts').addColumn('bundle_choice', 'text').execute();
   await db.schema
     .createIndex('accounts_tenant_outdated')
     .on('accounts')
