@@ -228,6 +228,11 @@ export const validationResultSchema = z.object({
   checks: z.array(checkSchema),
   errors: fieldErrorListSchema,
   notices: z.array(accountNoticeSchema).default([]),
+  /**
+   * Only permissions are missing (the identity and external ID were proven): the account can be saved
+   * `degraded` with `acceptMissingPermissions: true`; `findings` say which bundles will not work.
+   */
+  savableDegraded: z.boolean().optional(),
 });
 
 /** An account as every interface shows it: an allow-list with no field that could hold a secret. */

@@ -369,7 +369,14 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         signal: options.signal,
       });
       const durationMs = Math.round(performance.now() - started);
-      if (!report.valid || !report.credentials || !report.identity)
+      // Saved degraded only when the tenant accepted it and nothing but permissions is missing: an
+      // identity, external-ID or confused-deputy failure refuses the account whatever was accepted.
+      const savedDegraded =
+        !report.valid &&
+        report.proven &&
+        report.status === 'degraded' &&
+        input.acceptMissingPermissions === true;
+      if (!(report.valid || savedDegraded) || !report.credentials || !report.identity)
         throw notValidated(report, 'The account was not saved');
       const { credentials, identity } = report;
 
@@ -416,7 +423,12 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             ),
             regions: prepared.regions,
             status: report.status,
-            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
+            // A degraded save keeps the permission errors, as a health check finding them would.
+            statusDetail: {
+              checks: report.checks,
+              errors: savedDegraded ? report.errors : [],
+              findings: report.findings,
+            },
             lastCheckedAt: now(),
           },
           trx,
@@ -430,7 +442,20 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           caller,
           'account.created',
           { type: 'account', id },
-          describeAccount(account),
+          {
+            ...describeAccount(account),
+            status: account.status,
+            // What the tenant accepted would not work: per bundle, how many actions (the check has them).
+            ...(savedDegraded
+              ? {
+                  acceptedMissingPermissions: report.findings.map((f) => ({
+                    bundle: f.bundleId,
+                    missing: f.missing.length,
+                    deniedByScp: f.deniedByScp.length,
+                  })),
+                }
+              : {}),
+          },
           trx,
         );
         await publish('account.created', account, trx);
@@ -777,7 +802,18 @@ function notValidated(report: ValidationReport, what: string): AppError {
     );
   }
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
-  return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
+  // Only permissions missing: the findings, and that the account may be saved degraded ("Save anyway").
+  const savableDegraded = report.proven && report.status === 'degraded';
+  return new AppError(
+    'validation_failed',
+    detail,
+    report.errors,
+    {},
+    {
+      checks: report.checks,
+      ...(savableDegraded ? { findings: report.findings, savableDegraded } : {}),
+    },
+  );
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -53,7 +53,13 @@ export interface ValidationReport {
    * `error` check, or the permissions step `unverified`. Never the tenant's fault, never a finding.
    */
   faults: { step: string; error: ProblemFieldError }[];
-  /** Present when valid. */
+  /**
+   * The identity (and for a role, that it requires the external ID) was proven, and nothing but the
+   * permission findings stand in the way: no other error, no step AWS left undecided. A report that
+   * is proven but degraded can be saved when the tenant accepts the missing permissions.
+   */
+  proven: boolean;
+  /** Present when proven (valid, or only permissions missing). */
   credentials: ValidatedCredentials | null;
 }
 
@@ -420,6 +426,10 @@ async function runValidation(
   // A step other than the permissions that AWS did not answer leaves the account undecided.
   const undecided = recorder.faults.some((f) => f.step !== 'permissions');
   const valid = credentials !== undefined && recorder.errors.length === 0 && !undecided;
+  const proven =
+    credentials !== undefined &&
+    !undecided &&
+    recorder.errors.every((e) => PERMISSION_CODES.has(e.code));
   const findings =
     outcome?.kind === 'verified'
       ? outcome.findings.filter((f) => f.missing.length || f.deniedByScp.length)
@@ -437,11 +447,12 @@ async function runValidation(
     valid,
     status,
     findings,
-    identity: valid ? (identity ?? null) : null,
+    identity: proven ? (identity ?? null) : null,
     checks: recorder.checks,
     errors: recorder.errors,
     faults: recorder.faults,
-    credentials: valid ? (credentials ?? null) : null,
+    proven,
+    credentials: proven ? (credentials ?? null) : null,
   };
 }
 
