@@ -46,6 +46,7 @@ import {
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import { createExternalIdRotation } from './external-id-rotation.ts';
+import { permissionsAfterCheck, permissionsDecided } from './permission-findings.ts';
 import { type BundleChoice, grantsOf, principalOf, withVerification } from './permission-grants.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
@@ -512,6 +513,18 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       };
       if (!(await accounts.applyHealth(tenantId, before, record, statusDetail, trx)))
         return undefined;
+      // A check that simulated every bundle proves the complete ones (so a later removal is told
+      // apart as trimmed) and says which granted actions are gone; one that did not decides nothing.
+      let permissions = before.permissions;
+      if (!record.stale && permissionsDecided(record.checks)) {
+        const seen = permissionsAfterCheck(before.permissions, before.bundles, record.findings);
+        const grantedAt = before.permissions.grantedAt;
+        if (
+          seen.changed &&
+          (await accounts.setCheckedPermissions(tenantId, before.id, { ...seen, grantedAt }, trx))
+        )
+          permissions = { ...permissions, granted: seen.granted, trimmed: seen.trimmed };
+      }
       if (options.readBack) return accounts.find(tenantId, before.id, trx);
       return record.stale
         ? { ...before, staleSince: before.staleSince ?? at }
@@ -521,6 +534,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             statusDetail,
             lastCheckedAt: at,
             staleSince: null,
+            permissions,
             ...(record.changed ? { updatedAt: at } : {}),
           };
     },

@@ -10,6 +10,7 @@ import { newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
+import { explainCheck, permissionsDecided } from '../accounts/permission-findings.ts';
 import {
   type ValidationDeps,
   type ValidationReport,
@@ -230,6 +231,19 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
           ? { status: 'invalid' as const, stale: false, findings: [] }
           : { status: before.status, stale: true, findings: [] };
     const { status, stale } = judged;
+    // Missing actions told apart by cause against what the account was granted: trimmed from its
+    // policies (restore them) or asked for anew by the catalog (update them).
+    const explained =
+      'report' in outcome && !stale && permissionsDecided(outcome.report.checks)
+        ? explainCheck(
+            outcome.report,
+            before.permissions.granted,
+            judged.findings,
+            before.method === 'role' ? 'role' : 'user',
+          )
+        : 'report' in outcome
+          ? outcome.report
+          : undefined;
     const record: AccountCheckRecord = {
       id: newId('accountCheck'),
       accountId,
@@ -239,12 +253,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
       changed: status !== before.status,
       stale,
       // Every step with its own outcome, whatever AWS did.
-      checks:
-        'report' in outcome ? outcome.report.checks : 'checks' in outcome ? outcome.checks : [],
+      checks: explained ? explained.checks : 'checks' in outcome ? outcome.checks : [],
       findings: judged.findings,
       errors:
         'report' in outcome
-          ? [...outcome.report.errors, ...outcome.report.faults.map((f) => f.error)]
+          ? [...(explained ?? outcome.report).errors, ...outcome.report.faults.map((f) => f.error)]
           : 'missing' in outcome
             ? [outcome.missing]
             : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
