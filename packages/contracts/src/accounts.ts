@@ -258,6 +258,14 @@ export const accountPermissionsSchema = z.object({
   trimmed: z.array(z.object({ bundle: z.string(), actions: z.array(z.string()) })),
   /** When the account's granted permission set was last recorded (connected or updated). */
   grantedAt: z.string().nullable(),
+  /**
+   * Actions the role's or user's own policies allow that no chosen bundle needs (removable), per
+   * policy: an inline policy by name, a managed one by ARN. Capped (20 policies, 100 actions each);
+   * absent when its policies could not be read.
+   */
+  extra: z.array(z.object({ policy: z.string(), actions: z.array(z.string()) })).optional(),
+  /** When `extra` was read. */
+  extraCheckedAt: z.string().optional(),
 });
 
 export const accountSchema = z.object({

@@ -469,4 +469,58 @@ describe.each(TEST_DIALECTS)('save degraded and trimmed permissions on %s', (dia
     const verified = await verifiedOf(id);
     expect(verified['nodes-ec2']).toBe(true);
   });
+
+  it('lists actions the role’s own policies allow that no chosen bundle needs, and never fails a check for it', async () => {
+    const connection = await newConnection();
+    const role = makeRole(connection);
+    const allow = (actions: string[]): PolicyDocument => ({
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Extra', Effect: 'Allow', Action: actions, Resource: '*' }],
+    });
+    // ec2:DescribeInstances is what a chosen bundle needs; the other two are not.
+    aws.putInlinePolicy(
+      'aws',
+      role.roleArn,
+      'Extras',
+      allow(['dynamodb:*', 'ec2:DescribeInstances', 'sqs:SendMessage']),
+    );
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: connection.id,
+      roleArn: role.roleArn,
+    });
+    expectStatus(created, 201);
+    expect(created.body).toMatchObject({
+      status: 'valid',
+      permissions: {
+        extra: [{ policy: 'Extras', actions: ['dynamodb:*', 'sqs:SendMessage'] }],
+        extraCheckedAt: expect.any(String),
+      },
+    });
+    const id = created.body.id as string;
+
+    // AWS failing to list the policies: the check stands, and the last reading is kept.
+    aws.putInlinePolicy('aws', role.roleArn, 'More', allow(['s3:DeleteBucket']));
+    aws.injectFault({ kind: 'error', action: 'ListRolePolicies' });
+    try {
+      const kept = await check(id);
+      expect(kept).toMatchObject({
+        status: 'valid',
+        permissions: { extra: [{ policy: 'Extras', actions: ['dynamodb:*', 'sqs:SendMessage'] }] },
+      });
+    } finally {
+      aws.clearFaults();
+    }
+    const read = await check(id);
+    expect(read.status).toBe('valid');
+    expect(read.permissions.extra).toHaveLength(2);
+    expect(read.permissions.extra).toEqual(
+      expect.arrayContaining([
+        { policy: 'Extras', actions: ['dynamodb:*', 'sqs:SendMessage'] },
+        { policy: 'More', actions: ['s3:DeleteBucket'] },
+      ]),
+    );
+    const other = await h.tenant();
+    expectProblem(await other.admin.request('GET', `/v1/accounts/${id}`), 404);
+  });
 });

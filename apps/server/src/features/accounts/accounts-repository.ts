@@ -115,6 +115,7 @@ function parseStatusDetail(text: string): StatusDetail {
     checks: parsed.checks ?? [],
     errors: parsed.errors ?? [],
     findings: parsed.findings ?? [],
+    ...(parsed.extra ? { extra: parsed.extra } : {}),
   };
 }
 

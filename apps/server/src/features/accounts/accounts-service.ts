@@ -15,6 +15,7 @@ import type {
   AccountStatus,
   CheckTrigger,
   RoleOrigin,
+  StatusDetail,
 } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
@@ -34,6 +35,7 @@ import {
   type ValidationReport,
   validateCredentials,
 } from '../validation/accounts-validation.ts';
+import type { ExtraPermissions } from '../validation/extra-permissions.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { createAccountCredentials } from './account-credentials.ts';
 import { createAccountDuplicates, credentialOf } from './account-duplicates.ts';
@@ -367,6 +369,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const report = await validateCredentials(deps, prepared.credentials, {
         permissions: permissionsOf(prepared.bundles, prepared.regions),
         ...(options.waitForPropagation ? { waitForPropagation: true } : {}),
+        readExtra: true,
         signal: options.signal,
       });
       const durationMs = Math.round(performance.now() - started);
@@ -429,6 +432,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
               checks: report.checks,
               errors: savedDegraded ? report.errors : [],
               findings: report.findings,
+              ...(report.extra ? { extra: { checkedAt: now(), policies: report.extra } } : {}),
             },
             lastCheckedAt: now(),
           },
@@ -503,13 +507,18 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       before: Account,
       record: AccountCheckRecord,
       trx: Kysely<Database>,
-      options: { readBack: boolean },
+      options: { readBack: boolean; extra?: ExtraPermissions[] | undefined },
     ): Promise<Account | undefined> {
       const at = record.at;
-      const statusDetail = {
+      // Extra permissions are read less often than checks run: the last reading stays until the next.
+      const extra = options.extra
+        ? { checkedAt: at, policies: options.extra }
+        : before.statusDetail.extra;
+      const statusDetail: StatusDetail = {
         checks: record.checks,
         errors: record.errors,
         findings: record.findings,
+        ...(extra ? { extra } : {}),
       };
       if (!(await accounts.applyHealth(tenantId, before, record, statusDetail, trx)))
         return undefined;

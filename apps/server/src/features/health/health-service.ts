@@ -16,6 +16,7 @@ import {
   type ValidationReport,
   validateCredentials,
 } from '../validation/accounts-validation.ts';
+import type { ExtraPermissions } from '../validation/extra-permissions.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { type CheckHistory, createCheckHistory } from './check-history.ts';
 import { createHealthRepository } from './health-repository.ts';
@@ -49,6 +50,19 @@ export interface HealthServiceDeps extends ValidationDeps {
   events?: EventPublisher | undefined;
 }
 
+/** Extra permissions are read again by a scheduled check once the last reading is this old. */
+const EXTRA_READ_EVERY_MS = 24 * 3600_000;
+
+/**
+ * Whether a check also reads the principal's policies for extra permissions: one a person asked for
+ * or a change started always; a scheduled one at most daily, as it costs a few IAM calls per policy.
+ */
+function readsExtra(account: Account, trigger: CheckTrigger, now: Date): boolean {
+  if (trigger !== 'schedule') return true;
+  const last = account.statusDetail.extra?.checkedAt;
+  return !last || now.getTime() - Date.parse(last) >= EXTRA_READ_EVERY_MS;
+}
+
 /** A ±10% spread, so accounts connected together are not all checked together forever. */
 function jitter(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
@@ -70,10 +84,12 @@ export async function applyCheck(
   tenantId: string,
   before: Account,
   record: AccountCheckRecord,
+  extra?: ExtraPermissions[],
 ): Promise<Account | undefined> {
   // What the update made of the account (read back only when an event is to carry it).
   const after = await deps.accounts.recordHealth(tenantId, before, record, trx, {
     readBack: record.changed && Boolean(deps.events),
+    extra,
   });
   if (!after) return undefined;
   await deps.history.record(tenantId, record, trx);
@@ -133,6 +149,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
   async function validate(
     account: Account,
     signal: AbortSignal | undefined,
+    readExtra: boolean,
   ): Promise<
     | { report: ValidationReport }
     | { missing: ProblemFieldError }
@@ -151,7 +168,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     }
     try {
       return {
-        report: await validateCredentials(deps, input.credentials, { ...input.options, signal }),
+        report: await validateCredentials(deps, input.credentials, {
+          ...input.options,
+          signal,
+          readExtra,
+        }),
       };
     } catch (error) {
       if (error instanceof AppError && error.code === 'upstream_unavailable' && !signal?.aborted) {
@@ -218,7 +239,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
         ? await deps.accounts.advanceExternalId(tenantId, accountId)
         : undefined;
     const started = performance.now();
-    const outcome = await validate(externalId ? { ...before, externalId } : before, options.signal);
+    const outcome = await validate(
+      externalId ? { ...before, externalId } : before,
+      options.signal,
+      readsExtra(before, trigger, deps.clock()),
+    );
     if (options.signal?.aborted)
       throw new AppError('upstream_unavailable', 'The check was cancelled; nothing was recorded.');
     const durationMs = Math.round(performance.now() - started);
@@ -266,7 +291,8 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     };
 
     const account = await deps.db.transaction().execute(async (trx) => {
-      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record);
+      const extra = 'report' in outcome && !stale ? outcome.report.extra : undefined;
+      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record, extra);
       if (!after) return undefined;
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }

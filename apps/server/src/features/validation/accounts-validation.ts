@@ -19,6 +19,7 @@ import type { HubIdentity } from '../../ports/hubs.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
 import { askAws, faultError, refusalError } from './aws-refusals.ts';
+import { type ExtraPermissions, extraPermissions } from './extra-permissions.ts';
 import { checkPermissions, type PermissionOutcome } from './permissions-check.ts';
 
 /**
@@ -61,6 +62,11 @@ export interface ValidationReport {
   proven: boolean;
   /** Present when proven (valid, or only permissions missing). */
   credentials: ValidatedCredentials | null;
+  /**
+   * When asked for (`readExtra`) and the principal's policies could be read: the actions they allow
+   * that no chosen bundle needs. Undefined otherwise; reading them never fails a validation.
+   */
+  extra?: ExtraPermissions[] | undefined;
 }
 
 export interface ValidationDeps {
@@ -84,6 +90,8 @@ export interface ValidationOptions {
    * propagates it. In a set-up flow, retry AssumeRole with backoff for about a minute.
    */
   waitForPropagation?: boolean;
+  /** Also read the principal's own policies for actions no chosen bundle needs (report.extra). */
+  readExtra?: boolean;
   /**
    * Aborted when the answer is no longer wanted (the client went away): every AWS call in flight is
    * cut, and validation ends with an error rather than a report.
@@ -207,6 +215,26 @@ async function runValidation(
   /** Credentials to act as the account: its keys, or the validation session of its role. */
   let session: AccountCredentials | undefined;
   let outcome: PermissionOutcome | undefined;
+  let extra: ExtraPermissions[] | undefined;
+
+  /** Not a step: what it finds is advice, and AWS refusing or failing it changes nothing. */
+  const readExtra = async (
+    who: { principalArn: string; credentials: AccountCredentials } | undefined,
+  ): Promise<void> => {
+    const chosen = options.permissions;
+    if (!options.readExtra || !who || !chosen || chosen.bundles.length === 0) return;
+    try {
+      const policies = await deps.aws.readPrincipalPolicies(
+        input.partition,
+        who.credentials,
+        who.principalArn,
+        { signal },
+      );
+      extra = extraPermissions(policies, chosen.bundles, input.method === 'role' ? 'role' : 'user');
+    } catch {
+      extra = undefined;
+    }
+  };
 
   const permissionsStep = (
     subject:
@@ -396,6 +424,7 @@ async function runValidation(
     });
     const [deputySafe] = await Promise.all([
       deputyCheck,
+      readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
       permissionsStep(
         identity && session && roleArn
           ? { principalArn: roleArn, credentials: session, identity }
@@ -405,11 +434,16 @@ async function runValidation(
     if (roleArn && identity && deputySafe) credentials = { method: 'role', roleArn };
   }
   if (input.method === 'access_keys') {
-    await permissionsStep(
-      identity && session
-        ? { principalArn: identity.arn, credentials: session, identity }
-        : undefined,
-    );
+    await Promise.all([
+      permissionsStep(
+        identity && session
+          ? { principalArn: identity.arn, credentials: session, identity }
+          : undefined,
+      ),
+      readExtra(
+        identity && session ? { principalArn: identity.arn, credentials: session } : undefined,
+      ),
+    ]);
   }
   recordValidationChecks(deps.metrics, recorder.checks);
   if (!answered && recorder.faults.length > 0) {
@@ -453,6 +487,7 @@ async function runValidation(
     faults: recorder.faults,
     proven,
     credentials: proven ? (credentials ?? null) : null,
+    ...(proven && extra ? { extra } : {}),
   };
 }
 
