@@ -344,6 +344,28 @@ describe.each(TEST_DIALECTS)('save degraded and trimmed permissions on %s', (dia
     expect(ids).not.toContain(user.accountId);
   });
 
+  it('saves unverified, never degraded with guessed findings, when AWS fails the simulation', async () => {
+    const connection = await newConnection();
+    const role = makeRole(connection, { drop: ['s3:GetBucketLocation'] });
+    aws.injectFault({ kind: 'error', status: 503, action: 'SimulatePrincipalPolicy' });
+    let saved: Awaited<ReturnType<typeof a.admin.request>>;
+    try {
+      saved = await a.admin.request('POST', '/v1/accounts', {
+        method: 'role',
+        connectionId: connection.id,
+        roleArn: role.roleArn,
+        acceptMissingPermissions: true,
+      });
+    } finally {
+      aws.clearFaults();
+    }
+    expectStatus(saved, 201);
+    expect(saved.body).toMatchObject({ status: 'unverified', findings: [] });
+    expect(Object.values(await verifiedOf(saved.body.id)).every((v) => v === false)).toBe(true);
+    // The next check that reaches AWS finds what is missing.
+    expect(await check(saved.body.id)).toMatchObject({ status: 'degraded', findings: [GAP] });
+  });
+
   it('refuses a viewer, and another tenant cannot use the connection', async () => {
     const connection = await newConnection();
     const role = makeRole(connection, { drop: ['s3:GetBucketLocation'] });
@@ -412,6 +434,17 @@ describe.each(TEST_DIALECTS)('save degraded and trimmed permissions on %s', (dia
     expect(last.checks.find((c: { name: string }) => c.name === 'permissions').detail).toContain(
       '(trimmed)',
     );
+
+    // AWS failing the simulation decides nothing: the account keeps its health and what was trimmed.
+    aws.injectFault({ kind: 'error', status: 503, action: 'SimulatePrincipalPolicy' });
+    try {
+      expect(await check(id)).toMatchObject({
+        status: 'degraded',
+        permissions: { trimmed: [{ bundle: 'nodes-ec2', actions: ['iam:ListInstanceProfiles'] }] },
+      });
+    } finally {
+      aws.clearFaults();
+    }
 
     role.edit([]);
     expect(await check(id)).toMatchObject({
