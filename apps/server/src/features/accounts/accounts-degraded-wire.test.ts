@@ -454,6 +454,48 @@ describe.each(TEST_DIALECTS)('save degraded and trimmed permissions on %s', (dia
     });
   });
 
+  it('reports a user’s trimmed policy as trimmed too, in the user’s words', async () => {
+    const user = makeUser();
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'access_keys',
+      name: `Trimmed keys ${++n}`,
+      partition: 'aws',
+      accessKeyId: user.accessKeyId,
+      secretAccessKey: user.secretAccessKey,
+    });
+    expectStatus(created, 201);
+    expect(created.body.status).toBe('valid');
+    const id = created.body.id as string;
+    const userArn = `arn:aws:iam::${user.accountId}:user/onramp`;
+    aws.putInlinePolicy(
+      'aws',
+      userArn,
+      'onramp',
+      without(
+        bundlePolicy(h.deps.catalog, {
+          partition: 'aws',
+          bundles: 'default',
+          principal: 'user',
+          accountId: user.accountId,
+        }),
+        ['s3:GetBucketLocation'],
+      ),
+    );
+    expect(await check(id)).toMatchObject({
+      status: 'degraded',
+      permissions: {
+        outdated: false,
+        trimmed: [{ bundle: 'cost-inventory', actions: ['s3:GetBucketLocation'] }],
+      },
+    });
+    const history = await a.viewer.request('GET', `/v1/accounts/${id}/checks`);
+    expect(history.body.checks[0].errors[0]).toMatchObject({
+      message: expect.stringContaining('removed from the user’s policies since it was connected'),
+      hint: expect.stringContaining('Restore the user’s policy'),
+    });
+    expect(history.text).not.toContain(user.secretAccessKey);
+  });
+
   it('tells the catalog asking for more apart from a trim', async () => {
     const connection = await newConnection();
     const role = makeRole(connection);
