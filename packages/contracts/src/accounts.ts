@@ -228,6 +228,11 @@ export const validationResultSchema = z.object({
   checks: z.array(checkSchema),
   errors: fieldErrorListSchema,
   notices: z.array(accountNoticeSchema).default([]),
+  /**
+   * Only permissions are missing (the identity and external ID were proven): the account can be saved
+   * `degraded` with `acceptMissingPermissions: true`; `findings` say which bundles will not work.
+   */
+  savableDegraded: z.boolean().optional(),
 });
 
 /** An account as every interface shows it: an allow-list with no field that could hold a secret. */
@@ -253,6 +258,14 @@ export const accountPermissionsSchema = z.object({
   trimmed: z.array(z.object({ bundle: z.string(), actions: z.array(z.string()) })),
   /** When the account's granted permission set was last recorded (connected or updated). */
   grantedAt: z.string().nullable(),
+  /**
+   * Actions the role's or user's own policies allow that no chosen bundle needs (removable), per
+   * policy: an inline policy by name, a managed one by ARN. Capped (20 policies, 100 actions each);
+   * absent when its policies could not be read.
+   */
+  extra: z.array(z.object({ policy: z.string(), actions: z.array(z.string()) })).optional(),
+  /** When `extra` was read. */
+  extraCheckedAt: z.string().optional(),
 });
 
 export const accountSchema = z.object({

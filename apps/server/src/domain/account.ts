@@ -36,6 +36,11 @@ export interface StatusDetail {
   errors: ProblemFieldError[];
   /** Per bundle, the actions missing or denied by an SCP at the last check. */
   findings?: BundleFinding[];
+  /**
+   * Actions the principal's own policies allow that no chosen bundle needs, per policy, as last read
+   * (at connect, a check on demand, and at most daily otherwise); absent when never readable.
+   */
+  extra?: { checkedAt: string; policies: { policy: string; actions: string[] }[] };
 }
 
 export interface Account {

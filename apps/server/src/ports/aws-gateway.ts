@@ -56,6 +56,12 @@ export interface IamPolicySummary {
  * away, a check whose outcome is already decided). An aborted call rejects with an `upstream` AwsProblem
  * of code `cancelled`, and its HTTP request to AWS is closed at once.
  */
+/** One of a principal's policies: an inline one by its name, a managed one by its ARN; the JSON. */
+export interface PrincipalPolicy {
+  name: string;
+  document: string;
+}
+
 export interface AwsCallOptions {
   signal?: AbortSignal | undefined;
 }
@@ -96,13 +102,16 @@ export interface AwsGateway {
     query: SimulationQuery,
     call?: AwsCallOptions,
   ): Promise<SimulationResult[]>;
-  /** The principal's inline and attached managed policy documents, read with its own credentials. */
+  /**
+   * The principal's inline and attached managed policy documents, read with its own credentials:
+   * each named (an inline policy by its name, a managed one by its ARN).
+   */
   readPrincipalPolicies(
     partition: PartitionId,
     credentials: AccountCredentials,
     principalArn: string,
     call?: AwsCallOptions,
-  ): Promise<string[]>;
+  ): Promise<PrincipalPolicy[]>;
   /** iam:SimulateCustomPolicy, called by the hub identity, over documents read from the account. */
   simulateCustomPolicy(
     partition: PartitionId,

@@ -195,11 +195,14 @@ export function createFakeAws() {
         );
       }
       return [
-        JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: m.allows, Resource: '*' }],
-          principal: principalArn,
-        }),
+        {
+          name: 'onramp',
+          document: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: m.allows, Resource: '*' }],
+            principal: principalArn,
+          }),
+        },
       ];
     },
     async simulateCustomPolicy(partition, documents, query) {

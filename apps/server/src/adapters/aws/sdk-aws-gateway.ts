@@ -31,6 +31,7 @@ import {
   type AwsCallOptions,
   type AwsGateway,
   AwsProblem,
+  type PrincipalPolicy,
   type SimulationQuery,
   type SimulationResult,
   type TemporaryCredentials,
@@ -352,7 +353,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     readPrincipalPolicies: (partition, credentials, principalArn, call) =>
       asAccount(partition, credentials, 'iam', 'permissions', call, async (client, send) => {
         const { kind, name } = principalOf(principalArn);
-        const documents: string[] = [];
+        const documents: PrincipalPolicy[] = [];
         const inlineNames: string[] = [];
         const attached: string[] = [];
         if (kind === 'role') {
@@ -369,7 +370,10 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
               new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName }),
               send,
             );
-            documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
+            documents.push({
+              name: policyName,
+              document: decodeURIComponent(out.PolicyDocument ?? ''),
+            });
           }
         } else {
           for await (const page of paginateListUserPolicies({ client }, { UserName: name }, send))
@@ -385,7 +389,10 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
               new GetUserPolicyCommand({ UserName: name, PolicyName: policyName }),
               send,
             );
-            documents.push(decodeURIComponent(out.PolicyDocument ?? ''));
+            documents.push({
+              name: policyName,
+              document: decodeURIComponent(out.PolicyDocument ?? ''),
+            });
           }
         }
         for (const arn of attached.filter(Boolean)) {
@@ -398,7 +405,10 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
             send,
           );
           // IAM returns policy documents URL-encoded.
-          documents.push(decodeURIComponent(version.PolicyVersion?.Document ?? ''));
+          documents.push({
+            name: arn,
+            document: decodeURIComponent(version.PolicyVersion?.Document ?? ''),
+          });
         }
         return documents;
       }),

@@ -30,6 +30,12 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
       changes: account.permissions.changes,
       trimmed: account.permissions.trimmed,
       grantedAt: account.permissions.grantedAt,
+      ...(account.statusDetail.extra
+        ? {
+            extra: account.statusDetail.extra.policies,
+            extraCheckedAt: account.statusDetail.extra.checkedAt,
+          }
+        : {}),
     },
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,

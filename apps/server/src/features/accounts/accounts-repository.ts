@@ -115,6 +115,7 @@ function parseStatusDetail(text: string): StatusDetail {
     checks: parsed.checks ?? [],
     errors: parsed.errors ?? [],
     findings: parsed.findings ?? [],
+    ...(parsed.extra ? { extra: parsed.extra } : {}),
   };
 }
 
@@ -481,6 +482,38 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
           .where('id', '=', id)
           .where('outdated_since', 'is', null)
           .execute();
+    },
+
+    /**
+     * What a health check proved of the grants (bundles found complete become `verified`) and which
+     * granted actions it found removed (`trimmed`), leaving outdated and its changes as they are.
+     * Only while the grants are still those the check started from (`grantedAt`): an update recorded
+     * meanwhile is newer than what this check knew. Returns whether it was written.
+     */
+    async setCheckedPermissions(
+      tenantId: string,
+      id: string,
+      state: {
+        granted: Record<string, GrantedBundle> | null;
+        trimmed: TrimmedBundle[];
+        grantedAt: string | null;
+      },
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      let query = executor
+        .updateTable('accounts')
+        .set({
+          ...(state.granted ? { granted_permissions: JSON.stringify(state.granted) } : {}),
+          trimmed_permissions: state.trimmed.length ? JSON.stringify(state.trimmed) : null,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id);
+      query =
+        state.grantedAt === null
+          ? query.where('granted_at', 'is', null)
+          : query.where('granted_at', '=', state.grantedAt);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /** Purges every secret of a record (all its fields). */

@@ -44,6 +44,7 @@ export async function registerAccountsRoutes(
           : null,
         checks: report.checks,
         errors: report.errors,
+        savableDegraded: report.proven && report.status === 'degraded',
       };
     },
   });

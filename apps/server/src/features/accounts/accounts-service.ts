@@ -15,6 +15,7 @@ import type {
   AccountStatus,
   CheckTrigger,
   RoleOrigin,
+  StatusDetail,
 } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
@@ -34,6 +35,7 @@ import {
   type ValidationReport,
   validateCredentials,
 } from '../validation/accounts-validation.ts';
+import type { ExtraPermissions } from '../validation/extra-permissions.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { createAccountCredentials } from './account-credentials.ts';
 import { createAccountDuplicates, credentialOf } from './account-duplicates.ts';
@@ -46,6 +48,7 @@ import {
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import { createExternalIdRotation } from './external-id-rotation.ts';
+import { permissionsAfterCheck, permissionsDecided } from './permission-findings.ts';
 import { type BundleChoice, grantsOf, principalOf, withVerification } from './permission-grants.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
@@ -366,10 +369,18 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const report = await validateCredentials(deps, prepared.credentials, {
         permissions: permissionsOf(prepared.bundles, prepared.regions),
         ...(options.waitForPropagation ? { waitForPropagation: true } : {}),
+        readExtra: true,
         signal: options.signal,
       });
       const durationMs = Math.round(performance.now() - started);
-      if (!report.valid || !report.credentials || !report.identity)
+      // Saved degraded only when the tenant accepted it and nothing but permissions is missing: an
+      // identity, external-ID or confused-deputy failure refuses the account whatever was accepted.
+      const savedDegraded =
+        !report.valid &&
+        report.proven &&
+        report.status === 'degraded' &&
+        input.acceptMissingPermissions === true;
+      if (!(report.valid || savedDegraded) || !report.credentials || !report.identity)
         throw notValidated(report, 'The account was not saved');
       const { credentials, identity } = report;
 
@@ -416,7 +427,13 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             ),
             regions: prepared.regions,
             status: report.status,
-            statusDetail: { checks: report.checks, errors: [], findings: report.findings },
+            // A degraded save keeps the permission errors, as a health check finding them would.
+            statusDetail: {
+              checks: report.checks,
+              errors: savedDegraded ? report.errors : [],
+              findings: report.findings,
+              ...(report.extra ? { extra: { checkedAt: now(), policies: report.extra } } : {}),
+            },
             lastCheckedAt: now(),
           },
           trx,
@@ -430,7 +447,20 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           caller,
           'account.created',
           { type: 'account', id },
-          describeAccount(account),
+          {
+            ...describeAccount(account),
+            status: account.status,
+            // What the tenant accepted would not work: per bundle, how many actions (the check has them).
+            ...(savedDegraded
+              ? {
+                  acceptedMissingPermissions: report.findings.map((f) => ({
+                    bundle: f.bundleId,
+                    missing: f.missing.length,
+                    deniedByScp: f.deniedByScp.length,
+                  })),
+                }
+              : {}),
+          },
           trx,
         );
         await publish('account.created', account, trx);
@@ -477,16 +507,33 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       before: Account,
       record: AccountCheckRecord,
       trx: Kysely<Database>,
-      options: { readBack: boolean },
+      options: { readBack: boolean; extra?: ExtraPermissions[] | undefined },
     ): Promise<Account | undefined> {
       const at = record.at;
-      const statusDetail = {
+      // Extra permissions are read less often than checks run: the last reading stays until the next.
+      const extra = options.extra
+        ? { checkedAt: at, policies: options.extra }
+        : before.statusDetail.extra;
+      const statusDetail: StatusDetail = {
         checks: record.checks,
         errors: record.errors,
         findings: record.findings,
+        ...(extra ? { extra } : {}),
       };
       if (!(await accounts.applyHealth(tenantId, before, record, statusDetail, trx)))
         return undefined;
+      // A check that simulated every bundle proves the complete ones (so a later removal is told
+      // apart as trimmed) and says which granted actions are gone; one that did not decides nothing.
+      let permissions = before.permissions;
+      if (!record.stale && permissionsDecided(record.checks)) {
+        const seen = permissionsAfterCheck(before.permissions, before.bundles, record.findings);
+        const grantedAt = before.permissions.grantedAt;
+        if (
+          seen.changed &&
+          (await accounts.setCheckedPermissions(tenantId, before.id, { ...seen, grantedAt }, trx))
+        )
+          permissions = { ...permissions, granted: seen.granted, trimmed: seen.trimmed };
+      }
       if (options.readBack) return accounts.find(tenantId, before.id, trx);
       return record.stale
         ? { ...before, staleSince: before.staleSince ?? at }
@@ -496,6 +543,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             statusDetail,
             lastCheckedAt: at,
             staleSince: null,
+            permissions,
             ...(record.changed ? { updatedAt: at } : {}),
           };
     },
@@ -777,7 +825,18 @@ function notValidated(report: ValidationReport, what: string): AppError {
     );
   }
   const detail = `${what}: ${report.errors.map((e) => `${e.field}: ${e.message}`).join(' ')}`;
-  return new AppError('validation_failed', detail, report.errors, {}, { checks: report.checks });
+  // Only permissions missing: the findings, and that the account may be saved degraded ("Save anyway").
+  const savableDegraded = report.proven && report.status === 'degraded';
+  return new AppError(
+    'validation_failed',
+    detail,
+    report.errors,
+    {},
+    {
+      checks: report.checks,
+      ...(savableDegraded ? { findings: report.findings, savableDegraded } : {}),
+    },
+  );
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

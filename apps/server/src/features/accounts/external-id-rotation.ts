@@ -166,7 +166,8 @@ export function createExternalIdRotation(deps: ExternalIdRotationDeps) {
             externalId: connection.externalId,
           })
           .catch(() => undefined);
-        if (!report?.valid) return inUse ?? undefined;
+        // Proven is enough: a degraded account (actions missing) still proved the role takes the ID.
+        if (!report?.proven) return inUse ?? undefined;
         const switched = await deps.db
           .transaction()
           .execute(async (trx) => {

@@ -39,6 +39,8 @@ describe('external-ID rotation', () => {
   let switched: string[];
   /** The external IDs the role accepts; validation passes only with one of them. */
   let accepted: Set<string>;
+  /** The role lacks actions of its bundles: validation proves the ID but is not valid. */
+  let lacksActions: boolean;
   let caller: Caller;
 
   beforeEach(async () => {
@@ -49,6 +51,7 @@ describe('external-ID rotation', () => {
     events = [];
     switched = [];
     accepted = new Set();
+    lacksActions = false;
     const tenant = await createTenantsRepository(database.db, () => now).create({
       name: 'Acme',
       limits: {},
@@ -85,10 +88,10 @@ describe('external-ID rotation', () => {
       events: { publish: async (event) => events.push(event) },
       connections,
       accounts,
-      validateAccount: async (_account, credentials) =>
-        ({
-          valid: credentials.method === 'role' && accepted.has(credentials.externalId),
-        }) as ValidationReport,
+      validateAccount: async (_account, credentials) => {
+        const proven = credentials.method === 'role' && accepted.has(credentials.externalId);
+        return { valid: proven && !lacksActions, proven } as ValidationReport;
+      },
       onSwitched: (accountId) => void switched.push(accountId),
     });
     return { connections, accounts, rotation };
@@ -201,6 +204,16 @@ describe('external-ID rotation', () => {
       ['account.external_id_switched', 'system'],
     ]);
     expect(events.map((e) => e.data.phase)).toEqual(['switched']);
+  });
+
+  it('switches a degraded account too: missing actions do not make the new ID unproven', async () => {
+    const { account } = await connectRole();
+    const { rotation } = setUp();
+    const regenerated = await rotation.regenerate(caller, account.id);
+    lacksActions = true;
+    accepted.add(regenerated.externalId);
+    expect(await rotation.advance(caller.tenantId, account.id)).toBe(regenerated.externalId);
+    expect(switched).toEqual([account.id]);
   });
 
   it('drops the previous ID once the grace period is over, and only then', async () => {

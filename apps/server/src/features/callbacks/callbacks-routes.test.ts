@@ -327,6 +327,59 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     );
   });
 
+  it('saves the account degraded, with the list, when an SCP denies actions the template grants', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    // The role has the template's policy; the organization denies two of its actions above it.
+    h.aws.setPermissions(roleArn, { scpDenies: ['ec2:RunInstances', 'ec2:TerminateInstances'] });
+    const response = await callback({ requestType: 'Create', token, roleArn, stackId: 'scp' });
+    expectStatus(response, 200);
+    const account = await a.viewer.request('GET', `/v1/accounts/${response.body.accountId}`);
+    expect(account.body).toMatchObject({
+      status: 'degraded',
+      roleOrigin: 'stack_callback',
+      findings: [
+        {
+          bundleId: 'kubernetes-clusters',
+          bundleName: 'Clusters on EC2',
+          missing: [],
+          deniedByScp: ['ec2:RunInstances', 'ec2:TerminateInstances'],
+        },
+        {
+          bundleId: 'nodes-ec2',
+          bundleName: 'Manage EC2 nodes',
+          missing: [],
+          deniedByScp: ['ec2:RunInstances', 'ec2:TerminateInstances'],
+        },
+      ],
+    });
+    const connection = await a.viewer.request('GET', `/v1/connections/${c.id}`);
+    expect(connection.body).toMatchObject({ status: 'connected' });
+    const created = (await auditOf(response.body.accountId)).find(
+      (e) => e.action === 'account.created',
+    );
+    expect(JSON.parse(created?.details ?? '{}')).toMatchObject({
+      status: 'degraded',
+      acceptedMissingPermissions: [
+        { bundle: 'kubernetes-clusters', missing: 0, deniedByScp: 2 },
+        { bundle: 'nodes-ec2', missing: 0, deniedByScp: 2 },
+      ],
+    });
+  });
+
+  it('still refuses a role the stack reports that does not require the external ID', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = `arn:aws:iam::${awsAccount()}:role/OnrampRole`;
+    h.aws.addRole(roleArn, null);
+    h.aws.setPermissions(roleArn, { scpDenies: ['ec2:RunInstances'] });
+    const refused = await callback({ requestType: 'Create', token, roleArn, stackId: 'open' });
+    expectProblem(refused, 422, 'roleArn');
+    const connection = await a.viewer.request('GET', `/v1/connections/${c.id}`);
+    expect(connection.body.status).not.toBe('connected');
+  });
+
   it('adopts the account when the tenant pasted the same role while the stack ran', async () => {
     const c = await createConnection();
     const token = await tokenOf(c);

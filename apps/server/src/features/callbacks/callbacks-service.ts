@@ -292,9 +292,18 @@ export function createCallbacksService(deps: CallbacksDeps) {
       try {
         // A role CloudFormation has just created may not be usable for some seconds (IAM is
         // eventually consistent): validation waits for it instead of failing the stack.
+        // The role was made from Onramp's own template, so actions still missing are an SCP denying
+        // them or a policy not yet propagated: failing would roll the stack back and leave the tenant
+        // nothing to fix, so it is saved degraded with the list (the next check or update clears it).
+        // An identity or external-ID failure still refuses it.
         account = await deps.accounts.create(
           caller,
-          { method: 'role', connectionId: row.connectionId, roleArn: input.roleArn },
+          {
+            method: 'role',
+            connectionId: row.connectionId,
+            roleArn: input.roleArn,
+            acceptMissingPermissions: true,
+          },
           { waitForPropagation: true, roleOrigin: 'stack_callback' },
         );
       } catch (error) {

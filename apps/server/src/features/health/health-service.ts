@@ -10,11 +10,13 @@ import { newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
+import { explainCheck, permissionsDecided } from '../accounts/permission-findings.ts';
 import {
   type ValidationDeps,
   type ValidationReport,
   validateCredentials,
 } from '../validation/accounts-validation.ts';
+import type { ExtraPermissions } from '../validation/extra-permissions.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { type CheckHistory, createCheckHistory } from './check-history.ts';
 import { createHealthRepository } from './health-repository.ts';
@@ -48,6 +50,19 @@ export interface HealthServiceDeps extends ValidationDeps {
   events?: EventPublisher | undefined;
 }
 
+/** Extra permissions are read again by a scheduled check once the last reading is this old. */
+const EXTRA_READ_EVERY_MS = 24 * 3600_000;
+
+/**
+ * Whether a check also reads the principal's policies for extra permissions: one a person asked for
+ * or a change started always; a scheduled one at most daily, as it costs a few IAM calls per policy.
+ */
+function readsExtra(account: Account, trigger: CheckTrigger, now: Date): boolean {
+  if (trigger !== 'schedule') return true;
+  const last = account.statusDetail.extra?.checkedAt;
+  return !last || now.getTime() - Date.parse(last) >= EXTRA_READ_EVERY_MS;
+}
+
 /** A ±10% spread, so accounts connected together are not all checked together forever. */
 function jitter(ms: number, random: () => number): number {
   return Math.round(ms * (0.9 + 0.2 * random()));
@@ -69,10 +84,12 @@ export async function applyCheck(
   tenantId: string,
   before: Account,
   record: AccountCheckRecord,
+  extra?: ExtraPermissions[],
 ): Promise<Account | undefined> {
   // What the update made of the account (read back only when an event is to carry it).
   const after = await deps.accounts.recordHealth(tenantId, before, record, trx, {
     readBack: record.changed && Boolean(deps.events),
+    extra,
   });
   if (!after) return undefined;
   await deps.history.record(tenantId, record, trx);
@@ -132,6 +149,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
   async function validate(
     account: Account,
     signal: AbortSignal | undefined,
+    readExtra: boolean,
   ): Promise<
     | { report: ValidationReport }
     | { missing: ProblemFieldError }
@@ -150,7 +168,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     }
     try {
       return {
-        report: await validateCredentials(deps, input.credentials, { ...input.options, signal }),
+        report: await validateCredentials(deps, input.credentials, {
+          ...input.options,
+          signal,
+          readExtra,
+        }),
       };
     } catch (error) {
       if (error instanceof AppError && error.code === 'upstream_unavailable' && !signal?.aborted) {
@@ -217,7 +239,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
         ? await deps.accounts.advanceExternalId(tenantId, accountId)
         : undefined;
     const started = performance.now();
-    const outcome = await validate(externalId ? { ...before, externalId } : before, options.signal);
+    const outcome = await validate(
+      externalId ? { ...before, externalId } : before,
+      options.signal,
+      readsExtra(before, trigger, deps.clock()),
+    );
     if (options.signal?.aborted)
       throw new AppError('upstream_unavailable', 'The check was cancelled; nothing was recorded.');
     const durationMs = Math.round(performance.now() - started);
@@ -230,6 +256,19 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
           ? { status: 'invalid' as const, stale: false, findings: [] }
           : { status: before.status, stale: true, findings: [] };
     const { status, stale } = judged;
+    // Missing actions told apart by cause against what the account was granted: trimmed from its
+    // policies (restore them) or asked for anew by the catalog (update them).
+    const explained =
+      'report' in outcome && !stale && permissionsDecided(outcome.report.checks)
+        ? explainCheck(
+            outcome.report,
+            before.permissions.granted,
+            judged.findings,
+            before.method === 'role' ? 'role' : 'user',
+          )
+        : 'report' in outcome
+          ? outcome.report
+          : undefined;
     const record: AccountCheckRecord = {
       id: newId('accountCheck'),
       accountId,
@@ -239,12 +278,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
       changed: status !== before.status,
       stale,
       // Every step with its own outcome, whatever AWS did.
-      checks:
-        'report' in outcome ? outcome.report.checks : 'checks' in outcome ? outcome.checks : [],
+      checks: explained ? explained.checks : 'checks' in outcome ? outcome.checks : [],
       findings: judged.findings,
       errors:
         'report' in outcome
-          ? [...outcome.report.errors, ...outcome.report.faults.map((f) => f.error)]
+          ? [...(explained ?? outcome.report).errors, ...outcome.report.faults.map((f) => f.error)]
           : 'missing' in outcome
             ? [outcome.missing]
             : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
@@ -253,7 +291,8 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     };
 
     const account = await deps.db.transaction().execute(async (trx) => {
-      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record);
+      const extra = 'report' in outcome && !stale ? outcome.report.extra : undefined;
+      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record, extra);
       if (!after) return undefined;
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }

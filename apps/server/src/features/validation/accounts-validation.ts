@@ -19,6 +19,7 @@ import type { HubIdentity } from '../../ports/hubs.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
 import { askAws, faultError, refusalError } from './aws-refusals.ts';
+import { type ExtraPermissions, extraPermissions } from './extra-permissions.ts';
 import { checkPermissions, type PermissionOutcome } from './permissions-check.ts';
 
 /**
@@ -53,8 +54,19 @@ export interface ValidationReport {
    * `error` check, or the permissions step `unverified`. Never the tenant's fault, never a finding.
    */
   faults: { step: string; error: ProblemFieldError }[];
-  /** Present when valid. */
+  /**
+   * The identity (and for a role, that it requires the external ID) was proven, and nothing but the
+   * permission findings stand in the way: no other error, no step AWS left undecided. A report that
+   * is proven but degraded can be saved when the tenant accepts the missing permissions.
+   */
+  proven: boolean;
+  /** Present when proven (valid, or only permissions missing). */
   credentials: ValidatedCredentials | null;
+  /**
+   * When asked for (`readExtra`) and the principal's policies could be read: the actions they allow
+   * that no chosen bundle needs. Undefined otherwise; reading them never fails a validation.
+   */
+  extra?: ExtraPermissions[] | undefined;
 }
 
 export interface ValidationDeps {
@@ -78,6 +90,8 @@ export interface ValidationOptions {
    * propagates it. In a set-up flow, retry AssumeRole with backoff for about a minute.
    */
   waitForPropagation?: boolean;
+  /** Also read the principal's own policies for actions no chosen bundle needs (report.extra). */
+  readExtra?: boolean;
   /**
    * Aborted when the answer is no longer wanted (the client went away): every AWS call in flight is
    * cut, and validation ends with an error rather than a report.
@@ -201,6 +215,26 @@ async function runValidation(
   /** Credentials to act as the account: its keys, or the validation session of its role. */
   let session: AccountCredentials | undefined;
   let outcome: PermissionOutcome | undefined;
+  let extra: ExtraPermissions[] | undefined;
+
+  /** Not a step: what it finds is advice, and AWS refusing or failing it changes nothing. */
+  const readExtra = async (
+    who: { principalArn: string; credentials: AccountCredentials } | undefined,
+  ): Promise<void> => {
+    const chosen = options.permissions;
+    if (!options.readExtra || !who || !chosen || chosen.bundles.length === 0) return;
+    try {
+      const policies = await deps.aws.readPrincipalPolicies(
+        input.partition,
+        who.credentials,
+        who.principalArn,
+        { signal },
+      );
+      extra = extraPermissions(policies, chosen.bundles, input.method === 'role' ? 'role' : 'user');
+    } catch {
+      extra = undefined;
+    }
+  };
 
   const permissionsStep = (
     subject:
@@ -390,6 +424,7 @@ async function runValidation(
     });
     const [deputySafe] = await Promise.all([
       deputyCheck,
+      readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
       permissionsStep(
         identity && session && roleArn
           ? { principalArn: roleArn, credentials: session, identity }
@@ -399,11 +434,16 @@ async function runValidation(
     if (roleArn && identity && deputySafe) credentials = { method: 'role', roleArn };
   }
   if (input.method === 'access_keys') {
-    await permissionsStep(
-      identity && session
-        ? { principalArn: identity.arn, credentials: session, identity }
-        : undefined,
-    );
+    await Promise.all([
+      permissionsStep(
+        identity && session
+          ? { principalArn: identity.arn, credentials: session, identity }
+          : undefined,
+      ),
+      readExtra(
+        identity && session ? { principalArn: identity.arn, credentials: session } : undefined,
+      ),
+    ]);
   }
   recordValidationChecks(deps.metrics, recorder.checks);
   if (!answered && recorder.faults.length > 0) {
@@ -420,6 +460,10 @@ async function runValidation(
   // A step other than the permissions that AWS did not answer leaves the account undecided.
   const undecided = recorder.faults.some((f) => f.step !== 'permissions');
   const valid = credentials !== undefined && recorder.errors.length === 0 && !undecided;
+  const proven =
+    credentials !== undefined &&
+    !undecided &&
+    recorder.errors.every((e) => PERMISSION_CODES.has(e.code));
   const findings =
     outcome?.kind === 'verified'
       ? outcome.findings.filter((f) => f.missing.length || f.deniedByScp.length)
@@ -437,11 +481,13 @@ async function runValidation(
     valid,
     status,
     findings,
-    identity: valid ? (identity ?? null) : null,
+    identity: proven ? (identity ?? null) : null,
     checks: recorder.checks,
     errors: recorder.errors,
     faults: recorder.faults,
-    credentials: valid ? (credentials ?? null) : null,
+    proven,
+    credentials: proven ? (credentials ?? null) : null,
+    ...(proven && extra ? { extra } : {}),
   };
 }
 

@@ -145,12 +145,13 @@ export async function checkPermissions(
     }
     let documents: string[];
     try {
-      documents = await deps.aws.readPrincipalPolicies(
+      const policies = await deps.aws.readPrincipalPolicies(
         input.partition,
         input.credentials,
         input.principalArn,
         options.signal ? { signal: options.signal } : {},
       );
+      documents = policies.map((p) => p.document);
     } catch (readError) {
       if (!(readError instanceof AwsProblem)) throw readError;
       if (readError.kind === 'upstream')
