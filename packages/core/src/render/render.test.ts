@@ -5,6 +5,7 @@ import { PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { CALLBACK_FUNCTION_SOURCE, INLINE_CODE_LIMIT } from './callback-function.ts';
 import {
   cloudFormationDeployCommand,
+  permissionsFingerprint,
   quickCreateLink,
   renderCloudFormation,
   renderCloudFormationJson,
@@ -153,8 +154,22 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
         Token: { Ref: 'CallbackToken' },
         RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
         StackId: { Ref: 'AWS::StackId' },
+        Permissions: permissionsFingerprint(blueprint.policySet),
       },
     });
+    // A stack update that changes the permissions changes the custom resource, so CloudFormation
+    // calls it (RequestType Update) and Onramp checks the role again.
+    const trimmed = {
+      ...blueprint.policySet,
+      policies: blueprint.policySet.policies.map((p) => ({
+        ...p,
+        document: { ...p.document, Statement: p.document.Statement.slice(1) },
+      })),
+    };
+    expect(permissionsFingerprint(trimmed)).not.toBe(permissionsFingerprint(blueprint.policySet));
+    expect(permissionsFingerprint({ ...blueprint.policySet })).toBe(
+      permissionsFingerprint(blueprint.policySet),
+    );
     expect(resources.CallbackFunction).toMatchObject({
       Type: 'AWS::Lambda::Function',
       Properties: {
