@@ -22,6 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import { createSdkAwsGateway } from '../../adapters/aws/sdk-aws-gateway.ts';
 import type { HubConfig } from '../../config.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../testing/databases.ts';
+import { createFakeTemplateStore } from '../../testing/fake-template-store.ts';
 import {
   type Actor,
   createHarness,
@@ -354,6 +355,19 @@ describe.each(TEST_DIALECTS)(
       );
       expect(health).toHaveLength(1);
       for (const e of events) expect(e.payload).not.toContain('secretAccessKey');
+      const audit = await database.db
+        .selectFrom('audit_log')
+        .select(['action', 'details'])
+        .where('tenant_id', '=', tenantId)
+        .where('target_id', '=', id)
+        .where('action', '=', 'account.permissions_updated')
+        .execute();
+      const complete = audit.filter((a) => JSON.parse(a.details).status === 'valid');
+      expect(complete).toHaveLength(1);
+      expect(JSON.parse(complete[0]?.details ?? '{}')).toMatchObject({
+        trigger: 'permissions_updated',
+        remaining: [],
+      });
     }
 
     /** Verify before applying: degraded with the missing actions, the new ones not granted. */
@@ -614,6 +628,93 @@ describe.each(TEST_DIALECTS)(
       // Nothing was recorded by the refused calls.
       const checks = await later(admin).request('GET', `/v1/accounts/${role.id}/checks`);
       expect(checks.body.checks.map((c: { trigger: string }) => c.trigger)).toEqual(['connect']);
+    });
+
+    it('answers a stack’s Update call-back even when AWS does not answer the verification', async () => {
+      const { tenant, admin } = await tenantWithHook();
+      const role = await connectRole(admin, 'aws', 'quick_create');
+      const update = await later(admin).request(
+        'POST',
+        `/v1/accounts/${role.id}/permissions/update`,
+      );
+      expectStatus(update, 200);
+      expect(update.body.madeWith).toBe('quick_create');
+      const next = parseYaml(update.body.cloudFormation.template) as Template;
+      applyPolicies(
+        aws,
+        'aws',
+        role.accountId,
+        role.roleArn,
+        templatePolicies(next, 'aws', role.accountId),
+      );
+      const beforeCall = await later(admin).request('GET', `/v1/accounts/${role.id}`);
+      aws.failNext(100, { partition: 'aws', status: 500 });
+      try {
+        // The stack is updated whatever Onramp answers; a failed custom resource would roll it back.
+        const called = await after.anonymous.request('POST', '/v1/callbacks/cloudformation', {
+          requestType: 'Update',
+          token: next.Parameters.CallbackToken?.Default,
+          roleArn: role.roleArn,
+          stackId: role.stackId,
+        });
+        expectStatus(called, 200);
+      } finally {
+        aws.clearFaults();
+      }
+      const afterCall = await later(admin).request('GET', `/v1/accounts/${role.id}`);
+      expect(afterCall.body).toEqual(beforeCall.body);
+      const failed = await database.db
+        .selectFrom('audit_log')
+        .select('details')
+        .where('tenant_id', '=', tenant.id)
+        .where('action', '=', 'account.permissions_verify_failed')
+        .execute();
+      expect(failed).toHaveLength(1);
+      expect(JSON.parse(failed[0]?.details ?? '{}').code).toBe('upstream_unavailable');
+      // The tenant (or the next call-back) verifies once AWS answers.
+      const verified = await later(admin).request(
+        'POST',
+        `/v1/accounts/${role.id}/permissions/verify`,
+      );
+      expectStatus(verified, 200);
+      expect(verified.body.account.status).toBe('valid');
+    });
+
+    it('links the console’s update-stack page where the partition has a template bucket', async () => {
+      const templates = createFakeTemplateStore();
+      const withBucket = await createHarness(
+        dialect,
+        {
+          ...after.deps,
+          templates: templates.store,
+          templateBuckets: { aws: 'onramp-templates-aws' },
+        },
+        { database },
+      );
+      try {
+        const { admin } = await tenantWithHook();
+        const role = await connectRole(admin, 'aws', 'cloudformation');
+        const url = `/v1/accounts/${role.id}/permissions/update`;
+        const update = await withBucket.send('POST', url, admin.headers);
+        expectStatus(update, 200);
+        const link = new URL(update.body.cloudFormation.updateStackUrl);
+        expect(link.host).toBe('console.aws.amazon.com');
+        expect(link.searchParams.get('region')).toBe(REGION.aws);
+        const [route, query] = link.hash.slice(1).split('?');
+        expect(route).toBe('/stacks/update/template');
+        const params = new URLSearchParams(query);
+        expect(params.get('stackId')).toBe(role.stackId);
+        expect(params.get('templateURL')).toMatch(/^https:\/\/onramp-templates-aws\.s3\.example\//);
+        expect(templates.published.at(-1)?.body).toBe(update.body.cloudFormation.template);
+        // S3 refusing costs the link only.
+        templates.failWith(new Error('AccessDenied'));
+        const without = await withBucket.send('POST', url, admin.headers);
+        expectStatus(without, 200);
+        expect(without.body.cloudFormation.updateStackUrl).toBeNull();
+        expect(without.body.cloudFormation.deployCommand).toContain(role.stackName);
+      } finally {
+        await withBucket.close();
+      }
     });
   },
 );
