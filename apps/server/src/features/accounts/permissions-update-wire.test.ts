@@ -716,5 +716,64 @@ describe.each(TEST_DIALECTS)(
         await withBucket.close();
       }
     });
+
+    it('updates an account whose bundles changed (a bundle added with PATCH)', async () => {
+      const { tenant, admin } = await tenantWithHook();
+      const role = await connectRole(admin, 'aws', 'manual');
+      const connected = await admin.request('GET', `/v1/accounts/${role.id}`);
+      const patched = await admin.request('PATCH', `/v1/accounts/${role.id}`, {
+        bundles: [...connected.body.bundles, 'kubernetes-secrets'],
+      });
+      expectStatus(patched, 200);
+      expect(patched.body.status).toBe('degraded');
+      const update = await admin.request('POST', `/v1/accounts/${role.id}/permissions/update`);
+      expectStatus(update, 200);
+      // Under the catalog it was connected with, only the added bundle differs.
+      expect(update.body.changes).toEqual([
+        {
+          bundle: 'kubernetes-secrets',
+          add: [
+            'secretsmanager:CreateSecret',
+            'secretsmanager:DeleteSecret',
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:TagResource',
+          ],
+          remove: [],
+        },
+      ]);
+      expect(JSON.stringify(update.body.policies)).toContain(
+        `arn:aws:secretsmanager:*:${role.accountId}:secret:acme/*`,
+      );
+      applyPolicies(aws, 'aws', role.accountId, role.roleArn, update.body.policies);
+      const verified = await admin.request('POST', `/v1/accounts/${role.id}/permissions/verify`);
+      expectStatus(verified, 200);
+      expect(verified.body.account).toMatchObject({
+        status: 'valid',
+        permissions: { outdated: false, changes: [] },
+      });
+      expect(verified.body.check).toMatchObject({
+        trigger: 'permissions_updated',
+        previousStatus: 'degraded',
+        status: 'valid',
+      });
+      // Verified again with nothing to apply: the same state, one more check in the history.
+      const again = await admin.request('POST', `/v1/accounts/${role.id}/permissions/verify`);
+      expectStatus(again, 200);
+      expect(again.body.account.permissions).toEqual({
+        ...verified.body.account.permissions,
+        grantedAt: again.body.check.at,
+      });
+      const events = await database.db
+        .selectFrom('webhook_deliveries')
+        .select('payload')
+        .where('tenant_id', '=', tenant.id)
+        .where('event_type', '=', 'account.permissions_updated')
+        .execute();
+      expect(events.filter((e) => JSON.parse(e.payload).data.account.id === role.id)).toHaveLength(
+        2,
+      );
+    });
   },
 );
