@@ -775,5 +775,45 @@ describe.each(TEST_DIALECTS)(
         2,
       );
     });
+
+    it('says an action proven before and removed since is trimmed, and the update puts it back', async () => {
+      const { admin } = await tenantWithHook();
+      const role = await connectRole(admin, 'aws', 'manual');
+      // Someone removes an action from the role's policy.
+      const TRIMMED = 'cloudwatch:GetMetricData';
+      for (const policy of templatePolicies(role.template, 'aws', role.accountId)) {
+        const document = JSON.parse(JSON.stringify(policy.document)) as {
+          Statement: { Action: string | string[] }[];
+        };
+        for (const statement of document.Statement)
+          if (Array.isArray(statement.Action))
+            statement.Action = statement.Action.filter((a) => a !== TRIMMED);
+        aws.updateManagedPolicy(
+          'aws',
+          policyArn('aws', role.accountId, policy.name),
+          document as unknown as PolicyDocument,
+        );
+      }
+      const checked = await admin.request('POST', `/v1/accounts/${role.id}/permissions/verify`);
+      expectStatus(checked, 200);
+      expect(checked.body.account.status).toBe('degraded');
+      expect(checked.body.account.permissions).toMatchObject({
+        outdated: false,
+        changes: [],
+        trimmed: [{ bundle: 'cost-inventory', actions: [TRIMMED] }],
+      });
+      // Nothing changed in the catalog: the update is the same policies, which the role lacks.
+      const update = await admin.request('POST', `/v1/accounts/${role.id}/permissions/update`);
+      expectStatus(update, 200);
+      expect(update.body.changes).toEqual([]);
+      expect(JSON.stringify(update.body.policies)).toContain(TRIMMED);
+      applyPolicies(aws, 'aws', role.accountId, role.roleArn, update.body.policies);
+      const verified = await admin.request('POST', `/v1/accounts/${role.id}/permissions/verify`);
+      expectStatus(verified, 200);
+      expect(verified.body.account).toMatchObject({
+        status: 'valid',
+        permissions: { outdated: false, changes: [], trimmed: [] },
+      });
+    });
   },
 );

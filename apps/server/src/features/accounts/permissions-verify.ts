@@ -28,6 +28,7 @@ import {
   diffGrants,
   grantsOf,
   principalOf,
+  trimmedFrom,
   wantedBundles,
   withVerification,
 } from './permission-grants.ts';
@@ -54,8 +55,9 @@ export interface VerifiedPermissions {
  * have now (`wantedBundles`), the check is recorded with trigger `permissions_updated` and becomes
  * its health, and what the check proves is recorded as granted. A bundle the check finds actions
  * missing from keeps its earlier grant, so the account stays outdated for it until the update is
- * applied; a bundle refused only by an SCP is recorded unverified (its policy is right, the
- * organisation denies). Nothing is written when AWS did not answer.
+ * applied (and actions proven before and missing now are reported as trimmed); a bundle refused only
+ * by an SCP is recorded unverified (its policy is right, the organisation denies). Nothing is
+ * written when AWS did not answer.
  */
 export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
   const accounts = createAccountsRepository(deps.db, deps.clock);
@@ -94,7 +96,9 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
     const granted: Record<string, GrantedBundle> = {};
     for (const [id, grant] of Object.entries(now)) {
       if (!missing.has(id)) granted[id] = grant;
-      else if (previous?.[id]) granted[id] = { ...previous[id], verified: false };
+      // What it held before stays recorded as it was: actions proven then and missing now were
+      // trimmed, which the check says apart (trimmedFrom).
+      else if (previous?.[id]) granted[id] = previous[id];
       // A bundle new to the account and not yet applied is not granted at all.
     }
     return granted;
@@ -193,12 +197,8 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
         let remaining: PermissionChange[] = current.permissions.changes;
         if (proven) {
           const granted = grantsAfter(current, wanted, report.findings);
-          await accounts.recordGrants(
-            caller.tenantId,
-            accountId,
-            { granted, at, trimmed: [] },
-            trx,
-          );
+          const trimmed = trimmedFrom(current.permissions.granted, report.findings);
+          await accounts.recordGrants(caller.tenantId, accountId, { granted, at, trimmed }, trx);
           remaining = diffGrants(
             granted,
             grantsOf(deps.catalog, wanted, principalOf(current.method)),
