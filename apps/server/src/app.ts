@@ -12,6 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { registerAccountsRoutes } from './features/accounts/accounts-routes.ts';
 import { registerIamPoliciesRoutes } from './features/accounts/iam-policies-routes.ts';
+import { registerPermissionsUpdateRoutes } from './features/accounts/permissions-update-routes.ts';
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
@@ -135,6 +136,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerCallbacksRoutes(app, services);
   await registerAccountsRoutes(app, services);
   await registerIamPoliciesRoutes(app, services);
+  await registerPermissionsUpdateRoutes(app, services);
   await registerHealthRoutes(app, services);
   await registerWebhooksRoutes(app, services);
   await registerCredentialsRoutes(app, services);

@@ -1,6 +1,8 @@
 import type { AppDeps } from './deps.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { createIamPoliciesService } from './features/accounts/iam-policies-service.ts';
+import { createPermissionsUpdate } from './features/accounts/permissions-update.ts';
+import { createPermissionsVerify } from './features/accounts/permissions-verify.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
@@ -63,13 +65,22 @@ export function createServices(given: AppDeps) {
     events: webhooks,
   });
   const health = createHealthService({ ...deps, audit, accounts, events: webhooks });
-  const callbacks = createCallbacksService({
+  const permissionsVerify = createPermissionsVerify({
     ...deps,
     audit,
     accounts,
     connections,
     events: webhooks,
   });
+  const callbacks = createCallbacksService({
+    ...deps,
+    audit,
+    accounts,
+    connections,
+    permissions: permissionsVerify,
+    events: webhooks,
+  });
+  const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
   return {
@@ -86,6 +97,8 @@ export function createServices(given: AppDeps) {
     health,
     callbacks,
     credentials,
+    permissionsUpdate,
+    permissionsVerify,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };

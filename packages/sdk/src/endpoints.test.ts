@@ -84,6 +84,16 @@ const CALLS: Call[] = [
   ],
   ['accounts.check', api.accounts.check, (c) => c.accounts.check(ID)],
   ['accounts.checks', api.accounts.checks, (c) => c.accounts.checks(ID)],
+  [
+    'accounts.permissionsUpdate',
+    api.accounts.permissionsUpdate,
+    (c) => c.accounts.permissionsUpdate(ID),
+  ],
+  [
+    'accounts.permissionsVerify',
+    api.accounts.permissionsVerify,
+    (c) => c.accounts.permissionsVerify(ID),
+  ],
   ['webhooks.list', api.webhooks.list, (c) => c.webhooks.list()],
   ['webhooks.get', api.webhooks.get, (c) => c.webhooks.get(ID)],
   ['webhooks.create', api.webhooks.create, (c) => c.webhooks.create({} as never)],

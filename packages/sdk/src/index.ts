@@ -406,6 +406,15 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       /** The account's health checks, newest first. */
       checks: (accountId: string, query: PageQuery = {}) =>
         request(api.accounts.checks, { params: { id: accountId }, query }),
+      /**
+       * What to apply to give the account the permissions its bundles need now, for the way its
+       * role was made (CloudFormation, Terraform, by hand, or the user of access keys). Changes nothing.
+       */
+      permissionsUpdate: (accountId: string) =>
+        request(api.accounts.permissionsUpdate, { params: { id: accountId } }),
+      /** Once the update is applied: checks the account against it and records what it holds. */
+      permissionsVerify: (accountId: string) =>
+        request(api.accounts.permissionsVerify, { params: { id: accountId } }),
     },
     webhooks: {
       /** A page of endpoints, oldest first. */

@@ -125,7 +125,8 @@ export type CheckTrigger =
   | 'connect'
   | 'permissions_changed'
   | 'credentials_replaced'
-  | 'stack_deleted';
+  | 'stack_deleted'
+  | 'permissions_updated';
 
 /** One entry of an account's health history. */
 export interface AccountCheckRecord {

@@ -9,6 +9,7 @@ import {
   iamPoliciesQuerySchema,
   iamPolicyPageSchema,
   listAccountsQuerySchema,
+  permissionsUpdateSchema,
   replaceCredentialsRequestSchema,
   updateAccountRequestSchema,
   validationResultSchema,
@@ -20,7 +21,12 @@ import {
   vendedCredentialsSchema,
 } from '../credentials.ts';
 import { defineEndpoint } from '../endpoint.ts';
-import { accountCheckPageSchema, accountCheckSchema, listChecksQuerySchema } from '../fleet.ts';
+import {
+  accountCheckPageSchema,
+  accountCheckSchema,
+  listChecksQuerySchema,
+  permissionsVerifyResponseSchema,
+} from '../fleet.ts';
 
 /** Connected AWS accounts: validation, credentials, health, IAM policies and vending. */
 export const accountsEndpoints = {
@@ -160,5 +166,25 @@ export const accountsEndpoints = {
     params: idParamsSchema,
     query: listChecksQuerySchema,
     responses: { 200: accountCheckPageSchema },
+  }),
+  permissionsUpdate: defineEndpoint({
+    method: 'POST',
+    path: '/v1/accounts/:id/permissions/update',
+    tags: ['accounts'],
+    summary: 'What to apply to give an account the permissions its bundles need now',
+    description:
+      'Rendered for the way the account’s role was made: CloudFormation (the template, the `aws cloudformation deploy` command against the same stack, a change-set preview and, where the partition has a template bucket, the console’s update-stack link), Terraform (the file), by hand (the policy documents and numbered steps), or access keys (the user’s policy). `changes` lists, per bundle, the actions added and the actions no chosen bundle needs any more (removed). Changes nothing: apply the output, then call `…/permissions/verify` (a stack’s call-back does it by itself).',
+    params: idParamsSchema,
+    responses: { 200: permissionsUpdateSchema },
+  }),
+  permissionsVerify: defineEndpoint({
+    method: 'POST',
+    path: '/v1/accounts/:id/permissions/verify',
+    tags: ['accounts'],
+    summary: 'Check an account against the permissions its bundles need now, and record them',
+    description:
+      'Validates the account with its stored credentials against its bundles as the catalog has them now, records the check (trigger `permissions_updated`) and takes its status. When the check proves the permissions, they are recorded as granted (the account is no longer outdated), the account and its connection take any bundle made a default since, and `account.permissions_updated` is sent. 502 when AWS does not answer; nothing is changed then.',
+    params: idParamsSchema,
+    responses: { 200: permissionsVerifyResponseSchema },
   }),
 };

@@ -11,7 +11,8 @@
  * - A stack must always be removable: on Delete it tells Onramp, but answers SUCCESS whatever happens.
  * - The token is a credential: it is sent to Onramp and never logged.
  * - On Update it keeps the PhysicalResourceId it was given; a new one would make CloudFormation send a
- *   Delete for the old one, which Onramp would read as the stack going away.
+ *   Delete for the old one, which Onramp would read as the stack going away. An Update comes when the
+ *   resource's properties change (the permissions' fingerprint): Onramp then checks the role again.
  *
  * Plain CommonJS (the `index.js` of the function) with an async handler (nodejs24.x has no callback handlers), kept readable: it is part of the template a
  * customer reviews before deploying it.
@@ -52,7 +53,7 @@ exports.handler = async (event, context) => {
     const answer = parse(res.text);
     if (res.status >= 200 && res.status < 300) {
       data = { AccountId: String(answer.accountId || '') };
-      reason = type === 'Delete' ? 'Onramp was told the stack is deleted.' : 'Onramp connected the role as account ' + data.AccountId + '.';
+      reason = type === 'Delete' ? 'Onramp was told the stack is deleted.' : type === 'Update' ? 'Onramp checks account ' + data.AccountId + ' again.' : 'Onramp connected the role as account ' + data.AccountId + '.';
     } else {
       status = 'FAILED';
       reason = 'Onramp answered HTTP ' + res.status + ': ' + (answer.detail || answer.title || 'no reason given');

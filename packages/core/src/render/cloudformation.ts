@@ -110,7 +110,10 @@ export function renderCloudFormation(
       Default: options.callback.token,
       NoEcho: true,
     };
-    Object.assign(resources, callbackResources(options.callback.url, policyIds));
+    Object.assign(
+      resources,
+      callbackResources(options.callback.url, policyIds, permissionsFingerprint(policySet)),
+    );
   }
   return {
     AWSTemplateFormatVersion: '2010-09-09',
@@ -182,7 +185,35 @@ export function cfnManagedPolicies(
   );
 }
 
-function callbackResources(url: string, policyIds: string[]): Record<string, CfnValue> {
+/**
+ * A short fingerprint of the role's permissions (bundles, regions, every policy document). The
+ * callback resource carries it so that a stack update that changes the permissions changes the
+ * resource too: CloudFormation calls a custom resource on Update only when its properties change,
+ * and that call is how Onramp learns to check the role again.
+ */
+export function permissionsFingerprint(policySet: PolicySet): string {
+  const text = JSON.stringify({
+    bundles: policySet.bundles.map((b) => b.id),
+    regions: policySet.regions,
+    policies: policySet.policies.map((p) => p.document),
+  });
+  // FNV-1a, 32 bits twice (two seeds): no crypto in the core, and this only has to change.
+  const hash = (seed: number) => {
+    let h = seed;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16).padStart(8, '0');
+  };
+  return `${hash(0x811c9dc5)}${hash(0x01000193)}`;
+}
+
+function callbackResources(
+  url: string,
+  policyIds: string[],
+  fingerprint: string,
+): Record<string, CfnValue> {
   return {
     CallbackFunctionRole: {
       Type: 'AWS::IAM::Role',
@@ -229,6 +260,7 @@ function callbackResources(url: string, policyIds: string[]): Record<string, Cfn
         Token: { Ref: 'CallbackToken' },
         RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
         StackId: { Ref: 'AWS::StackId' },
+        Permissions: fingerprint,
       },
     },
   };
@@ -344,6 +376,58 @@ export function cloudFormationDeployCommand(
     `aws cloudformation describe-stacks --region ${region} --stack-name ${stack} \\`,
     `  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text`,
   ].join('\n');
+}
+
+/**
+ * The AWS CLI commands that preview an update of an existing stack with a new template: a change
+ * set, then its description. The parameters are given again (a regenerated external ID may add one);
+ * the callback token keeps the template's default.
+ */
+export function cloudFormationChangeSetCommand(
+  blueprint: RoleBlueprint,
+  options: { stackName: string; changeSetName: string; templateFile: string; region?: string },
+): string {
+  const region = options.region ?? blueprint.partition.defaultRegion;
+  const parameter = (key: string, value: string) =>
+    shellQuote(`ParameterKey=${key},ParameterValue=${value}`);
+  const parameters = [
+    parameter('ExternalId', blueprint.externalId),
+    ...(blueprint.previousExternalId
+      ? [parameter('PreviousExternalId', blueprint.previousExternalId)]
+      : []),
+    parameter('RoleName', blueprint.roleName),
+  ];
+  const stack = shellQuote(options.stackName);
+  const changeSet = shellQuote(options.changeSetName);
+  return [
+    'aws cloudformation create-change-set \\',
+    `  --region ${region} \\`,
+    `  --stack-name ${stack} \\`,
+    `  --change-set-name ${changeSet} \\`,
+    `  --template-body ${shellQuote(`file://${options.templateFile}`)} \\`,
+    '  --capabilities CAPABILITY_NAMED_IAM \\',
+    `  --parameters ${parameters.join(' ')}`,
+    '',
+    `aws cloudformation wait change-set-create-complete --region ${region} --stack-name ${stack} --change-set-name ${changeSet}`,
+    `aws cloudformation describe-change-set --region ${region} --stack-name ${stack} --change-set-name ${changeSet} \\`,
+    `  --query "Changes[].ResourceChange.[Action,LogicalResourceId,Replacement]" --output table`,
+  ].join('\n');
+}
+
+/**
+ * A link that opens the partition's console on "Update stack" for an existing stack, with the new
+ * template (which the console fetches only from Amazon S3) already chosen.
+ */
+export function updateStackLink(input: {
+  blueprint: RoleBlueprint;
+  templateUrl: string;
+  /** The stack's ID (its ARN) or name. */
+  stack: string;
+  region?: string;
+}): string {
+  const region = input.region ?? input.blueprint.partition.defaultRegion;
+  const query = new URLSearchParams({ stackId: input.stack, templateURL: input.templateUrl });
+  return `https://${input.blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(region)}#/stacks/update/template?${query.toString()}`;
 }
 
 export function shellQuote(value: string): string {

@@ -4,11 +4,14 @@ import { defaultCatalog, issuesOf, loadTestCatalog } from '../../test/fixtures.t
 import { PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { CALLBACK_FUNCTION_SOURCE, INLINE_CODE_LIMIT } from './callback-function.ts';
 import {
+  cloudFormationChangeSetCommand,
   cloudFormationDeployCommand,
+  permissionsFingerprint,
   quickCreateLink,
   renderCloudFormation,
   renderCloudFormationJson,
   renderCloudFormationYaml,
+  updateStackLink,
 } from './cloudformation.ts';
 import { formatSteps, renderRoleSteps } from './manual-steps.ts';
 import { createRoleBlueprint } from './role-blueprint.ts';
@@ -153,8 +156,22 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
         Token: { Ref: 'CallbackToken' },
         RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
         StackId: { Ref: 'AWS::StackId' },
+        Permissions: permissionsFingerprint(blueprint.policySet),
       },
     });
+    // A stack update that changes the permissions changes the custom resource, so CloudFormation
+    // calls it (RequestType Update) and Onramp checks the role again.
+    const trimmed = {
+      ...blueprint.policySet,
+      policies: blueprint.policySet.policies.map((p) => ({
+        ...p,
+        document: { ...p.document, Statement: p.document.Statement.slice(1) },
+      })),
+    };
+    expect(permissionsFingerprint(trimmed)).not.toBe(permissionsFingerprint(blueprint.policySet));
+    expect(permissionsFingerprint({ ...blueprint.policySet })).toBe(
+      permissionsFingerprint(blueprint.policySet),
+    );
     expect(resources.CallbackFunction).toMatchObject({
       Type: 'AWS::Lambda::Function',
       Properties: {
@@ -291,6 +308,47 @@ products:
       `--parameter-overrides ExternalId=${EXTERNAL_ID} RoleName=OnrampRole`,
     );
     expect(command).toContain('--query "Stacks[0].Outputs[?OutputKey==\'RoleArn\'].OutputValue"');
+  });
+
+  it('print the change-set preview of a stack update, with both external IDs during a grace period', () => {
+    const blueprint = blueprintFor('aws-cn', { previousExternalId: 'onramp-previous-id' });
+    const command = cloudFormationChangeSetCommand(blueprint, {
+      stackName: 'onramp-OnrampRole',
+      changeSetName: 'onramp-permissions-1a2b3c4d',
+      templateFile: 'role update.yaml',
+      region: 'cn-north-1',
+    });
+    expect(command).toContain('aws cloudformation create-change-set \\\n  --region cn-north-1 \\');
+    expect(command).toContain("--template-body 'file://role update.yaml'");
+    expect(command).toContain(
+      `--parameters ParameterKey=ExternalId,ParameterValue=${EXTERNAL_ID} ParameterKey=PreviousExternalId,ParameterValue=onramp-previous-id ParameterKey=RoleName,ParameterValue=OnrampRole`,
+    );
+    expect(command).toContain(
+      'aws cloudformation describe-change-set --region cn-north-1 --stack-name onramp-OnrampRole --change-set-name onramp-permissions-1a2b3c4d',
+    );
+    // Nothing that would change the stack: no execute-change-set, no deploy.
+    expect(command).not.toMatch(/execute-change-set|cloudformation deploy/);
+  });
+
+  it('link the update-stack page of the partition’s console for an existing stack', () => {
+    const stack =
+      'arn:aws-us-gov:cloudformation:us-gov-east-1:123456789012:stack/onramp-OnrampRole/abc';
+    const link = new URL(
+      updateStackLink({
+        blueprint: blueprintFor('aws-us-gov'),
+        templateUrl: 'https://bucket.s3.us-gov-west-1.amazonaws.com/t.yaml?X-Amz-Signature=s',
+        stack,
+        region: 'us-gov-east-1',
+      }),
+    );
+    expect(link.host).toBe('console.amazonaws-us-gov.com');
+    expect(link.searchParams.get('region')).toBe('us-gov-east-1');
+    const [route, query] = link.hash.slice(1).split('?');
+    expect(route).toBe('/stacks/update/template');
+    expect(new URLSearchParams(query).get('stackId')).toBe(stack);
+    expect(new URLSearchParams(query).get('templateURL')).toBe(
+      'https://bucket.s3.us-gov-west-1.amazonaws.com/t.yaml?X-Amz-Signature=s',
+    );
   });
 
   it('refuse bad names, durations and hubs with every problem at once', async () => {

@@ -12,6 +12,7 @@ import { AppError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import { type AuditLog, untrustedText } from '../../ports/audit-log.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
+import type { PermissionsVerify } from '../accounts/permissions-verify.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
 import { createCheckHistory } from '../health/check-history.ts';
@@ -74,6 +75,11 @@ interface CallbacksDeps {
   accounts: Pick<AccountsService, 'create' | 'find' | 'recordHealth'>;
   /** Where the set-ups a token belongs to are read (features/connections). */
   connections: Pick<ConnectionsService, 'getConnection'>;
+  /**
+   * Checks an account's permissions again and records them (features/accounts): what a stack's
+   * Update asks for, once the stack has updated the role's policies.
+   */
+  permissions?: Pick<PermissionsVerify, 'verify'> | undefined;
   /** The webhook outbox: a stack's deletion that changes an account's health is an event. */
   events?: EventPublisher | undefined;
   publicUrl?: string | undefined;
@@ -246,6 +252,32 @@ export function createCallbacksService(deps: CallbacksDeps) {
     return account?.roleArn === roleArn ? account : undefined;
   }
 
+  /**
+   * A stack update reached its call-back after the role's policies (the custom resource depends on
+   * them, and carries their fingerprint so it is called when they change): the update is verified
+   * as the tenant would ask for it. The stack has updated whatever Onramp answers, so a check that
+   * could not be made is audited and left to the next health check rather than failing the stack
+   * (a failed custom resource would roll the policies back).
+   */
+  async function recheck(caller: Caller, input: CloudFormationCallback, account: Account) {
+    if (!deps.permissions) return;
+    try {
+      await deps.permissions.verify(caller, account.id, { source: 'stack_callback' });
+    } catch (error) {
+      await audit(
+        caller,
+        'account.permissions_verify_failed',
+        { type: 'account', id: account.id },
+        {
+          requestType: input.requestType,
+          stackId: input.stackId,
+          code: error instanceof AppError ? error.code : 'internal',
+          detail: error instanceof AppError ? error.message : 'Onramp failed unexpectedly.',
+        },
+      );
+    }
+  }
+
   async function connect(
     meta: { requestId: string; sourceIp: string },
     input: CloudFormationCallback,
@@ -270,6 +302,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
       const account = await deps.accounts.find(row.tenantId, row.accountId);
       if (!account) return refuse(meta, 'account_deleted', input, row);
       await accepted(account.id, true);
+      if (input.requestType === 'Update') await recheck(caller, input, account);
       return { accountId: account.id };
     }
     if (!isLive(row)) return refuse(meta, 'expired', input, row);
@@ -288,6 +321,9 @@ export function createCallbacksService(deps: CallbacksDeps) {
         : undefined;
     if (!account && connection.status === 'connected')
       return refuse(meta, 'connected_to_another_role', input, row);
+    // Connected by hand before this stack reported (or a stack update that added the call-back):
+    // the stack's policies are what the account should now be checked against.
+    const existed = account;
     if (!account) {
       try {
         // A role CloudFormation has just created may not be usable for some seconds (IAM is
@@ -337,6 +373,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
         return refuse(meta, 'used_for_another_role', input, row);
     }
     await accepted(account.id, false);
+    if (existed) await recheck(caller, input, existed);
     return { accountId: account.id };
   }
 
@@ -461,6 +498,12 @@ export function createCallbacksService(deps: CallbacksDeps) {
       // Another request renewed it first: use the one it issued.
       const renewed = (await renderableToken(connection)) ? await openToken(connection) : undefined;
       return renewed ? { url, token: renewed } : undefined;
+    },
+
+    /** The stack that reported the connection's role (its ID, with region and name), if one did. */
+    async stackOf(tenantId: string, connectionId: string): Promise<string | undefined> {
+      const row = await tokens.findForConnection(tenantId, connectionId);
+      return row?.usedAt && row.stackId ? row.stackId : undefined;
     },
 
     /** Purges the sealed token of a deleted connection (its row goes with the connection). */

@@ -99,6 +99,46 @@ describe('callbacks service', () => {
     expect(accounts.accounts).toHaveLength(1);
   });
 
+  it('an Update of the stack that reported the role verifies the account’s permissions', async () => {
+    const { roleArn, token } = await stackSetUp();
+    const verified: { accountId: string; source: string | undefined }[] = [];
+    let failure: Error | undefined;
+    const callbacks = createCallbacksService({
+      ...w.deps,
+      audit: w.audit.log,
+      accounts: w.accounts,
+      connections: w.connections,
+      events: outbox.publisher,
+      publicUrl: 'https://onramp.example.com/',
+      permissions: {
+        verify: async (_caller, accountId, options) => {
+          verified.push({ accountId, source: options?.source });
+          if (failure) throw failure;
+          return undefined as never;
+        },
+      },
+    });
+    const input = { token, roleArn, stackId: STACK };
+    const { accountId } = await callbacks.handle(META, { requestType: 'Create', ...input });
+    // A Create (first or retried) connects; only an Update is the stack changing the policies.
+    await callbacks.handle(META, { requestType: 'Create', ...input });
+    expect(verified).toEqual([]);
+    await callbacks.handle(META, { requestType: 'Update', ...input });
+    expect(verified).toEqual([{ accountId, source: 'stack_callback' }]);
+    // A verification that fails does not fail the stack (it would roll the policies back).
+    failure = new Error('AWS is down');
+    const answer = await callbacks.handle(META, { requestType: 'Update', ...input });
+    expect(answer).toEqual({ accountId });
+    expect(w.audit.entries.at(-1)).toMatchObject({
+      action: 'account.permissions_verify_failed',
+      targetId: accountId,
+      details: { requestType: 'Update', code: 'internal' },
+    });
+    expect(JSON.stringify(w.audit.entries)).not.toContain(token);
+    await callbacks.handle(META, { requestType: 'Delete', ...input });
+    expect(verified).toHaveLength(2);
+  });
+
   it('an unknown, an expired and a spent token are the same refusal', async () => {
     const { callbacks, roleArn, token } = await stackSetUp();
     const unknown = await callbacks

@@ -16,6 +16,25 @@ export function createCheckHistory(deps: { db: Kysely<Database>; dialect: Dialec
     record(tenantId: string, record: AccountCheckRecord, trx?: Kysely<Database>): Promise<void> {
       return repo.insertCheck(tenantId, record, trx ?? deps.db);
     },
+    /**
+     * The sequence number of the account's newest check, or null: a caller that validated before its
+     * transaction compares it to know whether another check was recorded meanwhile.
+     */
+    async latestSeq(
+      tenantId: string,
+      accountId: string,
+      trx?: Kysely<Database>,
+    ): Promise<number | null> {
+      const row = await (trx ?? deps.db)
+        .selectFrom('account_checks')
+        .select('seq')
+        .where('tenant_id', '=', tenantId)
+        .where('account_id', '=', accountId)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? Number(row.seq) : null;
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import type { HealthService } from './health-service.ts';
 
-function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
+export function toCheckResponse(record: AccountCheckRecord): z.output<typeof accountCheckSchema> {
   return {
     id: record.id,
     at: record.at,
