@@ -1,6 +1,7 @@
 import type { AppDeps } from './deps.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { createIamPoliciesService } from './features/accounts/iam-policies-service.ts';
+import { createOutdatedSweep } from './features/accounts/outdated-sweep.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
@@ -72,6 +73,8 @@ export function createServices(given: AppDeps) {
   });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
+  // Compares every account with the catalog loaded (main.ts runs it once after start-up).
+  const outdatedSweep = createOutdatedSweep({ ...deps, events: webhooks });
   return {
     ...deps,
     audit,
@@ -86,6 +89,7 @@ export function createServices(given: AppDeps) {
     health,
     callbacks,
     credentials,
+    outdatedSweep,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };

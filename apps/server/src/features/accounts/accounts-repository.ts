@@ -1,6 +1,7 @@
 import type { PartitionId } from '@onramp/core';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
+import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
 import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import type {
@@ -49,8 +50,42 @@ export type AccountChanges = Partial<
     | 'statusDetail'
     | 'lastCheckedAt'
     | 'staleSince'
+    | 'bundleChoice'
   >
 >;
+
+/**
+ * What the catalog sweep (outdated-sweep.ts) writes to one account, and what it read, so the write
+ * holds only if nothing changed meanwhile (another replica's sweep, a PATCH, a recorded grant).
+ */
+export interface SweptAccount {
+  id: string;
+  /** Recorded as the account's grant (accounts with none yet); null leaves the grant as it is. */
+  granted: string | null;
+  grantedAt: string | null;
+  changes: string | null;
+  outdatedSince: string | null;
+  read: {
+    grantedAt: string | null;
+    changes: string | null;
+    bundles: string;
+    bundleChoice: string | null;
+  };
+}
+
+/** The fleet at a glance (GET /v1/accounts/summary), counted in the database. */
+export interface AccountsSummary {
+  groups: {
+    partition: string;
+    status: AccountStatus;
+    outdated: boolean;
+    trimmed: boolean;
+    n: number;
+  }[];
+  bundles: { bundle: string; n: number }[];
+  outdatedBundles: { bundle: string; n: number }[];
+  missing: { bundle: string; action: string; n: number }[];
+}
 
 export interface AccountFilters {
   partition?: PartitionId;
@@ -339,6 +374,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         set.status_detail = JSON.stringify(changes.statusDetail);
       if (changes.lastCheckedAt !== undefined) set.last_checked_at = changes.lastCheckedAt;
       if (changes.staleSince !== undefined) set.stale_since = changes.staleSince;
+      if (changes.bundleChoice !== undefined) set.bundle_choice = changes.bundleChoice;
       await executor
         .updateTable('accounts')
         .set(set)
@@ -481,6 +517,143 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
           .where('id', '=', id)
           .where('outdated_since', 'is', null)
           .execute();
+    },
+
+    /**
+     * A page of every tenant's accounts by id (the catalog sweep at start-up, which compares each with
+     * the catalog): the one read that crosses tenants, for a job that belongs to none.
+     */
+    async pageAllTenants(
+      after: string | null,
+      limit: number,
+    ): Promise<{ account: Account; read: SweptAccount['read'] }[]> {
+      let query = db.selectFrom('accounts').selectAll().orderBy('id', 'asc').limit(limit);
+      if (after !== null) query = query.where('id', '>', after);
+      return (await query.execute()).map((row) => ({
+        account: toAccount(row),
+        read: {
+          grantedAt: row.granted_at,
+          changes: row.permission_changes,
+          bundles: row.bundles,
+          bundleChoice: row.bundle_choice,
+        },
+      }));
+    },
+
+    /**
+     * The sweep's writes for a page, in one statement: each row changes only while what the sweep
+     * read is still there (compare-and-set on the grant's time, the changes, the bundles and their
+     * choice), so two replicas sweeping at once, or a PATCH meanwhile, never write twice or over a
+     * newer state. Returns the ids written: only their events are published.
+     */
+    async applySweep(
+      rows: readonly SweptAccount[],
+      executor: Kysely<Database> = db,
+    ): Promise<string[]> {
+      if (rows.length === 0) return [];
+      // VALUES columns are column1…column9 on both engines; every value is text (or NULL).
+      const text = (value: string | null) => sql`cast(${value} as text)`;
+      const values = sql.join(
+        rows.map(
+          (r) =>
+            sql`(${sql.join([
+              text(r.id),
+              text(r.granted),
+              text(r.grantedAt),
+              text(r.changes),
+              text(r.outdatedSince),
+              text(r.read.grantedAt),
+              text(r.read.changes),
+              text(r.read.bundles),
+              text(r.read.bundleChoice),
+            ])})`,
+        ),
+      );
+      const result = await sql<{ id: string }>`
+        update accounts set
+          granted_permissions = coalesce(v.column2, accounts.granted_permissions),
+          granted_at = coalesce(v.column3, accounts.granted_at),
+          permission_changes = v.column4,
+          outdated_since = v.column5
+        from (values ${values}) as v
+        where accounts.id = v.column1
+          and accounts.granted_at is not distinct from v.column6
+          and accounts.permission_changes is not distinct from v.column7
+          and accounts.bundles = v.column8
+          and accounts.bundle_choice is not distinct from v.column9
+        returning accounts.id`.execute(executor);
+      return result.rows.map((r) => r.id);
+    },
+
+    /**
+     * Counts for the summary: accounts by partition, status, outdated and trimmed; accounts per
+     * bundle; outdated accounts per changed bundle; and per action to add, how many lack it. Bundles
+     * and changes are JSON text: each engine has its own function to walk an array.
+     */
+    async summary(
+      tenantId: string,
+      filters: { partition?: PartitionId | undefined },
+      dialect: Dialect,
+    ): Promise<AccountsSummary> {
+      const partition = filters.partition
+        ? sql`and accounts.partition = ${filters.partition}`
+        : sql``;
+      // A from-item walking a JSON array as rows with a `value` column: SQLite's json_each names it
+      // so itself; PostgreSQL's functions are named by the alias.
+      const elements = (json: RawBuilder<unknown>, alias: string) =>
+        dialect === 'postgres'
+          ? sql`json_array_elements((${json})::json) as ${sql.raw(alias)}(value)`
+          : sql`json_each(${json}) as ${sql.raw(alias)}`;
+      const texts = (json: RawBuilder<unknown>, alias: string) =>
+        dialect === 'postgres'
+          ? sql`json_array_elements_text((${json})::json) as ${sql.raw(alias)}(value)`
+          : sql`json_each(${json}) as ${sql.raw(alias)}`;
+      const [groups, bundles, outdatedBundles, missing] = await Promise.all([
+        sql<{
+          partition: string;
+          status: AccountStatus;
+          outdated: number;
+          trimmed: number;
+          n: number;
+        }>`
+          select partition, status,
+            case when outdated_since is null then 0 else 1 end as outdated,
+            case when trimmed_permissions is null then 0 else 1 end as trimmed,
+            count(*) as n
+          from accounts where tenant_id = ${tenantId} ${partition}
+          group by 1, 2, 3, 4`.execute(db),
+        sql<{ bundle: string; n: number }>`
+          select b.value as bundle, count(*) as n
+          from accounts, ${texts(sql`accounts.bundles`, 'b')}
+          where tenant_id = ${tenantId} ${partition}
+          group by b.value`.execute(db),
+        sql<{ bundle: string; n: number }>`
+          select c.value ->> 'bundle' as bundle, count(*) as n
+          from accounts, ${elements(sql`accounts.permission_changes`, 'c')}
+          where tenant_id = ${tenantId} and outdated_since is not null
+            and permission_changes is not null ${partition}
+          group by 1`.execute(db),
+        sql<{ bundle: string; action: string; n: number }>`
+          select c.value ->> 'bundle' as bundle, a.value as action, count(*) as n
+          from accounts, ${elements(sql`accounts.permission_changes`, 'c')},
+            ${texts(sql`c.value -> 'add'`, 'a')}
+          where tenant_id = ${tenantId} and outdated_since is not null
+            and permission_changes is not null ${partition}
+          group by 1, 2`.execute(db),
+      ]);
+      const count = (n: unknown) => Number(n);
+      return {
+        groups: groups.rows.map((r) => ({
+          partition: r.partition,
+          status: r.status,
+          outdated: count(r.outdated) === 1,
+          trimmed: count(r.trimmed) === 1,
+          n: count(r.n),
+        })),
+        bundles: bundles.rows.map((r) => ({ bundle: r.bundle, n: count(r.n) })),
+        outdatedBundles: outdatedBundles.rows.map((r) => ({ bundle: r.bundle, n: count(r.n) })),
+        missing: missing.rows.map((r) => ({ bundle: r.bundle, action: r.action, n: count(r.n) })),
+      };
     },
 
     /** Purges every secret of a record (all its fields). */

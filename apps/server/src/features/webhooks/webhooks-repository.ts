@@ -175,6 +175,22 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       return rows.map(toEndpoint);
     },
 
+    /** The enabled endpoints that hear any of these tenants' events (listListeners for many). */
+    async listListenersOf(
+      tenantIds: readonly string[],
+      executor: Kysely<Database>,
+    ): Promise<WebhookEndpoint[]> {
+      if (tenantIds.length === 0) return [];
+      const rows = await executor
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('enabled', '=', 1)
+        .where((eb) => eb.or([eb('tenant_id', 'in', [...tenantIds]), eb('tenant_id', 'is', null)]))
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map(toEndpoint);
+    },
+
     async updateEndpoint(
       owner: EndpointOwner,
       id: string,
@@ -345,7 +361,12 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       rows: WebhookDeliveriesTable[],
       executor: Kysely<Database>,
     ): Promise<void> {
-      if (rows.length) await executor.insertInto('webhook_deliveries').values(rows).execute();
+      // 500 rows per statement keeps within both engines' limit on bound parameters.
+      for (let i = 0; i < rows.length; i += 500)
+        await executor
+          .insertInto('webhook_deliveries')
+          .values(rows.slice(i, i + 500))
+          .execute();
     },
 
     /** One endpoint's deliveries, newest first; `before` is the id of the last one of the previous page. */

@@ -1,0 +1,165 @@
+import type { Catalog } from '@onramp/core';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/db/schema.ts';
+import type { Account, GrantedBundle, PermissionChange } from '../../domain/account.ts';
+import type { WebhookEvent } from '../webhooks/webhooks-service.ts';
+import { toAccountResponse } from './account-view.ts';
+import { createAccountsRepository, type SweptAccount } from './accounts-repository.ts';
+import { diffGrants, grantsOf, principalOf, wantedBundles } from './permission-grants.ts';
+
+/** What the sweep is built from: the database, the catalog this process loaded, and the outbox. */
+export interface OutdatedSweepDeps {
+  db: Kysely<Database>;
+  catalog: Catalog;
+  clock: () => Date;
+  /** Records the events of a page in its transaction (features/webhooks `publishAll`). */
+  events?:
+    | { publishAll(events: readonly WebhookEvent[], executor: Kysely<Database>): Promise<number> }
+    | undefined;
+}
+
+/** What one sweep did, for the job log and the tests. */
+export interface OutdatedSweepSummary {
+  /** Accounts compared with the catalog. */
+  compared: number;
+  /** Accounts that became outdated, or whose changes changed: one event each. */
+  outdated: number;
+  /** Accounts no longer outdated (the catalog came back to what they were granted). */
+  cleared: number;
+  /** Accounts connected before grants were kept: the catalog of now recorded as their grant. */
+  baselined: number;
+  /** Rows another replica or a request changed between this sweep's read and its write. */
+  skipped: number;
+  ms: number;
+}
+
+export const SWEEP_PAGE = 500;
+
+/** Changes as stored and as compared: the same fields in the same order, whoever wrote them. */
+function canonical(changes: readonly PermissionChange[]): string | null {
+  if (changes.length === 0) return null;
+  return JSON.stringify(changes.map((c) => ({ bundle: c.bundle, add: c.add, remove: c.remove })));
+}
+
+/**
+ * Compares every account's recorded grant with what the catalog this process loaded asks of its
+ * bundles now, with no AWS call, and records the difference (permission-grants.ts): an account whose
+ * grant no longer matches becomes outdated with its changes per bundle, and one event
+ * `account.permissions_outdated` is written to the outbox when it becomes so (or its changes
+ * change); one that matches again is cleared; one connected before grants were kept gets the catalog
+ * of now as its grant (unverified). Pages of 500 by id, each written in one statement with its events
+ * in one transaction; every write is a compare-and-set on what was read, so replicas starting together
+ * (or a PATCH meanwhile) neither publish twice nor overwrite a newer state. Running it again with the
+ * same catalog writes nothing.
+ */
+export function createOutdatedSweep(deps: OutdatedSweepDeps) {
+  const repo = createAccountsRepository(deps.db, deps.clock);
+  // Accounts share a few bundle sets: each set's grants are worked out (and hashed) once per sweep.
+  const wantedCache = new Map<string, { grants: Record<string, GrantedBundle>; text: string }>();
+  function wantedOf(account: Account) {
+    const principal = principalOf(account.method);
+    const ids = wantedBundles(deps.catalog, account);
+    const key = `${principal}:${ids.join(',')}`;
+    let wanted = wantedCache.get(key);
+    if (!wanted) {
+      const grants = grantsOf(deps.catalog, ids, principal);
+      wanted = { grants, text: JSON.stringify(grants) };
+      wantedCache.set(key, wanted);
+    }
+    return wanted;
+  }
+
+  async function run(
+    options: { pageSize?: number; signal?: { stopping: boolean } } = {},
+  ): Promise<OutdatedSweepSummary> {
+    const started = performance.now();
+    const pageSize = options.pageSize ?? SWEEP_PAGE;
+    const summary: OutdatedSweepSummary = {
+      compared: 0,
+      outdated: 0,
+      cleared: 0,
+      baselined: 0,
+      skipped: 0,
+      ms: 0,
+    };
+    wantedCache.clear();
+    let after: string | null = null;
+    while (!options.signal?.stopping) {
+      const page = await repo.pageAllTenants(after, pageSize);
+      if (page.length === 0) break;
+      after = page[page.length - 1]?.account.id ?? null;
+      summary.compared += page.length;
+      const at = deps.clock().toISOString();
+      const writes: SweptAccount[] = [];
+      const kinds = new Map<string, 'outdated' | 'cleared' | 'baselined'>();
+      const announced = new Map<string, { account: Account; changes: PermissionChange[] }>();
+      for (const { account, read } of page) {
+        const wanted = wantedOf(account);
+        const state = account.permissions;
+        if (state.granted === null) {
+          writes.push({
+            id: account.id,
+            granted: wanted.text,
+            grantedAt: at,
+            changes: null,
+            outdatedSince: null,
+            read,
+          });
+          kinds.set(account.id, 'baselined');
+          continue;
+        }
+        const changes = diffGrants(state.granted, wanted.grants);
+        const text = canonical(changes);
+        const before = canonical(state.changes);
+        if (text === null) {
+          if (before === null && state.outdatedSince === null) continue;
+          writes.push({ ...unchanged(account.id, read), changes: null, outdatedSince: null });
+          kinds.set(account.id, 'cleared');
+          continue;
+        }
+        if (text === before && state.outdatedSince !== null) continue;
+        const outdatedSince = state.outdatedSince ?? at;
+        writes.push({ ...unchanged(account.id, read), changes: text, outdatedSince });
+        if (text !== before) {
+          kinds.set(account.id, 'outdated');
+          announced.set(account.id, {
+            account: { ...account, permissions: { ...state, changes, outdatedSince } },
+            changes,
+          });
+        }
+      }
+      if (writes.length === 0) continue;
+      await deps.db.transaction().execute(async (trx) => {
+        const written = await repo.applySweep(writes, trx);
+        summary.skipped += writes.length - written.length;
+        const events: WebhookEvent[] = [];
+        for (const id of written) {
+          const kind = kinds.get(id);
+          if (kind) summary[kind] += 1;
+          const event = announced.get(id);
+          if (event)
+            events.push({
+              tenantId: event.account.tenantId,
+              type: 'account.permissions_outdated',
+              data: { account: toAccountResponse(event.account), changes: event.changes },
+            });
+        }
+        if (deps.events) await deps.events.publishAll(events, trx);
+      });
+    }
+    summary.ms = Math.round(performance.now() - started);
+    return summary;
+  }
+
+  return { run };
+}
+
+/** A write that leaves the grant as it is. */
+function unchanged(
+  id: string,
+  read: SweptAccount['read'],
+): Omit<SweptAccount, 'changes' | 'outdatedSince'> {
+  return { id, granted: null, grantedAt: null, read };
+}
+
+export type OutdatedSweep = ReturnType<typeof createOutdatedSweep>;
