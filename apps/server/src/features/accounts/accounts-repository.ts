@@ -582,36 +582,32 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         }
         return written;
       }
-      // VALUES columns are column1…column9 on both engines; every value is text (or NULL).
-      const text = (value: string | null) => sql`cast(${value} as text)`;
-      const values = sql.join(
-        rows.map(
-          (r) =>
-            sql`(${sql.join([
-              text(r.id),
-              text(r.granted),
-              text(r.grantedAt),
-              text(r.changes),
-              text(r.outdatedSince),
-              text(r.read.grantedAt),
-              text(r.read.changes),
-              text(r.read.bundles),
-              text(r.read.bundleChoice),
-            ])})`,
-        ),
-      );
+      // PostgreSQL: the page as nine text arrays (one parameter each), unnested side by side: one
+      // statement and one round trip, and far less to parse than 4,500 parameters.
+      const column = (pick: (r: SweptAccount) => string | null) => sql`${rows.map(pick)}::text[]`;
       const result = await sql<{ id: string }>`
         update accounts set
-          granted_permissions = coalesce(v.column2, accounts.granted_permissions),
-          granted_at = coalesce(v.column3, accounts.granted_at),
-          permission_changes = v.column4,
-          outdated_since = v.column5
-        from (values ${values}) as v
-        where accounts.id = v.column1
-          and accounts.granted_at is not distinct from v.column6
-          and accounts.permission_changes is not distinct from v.column7
-          and accounts.bundles = v.column8
-          and accounts.bundle_choice is not distinct from v.column9
+          granted_permissions = coalesce(v.granted, accounts.granted_permissions),
+          granted_at = coalesce(v.granted_at, accounts.granted_at),
+          permission_changes = v.changes,
+          outdated_since = v.outdated_since
+        from unnest(${sql.join([
+          column((r) => r.id),
+          column((r) => r.granted),
+          column((r) => r.grantedAt),
+          column((r) => r.changes),
+          column((r) => r.outdatedSince),
+          column((r) => r.read.grantedAt),
+          column((r) => r.read.changes),
+          column((r) => r.read.bundles),
+          column((r) => r.read.bundleChoice),
+        ])}) as v(id, granted, granted_at, changes, outdated_since, read_granted_at, read_changes,
+          read_bundles, read_bundle_choice)
+        where accounts.id = v.id
+          and accounts.granted_at is not distinct from v.read_granted_at
+          and accounts.permission_changes is not distinct from v.read_changes
+          and accounts.bundles = v.read_bundles
+          and accounts.bundle_choice is not distinct from v.read_bundle_choice
         returning accounts.id`.execute(executor);
       return result.rows.map((r) => r.id);
     },
