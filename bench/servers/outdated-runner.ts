@@ -146,6 +146,7 @@ const outbox = async () =>
 const reads: number[] = [];
 const sweeps: number[] = [];
 const reruns: number[] = [];
+const summaries: number[] = [];
 // A warm-up turn first (not counted), so both run compiled code.
 for (let round = -1; round < rounds; round++) {
   let started = performance.now();
@@ -157,6 +158,11 @@ for (let round = -1; round < rounds; round++) {
   const sweepMs = performance.now() - started;
   if (swept.outdated !== size) throw new Error(`outdated ${swept.outdated} of ${size}`);
   if ((await outbox()) !== size) throw new Error(`outbox ${await outbox()} of ${size}`);
+  // The fleet summary while all of them are outdated (GET /v1/accounts/summary's service call).
+  started = performance.now();
+  const summary = await after.accounts.summary(tenant.id, {});
+  summaries.push(performance.now() - started);
+  if (summary.outdated !== size) throw new Error(`summary: ${summary.outdated} outdated`);
   started = performance.now();
   const again = await after.outdatedSweep.run();
   const rerunMs = performance.now() - started;
@@ -182,6 +188,7 @@ process.stdout.write(
     readMs: median(reads),
     sweepMs: median(sweeps),
     rerunMs: median(reruns),
+    summaryMs: median(summaries),
     ratio: median(ratios),
     rerunRatio: median(rerunRatios),
     reads,

@@ -353,6 +353,11 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
       400,
       'status',
     );
+    expectProblem(
+      await a.admin.request('POST', '/v1/accounts/recheck', { outdated: false }),
+      400,
+      'outdated',
+    );
     expectProblem(await a.viewer.request('POST', '/v1/accounts/recheck', { outdated: true }), 403);
     expectProblem(
       await before.anonymous.request('POST', '/v1/accounts/recheck', { outdated: true }),
