@@ -6,7 +6,8 @@
  * in turns: reading every account once (the repository's pages of 500, as the API's list reads them),
  * and the start-up sweep with the next release of the catalog (one action added to a default bundle:
  * every account becomes outdated, one event each), after which the previous catalog's sweep puts them
- * back. Prints one JSON line with the median of each, and of each turn's ratio.
+ * back. Prints one JSON line with the median of each, and of each turn's ratio. BENCH_OUTDATED_PAGE
+ * sets the sweep's page size (500).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { createTestDatabase } from '@onramp/server/testing';
 import { createAccountsRepository, createTenantsRepository } from '@onramp/server/testing/seed';
 
 const size = Number(process.env.BENCH_OUTDATED_ACCOUNTS ?? 10_000);
+const page = Number(process.env.BENCH_OUTDATED_PAGE ?? 0);
 const rounds = Number(process.env.BENCH_OUTDATED_ROUNDS ?? 5);
 const dialect = process.env.BENCH_OUTDATED_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 const actions = createIamDataActionIndex();
@@ -154,7 +156,7 @@ for (let round = -1; round < rounds; round++) {
   const readMs = performance.now() - started;
   if (read !== size) throw new Error(`read ${read} of ${size}`);
   started = performance.now();
-  const swept = await after.outdatedSweep.run();
+  const swept = await after.outdatedSweep.run(page ? { pageSize: page } : {});
   const sweepMs = performance.now() - started;
   if (swept.outdated !== size) throw new Error(`outdated ${swept.outdated} of ${size}`);
   if ((await outbox()) !== size) throw new Error(`outbox ${await outbox()} of ${size}`);

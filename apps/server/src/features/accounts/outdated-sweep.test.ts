@@ -241,13 +241,19 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
   });
 
   it('sums up the fleet per status, partition and bundle, with what outdated accounts lack', async () => {
+    // A check found a granted action missing from one account (someone trimmed its policy).
+    await createAccountsRepository(before.database.db, () => new Date()).setPermissionState(
+      a.id,
+      ids['storage-reports'] ?? '',
+      { trimmed: [{ bundle: 'storage', actions: ['s3:GetObject'] }] },
+    );
     const response = await a.viewer.request('GET', '/v1/accounts/summary');
     expectStatus(response, 200);
     expect(response.body).toEqual({
       total: 5,
       byStatus: { valid: 5, degraded: 0, invalid: 0, unverified: 0 },
       outdated: 2,
-      trimmed: 0,
+      trimmed: 1,
       byPartition: [
         { partition: 'aws', total: 4, outdated: 2 },
         { partition: 'aws-us-gov', total: 1, outdated: 0 },
