@@ -319,6 +319,23 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
       outdatedSince: null,
       changes: [],
     });
+    // Choosing "the defaults" follows them: the account now lacks reports, and keeps following them.
+    const defaults = await after.send('PATCH', `/v1/accounts/${account.id}`, a.admin.headers, {
+      bundles: 'default',
+    });
+    expect(defaults.body).toMatchObject({
+      bundles: ['nodes', 'reports'],
+      permissions: {
+        outdated: true,
+        changes: [{ bundle: 'reports', add: ['ce:GetCostAndUsage'], remove: [] }],
+      },
+    });
+    const row = await before.database.db
+      .selectFrom('accounts')
+      .select('bundle_choice')
+      .where('id', '=', account.id)
+      .executeTakeFirstOrThrow();
+    expect(row.bundle_choice).toBe('default');
     await after.send('DELETE', `/v1/accounts/${account.id}`, a.admin.headers);
   });
 
