@@ -541,7 +541,8 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
     },
 
     /**
-     * The sweep's writes for a page, in one statement: each row changes only while what the sweep
+     * The sweep's writes for a page (one statement on PostgreSQL, one per row on SQLite, where that is
+     * faster): each row changes only while what the sweep
      * read is still there (compare-and-set on the grant's time, the changes, the bundles and their
      * choice), so two replicas sweeping at once, or a PATCH meanwhile, never write twice or over a
      * newer state. Returns the ids written: only their events are published.

@@ -49,8 +49,8 @@ function canonical(changes: readonly PermissionChange[]): string | null {
  * grant no longer matches becomes outdated with its changes per bundle, and one event
  * `account.permissions_outdated` is written to the outbox when it becomes so (or its changes
  * change); one that matches again is cleared; one connected before grants were kept gets the catalog
- * of now as its grant (unverified). Pages of 500 by id, each written in one statement with its events
- * in one transaction; every write is a compare-and-set on what was read, so replicas starting together
+ * of now as its grant (unverified). Pages of 500 by id, each page's writes and events in one
+ * transaction (applySweep, publishAll); every write is a compare-and-set on what was read, so replicas starting together
  * (or a PATCH meanwhile) neither publish twice nor overwrite a newer state. Running it again with the
  * same catalog writes nothing.
  */
