@@ -29,6 +29,7 @@ import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { LOG_REDACT } from './http/logging.ts';
+import { createCatalogSweep } from './jobs/catalog-sweep.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 import { createServices } from './wiring.ts';
@@ -163,6 +164,7 @@ async function start(): Promise<void> {
   };
   const scheduler = createHealthScheduler(services, { log: jobLog });
   const deliverer = createWebhookDeliverer(services, { log: jobLog });
+  const catalogSweep = createCatalogSweep(services, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
   onConnectionError = (error) =>
@@ -170,7 +172,7 @@ async function start(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
-    await Promise.all([scheduler.stop(), deliverer.stop()]);
+    await Promise.all([scheduler.stop(), deliverer.stop(), catalogSweep.stop()]);
     await app.close();
     await database.close();
     process.exit(0);
@@ -181,6 +183,8 @@ async function start(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();
   deliverer.start();
+  // Accounts compared with this catalog in the background: serving never waits for it.
+  void catalogSweep.start();
   // Where this process listens; the public URL (behind a proxy) is printed apart.
   const url = address.replace('127.0.0.1', 'localhost');
   const lines = [

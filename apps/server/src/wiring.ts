@@ -1,6 +1,7 @@
 import type { AppDeps } from './deps.ts';
 import { createAccountsService } from './features/accounts/accounts-service.ts';
 import { createIamPoliciesService } from './features/accounts/iam-policies-service.ts';
+import { createOutdatedSweep } from './features/accounts/outdated-sweep.ts';
 import { createPermissionsUpdate } from './features/accounts/permissions-update.ts';
 import { createPermissionsVerify } from './features/accounts/permissions-verify.ts';
 import { createAuditRepository } from './features/audit/audit-repository.ts';
@@ -83,6 +84,8 @@ export function createServices(given: AppDeps) {
   const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
+  // Compares every account with the catalog loaded (main.ts runs it once after start-up).
+  const outdatedSweep = createOutdatedSweep({ ...deps, events: webhooks });
   return {
     ...deps,
     audit,
@@ -99,6 +102,7 @@ export function createServices(given: AppDeps) {
     credentials,
     permissionsUpdate,
     permissionsVerify,
+    outdatedSweep,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };

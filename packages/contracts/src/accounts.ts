@@ -409,6 +409,9 @@ export const permissionsUpdateSchema = z.object({
   steps: z.array(z.object({ title: z.string(), detail: z.string() })),
 });
 
+/** GET /v1/accounts/summary: optionally one partition's accounts only. */
+export const accountsSummaryQuerySchema = z.object({ partition: partitionIdSchema.optional() });
+
 /** GET /v1/accounts/summary: the fleet at a glance (the operator names a tenant, or sees its own). */
 export const accountsSummarySchema = z.object({
   total: z.number().int(),

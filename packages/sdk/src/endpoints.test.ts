@@ -52,6 +52,8 @@ const CALLS: Call[] = [
   ],
   ['connections.delete', api.connections.delete, (c) => c.connections.delete(ID)],
   ['accounts.list', api.accounts.list, (c) => c.accounts.list()],
+  ['accounts.summary', api.accounts.summary, (c) => c.accounts.summary()],
+  ['accounts.recheck', api.accounts.recheck, (c) => c.accounts.recheck({ outdated: true })],
   ['accounts.get', api.accounts.get, (c) => c.accounts.get(ID)],
   [
     'accounts.validate',

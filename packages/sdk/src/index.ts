@@ -9,6 +9,7 @@ import {
   type accountCheckSchema,
   type accountPageSchema,
   type accountSchema,
+  type accountsSummaryQuerySchema,
   api,
   type apiTokenListSchema,
   type apiTokenSchema,
@@ -42,6 +43,7 @@ import {
   type passwordResetLinkSchema,
   type policyPreviewRequestSchema,
   type policyPreviewResponseSchema,
+  type recheckAccountsRequestSchema,
   type redeemPasswordResetRequestSchema,
   type replaceCredentialsRequestSchema,
   type rotateWebhookSecretRequestSchema,
@@ -175,6 +177,8 @@ export type ReplaceCredentialsInput = z.input<typeof replaceCredentialsRequestSc
 export type ListAccountsQuery = Partial<
   Omit<z.input<typeof listAccountsQuerySchema>, 'limit'> & { limit: number }
 >;
+export type AccountsSummaryQuery = z.input<typeof accountsSummaryQuerySchema>;
+export type RecheckAccountsInput = z.input<typeof recheckAccountsRequestSchema>;
 export type IamPoliciesQuery = Partial<
   Omit<z.input<typeof iamPoliciesQuerySchema>, 'limit'> & { limit: number }
 >;
@@ -377,6 +381,10 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     },
     accounts: {
       list: (query: ListAccountsQuery = {}) => request(api.accounts.list, { query }),
+      /** Accounts per health, outdated and trimmed, per partition and per bundle. */
+      summary: (query: AccountsSummaryQuery = {}) => request(api.accounts.summary, { query }),
+      /** Queues a check of every account the filter selects; answers how many were queued. */
+      recheck: (input: RecheckAccountsInput) => request(api.accounts.recheck, { body: input }),
       get: (accountId: string) => request(api.accounts.get, { params: { id: accountId } }),
       validate: (input: CreateAccountInput) => request(api.accounts.validate, { body: input }),
       create: (input: CreateAccountInput) => request(api.accounts.create, { body: input }),

@@ -80,9 +80,14 @@ export function createHealthScheduler(
   async function runClaim(claim: ScheduleClaim) {
     let failures = claim.failures;
     try {
-      const result = await health.check(claim.tenantId, claim.accountId, 'schedule', {
-        beforeAws: (partition) => bucketOf(partition).take(),
-      });
+      const result = await health.check(
+        claim.tenantId,
+        claim.accountId,
+        claim.requested ?? 'schedule',
+        {
+          beforeAws: (partition) => bucketOf(partition).take(),
+        },
+      );
       if (!result) return false;
       failures = result.record.stale ? claim.failures + 1 : 0;
       if (result.record.stale) {

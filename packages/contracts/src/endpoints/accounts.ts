@@ -1,6 +1,8 @@
 import {
   accountPageSchema,
   accountSchema,
+  accountsSummaryQuerySchema,
+  accountsSummarySchema,
   attachIamPoliciesRequestSchema,
   attachIamPoliciesResponseSchema,
   connectionSchema,
@@ -26,6 +28,8 @@ import {
   accountCheckSchema,
   listChecksQuerySchema,
   permissionsVerifyResponseSchema,
+  recheckAccountsRequestSchema,
+  recheckAccountsResponseSchema,
 } from '../fleet.ts';
 
 /** Connected AWS accounts: validation, credentials, health, IAM policies and vending. */
@@ -59,6 +63,26 @@ export const accountsEndpoints = {
       'Filtered, by id ascending; pass `next` as `cursor` for the following page. `q` matches the name, the description or the AWS account ID (or part of it), ignoring case.',
     query: listAccountsQuerySchema,
     responses: { 200: accountPageSchema },
+  }),
+  summary: defineEndpoint({
+    method: 'GET',
+    path: '/v1/accounts/summary',
+    tags: ['accounts'],
+    summary: 'The fleet at a glance',
+    description:
+      'Accounts per health status, outdated (the catalog changed since their permissions were granted) and trimmed (granted actions a check found missing), per partition, and per bundle with the actions outdated accounts lack and how many lack each. `partition` narrows it to one partition.',
+    query: accountsSummaryQuerySchema,
+    responses: { 200: accountsSummarySchema },
+  }),
+  recheck: defineEndpoint({
+    method: 'POST',
+    path: '/v1/accounts/recheck',
+    tags: ['accounts'],
+    summary: 'Check again every account a filter selects',
+    description:
+      'Queues a check of every account of the tenant that the filter selects (at least one of `outdated`, `status`, `partition`), run by the health checks in the background at their own concurrency and per-partition rate; each is recorded with trigger `manual`. Answers how many were queued. Limited per tenant (429 with Retry-After beyond it).',
+    body: recheckAccountsRequestSchema,
+    responses: { 200: recheckAccountsResponseSchema },
   }),
   get: defineEndpoint({
     method: 'GET',

@@ -19,6 +19,7 @@ import { usersHardening } from './migrations/0006_users_hardening.ts';
 import { connectionLifecycle } from './migrations/0007_connection_lifecycle.ts';
 import { accountIdentityIndex } from './migrations/0010_account_identity_index.ts';
 import { permissionGrants } from './migrations/0011_permission_grants.ts';
+import { requestedChecks } from './migrations/0012_requested_checks.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -152,6 +153,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0007_connection_lifecycle': connectionLifecycle(dialect),
     '0010_account_identity_index': accountIdentityIndex(dialect),
     '0011_permission_grants': permissionGrants(dialect),
+    '0012_requested_checks': requestedChecks(dialect),
   };
 }
 

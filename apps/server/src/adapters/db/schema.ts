@@ -240,6 +240,8 @@ export interface HealthScheduleTable {
   failures: number;
   claimed_by: string | null;
   claim_expires_at: string | null;
+  /** A check someone asked for (POST /v1/accounts/recheck): the trigger it records; null when scheduled. */
+  requested_trigger: 'manual' | null;
 }
 
 export interface WebhookEndpointsTable {

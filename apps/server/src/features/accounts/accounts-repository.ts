@@ -1,6 +1,7 @@
 import type { PartitionId } from '@onramp/core';
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
+import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
 import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import type {
@@ -49,8 +50,42 @@ export type AccountChanges = Partial<
     | 'statusDetail'
     | 'lastCheckedAt'
     | 'staleSince'
+    | 'bundleChoice'
   >
 >;
+
+/**
+ * What the catalog sweep (outdated-sweep.ts) writes to one account, and what it read, so the write
+ * holds only if nothing changed meanwhile (another replica's sweep, a PATCH, a recorded grant).
+ */
+export interface SweptAccount {
+  id: string;
+  /** Recorded as the account's grant (accounts with none yet); null leaves the grant as it is. */
+  granted: string | null;
+  grantedAt: string | null;
+  changes: string | null;
+  outdatedSince: string | null;
+  read: {
+    grantedAt: string | null;
+    changes: string | null;
+    bundles: string;
+    bundleChoice: string | null;
+  };
+}
+
+/** The fleet at a glance (GET /v1/accounts/summary), counted in the database. */
+export interface AccountsSummary {
+  groups: {
+    partition: string;
+    status: AccountStatus;
+    outdated: boolean;
+    trimmed: boolean;
+    n: number;
+  }[];
+  bundles: { bundle: string; n: number }[];
+  outdatedBundles: { bundle: string; n: number }[];
+  missing: { bundle: string; action: string; n: number }[];
+}
 
 export interface AccountFilters {
   partition?: PartitionId;
@@ -340,6 +375,7 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         set.status_detail = JSON.stringify(changes.statusDetail);
       if (changes.lastCheckedAt !== undefined) set.last_checked_at = changes.lastCheckedAt;
       if (changes.staleSince !== undefined) set.stale_since = changes.staleSince;
+      if (changes.bundleChoice !== undefined) set.bundle_choice = changes.bundleChoice;
       await executor
         .updateTable('accounts')
         .set(set)
@@ -514,6 +550,171 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
           : query.where('granted_at', '=', state.grantedAt);
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * A page of every tenant's accounts by id (the catalog sweep at start-up, which compares each with
+     * the catalog): the one read that crosses tenants, for a job that belongs to none.
+     */
+    async pageAllTenants(
+      after: string | null,
+      limit: number,
+    ): Promise<{ account: Account; read: SweptAccount['read'] }[]> {
+      let query = db.selectFrom('accounts').selectAll().orderBy('id', 'asc').limit(limit);
+      if (after !== null) query = query.where('id', '>', after);
+      return (await query.execute()).map((row) => ({
+        account: toAccount(row),
+        read: {
+          grantedAt: row.granted_at,
+          changes: row.permission_changes,
+          bundles: row.bundles,
+          bundleChoice: row.bundle_choice,
+        },
+      }));
+    },
+
+    /**
+     * The sweep's writes for a page (one statement on PostgreSQL, one per row on SQLite, where that is
+     * faster): each row changes only while what the sweep
+     * read is still there (compare-and-set on the grant's time, the changes, the bundles and their
+     * choice), so two replicas sweeping at once, or a PATCH meanwhile, never write twice or over a
+     * newer state. Returns the ids written: only their events are published.
+     */
+    async applySweep(
+      rows: readonly SweptAccount[],
+      dialect: Dialect,
+      executor: Kysely<Database> = db,
+    ): Promise<string[]> {
+      if (rows.length === 0) return [];
+      if (dialect === 'sqlite') {
+        // On SQLite (no round trips) one prepared statement per row runs about 5× faster than one
+        // UPDATE … FROM (VALUES …) of 500 rows (measured on 10,000 accounts).
+        // The statement is written once and run per row (its preparation kept by the driver).
+        const update = `update accounts set
+            granted_permissions = coalesce(?, granted_permissions), granted_at = coalesce(?, granted_at),
+            permission_changes = ?, outdated_since = ?
+          where id = ? and granted_at is ? and permission_changes is ? and bundles = ?
+            and bundle_choice is ?
+          returning id`;
+        const written: string[] = [];
+        for (const r of rows) {
+          const result = await executor.executeQuery<{ id: string }>(
+            CompiledQuery.raw(update, [
+              r.granted,
+              r.grantedAt,
+              r.changes,
+              r.outdatedSince,
+              r.id,
+              r.read.grantedAt,
+              r.read.changes,
+              r.read.bundles,
+              r.read.bundleChoice,
+            ]),
+          );
+          const row = result.rows[0];
+          if (row) written.push(row.id);
+        }
+        return written;
+      }
+      // PostgreSQL: the page as nine text arrays (one parameter each), unnested side by side: one
+      // statement and one round trip, and far less to parse than 4,500 parameters.
+      const column = (pick: (r: SweptAccount) => string | null) => sql`${rows.map(pick)}::text[]`;
+      const result = await sql<{ id: string }>`
+        update accounts set
+          granted_permissions = coalesce(v.granted, accounts.granted_permissions),
+          granted_at = coalesce(v.granted_at, accounts.granted_at),
+          permission_changes = v.changes,
+          outdated_since = v.outdated_since
+        from unnest(${sql.join([
+          column((r) => r.id),
+          column((r) => r.granted),
+          column((r) => r.grantedAt),
+          column((r) => r.changes),
+          column((r) => r.outdatedSince),
+          column((r) => r.read.grantedAt),
+          column((r) => r.read.changes),
+          column((r) => r.read.bundles),
+          column((r) => r.read.bundleChoice),
+        ])}) as v(id, granted, granted_at, changes, outdated_since, read_granted_at, read_changes,
+          read_bundles, read_bundle_choice)
+        where accounts.id = v.id
+          and accounts.granted_at is not distinct from v.read_granted_at
+          and accounts.permission_changes is not distinct from v.read_changes
+          and accounts.bundles = v.read_bundles
+          and accounts.bundle_choice is not distinct from v.read_bundle_choice
+        returning accounts.id`.execute(executor);
+      return result.rows.map((r) => r.id);
+    },
+
+    /**
+     * Counts for the summary: accounts by partition, status, outdated and trimmed; accounts per
+     * bundle; outdated accounts per changed bundle; and per action to add, how many lack it. Bundles
+     * and changes are JSON text: each engine has its own function to walk an array.
+     */
+    async summary(
+      tenantId: string,
+      filters: { partition?: PartitionId | undefined },
+      dialect: Dialect,
+    ): Promise<AccountsSummary> {
+      const partition = filters.partition
+        ? sql`and accounts.partition = ${filters.partition}`
+        : sql``;
+      // A from-item walking a JSON array as rows with a `value` column: SQLite's json_each names it
+      // so itself; PostgreSQL's functions are named by the alias.
+      const elements = (json: RawBuilder<unknown>, alias: string) =>
+        dialect === 'postgres'
+          ? sql`json_array_elements((${json})::json) as ${sql.raw(alias)}(value)`
+          : sql`json_each(${json}) as ${sql.raw(alias)}`;
+      const texts = (json: RawBuilder<unknown>, alias: string) =>
+        dialect === 'postgres'
+          ? sql`json_array_elements_text((${json})::json) as ${sql.raw(alias)}(value)`
+          : sql`json_each(${json}) as ${sql.raw(alias)}`;
+      const [groups, bundles, outdatedBundles, missing] = await Promise.all([
+        sql<{
+          partition: string;
+          status: AccountStatus;
+          outdated: number;
+          trimmed: number;
+          n: number;
+        }>`
+          select partition, status,
+            case when outdated_since is null then 0 else 1 end as outdated,
+            case when trimmed_permissions is null then 0 else 1 end as trimmed,
+            count(*) as n
+          from accounts where tenant_id = ${tenantId} ${partition}
+          group by 1, 2, 3, 4`.execute(db),
+        sql<{ bundle: string; n: number }>`
+          select b.value as bundle, count(*) as n
+          from accounts, ${texts(sql`accounts.bundles`, 'b')}
+          where tenant_id = ${tenantId} ${partition}
+          group by b.value`.execute(db),
+        sql<{ bundle: string; n: number }>`
+          select c.value ->> 'bundle' as bundle, count(*) as n
+          from accounts, ${elements(sql`accounts.permission_changes`, 'c')}
+          where tenant_id = ${tenantId} and outdated_since is not null
+            and permission_changes is not null ${partition}
+          group by 1`.execute(db),
+        sql<{ bundle: string; action: string; n: number }>`
+          select c.value ->> 'bundle' as bundle, a.value as action, count(*) as n
+          from accounts, ${elements(sql`accounts.permission_changes`, 'c')},
+            ${texts(sql`c.value -> 'add'`, 'a')}
+          where tenant_id = ${tenantId} and outdated_since is not null
+            and permission_changes is not null ${partition}
+          group by 1, 2`.execute(db),
+      ]);
+      const count = (n: unknown) => Number(n);
+      return {
+        groups: groups.rows.map((r) => ({
+          partition: r.partition,
+          status: r.status,
+          outdated: count(r.outdated) === 1,
+          trimmed: count(r.trimmed) === 1,
+          n: count(r.n),
+        })),
+        bundles: bundles.rows.map((r) => ({ bundle: r.bundle, n: count(r.n) })),
+        outdatedBundles: outdatedBundles.rows.map((r) => ({ bundle: r.bundle, n: count(r.n) })),
+        missing: missing.rows.map((r) => ({ bundle: r.bundle, action: r.action, n: count(r.n) })),
+      };
     },
 
     /** Purges every secret of a record (all its fields). */

@@ -75,6 +75,11 @@ export async function registerAccountsRoutes(
     },
   });
 
+  mount(routes, api.accounts.summary, {
+    handler: async (request) =>
+      deps.accounts.summary(tenantOf(request, 'accounts:read'), request.query),
+  });
+
   mount(routes, api.accounts.get, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');

@@ -49,7 +49,14 @@ import {
 } from './accounts-repository.ts';
 import { createExternalIdRotation } from './external-id-rotation.ts';
 import { permissionsAfterCheck, permissionsDecided } from './permission-findings.ts';
-import { type BundleChoice, grantsOf, principalOf, withVerification } from './permission-grants.ts';
+import {
+  type BundleChoice,
+  diffGrants,
+  grantsOf,
+  principalOf,
+  wantedBundles,
+  withVerification,
+} from './permission-grants.ts';
 
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
@@ -491,6 +498,56 @@ export function createAccountsService(deps: AccountsServiceDeps) {
 
     getAccount: findAccount,
 
+    /**
+     * GET /v1/accounts/summary: counted in the database (accounts-repository.ts), then shaped: every
+     * status present (0 when none), partitions and bundles in order, missing actions most-lacked first.
+     */
+    async summary(tenantId: string, query: { partition?: PartitionId | undefined }) {
+      const counts = await accounts.summary(tenantId, query, deps.dialect);
+      const byStatus: Record<AccountStatus, number> = {
+        valid: 0,
+        degraded: 0,
+        invalid: 0,
+        unverified: 0,
+      };
+      const partitions = new Map<PartitionId, { total: number; outdated: number }>();
+      let total = 0;
+      let outdated = 0;
+      let trimmed = 0;
+      for (const group of counts.groups) {
+        total += group.n;
+        byStatus[group.status] += group.n;
+        if (group.outdated) outdated += group.n;
+        if (group.trimmed) trimmed += group.n;
+        const partition = group.partition as PartitionId;
+        const entry = partitions.get(partition) ?? { total: 0, outdated: 0 };
+        entry.total += group.n;
+        if (group.outdated) entry.outdated += group.n;
+        partitions.set(partition, entry);
+      }
+      const bundleIds = [
+        ...new Set([...counts.bundles, ...counts.outdatedBundles].map((b) => b.bundle)),
+      ].sort();
+      return {
+        total,
+        byStatus,
+        outdated,
+        trimmed,
+        byPartition: [...partitions.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([partition, entry]) => ({ partition, ...entry })),
+        byBundle: bundleIds.map((bundle) => ({
+          bundle,
+          accounts: counts.bundles.find((b) => b.bundle === bundle)?.n ?? 0,
+          outdated: counts.outdatedBundles.find((b) => b.bundle === bundle)?.n ?? 0,
+          missing: counts.missing
+            .filter((m) => m.bundle === bundle)
+            .sort((a, b) => b.n - a.n || a.action.localeCompare(b.action))
+            .map((m) => ({ action: m.action, accounts: m.n })),
+        })),
+      };
+    },
+
     /** The account, or undefined; in the caller's transaction when given (features/callbacks). */
     find(tenantId: string, id: string, trx?: Kysely<Database>): Promise<Account | undefined> {
       return accounts.find(tenantId, id, trx);
@@ -573,6 +630,10 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         const regions = [...selection.regions];
         if (!sameList(bundles, account.bundles)) changes.bundles = bundles;
         if (!sameList(regions, account.regions)) changes.regions = regions;
+        // 'default' and 'all' follow the catalog as it changes (outdated-sweep.ts); a list does not.
+        const choice = typeof input.bundles === 'string' ? input.bundles : 'custom';
+        if (input.bundles !== undefined && choice !== account.bundleChoice)
+          changes.bundleChoice = choice;
       }
       const permissionsChanged = changes.bundles !== undefined || changes.regions !== undefined;
       let recheck: { report: ValidationReport; durationMs: number } | undefined;
@@ -600,11 +661,33 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         }
       }
       const changed = (Object.keys(changes) as (keyof AccountChanges)[]).filter((k) =>
-        ['name', 'description', 'bundles', 'regions'].includes(k),
+        ['name', 'description', 'bundles', 'regions', 'bundleChoice'].includes(k),
       );
       if (changed.length === 0) return account;
       await inTransaction(changes.name, async (trx) => {
         await accounts.update(caller.tenantId, id, changes, trx);
+        const granted = account.permissions.granted;
+        if (granted && (changes.bundles || changes.bundleChoice)) {
+          // What the role must now gain or lose, against what it was granted (the start-up sweep
+          // compares the same way); an account with no grant yet gets one from that sweep.
+          const wanted = wantedBundles(deps.catalog, {
+            partition: account.partition,
+            bundles: changes.bundles ?? account.bundles,
+            bundleChoice: changes.bundleChoice ?? account.bundleChoice,
+          });
+          await accounts.setPermissionState(
+            caller.tenantId,
+            id,
+            {
+              changes: diffGrants(
+                granted,
+                grantsOf(deps.catalog, wanted, principalOf(account.method)),
+              ),
+              outdatedSince: now(),
+            },
+            trx,
+          );
+        }
         if (recheck) {
           const { report, durationMs } = recheck;
           await recordCheck(

@@ -1,13 +1,27 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { AccountChecksTable, Database } from '../../adapters/db/schema.ts';
-import type { AccountCheckRecord, BundleFinding, Check } from '../../domain/account.ts';
+import type {
+  AccountCheckRecord,
+  AccountStatus,
+  BundleFinding,
+  Check,
+} from '../../domain/account.ts';
 import type { ProblemFieldError } from '../../http/problems.ts';
 
 export interface ScheduleClaim {
   accountId: string;
   tenantId: string;
   failures: number;
+  /** Asked for (POST /v1/accounts/recheck): the check records this trigger instead of `schedule`. */
+  requested: 'manual' | null;
+}
+
+/** Which of a tenant's accounts a requested re-check selects (at least one is given). */
+export interface RecheckFilter {
+  outdated?: boolean | undefined;
+  status?: AccountStatus | undefined;
+  partition?: string | undefined;
 }
 
 function toRecord(row: Selectable<AccountChecksTable>): AccountCheckRecord {
@@ -112,6 +126,7 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
             failures: 0,
             claimed_by: null,
             claim_expires_at: null,
+            requested_trigger: null,
           })),
         )
         .onConflict((oc) => oc.column('account_id').doNothing())
@@ -144,12 +159,13 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
             .limit(limit);
           return dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
         })
-        .returning(['account_id', 'tenant_id', 'failures'])
+        .returning(['account_id', 'tenant_id', 'failures', 'requested_trigger'])
         .execute();
       return rows.map((r) => ({
         accountId: r.account_id,
         tenantId: r.tenant_id,
         failures: Number(r.failures),
+        requested: r.requested_trigger ?? null,
       }));
     },
 
@@ -169,6 +185,7 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
           failures: next.failures,
           claimed_by: null,
           claim_expires_at: null,
+          requested_trigger: null,
         })
         .where('account_id', '=', accountId);
       query =
@@ -179,6 +196,36 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
             );
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Brings the next check of every account of the tenant that the filter selects to `now`, marked
+     * as asked for, in one statement (accounts without a schedule row get one); the scheduler then
+     * runs them at its own concurrency and per-partition rate. An earlier due time is kept. Rows are
+     * taken in id order, so requests racing on PostgreSQL lock them in the same order. Returns how
+     * many accounts were selected.
+     */
+    async requestChecks(
+      tenantId: string,
+      filter: RecheckFilter,
+      now: string,
+      executor: Kysely<Database> = db,
+    ): Promise<number> {
+      const conditions = [sql`tenant_id = ${tenantId}`];
+      if (filter.outdated) conditions.push(sql`outdated_since is not null`);
+      if (filter.status) conditions.push(sql`status = ${filter.status}`);
+      if (filter.partition) conditions.push(sql`partition = ${filter.partition}`);
+      const result = await sql`
+        insert into health_schedule
+          (account_id, tenant_id, next_run_at, failures, claimed_by, claim_expires_at, requested_trigger)
+        select id, tenant_id, ${now}, 0, null, null, 'manual'
+        from accounts where ${sql.join(conditions, sql` and `)}
+        order by id
+        on conflict (account_id) do update set
+          next_run_at = case when health_schedule.next_run_at < excluded.next_run_at
+            then health_schedule.next_run_at else excluded.next_run_at end,
+          requested_trigger = 'manual'`.execute(executor);
+      return Number(result.numAffectedRows ?? 0);
     },
 
     async findSchedule(

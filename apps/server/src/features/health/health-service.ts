@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { Account, AccountCheckRecord, Check, CheckTrigger } from '../../domain/account.ts';
-import type { Caller } from '../../domain/caller.ts';
+import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
@@ -19,7 +19,7 @@ import {
 import type { ExtraPermissions } from '../validation/extra-permissions.ts';
 import type { EventPublisher } from '../webhooks/webhooks-service.ts';
 import { type CheckHistory, createCheckHistory } from './check-history.ts';
-import { createHealthRepository } from './health-repository.ts';
+import { createHealthRepository, type RecheckFilter } from './health-repository.ts';
 
 /** How health monitoring behaves; every field has a default. */
 export interface HealthSettings {
@@ -332,6 +332,28 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     nextRunAfter,
     firstRunOf,
     repository: repo,
+
+    /**
+     * POST /v1/accounts/recheck: every account of the caller's tenant that the filter selects is due
+     * now, marked as asked for (its check records `manual`); the scheduler runs them at its own pace.
+     * One statement and one audit entry whatever the number of accounts. Returns how many.
+     */
+    async requestChecks(caller: Caller, filter: RecheckFilter): Promise<number> {
+      const at = deps.clock().toISOString();
+      return deps.db.transaction().execute(async (trx) => {
+        const scheduled = await repo.requestChecks(caller.tenantId, filter, at, trx);
+        await deps.audit.append(
+          auditEntryOf(
+            caller,
+            'accounts.recheck_requested',
+            { type: 'tenant', id: caller.tenantId },
+            { filter, scheduled },
+          ),
+          trx,
+        );
+        return scheduled;
+      });
+    },
 
     /** POST /v1/accounts/:id/check: checks now, and moves the scheduled check accordingly. */
     async checkNow(

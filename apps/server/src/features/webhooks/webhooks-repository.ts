@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type {
@@ -175,6 +175,22 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       return rows.map(toEndpoint);
     },
 
+    /** The enabled endpoints that hear any of these tenants' events (listListeners for many). */
+    async listListenersOf(
+      tenantIds: readonly string[],
+      executor: Kysely<Database>,
+    ): Promise<WebhookEndpoint[]> {
+      if (tenantIds.length === 0) return [];
+      const rows = await executor
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('enabled', '=', 1)
+        .where((eb) => eb.or([eb('tenant_id', 'in', [...tenantIds]), eb('tenant_id', 'is', null)]))
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map(toEndpoint);
+    },
+
     async updateEndpoint(
       owner: EndpointOwner,
       id: string,
@@ -345,7 +361,40 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       rows: WebhookDeliveriesTable[],
       executor: Kysely<Database>,
     ): Promise<void> {
-      if (rows.length) await executor.insertInto('webhook_deliveries').values(rows).execute();
+      if (rows.length === 0) return;
+      if (rows.length === 1) {
+        await executor.insertInto('webhook_deliveries').values(rows).execute();
+        return;
+      }
+      const columns = Object.keys(
+        rows[0] as WebhookDeliveriesTable,
+      ) as (keyof WebhookDeliveriesTable)[];
+      if (dialect === 'sqlite') {
+        // SQLite: prepared inserts of 50 rows, written here rather than built per call (measured with
+        // the catalog sweep's 10,000 events, about twice as fast as one row per statement through the
+        // query builder, and four times a 500-row insert it builds each time).
+        const tuple = `(${columns.map(() => '?').join(', ')})`;
+        for (let i = 0; i < rows.length; i += 50) {
+          const chunk = rows.slice(i, i + 50);
+          await executor.executeQuery(
+            CompiledQuery.raw(
+              `insert into webhook_deliveries (${columns.join(', ')}) values ${chunk.map(() => tuple).join(', ')}`,
+              chunk.flatMap((row) => columns.map((c) => row[c])),
+            ),
+          );
+        }
+        return;
+      }
+      // PostgreSQL: each column as one array parameter, unnested side by side, 1,000 rows a statement.
+      const integers = new Set<string>(['attempt', 'last_status_code']);
+      for (let i = 0; i < rows.length; i += 1000) {
+        const chunk = rows.slice(i, i + 1000);
+        const arrays = columns.map(
+          (c) => sql`${chunk.map((r) => r[c])}::${sql.raw(integers.has(c) ? 'integer' : 'text')}[]`,
+        );
+        await sql`insert into webhook_deliveries (${sql.join(columns.map((c) => sql.ref(c)))})
+          select * from unnest(${sql.join(arrays)})`.execute(executor);
+      }
     },
 
     /** One endpoint's deliveries, newest first; `before` is the id of the last one of the previous page. */

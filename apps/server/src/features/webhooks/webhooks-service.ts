@@ -524,7 +524,40 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       return listeners.length;
     },
 
-    /** Claims due deliveries for one replica (see the repository), for `claimMs`. */
+    /**
+     * Records many events at once (a catalog change that makes thousands of accounts outdated): the
+     * listeners of all their tenants in one read, the deliveries in a few inserts, in the caller's
+     * transaction as `publish` does. Returns the number of deliveries.
+     */
+    async publishAll(events: readonly WebhookEvent[], executor: Kysely<Database>): Promise<number> {
+      if (events.length === 0) return 0;
+      const endpoints = await repo.listListenersOf(
+        [...new Set(events.map((e) => e.tenantId))],
+        executor,
+      );
+      const at = now();
+      const rows: WebhookDeliveriesTable[] = [];
+      for (const event of events) {
+        const listeners = endpoints.filter(
+          (e) =>
+            (e.tenantId === null || e.tenantId === event.tenantId) && e.events.includes(event.type),
+        );
+        if (listeners.length === 0) continue;
+        const eventId = newId('event');
+        const payload = JSON.stringify({
+          id: eventId,
+          type: event.type,
+          createdAt: at,
+          tenantId: event.tenantId,
+          data: event.data,
+        });
+        for (const endpoint of listeners)
+          rows.push(deliveryRow(endpoint, eventId, event.type, payload, at));
+      }
+      await repo.insertDeliveries(rows, executor);
+      return rows.length;
+    },
+
     /**
      * Drops replaced secrets whose grace period is over from endpoints that have had no delivery
      * since (a delivery drops them on its way too): a secret that no longer signs is not kept.
@@ -537,6 +570,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       return expired.length;
     },
 
+    /** Claims due deliveries for one replica (see the repository), for `claimMs`. */
     claimDue(owner: string, limit: number, claimMs: number): Promise<WebhookDelivery[]> {
       const at = deps.clock();
       return repo.claimDue(

@@ -1,0 +1,441 @@
+import { readFileSync } from 'node:fs';
+import { type Catalog, loadCatalog, type PartitionId } from '@onramp/core';
+import { createIamDataActionIndex } from '@onramp/core/iam-actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccountMethod } from '../../domain/account.ts';
+import { createHealthScheduler } from '../../jobs/health-scheduler.ts';
+import { TEST_DIALECTS } from '../../testing/databases.ts';
+import {
+  createHarness,
+  expectProblem,
+  expectStatus,
+  type Harness,
+  type TestTenant,
+} from '../../testing/harness.ts';
+import { createAccountsRepository } from './accounts-repository.ts';
+import { type BundleChoice, grantsOf, principalOf } from './permission-grants.ts';
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
+
+/**
+ * The start-up comparison of accounts with the catalog (outdated-sweep.ts): a test catalog file and
+ * a changed copy, accounts granted under the first, then the sweep a server runs when it starts with
+ * the second. Two service graphs share one database, as a server before and after a restart would.
+ */
+describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (dialect) => {
+  let v1: Catalog;
+  let v2: Catalog;
+  let before: Harness;
+  let after: Harness;
+  let a: TestTenant;
+  let b: TestTenant;
+  let n = 0;
+  const ids: Record<string, string> = {};
+
+  async function seed(
+    tenant: TestTenant,
+    name: string,
+    options: {
+      method?: AccountMethod;
+      partition?: PartitionId;
+      bundles: string[];
+      choice?: BundleChoice;
+      /** The catalog the grant was recorded under; null: connected before grants were kept. */
+      grantedUnder: Catalog | null;
+    },
+  ) {
+    const repo = createAccountsRepository(before.database.db, () => new Date());
+    const method = options.method ?? 'role';
+    const partition = options.partition ?? 'aws';
+    const awsAccountId = String(500000000000 + ++n);
+    const prefix = partition === 'aws' ? 'arn:aws' : `arn:${partition}`;
+    const roleArn = `${prefix}:iam::${awsAccountId}:role/onramp`;
+    const account = await repo.create(tenant.id, {
+      name,
+      description: '',
+      partition,
+      method,
+      awsAccountId,
+      principalArn: method === 'role' ? roleArn : `${prefix}:iam::${awsAccountId}:user/onramp`,
+      roleArn: method === 'role' ? roleArn : null,
+      externalId: method === 'role' ? `onramp-sweep-test-${n}-0123456789abcdef` : null,
+      connectionId: null,
+      accessKeyId: method === 'role' ? null : `AKIA${String(n).padStart(16, '0')}`,
+      bundles: options.bundles,
+      regions: [],
+      status: 'valid',
+      statusDetail: { checks: [], errors: [], findings: [] },
+      lastCheckedAt: null,
+      bundleChoice: options.choice ?? 'custom',
+      ...(options.grantedUnder
+        ? { granted: grantsOf(options.grantedUnder, options.bundles, principalOf(method)) }
+        : {}),
+    });
+    ids[name] = account.id;
+    return account;
+  }
+
+  const deliveries = async () =>
+    (
+      await before.database.db
+        .selectFrom('webhook_deliveries')
+        .select(['tenant_id', 'event_type', 'payload'])
+        .where('event_type', '=', 'account.permissions_outdated')
+        .orderBy('id')
+        .execute()
+    ).map((row) => ({ tenant: row.tenant_id, ...JSON.parse(row.payload) }));
+
+  const get = async (name: string) => {
+    const response = await a.admin.request('GET', `/v1/accounts/${ids[name]}`);
+    expectStatus(response, 200);
+    return response.body;
+  };
+
+  beforeAll(async () => {
+    const actions = createIamDataActionIndex();
+    v1 = await loadCatalog(fixture('catalog-v1.yaml'), { actions });
+    v2 = await loadCatalog(fixture('catalog-v2.yaml'), { actions });
+    const settings = { webhookSettings: { allowPrivate: true } };
+    before = await createHarness(dialect, { catalog: v1, ...settings });
+    after = await createHarness(
+      dialect,
+      { catalog: v2, ...settings },
+      { database: before.database },
+    );
+    a = await before.tenant();
+    b = await before.tenant();
+    for (const [tenant, path] of [
+      [a, '/a'],
+      [b, '/b'],
+    ] as const) {
+      const hook = await tenant.admin.request('POST', '/v1/webhooks', {
+        url: `http://127.0.0.1:9${path}`,
+        events: ['account.permissions_outdated'],
+      });
+      expectStatus(hook, 201);
+    }
+    // Accounts connected under catalog v1.
+    await seed(a, 'follows-defaults', { bundles: ['nodes'], choice: 'default', grantedUnder: v1 });
+    await seed(a, 'own-nodes', { bundles: ['nodes'], grantedUnder: v1 });
+    await seed(a, 'storage-keys', {
+      method: 'access_keys',
+      partition: 'aws-us-gov',
+      bundles: ['storage'],
+      grantedUnder: v1,
+    });
+    await seed(a, 'storage-reports', { bundles: ['reports', 'storage'], grantedUnder: v1 });
+    await seed(a, 'before-grants', { bundles: ['clusters'], grantedUnder: null });
+    await seed(b, 'other-tenant-nodes', { bundles: ['nodes'], grantedUnder: v1 });
+  });
+  afterAll(async () => {
+    await after?.close();
+    await before?.close();
+  });
+
+  it('marks exactly the affected accounts outdated, with the exact changes per bundle, and asks AWS nothing', async () => {
+    const summary = await after.services.outdatedSweep.run();
+    expect(summary).toMatchObject({
+      compared: 6,
+      outdated: 3,
+      cleared: 0,
+      baselined: 1,
+      skipped: 0,
+    });
+    expect(after.aws.calls).toEqual([]);
+    expect(before.aws.calls).toEqual([]);
+
+    const nodes = {
+      bundle: 'nodes',
+      add: ['ec2:DescribeInstanceTopology'],
+      remove: ['ec2:RunInstances'],
+    };
+    // Follows the defaults: reports became one, so it lacks all of it.
+    const defaults = await get('follows-defaults');
+    expect(defaults.permissions).toMatchObject({
+      outdated: true,
+      outdatedSince: expect.any(String),
+      changes: [nodes, { bundle: 'reports', add: ['ce:GetCostAndUsage'], remove: [] }],
+    });
+    // Chose its own list: the new default is not its business.
+    expect((await get('own-nodes')).permissions).toMatchObject({
+      outdated: true,
+      changes: [nodes],
+    });
+    for (const name of ['storage-keys', 'storage-reports']) {
+      const account = await get(name);
+      expect(account.permissions, name).toMatchObject({
+        outdated: false,
+        outdatedSince: null,
+        changes: [],
+      });
+      expect(account.permissions.grantedAt, name).toBe(account.createdAt);
+    }
+    // Connected before grants were kept: the catalog of now is recorded as its grant, not outdated.
+    const baseline = await get('before-grants');
+    expect(baseline.permissions).toMatchObject({
+      outdated: false,
+      changes: [],
+      grantedAt: expect.any(String),
+    });
+    const row = await before.database.db
+      .selectFrom('accounts')
+      .select('granted_permissions')
+      .where('id', '=', ids['before-grants'] ?? '')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(row.granted_permissions ?? 'null')).toEqual({
+      clusters: {
+        hash: expect.any(String),
+        actions: ['ec2:DescribeInstanceTopology', 'ec2:DescribeVpcs'],
+        verified: false,
+      },
+    });
+
+    // One event per account that became outdated, to its own tenant's endpoint, with its changes.
+    const events = await deliveries();
+    expect(events.map((e) => [e.tenant, e.data.account.name]).sort()).toEqual(
+      [
+        [a.id, 'follows-defaults'],
+        [a.id, 'own-nodes'],
+        [b.id, 'other-tenant-nodes'],
+      ].sort(),
+    );
+    const own = events.find((e) => e.data.account.name === 'own-nodes');
+    expect(own).toMatchObject({
+      type: 'account.permissions_outdated',
+      tenantId: a.id,
+      data: {
+        changes: [nodes],
+        account: { id: ids['own-nodes'], permissions: { outdated: true } },
+      },
+    });
+  });
+
+  it('changes nothing and publishes nothing when it runs again with the same catalog', async () => {
+    const since = (await get('own-nodes')).permissions.outdatedSince;
+    const summary = await after.services.outdatedSweep.run({ pageSize: 2 });
+    expect(summary).toMatchObject({
+      compared: 6,
+      outdated: 0,
+      cleared: 0,
+      baselined: 0,
+      skipped: 0,
+    });
+    expect(await deliveries()).toHaveLength(3);
+    expect((await get('own-nodes')).permissions.outdatedSince).toBe(since);
+  });
+
+  it('filters the list by outdated', async () => {
+    const names = async (query: string) => {
+      const response = await a.viewer.request('GET', `/v1/accounts?${query}`);
+      expectStatus(response, 200);
+      return response.body.accounts.map((x: { name: string }) => x.name).sort();
+    };
+    expect(await names('outdated=true')).toEqual(['follows-defaults', 'own-nodes']);
+    expect(await names('outdated=false')).toEqual([
+      'before-grants',
+      'storage-keys',
+      'storage-reports',
+    ]);
+    expectProblem(await a.viewer.request('GET', '/v1/accounts?outdated=yes'), 400, 'outdated');
+  });
+
+  it('sums up the fleet per status, partition and bundle, with what outdated accounts lack', async () => {
+    // A check found a granted action missing from one account (someone trimmed its policy).
+    await createAccountsRepository(before.database.db, () => new Date()).setPermissionState(
+      a.id,
+      ids['storage-reports'] ?? '',
+      { trimmed: [{ bundle: 'storage', actions: ['s3:GetObject'] }] },
+    );
+    const response = await a.viewer.request('GET', '/v1/accounts/summary');
+    expectStatus(response, 200);
+    expect(response.body).toEqual({
+      total: 5,
+      byStatus: { valid: 5, degraded: 0, invalid: 0, unverified: 0 },
+      outdated: 2,
+      trimmed: 1,
+      byPartition: [
+        { partition: 'aws', total: 4, outdated: 2 },
+        { partition: 'aws-us-gov', total: 1, outdated: 0 },
+      ],
+      byBundle: [
+        { bundle: 'clusters', accounts: 1, outdated: 0, missing: [] },
+        {
+          bundle: 'nodes',
+          accounts: 2,
+          outdated: 2,
+          missing: [{ action: 'ec2:DescribeInstanceTopology', accounts: 2 }],
+        },
+        {
+          bundle: 'reports',
+          accounts: 1,
+          outdated: 1,
+          missing: [{ action: 'ce:GetCostAndUsage', accounts: 1 }],
+        },
+        { bundle: 'storage', accounts: 2, outdated: 0, missing: [] },
+      ],
+    });
+    const gov = await a.viewer.request('GET', '/v1/accounts/summary?partition=aws-us-gov');
+    expect(gov.body).toMatchObject({
+      total: 1,
+      outdated: 0,
+      byPartition: [{ partition: 'aws-us-gov' }],
+    });
+    // Each tenant its own; the operator names one.
+    expect((await b.admin.request('GET', '/v1/accounts/summary')).body).toMatchObject({
+      total: 1,
+      outdated: 1,
+    });
+    const operator = await before.operator();
+    const named = await operator.request('GET', '/v1/accounts/summary', undefined, {
+      'onramp-tenant': b.id,
+    });
+    expectStatus(named, 200);
+    expect(named.body.total).toBe(1);
+    expectProblem(
+      await a.viewer.request('GET', '/v1/accounts/summary?partition=mars'),
+      400,
+      'partition',
+    );
+    expectProblem(await before.anonymous.request('GET', '/v1/accounts/summary'), 401);
+  });
+
+  it('shows what a PATCH of the bundles asks of the role, against its grant', async () => {
+    const account = await seed(a, 'patched', { bundles: ['nodes'], grantedUnder: v2 });
+    // Served by a process on catalog v2, like the sweep.
+    const response = await after.send('PATCH', `/v1/accounts/${account.id}`, a.admin.headers, {
+      bundles: ['nodes', 'storage'],
+    });
+    expectStatus(response, 200);
+    expect(response.body.permissions).toMatchObject({
+      outdated: true,
+      changes: [{ bundle: 'storage', add: ['s3:GetObject', 's3:ListBucket'], remove: [] }],
+    });
+    const back = await after.send('PATCH', `/v1/accounts/${account.id}`, a.admin.headers, {
+      bundles: ['nodes'],
+    });
+    expect(back.body.permissions).toMatchObject({
+      outdated: false,
+      outdatedSince: null,
+      changes: [],
+    });
+    // Choosing "the defaults" follows them: the account now lacks reports, and keeps following them.
+    const defaults = await after.send('PATCH', `/v1/accounts/${account.id}`, a.admin.headers, {
+      bundles: 'default',
+    });
+    expect(defaults.body).toMatchObject({
+      bundles: ['nodes', 'reports'],
+      permissions: {
+        outdated: true,
+        changes: [{ bundle: 'reports', add: ['ce:GetCostAndUsage'], remove: [] }],
+      },
+    });
+    const row = await before.database.db
+      .selectFrom('accounts')
+      .select('bundle_choice')
+      .where('id', '=', account.id)
+      .executeTakeFirstOrThrow();
+    expect(row.bundle_choice).toBe('default');
+    await after.send('DELETE', `/v1/accounts/${account.id}`, a.admin.headers);
+  });
+
+  it('clears accounts the catalog comes back to, and two sweeps at once publish each event once', async () => {
+    // A rollback to v1: the three are no longer outdated; the account baselined under v2 now is.
+    expect(await before.services.outdatedSweep.run()).toMatchObject({ cleared: 3, outdated: 1 });
+    expect((await get('own-nodes')).permissions).toMatchObject({ outdated: false, changes: [] });
+    expect((await get('before-grants')).permissions).toMatchObject({
+      outdated: true,
+      changes: [{ bundle: 'clusters', add: [], remove: ['ec2:DescribeInstanceTopology'] }],
+    });
+    expect(await deliveries()).toHaveLength(4);
+    // Then two replicas start on v2 together: each change is written, and published, once.
+    const [one, two] = await Promise.all([
+      after.services.outdatedSweep.run({ pageSize: 2 }),
+      after.services.outdatedSweep.run({ pageSize: 2 }),
+    ]);
+    expect((one?.outdated ?? 0) + (two?.outdated ?? 0)).toBe(3);
+    expect((one?.cleared ?? 0) + (two?.cleared ?? 0)).toBe(1);
+    const events = await deliveries();
+    expect(events).toHaveLength(7);
+    expect(
+      events
+        .slice(4)
+        .map((e) => e.data.account.name)
+        .sort(),
+    ).toEqual(['follows-defaults', 'other-tenant-nodes', 'own-nodes']);
+    expect(await after.services.outdatedSweep.run()).toMatchObject({ outdated: 0, cleared: 0 });
+  });
+
+  it('queues a re-check of the filtered accounts through the schedule, recorded as manual', async () => {
+    // No filter at all: refused, so a stray call cannot re-check a whole fleet.
+    const unfiltered = await a.admin.request('POST', '/v1/accounts/recheck', {});
+    expectProblem(unfiltered, 400, 'body');
+    expect(unfiltered.body.errors[0].message).toContain('outdated, status or partition');
+    expectProblem(
+      await a.admin.request('POST', '/v1/accounts/recheck', { status: 'sleeping' }),
+      400,
+      'status',
+    );
+    expectProblem(
+      await a.admin.request('POST', '/v1/accounts/recheck', { outdated: false }),
+      400,
+      'outdated',
+    );
+    expectProblem(await a.viewer.request('POST', '/v1/accounts/recheck', { outdated: true }), 403);
+    expectProblem(
+      await before.anonymous.request('POST', '/v1/accounts/recheck', { outdated: true }),
+      401,
+    );
+
+    const response = await a.admin.request('POST', '/v1/accounts/recheck', { outdated: true });
+    expectStatus(response, 200);
+    expect(response.body).toEqual({ scheduled: 2 });
+    const due = await before.database.db
+      .selectFrom('health_schedule')
+      .select(['account_id', 'requested_trigger'])
+      .where('requested_trigger', 'is not', null)
+      .execute();
+    expect(due.map((r) => r.account_id).sort()).toEqual(
+      [ids['follows-defaults'], ids['own-nodes']].sort(),
+    );
+    // The other tenant's outdated account is not touched.
+    expect(due.map((r) => r.account_id)).not.toContain(ids['other-tenant-nodes']);
+
+    const scheduler = createHealthScheduler(after.services, { owner: 'test' });
+    expect(await scheduler.runOnce()).toBe(2);
+    for (const name of ['follows-defaults', 'own-nodes']) {
+      const checks = await a.admin.request('GET', `/v1/accounts/${ids[name]}/checks`);
+      expect(
+        checks.body.checks.map((c: { trigger: string }) => c.trigger),
+        name,
+      ).toEqual(['manual']);
+    }
+    const other = await b.admin.request('GET', `/v1/accounts/${ids['other-tenant-nodes']}/checks`);
+    expect(other.body.checks).toEqual([]);
+    const left = await before.database.db
+      .selectFrom('health_schedule')
+      .select('account_id')
+      .where('requested_trigger', 'is not', null)
+      .execute();
+    expect(left).toEqual([]);
+  });
+
+  it('holds against a hundred re-check requests at once: some queued, the rest refused with 429', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        b.admin.request('POST', '/v1/accounts/recheck', { partition: 'aws' }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(
+      statuses.filter((s) => s !== 200 && s !== 429),
+      JSON.stringify(statuses),
+    ).toEqual([]);
+    const queued = responses.filter((r) => r.status === 200);
+    expect(queued.length).toBeGreaterThan(0);
+    expect(queued.length).toBeLessThanOrEqual(10);
+    for (const r of queued) expect(r.body).toEqual({ scheduled: 1 });
+    const refused = responses.find((r) => r.status === 429);
+    expect(refused?.headers['retry-after']).toBeDefined();
+  });
+});
