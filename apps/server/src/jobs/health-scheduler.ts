@@ -89,6 +89,15 @@ export function createHealthScheduler(
         },
       );
       if (!result) return false;
+      if (result.superseded) {
+        // Another check of the account was recorded meanwhile: it stands, the next is a full interval on.
+        failures = 0;
+        log.info(
+          { accountId: claim.accountId },
+          'health check superseded by a newer one; not recorded',
+        );
+        return false;
+      }
       failures = result.record.stale ? claim.failures + 1 : 0;
       if (result.record.stale) {
         log.warn(

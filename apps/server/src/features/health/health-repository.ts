@@ -69,6 +69,20 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
         .execute();
     },
 
+    /**
+     * Holds the account's row until the transaction ends: an UPDATE that changes nothing locks it on
+     * PostgreSQL and, as the first write, takes SQLite's one writer lock. False when it is gone.
+     */
+    async lockAccount(tenantId: string, id: string, trx: Kysely<Database>): Promise<boolean> {
+      const result = await trx
+        .updateTable('accounts')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     /** Newest first; `before` is the seq of the last check of the previous page. */
     async listChecks(
       tenantId: string,
