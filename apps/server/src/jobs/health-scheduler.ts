@@ -177,13 +177,7 @@ export function createHealthScheduler(
     await Promise.all(
       queue
         .splice(0)
-        .map((claim) =>
-          repo.reschedule(
-            claim.accountId,
-            { nextRunAt: deps.clock().toISOString(), failures: claim.failures },
-            { owner },
-          ),
-        ),
+        .map((claim) => repo.release(claim.accountId, owner, deps.clock().toISOString())),
     );
     return checked;
   }

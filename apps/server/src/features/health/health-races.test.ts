@@ -144,6 +144,93 @@ describe.each(TEST_DIALECTS)('checks that overlap on %s', (dialect) => {
     expect(schedule?.failures).toBe(0);
   });
 
+  it('a re-check asked for while the scheduled check runs is run after it, as asked for', async () => {
+    const { tenant, id, arn } = await degradedAccount();
+    const scheduler = createHealthScheduler(h.services, { owner: `asked-${dialect}` });
+    await scheduler.scheduleNewAccounts();
+    await dueNow(id);
+    const held = holdNextSimulation();
+    const pass = scheduler.runOnce();
+    await held.reached;
+    // The tenant fixes the user and asks for its accounts to be checked again.
+    h.aws.setPermissions(arn, { allows: ['*'] });
+    const asked = await tenant.admin.request('POST', '/v1/accounts/recheck', { partition: 'aws' });
+    expectStatus(asked, 200);
+    expect(asked.body).toEqual({ scheduled: 1 });
+    held.release();
+    await pass;
+    await scheduler.runOnce();
+
+    // The check that was under way read the old permissions; the one asked for ran after it.
+    const checks = await history(tenant, id);
+    expect(checks.slice(0, 2)).toEqual(['manual degraded→valid', 'schedule degraded→degraded']);
+    const account = await tenant.admin.request('GET', `/v1/accounts/${id}`);
+    expect(account.body.status).toBe('valid');
+    const row = await h.database.db
+      .selectFrom('health_schedule')
+      .select(['requested_trigger', 'next_run_at', 'claimed_by'])
+      .where('account_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(row.requested_trigger).toBeNull();
+    expect(row.claimed_by).toBeNull();
+    expect(Date.parse(String(row.next_run_at))).toBeGreaterThan(Date.now() + 60 * 60_000);
+  });
+
+  it('a re-check asked for while a manual check runs stays due; one asked for before is answered', async () => {
+    const { tenant, id, arn } = await degradedAccount();
+    const scheduler = createHealthScheduler(h.services, { owner: `manual-${dialect}` });
+    await scheduler.scheduleNewAccounts();
+    // Asked for before the check: the check answers it.
+    expectStatus(
+      await tenant.admin.request('POST', '/v1/accounts/recheck', { partition: 'aws' }),
+      200,
+    );
+    expectStatus(await tenant.admin.request('POST', `/v1/accounts/${id}/check`), 200);
+    const answered = await h.services.health.repository.findSchedule(id);
+    expect(Date.parse(answered?.nextRunAt ?? '')).toBeGreaterThan(Date.now() + 60 * 60_000);
+
+    // Asked for while it runs: still due afterwards, and run as asked for.
+    const held = holdNextSimulation();
+    const slowCheck = tenant.admin.request('POST', `/v1/accounts/${id}/check`);
+    await held.reached;
+    h.aws.setPermissions(arn, { allows: ['*'] });
+    expectStatus(
+      await tenant.admin.request('POST', '/v1/accounts/recheck', { partition: 'aws' }),
+      200,
+    );
+    held.release();
+    expectStatus(await slowCheck, 200);
+    const kept = await h.services.health.repository.findSchedule(id);
+    expect(Date.parse(kept?.nextRunAt ?? '')).toBeLessThanOrEqual(Date.now());
+    expect(await scheduler.runOnce()).toBe(1);
+    expect((await history(tenant, id)).slice(0, 2)).toEqual([
+      'manual degraded→valid',
+      'manual degraded→degraded',
+    ]);
+  });
+
+  it('a claim given back unstarted (the replica stopping) keeps the re-check asked for', async () => {
+    const { tenant, id } = await degradedAccount();
+    const scheduler = createHealthScheduler(h.services, { owner: `stopping-${dialect}` });
+    await scheduler.scheduleNewAccounts();
+    expectStatus(
+      await tenant.admin.request('POST', '/v1/accounts/recheck', { partition: 'aws' }),
+      200,
+    );
+    const repo = h.services.health.repository;
+    const now = new Date();
+    const claims = await repo.claimDue(
+      'stopping',
+      now.toISOString(),
+      new Date(now.getTime() + 60_000).toISOString(),
+      100,
+    );
+    expect(claims.find((c) => c.accountId === id)?.requested).toBe('manual');
+    for (const c of claims) await repo.release(c.accountId, 'stopping', now.toISOString());
+    expect(await scheduler.runOnce()).toBeGreaterThanOrEqual(1);
+    expect((await history(tenant, id))[0]).toBe('manual degraded→degraded');
+  });
+
   it('a check that ends before another starts is applied as before', async () => {
     const { tenant, id, arn } = await degradedAccount();
     h.aws.setPermissions(arn, { allows: ['*'] });

@@ -392,6 +392,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     ): Promise<AccountCheckRecord> {
       // 404 for an account that is not the caller's, before anything is done.
       await deps.accounts.getAccount(caller.tenantId, accountId);
+      const startedAt = deps.clock().toISOString();
       const result = await check(caller.tenantId, accountId, 'manual', {
         caller,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -411,7 +412,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
       await repo.reschedule(
         accountId,
         { nextRunAt: nextRunAfter(now, failures), failures },
-        { now: now.toISOString() },
+        { now: now.toISOString(), startedAt },
       );
       return result.record;
     },
