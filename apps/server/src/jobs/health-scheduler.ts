@@ -89,6 +89,15 @@ export function createHealthScheduler(
         },
       );
       if (!result) return false;
+      if (result.superseded) {
+        // Another check of the account was recorded meanwhile: it stands, the next is a full interval on.
+        failures = 0;
+        log.info(
+          { accountId: claim.accountId },
+          'health check superseded by a newer one; not recorded',
+        );
+        return false;
+      }
       failures = result.record.stale ? claim.failures + 1 : 0;
       if (result.record.stale) {
         log.warn(
@@ -168,13 +177,7 @@ export function createHealthScheduler(
     await Promise.all(
       queue
         .splice(0)
-        .map((claim) =>
-          repo.reschedule(
-            claim.accountId,
-            { nextRunAt: deps.clock().toISOString(), failures: claim.failures },
-            { owner },
-          ),
-        ),
+        .map((claim) => repo.release(claim.accountId, owner, deps.clock().toISOString())),
     );
     return checked;
   }

@@ -178,7 +178,7 @@ export const accountsEndpoints = {
     tags: ['accounts'],
     summary: 'Check an account’s health now',
     description:
-      'Runs the validation of connect time with the stored credentials and records the result as the account’s health, every step with its own outcome. When AWS cannot be reached (or does not answer the identity or external-ID check), the account keeps its health, marked stale, and the check says so; when only the permissions cannot be simulated, a valid or degraded account keeps its status and the permissions check says why.',
+      'Runs the validation of connect time with the stored credentials and records the result as the account’s health, every step with its own outcome. When AWS cannot be reached (or does not answer the identity or external-ID check), the account keeps its health, marked stale, and the check says so; when only the permissions cannot be simulated, a valid or degraded account keeps its status and the permissions check says why. 409 (`checked_meanwhile`) when another check of the account (a verify, a change of its permissions or credentials) was recorded while AWS answered this one: that one stands, and this one is not recorded.',
     params: idParamsSchema,
     responses: { 200: accountCheckSchema },
   }),

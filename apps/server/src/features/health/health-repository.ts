@@ -69,6 +69,20 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
         .execute();
     },
 
+    /**
+     * Holds the account's row until the transaction ends: an UPDATE that changes nothing locks it on
+     * PostgreSQL and, as the first write, takes SQLite's one writer lock. False when it is gone.
+     */
+    async lockAccount(tenantId: string, id: string, trx: Kysely<Database>): Promise<boolean> {
+      const result = await trx
+        .updateTable('accounts')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     /** Newest first; `before` is the seq of the last check of the previous page. */
     async listChecks(
       tenantId: string,
@@ -136,7 +150,9 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
     /**
      * Claims up to `limit` due checks for `owner` until `until`: exactly one replica gets each. On
      * PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED, so replicas claiming together
-     * take different rows; on SQLite the one statement is atomic. An expired claim is due again.
+     * take different rows; on SQLite the one statement is atomic. A claimed row is due again when
+     * its claim expires (its next run is set to then), so a re-check asked for while the check runs
+     * brings it earlier, and `reschedule` can tell that request from one the check answered.
      */
     async claimDue(
       owner: string,
@@ -146,7 +162,7 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
     ): Promise<ScheduleClaim[]> {
       const rows = await db
         .updateTable('health_schedule')
-        .set({ claimed_by: owner, claim_expires_at: until })
+        .set({ claimed_by: owner, claim_expires_at: until, next_run_at: until })
         .where('account_id', 'in', (eb) => {
           const candidates = eb
             .selectFrom('health_schedule')
@@ -171,21 +187,31 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
 
     /**
      * Sets the next run and releases the claim. With an `owner`, only while that replica still holds
-     * it; without (a manual check), only when no live claim exists: a scheduled run under way decides.
+     * it; without (a manual check, which started at `startedAt`), only when no live claim exists: a
+     * scheduled run under way decides. A re-check asked for after the check began (POST
+     * /v1/accounts/recheck) is kept: the account stays due, its check recorded as asked for.
      */
     async reschedule(
       accountId: string,
       next: { nextRunAt: string; failures: number },
-      claim: { owner: string } | { now: string },
+      claim: { owner: string } | { now: string; startedAt: string },
     ): Promise<boolean> {
+      // Asked for meanwhile: while claimed, a request brings the next run before the claim's expiry
+      // (claimDue); during a manual check, to a time after the check began (one in the same
+      // millisecond counts as answered).
+      const askedMeanwhile = sql<boolean>`requested_trigger is not null and ${
+        'owner' in claim
+          ? sql`next_run_at < claim_expires_at`
+          : sql`next_run_at > ${claim.startedAt}`
+      }`;
       let query = db
         .updateTable('health_schedule')
         .set({
-          next_run_at: next.nextRunAt,
+          next_run_at: sql`case when ${askedMeanwhile} then next_run_at else ${next.nextRunAt} end`,
           failures: next.failures,
           claimed_by: null,
           claim_expires_at: null,
-          requested_trigger: null,
+          requested_trigger: sql`case when ${askedMeanwhile} then requested_trigger else null end`,
         })
         .where('account_id', '=', accountId);
       query =
@@ -196,6 +222,16 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
             );
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** Gives back a claim not started (the replica is stopping): due now, any request kept. */
+    async release(accountId: string, owner: string, now: string): Promise<void> {
+      await db
+        .updateTable('health_schedule')
+        .set({ next_run_at: now, claimed_by: null, claim_expires_at: null })
+        .where('account_id', '=', accountId)
+        .where('claimed_by', '=', owner)
+        .execute();
     },
 
     /**

@@ -45,9 +45,21 @@ export interface HealthServiceDeps extends ValidationDeps {
   audit: Pick<AuditLog, 'append'>;
   accounts: Pick<
     AccountsService,
-    'getAccount' | 'checkInputOf' | 'advanceExternalId' | 'recordHealth'
+    'getAccount' | 'find' | 'checkInputOf' | 'advanceExternalId' | 'recordHealth'
   >;
   events?: EventPublisher | undefined;
+}
+
+/**
+ * What a check came to: its record, made the account's health (`account` as it now is); or, when
+ * `superseded`, another check of the account (a verify, a PATCH, new credentials, another health
+ * check) was recorded while AWS answered this one: that newer one stands, and this one's record was
+ * neither stored nor applied (`account` is as the newer one left it).
+ */
+export interface CheckOutcome {
+  record: AccountCheckRecord;
+  account: Account;
+  superseded: boolean;
 }
 
 /** Extra permissions are read again by a scheduled check once the last reading is this old. */
@@ -225,7 +237,10 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
       /** The client went away: the AWS calls are cut and nothing is recorded. */
       signal?: AbortSignal;
     } = {},
-  ): Promise<{ record: AccountCheckRecord; account: Account } | undefined> {
+  ): Promise<CheckOutcome | undefined> {
+    // The newest check recorded before this one starts: one recorded while AWS is asked (a verify,
+    // a PATCH, new credentials, another check) was made after this one's reading, and stands.
+    const seqBefore = await history.latestSeq(tenantId, accountId);
     const before = await deps.accounts.getAccount(tenantId, accountId).catch((error: unknown) => {
       if (error instanceof AppError && error.code === 'not_found') return undefined;
       throw error;
@@ -249,51 +264,66 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     const durationMs = Math.round(performance.now() - started);
     const at = deps.clock().toISOString();
 
-    const judged =
-      'report' in outcome
-        ? judge(before, outcome.report)
-        : 'missing' in outcome
-          ? { status: 'invalid' as const, stale: false, findings: [] }
-          : { status: before.status, stale: true, findings: [] };
-    const { status, stale } = judged;
-    // Missing actions told apart by cause against what the account was granted: trimmed from its
-    // policies (restore them) or asked for anew by the catalog (update them).
-    const explained =
-      'report' in outcome && !stale && permissionsDecided(outcome.report.checks)
-        ? explainCheck(
-            outcome.report,
-            before.permissions.granted,
-            judged.findings,
-            before.method === 'role' ? 'role' : 'user',
-          )
-        : 'report' in outcome
-          ? outcome.report
-          : undefined;
-    const record: AccountCheckRecord = {
-      id: newId('accountCheck'),
-      accountId,
-      at,
-      status,
-      previousStatus: before.status,
-      changed: status !== before.status,
-      stale,
-      // Every step with its own outcome, whatever AWS did.
-      checks: explained ? explained.checks : 'checks' in outcome ? outcome.checks : [],
-      findings: judged.findings,
-      errors:
+    /** The check's record against the account as it is when written (status, findings, grants). */
+    const recordOf = (current: Account): AccountCheckRecord => {
+      const judged =
         'report' in outcome
-          ? [...(explained ?? outcome.report).errors, ...outcome.report.faults.map((f) => f.error)]
+          ? judge(current, outcome.report)
           : 'missing' in outcome
-            ? [outcome.missing]
-            : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
-      durationMs,
-      trigger,
+            ? { status: 'invalid' as const, stale: false, findings: [] }
+            : { status: current.status, stale: true, findings: [] };
+      const { status, stale } = judged;
+      // Missing actions told apart by cause against what the account was granted: trimmed from its
+      // policies (restore them) or asked for anew by the catalog (update them).
+      const explained =
+        'report' in outcome && !stale && permissionsDecided(outcome.report.checks)
+          ? explainCheck(
+              outcome.report,
+              current.permissions.granted,
+              judged.findings,
+              current.method === 'role' ? 'role' : 'user',
+            )
+          : 'report' in outcome
+            ? outcome.report
+            : undefined;
+      return {
+        id: newId('accountCheck'),
+        accountId,
+        at,
+        status,
+        previousStatus: current.status,
+        changed: status !== current.status,
+        stale,
+        // Every step with its own outcome, whatever AWS did.
+        checks: explained ? explained.checks : 'checks' in outcome ? outcome.checks : [],
+        findings: judged.findings,
+        errors:
+          'report' in outcome
+            ? [
+                ...(explained ?? outcome.report).errors,
+                ...outcome.report.faults.map((f) => f.error),
+              ]
+            : 'missing' in outcome
+              ? [outcome.missing]
+              : [{ field: 'aws', code: 'upstream_unavailable', message: outcome.upstream }],
+        durationMs,
+        trigger,
+      };
     };
 
-    const account = await deps.db.transaction().execute(async (trx) => {
-      const extra = 'report' in outcome && !stale ? outcome.report.extra : undefined;
-      const after = await applyCheck({ ...deps, history }, trx, tenantId, before, record, extra);
+    const written = await deps.db.transaction().execute(async (trx) => {
+      // The account's row is held until the commit (SQLite's transaction holds the one writer
+      // already), so a verify or another check compares and writes after this one, not between.
+      if (!(await repo.lockAccount(tenantId, accountId, trx))) return undefined;
+      const current = await deps.accounts.find(tenantId, accountId, trx);
+      if (!current) return undefined;
+      const record = recordOf(current);
+      if ((await history.latestSeq(tenantId, accountId, trx)) !== seqBefore)
+        return { record, account: current, superseded: true };
+      const extra = 'report' in outcome && !record.stale ? outcome.report.extra : undefined;
+      const after = await applyCheck({ ...deps, history }, trx, tenantId, current, record, extra);
       if (!after) return undefined;
+      const { status, stale } = record;
       const actor = options.caller
         ? { actorType: options.caller.actorType, actorId: options.caller.actorId }
         : { actorType: 'system' as const, actorId: null };
@@ -310,10 +340,10 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
             targetId: accountId,
             ...meta,
             details: {
-              name: before.name,
+              name: current.name,
               trigger,
               status,
-              previousStatus: before.status,
+              previousStatus: record.previousStatus,
               stale,
               checkId: record.id,
             },
@@ -321,10 +351,9 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
           trx,
         );
       }
-      return after;
+      return { record, account: after, superseded: false };
     });
-    if (!account) return undefined;
-    return { record, account };
+    return written;
   }
 
   return {
@@ -363,19 +392,27 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     ): Promise<AccountCheckRecord> {
       // 404 for an account that is not the caller's, before anything is done.
       await deps.accounts.getAccount(caller.tenantId, accountId);
+      const startedAt = deps.clock().toISOString();
       const result = await check(caller.tenantId, accountId, 'manual', {
         caller,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (!result)
         throw new AppError('not_found', 'Account does not exist, or is not yours to see.');
+      if (result.superseded) {
+        const message =
+          'The account was checked or changed while Onramp checked it; that result stands and this check was not recorded. Reload the account, and check again if needed.';
+        throw new AppError('conflict', message, [
+          { field: 'id', code: 'checked_meanwhile', message },
+        ]);
+      }
       const schedule = await repo.findSchedule(accountId);
       const failures = result.record.stale ? (schedule?.failures ?? 0) + 1 : 0;
       const now = deps.clock();
       await repo.reschedule(
         accountId,
         { nextRunAt: nextRunAfter(now, failures), failures },
-        { now: now.toISOString() },
+        { now: now.toISOString(), startedAt },
       );
       return result.record;
     },
