@@ -66,10 +66,12 @@ function canonical(changes: readonly PermissionChange[]): string | null {
  * grant no longer matches becomes outdated with its changes per bundle, and one event
  * `account.permissions_outdated` is written to the outbox when it becomes so (or its changes
  * change); one that matches again is cleared; one connected before grants were kept gets the catalog
- * of now as its grant (unverified). Pages of 500 by id, each page's writes and events in one
- * transaction (applySweep, publishAll); every write is a compare-and-set on what was read, so replicas starting together
- * (or a PATCH meanwhile) neither publish twice nor overwrite a newer state. Running it again with the
- * same catalog writes nothing.
+ * of now as its grant (unverified). Read in pages of 500 by id, outside any transaction; written
+ * SWEEP_BATCH rows at a time, each batch's writes and their events in one transaction (applySweep,
+ * publishAll), the events' data serialised beforehand so the transaction holds its locks only for the
+ * writes. Every write is a compare-and-set on what was read, so replicas starting together (or a
+ * PATCH meanwhile) neither publish twice nor overwrite a newer state. Running it again with the same
+ * catalog writes nothing; a stop writes what was read before it.
  */
 export function createOutdatedSweep(deps: OutdatedSweepDeps) {
   const repo = createAccountsRepository(deps.db, deps.clock);
