@@ -7,7 +7,7 @@
  * and the start-up sweep with the next release of the catalog (one action added to a default bundle:
  * every account becomes outdated, one event each), after which the previous catalog's sweep puts them
  * back. Prints one JSON line with the median of each, and of each turn's ratio. BENCH_OUTDATED_PAGE
- * sets the sweep's page size (500).
+ * sets the sweep's page size (500), BENCH_OUTDATED_BATCH the rows it writes per transaction (2,000).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +29,7 @@ import { createAccountsRepository, createTenantsRepository } from '@onramp/serve
 
 const size = Number(process.env.BENCH_OUTDATED_ACCOUNTS ?? 10_000);
 const page = Number(process.env.BENCH_OUTDATED_PAGE ?? 0);
+const batch = Number(process.env.BENCH_OUTDATED_BATCH ?? 0);
 const rounds = Number(process.env.BENCH_OUTDATED_ROUNDS ?? 5);
 const dialect = process.env.BENCH_OUTDATED_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 const actions = createIamDataActionIndex();
@@ -156,7 +157,10 @@ for (let round = -1; round < rounds; round++) {
   const readMs = performance.now() - started;
   if (read !== size) throw new Error(`read ${read} of ${size}`);
   started = performance.now();
-  const swept = await after.outdatedSweep.run(page ? { pageSize: page } : {});
+  const swept = await after.outdatedSweep.run({
+    ...(page ? { pageSize: page } : {}),
+    ...(batch ? { batchSize: batch } : {}),
+  });
   const sweepMs = performance.now() - started;
   if (swept.outdated !== size) throw new Error(`outdated ${swept.outdated} of ${size}`);
   if ((await outbox()) !== size) throw new Error(`outbox ${await outbox()} of ${size}`);

@@ -11,7 +11,7 @@ export interface CatalogSweepDeps {
  * (features/accounts/outdated-sweep.ts): /healthz and the API answer while it runs, and a catalog
  * change that touches thousands of accounts never delays a start. Until it ends, an account shows
  * what the previous catalog made of it. A pass that fails (the database away) is tried again after
- * `retryMs`; `stop()` ends it between pages and waits for the page under way.
+ * `retryMs`; `stop()` ends it between pages and waits for the rows read so far to be written.
  */
 export function createCatalogSweep(
   deps: CatalogSweepDeps,

@@ -616,27 +616,29 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         }
         return written;
       }
-      // PostgreSQL: the page as nine text arrays (one parameter each), unnested side by side: one
-      // statement and one round trip, and far less to parse than 4,500 parameters.
-      const column = (pick: (r: SweptAccount) => string | null) => sql`${rows.map(pick)}::text[]`;
+      // PostgreSQL: the rows as one JSON parameter, one statement and one round trip. JSON.stringify
+      // is native, while nine text arrays were escaped element by element by the driver and parsed
+      // back by the server: on 10,000 rows this takes about half the time.
       const result = await sql<{ id: string }>`
         update accounts set
           granted_permissions = coalesce(v.granted, accounts.granted_permissions),
           granted_at = coalesce(v.granted_at, accounts.granted_at),
           permission_changes = v.changes,
           outdated_since = v.outdated_since
-        from unnest(${sql.join([
-          column((r) => r.id),
-          column((r) => r.granted),
-          column((r) => r.grantedAt),
-          column((r) => r.changes),
-          column((r) => r.outdatedSince),
-          column((r) => r.read.grantedAt),
-          column((r) => r.read.changes),
-          column((r) => r.read.bundles),
-          column((r) => r.read.bundleChoice),
-        ])}) as v(id, granted, granted_at, changes, outdated_since, read_granted_at, read_changes,
-          read_bundles, read_bundle_choice)
+        from json_to_recordset(${JSON.stringify(
+          rows.map((r) => ({
+            id: r.id,
+            granted: r.granted,
+            granted_at: r.grantedAt,
+            changes: r.changes,
+            outdated_since: r.outdatedSince,
+            read_granted_at: r.read.grantedAt,
+            read_changes: r.read.changes,
+            read_bundles: r.read.bundles,
+            read_bundle_choice: r.read.bundleChoice,
+          })),
+        )}::json) as v(id text, granted text, granted_at text, changes text, outdated_since text,
+          read_granted_at text, read_changes text, read_bundles text, read_bundle_choice text)
         where accounts.id = v.id
           and accounts.granted_at is not distinct from v.read_granted_at
           and accounts.permission_changes is not distinct from v.read_changes

@@ -134,7 +134,8 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
   });
 
   it('marks exactly the affected accounts outdated, with the exact changes per bundle, and asks AWS nothing', async () => {
-    const summary = await after.services.outdatedSweep.run();
+    // Pages of 2 written 3 rows at a time: transactions that span pages and end within one.
+    const summary = await after.services.outdatedSweep.run({ pageSize: 2, batchSize: 3 });
     expect(summary).toMatchObject({
       compared: 6,
       outdated: 3,
@@ -209,6 +210,11 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
         account: { id: ids['own-nodes'], permissions: { outdated: true } },
       },
     });
+    // The event shows the account as the API does after the sweep, field for field.
+    expect(own?.data.account).toEqual(await get('own-nodes'));
+    expect(events.find((e) => e.data.account.name === 'follows-defaults')?.data.account).toEqual(
+      defaults,
+    );
   });
 
   it('changes nothing and publishes nothing when it runs again with the same catalog', async () => {
@@ -341,7 +347,24 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
 
   it('clears accounts the catalog comes back to, and two sweeps at once publish each event once', async () => {
     // A rollback to v1: the three are no longer outdated; the account baselined under v2 now is.
-    expect(await before.services.outdatedSweep.run()).toMatchObject({ cleared: 3, outdated: 1 });
+    // The first start stops after two pages: what they read is written still, the next finishes.
+    let pages = 0;
+    const stopped = await before.services.outdatedSweep.run({
+      pageSize: 2,
+      signal: {
+        get stopping() {
+          pages += 1;
+          return pages > 2;
+        },
+      },
+    });
+    expect(stopped.compared).toBe(4);
+    // Four of the six change, so at least two of the first four.
+    expect(stopped.cleared + stopped.outdated).toBeGreaterThanOrEqual(2);
+    const rest = await before.services.outdatedSweep.run();
+    expect(rest.compared).toBe(6);
+    expect(stopped.cleared + rest.cleared).toBe(3);
+    expect(stopped.outdated + rest.outdated).toBe(1);
     expect((await get('own-nodes')).permissions).toMatchObject({ outdated: false, changes: [] });
     expect((await get('before-grants')).permissions).toMatchObject({
       outdated: true,

@@ -385,15 +385,17 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
         }
         return;
       }
-      // PostgreSQL: each column as one array parameter, unnested side by side, 1,000 rows a statement.
-      const integers = new Set<string>(['attempt', 'last_status_code']);
+      // PostgreSQL: 1,000 rows a statement as one JSON parameter, read back as rows of the table's
+      // own type. JSON.stringify is native, while one array per column was escaped element by element
+      // by the driver (every payload full of quotes) and parsed back by the server: measured with the
+      // catalog sweep's 10,000 events, this takes about half the time.
+      const names = sql.join(columns.map((c) => sql.ref(c)));
       for (let i = 0; i < rows.length; i += 1000) {
         const chunk = rows.slice(i, i + 1000);
-        const arrays = columns.map(
-          (c) => sql`${chunk.map((r) => r[c])}::${sql.raw(integers.has(c) ? 'integer' : 'text')}[]`,
+        await sql`insert into webhook_deliveries (${names})
+          select ${names} from json_populate_recordset(null::webhook_deliveries, ${JSON.stringify(chunk)}::json)`.execute(
+          executor,
         );
-        await sql`insert into webhook_deliveries (${sql.join(columns.map((c) => sql.ref(c)))})
-          select * from unnest(${sql.join(arrays)})`.execute(executor);
       }
     },
 

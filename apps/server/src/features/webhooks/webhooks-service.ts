@@ -46,6 +46,16 @@ export interface WebhookEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * An event whose data is already JSON text, for `publishAll`: the caller serialises it before the
+ * transaction that records it, so the transaction holds its locks only for the writes.
+ */
+export interface SerialisedWebhookEvent {
+  tenantId: string;
+  type: WebhookEventType;
+  dataJson: string;
+}
+
 export interface EndpointInput {
   url: string;
   events: WebhookEventType[];
@@ -529,7 +539,10 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
      * listeners of all their tenants in one read, the deliveries in a few inserts, in the caller's
      * transaction as `publish` does. Returns the number of deliveries.
      */
-    async publishAll(events: readonly WebhookEvent[], executor: Kysely<Database>): Promise<number> {
+    async publishAll(
+      events: readonly (WebhookEvent | SerialisedWebhookEvent)[],
+      executor: Kysely<Database>,
+    ): Promise<number> {
       if (events.length === 0) return 0;
       const endpoints = await repo.listListenersOf(
         [...new Set(events.map((e) => e.tenantId))],
@@ -544,13 +557,17 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         );
         if (listeners.length === 0) continue;
         const eventId = newId('event');
-        const payload = JSON.stringify({
-          id: eventId,
-          type: event.type,
-          createdAt: at,
-          tenantId: event.tenantId,
-          data: event.data,
-        });
+        // The same text either way: JSON.stringify writes the keys in this order.
+        const payload =
+          'dataJson' in event
+            ? `{"id":${JSON.stringify(eventId)},"type":${JSON.stringify(event.type)},"createdAt":${JSON.stringify(at)},"tenantId":${JSON.stringify(event.tenantId)},"data":${event.dataJson}}`
+            : JSON.stringify({
+                id: eventId,
+                type: event.type,
+                createdAt: at,
+                tenantId: event.tenantId,
+                data: event.data,
+              });
         for (const endpoint of listeners)
           rows.push(deliveryRow(endpoint, eventId, event.type, payload, at));
       }
