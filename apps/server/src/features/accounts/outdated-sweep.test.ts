@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountMethod } from '../../domain/account.ts';
 import { createHealthScheduler } from '../../jobs/health-scheduler.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
+import { createFakeAws } from '../../testing/fake-aws.ts';
 import {
   createHarness,
   expectProblem,
@@ -439,3 +440,102 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
     expect(refused?.headers['retry-after']).toBeDefined();
   });
 });
+
+/**
+ * Catalog changes an account cannot follow by its own choice: a bundle moved to partitions the
+ * account is not in, and new defaults in a partition whose bundles cannot be chosen. The update must
+ * still render (the bundle removed, the new defaults given) and the verify store only what the
+ * partition allows.
+ */
+describe.each(TEST_DIALECTS)(
+  'accounts whose partition no longer allows their bundles on %s',
+  (dialect) => {
+    let before: Harness;
+    let after: Harness;
+    const fake = createFakeAws();
+
+    beforeAll(async () => {
+      const actions = createIamDataActionIndex();
+      const text = fixture('catalog-v1.yaml');
+      const fixed = `${text}partitions:\n  aws-cn:\n    customizable: false\n`;
+      // Next release: Clusters replaces Nodes as the default, and Storage is for aws only.
+      const next = fixed
+        .replace('        default: true\n', '')
+        .replace(
+          '        name: Clusters on EC2\n',
+          '        name: Clusters on EC2\n        default: true\n',
+        )
+        .replace('        name: Storage\n', '        name: Storage\n        partitions: [aws]\n');
+      expect(next).not.toBe(fixed);
+      const v1 = await loadCatalog(fixed, { actions });
+      const v2 = await loadCatalog(next, { actions });
+      before = await createHarness(dialect, { catalog: v1, aws: fake.gateway });
+      after = await createHarness(
+        dialect,
+        { catalog: v2, aws: fake.gateway, envelope: before.deps.envelope },
+        { database: before.database },
+      );
+    });
+    afterAll(async () => {
+      await after?.close();
+      await before?.close();
+    });
+
+    it('removes a bundle moved out of the account’s partition, and gives the new defaults where bundles cannot be chosen', async () => {
+      const tenant = await before.tenant();
+      const admin = (method: string, url: string, body?: unknown) =>
+        after.send(method, url, tenant.admin.headers, body);
+      const cn = await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'access_keys',
+        name: 'cn',
+        partition: 'aws-cn',
+        ...fake.addUser('aws-cn', '310987654321', 'cn-user'),
+      });
+      expectStatus(cn, 201);
+      expect(cn.body.bundles).toEqual(['nodes']);
+      const gov = await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'access_keys',
+        name: 'gov',
+        partition: 'aws-us-gov',
+        bundles: ['nodes', 'storage'],
+        ...fake.addUser('aws-us-gov', '310987654322', 'gov-user'),
+      });
+      expectStatus(gov, 201);
+
+      await after.services.outdatedSweep.run();
+      const govAccount = (await admin('GET', `/v1/accounts/${gov.body.id}`)).body;
+      expect(govAccount.permissions.changes).toEqual([
+        { bundle: 'storage', add: [], remove: ['s3:GetObject', 's3:ListBucket'] },
+      ]);
+      const cnAccount = (await admin('GET', `/v1/accounts/${cn.body.id}`)).body;
+      expect(cnAccount.permissions.changes).toEqual([
+        { bundle: 'clusters', add: ['ec2:DescribeVpcs'], remove: [] },
+        { bundle: 'nodes', add: [], remove: ['ec2:DescribeInstances', 'ec2:RunInstances'] },
+      ]);
+
+      const govUpdate = await admin('POST', `/v1/accounts/${gov.body.id}/permissions/update`);
+      expectStatus(govUpdate, 200);
+      expect(JSON.stringify(govUpdate.body.policies)).not.toContain('s3:');
+      expect(JSON.stringify(govUpdate.body.policies)).toContain('ec2:RunInstances');
+      const cnUpdate = await admin('POST', `/v1/accounts/${cn.body.id}/permissions/update`);
+      expectStatus(cnUpdate, 200);
+      expect(JSON.stringify(cnUpdate.body.policies)).toContain('ec2:DescribeVpcs');
+      expect(JSON.stringify(cnUpdate.body.policies)).not.toContain('ec2:RunInstances');
+
+      for (const [id, bundles] of [
+        [gov.body.id, ['nodes']],
+        [cn.body.id, ['clusters']],
+      ] as const) {
+        const verified = await admin('POST', `/v1/accounts/${id}/permissions/verify`);
+        expectStatus(verified, 200);
+        expect(verified.body.account.bundles).toEqual(bundles);
+        expect(verified.body.account.permissions.outdated).toBe(false);
+        // What was stored is a selection the partition allows: the account can still be edited.
+        expectStatus(await admin('PATCH', `/v1/accounts/${id}`, { name: `renamed ${id}` }), 200);
+        const again = await admin('POST', `/v1/accounts/${id}/permissions/update`);
+        expectStatus(again, 200);
+        expect(again.body.changes).toEqual([]);
+      }
+    });
+  },
+);
