@@ -97,11 +97,13 @@ interface CallbacksDeps {
 }
 
 /**
- * CloudFormation call-backs: the one-time tokens templates carry, and what a stack's callback function
- * reports (the role it created, or that it is being deleted). A token is issued when a connection is
- * created and when its external ID is regenerated, and renewed when a template is asked for after it
+ * CloudFormation call-backs: the tokens templates carry, and what a stack's callback function reports
+ * (the role it created, or that it is being deleted). A token connects one role; after that it stays
+ * good for that role's stack (a retried Create, an Update, the Delete) while the connection is
+ * connected, so it is not single-use. A token is issued when a connection is created and when its
+ * external ID is regenerated, and renewed when a template of a pending set-up is asked for after it
  * expired or was spent; only its hash is stored for the lookup, and the token itself sealed, to render
- * it into templates until it is used.
+ * it into the connection's templates (the stack's own updates carry it too).
  */
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
