@@ -99,7 +99,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
 
   /** The token as the template carries it: the only place a tenant (or a stack) gets it from. */
   const tokenOf = async (connection: { id: string }): Promise<string> => {
-    const response = await a.viewer.request(
+    const response = await a.admin.request(
       'GET',
       `/v1/connections/${connection.id}/cloudformation?format=json`,
     );
@@ -535,7 +535,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
       partition: 'aws',
     });
     expectStatus(connection, 201);
-    const template = await t.viewer.request(
+    const template = await t.admin.request(
       'GET',
       `/v1/connections/${connection.body.id}/cloudformation?format=json`,
     );
