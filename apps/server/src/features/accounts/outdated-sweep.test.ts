@@ -13,7 +13,7 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
-import { createAccountsRepository } from './accounts-repository.ts';
+import { createAccountsRepository, onCorruptAccountRow } from './accounts-repository.ts';
 import { type BundleChoice, grantsOf, principalOf } from './permission-grants.ts';
 
 const fixture = (name: string) =>
@@ -539,3 +539,98 @@ describe.each(TEST_DIALECTS)(
     });
   },
 );
+
+/**
+ * Rows whose stored JSON lost its shape (edited by hand, restored badly): the sweep goes past them
+ * (and says so), and the list, the summary and the account itself still answer.
+ */
+describe.each(TEST_DIALECTS)('accounts with corrupt stored values on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(dialect, {
+      catalog: await loadCatalog(fixture('catalog-v1.yaml'), {
+        actions: createIamDataActionIndex(),
+      }),
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it('skips and logs a corrupt row, sweeps every other page, and reads it as empty elsewhere', async () => {
+    const tenant = await h.tenant();
+    const repo = createAccountsRepository(h.database.db, () => new Date());
+    let n = 0;
+    const seed = async (granted: boolean) => {
+      const awsAccountId = String(600000000000 + ++n + Math.floor(Math.random() * 1e6) * 100);
+      const account = await repo.create(tenant.id, {
+        name: `row ${n}`,
+        description: '',
+        partition: 'aws',
+        method: 'access_keys',
+        awsAccountId,
+        principalArn: `arn:aws:iam::${awsAccountId}:user/onramp`,
+        roleArn: null,
+        externalId: null,
+        connectionId: null,
+        accessKeyId: `AKIA${awsAccountId.padStart(16, '0')}`,
+        bundles: ['nodes'],
+        regions: [],
+        status: 'valid',
+        statusDetail: { checks: [], errors: [], findings: [] },
+        lastCheckedAt: null,
+        bundleChoice: 'custom',
+        ...(granted ? { granted: grantsOf(h.deps.catalog, ['nodes'], 'user') } : {}),
+      });
+      return account.id;
+    };
+    const corrupt = [await seed(true), await seed(true), await seed(true)];
+    const good = await seed(false);
+    const set = (id: string, values: Record<string, string>) =>
+      h.database.db.updateTable('accounts').set(values).where('id', '=', id).execute();
+    await set(corrupt[0] as string, { bundles: '{"a":1}' });
+    await set(corrupt[1] as string, {
+      permission_changes: '[{"bundle":1}]',
+      outdated_since: 'x',
+    });
+    await set(corrupt[2] as string, { bundles: 'not json', granted_permissions: '[1, 2' });
+
+    const warned: { accountId: string; columns: string[] }[] = [];
+    const logged: Record<string, unknown>[] = [];
+    const previous = onCorruptAccountRow((details) => warned.push(details));
+    try {
+      // A page per row: a corrupt row stops neither its page nor the ones after it.
+      const summary = await h.services.outdatedSweep.run({
+        pageSize: 1,
+        log: { warn: (details) => logged.push(details) },
+      });
+      expect(summary).toMatchObject({ compared: 4, baselined: 1, skipped: 3 });
+      expect(logged.map((d) => [d.accountId, d.columns])).toEqual([
+        [corrupt[0], ['bundles']],
+        [corrupt[1], ['outdated_since', 'permission_changes']],
+        [corrupt[2], ['bundles', 'granted_permissions']],
+      ]);
+      const rows = await h.database.db
+        .selectFrom('accounts')
+        .select(['id', 'bundles', 'granted_permissions'])
+        .where('tenant_id', '=', tenant.id)
+        .execute();
+      // The corrupt rows are left as they were; the good one got its grant.
+      expect(rows.find((r) => r.id === corrupt[0])?.bundles).toBe('{"a":1}');
+      expect(rows.find((r) => r.id === good)?.granted_permissions).toContain('nodes');
+
+      for (const url of ['/v1/accounts', '/v1/accounts?outdated=true', '/v1/accounts/summary'])
+        expectStatus(await tenant.admin.request('GET', url), 200);
+      const summary2 = await tenant.admin.request('GET', '/v1/accounts/summary');
+      expect(JSON.stringify(summary2.body)).not.toContain('"a"');
+      const one = await tenant.admin.request('GET', `/v1/accounts/${corrupt[0]}`);
+      expectStatus(one, 200);
+      expect(one.body.bundles).toEqual([]);
+      const two = await tenant.admin.request('GET', `/v1/accounts/${corrupt[1]}`);
+      expectStatus(two, 200);
+      expect(two.body.permissions.changes).toEqual([]);
+      expect(warned.map((w) => w.accountId)).toEqual(expect.arrayContaining(corrupt));
+      expect(JSON.stringify(warned)).not.toContain('not json');
+    } finally {
+      onCorruptAccountRow(previous);
+    }
+  });
+});
