@@ -82,7 +82,7 @@ const configSchema = z.object({
         ),
     )
     .default({}),
-  /** How long a stack's one-time callback token stays good unused. */
+  /** How long a stack's call-back token stays good before it connects a role. */
   callbackTokenHours: z.coerce.number().int().min(1).max(720).default(24),
   /** Days a pending connection (a role set-up not yet connected) can be resumed after its last change. */
   pendingConnectionDays: z.coerce.number().int().min(1).max(365).default(14),

@@ -39,7 +39,7 @@ export interface AppDeps {
   templates?: TemplateStore;
   /** The template bucket of each partition that has one (quick-create is offered only there). */
   templateBuckets?: Partial<Record<PartitionId, string>>;
-  /** How long a stack's one-time callback token stays good unused. Default 24 hours. */
+  /** How long a stack's call-back token stays good before it connects a role. Default 24 hours. */
   callbackTokenHours?: number;
   /**
    * Behind a TLS-terminating proxy: mark cookies Secure and trust X-Forwarded-* from these proxies

@@ -123,7 +123,8 @@ export const connectionSchema = z.object({
     /**
      * Opens the partition's CloudFormation console on "Quick create stack" with a template that
      * reports the role back by itself. Present when Onramp has a public URL (for the stack's callback)
-     * and a template bucket in Amazon S3 for the partition (the console takes templates only from S3).
+     * and a template bucket in Amazon S3 for the partition (the console takes templates only from S3),
+     * and only for a caller who may add accounts (the template carries the call-back token).
      */
     quickCreate: z.string().nullable(),
   }),
@@ -132,7 +133,7 @@ export const connectionSchema = z.object({
   /**
    * Whether a stack made from this connection's template reports the role back by itself (Onramp
    * has a public URL for the call-back, and the connection is pending); otherwise the tenant pastes
-   * the role ARN.
+   * the role ARN. False for a read-only caller, whose templates come without the call-back.
    */
   reportsBack: z.boolean(),
   /** The AWS CLI command that deploys the CloudFormation template; null while `unavailableReason` holds. */

@@ -26,7 +26,7 @@ export function createCatalogSweep(
   async function loop(): Promise<void> {
     while (!signal.stopping) {
       try {
-        const summary = await deps.outdatedSweep.run({ signal });
+        const summary = await deps.outdatedSweep.run({ signal, log });
         if (!signal.stopping) log.info({ ...summary }, 'accounts compared with the catalog');
         return;
       } catch (error) {

@@ -193,7 +193,7 @@ export interface RateLimitsTable {
   count: number;
 }
 
-/** One-time tokens a CloudFormation stack presents when it reports its role (one per connection). */
+/** Call-back tokens (one role each) a CloudFormation stack presents when it reports its role (one per connection). */
 export interface CallbackTokensTable {
   id: string;
   tenant_id: string;

@@ -102,7 +102,7 @@ describe.each(TEST_DIALECTS)('the maxAccounts limit under concurrency on %s', (d
           partition: 'aws',
         });
         expectStatus(connection, 201);
-        const template = await tenant.viewer.request(
+        const template = await tenant.admin.request(
           'GET',
           `/v1/connections/${connection.body.id}/cloudformation?format=json`,
         );

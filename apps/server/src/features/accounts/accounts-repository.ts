@@ -104,8 +104,58 @@ export interface AccountFilters {
 /** The field of the secrets table that holds an account's secret access key. */
 export const SECRET_ACCESS_KEY_FIELD = 'secretAccessKey';
 
-function toAccount(row: AccountsTable): Account {
-  return {
+const isStrings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isGranted = (v: unknown): v is NonNullable<AccountPermissionState['granted']> =>
+  isObject(v) &&
+  Object.values(v).every(
+    (g) =>
+      isObject(g) &&
+      typeof g.hash === 'string' &&
+      isStrings(g.actions) &&
+      typeof g.verified === 'boolean',
+  );
+const isChanges = (v: unknown): v is AccountPermissionState['changes'] =>
+  Array.isArray(v) &&
+  v.every(
+    (c) => isObject(c) && typeof c.bundle === 'string' && isStrings(c.add) && isStrings(c.remove),
+  );
+const isTrimmed = (v: unknown): v is AccountPermissionState['trimmed'] =>
+  Array.isArray(v) &&
+  v.every((t) => isObject(t) && typeof t.bundle === 'string' && isStrings(t.actions));
+const isTime = (v: string | null): boolean => v === null || !Number.isNaN(Date.parse(v));
+
+/**
+ * An account row as the domain has it, and the columns whose stored value did not have its shape (a
+ * row edited by hand, a bad restore): those read as empty (no bundles, no grant, no changes) so one
+ * such row does not make every list, summary or sweep that reads it fail. The caller says so.
+ */
+export function readAccountRow(row: AccountsTable): { account: Account; corrupt: string[] } {
+  const corrupt: string[] = [];
+  function json<T>(
+    column: string,
+    text: string | null,
+    valid: (v: unknown) => v is T,
+    empty: T,
+  ): T {
+    if (text === null || text === undefined) return empty;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (valid(value)) return value;
+    } catch {
+      // Not JSON at all: as corrupt as the wrong shape.
+    }
+    corrupt.push(column);
+    return empty;
+  }
+  function time(column: string, value: string | null): string | null {
+    if (isTime(value)) return value;
+    corrupt.push(column);
+    return null;
+  }
+  const account: Account = {
     id: row.id,
     tenantId: row.tenant_id,
     name: row.name,
@@ -118,38 +168,56 @@ function toAccount(row: AccountsTable): Account {
     externalId: row.external_id,
     connectionId: row.connection_id,
     accessKeyId: row.access_key_id,
-    bundles: JSON.parse(row.bundles) as string[],
-    regions: JSON.parse(row.regions) as string[],
+    bundles: json('bundles', row.bundles, isStrings, []),
+    regions: json('regions', row.regions, isStrings, []),
     status: row.status,
-    statusDetail: parseStatusDetail(row.status_detail),
+    statusDetail: parseStatusDetail(json('status_detail', row.status_detail, isObject, {})),
     lastCheckedAt: row.last_checked_at,
     staleSince: row.stale_since,
     roleOrigin: (row.role_origin as RoleOrigin | null) ?? null,
     permissions: {
-      granted: row.granted_permissions
-        ? (JSON.parse(row.granted_permissions) as AccountPermissionState['granted'])
-        : null,
-      grantedAt: row.granted_at ?? null,
-      outdatedSince: row.outdated_since ?? null,
-      changes: row.permission_changes
-        ? (JSON.parse(row.permission_changes) as AccountPermissionState['changes'])
-        : [],
-      trimmed: row.trimmed_permissions
-        ? (JSON.parse(row.trimmed_permissions) as AccountPermissionState['trimmed'])
-        : [],
+      granted: json('granted_permissions', row.granted_permissions ?? null, isGranted, null),
+      grantedAt: time('granted_at', row.granted_at ?? null),
+      outdatedSince: time('outdated_since', row.outdated_since ?? null),
+      changes: json('permission_changes', row.permission_changes ?? null, isChanges, []),
+      trimmed: json('trimmed_permissions', row.trimmed_permissions ?? null, isTrimmed, []),
     },
     bundleChoice: (row.bundle_choice as Account['bundleChoice'] | null) ?? 'custom',
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  return { account, corrupt };
 }
 
-function parseStatusDetail(text: string): StatusDetail {
-  const parsed = JSON.parse(text) as Partial<StatusDetail>;
+/**
+ * Where a corrupt row is reported: a process warning (the repository has no logger of its own),
+ * naming the account and its columns, never their values.
+ */
+let warnCorrupt = (details: { accountId: string; tenantId: string; columns: string[] }) => {
+  process.emitWarning(
+    `account ${details.accountId} (tenant ${details.tenantId}) has stored values of the wrong shape in ${details.columns.join(', ')}; they read as empty`,
+    { code: 'ONRAMP_CORRUPT_ROW' },
+  );
+};
+
+/** Replaces how corrupt rows are reported (tests, or a process with a logger). */
+export function onCorruptAccountRow(warn: typeof warnCorrupt): typeof warnCorrupt {
+  const previous = warnCorrupt;
+  warnCorrupt = warn;
+  return previous;
+}
+
+function toAccount(row: AccountsTable): Account {
+  const { account, corrupt } = readAccountRow(row);
+  if (corrupt.length) warnCorrupt({ accountId: row.id, tenantId: row.tenant_id, columns: corrupt });
+  return account;
+}
+
+function parseStatusDetail(parsed: Partial<StatusDetail>): StatusDetail {
   return {
-    checks: parsed.checks ?? [],
-    errors: parsed.errors ?? [],
-    findings: parsed.findings ?? [],
+    checks: Array.isArray(parsed.checks) ? parsed.checks : [],
+    errors: Array.isArray(parsed.errors) ? parsed.errors : [],
+    findings: Array.isArray(parsed.findings) ? parsed.findings : [],
     ...(parsed.extra ? { extra: parsed.extra } : {}),
   };
 }
@@ -559,11 +627,12 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
     async pageAllTenants(
       after: string | null,
       limit: number,
-    ): Promise<{ account: Account; read: SweptAccount['read'] }[]> {
+    ): Promise<{ account: Account; read: SweptAccount['read']; corrupt: string[] }[]> {
       let query = db.selectFrom('accounts').selectAll().orderBy('id', 'asc').limit(limit);
       if (after !== null) query = query.where('id', '>', after);
+      // The sweep decides what to do with a corrupt row (it skips it): no warning here.
       return (await query.execute()).map((row) => ({
-        account: toAccount(row),
+        ...readAccountRow(row),
         read: {
           grantedAt: row.granted_at,
           changes: row.permission_changes,
@@ -661,16 +730,38 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
       const partition = filters.partition
         ? sql`and accounts.partition = ${filters.partition}`
         : sql``;
+      // A stored value that is not an array (a row edited by hand, a bad restore) counts as an empty
+      // one, as toAccount reads it, rather than failing the whole summary. PostgreSQL 15 has no
+      // safe cast of text to JSON, so its text is only cast when it looks like an array.
+      const arrayText = (text: RawBuilder<unknown>) =>
+        dialect === 'postgres'
+          ? sql`(case when ${text} ~ '^[[:space:]]*[[].*[]][[:space:]]*$' then (${text})::json else '[]'::json end)`
+          : sql`(case when json_valid(${text}) and json_type(${text}) = 'array' then ${text} else '[]' end)`;
+      const arrayJson = (json: RawBuilder<unknown>) =>
+        dialect === 'postgres'
+          ? sql`(case when json_typeof(${json}) = 'array' then ${json} else '[]'::json end)`
+          : sql`(case when json_type(${json}) = 'array' then ${json} else '[]' end)`;
       // A from-item walking a JSON array as rows with a `value` column: SQLite's json_each names it
       // so itself; PostgreSQL's functions are named by the alias.
-      const elements = (json: RawBuilder<unknown>, alias: string) =>
+      const walk = (array: RawBuilder<unknown>, alias: string) =>
         dialect === 'postgres'
-          ? sql`json_array_elements((${json})::json) as ${sql.raw(alias)}(value)`
-          : sql`json_each(${json}) as ${sql.raw(alias)}`;
-      const texts = (json: RawBuilder<unknown>, alias: string) =>
+          ? sql`json_array_elements(${array}) as ${sql.raw(alias)}(value)`
+          : sql`json_each(${array}) as ${sql.raw(alias)}`;
+      const elements = (text: RawBuilder<unknown>, alias: string) => walk(arrayText(text), alias);
+      // Only elements of the stored shape (a string, an object with a string `bundle`), and a string
+      // element as text.
+      const isText = (alias: string) =>
         dialect === 'postgres'
-          ? sql`json_array_elements_text((${json})::json) as ${sql.raw(alias)}(value)`
-          : sql`json_each(${json}) as ${sql.raw(alias)}`;
+          ? sql`json_typeof(${sql.raw(alias)}.value) = 'string'`
+          : sql`${sql.raw(alias)}.type = 'text'`;
+      const bundleIsText =
+        dialect === 'postgres'
+          ? sql`json_typeof(c.value) = 'object' and json_typeof(c.value -> 'bundle') = 'string'`
+          : sql`c.type = 'object' and json_type(c.value, '$.bundle') = 'text'`;
+      const textOf = (alias: string) =>
+        dialect === 'postgres'
+          ? sql`(${sql.raw(alias)}.value #>> '{}')`
+          : sql`${sql.raw(alias)}.value`;
       const [groups, bundles, outdatedBundles, missing] = await Promise.all([
         sql<{
           partition: string;
@@ -686,22 +777,24 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
           from accounts where tenant_id = ${tenantId} ${partition}
           group by 1, 2, 3, 4`.execute(db),
         sql<{ bundle: string; n: number }>`
-          select b.value as bundle, count(*) as n
-          from accounts, ${texts(sql`accounts.bundles`, 'b')}
-          where tenant_id = ${tenantId} ${partition}
-          group by b.value`.execute(db),
+          select ${textOf('b')} as bundle, count(*) as n
+          from accounts, ${elements(sql`accounts.bundles`, 'b')}
+          where tenant_id = ${tenantId} ${partition} and ${isText('b')}
+          group by 1`.execute(db),
         sql<{ bundle: string; n: number }>`
           select c.value ->> 'bundle' as bundle, count(*) as n
           from accounts, ${elements(sql`accounts.permission_changes`, 'c')}
           where tenant_id = ${tenantId} and outdated_since is not null
             and permission_changes is not null ${partition}
+            and ${bundleIsText}
           group by 1`.execute(db),
         sql<{ bundle: string; action: string; n: number }>`
-          select c.value ->> 'bundle' as bundle, a.value as action, count(*) as n
+          select c.value ->> 'bundle' as bundle, ${textOf('a')} as action, count(*) as n
           from accounts, ${elements(sql`accounts.permission_changes`, 'c')},
-            ${texts(sql`c.value -> 'add'`, 'a')}
+            ${walk(arrayJson(sql`c.value -> 'add'`), 'a')}
           where tenant_id = ${tenantId} and outdated_since is not null
             and permission_changes is not null ${partition}
+            and ${bundleIsText} and ${isText('a')}
           group by 1, 2`.execute(db),
       ]);
       const count = (n: unknown) => Number(n);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountMethod } from '../../domain/account.ts';
 import { createHealthScheduler } from '../../jobs/health-scheduler.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
+import { createFakeAws } from '../../testing/fake-aws.ts';
 import {
   createHarness,
   expectProblem,
@@ -12,7 +13,7 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
-import { createAccountsRepository } from './accounts-repository.ts';
+import { createAccountsRepository, onCorruptAccountRow } from './accounts-repository.ts';
 import { type BundleChoice, grantsOf, principalOf } from './permission-grants.ts';
 
 const fixture = (name: string) =>
@@ -460,5 +461,199 @@ describe.each(TEST_DIALECTS)('accounts compared with a changed catalog on %s', (
     for (const r of queued) expect(r.body).toEqual({ scheduled: 1 });
     const refused = responses.find((r) => r.status === 429);
     expect(refused?.headers['retry-after']).toBeDefined();
+  });
+});
+
+/**
+ * Catalog changes an account cannot follow by its own choice: a bundle moved to partitions the
+ * account is not in, and new defaults in a partition whose bundles cannot be chosen. The update must
+ * still render (the bundle removed, the new defaults given) and the verify store only what the
+ * partition allows.
+ */
+describe.each(TEST_DIALECTS)(
+  'accounts whose partition no longer allows their bundles on %s',
+  (dialect) => {
+    let before: Harness;
+    let after: Harness;
+    const fake = createFakeAws();
+
+    beforeAll(async () => {
+      const actions = createIamDataActionIndex();
+      const text = fixture('catalog-v1.yaml');
+      const fixed = `${text}partitions:\n  aws-cn:\n    customizable: false\n`;
+      // Next release: Clusters replaces Nodes as the default, and Storage is for aws only.
+      const next = fixed
+        .replace('        default: true\n', '')
+        .replace(
+          '        name: Clusters on EC2\n',
+          '        name: Clusters on EC2\n        default: true\n',
+        )
+        .replace('        name: Storage\n', '        name: Storage\n        partitions: [aws]\n');
+      expect(next).not.toBe(fixed);
+      const v1 = await loadCatalog(fixed, { actions });
+      const v2 = await loadCatalog(next, { actions });
+      before = await createHarness(dialect, { catalog: v1, aws: fake.gateway });
+      after = await createHarness(
+        dialect,
+        { catalog: v2, aws: fake.gateway, envelope: before.deps.envelope },
+        { database: before.database },
+      );
+    });
+    afterAll(async () => {
+      await after?.close();
+      await before?.close();
+    });
+
+    it('removes a bundle moved out of the account’s partition, and gives the new defaults where bundles cannot be chosen', async () => {
+      const tenant = await before.tenant();
+      const admin = (method: string, url: string, body?: unknown) =>
+        after.send(method, url, tenant.admin.headers, body);
+      const cn = await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'access_keys',
+        name: 'cn',
+        partition: 'aws-cn',
+        ...fake.addUser('aws-cn', '310987654321', 'cn-user'),
+      });
+      expectStatus(cn, 201);
+      expect(cn.body.bundles).toEqual(['nodes']);
+      const gov = await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'access_keys',
+        name: 'gov',
+        partition: 'aws-us-gov',
+        bundles: ['nodes', 'storage'],
+        ...fake.addUser('aws-us-gov', '310987654322', 'gov-user'),
+      });
+      expectStatus(gov, 201);
+
+      await after.services.outdatedSweep.run();
+      const govAccount = (await admin('GET', `/v1/accounts/${gov.body.id}`)).body;
+      expect(govAccount.permissions.changes).toEqual([
+        { bundle: 'storage', add: [], remove: ['s3:GetObject', 's3:ListBucket'] },
+      ]);
+      const cnAccount = (await admin('GET', `/v1/accounts/${cn.body.id}`)).body;
+      expect(cnAccount.permissions.changes).toEqual([
+        { bundle: 'clusters', add: ['ec2:DescribeVpcs'], remove: [] },
+        { bundle: 'nodes', add: [], remove: ['ec2:DescribeInstances', 'ec2:RunInstances'] },
+      ]);
+
+      const govUpdate = await admin('POST', `/v1/accounts/${gov.body.id}/permissions/update`);
+      expectStatus(govUpdate, 200);
+      expect(JSON.stringify(govUpdate.body.policies)).not.toContain('s3:');
+      expect(JSON.stringify(govUpdate.body.policies)).toContain('ec2:RunInstances');
+      const cnUpdate = await admin('POST', `/v1/accounts/${cn.body.id}/permissions/update`);
+      expectStatus(cnUpdate, 200);
+      expect(JSON.stringify(cnUpdate.body.policies)).toContain('ec2:DescribeVpcs');
+      expect(JSON.stringify(cnUpdate.body.policies)).not.toContain('ec2:RunInstances');
+
+      for (const [id, bundles] of [
+        [gov.body.id, ['nodes']],
+        [cn.body.id, ['clusters']],
+      ] as const) {
+        const verified = await admin('POST', `/v1/accounts/${id}/permissions/verify`);
+        expectStatus(verified, 200);
+        expect(verified.body.account.bundles).toEqual(bundles);
+        expect(verified.body.account.permissions.outdated).toBe(false);
+        // What was stored is a selection the partition allows: the account can still be edited.
+        expectStatus(await admin('PATCH', `/v1/accounts/${id}`, { name: `renamed ${id}` }), 200);
+        const again = await admin('POST', `/v1/accounts/${id}/permissions/update`);
+        expectStatus(again, 200);
+        expect(again.body.changes).toEqual([]);
+      }
+    });
+  },
+);
+
+/**
+ * Rows whose stored JSON lost its shape (edited by hand, restored badly): the sweep goes past them
+ * (and says so), and the list, the summary and the account itself still answer.
+ */
+describe.each(TEST_DIALECTS)('accounts with corrupt stored values on %s', (dialect) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(dialect, {
+      catalog: await loadCatalog(fixture('catalog-v1.yaml'), {
+        actions: createIamDataActionIndex(),
+      }),
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it('skips and logs a corrupt row, sweeps every other page, and reads it as empty elsewhere', async () => {
+    const tenant = await h.tenant();
+    const repo = createAccountsRepository(h.database.db, () => new Date());
+    let n = 0;
+    const seed = async (granted: boolean) => {
+      const awsAccountId = String(600000000000 + ++n + Math.floor(Math.random() * 1e6) * 100);
+      const account = await repo.create(tenant.id, {
+        name: `row ${n}`,
+        description: '',
+        partition: 'aws',
+        method: 'access_keys',
+        awsAccountId,
+        principalArn: `arn:aws:iam::${awsAccountId}:user/onramp`,
+        roleArn: null,
+        externalId: null,
+        connectionId: null,
+        accessKeyId: `AKIA${awsAccountId.padStart(16, '0')}`,
+        bundles: ['nodes'],
+        regions: [],
+        status: 'valid',
+        statusDetail: { checks: [], errors: [], findings: [] },
+        lastCheckedAt: null,
+        bundleChoice: 'custom',
+        ...(granted ? { granted: grantsOf(h.deps.catalog, ['nodes'], 'user') } : {}),
+      });
+      return account.id;
+    };
+    const corrupt = [await seed(true), await seed(true), await seed(true)];
+    const good = await seed(false);
+    const set = (id: string, values: Record<string, string>) =>
+      h.database.db.updateTable('accounts').set(values).where('id', '=', id).execute();
+    await set(corrupt[0] as string, { bundles: '{"a":1}' });
+    await set(corrupt[1] as string, {
+      permission_changes: '[{"bundle":1}]',
+      outdated_since: 'x',
+    });
+    await set(corrupt[2] as string, { bundles: 'not json', granted_permissions: '[1, 2' });
+
+    const warned: { accountId: string; columns: string[] }[] = [];
+    const logged: Record<string, unknown>[] = [];
+    const previous = onCorruptAccountRow((details) => warned.push(details));
+    try {
+      // A page per row: a corrupt row stops neither its page nor the ones after it.
+      const summary = await h.services.outdatedSweep.run({
+        pageSize: 1,
+        log: { warn: (details) => logged.push(details) },
+      });
+      expect(summary).toMatchObject({ compared: 4, baselined: 1, skipped: 3 });
+      expect(logged.map((d) => [d.accountId, d.columns])).toEqual([
+        [corrupt[0], ['bundles']],
+        [corrupt[1], ['outdated_since', 'permission_changes']],
+        [corrupt[2], ['bundles', 'granted_permissions']],
+      ]);
+      const rows = await h.database.db
+        .selectFrom('accounts')
+        .select(['id', 'bundles', 'granted_permissions'])
+        .where('tenant_id', '=', tenant.id)
+        .execute();
+      // The corrupt rows are left as they were; the good one got its grant.
+      expect(rows.find((r) => r.id === corrupt[0])?.bundles).toBe('{"a":1}');
+      expect(rows.find((r) => r.id === good)?.granted_permissions).toContain('nodes');
+
+      for (const url of ['/v1/accounts', '/v1/accounts?outdated=true', '/v1/accounts/summary'])
+        expectStatus(await tenant.admin.request('GET', url), 200);
+      const summary2 = await tenant.admin.request('GET', '/v1/accounts/summary');
+      expect(JSON.stringify(summary2.body)).not.toContain('"a"');
+      const one = await tenant.admin.request('GET', `/v1/accounts/${corrupt[0]}`);
+      expectStatus(one, 200);
+      expect(one.body.bundles).toEqual([]);
+      const two = await tenant.admin.request('GET', `/v1/accounts/${corrupt[1]}`);
+      expectStatus(two, 200);
+      expect(two.body.permissions.changes).toEqual([]);
+      expect(warned.map((w) => w.accountId)).toEqual(expect.arrayContaining(corrupt));
+      expect(JSON.stringify(warned)).not.toContain('not json');
+    } finally {
+      onCorruptAccountRow(previous);
+    }
   });
 });

@@ -65,18 +65,25 @@ export function grantsOf(
 
 /**
  * The bundles an account should have now: its own, and for an account that follows the defaults, a
- * bundle the operator made a default since (in the account's partition). A bundle the catalog dropped
- * is no longer wanted.
+ * bundle the operator made a default since (in the account's partition). A bundle the catalog dropped,
+ * or moved to partitions the account is not in, is no longer wanted. In a partition where the bundles
+ * cannot be chosen (`customizable: false`) the account has exactly the partition's defaults, whatever
+ * it chose before.
  */
 export function wantedBundles(
   catalog: Catalog,
   account: { partition: PartitionId; bundles: readonly string[]; bundleChoice: BundleChoice },
 ): string[] {
-  const wanted = new Set(account.bundles.filter((id) => catalog.bundles.has(id)));
+  if (!catalog.isCustomizable(account.partition))
+    return catalog
+      .defaultBundles(account.partition)
+      .map((b) => b.id)
+      .sort();
+  const available = new Set(catalog.availableBundles(account.partition).map((b) => b.id));
+  const wanted = new Set(account.bundles.filter((id) => available.has(id)));
   if (account.bundleChoice === 'default')
     for (const b of catalog.defaultBundles(account.partition)) wanted.add(b.id);
-  if (account.bundleChoice === 'all')
-    for (const b of catalog.availableBundles(account.partition)) wanted.add(b.id);
+  if (account.bundleChoice === 'all') for (const id of available) wanted.add(id);
   return [...wanted].sort();
 }
 

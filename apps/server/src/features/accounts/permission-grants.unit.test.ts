@@ -103,6 +103,40 @@ describe('permission grants', () => {
     ]);
   });
 
+  it('no longer wants a bundle moved to partitions the account is not in', async () => {
+    const moved = await load(
+      catalogText(['ec2:DescribeInstances']).replace(
+        '        default: false\n',
+        '        default: false\n        partitions: [aws]\n',
+      ),
+    );
+    const gov = { partition: 'aws-us-gov' as const, bundles: ['nodes', 'storage'] };
+    for (const bundleChoice of ['custom', 'default', 'all'] as const)
+      expect(wantedBundles(moved, { ...gov, bundleChoice })).toEqual(['nodes']);
+    expect(wantedBundles(moved, { ...gov, partition: 'aws', bundleChoice: 'custom' })).toEqual([
+      'nodes',
+      'storage',
+    ]);
+  });
+
+  it('wants exactly the defaults in a partition whose bundles cannot be chosen, whatever the choice', async () => {
+    const fixed = (storageDefault: boolean) =>
+      load(
+        `${catalogText(['ec2:DescribeInstances'], { storageDefault })}partitions:\n  aws-cn:\n    customizable: false\n`,
+      );
+    const before = await fixed(false);
+    const after = await fixed(true);
+    const cn = { partition: 'aws-cn' as const, bundles: ['nodes'] };
+    for (const bundleChoice of ['custom', 'default', 'all'] as const) {
+      expect(wantedBundles(before, { ...cn, bundleChoice })).toEqual(['nodes']);
+      expect(wantedBundles(after, { ...cn, bundleChoice })).toEqual(['nodes', 'storage']);
+      // A default dropped since is dropped from the account too.
+      expect(wantedBundles(before, { ...cn, bundles: ['nodes', 'storage'], bundleChoice })).toEqual(
+        ['nodes'],
+      );
+    }
+  });
+
   it('calls missing actions trimmed only where the grant covered them and a check had proven it', async () => {
     const catalog = await load(catalogText(['ec2:Describe*']));
     const findings = [

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { permissionsUpdateSchema } from '@onramp/contracts';
 import {
   type Catalog,
+  CoreValidationError,
   cloudFormationChangeSetCommand,
   cloudFormationDeployCommand,
   concretePolicies,
@@ -147,115 +148,146 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       'Ask Onramp to verify the account (Verify on the account page, or POST /v1/accounts/:id/permissions/verify). It checks the permissions with AWS and, when they pass, records them and marks the account valid.',
   };
 
+  /**
+   * The account's own stored selection is not something the caller sent: a problem with it (a bundle
+   * the catalog cannot give in its partition any more) names the account, with what to do.
+   */
+  function notRenderable(error: unknown): unknown {
+    if (!(error instanceof CoreValidationError)) return error;
+    const message = `Onramp cannot render this account's permissions from the catalog: ${error.message}`;
+    return new AppError(
+      'conflict',
+      message,
+      error.issues.map((issue) => ({
+        field: 'id',
+        code: issue.code,
+        message: issue.message,
+        hint: 'Choose the account’s bundles again (PATCH /v1/accounts/:id with bundles), or ask the operator about the catalog change.',
+      })),
+    );
+  }
+
+  async function render(
+    caller: Caller,
+    accountId: string,
+    log?: FastifyBaseLogger,
+  ): Promise<PermissionsUpdate> {
+    const account = await deps.accounts.getAccount(caller.tenantId, accountId);
+    const wanted = wantedBundles(deps.catalog, account);
+    const changes = changesOf(account, wanted);
+    const selection = { partition: account.partition, bundles: wanted, regions: account.regions };
+
+    if (account.method === 'access_keys') {
+      const userName = account.principalArn.split('/').at(-1) ?? '';
+      const blueprint = createUserBlueprint({ catalog: deps.catalog, selection, userName });
+      const policies = policiesOf(
+        blueprint.policySet,
+        blueprint.userName,
+        account.awsAccountId,
+        '/',
+      );
+      return {
+        madeWith: 'access_keys',
+        changes,
+        policies,
+        cloudFormation: null,
+        terraform: null,
+        steps: [...policySteps('user', blueprint.userName, policies), verifyStep],
+      };
+    }
+
+    const connection = account.connectionId
+      ? await deps.connections.find(caller.tenantId, account.connectionId)
+      : undefined;
+    if (!connection) {
+      const message =
+        'This role account has no connection any more, so Onramp does not know how its role was made.';
+      throw new AppError('conflict', message, [
+        {
+          field: 'id',
+          code: 'no_connection',
+          message,
+          hint: 'Replace the role (PUT /v1/accounts/:id/credentials) with one from a new connection.',
+        },
+      ]);
+    }
+    // The connection as it should be now: same role name, external ID(s) and partition.
+    const wantedConnection: Connection = {
+      ...connection,
+      bundles: wanted,
+      regions: account.regions,
+    };
+    const blueprint = deps.connections.blueprintOf(wantedConnection);
+    const policies = policiesOf(
+      blueprint.policySet,
+      blueprint.roleName,
+      account.awsAccountId,
+      blueprint.rolePath,
+    );
+    const method = connection.setupMethod;
+    if (method === 'quick_create' || method === 'cloudformation') {
+      const cloudFormation = await cloudFormationOf(caller, wantedConnection, blueprint, log);
+      return {
+        madeWith: method,
+        changes,
+        policies,
+        cloudFormation,
+        terraform: null,
+        steps: [
+          {
+            title: 'Preview the change',
+            detail: `Save the template as onramp-${cloudFormation.stackName}.yaml and run the change-set commands: they list what CloudFormation will change in the stack ${cloudFormation.stackName} without changing it.`,
+          },
+          {
+            title: 'Update the stack',
+            detail:
+              'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
+          },
+          {
+            ...verifyStep,
+            detail: `${verifyStep.detail} A stack whose template reports back to Onramp asks for this by itself when the update completes.`,
+          },
+        ],
+      };
+    }
+    if (method === 'terraform') {
+      return {
+        madeWith: 'terraform',
+        changes,
+        policies,
+        cloudFormation: null,
+        terraform: { file: renderTerraform(blueprint) },
+        steps: [
+          {
+            title: 'Replace the Terraform file',
+            detail:
+              'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
+          },
+          verifyStep,
+        ],
+      };
+    }
+    return {
+      madeWith: 'manual',
+      changes,
+      policies,
+      cloudFormation: null,
+      terraform: null,
+      steps: [...policySteps('role', blueprint.roleName, policies), verifyStep],
+    };
+  }
+
   return {
     async render(
       caller: Caller,
       accountId: string,
       log?: FastifyBaseLogger,
     ): Promise<PermissionsUpdate> {
-      const account = await deps.accounts.getAccount(caller.tenantId, accountId);
-      const wanted = wantedBundles(deps.catalog, account);
-      const changes = changesOf(account, wanted);
-      const selection = { partition: account.partition, bundles: wanted, regions: account.regions };
-
-      if (account.method === 'access_keys') {
-        const userName = account.principalArn.split('/').at(-1) ?? '';
-        const blueprint = createUserBlueprint({ catalog: deps.catalog, selection, userName });
-        const policies = policiesOf(
-          blueprint.policySet,
-          blueprint.userName,
-          account.awsAccountId,
-          '/',
-        );
-        return {
-          madeWith: 'access_keys',
-          changes,
-          policies,
-          cloudFormation: null,
-          terraform: null,
-          steps: [...policySteps('user', blueprint.userName, policies), verifyStep],
-        };
+      try {
+        return await render(caller, accountId, log);
+      } catch (error) {
+        throw notRenderable(error);
       }
-
-      const connection = account.connectionId
-        ? await deps.connections.find(caller.tenantId, account.connectionId)
-        : undefined;
-      if (!connection) {
-        const message =
-          'This role account has no connection any more, so Onramp does not know how its role was made.';
-        throw new AppError('conflict', message, [
-          {
-            field: 'id',
-            code: 'no_connection',
-            message,
-            hint: 'Replace the role (PUT /v1/accounts/:id/credentials) with one from a new connection.',
-          },
-        ]);
-      }
-      // The connection as it should be now: same role name, external ID(s) and partition.
-      const wantedConnection: Connection = {
-        ...connection,
-        bundles: wanted,
-        regions: account.regions,
-      };
-      const blueprint = deps.connections.blueprintOf(wantedConnection);
-      const policies = policiesOf(
-        blueprint.policySet,
-        blueprint.roleName,
-        account.awsAccountId,
-        blueprint.rolePath,
-      );
-      const method = connection.setupMethod;
-      if (method === 'quick_create' || method === 'cloudformation') {
-        const cloudFormation = await cloudFormationOf(caller, wantedConnection, blueprint, log);
-        return {
-          madeWith: method,
-          changes,
-          policies,
-          cloudFormation,
-          terraform: null,
-          steps: [
-            {
-              title: 'Preview the change',
-              detail: `Save the template as onramp-${cloudFormation.stackName}.yaml and run the change-set commands: they list what CloudFormation will change in the stack ${cloudFormation.stackName} without changing it.`,
-            },
-            {
-              title: 'Update the stack',
-              detail:
-                'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
-            },
-            {
-              ...verifyStep,
-              detail: `${verifyStep.detail} A stack whose template reports back to Onramp asks for this by itself when the update completes.`,
-            },
-          ],
-        };
-      }
-      if (method === 'terraform') {
-        return {
-          madeWith: 'terraform',
-          changes,
-          policies,
-          cloudFormation: null,
-          terraform: { file: renderTerraform(blueprint) },
-          steps: [
-            {
-              title: 'Replace the Terraform file',
-              detail:
-                'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
-            },
-            verifyStep,
-          ],
-        };
-      }
-      return {
-        madeWith: 'manual',
-        changes,
-        policies,
-        cloudFormation: null,
-        terraform: null,
-        steps: [...policySteps('role', blueprint.roleName, policies), verifyStep],
-      };
     },
   };
 }

@@ -76,6 +76,31 @@ export function createRateLimiter(db: Kysely<Database>, clock: () => Date) {
     },
 
     /**
+     * At most one start per `intervalSeconds` for this key, on every replica: a compare-and-set that
+     * takes the key only when nobody took it within the interval (a sliding interval, unlike `hit`'s
+     * fixed windows, so two starts are never closer than the interval). True when this caller took it.
+     */
+    async claim(key: string, intervalSeconds: number): Promise<boolean> {
+      if (intervalSeconds > MAX_WINDOW_SECONDS)
+        throw new Error(`rate-limit windows are at most ${MAX_WINDOW_SECONDS} s`);
+      const now = clock();
+      const at = now.toISOString();
+      const cutoff = new Date(now.getTime() - intervalSeconds * 1000).toISOString();
+      const row = await db
+        .insertInto('rate_limits')
+        .values({ key: hashKey(key), window_start: at, count: 1 })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({ window_start: at, count: 1 })
+            .where('rate_limits.window_start', '<=', cutoff),
+        )
+        .returning('key')
+        .executeTakeFirst();
+      await pruneFinishedWindows(now);
+      return row !== undefined;
+    },
+    /**
      * Takes an allowed attempt back (a sign-in that turned out right), in the window it was counted
      * in only. The decision was already made on the count; a refund only spares honest users who
      * share an address from spending the budget of strangers' guesses.

@@ -4,7 +4,7 @@ import type { CallbackTokensTable, Database } from '../../adapters/db/schema.ts'
 import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import { newId } from '../../ids.ts';
 
-/** A connection's one-time callback token, without the token: its hash, its life, what it produced. */
+/** A connection's call-back token (it connects one role, then answers that role's stack), without the token: its hash, its life, what it produced. */
 export interface CallbackToken {
   id: string;
   tenantId: string;

@@ -99,7 +99,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
 
   /** The token as the template carries it: the only place a tenant (or a stack) gets it from. */
   const tokenOf = async (connection: { id: string }): Promise<string> => {
-    const response = await a.viewer.request(
+    const response = await a.admin.request(
       'GET',
       `/v1/connections/${connection.id}/cloudformation?format=json`,
     );
@@ -225,6 +225,81 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
     expect((await refusals('used_for_another_role')).map((r) => r.target_id)).toContain(c.id);
     const account = await a.viewer.request('GET', `/v1/accounts/${first.body.accountId}`);
     expect(account.body.roleArn).toBe(roleArn);
+  });
+
+  const verifiesOf = async (accountId: string) => {
+    const checks = await a.admin.request('GET', `/v1/accounts/${accountId}/checks`);
+    expectStatus(checks, 200);
+    return checks.body.checks.filter(
+      (check: { trigger: string }) => check.trigger === 'permissions_updated',
+    ).length;
+  };
+
+  it('refuses a stack Update from another stack than the one that reported the role', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const created = await callback({
+      requestType: 'Create',
+      token,
+      roleArn,
+      stackId: stackId('mine'),
+    });
+    expectStatus(created, 200);
+
+    const other = await callback({
+      requestType: 'Update',
+      token,
+      roleArn,
+      stackId: stackId('copy'),
+    });
+    expectProblem(other, 404);
+    expect((await refusals('another_stack')).map((r) => r.target_id)).toContain(c.id);
+    expect(await verifiesOf(created.body.accountId)).toBe(0);
+    // The stack that reported it is still answered, and its Update verifies the account.
+    const own = await callback({ requestType: 'Update', token, roleArn, stackId: stackId('mine') });
+    expectStatus(own, 200);
+    expect(await verifiesOf(created.body.accountId)).toBe(1);
+  });
+
+  it('verifies an account at most once a minute from call-backs: twenty Updates at once are all answered, one verifies', async () => {
+    const c = await createConnection();
+    const token = await tokenOf(c);
+    const roleArn = deployRole(c);
+    const report = { token, roleArn, stackId: stackId('busy') };
+    const created = await callback({ requestType: 'Create', ...report });
+    expectStatus(created, 200);
+    const { accountId } = created.body;
+    const auditCount = async () => (await auditOf(c.id)).length + (await auditOf(accountId)).length;
+    const auditBefore = await auditCount();
+
+    // From many addresses, so the per-address limit is not what stops them.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        callback({ requestType: 'Update', ...report }, newAddress()),
+      ),
+    );
+    for (const answer of answers) {
+      expectStatus(answer, 200);
+      expect(answer.body).toEqual({ accountId });
+    }
+    expect(await verifiesOf(accountId)).toBe(1);
+    const entries = [...(await auditOf(c.id)), ...(await auditOf(accountId))];
+    expect(
+      entries.filter(
+        (e) =>
+          e.action === 'connection.callback_accepted' &&
+          JSON.parse(e.details).requestType === 'Update',
+      ),
+    ).toHaveLength(1);
+    expect(entries.filter((e) => e.action === 'account.permissions_verify_failed')).toEqual([]);
+    // One accepted call-back, and what its verify wrote (at most the account's own entries).
+    expect((await auditCount()) - auditBefore).toBeLessThanOrEqual(2);
+
+    // A minute later the stack's next update verifies again.
+    offsetMs += 61_000;
+    expectStatus(await callback({ requestType: 'Update', ...report }, newAddress()), 200);
+    expect(await verifiesOf(accountId)).toBe(2);
   });
 
   it('refuses an expired token exactly as it refuses a wrong one, and says why only in the audit log', async () => {
@@ -460,7 +535,7 @@ describe.each(TEST_DIALECTS)('CloudFormation callbacks on %s', (dialect) => {
       partition: 'aws',
     });
     expectStatus(connection, 201);
-    const template = await t.viewer.request(
+    const template = await t.admin.request(
       'GET',
       `/v1/connections/${connection.body.id}/cloudformation?format=json`,
     );

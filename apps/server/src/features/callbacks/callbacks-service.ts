@@ -40,6 +40,14 @@ export const DEFAULT_CALLBACK_TOKEN_HOURS = 24;
 export const CALLBACK_REFUSALS = 10;
 export const CALLBACK_REFUSALS_WINDOW_SECONDS = 15 * 60;
 
+/**
+ * How often a stack's call-backs may have an account's permissions verified: at most one verify
+ * starts per account in this many seconds, on every replica. The call-back's token is in every
+ * template of the connection, so whoever can download one could otherwise have Onramp ask AWS (and
+ * write the audit log) as often as they like; a stack's own Update comes once.
+ */
+export const CALLBACK_VERIFY_INTERVAL_SECONDS = 60;
+
 /** What the status detail of an account says once the stack that created its role is gone. */
 export const STACK_DELETED_MESSAGE = 'The CloudFormation stack that created this role was deleted.';
 
@@ -56,7 +64,8 @@ export type RefusalReason =
   | 'used_for_another_role'
   | 'account_deleted'
   | 'connection_deleted'
-  | 'connected_to_another_role';
+  | 'connected_to_another_role'
+  | 'another_stack';
 
 export class CallbackRefusedError extends AppError {
   constructor(readonly reason: RefusalReason) {
@@ -88,16 +97,21 @@ interface CallbacksDeps {
 }
 
 /**
- * CloudFormation call-backs: the one-time tokens templates carry, and what a stack's callback function
- * reports (the role it created, or that it is being deleted). A token is issued when a connection is
- * created and when its external ID is regenerated, and renewed when a template is asked for after it
+ * CloudFormation call-backs: the tokens templates carry, and what a stack's callback function reports
+ * (the role it created, or that it is being deleted). A token connects one role; after that it stays
+ * good for that role's stack (a retried Create, an Update, the Delete) while the connection is
+ * connected, so it is not single-use. A token is issued when a connection is created and when its
+ * external ID is regenerated, and renewed when a template of a pending set-up is asked for after it
  * expired or was spent; only its hash is stored for the lookup, and the token itself sealed, to render
- * it into templates until it is used.
+ * it into the connection's templates (the stack's own updates carry it too).
  */
 export function createCallbacksService(deps: CallbacksDeps) {
   const tokens = createCallbackTokensRepository(deps.db, deps.clock);
   const history = createCheckHistory(deps);
   const refusals = createRateLimiter(deps.db, deps.clock);
+  /** Whether this call-back may verify the account now (see CALLBACK_VERIFY_INTERVAL_SECONDS). */
+  const mayRecheck = (tenantId: string, accountId: string) =>
+    refusals.claim(`callback-verify:${tenantId}:${accountId}`, CALLBACK_VERIFY_INTERVAL_SECONDS);
   const ttlMs = (deps.callbackTokenHours ?? DEFAULT_CALLBACK_TOKEN_HOURS) * 3600_000;
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const now = () => deps.clock().toISOString();
@@ -301,6 +315,16 @@ export function createCallbacksService(deps: CallbacksDeps) {
         return refuse(meta, 'used_for_another_role', input, row);
       const account = await deps.accounts.find(row.tenantId, row.accountId);
       if (!account) return refuse(meta, 'account_deleted', input, row);
+      if (input.requestType === 'Update') {
+        // Only the stack that reported the role updates it (a token copied into another stack, or
+        // sent by hand, is refused like any other bad call-back).
+        if (row.stackId && input.stackId !== row.stackId)
+          return refuse(meta, 'another_stack', input, row);
+        // Verified at most once a minute: a call-back past that is answered as a success (failing
+        // the custom resource would roll the stack's policies back) and leaves no trace; the verify
+        // already made, or the next health check, has the account's permissions.
+        if (!(await mayRecheck(row.tenantId, account.id))) return { accountId: account.id };
+      }
       await accepted(account.id, true);
       if (input.requestType === 'Update') await recheck(caller, input, account);
       return { accountId: account.id };
@@ -373,7 +397,8 @@ export function createCallbacksService(deps: CallbacksDeps) {
         return refuse(meta, 'used_for_another_role', input, row);
     }
     await accepted(account.id, false);
-    if (existed) await recheck(caller, input, existed);
+    if (existed && (await mayRecheck(row.tenantId, existed.id)))
+      await recheck(caller, input, existed);
     return { accountId: account.id };
   }
 

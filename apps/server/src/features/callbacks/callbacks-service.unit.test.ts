@@ -125,7 +125,13 @@ describe('callbacks service', () => {
     expect(verified).toEqual([]);
     await callbacks.handle(META, { requestType: 'Update', ...input });
     expect(verified).toEqual([{ accountId, source: 'stack_callback' }]);
+    // Another Update within the minute is answered, and verifies nothing.
+    expect(await callbacks.handle(META, { requestType: 'Update', ...input })).toEqual({
+      accountId,
+    });
+    expect(verified).toHaveLength(1);
     // A verification that fails does not fail the stack (it would roll the policies back).
+    w.time.now = new Date(w.time.now.getTime() + 61_000);
     failure = new Error('AWS is down');
     const answer = await callbacks.handle(META, { requestType: 'Update', ...input });
     expect(answer).toEqual({ accountId });

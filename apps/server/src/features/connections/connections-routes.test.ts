@@ -517,7 +517,7 @@ describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect)
 
     const withUrl = await setUp({ publicUrl: PUBLIC_URL });
     const c = await withUrl.create();
-    const yaml = await withUrl.tenant.viewer.request('GET', c.links.cloudformationYaml);
+    const yaml = await withUrl.tenant.admin.request('GET', c.links.cloudformationYaml);
     expectStatus(yaml, 200);
     const template = parseYaml(yaml.text);
     expect(template.Resources.Callback).toMatchObject({
@@ -531,8 +531,19 @@ describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect)
     const token = template.Parameters.CallbackToken.Default;
     expect(token).toMatch(/^onrcb_/);
     expect(template.Parameters.CallbackToken.NoEcho).toBe(true);
-    const json = await withUrl.tenant.viewer.request('GET', c.links.cloudformationJson);
+    const json = await withUrl.tenant.admin.request('GET', c.links.cloudformationJson);
     expect(JSON.parse(json.text).Parameters.CallbackToken.Default).toBe(token);
+    // A read-only caller gets the template without the call-back: the token connects roles, and
+    // later has the account's stack ask for verifies.
+    for (const reader of [withUrl.tenant.viewer, await withUrl.tenant.token(['accounts:read'])]) {
+      for (const link of [c.links.cloudformationYaml, c.links.cloudformationJson]) {
+        const read = await reader.request('GET', link);
+        expectStatus(read, 200);
+        expect(read.text).not.toContain('onrcb_');
+        expect(read.text).not.toContain('CallbackToken');
+        expect(read.text).toContain('AWS::IAM::Role');
+      }
+    }
     // The token is in the template only: not in the connection as the API shows it.
     const shown = await withUrl.tenant.viewer.request('GET', `/v1/connections/${c.id}`);
     expect(shown.text).not.toContain(token);
@@ -573,7 +584,7 @@ describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect)
     expect(template.Resources.Callback.Properties.CallbackUrl).toBe(
       'https://onramp.example.com/v1/callbacks/cloudformation',
     );
-    const download = await govless.tenant.viewer.request('GET', c.links.cloudformationYaml);
+    const download = await govless.tenant.admin.request('GET', c.links.cloudformationYaml);
     expect(parseYaml(download.text).Parameters.CallbackToken.Default).toBe(
       template.Parameters.CallbackToken.Default,
     );
@@ -581,10 +592,22 @@ describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect)
     expect(c.links.quickCreate).not.toContain(template.Parameters.CallbackToken.Default);
 
     // The list offers the same.
-    const list = await govless.tenant.viewer.request('GET', '/v1/connections');
+    const list = await govless.tenant.admin.request('GET', '/v1/connections');
     expectStatus(list, 200);
     const listed = list.body.connections.find((x: { id: string }) => x.id === c.id);
     expect(listed.links.quickCreate).toMatch(/^https:\/\/console\.aws\.amazon\.com\//);
+    // A viewer is not given the link (its template carries the call-back token), and is told why.
+    const publishedBefore = govless.templates.published.length;
+    const viewed = await govless.tenant.viewer.request('GET', `/v1/connections/${c.id}`);
+    expectStatus(viewed, 200);
+    expect(viewed.body.links.quickCreate).toBeNull();
+    expect(viewed.body.reportsBack).toBe(false);
+    expect(viewed.body.quickCreateUnavailableReason).toMatch(/may add accounts/);
+    const viewerList = await govless.tenant.viewer.request('GET', '/v1/connections');
+    expect(
+      viewerList.body.connections.find((x: { id: string }) => x.id === c.id).links.quickCreate,
+    ).toBeNull();
+    expect(govless.templates.published).toHaveLength(publishedBefore);
   });
 
   it('offer no quick-create for a connected set-up, nor when S3 refuses the template', async () => {
@@ -612,7 +635,7 @@ describe.each(TEST_DIALECTS)('templates and quick-create links on %s', (dialect)
     expect(pending.links.quickCreate).toBeNull();
     expect(pending.quickCreateUnavailableReason).toMatch(/could not publish the template/);
     templates.failWith(undefined);
-    const again = await tenant.viewer.request('GET', `/v1/connections/${pending.id}`);
+    const again = await tenant.admin.request('GET', `/v1/connections/${pending.id}`);
     expect(again.body.links.quickCreate).toMatch(/quickcreate/);
   });
 });

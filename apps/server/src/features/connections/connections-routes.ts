@@ -13,11 +13,12 @@ import {
   renderRoleSteps,
   renderTerraform,
 } from '@onramp/core';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
+import { scopesOf } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
@@ -54,6 +55,15 @@ export function fileSlug(name: string): string {
   return slug || 'role';
 }
 
+/**
+ * Whether the caller may connect an account, and so be given the connection's call-back token (in a
+ * template or a quick-create link): whoever holds it can have a stack connect a role, and a
+ * connected account's stack ask for verifies. A read-only caller gets the templates without it.
+ */
+function mayConnect(request: FastifyRequest): boolean {
+  return request.principal ? scopesOf(request.principal).includes('accounts:write') : false;
+}
+
 function connectionPath(connection: Connection): string {
   return `/v1/connections/${connection.id}`;
 }
@@ -70,6 +80,7 @@ async function quickCreateOf(
   connection: Connection,
   blueprint: RoleBlueprint,
   log: FastifyBaseLogger,
+  withCallback: boolean,
 ): Promise<{ link: string | null; reason: string | null }> {
   const partition = getPartition(connection.partition);
   if (connection.status !== 'pending') {
@@ -77,6 +88,13 @@ async function quickCreateOf(
       link: null,
       reason:
         'This connection is connected to an account already; quick-create sets up a new role.',
+    };
+  }
+  if (!withCallback) {
+    return {
+      link: null,
+      reason:
+        'A quick-create stack connects its role to Onramp by itself, so its link is only for those who may add accounts.',
     };
   }
   if (!deps.publicUrl) {
@@ -126,6 +144,8 @@ export async function toConnectionResponse(
   caller: Caller,
   connection: Connection,
   log: FastifyBaseLogger,
+  /** False for a read-only caller: no call-back token in what it is given (see mayConnect). */
+  withCallback = true,
 ): Promise<z.output<typeof connectionSchema>> {
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const base = `${origin ?? ''}${connectionPath(connection)}`;
@@ -137,7 +157,7 @@ export async function toConnectionResponse(
     : undefined;
   const blueprint = hub ? deps.connections.blueprintOf(connection) : undefined;
   const quickCreate = blueprint
-    ? await quickCreateOf(deps, caller, connection, blueprint, log)
+    ? await quickCreateOf(deps, caller, connection, blueprint, log, withCallback)
     : { link: null, reason: noHubIssue(connection.partition).message };
   const account = connection.accountId
     ? await deps.accounts
@@ -171,7 +191,11 @@ export async function toConnectionResponse(
       quickCreate: quickCreate.link,
     },
     quickCreateUnavailableReason: quickCreate.reason,
-    reportsBack: Boolean(deps.publicUrl) && connection.status === 'pending' && Boolean(blueprint),
+    reportsBack:
+      withCallback &&
+      Boolean(deps.publicUrl) &&
+      connection.status === 'pending' &&
+      Boolean(blueprint),
     deployCommand: blueprint
       ? cloudFormationDeployCommand(blueprint, { templateFile: `onramp-${slug}.yaml` })
       : null,
@@ -215,7 +239,9 @@ export async function registerConnectionsRoutes(
       const page = await deps.connections.listConnections(caller.tenantId, request.query);
       return {
         connections: await Promise.all(
-          page.connections.map((c) => toConnectionResponse(deps, caller, c, request.log)),
+          page.connections.map((c) =>
+            toConnectionResponse(deps, caller, c, request.log, mayConnect(request)),
+          ),
         ),
         next: page.next,
       };
@@ -226,7 +252,7 @@ export async function registerConnectionsRoutes(
     handler: async (request) => {
       const caller = callerOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
-      return toConnectionResponse(deps, caller, connection, request.log);
+      return toConnectionResponse(deps, caller, connection, request.log, mayConnect(request));
     },
   });
 
@@ -263,7 +289,9 @@ export async function registerConnectionsRoutes(
       const caller = callerOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
       const blueprint = deps.connections.blueprintOf(connection);
-      const callback = await deps.callbacks.callbackFor(caller, connection);
+      const callback = mayConnect(request)
+        ? await deps.callbacks.callbackFor(caller, connection)
+        : undefined;
       const options = callback ? { callback } : {};
       const { format } = request.query;
       const body =
