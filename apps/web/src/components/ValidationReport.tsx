@@ -59,8 +59,7 @@ export function FindingsList({ findings }: { findings: ValidationResult['finding
           ) : null}
           {finding.deniedByScp.length > 0 ? (
             <p>
-              Denied by an organization SCP:{' '}
-              <ActionList actions={finding.deniedByScp} />
+              Denied by an organization SCP: <ActionList actions={finding.deniedByScp} />
             </p>
           ) : null}
         </div>
