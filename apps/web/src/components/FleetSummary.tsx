@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { type AccountsSummary, permissionUpgrades } from '../lib/permission-upgrades.ts';
@@ -37,6 +37,8 @@ export function FleetSummary({
   const [busy, setBusy] = useState(false);
   const [scheduled, setScheduled] = useState<number | undefined>();
   const [recheckError, setRecheckError] = useState<string | undefined>();
+  // A double click queues the fleet once.
+  const inFlight = useRef(false);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: read again when the tenant changes
   useEffect(() => {
@@ -62,6 +64,8 @@ export function FleetSummary({
   if (!summary || summary.total === 0) return null;
 
   const recheck = async () => {
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     setRecheckError(undefined);
     try {
@@ -73,6 +77,7 @@ export function FleetSummary({
     } catch (failure) {
       setRecheckError(describeError(failure));
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };
@@ -90,7 +95,7 @@ export function FleetSummary({
         ) : null
       }
     >
-      <dl className="fleet-stats" aria-label="Accounts by health">
+      <dl className="fleet-stats">
         <div>
           <dt>Accounts</dt>
           <dd>{summary.total}</dd>
