@@ -1,5 +1,5 @@
 import type { Account } from '@onramp/sdk';
-import { type ReactNode, useEffect, useId, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { dateTime, fieldLabel } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import {
@@ -199,7 +199,11 @@ function UpdatePanel({
     };
   }, [client, account.id, attempt]);
 
+  // A double click checks the account once.
+  const inFlight = useRef(false);
   const verify = async () => {
+    if (inFlight.current) return;
+    inFlight.current = true;
     setVerifying(true);
     setVerifyError(undefined);
     try {
@@ -209,6 +213,7 @@ function UpdatePanel({
     } catch (failure) {
       setVerifyError(describeError(failure));
     } finally {
+      inFlight.current = false;
       setVerifying(false);
     }
   };

@@ -137,14 +137,16 @@ describe('saving an account whose only failures are missing permissions', () => 
   });
 
   it('offers no Save anyway when something other than permissions failed, nor after a change', async () => {
-    const validate = vi.fn(async () => ({
-      ...DEGRADED,
-      status: 'invalid' as const,
-      errors: [
-        ...DEGRADED.errors,
-        { field: 'secretAccessKey', code: 'invalid_credentials', message: 'Wrong secret.' },
-      ],
-    }));
+    const validate = vi.fn(
+      async (): Promise<ValidationResult> => ({
+        ...DEGRADED,
+        status: 'invalid',
+        errors: [
+          ...DEGRADED.errors,
+          { field: 'secretAccessKey', code: 'invalid_credentials', message: 'Wrong secret.' },
+        ],
+      }),
+    );
     wizard({ 'accounts.validate': validate });
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Billing' } });
     fireEvent.click(screen.getByRole('radio', { name: /Access keys/ }));
