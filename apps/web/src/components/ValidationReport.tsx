@@ -113,13 +113,23 @@ export function lackingFeatures(result: Pick<ValidationResult, 'findings'>): str
     .map((f) => f.bundleName);
 }
 
+/**
+ * Whether the account may be saved degraded (`acceptMissingPermissions`): the API says so with
+ * `savableDegraded`; a server that does not, when every error is about missing permissions.
+ */
+export function canSaveDegraded(result: ValidationResult): boolean {
+  if (result.valid || lackingFeatures(result).length === 0) return false;
+  const { savableDegraded } = result as { savableDegraded?: boolean };
+  return savableDegraded ?? onlyMissingPermissions(result.errors);
+}
+
 export function ValidationReport({ result }: { result: ValidationResult }) {
   const permissions = result.checks.find((c) => c.name === 'permissions');
   const unanswered = result.checks.filter((c) => c.status === 'error');
   const lacking = lackingFeatures(result);
   return (
     <div className="validation-report" aria-live="polite">
-      {!result.valid && onlyMissingPermissions(result.errors) && lacking.length > 0 ? (
+      {canSaveDegraded(result) ? (
         <Alert tone="warning" title="Signed in; some permissions are missing">
           {result.identity
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}. `

@@ -168,6 +168,27 @@ describe('saving an account whose only failures are missing permissions', () => 
     expect(screen.queryByRole('button', { name: 'Save anyway' })).toBeNull();
   });
 
+  it('follows the API where it says whether the account can be saved degraded', async () => {
+    const validate = vi.fn(
+      async () => ({ ...DEGRADED, savableDegraded: false }) as ValidationResult,
+    );
+    wizard({ 'accounts.validate': validate });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Billing' } });
+    fireEvent.click(screen.getByRole('radio', { name: /Access keys/ }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Next: access keys' }));
+    fireEvent.change(screen.getByLabelText('Access key ID'), {
+      target: { value: 'AKIAIOSFODNN7EXAMPLE' },
+    });
+    fireEvent.change(screen.getByLabelText('Secret access key'), { target: { value: 'x' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText('Validation failed');
+    expect(screen.queryByRole('button', { name: 'Save anyway' })).toBeNull();
+    validate.mockResolvedValueOnce({ ...DEGRADED, savableDegraded: true } as ValidationResult);
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    expect(await screen.findByRole('button', { name: 'Save anyway' })).toBeTruthy();
+  });
+
   it('a Save refused for missing permissions (the role changed since) validates again and offers Save anyway', async () => {
     const validate = vi
       .fn()

@@ -32,6 +32,7 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import {
+  canSaveDegraded,
   lackingFeatures,
   onlyMissingPermissions,
   ValidationReport,
@@ -239,12 +240,7 @@ export function AddAccountWizard({
   const canSave = Boolean(result?.valid) && validatedKey === requestKey;
   /** Only permissions are missing: the tenant may save it degraded, once it confirms what breaks. */
   const canSaveAnyway =
-    !canSave &&
-    result !== undefined &&
-    !result.valid &&
-    onlyMissingPermissions(result.errors) &&
-    lackingFeatures(result).length > 0 &&
-    validatedKey === requestKey;
+    !canSave && result !== undefined && canSaveDegraded(result) && validatedKey === requestKey;
 
   // While a stack made from here can report its role back, ask whether it did.
   useEffect(() => {
