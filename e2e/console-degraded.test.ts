@@ -202,6 +202,35 @@ describe('save as degraded at connect, then fix it, in chromium', () => {
       expect(new URL(page.url()).searchParams.get('permissions')).toBeNull();
       expect(await page.locator('#update-permissions').count()).toBe(0);
       await screenshot(page, 'account-permissions-verified');
+      // The verification is a check in the history, with its own trigger.
+      await page
+        .getByRole('table', { name: 'Check history' })
+        .getByText('Permissions updated')
+        .first()
+        .waitFor();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'the list sums up the fleet, and keeps "Outdated only" in the URL through a reload',
+    async () => {
+      await page.getByRole('link', { name: 'Cloud accounts' }).first().click();
+      const fleet = page.locator('.fleet-summary');
+      await fleet.waitFor();
+      expect(await fleet.locator('.fleet-stats').innerText()).toMatch(/Accounts\s+1\b/);
+      expect(await fleet.locator('.fleet-stat-valid').innerText()).toMatch(/Valid\s+1\b/);
+      // Nothing is outdated: no re-check to offer.
+      expect(await fleet.getByRole('button', { name: 'Re-check outdated' }).count()).toBe(0);
+      await page.getByRole('row', { name: /Half ready/ }).waitFor();
+      await page.getByRole('checkbox', { name: 'Outdated only' }).check();
+      await page.getByRole('heading', { name: 'No accounts match' }).waitFor();
+      expect(new URL(page.url()).searchParams.get('outdated')).toBe('true');
+      await page.reload();
+      await page.getByRole('heading', { name: 'No accounts match' }).waitFor();
+      expect(await page.getByRole('checkbox', { name: 'Outdated only' }).isChecked()).toBe(true);
+      await page.getByRole('checkbox', { name: 'Outdated only' }).uncheck();
+      await page.getByRole('row', { name: /Half ready/ }).waitFor();
     },
     STEP_TIMEOUT,
   );

@@ -1,4 +1,4 @@
-import type { Account } from '@onramp/sdk';
+import type { Account, AccountCheck } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { dateTime, fieldLabel } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
@@ -74,8 +74,8 @@ export function UpdatePermissions({
 }: {
   account: Account;
   bundleName: (id: string) => string;
-  /** The account as the verification left it, and a message when it is fixed. */
-  onChecked: (account: Account, fixed: boolean) => void;
+  /** The account as the verification left it, its check, and whether it is fixed. */
+  onChecked: (account: Account, check: AccountCheck, fixed: boolean) => void;
 }) {
   const { canWrite } = useConsole();
   const { path, search } = useLocation();
@@ -152,8 +152,8 @@ export function UpdatePermissions({
           <UpdatePanel
             account={account}
             bundleName={bundleName}
-            onChecked={(next, fixed) => {
-              onChecked(next, fixed);
+            onChecked={(next, check, fixed) => {
+              onChecked(next, check, fixed);
               // To the top, where the page says it is fixed.
               if (fixed) navigate(withParam(false), { replace: true });
             }}
@@ -173,7 +173,7 @@ function UpdatePanel({
 }: {
   account: Account;
   bundleName: (id: string) => string;
-  onChecked: (account: Account, fixed: boolean) => void;
+  onChecked: (account: Account, check: AccountCheck, fixed: boolean) => void;
   onClose: () => void;
 }) {
   const { client } = useConsole();
@@ -209,7 +209,7 @@ function UpdatePanel({
     try {
       const result = await permissionUpgrades(client).permissionsVerify(account.id);
       setVerified(result);
-      onChecked(result.account, result.check.status === 'valid');
+      onChecked(result.account, result.check, result.check.status === 'valid');
     } catch (failure) {
       setVerifyError(describeError(failure));
     } finally {
@@ -273,10 +273,21 @@ function UpdateArtefacts({
   bundleName: (id: string) => string;
 }) {
   const cfn = update.cloudFormation;
+  const lacking = account.findings.filter((f) => f.missing.length + f.deniedByScp.length > 0);
   const diff = update.changes.some((c) => c.add.length + c.remove.length > 0) ? (
     <PermissionDiff changes={update.changes} bundleName={bundleName} />
+  ) : lacking.length > 0 ? (
+    <>
+      <p className="muted">
+        It gives the {account.method === 'role' ? 'role' : 'user'} what the last check found
+        missing:
+      </p>
+      <FindingsList findings={lacking} />
+    </>
   ) : (
-    <p className="muted">No action changed in the catalog; the update restores what is missing.</p>
+    <p className="muted">
+      It gives the {account.method === 'role' ? 'role' : 'user'} its policies as they should be now.
+    </p>
   );
   if ((update.madeWith === 'cloudformation' || update.madeWith === 'quick_create') && cfn) {
     const isJson = cfn.template.trimStart().startsWith('{');

@@ -304,6 +304,45 @@ describe('updating an account’s permissions', () => {
     expect(param()).toBeNull();
     expect(screen.queryByRole('heading', { name: 'Update permissions' })).toBeNull();
     expect(within(screen.getByRole('heading', { level: 1 })).queryByText('Outdated')).toBeNull();
+    // The verification is a check in the history, on top.
+    const rows = within(screen.getByRole('table', { name: 'Check history' }))
+      .getAllByRole('row')
+      .filter((row) => row.hasAttribute('data-check'));
+    expect(rows[0]?.getAttribute('data-check')).toBe('chk_9');
+  });
+
+  it('for an account saved degraded (nothing outdated), says the update gives what the check found missing', async () => {
+    window.history.replaceState(null, '', '/accounts/acct_1?permissions=update');
+    page({
+      'accounts.get': async () => ({
+        ...ACCOUNT,
+        status: 'degraded',
+        permissions: { ...PERMISSIONS, outdated: false, outdatedSince: null, changes: [] },
+        findings: [
+          {
+            bundleId: 'nodes-ec2',
+            bundleName: 'Manage EC2 nodes',
+            missing: ['ec2:RunInstances'],
+            deniedByScp: [],
+          },
+        ],
+      }),
+      'accounts.permissionsUpdate': async () => ({
+        ...CLOUDFORMATION,
+        madeWith: 'manual',
+        cloudFormation: null,
+        changes: [],
+      }),
+    });
+    const card = await panel();
+    expect(card.querySelector('[data-cause="missing"]')?.textContent).toContain(
+      'Some features lack actions',
+    );
+    const changed = (await within(card).findByRole('heading', { name: 'What changed' })).closest(
+      'section',
+    ) as HTMLElement;
+    expect(changed.textContent).toContain('what the last check found missing');
+    expect(within(changed).getByText('ec2:RunInstances')).toBeTruthy();
   });
 
   it('says when the update cannot be prepared, and tries again', async () => {

@@ -202,8 +202,10 @@ export function AccountPage({ accountId }: { accountId: string }) {
       <UpdatePermissions
         account={account}
         bundleName={bundleName}
-        onChecked={(next, fixed) => {
+        onChecked={(next, check, fixed) => {
           setAccount(next);
+          // On top of the history, and in Health, as a check run from here.
+          setLastCheck(check);
           if (fixed) setNotice('Permissions verified: the account is valid again.');
         }}
       />
