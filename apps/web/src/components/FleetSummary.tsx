@@ -113,6 +113,7 @@ export function FleetSummary({
               <button
                 type="button"
                 className="link-button"
+                aria-label={`${summary.outdated} outdated: show only these`}
                 title="Show only outdated accounts"
                 onClick={onShowOutdated}
               >

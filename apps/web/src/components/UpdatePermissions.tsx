@@ -92,7 +92,10 @@ export function UpdatePermissions({
     const rest = query.toString();
     return rest ? `${path}?${rest}` : path;
   };
+  // Opened by Fix now (not by a reload): focus moves into the panel, as the button goes away.
+  const [opened, setOpened] = useState(false);
   const open = () => {
+    setOpened(true);
     navigate(withParam(true), { keepScroll: true });
     document.getElementById('update-permissions')?.scrollIntoView?.({ block: 'start' });
   };
@@ -150,6 +153,7 @@ export function UpdatePermissions({
           <p className="muted">Ask an admin of your organisation to update its permissions.</p>
         ) : isOpen ? (
           <UpdatePanel
+            focusOnOpen={opened}
             account={account}
             bundleName={bundleName}
             onChecked={(next, check, fixed) => {
@@ -166,11 +170,13 @@ export function UpdatePermissions({
 }
 
 function UpdatePanel({
+  focusOnOpen,
   account,
   bundleName,
   onChecked,
   onClose,
 }: {
+  focusOnOpen: boolean;
   account: Account;
   bundleName: (id: string) => string;
   onChecked: (account: Account, check: AccountCheck, fixed: boolean) => void;
@@ -201,6 +207,11 @@ function UpdatePanel({
 
   // A double click checks the account once.
   const inFlight = useRef(false);
+  const panel = useRef<HTMLElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, when opened
+  useEffect(() => {
+    if (focusOnOpen) panel.current?.focus();
+  }, []);
   const verify = async () => {
     if (inFlight.current) return;
     inFlight.current = true;
@@ -218,17 +229,52 @@ function UpdatePanel({
     }
   };
 
-  if (error) {
-    return (
-      <Alert tone="danger" title="The update could not be prepared">
-        {error} <Button onClick={() => setAttempt(attempt + 1)}>Try again</Button>
-      </Alert>
-    );
-  }
-  if (!update) return <Spinner label="Preparing the update…" />;
   const stillMissing = verified && verified.check.status !== 'valid' ? verified.check : undefined;
   return (
-    <div className="update-panel">
+    <section className="update-panel" ref={panel} tabIndex={-1} aria-label="What to apply">
+      {error ? (
+        <Alert tone="danger" title="The update could not be prepared">
+          {error} <Button onClick={() => setAttempt(attempt + 1)}>Try again</Button>
+        </Alert>
+      ) : !update ? (
+        <Spinner label="Preparing the update…" />
+      ) : (
+        <UpdateResult
+          update={update}
+          account={account}
+          bundleName={bundleName}
+          stillMissing={stillMissing}
+          verifyError={verifyError}
+          verifying={verifying}
+          onVerify={() => void verify()}
+          onClose={onClose}
+        />
+      )}
+    </section>
+  );
+}
+
+function UpdateResult({
+  update,
+  account,
+  bundleName,
+  stillMissing,
+  verifyError,
+  verifying,
+  onVerify,
+  onClose,
+}: {
+  update: PermissionsUpdate;
+  account: Account;
+  bundleName: (id: string) => string;
+  stillMissing: AccountCheck | undefined;
+  verifyError: string | undefined;
+  verifying: boolean;
+  onVerify: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <>
       <UpdateArtefacts update={update} account={account} bundleName={bundleName} />
       <div aria-live="polite">
         {stillMissing ? (
@@ -254,11 +300,11 @@ function UpdatePanel({
       </div>
       <div className="form-actions">
         <Button onClick={onClose}>Close</Button>
-        <Button variant="primary" busy={verifying} onClick={() => void verify()}>
+        <Button variant="primary" busy={verifying} onClick={onVerify}>
           I’ve applied it — verify
         </Button>
       </div>
-    </div>
+    </>
   );
 }
 

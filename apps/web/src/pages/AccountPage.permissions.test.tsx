@@ -155,6 +155,8 @@ describe('updating an account’s permissions', () => {
     const card = await panel();
     fireEvent.click(within(card).getByRole('button', { name: 'Fix now' }));
     expect(param()).toBe('update');
+    // The button goes away: focus moves into the panel rather than to the page's start.
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('What to apply');
     await within(card).findByText('onramp-production');
     expect(prepare).toHaveBeenCalledWith('acct_1');
     expect(card.textContent).toContain(CLOUDFORMATION.cloudFormation?.changeSetCommand);

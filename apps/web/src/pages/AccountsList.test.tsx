@@ -208,7 +208,7 @@ describe('outdated accounts in the list', () => {
   it('shows only outdated accounts when their count is clicked', async () => {
     const listed = list();
     await screen.findByRole('heading', { name: 'Fleet' });
-    fireEvent.click(screen.getByRole('button', { name: '312' }));
+    fireEvent.click(screen.getByRole('button', { name: '312 outdated: show only these' }));
     expect(new URLSearchParams(window.location.search).get('outdated')).toBe('true');
     await waitFor(() => expect(listed).toHaveBeenLastCalledWith({ limit: 25, outdated: 'true' }));
   });

@@ -216,4 +216,40 @@ describe('saving an account whose only failures are missing permissions', () => 
     await screen.findByRole('button', { name: 'Save anyway' });
     expect(validate).toHaveBeenCalledTimes(2);
   });
+
+  it('a stack that reported back a role lacking actions ends degraded, with Fix now to the update', async () => {
+    window.history.replaceState(null, '', '/accounts/new/con_1?step=done');
+    wizard({
+      'connections.get': async () => ({
+        id: 'con_1',
+        name: 'Stacked',
+        description: '',
+        partition: 'aws',
+        roleName: 'OnrampRole-abcdefgh',
+        externalId: 'onramp-x',
+        bundles: ['nodes-ec2'],
+        regions: [],
+        status: 'connected',
+        accountId: 'acct_9',
+        reportsBack: true,
+      }),
+      'accounts.get': async () => ({
+        ...CREATED,
+        name: 'Stacked',
+        method: 'role',
+        partition: 'aws',
+        awsAccountId: '222233334444',
+        bundles: ['nodes-ec2'],
+        findings: DEGRADED.findings,
+      }),
+    });
+    const alert = (await screen.findByText('Some features lack permissions')).closest(
+      '.alert',
+    ) as HTMLElement;
+    expect(alert.textContent).toContain('Manage EC2 nodes, Auto Scaling groups');
+    fireEvent.click(within(alert).getByRole('button', { name: 'Fix now' }));
+    expect(window.location.pathname + window.location.search).toBe(
+      '/accounts/acct_9?permissions=update',
+    );
+  });
 });

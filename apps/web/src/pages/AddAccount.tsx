@@ -799,6 +799,24 @@ export function AddAccountWizard({
               {notice.message}
             </Alert>
           ))}
+          {saved.status === 'degraded' ? (
+            <Alert tone="warning" title="Some features lack permissions">
+              <p>
+                The {details.method === 'role' ? 'role' : 'user'} lacks actions of{' '}
+                {saved.findings
+                  .filter((f) => f.missing.length + f.deniedByScp.length > 0)
+                  .map((f) => f.bundleName)
+                  .join(', ') || 'some features'}
+                : they will not work until it is given them.
+              </p>
+              <Button
+                variant="primary"
+                onClick={() => navigate(`/accounts/${saved.id}?permissions=update`)}
+              >
+                Fix now
+              </Button>
+            </Alert>
+          ) : null}
           <AddIamPolicies
             account={saved}
             catalog={catalog}
