@@ -1,3 +1,4 @@
+import type { Account } from '@onramp/sdk';
 import { useEffect, useRef, useState } from 'react';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
@@ -27,7 +28,7 @@ export function FleetSummary({
   onShowOutdated,
 }: {
   /** The list's partition filter, when set: the summary follows it. */
-  partition: string;
+  partition: Account['partition'] | '';
   bundleName: (id: string) => string;
   onShowOutdated: () => void;
 }) {
@@ -71,7 +72,7 @@ export function FleetSummary({
     try {
       const result = await permissionUpgrades(client).recheck({
         outdated: true,
-        ...(partition ? { partition: partition as 'aws' } : {}),
+        ...(partition ? { partition } : {}),
       });
       setScheduled(result.scheduled);
     } catch (failure) {

@@ -5,7 +5,7 @@ import type {
   recheckAccountsRequestSchema,
   recheckAccountsResponseSchema,
 } from '@onramp/contracts';
-import type { OnrampClient } from '@onramp/sdk';
+import type { Account, OnrampClient } from '@onramp/sdk';
 import type { z } from 'zod';
 
 export type AccountsSummary = z.output<typeof accountsSummarySchema>;
@@ -17,7 +17,7 @@ export type RecheckResult = z.output<typeof recheckAccountsResponseSchema>;
 /** The four calls of permission upgrades (issue 14), as the SDK names them in `client.accounts`. */
 export interface PermissionUpgradeCalls {
   /** GET /v1/accounts/summary */
-  summary: (query?: { partition?: string }) => Promise<AccountsSummary>;
+  summary: (query?: { partition?: Account['partition'] }) => Promise<AccountsSummary>;
   /** POST /v1/accounts/recheck */
   recheck: (input: RecheckInput) => Promise<RecheckResult>;
   /** POST /v1/accounts/:id/permissions/update */

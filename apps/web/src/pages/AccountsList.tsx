@@ -125,7 +125,11 @@ export function AccountsListPage() {
       />
       <PendingConnections />
       <FleetSummary
-        partition={Object.hasOwn(PARTITION_LABELS, filters.partition) ? filters.partition : ''}
+        partition={
+          Object.hasOwn(PARTITION_LABELS, filters.partition)
+            ? (filters.partition as Account['partition'])
+            : ''
+        }
         bundleName={bundleName}
         onShowOutdated={() => setFilters({ outdated: 'true' })}
       />
