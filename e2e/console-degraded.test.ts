@@ -223,6 +223,7 @@ describe('save as degraded at connect, then fix it, in chromium', () => {
       // Nothing is outdated: no re-check to offer.
       expect(await fleet.getByRole('button', { name: 'Re-check outdated' }).count()).toBe(0);
       await page.getByRole('row', { name: /Half ready/ }).waitFor();
+      await screenshot(page, 'accounts-fleet-summary');
       await page.getByRole('checkbox', { name: 'Outdated only' }).check();
       await page.getByRole('heading', { name: 'No accounts match' }).waitFor();
       expect(new URL(page.url()).searchParams.get('outdated')).toBe('true');

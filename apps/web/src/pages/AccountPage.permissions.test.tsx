@@ -360,6 +360,15 @@ describe('updating an account’s permissions', () => {
     await within(card).findByText('onramp-production');
   });
 
+  it('opens nothing for another value of the parameter', async () => {
+    window.history.replaceState(null, '', '/accounts/acct_1?permissions=%3Cscript%3E');
+    const prepare = vi.fn(async () => CLOUDFORMATION);
+    page({ 'accounts.permissionsUpdate': prepare });
+    const card = await panel();
+    expect(within(card).getByRole('button', { name: 'Fix now' })).toBeTruthy();
+    expect(prepare).not.toHaveBeenCalled();
+  });
+
   it('lets a viewer read why, without Fix now or the panel', async () => {
     window.history.replaceState(null, '', '/accounts/acct_1?permissions=update');
     page({}, { canWrite: false });

@@ -59,7 +59,11 @@ describe('Accounts list', () => {
   });
 
   it('ignores a filter value it does not offer instead of failing', async () => {
-    window.history.replaceState(null, '', '/accounts?partition=toString&method=__proto__');
+    window.history.replaceState(
+      null,
+      '',
+      '/accounts?partition=toString&method=__proto__&outdated=yes',
+    );
     const list = vi.fn(async () => ({ accounts: [], next: null }));
     renderInConsole(<AccountsListPage />, fakeClient({ 'accounts.list': list }));
     await waitFor(() => expect(list).toHaveBeenCalledWith({ limit: 25 }));
