@@ -460,3 +460,41 @@ function DownloadButton({
     </a>
   );
 }
+
+/** What B2's checks read of the role's or user's own policies (absent when they could not be read). */
+interface ExtraPermissions {
+  extra?: { policy: string; actions: string[] }[];
+  extraCheckedAt?: string;
+}
+
+/**
+ * Least privilege the other way: actions the role's or user's own policies allow that no chosen
+ * feature needs, per policy, so the tenant can remove them.
+ */
+export function RemovablePermissions({ account }: { account: Account }) {
+  const { extra, extraCheckedAt } = (account.permissions ?? {}) as ExtraPermissions;
+  const listed = extra?.filter((e) => e.actions.length > 0) ?? [];
+  if (listed.length === 0) return null;
+  const count = listed.reduce((n, e) => n + e.actions.length, 0);
+  const identity = account.method === 'role' ? 'role' : 'IAM user';
+  return (
+    <div className="removable-permissions">
+      <h3>Removable permissions</h3>
+      <p className="muted">
+        The {identity}’s policies allow {count} action{count === 1 ? '' : 's'} that no chosen
+        feature needs{extraCheckedAt ? ` (read ${dateTime(extraCheckedAt)})` : ''}. If nothing else
+        uses them, remove them from these policies in AWS.
+      </p>
+      <div className="findings">
+        {listed.map((e) => (
+          <div key={e.policy} className="finding finding-remove" data-policy={e.policy}>
+            <strong className="wrap">{e.policy}</strong>
+            <p>
+              <ActionList actions={e.actions} />
+            </p>
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

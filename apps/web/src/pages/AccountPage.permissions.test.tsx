@@ -369,6 +369,34 @@ describe('updating an account’s permissions', () => {
     expect(prepare).not.toHaveBeenCalled();
   });
 
+  it('lists removable actions per policy, when the checks read them', async () => {
+    page({
+      'accounts.get': async () => ({
+        ...ACCOUNT,
+        permissions: {
+          ...PERMISSIONS,
+          outdated: false,
+          changes: [],
+          extra: [
+            { policy: 'legacy-admin', actions: ['s3:DeleteBucket', 'iam:CreateUser'] },
+            { policy: 'arn:aws:iam::aws:policy/ReadOnlyAccess', actions: [] },
+          ],
+          extraCheckedAt: '2030-01-05T10:00:00.000Z',
+        },
+      }),
+    });
+    const section = (await screen.findByRole('heading', { name: 'Removable permissions' }))
+      .parentElement as HTMLElement;
+    expect(section.textContent).toContain('allow 2 actions that no chosen feature needs');
+    const policies = [...section.querySelectorAll('[data-policy]')].map((e) =>
+      e.getAttribute('data-policy'),
+    );
+    expect(policies).toEqual(['legacy-admin']);
+    expect(within(section).getByText('iam:CreateUser')).toBeTruthy();
+    // Nothing to update: extra actions alone are not a fault.
+    expect(screen.queryByRole('heading', { name: 'Update permissions' })).toBeNull();
+  });
+
   it('lets a viewer read why, without Fix now or the panel', async () => {
     window.history.replaceState(null, '', '/accounts/acct_1?permissions=update');
     page({}, { canWrite: false });

@@ -7,7 +7,7 @@ import { OpenConsole } from '../components/OpenConsole.tsx';
 import { PermissionBadges } from '../components/PermissionBadges.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { RoleDetails } from '../components/RoleDetails.tsx';
-import { UpdatePermissions } from '../components/UpdatePermissions.tsx';
+import { RemovablePermissions, UpdatePermissions } from '../components/UpdatePermissions.tsx';
 import {
   Alert,
   Button,
@@ -233,6 +233,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
           <p className="muted permissions-unverified">{unverifiedPermissions.detail}</p>
         ) : null}
         <FindingsList findings={account.findings} />
+        <RemovablePermissions account={account} />
       </Card>
 
       <Card title="Check history">
