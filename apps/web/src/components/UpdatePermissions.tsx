@@ -342,6 +342,9 @@ function UpdateArtefacts({
         <p>
           The role was made with the CloudFormation stack <code>{cfn.stackName}</code>. Update that
           stack with the new template: the external ID and the role stay the same.
+          {account.roleOrigin === 'stack_callback'
+            ? ' The stack reports back to Onramp: once its update completes, Onramp verifies it by itself.'
+            : ''}
         </p>
         {diff}
         <Artefact title="1. Preview the change (optional)">

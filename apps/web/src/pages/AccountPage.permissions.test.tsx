@@ -172,6 +172,8 @@ describe('updating an account’s permissions', () => {
         .getAttribute('href'),
     ).toBe(CLOUDFORMATION.cloudFormation?.updateStackUrl);
     expect(within(card).getByRole('button', { name: /Copy the template/ })).toBeTruthy();
+    // A stack that reports back verifies its update by itself.
+    expect(card.textContent).toContain('Onramp verifies it by itself');
 
     // The browser's Back: the panel closes, the page stays.
     window.history.back();
