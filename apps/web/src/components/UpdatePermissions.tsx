@@ -100,7 +100,9 @@ export function UpdatePermissions({
     document.getElementById('update-permissions')?.scrollIntoView?.({ block: 'start' });
   };
 
-  if (!needsPermissionUpdate(account) && !isOpen) return null;
+  // Opened by its URL on an account that needs nothing, it still gives an admin the policies as
+  // they should be (to re-apply them); a viewer would have nothing to read.
+  if (!needsPermissionUpdate(account) && !(isOpen && canWrite)) return null;
   return (
     <section id="update-permissions" aria-labelledby="update-permissions-title">
       <Card
