@@ -252,4 +252,32 @@ describe('saving an account whose only failures are missing permissions', () => 
       '/accounts/acct_9?permissions=update',
     );
   });
+
+  it('says why when Save anyway is refused, keeping the report', async () => {
+    const create = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 422,
+        title: 'Validation failed',
+        detail: 'The account was not saved: permissions.nodes-ec2: The user lacks 40 action(s).',
+        errors: DEGRADED.errors,
+      });
+    });
+    wizard({ 'accounts.validate': async () => DEGRADED, 'accounts.create': create });
+    await validateKeys();
+    fireEvent.click(button('Save anyway'));
+    fireEvent.click(
+      within(screen.getByRole('dialog')).getByRole('button', {
+        name: 'Save without these features',
+      }),
+    );
+    const alert = (await screen.findByText('Something needs your attention')).closest(
+      '.alert',
+    ) as HTMLElement;
+    expect(alert.textContent).toContain('The account was not saved');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    // The report stays, and so does the way forward.
+    expect(screen.getByText('Signed in; some permissions are missing')).toBeTruthy();
+    expect(create).toHaveBeenCalledTimes(1);
+    expect(window.location.pathname).not.toMatch(/^\/accounts\/acct_/);
+  });
 });

@@ -420,6 +420,12 @@ export function AddAccountWizard({
       // The role lost actions since it was validated: validate again, which offers Save anyway.
       if (!acceptMissing && failure instanceof ApiProblem && onlyMissingPermissions(failure.errors))
         return await validate();
+      if (acceptMissing) {
+        // Refused although accepted (the server does not allow it, or more than permissions
+        // failed now): the errors of permissions have no field on this step, so say it above.
+        setErrors({ ...problemErrors(failure), form: { message: describeError(failure) } });
+        return;
+      }
       setErrors(problemErrors(failure));
       setResult(undefined);
     } finally {
