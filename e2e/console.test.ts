@@ -447,10 +447,10 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       const result = page.locator('.check-result');
       // The result counts the missing actions per feature; the list opens on demand.
       await result.getByText(/^Missing actions: Cost Explorer \(\d+\)$/).click();
-      await result
-        .locator('[data-bundle="cost-explorer"]')
-        .getByText('ce:GetCostAndUsage', { exact: true })
-        .waitFor();
+      // A few actions per feature; "and N more" shows the rest.
+      const costExplorer = result.locator('[data-bundle="cost-explorer"]');
+      await costExplorer.getByRole('button', { name: /^and \d+ more$/ }).click();
+      await costExplorer.getByText('ce:GetCostAndUsage', { exact: true }).waitFor();
       expect(await result.locator('.check-duration').count()).toBeGreaterThan(0);
 
       // AWS stops answering: the check is recorded, stale, and the account keeps its health.
@@ -470,6 +470,10 @@ describe('the console, in chromium, against Onramp and the loopback AWS', () => 
       const degraded = rows.nth(1);
       await degraded.getByRole('button', { name: /^Details/ }).click();
       const details = history.locator('tr.details-row');
+      await details
+        .getByRole('button', { name: /^and \d+ more$/ })
+        .first()
+        .click();
       await details.getByText('ce:GetCostAndUsage', { exact: true }).waitFor();
       await details.locator('.field-error').first().waitFor();
       expect(

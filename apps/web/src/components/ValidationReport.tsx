@@ -1,7 +1,7 @@
 import type { ValidationResult } from '@onramp/sdk';
 import { formatDuration } from '../lib/format.ts';
 import type { FieldMessage } from '../lib/forms.ts';
-import { Alert, StatusBadge } from './ui.tsx';
+import { ActionList, Alert, StatusBadge } from './ui.tsx';
 
 const CHECK_LABELS: Record<string, string> = {
   shape: 'Credentials are well formed',
@@ -54,21 +54,12 @@ export function FindingsList({ findings }: { findings: ValidationResult['finding
           {finding.missing.length > 0 ? (
             <p>
               Missing {finding.missing.length} action{finding.missing.length === 1 ? '' : 's'}:{' '}
-              {finding.missing.map((a) => (
-                <code key={a} className="action">
-                  {a}
-                </code>
-              ))}
+              <ActionList actions={finding.missing} />
             </p>
           ) : null}
           {finding.deniedByScp.length > 0 ? (
             <p>
-              Denied by an organization SCP:{' '}
-              {finding.deniedByScp.map((a) => (
-                <code key={a} className="action">
-                  {a}
-                </code>
-              ))}
+              Denied by an organization SCP: <ActionList actions={finding.deniedByScp} />
             </p>
           ) : null}
         </div>
@@ -104,12 +95,50 @@ export function FieldErrorsList({
   );
 }
 
+/** Field-error codes of the permissions check: actions missing, or denied by an SCP. */
+const PERMISSION_CODES = new Set(['missing_actions', 'denied_by_scp']);
+
+/**
+ * Whether the only thing wrong is missing permissions (the identity and the external ID passed): the
+ * account can still be saved, degraded, once the tenant confirms which features will not work.
+ */
+export function onlyMissingPermissions(errors: { code: string }[]): boolean {
+  return errors.length > 0 && errors.every((e) => PERMISSION_CODES.has(e.code));
+}
+
+/** The features a validation found lacking, by name: what will not work if saved anyway. */
+export function lackingFeatures(result: Pick<ValidationResult, 'findings'>): string[] {
+  return result.findings
+    .filter((f) => f.missing.length + f.deniedByScp.length > 0)
+    .map((f) => f.bundleName);
+}
+
+/**
+ * Whether the account may be saved degraded (`acceptMissingPermissions`): the API says so with
+ * `savableDegraded`; a server that does not, when every error is about missing permissions.
+ */
+export function canSaveDegraded(result: ValidationResult): boolean {
+  if (result.valid || lackingFeatures(result).length === 0) return false;
+  const { savableDegraded } = result as { savableDegraded?: boolean };
+  return savableDegraded ?? onlyMissingPermissions(result.errors);
+}
+
 export function ValidationReport({ result }: { result: ValidationResult }) {
   const permissions = result.checks.find((c) => c.name === 'permissions');
   const unanswered = result.checks.filter((c) => c.status === 'error');
+  const lacking = lackingFeatures(result);
   return (
     <div className="validation-report" aria-live="polite">
-      {result.valid && result.status === 'unverified' && permissions?.status === 'warning' ? (
+      {canSaveDegraded(result) ? (
+        <Alert tone="warning" title="Signed in; some permissions are missing">
+          {result.identity
+            ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}. `
+            : null}
+          {lacking.length === 1 ? 'One feature lacks' : `${lacking.length} features lack`} actions
+          below. Give them to the role or user and validate again, or save anyway: the account is
+          saved as Degraded and you can fix it from its page.
+        </Alert>
+      ) : result.valid && result.status === 'unverified' && permissions?.status === 'warning' ? (
         <Alert tone="warning" title="Validation passed; permissions not verified">
           {result.identity
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`

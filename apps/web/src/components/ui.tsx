@@ -343,3 +343,32 @@ export function OtherErrors({ errors, fields }: { errors: FieldErrors; fields: s
     </Alert>
   ));
 }
+
+/**
+ * IAM actions as short chips, the first few only: a bundle can lack hundreds, and a wall of them
+ * hides what matters. "and N more" shows the rest in place.
+ */
+export function ActionList({ actions, limit = 5 }: { actions: string[]; limit?: number }) {
+  const [expanded, setExpanded] = useState(false);
+  // One more than the limit is shown rather than "and 1 more".
+  const cut = actions.length > limit + 1 && !expanded ? limit : actions.length;
+  return (
+    <span className="action-list">
+      {actions.slice(0, cut).map((action) => (
+        <code key={action} className="action">
+          {action}
+        </code>
+      ))}
+      {actions.length > limit + 1 ? (
+        <Button
+          variant="ghost"
+          className="btn-small btn-link"
+          aria-expanded={expanded}
+          onClick={() => setExpanded(!expanded)}
+        >
+          {expanded ? 'Show fewer' : `and ${actions.length - limit} more`}
+        </Button>
+      ) : null}
+    </span>
+  );
+}

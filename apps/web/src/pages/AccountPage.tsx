@@ -4,8 +4,10 @@ import { useEffect, useState } from 'react';
 import { CheckDetails, CheckHistory, CheckSummary } from '../components/CheckHistory.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { OpenConsole } from '../components/OpenConsole.tsx';
+import { PermissionBadges } from '../components/PermissionBadges.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { RoleDetails } from '../components/RoleDetails.tsx';
+import { RemovablePermissions, UpdatePermissions } from '../components/UpdatePermissions.tsx';
 import {
   Alert,
   Button,
@@ -102,6 +104,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
         title={
           <>
             {account.name} <StatusBadge status={account.status} />
+            <PermissionBadges account={account} />
             {account.stale ? <StaleMarker account={account} /> : null}
           </>
         }
@@ -196,6 +199,16 @@ export function AccountPage({ accountId }: { accountId: string }) {
           {!lastCheck && account.checks.length ? <ChecksList checks={account.checks} /> : null}
         </Card>
       </div>
+      <UpdatePermissions
+        account={account}
+        bundleName={bundleName}
+        onChecked={(next, check, fixed) => {
+          setAccount(next);
+          // On top of the history, and in Health, as a check run from here.
+          setLastCheck(check);
+          if (fixed) setNotice('Permissions verified: the account is valid again.');
+        }}
+      />
       <OpenConsole account={account} />
 
       <RoleDetails account={account} />
@@ -220,6 +233,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
           <p className="muted permissions-unverified">{unverifiedPermissions.detail}</p>
         ) : null}
         <FindingsList findings={account.findings} />
+        <RemovablePermissions account={account} />
       </Card>
 
       <Card title="Check history">

@@ -1,6 +1,8 @@
-import type { Account, ListAccountsQuery } from '@onramp/sdk';
+import type { Account, Catalog, ListAccountsQuery } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { FleetSummary } from '../components/FleetSummary.tsx';
 import { PendingConnections } from '../components/PendingConnections.tsx';
+import { PermissionBadges } from '../components/PermissionBadges.tsx';
 import {
   Alert,
   Button,
@@ -16,7 +18,7 @@ import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 import { useUrlFilters } from '../lib/url-filters.ts';
 
-const FILTERS = ['q', 'partition', 'method', 'status'] as const;
+const FILTERS = ['q', 'partition', 'method', 'status', 'outdated'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 const PAGE_SIZE = 25;
 const STATUSES: [string, string][] = [
@@ -32,6 +34,8 @@ export function AccountsListPage() {
   const [accounts, setAccounts] = useState<Account[] | undefined>();
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | undefined>();
+  const [catalog, setCatalog] = useState<Catalog | undefined>();
+  const outdatedOnly = filters.outdated === 'true';
   const filtered = Object.values(filters).some(Boolean);
 
   const query = (cursor?: string): ListAccountsQuery => ({
@@ -44,6 +48,7 @@ export function AccountsListPage() {
     ...(STATUSES.some(([value]) => value === filters.status)
       ? { status: filters.status as 'valid' }
       : {}),
+    ...(outdatedOnly ? { outdated: 'true' as const } : {}),
     ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
     ...(cursor ? { cursor } : {}),
   });
@@ -68,6 +73,13 @@ export function AccountsListPage() {
       clearTimeout(timer);
     };
   }, [client, key, tenantId]);
+
+  // Only for the features' names in the fleet summary: without it, their ids stand in.
+  useEffect(() => {
+    client.catalog().then(setCatalog, () => {});
+  }, [client]);
+  const bundleName = (id: string) =>
+    catalog?.products.flatMap((p) => p.bundles).find((b) => b.id === id)?.name ?? id;
 
   const loadMore = async () => {
     if (!next) return;
@@ -112,6 +124,15 @@ export function AccountsListPage() {
         }
       />
       <PendingConnections />
+      <FleetSummary
+        partition={
+          Object.hasOwn(PARTITION_LABELS, filters.partition)
+            ? (filters.partition as Account['partition'])
+            : ''
+        }
+        bundleName={bundleName}
+        onShowOutdated={() => setFilters({ outdated: 'true' })}
+      />
       <search className="filters" aria-label="Filter accounts">
         <div className="filter filter-search">
           <Field label="Search">
@@ -126,6 +147,14 @@ export function AccountsListPage() {
         {select('partition', 'Partition', Object.entries(PARTITION_LABELS))}
         {select('method', 'Method', Object.entries(METHOD_LABELS))}
         {select('status', 'Health', STATUSES)}
+        <label className="filter inline-check filter-check">
+          <input
+            type="checkbox"
+            checked={outdatedOnly}
+            onChange={(event) => setFilters({ outdated: event.target.checked ? 'true' : '' })}
+          />
+          <span>Outdated only</span>
+        </label>
       </search>
       {error ? <Alert tone="danger">{error}</Alert> : null}
       {!accounts ? (
@@ -137,7 +166,11 @@ export function AccountsListPage() {
           <div className="empty">
             <h2>No accounts match</h2>
             <p>Change the filters or clear the search.</p>
-            <Button onClick={() => setFilters({ partition: '', method: '', status: '', q: '' })}>
+            <Button
+              onClick={() =>
+                setFilters({ partition: '', method: '', status: '', q: '', outdated: '' })
+              }
+            >
               Clear filters
             </Button>
           </div>
@@ -190,7 +223,10 @@ export function AccountsListPage() {
                       <code>{account.awsAccountId}</code>
                     </td>
                     <td>
-                      <StatusBadge status={account.status} />
+                      <span className="health-cell">
+                        <StatusBadge status={account.status} />
+                        <PermissionBadges account={account} />
+                      </span>
                     </td>
                     <td title={account.lastCheckedAt ?? undefined}>
                       {timeAgo(account.lastCheckedAt)}

@@ -25,12 +25,18 @@ import {
   Button,
   Card,
   Field,
+  Modal,
   PageHeader,
   Spinner,
   StatusBadge,
   TextInput,
 } from '../components/ui.tsx';
-import { ValidationReport } from '../components/ValidationReport.tsx';
+import {
+  canSaveDegraded,
+  lackingFeatures,
+  onlyMissingPermissions,
+  ValidationReport,
+} from '../components/ValidationReport.tsx';
 import { dateTime, exampleRoleArn, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.tsx';
@@ -172,6 +178,10 @@ export function AddAccountWizard({
   const [pollError, setPollError] = useState<string | undefined>();
   // A second Enter before the first answer must not start a second set-up.
   const inFlight = useRef(false);
+  // Nor a second click on Save (or Save anyway) a second account.
+  const saving = useRef(false);
+  // "Save anyway" asks first which features will not work.
+  const [confirming, setConfirming] = useState(false);
 
   const offer = offers.find((o) => o.partition === details.partition);
   const setStep = (next: Step, options: { replace?: boolean } = {}) =>
@@ -228,6 +238,9 @@ export function AddAccountWizard({
         };
   const requestKey = JSON.stringify(request());
   const canSave = Boolean(result?.valid) && validatedKey === requestKey;
+  /** Only permissions are missing: the tenant may save it degraded, once it confirms what breaks. */
+  const canSaveAnyway =
+    !canSave && result !== undefined && canSaveDegraded(result) && validatedKey === requestKey;
 
   // While a stack made from here can report its role back, ask whether it did.
   useEffect(() => {
@@ -379,20 +392,44 @@ export function AddAccountWizard({
     void validate(request(partition, chosen));
   };
 
-  const save = async () => {
+  /**
+   * Creates the account. `acceptMissing`: saved degraded although actions are missing (the tenant
+   * confirmed which features will not work); it opens on its page, where "Fix now" leads on.
+   */
+  const save = async (acceptMissing = false) => {
+    if (saving.current) return;
+    saving.current = true;
     setBusy(true);
     try {
-      const account = await client.accounts.create(request());
+      const account = await client.accounts.create({
+        ...request(),
+        ...(acceptMissing ? { acceptMissingPermissions: true } : {}),
+      });
+      setKeys({ accessKeyId: '', secretAccessKey: '' });
+      if (acceptMissing) {
+        setConfirming(false);
+        return navigate(`/accounts/${account.id}`, { replace: true });
+      }
       setNotices(account.notices);
       setSaved(account);
-      setKeys({ accessKeyId: '', secretAccessKey: '' });
       setStep('done', { replace: true });
     } catch (failure) {
       if (details.method === 'role' && isLostSetUp(failure))
         return setLoadError(describeError(failure));
+      setConfirming(false);
+      // The role lost actions since it was validated: validate again, which offers Save anyway.
+      if (!acceptMissing && failure instanceof ApiProblem && onlyMissingPermissions(failure.errors))
+        return await validate();
+      if (acceptMissing) {
+        // Refused although accepted (the server does not allow it, or more than permissions
+        // failed now): the errors of permissions have no field on this step, so say it above.
+        setErrors({ ...problemErrors(failure), form: { message: describeError(failure) } });
+        return;
+      }
       setErrors(problemErrors(failure));
       setResult(undefined);
     } finally {
+      saving.current = false;
       setBusy(false);
     }
   };
@@ -714,6 +751,11 @@ export function AddAccountWizard({
                 <Button type="submit" busy={busy}>
                   Validate
                 </Button>
+                {canSaveAnyway ? (
+                  <Button busy={busy} onClick={() => setConfirming(true)}>
+                    Save anyway
+                  </Button>
+                ) : null}
                 <Button
                   variant="primary"
                   disabled={!canSave}
@@ -726,6 +768,29 @@ export function AddAccountWizard({
               </div>
             </form>
           </Card>
+          {confirming && result ? (
+            <Modal title="Save with missing permissions?" onClose={() => setConfirming(false)}>
+              <p>
+                {details.name} is saved as <strong>Degraded</strong>. Until its{' '}
+                {details.method === 'role' ? 'role' : 'user'} is given the missing actions, these
+                features will not work:
+              </p>
+              <ul className="lacking-features">
+                {lackingFeatures(result).map((name) => (
+                  <li key={name}>{name}</li>
+                ))}
+              </ul>
+              <p className="muted">
+                Its page shows what to apply, with “Fix now”; Onramp checks it again after.
+              </p>
+              <div className="form-actions">
+                <Button onClick={() => setConfirming(false)}>Cancel</Button>
+                <Button variant="primary" busy={busy} onClick={() => void save(true)}>
+                  Save without these features
+                </Button>
+              </div>
+            </Modal>
+          ) : null}
         </>
       ) : null}
 
@@ -740,6 +805,24 @@ export function AddAccountWizard({
               {notice.message}
             </Alert>
           ))}
+          {saved.status === 'degraded' ? (
+            <Alert tone="warning" title="Some features lack permissions">
+              <p>
+                The {details.method === 'role' ? 'role' : 'user'} lacks actions of{' '}
+                {saved.findings
+                  .filter((f) => f.missing.length + f.deniedByScp.length > 0)
+                  .map((f) => f.bundleName)
+                  .join(', ') || 'some features'}
+                : they will not work until it is given them.
+              </p>
+              <Button
+                variant="primary"
+                onClick={() => navigate(`/accounts/${saved.id}?permissions=update`)}
+              >
+                Fix now
+              </Button>
+            </Alert>
+          ) : null}
           <AddIamPolicies
             account={saved}
             catalog={catalog}
