@@ -2,7 +2,7 @@ import type { Account } from '@onramp/sdk';
 import { useEffect, useRef, useState } from 'react';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
-import { type AccountsSummary, permissionUpgrades } from '../lib/permission-upgrades.ts';
+import type { AccountsSummary } from '../lib/permission-upgrades.ts';
 import { useConsole } from '../lib/session.tsx';
 import { Alert, Button, Card } from './ui.tsx';
 
@@ -44,16 +44,14 @@ export function FleetSummary({
   // biome-ignore lint/correctness/useExhaustiveDependencies: read again when the tenant changes
   useEffect(() => {
     let current = true;
-    permissionUpgrades(client)
-      .summary(partition ? { partition } : {})
-      .then(
-        (next) => {
-          if (!current) return;
-          setSummary(next);
-          setError(undefined);
-        },
-        (failure: unknown) => current && setError(describeError(failure)),
-      );
+    client.accounts.summary(partition ? { partition } : {}).then(
+      (next) => {
+        if (!current) return;
+        setSummary(next);
+        setError(undefined);
+      },
+      (failure: unknown) => current && setError(describeError(failure)),
+    );
     return () => {
       current = false;
     };
@@ -70,7 +68,7 @@ export function FleetSummary({
     setBusy(true);
     setRecheckError(undefined);
     try {
-      const result = await permissionUpgrades(client).recheck({
+      const result = await client.accounts.recheck({
         outdated: true,
         ...(partition ? { partition } : {}),
       });

@@ -2,11 +2,7 @@ import type { Account, AccountCheck } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { dateTime, fieldLabel } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
-import {
-  type PermissionsUpdate,
-  type PermissionsVerify,
-  permissionUpgrades,
-} from '../lib/permission-upgrades.ts';
+import type { PermissionsUpdate, PermissionsVerify } from '../lib/permission-upgrades.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 import { ActionList, Alert, Button, Card, CopyButton, CopyValue, Spinner } from './ui.tsx';
@@ -196,12 +192,10 @@ function UpdatePanel({
   useEffect(() => {
     let current = true;
     setError(undefined);
-    permissionUpgrades(client)
-      .permissionsUpdate(account.id)
-      .then(
-        (next) => current && setUpdate(next),
-        (failure: unknown) => current && setError(describeError(failure)),
-      );
+    client.accounts.permissionsUpdate(account.id).then(
+      (next) => current && setUpdate(next),
+      (failure: unknown) => current && setError(describeError(failure)),
+    );
     return () => {
       current = false;
     };
@@ -220,7 +214,7 @@ function UpdatePanel({
     setVerifying(true);
     setVerifyError(undefined);
     try {
-      const result = await permissionUpgrades(client).permissionsVerify(account.id);
+      const result = await client.accounts.permissionsVerify(account.id);
       setVerified(result);
       onChecked(result.account, result.check, result.check.status === 'valid');
     } catch (failure) {
