@@ -48,7 +48,11 @@ import {
   SECRET_ACCESS_KEY_FIELD,
 } from './accounts-repository.ts';
 import { createExternalIdRotation } from './external-id-rotation.ts';
-import { permissionsAfterCheck, permissionsDecided } from './permission-findings.ts';
+import {
+  checkConfirmsCatalog,
+  permissionsAfterCheck,
+  permissionsDecided,
+} from './permission-findings.ts';
 import {
   type BundleChoice,
   diffGrants,
@@ -586,6 +590,31 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         const seen = permissionsAfterCheck(before.permissions, before.bundles, record.findings);
         const grantedAt = before.permissions.grantedAt;
         if (
+          before.permissions.outdatedSince !== null &&
+          checkConfirmsCatalog(
+            before.permissions.changes,
+            before.bundles,
+            wantedBundles(deps.catalog, before),
+            record.findings,
+          )
+        ) {
+          // "The next health check confirms it": the account holds what the catalog asks now, so
+          // that is its grant, proven by this check, and it is no longer outdated.
+          const granted = withVerification(
+            grantsOf(deps.catalog, before.bundles, principalOf(before.method)),
+            record.findings,
+            true,
+          );
+          await accounts.recordGrants(tenantId, before.id, { granted, at }, trx);
+          permissions = {
+            ...permissions,
+            granted,
+            grantedAt: at,
+            outdatedSince: null,
+            changes: [],
+            trimmed: [],
+          };
+        } else if (
           seen.changed &&
           (await accounts.setCheckedPermissions(tenantId, before.id, { ...seen, grantedAt }, trx))
         )

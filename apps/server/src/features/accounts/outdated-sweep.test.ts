@@ -564,6 +564,95 @@ describe.each(TEST_DIALECTS)(
 );
 
 /**
+ * "The next health check confirms it": a catalog that only adds an action the role already holds
+ * (its policy allows `ec2:*`) leaves the account outdated until a check shows it holds it; one whose
+ * role lacks the action stays outdated, and degraded, until its update is applied.
+ */
+describe.each(TEST_DIALECTS)('a check after a catalog that only adds actions on %s', (dialect) => {
+  let before: Harness;
+  let after: Harness;
+  const fake = createFakeAws();
+
+  beforeAll(async () => {
+    const actions = createIamDataActionIndex();
+    const text = fixture('catalog-v1.yaml');
+    const next = text.replace(
+      'actions: [ec2:DescribeInstances, ec2:RunInstances]',
+      'actions: [ec2:DescribeInstances, ec2:RunInstances, ec2:DescribeInstanceTopology]',
+    );
+    expect(next).not.toBe(text);
+    const v1 = await loadCatalog(text, { actions });
+    const v2 = await loadCatalog(next, { actions });
+    before = await createHarness(dialect, { catalog: v1, aws: fake.gateway });
+    after = await createHarness(
+      dialect,
+      { catalog: v2, aws: fake.gateway, envelope: before.deps.envelope },
+      { database: before.database },
+    );
+  });
+  afterAll(async () => {
+    await after?.close();
+    await before?.close();
+  });
+
+  it('clears outdated when the check finds the added action already held, and only then', async () => {
+    const tenant = await before.tenant();
+    const admin = (method: string, url: string, body?: unknown) =>
+      after.send(method, url, tenant.admin.headers, body);
+    const connect = async (name: string, accountId: string, allows: string[]) => {
+      const keys = fake.addUser('aws', accountId, name);
+      const created = await tenant.admin.request('POST', '/v1/accounts', {
+        method: 'access_keys',
+        name,
+        partition: 'aws',
+        bundles: ['nodes'],
+        ...keys,
+      });
+      expectStatus(created, 201);
+      fake.setPermissions(created.body.principalArn, { allows });
+      return created.body.id as string;
+    };
+    const broad = await connect('broad', '310987654331', ['ec2:*']);
+    const narrow = await connect('narrow', '310987654332', [
+      'ec2:DescribeInstances',
+      'ec2:RunInstances',
+    ]);
+
+    await after.services.outdatedSweep.run();
+    for (const id of [broad, narrow]) {
+      const account = (await admin('GET', `/v1/accounts/${id}`)).body;
+      expect(account.permissions).toMatchObject({
+        outdated: true,
+        changes: [{ bundle: 'nodes', add: ['ec2:DescribeInstanceTopology'], remove: [] }],
+      });
+    }
+
+    const broadCheck = await admin('POST', `/v1/accounts/${broad}/check`);
+    expectStatus(broadCheck, 200);
+    const confirmed = (await admin('GET', `/v1/accounts/${broad}`)).body;
+    expect(confirmed.status).toBe('valid');
+    expect(confirmed.permissions).toMatchObject({
+      outdated: false,
+      outdatedSince: null,
+      changes: [],
+      grantedAt: broadCheck.body.at,
+    });
+    // It stays so: the next start with the same catalog finds nothing to change.
+    await after.services.outdatedSweep.run();
+    expect((await admin('GET', `/v1/accounts/${broad}`)).body.permissions.outdated).toBe(false);
+
+    expectStatus(await admin('POST', `/v1/accounts/${narrow}/check`), 200);
+    const lacking = (await admin('GET', `/v1/accounts/${narrow}`)).body;
+    expect(lacking.status).toBe('degraded');
+    expect(lacking.permissions).toMatchObject({
+      outdated: true,
+      changes: [{ bundle: 'nodes', add: ['ec2:DescribeInstanceTopology'], remove: [] }],
+      trimmed: [],
+    });
+  });
+});
+
+/**
  * Rows whose stored JSON lost its shape (edited by hand, restored badly): the sweep goes past them
  * (and says so), and the list, the summary and the account itself still answer.
  */

@@ -1,5 +1,11 @@
 import { wildcardToRegExp } from '@onramp/core';
-import type { BundleFinding, Check, GrantedBundle, TrimmedBundle } from '../../domain/account.ts';
+import type {
+  BundleFinding,
+  Check,
+  GrantedBundle,
+  PermissionChange,
+  TrimmedBundle,
+} from '../../domain/account.ts';
 import type { ProblemFieldError } from '../../http/problems.ts';
 import { trimmedFrom } from './permission-grants.ts';
 
@@ -44,6 +50,28 @@ export function permissionsAfterCheck(
   }
   const changed = grantsChanged || JSON.stringify(trimmed) !== JSON.stringify(state.trimmed);
   return { granted, trimmed, changed };
+}
+
+/**
+ * Whether a decided check shows that an outdated account already holds everything the catalog now
+ * asks: the catalog only added actions (nothing to remove, no statement changed without an action
+ * added), only to bundles the account has and the check simulated, and the check found none missing.
+ * A role that allows `ec2:*` holds a new EC2 action before anyone updates it; its next check says so
+ * and the account is no longer outdated. Removals still need the update: a passing check cannot show
+ * that an action is gone.
+ */
+export function checkConfirmsCatalog(
+  changes: readonly PermissionChange[],
+  checkedBundles: readonly string[],
+  wantedBundles: readonly string[],
+  findings: readonly BundleFinding[],
+): boolean {
+  if (changes.length === 0) return false;
+  const checked = new Set(checkedBundles);
+  if (wantedBundles.length !== checked.size || wantedBundles.some((b) => !checked.has(b)))
+    return false;
+  if (findings.some((f) => f.missing.length || f.deniedByScp.length)) return false;
+  return changes.every((c) => c.remove.length === 0 && c.add.length > 0 && checked.has(c.bundle));
 }
 
 /**

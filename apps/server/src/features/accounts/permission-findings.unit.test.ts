@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BundleFinding, Check, GrantedBundle } from '../../domain/account.ts';
 import {
+  checkConfirmsCatalog,
   explainCheck,
   explainMissing,
   permissionsAfterCheck,
@@ -141,5 +142,27 @@ describe('permission findings', () => {
     expect(out.checks[0]).toEqual(checks[0]);
     expect(out.checks[1]?.detail).toBe(`Some actions are not allowed. ${out.errors[0]?.message}`);
     expect(out.checks[1]?.detail).toContain('(trimmed)');
+  });
+
+  it('lets a passing check confirm a catalog that only added actions to the bundles it checked', () => {
+    const add = { bundle: 'nodes', add: ['ec2:DescribeInstanceTopology'], remove: [] };
+    const clean: BundleFinding[] = [];
+    expect(checkConfirmsCatalog([add], ['nodes'], ['nodes'], clean)).toBe(true);
+    // Nothing outdated, nothing to confirm.
+    expect(checkConfirmsCatalog([], ['nodes'], ['nodes'], clean)).toBe(false);
+    // A removal cannot be seen by a check that passes.
+    expect(
+      checkConfirmsCatalog([{ ...add, remove: ['ec2:RunInstances'] }], ['nodes'], ['nodes'], clean),
+    ).toBe(false);
+    // Statements changed with no action added (resources, conditions): only the update applies them.
+    expect(
+      checkConfirmsCatalog([{ bundle: 'nodes', add: [], remove: [] }], ['nodes'], ['nodes'], clean),
+    ).toBe(false);
+    // A bundle the account should have now (a new default) was not checked.
+    expect(checkConfirmsCatalog([add], ['nodes'], ['nodes', 'reports'], clean)).toBe(false);
+    // The check found something missing.
+    expect(
+      checkConfirmsCatalog([add], ['nodes'], ['nodes'], [finding('nodes', ['ec2:RunInstances'])]),
+    ).toBe(false);
   });
 });
