@@ -296,6 +296,17 @@ export function Spinner({ label = 'Loading…' }: { label?: string }) {
 }
 
 /** A modal dialog: focus moves into it, Escape closes it, focus returns where it was. */
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** Open modals, innermost last: only the innermost one answers Tab and Escape. */
+const openModals: HTMLElement[] = [];
+
+/**
+ * A dialog that holds the keyboard while open, as aria-modal promises: Tab and Shift+Tab wrap
+ * within it, and Escape closes it wherever focus is. Focus starts on its first control (forms
+ * put the safe choice first) and goes back to the opener on close.
+ */
 export function Modal({
   title,
   onClose,
@@ -307,11 +318,46 @@ export function Modal({
 }) {
   const id = useId();
   const ref = useRef<HTMLDivElement>(null);
+  // The latest onClose, so the document listener is added once and still calls the current one.
+  const close = useRef(onClose);
+  close.current = onClose;
   useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
     const previous = document.activeElement as HTMLElement | null;
-    const first = ref.current?.querySelector<HTMLElement>('input, button, textarea, select');
-    first?.focus();
-    return () => previous?.focus?.();
+    dialog.querySelector<HTMLElement>('input, button, textarea, select')?.focus();
+    openModals.push(dialog);
+    const onKey = (event: KeyboardEvent) => {
+      if (openModals[openModals.length - 1] !== dialog) return;
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        close.current();
+        return;
+      }
+      if (event.key !== 'Tab') return;
+      const controls = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)];
+      const first = controls[0];
+      const last = controls[controls.length - 1];
+      if (!first || !last) {
+        event.preventDefault();
+        return;
+      }
+      const active = document.activeElement;
+      const inside = active instanceof Node && dialog.contains(active);
+      if (event.shiftKey && (!inside || active === first)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (!inside || active === last)) {
+        event.preventDefault();
+        first.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      openModals.splice(openModals.indexOf(dialog), 1);
+      previous?.focus?.();
+    };
   }, []);
   return (
     <div className="modal-backdrop">
@@ -321,9 +367,6 @@ export function Modal({
         role="dialog"
         aria-modal="true"
         aria-labelledby={`${id}-title`}
-        onKeyDown={(event) => {
-          if (event.key === 'Escape') onClose();
-        }}
       >
         <h2 id={`${id}-title`} className="modal-title">
           {title}

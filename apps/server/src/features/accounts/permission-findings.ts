@@ -131,7 +131,7 @@ export function explainMissing(
 
 /**
  * The check as recorded, told apart by cause: its errors (explainMissing), and the permissions step's
- * detail, which repeats the errors' messages, with the same messages.
+ * detail with the same messages where it repeats them (checks recorded before it became a summary).
  */
 export function explainCheck(
   check: { errors: readonly ProblemFieldError[]; checks: readonly Check[] },

@@ -505,6 +505,9 @@ describe.each(TEST_DIALECTS)(
         expect(update.body.steps.length).toBeGreaterThanOrEqual(update.body.policies.length + 1);
         for (const policy of update.body.policies)
           expect(policy.name.startsWith(`${role.connection.roleName}-`)).toBe(true);
+        // The last step names the button as the console labels it.
+        expect(update.body.steps.at(-1)).toMatchObject({ title: 'Verify' });
+        expect(update.body.steps.at(-1).detail).toContain('“I’ve applied it — verify”');
         applyPolicies(aws, partition, role.accountId, role.roleArn, update.body.policies);
         const verified = await later(admin).request(
           'POST',

@@ -145,7 +145,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
   const verifyStep = {
     title: 'Verify',
     detail:
-      'Ask Onramp to verify the account (Verify on the account page, or POST /v1/accounts/:id/permissions/verify). It checks the permissions with AWS and, when they pass, records them and marks the account valid.',
+      'Ask Onramp to verify the account (“I’ve applied it — verify” in the account’s Update permissions panel, or POST /v1/accounts/:id/permissions/verify). It checks the permissions with AWS and, when they pass, records them and marks the account valid.',
   };
 
   /**

@@ -593,15 +593,25 @@ function permissionOutcomeStep(
       value: outcome,
     };
   }
+  // A summary: the errors name each feature's actions, and a paragraph of every name would bury them.
+  const lacking = outcome.findings.filter((f) => f.missing.length || f.deniedByScp.length);
+  const actions = new Set(lacking.flatMap((f) => [...f.missing, ...f.deniedByScp])).size;
+  const features =
+    lacking.length === 1 ? '1 feature lacks' : `${count(lacking.length)} features lack`;
   return {
     status: 'failed',
-    detail: `Some actions of the chosen bundles are not allowed (${how}). ${errors.map((e) => e.message).join(' ')}`,
+    detail: `Some actions of the chosen bundles are not allowed (${how}): ${features} ${count(actions)} action${actions === 1 ? '' : 's'} in all; each is listed with its feature.`,
     errors,
   };
 }
 
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A number as people read it: 1,433. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** A message names the first actions; the full list is in the result's findings. */

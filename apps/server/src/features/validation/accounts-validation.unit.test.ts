@@ -115,6 +115,24 @@ describe('the validation pipeline', () => {
     expect(report.status).toBe('degraded');
     expect(report.findings.length).toBeGreaterThan(0);
     expect(report.findings[0]?.missing.length).toBeGreaterThan(0);
+    // The step's detail is a summary; each feature's actions are in its own error, not a wall of names.
+    const lacking = report.findings.filter((f) => f.missing.length || f.deniedByScp.length);
+    const total = new Set(lacking.flatMap((f) => [...f.missing, ...f.deniedByScp])).size;
+    expect(lacking.length).toBeGreaterThan(1);
+    expect(total).toBeGreaterThan(1000);
+    const detail = report.checks.find((c) => c.name === 'permissions')?.detail;
+    expect(detail).toBe(
+      `Some actions of the chosen bundles are not allowed (simulated with iam:SimulatePrincipalPolicy): ${lacking.length} features lack ${total.toLocaleString('en-US')} actions in all; each is listed with its feature.`,
+    );
+    const first = lacking[0];
+    expect(detail).not.toContain(first?.missing[0]);
+    expect(report.errors).toContainEqual(
+      expect.objectContaining({
+        field: `permissions.${first?.bundleId}`,
+        code: 'missing_actions',
+        message: expect.stringContaining(first?.missing[0] ?? '?'),
+      }),
+    );
   });
 
   it('refuses credentials of another AWS account when replacing', async () => {
