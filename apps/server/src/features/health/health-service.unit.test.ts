@@ -198,4 +198,42 @@ describe('health service', () => {
     expect(soon(0.5)).toBe(7.5 * MINUTE);
     expect(soon(1)).toBe(15 * MINUTE);
   });
+
+  it('reads the extra permissions on a check a person asked for; the schedule only refreshes a week-old reading', async () => {
+    const { account, roleArn } = await w.connectRole();
+    const health = service();
+    const reads = () =>
+      w.aws.calls.filter((c) => c.op === 'readPrincipalPolicies' && c.target === roleArn).length;
+    const atConnect = reads();
+    expect(atConnect).toBe(1);
+
+    // Within the week: the schedule leaves the reading as it is.
+    w.time.now = new Date(w.time.now.getTime() + 6 * 24 * 3600_000);
+    await health.check(w.caller.tenantId, account.id, 'schedule');
+    expect(reads()).toBe(atConnect);
+    // A person's check reads again.
+    await health.check(w.caller.tenantId, account.id, 'manual');
+    expect(reads()).toBe(atConnect + 1);
+    // A week after that reading, the schedule refreshes it.
+    w.time.now = new Date(w.time.now.getTime() + 7 * 24 * 3600_000);
+    await health.check(w.caller.tenantId, account.id, 'schedule');
+    expect(reads()).toBe(atConnect + 2);
+  });
+
+  it('never makes the schedule read extra permissions for an account that has no reading yet', async () => {
+    const { account, roleArn } = await w.connectRole();
+    // As an account connected before extra permissions were read: no reading in its status.
+    await w.deps.db
+      .updateTable('accounts')
+      .set({ status_detail: JSON.stringify({ checks: [], errors: [], findings: [] }) })
+      .where('id', '=', account.id)
+      .execute();
+    const before = w.aws.calls.length;
+    await service().check(w.caller.tenantId, account.id, 'schedule');
+    expect(
+      w.aws.calls
+        .slice(before)
+        .filter((c) => c.op === 'readPrincipalPolicies' && c.target === roleArn),
+    ).toEqual([]);
+  });
 });
