@@ -57,3 +57,44 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
+
+export interface Person {
+  name: string;
+  email: string;
+  password: string;
+}
+
+/**
+ * The first minutes of a new install, as its people click them: the operator admin made with the
+ * set-up token the server printed, a tenant "Acme Corp" with its first admin, and that admin signed
+ * in. Waits for the sign-in page before typing: until it is up, 'Email' also matches the operator
+ * page's "First admin's email".
+ */
+export async function setUpOperatorAndTenant(
+  page: Page,
+  server: { url: string; output(): string },
+  people: { operator: Person; admin: Person },
+): Promise<void> {
+  const token = /(setup_[A-Za-z0-9_-]+)/.exec(server.output())?.[1];
+  if (!token) throw new Error(`the server printed no set-up token:\n${server.output()}`);
+  await page.goto(server.url);
+  await page.getByRole('link', { name: 'Set up the operator admin' }).click();
+  await page.getByLabel('Set-up token').fill(token);
+  await page.getByLabel('Your name').fill(people.operator.name);
+  await page.getByLabel('Email').fill(people.operator.email);
+  await page.getByLabel('Password').fill(people.operator.password);
+  await page.getByRole('button', { name: 'Create the operator admin' }).click();
+  await page.getByRole('heading', { name: 'Operator' }).waitFor();
+  await page.getByLabel('Tenant name').fill('Acme Corp');
+  await page.getByLabel("First admin's name").fill(people.admin.name);
+  await page.getByLabel("First admin's email").fill(people.admin.email);
+  await page.getByLabel("First admin's password").fill(people.admin.password);
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await page.getByRole('cell', { name: /Acme Corp/ }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email').fill(people.admin.email);
+  await page.getByLabel('Password').fill(people.admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}

@@ -13,7 +13,7 @@ import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { createConnectedRole, createHub, hubEnvironment } from '@onramp/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole, launchBrowser, screenshot } from './browser.ts';
+import { buildConsole, launchBrowser, screenshot, setUpOperatorAndTenant } from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 
 const CUSTOMER = '444455556666';
@@ -82,28 +82,7 @@ describe('save as degraded at connect, then fix it, in chromium', () => {
     async () => {
       expect(lacking, 'the default catalog has default bundles in aws').toBeDefined();
       expect(defaults.length).toBeGreaterThan(1);
-      const token = /(setup_[A-Za-z0-9_-]+)/.exec(server.output())?.[1];
-      expect(token, server.output()).toBeDefined();
-      await page.goto(server.url);
-      await page.getByRole('link', { name: 'Set up the operator admin' }).click();
-      await page.getByLabel('Set-up token').fill(token ?? '');
-      await page.getByLabel('Your name').fill(OPERATOR.name);
-      await page.getByLabel('Email').fill(OPERATOR.email);
-      await page.getByLabel('Password').fill(OPERATOR.password);
-      await page.getByRole('button', { name: 'Create the operator admin' }).click();
-      await page.getByRole('heading', { name: 'Operator' }).waitFor();
-      await page.getByLabel('Tenant name').fill('Acme Corp');
-      await page.getByLabel("First admin's name").fill(ADMIN.name);
-      await page.getByLabel("First admin's email").fill(ADMIN.email);
-      await page.getByLabel("First admin's password").fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Create tenant' }).click();
-      await page.getByRole('cell', { name: /Acme Corp/ }).waitFor();
-      await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByLabel('Password').fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      await setUpOperatorAndTenant(page, server, { operator: OPERATOR, admin: ADMIN });
     },
     STEP_TIMEOUT,
   );
