@@ -86,6 +86,9 @@ export function createHealthScheduler(
         claim.requested ?? 'schedule',
         {
           beforeAws: (partition) => bucketOf(partition).take(),
+          // A re-check of a whole filter runs here too: paced, and reading policies as the
+          // schedule does, not once per account of the fleet.
+          fromSchedule: true,
         },
       );
       if (!result) return false;

@@ -67,10 +67,11 @@ const EXTRA_READ_EVERY_MS = 7 * 24 * 3600_000;
 
 /**
  * Whether a check also reads the principal's policies for extra permissions: one a person asked for
- * or a change started always. The schedule only refreshes a reading older than a week: each read
- * costs a few IAM calls per policy, and reading a whole fleet that has none yet (accounts connected
- * before extra permissions were read) on its first scheduled sweep made that sweep half as slow
- * again (`npm run bench`, 10,000 accounts: 53.9 s against 36.7 s). A person's check gives one.
+ * about one account, or a change started, always. The schedule (and a fleet re-check it runs) only
+ * refreshes a reading older than a week: each read costs a few IAM calls per policy, and reading a
+ * whole fleet that has none yet (accounts connected before extra permissions were read) on its
+ * first scheduled sweep made that sweep half as slow again (`npm run bench`, 10,000 accounts:
+ * 53.9 s against 36.7 s). A person's check of the account gives one.
  */
 function readsExtra(account: Account, trigger: CheckTrigger, now: Date): boolean {
   if (trigger !== 'schedule') return true;
@@ -239,6 +240,11 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
       beforeAws?: (partition: PartitionId) => Promise<void>;
       /** The client went away: the AWS calls are cut and nothing is recorded. */
       signal?: AbortSignal;
+      /**
+       * Run by the scheduler (a scheduled check, or one queued by a fleet re-check): extra
+       * permissions are read only to refresh an old reading, as for the schedule.
+       */
+      fromSchedule?: boolean;
     } = {},
   ): Promise<CheckOutcome | undefined> {
     // The newest check recorded before this one starts: one recorded while AWS is asked (a verify,
@@ -260,7 +266,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     const outcome = await validate(
       externalId ? { ...before, externalId } : before,
       options.signal,
-      readsExtra(before, trigger, deps.clock()),
+      readsExtra(before, options.fromSchedule ? 'schedule' : trigger, deps.clock()),
     );
     if (options.signal?.aborted)
       throw new AppError('upstream_unavailable', 'The check was cancelled; nothing was recorded.');

@@ -220,7 +220,7 @@ describe('health service', () => {
     expect(reads()).toBe(atConnect + 2);
   });
 
-  it('never makes the schedule read extra permissions for an account that has no reading yet', async () => {
+  it('never makes the schedule or a fleet re-check read extra permissions for an account that has no reading yet', async () => {
     const { account, roleArn } = await w.connectRole();
     // As an account connected before extra permissions were read: no reading in its status.
     await w.deps.db
@@ -230,6 +230,8 @@ describe('health service', () => {
       .execute();
     const before = w.aws.calls.length;
     await service().check(w.caller.tenantId, account.id, 'schedule');
+    // Nor a fleet re-check, which the scheduler runs as `manual`.
+    await service().check(w.caller.tenantId, account.id, 'manual', { fromSchedule: true });
     expect(
       w.aws.calls
         .slice(before)
