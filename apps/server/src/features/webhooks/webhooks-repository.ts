@@ -163,19 +163,7 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
       return Number(row?.n ?? 0);
     },
 
-    /** The enabled endpoints that hear a tenant's events: the tenant's own and the operator's. */
-    async listListeners(tenantId: string, executor: Kysely<Database>): Promise<WebhookEndpoint[]> {
-      const rows = await executor
-        .selectFrom('webhook_endpoints')
-        .selectAll()
-        .where('enabled', '=', 1)
-        .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('tenant_id', 'is', null)]))
-        .orderBy('id', 'asc')
-        .execute();
-      return rows.map(toEndpoint);
-    },
-
-    /** The enabled endpoints that hear any of these tenants' events (listListeners for many). */
+    /** The enabled endpoints that hear these tenants' events (theirs and the operator's). */
     async listListenersOf(
       tenantIds: readonly string[],
       executor: Kysely<Database>,

@@ -272,6 +272,47 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     return (await repo.findDelivery(delivery.id)) ?? delivery;
   }
 
+  /**
+   * Records many events at once (a catalog change that makes thousands of accounts outdated): the
+   * listeners of all their tenants in one read, the deliveries in a few inserts, in the caller's
+   * transaction as `publish` does. Returns the number of deliveries.
+   */
+  async function publishAll(
+    events: readonly (WebhookEvent | SerialisedWebhookEvent)[],
+    executor: Kysely<Database>,
+  ): Promise<number> {
+    if (events.length === 0) return 0;
+    const endpoints = await repo.listListenersOf(
+      [...new Set(events.map((e) => e.tenantId))],
+      executor,
+    );
+    const at = now();
+    const rows: WebhookDeliveriesTable[] = [];
+    for (const event of events) {
+      const listeners = endpoints.filter(
+        (e) =>
+          (e.tenantId === null || e.tenantId === event.tenantId) && e.events.includes(event.type),
+      );
+      if (listeners.length === 0) continue;
+      const eventId = newId('event');
+      // The same text either way: JSON.stringify writes the keys in this order.
+      const payload =
+        'dataJson' in event
+          ? `{"id":${JSON.stringify(eventId)},"type":${JSON.stringify(event.type)},"createdAt":${JSON.stringify(at)},"tenantId":${JSON.stringify(event.tenantId)},"data":${event.dataJson}}`
+          : JSON.stringify({
+              id: eventId,
+              type: event.type,
+              createdAt: at,
+              tenantId: event.tenantId,
+              data: event.data,
+            });
+      for (const endpoint of listeners)
+        rows.push(deliveryRow(endpoint, eventId, event.type, payload, at));
+    }
+    await repo.insertDeliveries(rows, executor);
+    return rows.length;
+  }
+
   return {
     guard,
 
@@ -513,67 +554,11 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
      * own and the operator's). Call it with the transaction of the change it reports, so an event is
      * recorded if and only if the change is.
      */
-    async publish(event: WebhookEvent, executor: Kysely<Database>): Promise<number> {
-      const listeners = (await repo.listListeners(event.tenantId, executor)).filter((e) =>
-        e.events.includes(event.type),
-      );
-      if (listeners.length === 0) return 0;
-      const at = now();
-      const eventId = newId('event');
-      const payload = JSON.stringify({
-        id: eventId,
-        type: event.type,
-        createdAt: at,
-        tenantId: event.tenantId,
-        data: event.data,
-      });
-      await repo.insertDeliveries(
-        listeners.map((endpoint) => deliveryRow(endpoint, eventId, event.type, payload, at)),
-        executor,
-      );
-      return listeners.length;
+    publish(event: WebhookEvent, executor: Kysely<Database>): Promise<number> {
+      return publishAll([event], executor);
     },
 
-    /**
-     * Records many events at once (a catalog change that makes thousands of accounts outdated): the
-     * listeners of all their tenants in one read, the deliveries in a few inserts, in the caller's
-     * transaction as `publish` does. Returns the number of deliveries.
-     */
-    async publishAll(
-      events: readonly (WebhookEvent | SerialisedWebhookEvent)[],
-      executor: Kysely<Database>,
-    ): Promise<number> {
-      if (events.length === 0) return 0;
-      const endpoints = await repo.listListenersOf(
-        [...new Set(events.map((e) => e.tenantId))],
-        executor,
-      );
-      const at = now();
-      const rows: WebhookDeliveriesTable[] = [];
-      for (const event of events) {
-        const listeners = endpoints.filter(
-          (e) =>
-            (e.tenantId === null || e.tenantId === event.tenantId) && e.events.includes(event.type),
-        );
-        if (listeners.length === 0) continue;
-        const eventId = newId('event');
-        // The same text either way: JSON.stringify writes the keys in this order.
-        const payload =
-          'dataJson' in event
-            ? `{"id":${JSON.stringify(eventId)},"type":${JSON.stringify(event.type)},"createdAt":${JSON.stringify(at)},"tenantId":${JSON.stringify(event.tenantId)},"data":${event.dataJson}}`
-            : JSON.stringify({
-                id: eventId,
-                type: event.type,
-                createdAt: at,
-                tenantId: event.tenantId,
-                data: event.data,
-              });
-        for (const endpoint of listeners)
-          rows.push(deliveryRow(endpoint, eventId, event.type, payload, at));
-      }
-      await repo.insertDeliveries(rows, executor);
-      return rows.length;
-    },
+    publishAll,
 
     /**
      * Drops replaced secrets whose grace period is over from endpoints that have had no delivery
