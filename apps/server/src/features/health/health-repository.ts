@@ -19,7 +19,7 @@ export interface ScheduleClaim {
 
 /** Which of a tenant's accounts a requested re-check selects (at least one is given). */
 export interface RecheckFilter {
-  outdated?: boolean | undefined;
+  outdated?: true | undefined;
   status?: AccountStatus | undefined;
   partition?: string | undefined;
 }

@@ -11,6 +11,7 @@ import type { AuditLog } from '../../ports/audit-log.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { explainCheck, permissionsDecided } from '../accounts/permission-findings.ts';
+import { principalOf } from '../accounts/permission-grants.ts';
 import {
   type ValidationDeps,
   type ValidationReport,
@@ -290,7 +291,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
               outcome.report,
               current.permissions.granted,
               judged.findings,
-              current.method === 'role' ? 'role' : 'user',
+              principalOf(current.method),
             )
           : 'report' in outcome
             ? outcome.report

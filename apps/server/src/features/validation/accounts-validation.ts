@@ -16,6 +16,7 @@ import {
   type CallerIdentity,
 } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
+import { principalOf } from '../accounts/permission-grants.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
 import { askAws, faultError, refusalError } from './aws-refusals.ts';
@@ -230,7 +231,7 @@ async function runValidation(
         who.principalArn,
         { signal },
       );
-      extra = extraPermissions(policies, chosen.bundles, input.method === 'role' ? 'role' : 'user');
+      extra = extraPermissions(policies, chosen.bundles, principalOf(input.method));
     } catch {
       extra = undefined;
     }
@@ -280,7 +281,7 @@ async function runValidation(
       } else answered = true;
       // Kept whatever the step's verdict: a failed check still says which actions are missing.
       outcome = result.value;
-      return permissionOutcomeStep(result.value, input.method === 'role' ? 'role' : 'user');
+      return permissionOutcomeStep(result.value, principalOf(input.method));
     });
 
   if (input.method === 'access_keys') {
