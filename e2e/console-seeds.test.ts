@@ -102,7 +102,7 @@ describe('the seeds in the console: console role and dedicated user', () => {
       accountId: CUSTOMER_ACCOUNT,
       roleName: connection.roleName,
       hubArn: hubArn.aws ?? '',
-      externalId: connection.externalId,
+      externalId: connection.externalId ?? '',
       bundles: 'default',
     });
     roleArn = role.arn;

@@ -17,7 +17,14 @@ export const GRANTABLE_SCOPES: Record<
   tenant_admin: ['accounts:read', 'accounts:write', 'admin'],
   tenant_viewer: [],
 };
-export const methodSchema = z.enum(['role', 'access_keys']);
+/**
+ * How Onramp reaches an account: `role` (a role trusting the operator's hub principal with an external
+ * ID), `oidc_role` (a keyless role trusting Onramp's own OpenID Connect issuer through
+ * sts:AssumeRoleWithWebIdentity), or `access_keys` (an IAM user's keys).
+ */
+export const methodSchema = z.enum(['role', 'oidc_role', 'access_keys']);
+/** The methods a connection (a role set-up) can use. */
+export const roleMethodSchema = z.enum(['role', 'oidc_role']);
 
 const email = z
   .email()

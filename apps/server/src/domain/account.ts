@@ -6,8 +6,11 @@ import type { ProblemFieldError } from '../http/problems.ts';
  * repository, so a feature can name an account without importing another feature's storage.
  */
 
-/** How Onramp reaches the account: a role it assumes with an external ID, or an IAM user's keys. */
-export type AccountMethod = 'role' | 'access_keys';
+/**
+ * How Onramp reaches the account: a role it assumes with an external ID from the hub, a keyless role
+ * it assumes with a token of its own OpenID Connect issuer, or an IAM user's keys.
+ */
+export type AccountMethod = 'role' | 'oidc_role' | 'access_keys';
 export type AccountStatus = 'valid' | 'degraded' | 'invalid' | 'unverified';
 /** How a role reached Onramp: reported by the CloudFormation stack's call-back, or pasted by a person. */
 export type RoleOrigin = 'stack_callback' | 'pasted_arn';

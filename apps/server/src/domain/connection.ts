@@ -4,6 +4,9 @@ import type { PartitionId } from '@onramp/core';
 export const SETUP_METHODS = ['quick_create', 'cloudformation', 'terraform', 'manual'] as const;
 export type SetupMethod = (typeof SETUP_METHODS)[number];
 
+/** How a connection's role trusts Onramp: the hub principal and an external ID, or Onramp's OIDC issuer. */
+export type RoleMethod = 'role' | 'oidc_role';
+
 /** A role set-up: what the tenant deploys in AWS (selection, role name, external ID) before it is an account. */
 export interface Connection {
   id: string;
@@ -11,6 +14,8 @@ export interface Connection {
   name: string;
   description: string;
   partition: PartitionId;
+  /** `oidc_role`: a keyless role; its `externalId` is kept (unused) so the column stays uniform. */
+  method: RoleMethod;
   bundles: string[];
   regions: string[];
   externalId: string;

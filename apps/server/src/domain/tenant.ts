@@ -2,7 +2,7 @@
 export interface TenantLimits {
   maxAccounts?: number;
   partitions?: ('aws' | 'aws-us-gov' | 'aws-cn')[];
-  methods?: ('role' | 'access_keys')[];
+  methods?: ('role' | 'oidc_role' | 'access_keys')[];
   /** These replace the server's caps (features/tenants/collection-caps.ts) for this tenant. */
   maxPendingConnections?: number;
   maxWebhooks?: number;

@@ -45,7 +45,7 @@ export function CreateRole({
         <div>
           <dt>External ID</dt>
           <dd>
-            <CopyValue value={connection.externalId} />
+            <CopyValue value={connection.externalId ?? ''} />
           </dd>
         </div>
         {connection.previousExternalId ? (

@@ -21,7 +21,11 @@ export function dateTime(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-export const METHOD_LABELS = { role: 'IAM role', access_keys: 'Access keys' } as const;
+export const METHOD_LABELS = {
+  role: 'IAM role',
+  oidc_role: 'Keyless IAM role',
+  access_keys: 'Access keys',
+} as const;
 
 export const PARTITION_LABELS: Record<string, string> = {
   aws: 'AWS',

@@ -555,7 +555,8 @@ export function AddAccountWizard({
                           partition: o.partition,
                           method: o.methods.includes(details.method)
                             ? details.method
-                            : (o.methods[0] ?? 'access_keys'),
+                            : ((o.methods.find((m) => m !== 'oidc_role') as Method | undefined) ??
+                              'access_keys'),
                         })
                       }
                     />

@@ -20,6 +20,7 @@ import { connectionLifecycle } from './migrations/0007_connection_lifecycle.ts';
 import { accountIdentityIndex } from './migrations/0010_account_identity_index.ts';
 import { permissionGrants } from './migrations/0011_permission_grants.ts';
 import { requestedChecks } from './migrations/0012_requested_checks.ts';
+import { keylessRoles } from './migrations/0013_keyless_roles.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -154,6 +155,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0010_account_identity_index': accountIdentityIndex(dialect),
     '0011_permission_grants': permissionGrants(dialect),
     '0012_requested_checks': requestedChecks(dialect),
+    '0013_keyless_roles': keylessRoles(dialect),
   };
 }
 

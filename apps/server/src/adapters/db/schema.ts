@@ -23,12 +23,13 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   password_resets: PasswordResetsTable;
+  oidc_signing_keys: OidcSigningKeysTable;
 }
 
 export interface TenantsTable {
   id: string;
   name: string;
-  /** JSON: { maxAccounts?: number, partitions?: PartitionId[], methods?: ('role' | 'access_keys')[] } */
+  /** JSON: { maxAccounts?: number, partitions?: PartitionId[], methods?: ('role' | 'oidc_role' | 'access_keys')[] } */
   limits: string;
   created_at: string;
   updated_at: string;
@@ -94,6 +95,28 @@ export interface ConnectionsTable {
   previous_external_id_until: string | null;
   /** How the tenant chose to create the role: quick_create | cloudformation | terraform | manual. */
   setup_method: string | null;
+  /** How the role trusts Onramp: `role` (hub principal and external ID) or `oidc_role` (0013). */
+  method: 'role' | 'oidc_role';
+}
+
+/** The OpenID Connect issuer's signing keys (0013); each private key is sealed in `secrets`. */
+export interface OidcSigningKeysTable {
+  kid: string;
+  /** Unique: two replicas rotating at once insert one key between them. */
+  generation: number;
+  algorithm: 'ES256' | 'RS256';
+  /** JSON: the public JWK as the JWKS publishes it (with kid, alg, use). */
+  public_jwk: string;
+  /** Published in the JWKS from then on. */
+  created_at: string;
+  /** Signs tokens from then (the previous key signs until this). */
+  signs_from: string;
+  /** When the next key began signing; null while this one is the newest. */
+  retired_at: string | null;
+  /** When it leaves the JWKS: retired_at plus the longest token lifetime and clock skew. */
+  unpublish_at: string | null;
+  /** The user or token that asked for it; null for the schedule and the first key. */
+  created_by: string | null;
 }
 
 export interface AccountsTable {

@@ -29,7 +29,7 @@ export async function registerAccountsRoutes(
         ? await deps.accounts.noticesFor(tenantId, {
             awsAccountId: report.identity.accountId,
             credential:
-              body.method === 'role'
+              body.method !== 'access_keys'
                 ? { method: 'role', roleArn: body.roleArn }
                 : { method: 'access_keys', accessKeyId: body.accessKeyId },
           })

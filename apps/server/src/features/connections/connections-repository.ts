@@ -1,7 +1,7 @@
 import type { PartitionId } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { ConnectionsTable, Database } from '../../adapters/db/schema.ts';
-import type { Connection, SetupMethod } from '../../domain/connection.ts';
+import type { Connection, RoleMethod, SetupMethod } from '../../domain/connection.ts';
 import { newId } from '../../ids.ts';
 
 /** What a PATCH of a pending connection may change; never the external ID. */
@@ -24,6 +24,8 @@ export interface NewConnection {
   regions: string[];
   externalId: string;
   roleName: string;
+  /** Default `role`. */
+  method?: RoleMethod;
 }
 
 function toConnection(row: ConnectionsTable): Connection {
@@ -44,6 +46,7 @@ function toConnection(row: ConnectionsTable): Connection {
     previousExternalId: row.previous_external_id,
     previousExternalIdUntil: row.previous_external_id_until,
     setupMethod: (row.setup_method as SetupMethod | null) ?? null,
+    method: row.method === 'oidc_role' ? 'oidc_role' : 'role',
   };
 }
 
@@ -69,6 +72,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         regions: JSON.stringify(input.regions),
         external_id: input.externalId,
         role_name: input.roleName,
+        method: input.method ?? 'role',
         status: 'pending',
         account_id: null,
         created_at: now,
