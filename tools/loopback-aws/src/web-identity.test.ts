@@ -18,6 +18,7 @@ import {
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  deployStack,
   type LoopbackAws,
   type PartitionId,
   restoreLoopback,
@@ -576,6 +577,58 @@ describe('AssumeRoleWithWebIdentity', () => {
     await assume('aws', { WebIdentityToken: await mint() });
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
   });
+});
+
+describe('a keyless role deployed from a template', () => {
+  it.each(['aws', 'aws-us-gov', 'aws-cn'] as const)(
+    'works end to end in %s (provider and role from deployStack)',
+    async (partition) => {
+      const stack = deployStack(aws, {
+        partition,
+        accountId: CUSTOMER_ACCOUNT,
+        template: `
+Parameters:
+  ExistingOidcProviderArn: { Type: String, Default: "" }
+Conditions:
+  CreateOidcProvider: !Equals [!Ref ExistingOidcProviderArn, ""]
+Resources:
+  OidcProvider:
+    Type: AWS::IAM::OIDCProvider
+    Condition: CreateOidcProvider
+    Properties:
+      Url: ${ISSUER}
+      ClientIdList: [${AUDIENCE[partition]}]
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: OnrampKeyless
+      Path: /onramp/
+      MaxSessionDuration: 43200
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Federated: !If [CreateOidcProvider, !Ref OidcProvider, !Ref ExistingOidcProviderArn]
+            Action: sts:AssumeRoleWithWebIdentity
+            Condition:
+              StringEquals:
+                ${PREFIX}:aud: ${AUDIENCE[partition]}
+                ${PREFIX}:sub: ${SUBJECT}
+Outputs:
+  RoleArn: { Value: !GetAtt Role.Arn }
+`,
+      });
+      const out = await assume(partition, {
+        RoleArn: stack.outputs.RoleArn,
+        WebIdentityToken: await mint({ aud: AUDIENCE[partition] }),
+        DurationSeconds: 43200,
+      });
+      expect(out.AssumedRoleUser?.Arn).toBe(
+        `arn:${partition}:sts::${CUSTOMER_ACCOUNT}:assumed-role/OnrampKeyless/onramp-c1`,
+      );
+    },
+  );
 });
 
 describe('IAM OIDC providers', () => {
