@@ -409,6 +409,53 @@ describe('AssumeRoleWithWebIdentity', () => {
     expect(out.SubjectFromWebIdentityToken).toBe('tenant:t9:connection:c9');
   });
 
+  it('with azp, <issuer>:aud is the azp and <issuer>:oaud the aud claim, as AWS documents', async () => {
+    aws.createOidcProvider('aws', CUSTOMER_ACCOUNT, { url: ISSUER, clientIds: ['client-1'] });
+    aws.createRole('aws', CUSTOMER_ACCOUNT, {
+      roleName: 'OnrampKeyless',
+      path: '/onramp/',
+      trustPolicy: keylessTrust('aws', {
+        StringEquals: { [`${PREFIX}:aud`]: 'client-1', [`${PREFIX}:oaud`]: 'other-audience' },
+      }),
+    });
+    const out = await assume('aws', {
+      WebIdentityToken: await mint({ azp: 'client-1', aud: 'other-audience' }),
+    });
+    expect(out.Audience).toBe('client-1');
+    const wrong = await failure(
+      assume('aws', { WebIdentityToken: await mint({ azp: 'client-1', aud: 'another' }) }),
+    );
+    expect(wrong.name).toBe('AccessDenied');
+  });
+
+  it('a token with several audiences is accepted for the one the provider lists', async () => {
+    keylessRole('aws');
+    const out = await assume('aws', {
+      WebIdentityToken: await mint({ aud: ['https://elsewhere.example', 'sts.amazonaws.com'] }),
+    });
+    expect(out.Audience).toBe('sts.amazonaws.com');
+  });
+
+  it('refuses unsigned and HMAC tokens (alg none, HS256)', async () => {
+    keylessRole('aws');
+    const [, payload] = (await mint()).split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'k1' })).toString('base64url')}.${payload}.`;
+    expect((await failure(assume('aws', { WebIdentityToken: none }))).name).toBe(
+      'InvalidIdentityTokenException',
+    );
+    const hmac = await new SignJWT({
+      iss: ISSUER,
+      sub: SUBJECT,
+      aud: 'sts.amazonaws.com',
+      exp: Math.floor(Date.now() / 1000) + 300,
+    })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .sign(new TextEncoder().encode(JSON.stringify(key.jwk)));
+    expect((await failure(assume('aws', { WebIdentityToken: hmac }))).name).toBe(
+      'InvalidIdentityTokenException',
+    );
+  });
+
   it('evaluates StringLike on sub and refuses a trust policy of another provider', async () => {
     keylessRole('aws', { condition: { StringLike: { [`${PREFIX}:sub`]: 'tenant:t1:*' } } });
     await assume('aws', { WebIdentityToken: await mint() });
