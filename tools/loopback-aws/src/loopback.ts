@@ -110,7 +110,10 @@ export interface FaultFilter {
   action?: string;
   /** Any service but `issuer` when omitted: issuer fetches are hit only by faults that name it. */
   service?: Service;
-  /** Only requests signed for this partition; any partition when omitted. */
+  /**
+   * Only requests signed for this partition (an unsigned AssumeRoleWithWebIdentity and its issuer
+   * fetches: its role ARN's partition); any partition when omitted.
+   */
   partition?: PartitionId;
 }
 
