@@ -157,6 +157,8 @@ export function createOidcService(deps: OidcServiceDeps) {
   const privateKeys = new Map<string, Promise<CryptoKey>>();
   const lastPublished = new Map<string, string>();
   const lastResults = new Map<string, PublishResult>();
+  /** Once a key exists, it always will (keys are never deleted): no need to look again. */
+  let keysExist = false;
   /** Keys out of the JWKS whose private key this replica has already deleted. */
   const purged = new Set<string>();
 
@@ -164,6 +166,7 @@ export function createOidcService(deps: OidcServiceDeps) {
   async function load() {
     const now = deps.clock();
     const rows = await repository.list();
+    if (rows.length > 0) keysExist = true;
     const states = keyStates(rows, now, settings.tokenLifetimeMs);
     for (const s of states) {
       if (s.unrecorded && s.retiredAt && s.unpublishAt) {
@@ -208,15 +211,27 @@ export function createOidcService(deps: OidcServiceDeps) {
     return row;
   }
 
-  /** The first key, signing at once; of replicas starting together one inserts it, the others read it. */
+  /**
+   * The first key, signing at once. Of replicas starting together one inserts it and the others read
+   * it (the unique generation); within a process, requests arriving together wait for one attempt
+   * instead of each generating a key pair.
+   */
+  let firstKey: Promise<void> | undefined;
   async function ensureKey(): Promise<void> {
-    const rows = await repository.list();
-    if (rows.length > 0) return;
-    try {
-      await newKey(1, 0, null);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
+    if (keysExist) return;
+    firstKey ??= (async () => {
+      if ((await repository.list()).length === 0) {
+        try {
+          await newKey(1, 0, null);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+        }
+      }
+      keysExist = true;
+    })().finally(() => {
+      firstKey = undefined;
+    });
+    await firstKey;
   }
 
   async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
