@@ -468,7 +468,14 @@ export function createOidcService(deps: OidcServiceDeps) {
           ...(via ? { via } : {}),
         },
       });
-      await publish();
+      // The key is made and audited: a copy that cannot be written now (even for want of the
+      // database) is the rotation job's to retry, not a failure of the rotation.
+      await publish().catch((error: unknown) =>
+        deps.oidcLog?.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'publishing the OpenID Connect documents after a rotation failed; the job retries',
+        ),
+      );
       const view = (await service.keys()).find((k) => k.kid === created.kid);
       if (!view) throw new Error(`signing key ${created.kid} vanished after it was made`);
       return view;
