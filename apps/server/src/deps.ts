@@ -14,6 +14,7 @@ import type { HttpLimits } from './http/connection-limits.ts';
 import type { AwsGateway } from './ports/aws-gateway.ts';
 import type { HubIdentity } from './ports/hubs.ts';
 import type { TemplateStore } from './ports/template-store.ts';
+import type { WebIdentityIssuer } from './ports/web-identity.ts';
 
 /**
  * What the service graph is built from: the adapters main.ts (or a test harness) makes, and the
@@ -27,6 +28,8 @@ export interface AppDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   envelope: Envelope;
   aws: AwsGateway;
+  /** Onramp's OpenID Connect issuer: keyless roles (`oidc_role`) are assumed with its tokens. */
+  webIdentity?: WebIdentityIssuer;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   /** AWS's published action list: expands the bundles' wildcards for permission checks. */

@@ -356,5 +356,5 @@ function requireAttachmentBundle(catalog: Catalog, account: Account): void {
 }
 
 function identityOf(account: Account): string {
-  return account.method === 'role' ? 'role' : 'IAM user';
+  return account.method === 'access_keys' ? 'IAM user' : 'role';
 }

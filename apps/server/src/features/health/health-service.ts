@@ -176,7 +176,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     if (!input) {
       return {
         missing: {
-          field: account.method === 'role' ? 'roleArn' : 'secretAccessKey',
+          field: account.method === 'access_keys' ? 'secretAccessKey' : 'roleArn',
           code: 'credentials_missing',
           message: 'Onramp no longer has this account’s credentials.',
           hint: 'Replace the credentials (PUT /v1/accounts/:id/credentials).',
