@@ -30,7 +30,10 @@ export interface AppDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   envelope: Envelope;
   aws: AwsGateway;
-  /** Onramp's OpenID Connect issuer: keyless roles (`oidc_role`) are assumed with its tokens. */
+  /**
+   * A stand-in for Onramp's OpenID Connect issuer (tests with the fake AWS); absent, wiring.ts builds
+   * the real one from `oidc` and hands it to the features as `webIdentity`.
+   */
   webIdentity?: WebIdentityIssuer;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;

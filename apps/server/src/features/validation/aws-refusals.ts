@@ -1,3 +1,4 @@
+import { webIdentityConditions } from '@onramp/core';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { AwsProblem } from '../../ports/aws-gateway.ts';
 
@@ -102,12 +103,7 @@ export interface WebIdentityTrust {
  * can match.
  */
 export function webIdentityConditionText(trust: WebIdentityTrust): string {
-  return JSON.stringify({
-    StringEquals: {
-      [`${trust.conditionPrefix}:aud`]: trust.audience,
-      [`${trust.conditionPrefix}:sub`]: trust.subject,
-    },
-  });
+  return JSON.stringify(webIdentityConditions(trust));
 }
 
 /**
