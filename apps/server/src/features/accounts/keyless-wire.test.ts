@@ -5,7 +5,6 @@
  * any partition. Roles are created in the loopback with trust policies built by the core.
  */
 
-import type { AddressInfo } from 'node:net';
 import {
   buildWebIdentityTrustPolicy,
   type Catalog,
