@@ -299,7 +299,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     previousStatus?: Account['status'],
   ): Promise<void> {
     if (!deps.events) return;
-    const data = { account: toAccountResponse(account) };
+    const data = { account: toAccountResponse(account, deps.webIdentity) };
     await deps.events.publish({ tenantId: account.tenantId, type, data }, trx);
     if (previousStatus !== undefined && previousStatus !== account.status) {
       await deps.events.publish(

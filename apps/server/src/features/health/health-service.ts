@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { explainCheck, permissionsDecided } from '../accounts/permission-findings.ts';
@@ -96,6 +97,8 @@ export async function applyCheck(
     accounts: Pick<AccountsService, 'recordHealth'>;
     history: CheckHistory;
     events?: EventPublisher | undefined;
+    /** What a keyless role account's event shows it trusts. */
+    webIdentity?: WebIdentityIssuer | undefined;
   },
   trx: Kysely<Database>,
   tenantId: string,
@@ -116,7 +119,7 @@ export async function applyCheck(
         tenantId,
         type: 'account.health_changed',
         data: {
-          account: toAccountResponse(after),
+          account: toAccountResponse(after, deps.webIdentity),
           previousStatus: record.previousStatus,
           status: record.status,
           checkId: record.id,
