@@ -40,12 +40,16 @@ describe.each(TEST_DIALECTS)('keyless role accounts on %s', (dialect) => {
   });
 
   /** A pending keyless set-up (seeded: the connections routes are another feature's). */
-  const connectionOf = (tenant: TestTenant, method: 'role' | 'oidc_role' = 'oidc_role') =>
+  const connectionOf = (
+    tenant: TestTenant,
+    method: 'role' | 'oidc_role' = 'oidc_role',
+    bundles = h.deps.catalog.defaultBundles('aws').map((bundle) => bundle.id),
+  ) =>
     createConnectionsRepository(h.database.db, () => new Date()).create(tenant.id, {
       name: `Keyless ${++sequence}`,
       description: '',
       partition: 'aws',
-      bundles: h.deps.catalog.defaultBundles('aws').map((bundle) => bundle.id),
+      bundles,
       regions: [],
       externalId: `onramp-unused-external-id-${sequence}-000000000000`,
       roleName: `OnrampKeyless${sequence}`,
@@ -209,6 +213,23 @@ describe.each(TEST_DIALECTS)('keyless role accounts on %s', (dialect) => {
     expectStatus(link, 200);
     expect(link.body.url).toContain('SigninToken=');
     expect(h.aws.webIdentityInputs.at(-1)?.sessionName).toMatch(/^onramp-console-/);
+  });
+
+  it('lists and attaches IAM policies as the keyless role itself', async () => {
+    const connection = await connectionOf(a, 'oidc_role', ['nodes-ec2', 'iam-policy-attachment']);
+    const { roleArn } = keylessRole(a.id, connection.id);
+    const created = await a.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: connection.id,
+      roleArn,
+    });
+    expectStatus(created, 201);
+    const listed = await a.viewer.request(
+      'GET',
+      `/v1/accounts/${created.body.id}/iam-policies?scope=aws&limit=2`,
+    );
+    expectStatus(listed, 200);
+    expect(h.aws.webIdentityInputs.at(-1)?.sessionName).toBe('onramp-iam-policies');
   });
 
   it('replaces the role with another keyless one, and refuses another method on method', async () => {

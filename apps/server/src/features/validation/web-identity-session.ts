@@ -11,7 +11,7 @@ import type { WebIdentityTrust } from './aws-refusals.ts';
 
 /** What assuming a keyless role needs: the gateway and Onramp's issuer (absent: none configured). */
 export interface KeylessDeps {
-  aws: AwsGateway;
+  aws: Pick<AwsGateway, 'assumeRoleWithWebIdentity'>;
   webIdentity?: WebIdentityIssuer | undefined;
 }
 
