@@ -181,6 +181,44 @@ describe.each(TEST_DIALECTS)('keyless roles on the wire on %s', (dialect) => {
     expect(response.body.errors[0].hint).toContain(wanted);
   });
 
+  it('never lets another tenant connect a role that trusts this tenant’s connection', async () => {
+    const { response, roleArn } = await connect(a);
+    expectStatus(response, 201);
+    const theirs = await connectionOf(b);
+    const attempt = await b.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: theirs.id,
+      roleArn,
+    });
+    expectProblem(attempt, 422, 'roleArn');
+    expect(attempt.body.errors[0]).toMatchObject({ code: 'AccessDenied' });
+    // Nor with this tenant's connection id, which is not theirs to name.
+    const stolen = await b.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: response.body.connectionId,
+      roleArn,
+    });
+    expectProblem(stolen, 404, 'connectionId');
+  });
+
+  it('refuses the same role twice, and a role of another partition, as for external-ID roles', async () => {
+    const { response, roleArn } = await connect(a);
+    expectStatus(response, 201);
+    const again = await connectionOf(a);
+    const duplicate = await a.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: again.id,
+      roleArn,
+    });
+    expectProblem(duplicate, 409, 'roleArn');
+    const elsewhere = await a.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: again.id,
+      roleArn: roleArn.replace('arn:aws:', 'arn:aws-us-gov:'),
+    });
+    expectProblem(elsewhere, 422, 'roleArn');
+  });
+
   it('refuses a role pinned to another audience on roleArn', async () => {
     const { response } = await connect(a, {
       clientIds: ['sts.amazonaws.com', 'sts.amazonaws.com.cn'],
@@ -298,6 +336,15 @@ describe.each(TEST_DIALECTS)('keyless roles on the wire on %s', (dialect) => {
       {},
     );
     expectProblem(vend, 404);
+    // A vending token that has expired gets nothing either.
+    const expired = await a.token(['credentials:vend']);
+    await h.database.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', expired.tokenId)
+      .execute();
+    const late = await expired.request('POST', `/v1/accounts/${id}/credentials`, {});
+    expectProblem(late, 401);
   });
 
   it('runs 100 concurrent checks of one keyless account without corrupting it', async () => {
