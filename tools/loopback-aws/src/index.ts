@@ -13,6 +13,15 @@
  */
 
 export {
+  type DeployedCustomResource,
+  type DeployedFunction,
+  type DeployedResource,
+  type DeployedStack,
+  type DeployStackInput,
+  deployStack,
+  StackError,
+} from './cloudformation.ts';
+export {
   type AccessKeyInfo,
   type CallRecord,
   type CreateBucketOptions,

@@ -18,6 +18,7 @@ import {
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  deployStack,
   type LoopbackAws,
   type PartitionId,
   restoreLoopback,
@@ -408,6 +409,53 @@ describe('AssumeRoleWithWebIdentity', () => {
     expect(out.SubjectFromWebIdentityToken).toBe('tenant:t9:connection:c9');
   });
 
+  it('with azp, <issuer>:aud is the azp and <issuer>:oaud the aud claim, as AWS documents', async () => {
+    aws.createOidcProvider('aws', CUSTOMER_ACCOUNT, { url: ISSUER, clientIds: ['client-1'] });
+    aws.createRole('aws', CUSTOMER_ACCOUNT, {
+      roleName: 'OnrampKeyless',
+      path: '/onramp/',
+      trustPolicy: keylessTrust('aws', {
+        StringEquals: { [`${PREFIX}:aud`]: 'client-1', [`${PREFIX}:oaud`]: 'other-audience' },
+      }),
+    });
+    const out = await assume('aws', {
+      WebIdentityToken: await mint({ azp: 'client-1', aud: 'other-audience' }),
+    });
+    expect(out.Audience).toBe('client-1');
+    const wrong = await failure(
+      assume('aws', { WebIdentityToken: await mint({ azp: 'client-1', aud: 'another' }) }),
+    );
+    expect(wrong.name).toBe('AccessDenied');
+  });
+
+  it('a token with several audiences is accepted for the one the provider lists', async () => {
+    keylessRole('aws');
+    const out = await assume('aws', {
+      WebIdentityToken: await mint({ aud: ['https://elsewhere.example', 'sts.amazonaws.com'] }),
+    });
+    expect(out.Audience).toBe('sts.amazonaws.com');
+  });
+
+  it('refuses unsigned and HMAC tokens (alg none, HS256)', async () => {
+    keylessRole('aws');
+    const [, payload] = (await mint()).split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'k1' })).toString('base64url')}.${payload}.`;
+    expect((await failure(assume('aws', { WebIdentityToken: none }))).name).toBe(
+      'InvalidIdentityTokenException',
+    );
+    const hmac = await new SignJWT({
+      iss: ISSUER,
+      sub: SUBJECT,
+      aud: 'sts.amazonaws.com',
+      exp: Math.floor(Date.now() / 1000) + 300,
+    })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .sign(new TextEncoder().encode(JSON.stringify(key.jwk)));
+    expect((await failure(assume('aws', { WebIdentityToken: hmac }))).name).toBe(
+      'InvalidIdentityTokenException',
+    );
+  });
+
   it('evaluates StringLike on sub and refuses a trust policy of another provider', async () => {
     keylessRole('aws', { condition: { StringLike: { [`${PREFIX}:sub`]: 'tenant:t1:*' } } });
     await assume('aws', { WebIdentityToken: await mint() });
@@ -576,6 +624,58 @@ describe('AssumeRoleWithWebIdentity', () => {
     await assume('aws', { WebIdentityToken: await mint() });
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
   });
+});
+
+describe('a keyless role deployed from a template', () => {
+  it.each(['aws', 'aws-us-gov', 'aws-cn'] as const)(
+    'works end to end in %s (provider and role from deployStack)',
+    async (partition) => {
+      const stack = deployStack(aws, {
+        partition,
+        accountId: CUSTOMER_ACCOUNT,
+        template: `
+Parameters:
+  ExistingOidcProviderArn: { Type: String, Default: "" }
+Conditions:
+  CreateOidcProvider: !Equals [!Ref ExistingOidcProviderArn, ""]
+Resources:
+  OidcProvider:
+    Type: AWS::IAM::OIDCProvider
+    Condition: CreateOidcProvider
+    Properties:
+      Url: ${ISSUER}
+      ClientIdList: [${AUDIENCE[partition]}]
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: OnrampKeyless
+      Path: /onramp/
+      MaxSessionDuration: 43200
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Federated: !If [CreateOidcProvider, !Ref OidcProvider, !Ref ExistingOidcProviderArn]
+            Action: sts:AssumeRoleWithWebIdentity
+            Condition:
+              StringEquals:
+                ${PREFIX}:aud: ${AUDIENCE[partition]}
+                ${PREFIX}:sub: ${SUBJECT}
+Outputs:
+  RoleArn: { Value: !GetAtt Role.Arn }
+`,
+      });
+      const out = await assume(partition, {
+        RoleArn: stack.outputs.RoleArn,
+        WebIdentityToken: await mint({ aud: AUDIENCE[partition] }),
+        DurationSeconds: 43200,
+      });
+      expect(out.AssumedRoleUser?.Arn).toBe(
+        `arn:${partition}:sts::${CUSTOMER_ACCOUNT}:assumed-role/OnrampKeyless/onramp-c1`,
+      );
+    },
+  );
 });
 
 describe('IAM OIDC providers', () => {

@@ -146,13 +146,16 @@ export async function assumeRoleWithWebIdentity(
   if (delay !== undefined && Date.now() < role.createdAt.getTime() + delay) throw refused();
 
   const prefix = provider.url;
+  // `<issuer>:aud` is single-valued: the client ID the token was accepted for (its azp, or the one of
+  // its audiences the provider lists); `oaud` carries the aud claim when azp took its place.
   const context: Record<string, string | string[]> = {
     [`${prefix}:sub`]: subject,
-    [`${prefix}:aud`]: azp ?? (audiences.length === 1 ? (audiences[0] ?? '') : audiences),
+    [`${prefix}:aud`]: azp ?? clientId,
     'sts:RoleSessionName': sessionName,
   };
-  if (azp !== undefined)
+  if (azp !== undefined) {
     context[`${prefix}:oaud`] = audiences.length === 1 ? (audiences[0] ?? '') : audiences;
+  }
   if (
     !(await trustAllows(provider.arn, role.arn, role.accountId, role.trustPolicy, prefix, context))
   ) {
