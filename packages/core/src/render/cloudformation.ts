@@ -413,6 +413,8 @@ export interface QuickCreateLinkInput {
   templateUrl: string;
   stackName?: string;
   region?: string;
+  /** A keyless role: the provider the account already has for the issuer, when Onramp knows it. */
+  existingOidcProviderArn?: string;
 }
 
 /** A link that opens the partition's console on "Quick create stack" with the parameters filled in. */
@@ -427,6 +429,9 @@ export function quickCreateLink(input: QuickCreateLinkInput): string {
       ? { param_PreviousExternalId: blueprint.previousExternalId }
       : {}),
     param_RoleName: blueprint.roleName,
+    ...(blueprint.webIdentity && input.existingOidcProviderArn
+      ? { param_ExistingOidcProviderArn: input.existingOidcProviderArn }
+      : {}),
   });
   return `https://${blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(region)}#/stacks/quickcreate?${query.toString()}`;
 }

@@ -194,6 +194,18 @@ describe.each(PARTITION_IDS)('the %s keyless role, default bundles', (partition)
     const query = new URLSearchParams(link.hash.split('?')[1]);
     expect(query.has('param_ExternalId')).toBe(false);
     expect(query.get('param_RoleName')).toBe('OnrampRole');
+    expect(query.has('param_ExistingOidcProviderArn')).toBe(false);
+    const existing = `arn:${partition}:iam::123456789012:oidc-provider/onramp.example.com/oidc`;
+    const prefilled = new URL(
+      quickCreateLink({
+        blueprint,
+        templateUrl: 'https://b.s3.amazonaws.com/t',
+        existingOidcProviderArn: existing,
+      }),
+    );
+    expect(
+      new URLSearchParams(prefilled.hash.split('?')[1]).get('param_ExistingOidcProviderArn'),
+    ).toBe(existing);
   });
 });
 
