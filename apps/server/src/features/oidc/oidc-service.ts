@@ -405,7 +405,15 @@ export function createOidcService(deps: OidcServiceDeps) {
     async rotate(
       input: { immediate?: boolean | undefined },
       actor: AuditActor,
+      /** Where the rotation was asked for, when not the API (`onramp oidc rotate`). */
+      via?: string,
     ): Promise<SigningKeyView> {
+      if (!issuer) {
+        throw new AppError(
+          'conflict',
+          `Keyless roles are off, so there is no issuer key to rotate: ${unavailableReason}`,
+        );
+      }
       await ensureKey();
       const { now, rows, states } = await load();
       const latest = rows.at(-1);
@@ -413,7 +421,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       if (waiting && !input.immediate) {
         throw new RotationConflict(
           `Signing key ${waiting.row.kid} is already waiting to sign from ${waiting.row.signsFrom}; no second key was made.`,
-          'Send {"immediate": true} to replace the signing key now (a key that leaked).',
+          'To replace the signing key now (a key that leaked), rotate with immediate: POST {"immediate": true}, or `onramp oidc rotate --immediate`.',
         );
       }
       const signsFrom = input.immediate ? now : new Date(now.getTime() + settings.prePublicationMs);
@@ -434,6 +442,7 @@ export function createOidcService(deps: OidcServiceDeps) {
           generation: created.generation,
           immediate: Boolean(input.immediate),
           signsFrom: created.signsFrom,
+          ...(via ? { via } : {}),
         },
       });
       await publish();
