@@ -453,6 +453,8 @@ async function runValidation(
      * The confused-deputy checks: a token Onramp could mint for someone else must not open the role.
      * Another connection of the same tenant (a fresh id no connection has) stands for any other
      * subject; another partition's audience for any other audience. Only a refusal proves the pin.
+     * They run on every check, scheduled ones too, as the external-ID check does: a trust policy can
+     * be loosened at any time, and the two calls are cheap (unsigned STS calls, no IAM).
      */
     const probe = (
       name: string,
