@@ -157,8 +157,14 @@ export interface AwsGateway {
   /**
    * The partition's federation endpoint (`https://<signinHost>/federation?Action=getSigninToken`): a
    * sign-in token for a role session, which AWS accepts in a console login URL for 15 minutes.
+   * `sessionDurationSeconds` (900–43200) sets how long the console session lasts; AWS takes it only
+   * for a session that is not role-chained (a keyless role's), and otherwise uses its own default.
    */
-  getSigninToken(partition: PartitionId, credentials: TemporaryCredentials): Promise<string>;
+  getSigninToken(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    options?: { sessionDurationSeconds?: number },
+  ): Promise<string>;
 }
 
 /**

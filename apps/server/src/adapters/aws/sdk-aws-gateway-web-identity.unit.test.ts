@@ -27,7 +27,7 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
   let server: Server;
   let url: string;
   const saved: Record<string, string | undefined> = {};
-  const received: { headers: IncomingHttpHeaders; body: URLSearchParams }[] = [];
+  const received: { url: string; headers: IncomingHttpHeaders; body: URLSearchParams }[] = [];
   let answer: { status: number; body: string } = { status: 200, body: '' };
 
   beforeAll(async () => {
@@ -49,7 +49,11 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
         body += chunk.toString('utf8');
       });
       request.on('end', () => {
-        received.push({ headers: request.headers, body: new URLSearchParams(body) });
+        received.push({
+          url: request.url ?? '',
+          headers: request.headers,
+          body: new URLSearchParams(body),
+        });
         response.writeHead(answer.status, { 'content-type': 'text/xml' });
         response.end(answer.body);
       });
@@ -129,6 +133,28 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
       WebIdentityToken: 'header.claims.signature',
       DurationSeconds: '43200',
     });
+  });
+
+  it('asks the federation endpoint for a 12-hour console session when told to', async () => {
+    answer = { status: 200, body: JSON.stringify({ SigninToken: 'signin-token' }) };
+    const credentials = {
+      accessKeyId: 'ASIAEXAMPLE',
+      secretAccessKey: 'secret',
+      sessionToken: 'session-token',
+      expiration: new Date(Date.now() + 3600_000),
+    };
+    const token = await gateway().getSigninToken('aws', credentials, {
+      sessionDurationSeconds: 43200,
+    });
+    expect(token).toBe('signin-token');
+    const url = new URL(received.at(-1)?.url ?? '', 'http://x');
+    expect(url.pathname).toBe('/federation');
+    expect(url.searchParams.get('Action')).toBe('getSigninToken');
+    expect(url.searchParams.get('SessionDuration')).toBe('43200');
+    await gateway().getSigninToken('aws', credentials);
+    expect(
+      new URL(received.at(-1)?.url ?? '', 'http://x').searchParams.has('SessionDuration'),
+    ).toBe(false);
   });
 
   it('places each refusal of STS on its field, and treats the issuer’s and the clock’s problems as not the tenant’s', async () => {

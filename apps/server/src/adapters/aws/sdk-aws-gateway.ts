@@ -522,7 +522,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         return arns;
       }),
 
-    getSigninToken: (partition, credentials) =>
+    getSigninToken: (partition, credentials, signin) =>
       getSigninToken(
         options.signinEndpoint ??
           options.endpoint ??
@@ -530,6 +530,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         credentials,
         options.requestTimeoutMs ?? 10_000,
         options.log,
+        signin?.sessionDurationSeconds,
       ),
 
     attachPolicy: (partition, credentials, principalArn, policyArn) =>
@@ -558,13 +559,15 @@ async function getSigninToken(
   credentials: TemporaryCredentials,
   timeoutMs: number,
   log?: AwsLog,
+  sessionDurationSeconds?: number,
 ): Promise<string> {
   const session = JSON.stringify({
     sessionId: credentials.accessKeyId,
     sessionKey: credentials.secretAccessKey,
     sessionToken: credentials.sessionToken,
   });
-  const url = `${base.replace(/\/+$/, '')}/federation?Action=getSigninToken&Session=${encodeURIComponent(session)}`;
+  const duration = sessionDurationSeconds ? `&SessionDuration=${sessionDurationSeconds}` : '';
+  const url = `${base.replace(/\/+$/, '')}/federation?Action=getSigninToken${duration}&Session=${encodeURIComponent(session)}`;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

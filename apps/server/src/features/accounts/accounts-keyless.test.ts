@@ -212,6 +212,8 @@ describe.each(TEST_DIALECTS)('keyless role accounts on %s', (dialect) => {
     const link = await a.admin.request('POST', `/v1/accounts/${response.body.id}/console-link`);
     expectStatus(link, 200);
     expect(link.body.url).toContain('SigninToken=');
+    // Not role-chained: the console session may last the 12 hours AWS allows such sessions.
+    expect(Date.parse(link.body.sessionExpiresAt) - Date.now()).toBeGreaterThan(11.9 * 3600_000);
     expect(h.aws.webIdentityInputs.at(-1)?.sessionName).toMatch(/^onramp-console-/);
   });
 

@@ -30,6 +30,11 @@ export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 export const DEFAULT_DURATION_SECONDS = 3600;
 /** AWS caps a session assumed by another role session (role chaining) at one hour. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
+/**
+ * How long the console session of a keyless role's link lasts: the most AWS's federation endpoint
+ * allows (SessionDuration), which it accepts for sessions that are not role-chained.
+ */
+export const KEYLESS_CONSOLE_SECONDS = 43200;
 /** AWS accepts a federation sign-in token for 15 minutes. */
 export const SIGNIN_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 
@@ -411,7 +416,11 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
                 durationSeconds: durationFor(account, undefined),
                 ...naming,
               });
-          const signin = await deps.aws.getSigninToken(account.partition, session.credentials);
+          const signin = await deps.aws.getSigninToken(
+            account.partition,
+            session.credentials,
+            keyless ? { sessionDurationSeconds: KEYLESS_CONSOLE_SECONDS } : undefined,
+          );
           return { credentials: session.credentials, token: signin };
         })(),
         {},
@@ -428,7 +437,9 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       return {
         url: url.toString(),
         expiresAt: new Date(now() + SIGNIN_TOKEN_LIFETIME_MS).toISOString(),
-        sessionExpiresAt: credentials.expiration.toISOString(),
+        sessionExpiresAt: keyless
+          ? new Date(now() + KEYLESS_CONSOLE_SECONDS * 1000).toISOString()
+          : credentials.expiration.toISOString(),
       };
     },
   };
