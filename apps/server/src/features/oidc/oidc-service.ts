@@ -181,7 +181,10 @@ export function createOidcService(deps: OidcServiceDeps) {
     return { now, rows, states };
   }
 
-  async function newKey(generation: number, signsFrom: Date, createdBy: string | null) {
+  /** Makes, seals and stores a key, published now, that signs `delayMs` later. */
+  async function newKey(generation: number, delayMs: number, createdBy: string | null) {
+    const createdAt = deps.clock();
+    const signsFrom = new Date(createdAt.getTime() + delayMs);
     const algorithm = settings.algorithm;
     const { publicKey, privateKey } = await generateKeyPair(algorithm, {
       extractable: true,
@@ -196,7 +199,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       generation,
       algorithm,
       publicJwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' },
-      createdAt: deps.clock().toISOString(),
+      createdAt: createdAt.toISOString(),
       signsFrom: signsFrom.toISOString(),
       createdBy,
     };
@@ -210,7 +213,7 @@ export function createOidcService(deps: OidcServiceDeps) {
     const rows = await repository.list();
     if (rows.length > 0) return;
     try {
-      await newKey(1, deps.clock(), null);
+      await newKey(1, 0, null);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
@@ -233,11 +236,13 @@ export function createOidcService(deps: OidcServiceDeps) {
   }
 
   function requireIssuer(): string {
-    if (!issuer)
+    // Anyone may ask: the reason (which names settings) is for the operator, in GET /v1/oidc.
+    if (!issuer) {
       throw new AppError(
         'not_found',
-        `Onramp's OpenID Connect issuer is off: ${unavailableReason}`,
+        'This Onramp has no OpenID Connect issuer, so keyless roles are off; an operator sees why in GET /v1/oidc.',
       );
+    }
     return issuer;
   }
 
@@ -297,11 +302,11 @@ export function createOidcService(deps: OidcServiceDeps) {
 
   async function insertNext(
     generation: number,
-    signsFrom: Date,
+    delayMs: number,
     createdBy: string | null,
   ): Promise<SigningKeyRow | null> {
     try {
-      const row = await newKey(generation, signsFrom, createdBy);
+      const row = await newKey(generation, delayMs, createdBy);
       return { ...row, retiredAt: null, unpublishAt: null };
     } catch (error) {
       if (isUniqueViolation(error)) return null;
@@ -415,7 +420,7 @@ export function createOidcService(deps: OidcServiceDeps) {
         );
       }
       await ensureKey();
-      const { now, rows, states } = await load();
+      const { rows, states } = await load();
       const latest = rows.at(-1);
       const waiting = states.find((s) => s.state === 'next' && s.row === latest);
       if (waiting && !input.immediate) {
@@ -424,8 +429,11 @@ export function createOidcService(deps: OidcServiceDeps) {
           'To replace the signing key now (a key that leaked), rotate with immediate: POST {"immediate": true}, or `onramp oidc rotate --immediate`.',
         );
       }
-      const signsFrom = input.immediate ? now : new Date(now.getTime() + settings.prePublicationMs);
-      const created = await insertNext((latest?.generation ?? 0) + 1, signsFrom, actor.actorId);
+      const created = await insertNext(
+        (latest?.generation ?? 0) + 1,
+        input.immediate ? 0 : settings.prePublicationMs,
+        actor.actorId,
+      );
       if (!created) {
         throw new RotationConflict(
           'Another rotation made a key at the same moment; this one made none.',
@@ -464,11 +472,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       if (latest && Date.parse(latest.signsFrom) <= now.getTime()) {
         const due = Date.parse(latest.signsFrom) + settings.rotationMs - settings.prePublicationMs;
         if (now.getTime() >= due) {
-          const row = await insertNext(
-            latest.generation + 1,
-            new Date(now.getTime() + settings.prePublicationMs),
-            null,
-          );
+          const row = await insertNext(latest.generation + 1, settings.prePublicationMs, null);
           if (row) {
             created = row.kid;
             await deps.audit.append({
