@@ -110,7 +110,10 @@ export interface FaultFilter {
   action?: string;
   /** Any service but `issuer` when omitted: issuer fetches are hit only by faults that name it. */
   service?: Service;
-  /** Only requests signed for this partition; any partition when omitted. */
+  /**
+   * Only requests signed for this partition (an unsigned AssumeRoleWithWebIdentity and its issuer
+   * fetches: its role ARN's partition); any partition when omitted.
+   */
   partition?: PartitionId;
 }
 
@@ -662,6 +665,13 @@ export class LoopbackAws {
     });
   }
 
+  /** Replaces a bucket's policy (undefined removes it), e.g. to make it publicly readable. */
+  putBucketPolicy(partition: PartitionId, name: string, policy: PolicyDocument | undefined): void {
+    const bucket = this.state.of(partition).buckets.get(name);
+    if (!bucket) throw new TypeError(`no bucket ${name} in ${partition}`);
+    bucket.policy = policy === undefined ? undefined : policyJson(policy, `bucket ${name} policy`);
+  }
+
   /** What was uploaded, for assertions. */
   getObject(
     partition: PartitionId,
@@ -1006,6 +1016,14 @@ export class LoopbackAws {
     if (!read.ok && read.reason === 'missing' && record.action === 'AssumeRoleWithWebIdentity') {
       return this.webIdentity(query, record);
     }
+    if (
+      !read.ok &&
+      read.reason === 'missing' &&
+      target &&
+      (method === 'GET' || method === 'HEAD')
+    ) {
+      return this.anonymousS3(req, target, rawQuery, record);
+    }
     if (!read.ok) {
       if (service === 's3') {
         throw read.reason === 'missing'
@@ -1127,6 +1145,43 @@ export class LoopbackAws {
       return this.answerWebIdentity(query, record);
     }
     return service === 'sts' ? handleSts(context) : handleIam(context);
+  }
+
+  /**
+   * An unsigned GET or HEAD of an object, as a browser or AWS's own OIDC fetcher sends it: served when
+   * the bucket policy grants everyone (`"Principal": "*"`), AccessDenied otherwise. With no signing
+   * region to say the partition, the bucket name does (a name is looked up in each partition).
+   */
+  private async anonymousS3(
+    req: IncomingMessage,
+    target: NonNullable<ReturnType<typeof s3Target>>,
+    rawQuery: string,
+    record: CallRecord,
+  ): Promise<Reply> {
+    const partition = PARTITIONS.find((p) => this.state.of(p).buckets.has(target.bucket));
+    if (!partition) {
+      throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, {
+        BucketName: target.bucket,
+      });
+    }
+    record.partition = partition;
+    const bucket = this.state.of(partition).buckets.get(target.bucket);
+    const region = bucket?.region ?? IAM_SIGNING_REGION[partition];
+    record.region = region;
+    const faulted = await this.applyFault('s3', partition, record);
+    if (faulted) return faulted;
+    return handleS3({
+      state: this.state,
+      caller: undefined,
+      partition,
+      region,
+      requestId: record.requestId,
+      target,
+      headers: req.headers,
+      body: Buffer.alloc(0),
+      trailers: {},
+      query: new Map(queryPairs(rawQuery)),
+    });
   }
 
   /** AssumeRoleWithWebIdentity sent unsigned, as the SDKs send it: its role ARN names the partition. */

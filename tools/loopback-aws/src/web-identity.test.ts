@@ -9,6 +9,7 @@ import {
   ListOpenIDConnectProvidersCommand,
   SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   AssumeRoleWithWebIdentityCommand,
   type AssumeRoleWithWebIdentityCommandInput,
@@ -25,7 +26,15 @@ import {
   snapshotLoopback,
   startLoopbackAws,
 } from './index.ts';
-import { ALLOW_ALL, CUSTOMER_ACCOUNT, failure, iamClient, stsClient } from './test-support.ts';
+import {
+  ALLOW_ALL,
+  CUSTOMER_ACCOUNT,
+  failure,
+  HUB_ACCOUNT,
+  iamClient,
+  s3Client,
+  stsClient,
+} from './test-support.ts';
 
 const ORIGIN = 'https://onramp.example.test';
 const ISSUER = `${ORIGIN}/oidc`;
@@ -506,6 +515,47 @@ describe('AssumeRoleWithWebIdentity', () => {
     expect(aws.issuerFetches.at(-1)?.error).toMatch(reason);
     // Transient: the next try reaches the issuer.
     await assume('aws', { WebIdentityToken: await mint() });
+  });
+
+  it('fetches an issuer published to a public S3 bucket (and fails while it is private)', async () => {
+    keylessRole('aws');
+    const publisher = aws.createUser('aws', HUB_ACCOUNT, 'publisher', { policies: [ALLOW_ALL] });
+    aws.createBucket('aws', 'onramp-oidc', { ownerAccountId: HUB_ACCOUNT, region: 'us-east-1' });
+    const s3 = s3Client(aws, 'us-east-1', publisher.credentials);
+    const put = (key: string, body: unknown) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'onramp-oidc',
+          Key: key,
+          Body: JSON.stringify(body),
+          ContentType: 'application/json',
+        }),
+      );
+    await put('oidc/jwks.json', { keys: [key.jwk] });
+    await put('oidc/.well-known/openid-configuration', {
+      issuer: ISSUER,
+      jwks_uri: `${ISSUER}/jwks.json`,
+    });
+    // The issuer's host is the bucket (a CDN or the bucket's website in front of it, in real life).
+    aws.routeIssuer(ORIGIN, `${aws.url}/onramp-oidc`);
+    const closed = await failure(assume('aws', { WebIdentityToken: await mint() }));
+    expect(closed.name).toBe('IDPCommunicationErrorException');
+    expect(aws.issuerFetches[0]).toMatchObject({ status: 403, error: 'HTTP 403' });
+
+    aws.putBucketPolicy('aws', 'onramp-oidc', {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::onramp-oidc/oidc/*',
+        },
+      ],
+    });
+    const out = await assume('aws', { WebIdentityToken: await mint() });
+    expect(out.Provider).toBe(ISSUER);
+    expect(issuer.requests).toEqual([]);
   });
 
   it('an issuer that answers HTML instead of JSON is IDPCommunicationError', async () => {
