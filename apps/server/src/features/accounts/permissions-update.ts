@@ -13,6 +13,7 @@ import {
   type RoleBlueprint,
   renderCloudFormationYaml,
   renderTerraform,
+  shellQuote,
   updateStackLink,
 } from '@onramp/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -38,6 +39,53 @@ export interface PermissionsUpdateDeps {
   callbacks: Pick<CallbacksService, 'callbackFor' | 'stackOf'>;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+}
+
+/** The parameter of a keyless template naming an OpenID Connect provider the account already has. */
+export const EXISTING_PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
+
+/**
+ * The commands that update a keyless role's stack. They leave the provider parameter as the stack
+ * has it: `aws cloudformation deploy` keeps the previous value of every parameter of an existing
+ * stack that `--parameter-overrides` does not name (the CLI asks CloudFormation to use the previous
+ * value), whereas `create-change-set` takes the template's default (empty) for a parameter it is not
+ * given, so it is told `UsePreviousValue=true`. Giving the parameter a value instead would, for a
+ * stack that uses the account's existing provider, make it create a second one (IAM refuses it and
+ * the update rolls back), and for a stack that created the provider, drop it from the stack.
+ */
+function keylessUpdateCommands(
+  blueprint: RoleBlueprint,
+  options: { stackName: string; changeSetName: string; templateFile: string; region: string },
+): { deployCommand: string; changeSetCommand: string } {
+  const { region } = options;
+  const stack = shellQuote(options.stackName);
+  const changeSet = shellQuote(options.changeSetName);
+  return {
+    deployCommand: [
+      'aws cloudformation deploy \\',
+      `  --region ${region} \\`,
+      `  --stack-name ${stack} \\`,
+      `  --template-file ${shellQuote(options.templateFile)} \\`,
+      '  --capabilities CAPABILITY_NAMED_IAM \\',
+      `  --parameter-overrides ${shellQuote(`RoleName=${blueprint.roleName}`)}`,
+      '',
+      `aws cloudformation describe-stacks --region ${region} --stack-name ${stack} \\`,
+      `  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text`,
+    ].join('\n'),
+    changeSetCommand: [
+      'aws cloudformation create-change-set \\',
+      `  --region ${region} \\`,
+      `  --stack-name ${stack} \\`,
+      `  --change-set-name ${changeSet} \\`,
+      `  --template-body ${shellQuote(`file://${options.templateFile}`)} \\`,
+      '  --capabilities CAPABILITY_NAMED_IAM \\',
+      `  --parameters ${shellQuote(`ParameterKey=RoleName,ParameterValue=${blueprint.roleName}`)} ${shellQuote(`ParameterKey=${EXISTING_PROVIDER_PARAMETER},UsePreviousValue=true`)}`,
+      '',
+      `aws cloudformation wait change-set-create-complete --region ${region} --stack-name ${stack} --change-set-name ${changeSet}`,
+      `aws cloudformation describe-change-set --region ${region} --stack-name ${stack} --change-set-name ${changeSet} \\`,
+      `  --query "Changes[].ResourceChange.[Action,LogicalResourceId,Replacement]" --output table`,
+    ].join('\n'),
+  };
 }
 
 /** `arn:aws:cloudformation:eu-west-1:123456789012:stack/onramp-X/uuid` → its region and name. */
@@ -110,18 +158,23 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
         );
       }
     }
-    return {
-      stackName,
-      template,
-      deployCommand: cloudFormationDeployCommand(blueprint, { templateFile, stackName, region }),
-      changeSetCommand: cloudFormationChangeSetCommand(blueprint, {
-        stackName,
-        changeSetName,
-        templateFile,
-        region,
-      }),
-      updateStackUrl,
-    };
+    const commands =
+      connection.method === 'oidc_role'
+        ? keylessUpdateCommands(blueprint, { stackName, changeSetName, templateFile, region })
+        : {
+            deployCommand: cloudFormationDeployCommand(blueprint, {
+              templateFile,
+              stackName,
+              region,
+            }),
+            changeSetCommand: cloudFormationChangeSetCommand(blueprint, {
+              stackName,
+              changeSetName,
+              templateFile,
+              region,
+            }),
+          };
+    return { stackName, template, ...commands, updateStackUrl };
   }
 
   function policySteps(
@@ -225,6 +278,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       blueprint.rolePath,
     );
     const method = connection.setupMethod;
+    const keyless = connection.method === 'oidc_role';
     if (method === 'quick_create' || method === 'cloudformation') {
       const cloudFormation = await cloudFormationOf(caller, wantedConnection, blueprint, log);
       return {
@@ -240,8 +294,9 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
           },
           {
             title: 'Update the stack',
-            detail:
-              'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
+            detail: keyless
+              ? `Run the deploy command (or open the update-stack link, where there is one, and keep every parameter's current value). The role keeps its name and trust; only its policies change. The command does not give ${EXISTING_PROVIDER_PARAMETER}, so the stack keeps the value it has: a stack that created the OpenID Connect provider keeps it, and one that uses a provider the account already had does not try to create a second.`
+              : 'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
           },
           {
             ...verifyStep,
@@ -260,8 +315,9 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
         steps: [
           {
             title: 'Replace the Terraform file',
-            detail:
-              'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
+            detail: keyless
+              ? 'Replace the file you applied for this role with this one (same resource names and role name), then run terraform plan and terraform apply with the same existing_oidc_provider_arn as the first time: empty when this file created the OpenID Connect provider, the provider’s ARN when the account had one. With another value Terraform would plan to destroy the provider (other roles in the account may trust it) or to create a second one (IAM refuses it): the plan must list policy changes only.'
+              : 'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
           },
           verifyStep,
         ],
