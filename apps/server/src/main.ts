@@ -28,9 +28,12 @@ import {
 import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
+import { oidcFromConfig } from './features/oidc/oidc-from-config.ts';
+import type { OidcLog } from './features/oidc/oidc-service.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createCatalogSweep } from './jobs/catalog-sweep.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
+import { createOidcRotation } from './jobs/oidc-rotation.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 import { createServices } from './wiring.ts';
 
@@ -77,6 +80,11 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
+  // The issuer logs through the app's logger once it exists, as the gateway does.
+  const oidcLog: OidcLog = {
+    info: (details, message) => forward?.('info', details, message),
+    warn: (details, message) => forward?.('warn', details, message),
+  };
   // The registry /metrics serves; wiring.ts measures the gateway into it once, for the API and the
   // background jobs alike.
   const metrics = createMetricsRegistry();
@@ -96,6 +104,9 @@ async function start(): Promise<void> {
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     actions,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    // The issuer's settings and where its documents are copied (ONRAMP_OIDC_*).
+    ...oidcFromConfig(config),
+    oidcLog,
     // Quick-create links need the templates on S3: a store only when some partition has a bucket.
     ...(Object.keys(config.templateBuckets).length > 0
       ? {
@@ -165,6 +176,7 @@ async function start(): Promise<void> {
   const scheduler = createHealthScheduler(services, { log: jobLog });
   const deliverer = createWebhookDeliverer(services, { log: jobLog });
   const catalogSweep = createCatalogSweep(services, { log: jobLog });
+  const oidcRotation = createOidcRotation(services, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
   onConnectionError = (error) =>
@@ -172,7 +184,12 @@ async function start(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
-    await Promise.all([scheduler.stop(), deliverer.stop(), catalogSweep.stop()]);
+    await Promise.all([
+      scheduler.stop(),
+      deliverer.stop(),
+      catalogSweep.stop(),
+      oidcRotation.stop(),
+    ]);
     await app.close();
     await database.close();
     process.exit(0);
@@ -183,6 +200,8 @@ async function start(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();
   deliverer.start();
+  // The issuer's first key, its schedule and its publish targets (idle without an issuer).
+  oidcRotation.start();
   // Accounts compared with this catalog in the background: serving never waits for it.
   void catalogSweep.start();
   // Where this process listens; the public URL (behind a proxy) is printed apart.
@@ -200,6 +219,7 @@ async function start(): Promise<void> {
         : Object.keys(config.templateBuckets).join(', ') ||
           'off — set ONRAMP_TEMPLATE_BUCKET_<PARTITION> (the console takes templates only from S3)'
     }`,
+    `  Keyless roles (OpenID Connect issuer): ${services.oidc.issuer ?? `off — ${services.oidc.unavailableReason}`}`,
   ];
   const setupToken = await issueSetupToken(database.db, () => new Date());
   if (setupToken) {

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createEnvelope } from '../adapters/crypto/envelope.ts';
+import { openKeyringFile } from '../adapters/crypto/keyring.ts';
+import { openDatabase } from '../adapters/db/database.ts';
+import { databaseLocation, keyringPath, loadConfig } from '../config.ts';
+import { createAuditRepository } from '../features/audit/audit-repository.ts';
+import { oidcFromConfig } from '../features/oidc/oidc-from-config.ts';
+import { createOidcService } from '../features/oidc/oidc-service.ts';
+import { AppError } from '../http/problems.ts';
+
+export interface OidcRotateOptions {
+  /** Sign with the new key at once (a key that leaked) instead of after the pre-publication period. */
+  immediate?: boolean;
+  clock?: () => Date;
+}
+
+/**
+ * `onramp oidc rotate [--immediate]`, with the server's own configuration (DATABASE_URL or the data
+ * directory, the keyring, ONRAMP_PUBLIC_URL and ONRAMP_OIDC_*): for an operator at the server's
+ * machine, signed in nowhere, as POST /v1/oidc/keys/rotate is for one signed in. Makes one key (sealed
+ * with the keyring the service uses), audits `oidc.key_rotated`, and publishes where the service
+ * publishes. Returns the exit code: 1 when no key was made.
+ */
+export async function runOidcRotateCommand(
+  out: (line: string) => void,
+  options: OidcRotateOptions = {},
+): Promise<number> {
+  const config = loadConfig();
+  const { path } = keyringPath(config);
+  if (!existsSync(path)) {
+    throw new Error(
+      `the keyring ${path} does not exist: start Onramp once to create it, or set ONRAMP_MASTER_KEY_FILE to the keyring the service uses`,
+    );
+  }
+  const clock = options.clock ?? (() => new Date());
+  const database = openDatabase(databaseLocation(config));
+  try {
+    const { oidc, oidcPublishers } = oidcFromConfig(config);
+    const service = createOidcService({
+      db: database.db,
+      envelope: createEnvelope(openKeyringFile(path, { createIfMissing: false })),
+      clock,
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      audit: createAuditRepository(database.db, clock),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      oidc,
+      oidcPublishers,
+      oidcLog: {
+        info: () => {},
+        warn: (details, message) =>
+          out(`${message}: ${String(details.target)}: ${String(details.error)}`),
+      },
+    });
+    try {
+      const key = await service.rotate(
+        { immediate: options.immediate },
+        { actorType: 'system', actorId: null },
+        'onramp oidc rotate',
+      );
+      out(
+        key.state === 'signing'
+          ? `made signing key ${key.kid} (generation ${key.generation}); it signs from now. The key it replaced stays in the JWKS until ${(await service.keys()).find((k) => k.generation === key.generation - 1)?.unpublishAt ?? 'its tokens expire'}.`
+          : `made signing key ${key.kid} (generation ${key.generation}); it is published now and signs from ${key.signsFrom}.`,
+      );
+      for (const target of (await service.status()).publish) {
+        out(
+          target.lastResult?.ok
+            ? `published to ${target.target}`
+            : `publishing to ${target.target} failed: ${target.lastResult?.error ?? 'not attempted'}; the service retries within a minute`,
+        );
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof AppError) {
+        out(error.message);
+        const hint = error.errors[0]?.hint;
+        if (hint) out(hint);
+        return 1;
+      }
+      throw error;
+    }
+  } finally {
+    await database.close();
+  }
+}
