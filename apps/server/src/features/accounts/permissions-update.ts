@@ -42,50 +42,34 @@ export interface PermissionsUpdateDeps {
 }
 
 /** The parameter of a keyless template naming an OpenID Connect provider the account already has. */
-export const EXISTING_PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
+const EXISTING_PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
 
 /**
- * The commands that update a keyless role's stack. They leave the provider parameter as the stack
- * has it: `aws cloudformation deploy` keeps the previous value of every parameter of an existing
- * stack that `--parameter-overrides` does not name (the CLI asks CloudFormation to use the previous
- * value), whereas `create-change-set` takes the template's default (empty) for a parameter it is not
- * given, so it is told `UsePreviousValue=true`. Giving the parameter a value instead would, for a
- * stack that uses the account's existing provider, make it create a second one (IAM refuses it and
- * the update rolls back), and for a stack that created the provider, drop it from the stack.
+ * The command that updates a keyless role's stack. It leaves the provider parameter as the stack has
+ * it: `aws cloudformation deploy` keeps the previous value of every parameter of an existing stack
+ * that `--parameter-overrides` does not name (the CLI asks CloudFormation to use the previous value;
+ * the change-set command of core says `UsePreviousValue=true` itself). Naming it would, for a stack
+ * that uses the account's existing provider, set it back to empty and so create a second provider
+ * (IAM refuses it and the update rolls back), and, for a stack that created the provider, stop
+ * managing it. So no note about the parameter either, unlike the first deploy's command.
  */
-function keylessUpdateCommands(
+function keylessUpdateDeployCommand(
   blueprint: RoleBlueprint,
-  options: { stackName: string; changeSetName: string; templateFile: string; region: string },
-): { deployCommand: string; changeSetCommand: string } {
+  options: { stackName: string; templateFile: string; region: string },
+): string {
   const { region } = options;
   const stack = shellQuote(options.stackName);
-  const changeSet = shellQuote(options.changeSetName);
-  return {
-    deployCommand: [
-      'aws cloudformation deploy \\',
-      `  --region ${region} \\`,
-      `  --stack-name ${stack} \\`,
-      `  --template-file ${shellQuote(options.templateFile)} \\`,
-      '  --capabilities CAPABILITY_NAMED_IAM \\',
-      `  --parameter-overrides ${shellQuote(`RoleName=${blueprint.roleName}`)}`,
-      '',
-      `aws cloudformation describe-stacks --region ${region} --stack-name ${stack} \\`,
-      `  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text`,
-    ].join('\n'),
-    changeSetCommand: [
-      'aws cloudformation create-change-set \\',
-      `  --region ${region} \\`,
-      `  --stack-name ${stack} \\`,
-      `  --change-set-name ${changeSet} \\`,
-      `  --template-body ${shellQuote(`file://${options.templateFile}`)} \\`,
-      '  --capabilities CAPABILITY_NAMED_IAM \\',
-      `  --parameters ${shellQuote(`ParameterKey=RoleName,ParameterValue=${blueprint.roleName}`)} ${shellQuote(`ParameterKey=${EXISTING_PROVIDER_PARAMETER},UsePreviousValue=true`)}`,
-      '',
-      `aws cloudformation wait change-set-create-complete --region ${region} --stack-name ${stack} --change-set-name ${changeSet}`,
-      `aws cloudformation describe-change-set --region ${region} --stack-name ${stack} --change-set-name ${changeSet} \\`,
-      `  --query "Changes[].ResourceChange.[Action,LogicalResourceId,Replacement]" --output table`,
-    ].join('\n'),
-  };
+  return [
+    'aws cloudformation deploy \\',
+    `  --region ${region} \\`,
+    `  --stack-name ${stack} \\`,
+    `  --template-file ${shellQuote(options.templateFile)} \\`,
+    '  --capabilities CAPABILITY_NAMED_IAM \\',
+    `  --parameter-overrides ${shellQuote(`RoleName=${blueprint.roleName}`)}`,
+    '',
+    `aws cloudformation describe-stacks --region ${region} --stack-name ${stack} \\`,
+    `  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text`,
+  ].join('\n');
 }
 
 /** `arn:aws:cloudformation:eu-west-1:123456789012:stack/onramp-X/uuid` → its region and name. */
@@ -158,23 +142,22 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
         );
       }
     }
-    const commands =
+    const deployCommand =
       connection.method === 'oidc_role'
-        ? keylessUpdateCommands(blueprint, { stackName, changeSetName, templateFile, region })
-        : {
-            deployCommand: cloudFormationDeployCommand(blueprint, {
-              templateFile,
-              stackName,
-              region,
-            }),
-            changeSetCommand: cloudFormationChangeSetCommand(blueprint, {
-              stackName,
-              changeSetName,
-              templateFile,
-              region,
-            }),
-          };
-    return { stackName, template, ...commands, updateStackUrl };
+        ? keylessUpdateDeployCommand(blueprint, { templateFile, stackName, region })
+        : cloudFormationDeployCommand(blueprint, { templateFile, stackName, region });
+    return {
+      stackName,
+      template,
+      deployCommand,
+      changeSetCommand: cloudFormationChangeSetCommand(blueprint, {
+        stackName,
+        changeSetName,
+        templateFile,
+        region,
+      }),
+      updateStackUrl,
+    };
   }
 
   function policySteps(
