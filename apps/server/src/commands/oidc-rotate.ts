@@ -13,6 +13,8 @@ export interface OidcRotateOptions {
   /** Sign with the new key at once (a key that leaked) instead of after the pre-publication period. */
   immediate?: boolean;
   clock?: () => Date;
+  /** The server's configuration (default: this process's environment). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function runOidcRotateCommand(
   out: (line: string) => void,
   options: OidcRotateOptions = {},
 ): Promise<number> {
-  const config = loadConfig();
+  const config = loadConfig(options.env);
   const { path } = keyringPath(config);
   if (!existsSync(path)) {
     throw new Error(
