@@ -70,7 +70,7 @@ describe.each(TEST_DIALECTS)('keyless connections on %s', (dialect) => {
           audience,
           subject: `tenant:${a.id}:connection:${c.id}`,
           conditionPrefix: prefix,
-          providerArnPattern: `arn:${partition}:iam::<account-id>:oidc-provider/${prefix}`,
+          providerArnPattern: `arn:${partition}:iam::<your account ID>:oidc-provider/${prefix}`,
         },
         status: 'pending',
         reportsBack: true,

@@ -1,4 +1,5 @@
 import {
+  ACCOUNT_ID_PLACEHOLDER,
   type Catalog,
   createRoleBlueprint,
   generateExternalId,
@@ -63,7 +64,7 @@ export interface WebIdentityTrust {
   subject: string;
   /** The issuer without `https://`: IAM names condition keys and provider ARNs by it. */
   conditionPrefix: string;
-  /** The provider's ARN in the customer's account, `<account-id>` standing for that account. */
+  /** The provider's ARN in the customer's account, `<your account ID>` standing for that account. */
   providerArnPattern: string;
 }
 
@@ -172,7 +173,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       audience: webIdentity.audienceFor(connection.partition),
       subject: webIdentity.subjectFor(connection.tenantId, connection.id),
       conditionPrefix,
-      providerArnPattern: `arn:${getPartition(connection.partition).id}:iam::<account-id>:oidc-provider/${conditionPrefix}`,
+      providerArnPattern: `arn:${getPartition(connection.partition).id}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
     };
   }
 
