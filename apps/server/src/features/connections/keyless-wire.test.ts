@@ -269,6 +269,88 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
       for (const id of accounts) await expectWorking(id);
     });
 
+    it('updates a keyless account’s permissions through its stack, leaving the provider as the stack has it', async () => {
+      const customer = customerAccount(partition);
+      const first = await createConnection(partition, 'Update first');
+      const second = await createConnection(partition, 'Update second');
+      for (const c of [first, second]) {
+        const chosen = await tenant.admin.request('PATCH', `/v1/connections/${c.id}`, {
+          setupMethod: 'cloudformation',
+        });
+        expectStatus(chosen, 200);
+      }
+      const providerArn = `arn:${partition}:iam::${customer.accountId}:oidc-provider/${PREFIX}`;
+      deployStack(aws, {
+        partition,
+        accountId: customer.accountId,
+        template: await cloudFormation(first.id),
+      });
+      const stack = deployStack(aws, {
+        partition,
+        accountId: customer.accountId,
+        template: await cloudFormation(second.id),
+        parameters: { ExistingOidcProviderArn: providerArn },
+      });
+      const accountId = await paste(second.id, stack.outputs.RoleArn as string);
+      const stackBundles = (await tenant.admin.request('GET', `/v1/accounts/${accountId}`)).body
+        .bundles as string[];
+      const more = await tenant.admin.request('PATCH', `/v1/accounts/${accountId}`, {
+        bundles: 'all',
+      });
+      expectStatus(more, 200);
+      const update = await tenant.admin.request(
+        'POST',
+        `/v1/accounts/${accountId}/permissions/update`,
+      );
+      expectStatus(update, 200);
+      const body = update.body as {
+        madeWith: string;
+        changes: { add: string[] }[];
+        policies: { name: string; document: unknown }[];
+        cloudFormation: { template: string; deployCommand: string; changeSetCommand: string };
+        steps: { detail: string }[];
+      };
+      expect(body.madeWith).toBe('cloudformation');
+      // Where the partition's defaults are all its bundles already, there is nothing to add.
+      const grew = (more.body.bundles as string[]).length > stackBundles.length;
+      expect(body.changes.some((change) => change.add.length > 0)).toBe(grew);
+      // The same keyless stack: its provider (created only when the parameter is empty) and role.
+      expect(body.cloudFormation.template).toContain('AWS::IAM::OIDCProvider');
+      expect(body.cloudFormation.template).toContain(second.webIdentity.subject);
+      // `deploy` keeps a parameter it is not given; the change set must say so itself.
+      expect(body.cloudFormation.deployCommand).not.toContain('ExistingOidcProviderArn');
+      expect(body.cloudFormation.deployCommand).toContain(
+        `RoleName=OnrampRole-${second.id.slice(-8)}`,
+      );
+      expect(body.cloudFormation.changeSetCommand).toContain(
+        'ParameterKey=ExistingOidcProviderArn,UsePreviousValue=true',
+      );
+      expect(body.steps.map((step) => step.detail).join(' ')).toContain('ExistingOidcProviderArn');
+      // Applied as the stack update would: the role's managed policies get their new versions.
+      const roleArn = stack.outputs.RoleArn as string;
+      for (const policy of body.policies) {
+        const arn = `arn:${partition}:iam::${customer.accountId}:policy/${policy.name}`;
+        try {
+          aws.updateManagedPolicy(partition, arn, policy.document as never);
+        } catch {
+          aws.createManagedPolicy(partition, customer.accountId, {
+            name: policy.name,
+            document: policy.document as never,
+          });
+          aws.attachPolicy(partition, roleArn, arn);
+        }
+      }
+      const verified = await tenant.admin.request(
+        'POST',
+        `/v1/accounts/${accountId}/permissions/verify`,
+      );
+      expectStatus(verified, 200);
+      expect(verified.body.account).toMatchObject({ status: 'valid', method: 'oidc_role' });
+      // Still the one provider the first stack made, trusted by both roles.
+      const providers = await customer.iam.send(new ListOpenIDConnectProvidersCommand({}));
+      expect(providers.OpenIDConnectProviderList?.map((p) => p.Arn)).toEqual([providerArn]);
+    });
+
     it('connects from the Terraform: the resources it names, created with the IAM SDK', async () => {
       const customer = customerAccount(partition);
       const connection = await createConnection(partition, 'From Terraform');
@@ -361,6 +443,83 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
       const id = await paste(connection.id, role);
       await expectWorking(id);
     });
+  });
+
+  it('refuses another tenant’s role, a viewer, a stranger’s connection, and answers a repeated call-back once', async () => {
+    const partition: PartitionId = 'aws';
+    const customer = customerAccount(partition);
+    const mine = await createConnection(partition, 'Mine');
+    // Without a hub, a method change to `role` is refused and the set-up stays as it was.
+    const back = await tenant.admin.request('PATCH', `/v1/connections/${mine.id}`, {
+      method: 'role',
+    });
+    expect(back.status).toBe(422);
+    const reloaded = await tenant.admin.request('GET', `/v1/connections/${mine.id}`);
+    expect(reloaded.body).toMatchObject({ method: 'oidc_role', webIdentity: mine.webIdentity });
+    const stack = deployStack(aws, {
+      partition,
+      accountId: customer.accountId,
+      template: await cloudFormation(mine.id),
+    });
+    const roleArn = stack.outputs.RoleArn as string;
+
+    // Another tenant, with a keyless connection of its own, pastes this tenant's role: the role
+    // trusts only this connection's subject, so AWS refuses the other tenant's token.
+    const other = await h.tenant();
+    const theirs = await other.admin.request('POST', '/v1/connections', {
+      name: 'Theirs',
+      partition,
+      method: 'oidc_role',
+    });
+    expectStatus(theirs, 201);
+    const stolen = await other.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: theirs.body.id,
+      roleArn,
+    });
+    expect(stolen.status, stolen.text).toBe(422);
+    expect((stolen.body.errors as { field: string }[]).map((e) => e.field)).toContain('roleArn');
+    // Nor may it name this tenant's connection, and a viewer may connect nothing.
+    const foreign = await other.admin.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: mine.id,
+      roleArn,
+    });
+    expect(foreign.status).toBe(404);
+    const viewer = await tenant.viewer.request('POST', '/v1/accounts', {
+      method: 'oidc_role',
+      connectionId: mine.id,
+      roleArn,
+    });
+    expect(viewer.status).toBe(403);
+
+    // The stack's custom resource retried at once (CloudFormation may): one account, one answer.
+    const props = stack.customResources[0]?.properties as { Token: string; RoleArn: string };
+    const stackId = `arn:${partition}:cloudformation:us-east-1:${customer.accountId}:stack/onramp-mine/1`;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        h.anonymous.request('POST', '/v1/callbacks/cloudformation', {
+          requestType: 'Create',
+          token: props.Token,
+          roleArn: props.RoleArn,
+          stackId,
+        }),
+      ),
+    );
+    const ids = new Set(answers.map((a) => (a.status === 200 ? a.body.accountId : a.status)));
+    expect([...ids]).toHaveLength(1);
+    const [accountId] = [...ids];
+    expect(accountId).toMatch(/^acct_/);
+    connected.push(accountId);
+    await expectWorking(accountId);
+    // The token, once used, cannot connect a second role.
+    const replayed = await h.anonymous.request('POST', '/v1/callbacks/cloudformation', {
+      requestType: 'Create',
+      token: props.Token,
+      roleArn: roleArn.replace(/role\/.*/, 'role/SomethingElse'),
+      stackId,
+    });
+    expect(replayed.status).toBe(404);
   });
 
   it('keeps every keyless connection working across a key rotation', async () => {
