@@ -354,6 +354,10 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
     it('connects from the Terraform: the resources it names, created with the IAM SDK', async () => {
       const customer = customerAccount(partition);
       const connection = await createConnection(partition, 'From Terraform');
+      const chosen = await tenant.admin.request('PATCH', `/v1/connections/${connection.id}`, {
+        setupMethod: 'terraform',
+      });
+      expectStatus(chosen, 200);
       const tf = await tenant.admin.request('GET', `/v1/connections/${connection.id}/terraform`);
       expectStatus(tf, 200);
       const steps = await tenant.admin.request('GET', `/v1/connections/${connection.id}/steps`);
@@ -413,6 +417,13 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
       await attachPolicies(customer, roleName, policies);
       const id = await paste(connection.id, role);
       await expectWorking(id);
+      // Its permission update is the same file, applied with the same provider variable.
+      const update = await tenant.admin.request('POST', `/v1/accounts/${id}/permissions/update`);
+      expectStatus(update, 200);
+      expect(update.body.madeWith).toBe('terraform');
+      expect(update.body.terraform.file).toContain(`"${PREFIX}:sub" = "${subject}"`);
+      expect(update.body.terraform.file).toContain('variable "existing_oidc_provider_arn"');
+      expect(update.body.steps[0].detail).toContain('existing_oidc_provider_arn');
     });
 
     it('connects from the manual steps, performed with the IAM SDK', async () => {
