@@ -15,8 +15,10 @@ import {
   IAMClient,
   ListOpenIDConnectProvidersCommand,
 } from '@aws-sdk/client-iam';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ACCOUNT_ID_PLACEHOLDER, type PartitionId } from '@onramp/core';
 import { deployStack, type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSdkAwsGateway } from '../../adapters/aws/sdk-aws-gateway.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
@@ -45,7 +47,7 @@ const AUDIENCE: Record<PartitionId, string> = {
 const MINUTE = 60_000;
 /** Short periods, so a rotation's whole life fits in a test: the clock is moved, not waited for. */
 const PRE_PUBLICATION = 2 * MINUTE;
-const TOKEN_LIFETIME = 2 * MINUTE;
+const TOKEN_LIFETIME = 5 * MINUTE;
 const ALLOW_ALL = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
@@ -550,9 +552,41 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
     // The next key is published before it signs: AWS may fetch the JWKS at any time.
     expect(await kids()).toEqual(expect.arrayContaining([...before, next]));
     await checkAll();
+    // A token the old key signs just before the switch, for one of the roles.
+    const sample = (await tenant.admin.request('GET', `/v1/accounts/${connected[0]}`)).body as {
+      partition: PartitionId;
+      roleArn: string;
+      webIdentity: { subject: string; audience: string };
+    };
+    const oldToken = await h.services.webIdentity.mint({
+      subject: sample.webIdentity.subject,
+      audience: sample.webIdentity.audience,
+    });
+    expect(decodeProtectedHeader(oldToken).kid).toBe(before[0]);
     advance(PRE_PUBLICATION + 1_000);
-    // The overlap: the new key signs, the old one stays published until its tokens have expired.
+    // The overlap: the new key signs, the old one stays published until its tokens have expired,
+    // so a token it signed is still taken by AWS.
     expect(await kids()).toEqual(expect.arrayContaining([...before, next]));
+    const fresh = await h.services.webIdentity.mint({
+      subject: sample.webIdentity.subject,
+      audience: sample.webIdentity.audience,
+    });
+    expect(decodeProtectedHeader(fresh).kid).toBe(next);
+    const sts = new STSClient({
+      region: REGION[sample.partition],
+      endpoint: aws.url,
+      maxAttempts: 1,
+    });
+    for (const token of [oldToken, fresh]) {
+      const session = await sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: sample.roleArn,
+          RoleSessionName: 'rotation',
+          WebIdentityToken: token,
+        }),
+      );
+      expect(session.Credentials?.AccessKeyId).toBeTruthy();
+    }
     await checkAll();
     advance(TOKEN_LIFETIME + 5 * MINUTE + 1_000);
     expect(await kids()).toEqual([next]);
