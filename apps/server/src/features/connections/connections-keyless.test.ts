@@ -159,7 +159,8 @@ describe.each(TEST_DIALECTS)('keyless connections on %s', (dialect) => {
   it('refuses a change to role where the partition has no hub, and keeps the set-up as it was', async () => {
     const c = await create(a, { partition: 'aws-cn' });
     const response = await a.admin.request('PATCH', `/v1/connections/${c.id}`, { method: 'role' });
-    expectProblem(response, 422, 'partition');
+    expectProblem(response, 422, 'method');
+    expect(response.body.errors[0]).toMatchObject({ code: 'hub_not_configured' });
     const reloaded = await a.admin.request('GET', `/v1/connections/${c.id}`);
     expect(reloaded.body.method).toBe('oidc_role');
   });

@@ -151,13 +151,19 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     limits: TenantLimits,
     partition: PartitionId,
     method: RoleMethod,
-  ): { hubArn: string | undefined } {
+    /** Where a missing hub is reported: `method` when only the method changed. */
+    hubField: 'partition' | 'method' = 'partition',
+  ): void {
     enforcePartitionAndMethod(limits, partition, method, 'method');
     if (method === 'oidc_role') {
       issuerUrl('method');
-      return { hubArn: undefined };
+      return;
     }
-    return { hubArn: hubPrincipal(partition).arn };
+    if (!deps.hubs[partition]) {
+      const issue = { ...noHubIssue(partition), field: hubField };
+      throw new AppError('validation_failed', issue.message, [issue]);
+    }
+    hubPrincipal(partition);
   }
 
   /** What a keyless role of this connection must trust; 422 when no issuer is configured. */
@@ -333,7 +339,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         const method = input.method ?? current.method;
         const methodChanged = method !== current.method;
         // A change of partition or method is offered as a new set-up would be.
-        if (partitionChanged || methodChanged) enforceOffered(limits, partition, method);
+        if (partitionChanged || methodChanged)
+          enforceOffered(limits, partition, method, partitionChanged ? 'partition' : 'method');
         // Another partition has other defaults and regions: unless told, take its defaults.
         const selection = resolveSelection(deps.catalog, {
           partition,
