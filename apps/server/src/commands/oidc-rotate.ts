@@ -60,11 +60,21 @@ export async function runOidcRotateCommand(
         { actorType: 'system', actorId: null },
         'onramp oidc rotate',
       );
-      out(
-        key.state === 'signing'
-          ? `made signing key ${key.kid} (generation ${key.generation}); it signs from now. The key it replaced stays in the JWKS until ${(await service.keys()).find((k) => k.generation === key.generation - 1)?.unpublishAt ?? 'its tokens expire'}.`
-          : `made signing key ${key.kid} (generation ${key.generation}); it is published now and signs from ${key.signsFrom}.`,
-      );
+      if (key.state === 'signing') {
+        // The keys this one overtook leave the JWKS once the tokens they signed have expired.
+        const replaced = (await service.keys()).filter((k) => k.retiredAt === key.signsFrom);
+        const until = replaced
+          .map((k) => k.unpublishAt ?? '')
+          .sort()
+          .at(-1);
+        out(
+          `made signing key ${key.kid} (generation ${key.generation}); it signs from now.${until ? ` The key(s) it replaced stay in the JWKS until ${until}, when the last token they signed has expired.` : ''}`,
+        );
+      } else {
+        out(
+          `made signing key ${key.kid} (generation ${key.generation}); it is published now and signs from ${key.signsFrom}.`,
+        );
+      }
       for (const target of (await service.status()).publish) {
         out(
           target.lastResult?.ok
