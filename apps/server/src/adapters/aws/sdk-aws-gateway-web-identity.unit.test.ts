@@ -28,7 +28,8 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
   let url: string;
   const saved: Record<string, string | undefined> = {};
   const received: { url: string; headers: IncomingHttpHeaders; body: URLSearchParams }[] = [];
-  let answer: { status: number; body: string } = { status: 200, body: '' };
+  /** null: never answer (a hung STS). */
+  let answer: { status: number; body: string } | null = { status: 200, body: '' };
 
   beforeAll(async () => {
     // Nothing to sign with: no variables, no shared files, no instance metadata.
@@ -54,6 +55,7 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
           headers: request.headers,
           body: new URLSearchParams(body),
         });
+        if (!answer) return;
         response.writeHead(answer.status, { 'content-type': 'text/xml' });
         response.end(answer.body);
       });
@@ -66,6 +68,7 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
+    server?.closeAllConnections();
     await new Promise<void>((resolve) => server?.close(() => resolve()));
   });
   beforeEach(() => {
@@ -155,6 +158,41 @@ describe('AssumeRoleWithWebIdentity in the SDK gateway', () => {
     expect(
       new URL(received.at(-1)?.url ?? '', 'http://x').searchParams.has('SessionDuration'),
     ).toBe(false);
+  });
+
+  it('is cut by the caller’s signal and by the call’s deadline, as AssumeRole is', async () => {
+    answer = null;
+    const controller = new AbortController();
+    const call = gateway().assumeRoleWithWebIdentity(
+      'aws',
+      {
+        roleArn: ROLE,
+        webIdentityToken: 'header.claims.signature',
+        sessionName: 'onramp-validate',
+      },
+      { signal: controller.signal },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect(await call.catch((e: unknown) => e)).toMatchObject({
+      kind: 'upstream',
+      code: 'cancelled',
+    });
+    const slow = createSdkAwsGateway({
+      hubs: {},
+      endpoint: url,
+      maxAttempts: 1,
+      callTimeoutMs: 300,
+    });
+    const timedOut = await slow
+      .assumeRoleWithWebIdentity('aws', {
+        roleArn: ROLE,
+        webIdentityToken: 'header.claims.signature',
+        sessionName: 'onramp-validate',
+      })
+      .catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ kind: 'upstream', code: 'upstream_timeout' });
+    server.closeAllConnections();
   });
 
   it('places each refusal of STS on its field, and treats the issuer’s and the clock’s problems as not the tenant’s', async () => {

@@ -5,8 +5,9 @@ import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
 
 /**
- * The allow-list every interface shows: no field of it can carry the secret access key. With the
- * issuer, a keyless role account also shows what its role trusts (`webIdentity`).
+ * The allow-list every interface shows: no field of it can carry the secret access key. A keyless
+ * role account shows what its role trusts (`webIdentity`), which needs the issuer: every caller that
+ * shows a keyless account passes it, so an event shows the account as the API does.
  */
 export function toAccountResponse(
   account: Account,
@@ -24,7 +25,7 @@ export function toAccountResponse(
     accessKeyId: account.accessKeyId,
     connectionId: account.connectionId,
     roleOrigin: account.method === 'access_keys' ? null : account.roleOrigin,
-    ...(issuer ? { webIdentity: webIdentityOf(account, issuer) } : {}),
+    webIdentity: issuer ? webIdentityOf(account, issuer) : null,
     bundles: account.bundles,
     regions: account.regions,
     status: account.status,

@@ -255,7 +255,7 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
               tenantId: caller.tenantId,
               type: 'account.permissions_updated',
               data: {
-                account: toAccountResponse(after),
+                account: toAccountResponse(after, deps.webIdentity),
                 checkId: record.id,
                 status: record.status,
                 previousStatus: record.previousStatus,
