@@ -3,12 +3,10 @@ import {
   type Catalog,
   createRoleBlueprint,
   generateExternalId,
-  getPartition,
   type HubPrincipal,
   type PartitionId,
   parseHubPrincipal,
   type RoleBlueprint,
-  type RoleBlueprintInput,
   resolveSelection,
 } from '@onramp/core';
 import type { Kysely } from 'kysely';
@@ -179,7 +177,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       audience: webIdentity.audienceFor(connection.partition),
       subject: webIdentity.subjectFor(connection.tenantId, connection.id),
       conditionPrefix,
-      providerArnPattern: `arn:${getPartition(connection.partition).id}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
+      // As core's oidcProviderArn, with core's stand-in for the account (not known yet).
+      providerArnPattern: `arn:${connection.partition}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
     };
   }
 
@@ -209,17 +208,14 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     };
     if (connection.method === 'oidc_role') {
       const trust = webIdentityOf(connection);
-      const input: RoleBlueprintInput & {
-        webIdentity: { issuer: string; audience: string; subject: string };
-      } = {
+      return createRoleBlueprint({
         catalog: deps.catalog,
         selection,
         // Ignored by a keyless blueprint; kept so a switch back to `role` finds the same ID.
         externalId: connection.externalId,
         roleName: connection.roleName,
         webIdentity: { issuer: trust.issuer, audience: trust.audience, subject: trust.subject },
-      };
-      return createRoleBlueprint(input);
+      });
     }
     return createRoleBlueprint({
       catalog: deps.catalog,
