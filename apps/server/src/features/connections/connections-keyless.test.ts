@@ -154,6 +154,19 @@ describe.each(TEST_DIALECTS)('keyless connections on %s', (dialect) => {
     expect(back.body.trustedPrincipal).not.toBeNull();
     const reloaded = await a.admin.request('GET', `/v1/connections/${id}`);
     expect(reloaded.body).toMatchObject({ id, method: 'role', externalId });
+    // The role the tenant made from the first template (trusting that external ID) connects.
+    const roleArn = `arn:aws:iam::${String(Date.now()).slice(-12).padStart(12, '7')}:role/OnrampRole`;
+    h.aws.addRole(roleArn, externalId);
+    const connected = await a.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: id,
+      roleArn,
+    });
+    expectStatus(connected, 201);
+    expect(connected.body).toMatchObject({ method: 'role', connectionId: id });
+    // Connected, its method is settled.
+    const late = await a.admin.request('PATCH', `/v1/connections/${id}`, { method: 'oidc_role' });
+    expectProblem(late, 409, 'connectionId');
   });
 
   it('refuses a change to role where the partition has no hub, and keeps the set-up as it was', async () => {
