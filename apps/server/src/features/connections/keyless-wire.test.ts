@@ -29,6 +29,7 @@ import {
   type Harness,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { STACK_DELETED_MESSAGE } from '../callbacks/callbacks-service.ts';
 
 const PUBLIC_URL = 'https://onramp.example.test';
 const ISSUER = `${PUBLIC_URL}/oidc`;
@@ -533,6 +534,40 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
       stackId,
     });
     expect(replayed.status).toBe(404);
+  });
+
+  it('follows a keyless stack through its Update and Delete call-backs, as a role’s', async () => {
+    const partition: PartitionId = 'aws-us-gov';
+    const customer = customerAccount(partition);
+    const connection = await createConnection(partition, 'Stack life');
+    const stack = deployStack(aws, {
+      partition,
+      accountId: customer.accountId,
+      template: await cloudFormation(connection.id),
+    });
+    const props = stack.customResources[0]?.properties as { Token: string; RoleArn: string };
+    const stackId = `arn:${partition}:cloudformation:us-gov-west-1:${customer.accountId}:stack/onramp-life/1`;
+    const send = (requestType: string) =>
+      h.anonymous.request('POST', '/v1/callbacks/cloudformation', {
+        requestType,
+        token: props.Token,
+        roleArn: props.RoleArn,
+        stackId,
+      });
+    const created = await send('Create');
+    expectStatus(created, 200);
+    const accountId = created.body.accountId as string;
+    const updated = await send('Update');
+    expectStatus(updated, 200);
+    expect(updated.body.accountId).toBe(accountId);
+    const checks = await tenant.admin.request('GET', `/v1/accounts/${accountId}/checks`);
+    expect(checks.body.checks.length).toBeGreaterThanOrEqual(2);
+    const deleted = await send('Delete');
+    expectStatus(deleted, 200);
+    const account = await tenant.admin.request('GET', `/v1/accounts/${accountId}`);
+    expect(account.body).toMatchObject({ method: 'oidc_role', status: 'invalid' });
+    const after = await tenant.admin.request('GET', `/v1/accounts/${accountId}/checks`);
+    expect(JSON.stringify(after.body.checks[0])).toContain(STACK_DELETED_MESSAGE);
   });
 
   it('keeps every keyless connection working across a key rotation', async () => {
