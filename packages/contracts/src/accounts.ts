@@ -97,6 +97,12 @@ export const updateConnectionRequestSchema = z.object({
   regions: z.array(regionIdSchema).max(50).optional(),
   roleName: roleNameSchema.optional(),
   setupMethod: setupMethodSchema.optional(),
+  /**
+   * Another way for the role to trust Onramp, while the set-up is pending (the wizard's Back and
+   * another choice). The connection keeps its id, so its subject, and its external ID, so a role made
+   * from the other method's template keeps working if the tenant switches back.
+   */
+  method: roleMethodSchema.optional(),
   externalId: z
     .never({
       error:
