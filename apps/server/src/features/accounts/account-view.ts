@@ -11,7 +11,7 @@ import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
  */
 export function toAccountResponse(
   account: Account,
-  issuer?: WebIdentityIssuer,
+  issuer: WebIdentityIssuer | undefined,
 ): z.output<typeof accountSchema> {
   return {
     id: account.id,

@@ -349,6 +349,8 @@ describe.each(TEST_DIALECTS)('keyless roles on the loopback AWS, on %s', (dialec
       );
       expectStatus(verified, 200);
       expect(verified.body.account).toMatchObject({ status: 'valid', method: 'oidc_role' });
+      // The verified account shows what its role trusts, as every other view of it does.
+      expect(verified.body.account.webIdentity?.subject).toBe(second.webIdentity.subject);
       // Still the one provider the first stack made, trusted by both roles.
       const providers = await customer.iam.send(new ListOpenIDConnectProvidersCommand({}));
       expect(providers.OpenIDConnectProviderList?.map((p) => p.Arn)).toEqual([providerArn]);
