@@ -97,6 +97,11 @@ export const updateConnectionRequestSchema = z.object({
   regions: z.array(regionIdSchema).max(50).optional(),
   roleName: roleNameSchema.optional(),
   setupMethod: setupMethodSchema.optional(),
+  /**
+   * While pending, the wizard's Back and another choice: `role` ↔ `oidc_role`. The connection keeps its
+   * id (so its subject) and its external ID.
+   */
+  method: roleMethodSchema.optional(),
   externalId: z
     .never({
       error:
