@@ -98,8 +98,9 @@ export const updateConnectionRequestSchema = z.object({
   roleName: roleNameSchema.optional(),
   setupMethod: setupMethodSchema.optional(),
   /**
-   * While pending, the wizard's Back and another choice: `role` ↔ `oidc_role`. The connection keeps its
-   * id (so its subject) and its external ID.
+   * Another way for the role to trust Onramp, while the set-up is pending (the wizard's Back and
+   * another choice). The connection keeps its id, so its subject, and its external ID, so a role made
+   * from the other method's template keeps working if the tenant switches back.
    */
   method: roleMethodSchema.optional(),
   externalId: z
