@@ -22,6 +22,7 @@ import { registerConnectionsRoutes } from './features/connections/connections-ro
 import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
+import { registerOidcRoutes } from './features/oidc/oidc-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
@@ -141,6 +142,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerWebhooksRoutes(app, services);
   await registerCredentialsRoutes(app, services);
   await registerMetricsRoutes(app, services);
+  await registerOidcRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });

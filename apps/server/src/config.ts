@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { PARTITION_IDS, type PartitionId } from '@onramp/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { issuerUrlProblem, parseS3Url } from './features/oidc/issuer-url.ts';
 
 /**
  * Everything Onramp reads from its environment, parsed once at start-up by one schema. Every problem is
@@ -120,6 +121,35 @@ const configSchema = z.object({
    * name other services; AWS_ENDPOINT_URL when only that is set). Default: the partition's sign-in host.
    */
   signinEndpoint: z.url().optional(),
+  /**
+   * The issuer URL of keyless roles when the documents are published elsewhere (a static host, S3):
+   * https, no port, query, fragment or trailing slash, as AWS wants it. Default: ONRAMP_PUBLIC_URL +
+   * `/oidc`, served by Onramp itself.
+   */
+  oidcIssuerUrl: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = value === undefined ? null : issuerUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${value}: ${problem}` });
+    }),
+  /** How the issuer signs: RS256 or ES256 (AWS accepts both). */
+  oidcKeyAlgorithm: z.enum(['RS256', 'ES256']).default('RS256'),
+  /** Days a signing key signs before the next one replaces it. */
+  oidcRotationDays: z.coerce.number().positive().max(365).default(30),
+  /** Hours the next key is in the JWKS before it signs (AWS may cache the JWKS meanwhile). */
+  oidcPrePublicationHours: z.coerce.number().positive().max(720).default(24),
+  /** Minutes a token is good for: long enough for one AssumeRoleWithWebIdentity call. */
+  oidcTokenMinutes: z.coerce.number().int().min(1).max(60).default(5),
+  /** A directory to copy the issuer's documents into, for a static web server to serve. */
+  oidcPublishDir: z.string().min(1).optional(),
+  /** `s3://bucket/prefix` to copy the issuer's documents to. */
+  oidcPublishS3: z
+    .string()
+    .refine((value) => parseS3Url(value) !== null, 'use s3://bucket or s3://bucket/prefix')
+    .optional(),
+  /** The region of the ONRAMP_OIDC_PUBLISH_S3 bucket (default: AWS_REGION). */
+  oidcPublishS3Region: z.string().min(1).optional(),
   /** How long a query waits for a PostgreSQL connection before it fails with 503 (an outage). */
   databaseConnectTimeoutSeconds: z.coerce.number().positive().max(300).default(5),
   /** A request's headers and body must have arrived within this; a slower one gets 408 and is closed. */
@@ -204,6 +234,18 @@ function crossFieldProblems(merged: Record<string, unknown>): string[] {
       );
     }
   }
+  const rotationHours = Number(merged.oidcRotationDays ?? 30) * 24;
+  const prePublicationHours = Number(merged.oidcPrePublicationHours ?? 24);
+  if (prePublicationHours >= rotationHours) {
+    problems.push(
+      `ONRAMP_OIDC_PRE_PUBLICATION_HOURS: ${prePublicationHours} hours is not shorter than the rotation period (ONRAMP_OIDC_ROTATION_DAYS, ${rotationHours} hours): the next key must be published before it is due to sign.`,
+    );
+  }
+  if (merged.oidcPublishS3 && !merged.oidcPublishS3Region) {
+    problems.push(
+      'ONRAMP_OIDC_PUBLISH_S3_REGION: required with ONRAMP_OIDC_PUBLISH_S3 (or set AWS_REGION): the bucket’s region.',
+    );
+  }
   return problems;
 }
 
@@ -246,6 +288,14 @@ const ENV_NAMES: Record<string, string> = {
   maxTenants: 'ONRAMP_MAX_TENANTS',
   webhooksAllowPrivate: 'ONRAMP_WEBHOOKS_ALLOW_PRIVATE',
   metricsToken: 'ONRAMP_METRICS_TOKEN',
+  oidcIssuerUrl: 'ONRAMP_OIDC_ISSUER_URL',
+  oidcKeyAlgorithm: 'ONRAMP_OIDC_KEY_ALGORITHM',
+  oidcRotationDays: 'ONRAMP_OIDC_ROTATION_DAYS',
+  oidcPrePublicationHours: 'ONRAMP_OIDC_PRE_PUBLICATION_HOURS',
+  oidcTokenMinutes: 'ONRAMP_OIDC_TOKEN_MINUTES',
+  oidcPublishDir: 'ONRAMP_OIDC_PUBLISH_DIR',
+  oidcPublishS3: 'ONRAMP_OIDC_PUBLISH_S3',
+  oidcPublishS3Region: 'ONRAMP_OIDC_PUBLISH_S3_REGION',
   databaseConnectTimeoutSeconds: 'ONRAMP_DATABASE_CONNECT_TIMEOUT_SECONDS',
   httpRequestTimeoutSeconds: 'ONRAMP_HTTP_REQUEST_TIMEOUT_SECONDS',
   httpHeadersTimeoutSeconds: 'ONRAMP_HTTP_HEADERS_TIMEOUT_SECONDS',
@@ -320,6 +370,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const signinEndpoint = env.AWS_ENDPOINT_URL_SIGNIN || env.AWS_ENDPOINT_URL;
   if (signinEndpoint) fromEnv.signinEndpoint = signinEndpoint;
+  const awsRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (
+    awsRegion &&
+    fromEnv.oidcPublishS3Region === undefined &&
+    fromFile.oidcPublishS3Region === undefined
+  )
+    fromEnv.oidcPublishS3Region = awsRegion;
   const envHubs = readHubsFromEnv(env);
   const merged = {
     ...fromFile,

@@ -8,11 +8,13 @@ import type { TrustProxy } from './config.ts';
 import type { SignInLimits } from './features/auth/auth-routes.ts';
 import type { HealthSettings } from './features/health/health-service.ts';
 import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
+import type { OidcLog, OidcSettings } from './features/oidc/oidc-service.ts';
 import type { CollectionCaps } from './features/tenants/collection-caps.ts';
 import type { WebhookSettings } from './features/webhooks/webhooks-service.ts';
 import type { HttpLimits } from './http/connection-limits.ts';
 import type { AwsGateway } from './ports/aws-gateway.ts';
 import type { HubIdentity } from './ports/hubs.ts';
+import type { OidcPublisher } from './ports/oidc-publisher.ts';
 import type { TemplateStore } from './ports/template-store.ts';
 
 /**
@@ -35,6 +37,16 @@ export interface AppDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Where Onramp is reachable from browsers and CloudFormation; undefined on a laptop. */
   publicUrl?: string;
+  /**
+   * Onramp's OpenID Connect issuer for keyless roles (ONRAMP_OIDC_*; every setting has a default).
+   * wiring.ts builds the issuer from these and hands it to the features as `webIdentity`
+   * (ports/web-identity.ts): the one issuer whose keys the served JWKS lists.
+   */
+  oidc?: OidcSettings;
+  /** Where the issuer's documents are copied for an Onramp AWS cannot reach (a directory, S3). */
+  oidcPublishers?: readonly OidcPublisher[];
+  /** Where the issuer logs its publishing (the app's logger in main.ts). */
+  oidcLog?: OidcLog;
   /** Publishes quick-create templates to Amazon S3; without it there are no quick-create links. */
   templates?: TemplateStore;
   /** The template bucket of each partition that has one (quick-create is offered only there). */

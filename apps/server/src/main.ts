@@ -12,6 +12,7 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
+import { createS3OidcPublisher } from './adapters/aws/sdk-oidc-publisher.ts';
 import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
@@ -28,9 +29,13 @@ import {
 import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
+import { createDirectoryOidcPublisher } from './features/oidc/directory-publisher.ts';
+import { parseS3Url } from './features/oidc/issuer-url.ts';
+import type { OidcLog } from './features/oidc/oidc-service.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createCatalogSweep } from './jobs/catalog-sweep.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
+import { createOidcRotation } from './jobs/oidc-rotation.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 import { createServices } from './wiring.ts';
 
@@ -77,6 +82,19 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
+  // Copies of the issuer's documents for an Onramp AWS cannot reach (config.ts checked the S3 URL).
+  const oidcPublishers: NonNullable<AppDeps['oidcPublishers']>[number][] = [];
+  if (config.oidcPublishDir)
+    oidcPublishers.push(createDirectoryOidcPublisher(config.oidcPublishDir));
+  const s3Target = config.oidcPublishS3 ? parseS3Url(config.oidcPublishS3) : null;
+  if (s3Target && config.oidcPublishS3Region) {
+    oidcPublishers.push(createS3OidcPublisher({ ...s3Target, region: config.oidcPublishS3Region }));
+  }
+  // The issuer logs through the app's logger once it exists, as the gateway does.
+  const oidcLog: OidcLog = {
+    info: (details, message) => forward?.('info', details, message),
+    warn: (details, message) => forward?.('warn', details, message),
+  };
   // The registry /metrics serves; wiring.ts measures the gateway into it once, for the API and the
   // background jobs alike.
   const metrics = createMetricsRegistry();
@@ -96,6 +114,15 @@ async function start(): Promise<void> {
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     actions,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    oidc: {
+      ...(config.oidcIssuerUrl ? { issuerUrl: config.oidcIssuerUrl } : {}),
+      algorithm: config.oidcKeyAlgorithm,
+      rotationMs: config.oidcRotationDays * 24 * 3_600_000,
+      prePublicationMs: config.oidcPrePublicationHours * 3_600_000,
+      tokenLifetimeMs: config.oidcTokenMinutes * 60_000,
+    },
+    oidcPublishers,
+    oidcLog,
     // Quick-create links need the templates on S3: a store only when some partition has a bucket.
     ...(Object.keys(config.templateBuckets).length > 0
       ? {
@@ -165,6 +192,7 @@ async function start(): Promise<void> {
   const scheduler = createHealthScheduler(services, { log: jobLog });
   const deliverer = createWebhookDeliverer(services, { log: jobLog });
   const catalogSweep = createCatalogSweep(services, { log: jobLog });
+  const oidcRotation = createOidcRotation(services, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
   onConnectionError = (error) =>
@@ -172,7 +200,12 @@ async function start(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
-    await Promise.all([scheduler.stop(), deliverer.stop(), catalogSweep.stop()]);
+    await Promise.all([
+      scheduler.stop(),
+      deliverer.stop(),
+      catalogSweep.stop(),
+      oidcRotation.stop(),
+    ]);
     await app.close();
     await database.close();
     process.exit(0);
@@ -183,6 +216,8 @@ async function start(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();
   deliverer.start();
+  // The issuer's first key, its schedule and its publish targets (idle without an issuer).
+  oidcRotation.start();
   // Accounts compared with this catalog in the background: serving never waits for it.
   void catalogSweep.start();
   // Where this process listens; the public URL (behind a proxy) is printed apart.
@@ -200,6 +235,7 @@ async function start(): Promise<void> {
         : Object.keys(config.templateBuckets).join(', ') ||
           'off — set ONRAMP_TEMPLATE_BUCKET_<PARTITION> (the console takes templates only from S3)'
     }`,
+    `  Keyless roles (OpenID Connect issuer): ${services.oidc.issuer ?? `off — ${services.oidc.unavailableReason}`}`,
   ];
   const setupToken = await issueSetupToken(database.db, () => new Date());
   if (setupToken) {

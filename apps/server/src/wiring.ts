@@ -12,6 +12,7 @@ import { createConnectionsService } from './features/connections/connections-ser
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
+import { createOidcService } from './features/oidc/oidc-service.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { createTenantsService } from './features/tenants/tenants-service.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
@@ -19,6 +20,7 @@ import { createTokensService } from './features/tokens/tokens-service.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { createUsersService } from './features/users/users-service.ts';
 import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
+import type { WebIdentityIssuer } from './ports/web-identity.ts';
 
 /**
  * The composition root: the one place the service graph is built from its dependencies. main.ts,
@@ -30,9 +32,13 @@ import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
 export function createServices(given: AppDeps) {
   // Every AWS call of every feature and job is counted and timed into one registry (served at
   // /metrics); without one in the deps, a registry is made here.
-  const deps = withMetrics(given);
+  const measured = withMetrics(given);
+  const audit = createAuditRepository(measured.db, measured.clock);
+  // Onramp's OpenID Connect issuer: the features that use keyless roles mint through `webIdentity`
+  // (the port), the routes and the rotation job use the whole service (`oidc`); they are one object.
+  const oidc = createOidcService({ ...measured, audit });
+  const deps = { ...measured, webIdentity: oidc as WebIdentityIssuer };
   const clock = deps.clock;
-  const audit = createAuditRepository(deps.db, clock);
   const sessions = createSessionsService({
     ...deps,
     sessions: createSessionsRepository(deps.db, clock, deps.sessionIdleMinutes),
@@ -89,6 +95,7 @@ export function createServices(given: AppDeps) {
   return {
     ...deps,
     audit,
+    oidc,
     users,
     sessions,
     tokens,

@@ -7,4 +7,5 @@ export * from './endpoint.ts';
 export * from './endpoints/index.ts';
 export * from './fleet.ts';
 export * from './identity.ts';
+export * from './oidc.ts';
 export * from './policies.ts';

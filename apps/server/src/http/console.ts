@@ -2,7 +2,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Paths that belong to the API and its tooling: an unknown one is a 404 problem, never the console. */
-const API_PREFIXES = ['/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];
+const API_PREFIXES = ['/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics', '/oidc'];
 
 /** The console's HTML may load only what it ships with, and no other site may frame it. */
 const CONSOLE_CSP = [

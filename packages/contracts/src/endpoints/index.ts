@@ -3,6 +3,7 @@ import { callbacksEndpoints } from './callbacks.ts';
 import { catalogEndpoints, partitionsEndpoints } from './catalog.ts';
 import { connectionsEndpoints } from './connections.ts';
 import { auditEndpoints, tenantsEndpoints, tokensEndpoints, usersEndpoints } from './identity.ts';
+import { oidcEndpoints } from './oidc.ts';
 import { sessionEndpoints } from './session.ts';
 import { webhooksEndpoints } from './webhooks.ts';
 
@@ -22,4 +23,5 @@ export const api = {
   tokens: tokensEndpoints,
   tenants: tenantsEndpoints,
   audit: auditEndpoints,
+  oidc: oidcEndpoints,
 };

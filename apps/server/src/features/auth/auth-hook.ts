@@ -36,6 +36,8 @@ export function registerAuthHook(app: FastifyInstance, deps: AuthHookDeps): void
   app.addHook('preValidation', async (request) => {
     // /metrics has its own bearer token (ONRAMP_METRICS_TOKEN), which is no API token.
     if (request.routeOptions.url === '/metrics') return;
+    // The OpenID Connect issuer's documents are public: AWS fetches them without credentials.
+    if (request.routeOptions.url?.startsWith('/oidc/')) return;
     const principal = await resolvePrincipal(request, deps);
     request.principal = principal;
     const requested = takeNamedTenant(request, principal !== undefined);
