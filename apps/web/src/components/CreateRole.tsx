@@ -261,16 +261,22 @@ export function withQuickCreateParameter(link: string, providerArn: string | und
   return existing.test(link) ? link.replace(existing, value) : `${link}&${value}`;
 }
 
-/** The deploy command with the existing provider's ARN among its parameter overrides. */
+/**
+ * The deploy command with the existing provider's ARN among its parameter overrides. Comment lines
+ * (which explain the parameter) are left as they are.
+ */
 export function withDeployParameter(command: string, providerArn: string | undefined): string {
   if (!providerArn) return command;
   const value = `${PROVIDER_PARAMETER}=${providerArn}`;
   const existing = new RegExp(`'?${PROVIDER_PARAMETER}=[^\\s]*`);
-  if (existing.test(command)) return command.replace(existing, value);
-  return command
-    .split('\n')
+  const lines = command.split('\n');
+  const isCommand = (line: string) => !line.trimStart().startsWith('#');
+  if (lines.some((line) => isCommand(line) && existing.test(line))) {
+    return lines.map((line) => (isCommand(line) ? line.replace(existing, value) : line)).join('\n');
+  }
+  return lines
     .map((line) =>
-      line.includes('--parameter-overrides')
+      isCommand(line) && line.includes('--parameter-overrides')
         ? `${line.replace(/\s*\\$/, '')} ${value}${line.endsWith('\\') ? ' \\' : ''}`
         : line,
     )

@@ -291,6 +291,13 @@ describe('the keyless templates’ existing-provider parameter', () => {
     expect(withQuickCreateParameter('https://x/#/q?a=1', undefined)).toBe('https://x/#/q?a=1');
   });
 
+  it('leaves the comment that explains the parameter as it is', () => {
+    const command = `# add to the overrides\n# ExistingOidcProviderArn=arn:aws:iam::<ACCOUNT ID>:oidc-provider/x\naws cloudformation deploy \\\n  --parameter-overrides RoleName=R`;
+    expect(withDeployParameter(command, provider)).toBe(
+      `# add to the overrides\n# ExistingOidcProviderArn=arn:aws:iam::<ACCOUNT ID>:oidc-provider/x\naws cloudformation deploy \\\n  --parameter-overrides RoleName=R ExistingOidcProviderArn=${provider}`,
+    );
+  });
+
   it('adds it to the deploy command’s overrides, keeping a continued line continued', () => {
     const command =
       "aws cloudformation deploy \\\n  --parameter-overrides 'RoleName=R' \\\n  --capabilities CAPABILITY_NAMED_IAM";
