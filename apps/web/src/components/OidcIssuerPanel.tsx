@@ -4,15 +4,10 @@ import { dateTime, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { Alert, Button, Card, CopyValue, Modal, Spinner, StatusBadge } from './ui.tsx';
 
-const KEY_STATES: Record<OidcSigningKey['state'], string> = {
-  next: 'Next: published, signs later',
-  signing: 'Signing',
-  retired: 'Retired: published until its tokens expire',
-};
-const KEY_BADGES: Record<OidcSigningKey['state'], string> = {
-  next: 'pending',
-  signing: 'valid',
-  retired: 'unverified',
+const KEY_STATES: Record<OidcSigningKey['state'], [string, string]> = {
+  next: ['Next', 'published, signs later'],
+  signing: ['Signing', 'signs every new token'],
+  retired: ['Retired', 'published until its tokens expire'],
 };
 
 /** "30 days", "24 hours", "5 minutes": the issuer's periods as configured. */
@@ -93,7 +88,7 @@ export function OidcIssuerPanel({ client }: { client: OnrampClient }) {
         }
       >
         <p>
-          <StatusBadge status={status.offered ? 'valid' : 'unverified'} />{' '}
+          <StatusBadge status={status.offered ? 'enabled' : 'disabled'} />{' '}
           {status.offered ? 'Keyless IAM roles are offered' : 'Keyless IAM roles are not offered'}
         </p>
         {status.unavailableReason ? <Alert tone="info">{status.unavailableReason}</Alert> : null}
@@ -172,8 +167,8 @@ export function OidcIssuerPanel({ client }: { client: OnrampClient }) {
                       <code>{key.kid}</code> <span className="muted small">{key.algorithm}</span>
                     </td>
                     <td>
-                      <StatusBadge status={KEY_BADGES[key.state]} />{' '}
-                      <span className="small">{KEY_STATES[key.state]}</span>
+                      <strong>{KEY_STATES[key.state][0]}</strong>{' '}
+                      <span className="muted small">{KEY_STATES[key.state][1]}</span>
                     </td>
                     <td>{dateTime(key.signsFrom)}</td>
                     <td>{key.retiredAt ? dateTime(key.retiredAt) : '—'}</td>
