@@ -228,8 +228,8 @@ export function OidcIssuerPanel({ client }: { client: OnrampClient }) {
             <span>
               <strong>Sign with the new key at once</strong>
               <span className="choice-description">
-                For a key that leaked. AWS may still hold the old JWKS for a few minutes, so some
-                checks can fail until it fetches the new one.
+                For a key that leaked: the new key signs without waiting for the pre-publication
+                period. The replaced key stays in the JWKS until the tokens it signed have expired.
               </span>
             </span>
           </label>

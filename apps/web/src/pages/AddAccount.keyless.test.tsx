@@ -256,6 +256,49 @@ describe('the add-account wizard, keyless roles', () => {
     expect(methods.map(([, c]) => c.method)).toEqual(['role', 'oidc_role']);
   });
 
+  it('follows a set-up whose method another tab changed, saying so, when the server refuses the old one', async () => {
+    const message =
+      'The connection con_1 sets up an IAM role with an external ID, not a keyless role.';
+    const validate = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 422,
+        title: 'Invalid',
+        detail: message,
+        errors: [{ field: 'method', code: 'method_mismatch', message }],
+      });
+    });
+    wizard([AWS], {
+      'connections.create': async () => pendingOf('oidc_role'),
+      'connections.update': async () => pendingOf('oidc_role'),
+      // What the other tab made of it meanwhile.
+      'connections.get': async () => pendingOf('role'),
+      'accounts.validate': validate,
+    });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Prod' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: create the role' }));
+    fireEvent.change(await screen.findByLabelText('Role ARN'), {
+      target: { value: 'arn:aws:iam::222233334444:role/OnrampRole-abcdefgh' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText(/changed meanwhile \(in another tab\?\): it now makes an IAM role/);
+    expect(screen.getByText('onramp-ext-1')).toBeTruthy();
+    expect(screen.queryByText('tenant:tenant_1:connection:con_1')).toBeNull();
+    // Validating again sends the method the set-up has now.
+    validate.mockResolvedValueOnce({
+      valid: true,
+      status: 'valid',
+      findings: [],
+      identity: { accountId: '222233334444', arn: 'arn:aws:sts::222233334444:assumed-role/R/s' },
+      checks: [],
+      errors: [],
+      notices: [],
+    } as never);
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText('Validation passed');
+    expect(validate).toHaveBeenLastCalledWith(expect.objectContaining({ method: 'role' }));
+  });
+
   it('resumes a keyless set-up from its URL, as a reload does', async () => {
     window.history.replaceState(null, '', '/accounts/new/con_1?step=create');
     wizard([AWS], {

@@ -382,6 +382,32 @@ export function AddAccountWizard({
     client.connections.update(connection.id, { setupMethod }).then(setConnection, () => {});
   };
 
+  /**
+   * The set-up's method was changed meanwhile (Back and another choice in a second tab, or by a
+   * colleague): the server refuses the old one. Follow the set-up as it is now, saying so.
+   */
+  const followChangedMethod = async (failure: unknown): Promise<boolean> => {
+    if (
+      !connection ||
+      !(failure instanceof ApiProblem) ||
+      !failure.errors.some((e) => e.field === 'method' && e.code === 'method_mismatch')
+    )
+      return false;
+    const latest = await client.connections.get(connection.id).catch(() => undefined);
+    if (!latest || latest.method === connection.method) return false;
+    setConnection(latest);
+    setDetails((shown) => ({ ...shown, method: latest.method }));
+    setResult(undefined);
+    setErrors({
+      form: {
+        message: `This set-up was changed meanwhile (in another tab?): it now makes ${
+          latest.method === 'oidc_role' ? 'a keyless IAM role' : 'an IAM role with an external ID'
+        }. Create that role as shown below, or go Back to choose again.`,
+      },
+    });
+    return true;
+  };
+
   const validate = async (body = request()) => {
     const checked = validateWith(createAccountRequestSchema, body);
     if (!checked.ok) {
@@ -403,6 +429,7 @@ export function AddAccountWizard({
         ),
       );
     } catch (failure) {
+      if (await followChangedMethod(failure)) return;
       setResult(undefined);
       setErrors(problemErrors(failure));
     } finally {
@@ -451,6 +478,7 @@ export function AddAccountWizard({
     } catch (failure) {
       if (isRoleMethod(details.method) && isLostSetUp(failure))
         return setLoadError(describeError(failure));
+      if (await followChangedMethod(failure)) return setConfirming(false);
       setConfirming(false);
       // The role lost actions since it was validated: validate again, which offers Save anyway.
       if (!acceptMissing && failure instanceof ApiProblem && onlyMissingPermissions(failure.errors))
