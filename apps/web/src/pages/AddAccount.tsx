@@ -195,6 +195,8 @@ export function AddAccountWizard({
   const [saved, setSaved] = useState<Account | undefined>();
   const [byStack, setByStack] = useState(false);
   const [switchNote, setSwitchNote] = useState<string | undefined>();
+  // Said beside Validate, where the tenant is looking, when another tab changed the set-up's method.
+  const [methodNote, setMethodNote] = useState<string | undefined>();
   const [notices, setNotices] = useState<AccountNotice[]>([]);
   const [loadError, setLoadError] = useState<string | undefined>();
   // Why the last "did the stack report back?" question failed; the wizard keeps asking.
@@ -300,6 +302,7 @@ export function AddAccountWizard({
   const goToPermissions = async () => {
     const checked = validateWith(detailsSchema, details);
     if (!checked.ok) return setErrors(checked.errors);
+    setMethodNote(undefined);
     if (!offer?.methods.includes(details.method)) {
       return setErrors({
         method: { message: offer?.reason ?? 'This method is not offered in this partition.' },
@@ -398,13 +401,12 @@ export function AddAccountWizard({
     setConnection(latest);
     setDetails((shown) => ({ ...shown, method: latest.method }));
     setResult(undefined);
-    setErrors({
-      form: {
-        message: `This set-up was changed meanwhile (in another tab?): it now makes ${
-          latest.method === 'oidc_role' ? 'a keyless IAM role' : 'an IAM role with an external ID'
-        }. Create that role as shown below, or go Back to choose again.`,
-      },
-    });
+    setErrors({});
+    setMethodNote(
+      `This set-up was changed meanwhile (in another tab?): it now makes ${
+        latest.method === 'oidc_role' ? 'a keyless IAM role' : 'an IAM role with an external ID'
+      }. Create that role as shown above, or go Back to choose again.`,
+    );
     return true;
   };
 
@@ -813,6 +815,7 @@ export function AddAccountWizard({
                   </Field>
                 </>
               )}
+              {methodNote && !result ? <Alert tone="warning">{methodNote}</Alert> : null}
               {result ? <ValidationReport result={result} /> : null}
               {result?.notices.map((notice) => (
                 <Alert key={notice.code} tone="warning">
