@@ -15,7 +15,7 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { WebhooksPanel } from '../components/WebhooksPanel.tsx';
-import { dateTime, METHOD_LABELS } from '../lib/format.ts';
+import { dateTime } from '../lib/format.ts';
 import { describeError, useForm, validateWith } from '../lib/forms.ts';
 import { usePages } from '../lib/pages.ts';
 import { navigate } from '../lib/router.tsx';
@@ -216,7 +216,11 @@ function HubsPanel() {
         <Card key={offer.partition} title={offer.displayName}>
           <p>
             <StatusBadge status={offer.trustedPrincipal ? 'valid' : 'unverified'} />{' '}
-            {offer.methods.map((m) => METHOD_LABELS[m]).join(', ')}
+            {offer.trustedPrincipal
+              ? 'Roles and access keys'
+              : offer.methods.includes('oidc_role')
+                ? 'Keyless roles and access keys'
+                : 'Access keys only'}
           </p>
           {offer.trustedPrincipal ? (
             <p>
