@@ -381,6 +381,14 @@ function UpdateArtefacts({
           Replace the Terraform configuration you applied with this one, then run{' '}
           <code>terraform plan</code> to see the change and <code>terraform apply</code>.
         </p>
+        {account.method === 'oidc_role' ? (
+          <Alert tone="info" title="Keep existing_oidc_provider_arn as it was">
+            Apply it with the same <code>existing_oidc_provider_arn</code> as the first time: empty
+            when this configuration created the identity provider, the provider’s ARN when the
+            account had one. Another value would make Terraform plan to destroy the provider (other
+            roles may trust it) or to create a second one: the plan must list policy changes only.
+          </Alert>
+        ) : null}
         <Artefact title="What changed">{diff}</Artefact>
         <Artefact title="The new configuration">
           <div className="download-row">

@@ -116,4 +116,24 @@ describe('the account page of a keyless role', () => {
       screen.getByText(/trust Onramp’s identity provider with the audience and subject/),
     ).toBeTruthy();
   });
+
+  it('tells a Terraform keyless role to keep existing_oidc_provider_arn when updating permissions', async () => {
+    window.history.replaceState(null, '', '/accounts/acct_1?permissions=update');
+    page({
+      'accounts.permissionsUpdate': async () => ({
+        madeWith: 'terraform',
+        changes: [{ bundle: 'nodes-ec2', add: ['ec2:StartInstances'], remove: [] }],
+        policies: [],
+        cloudFormation: null,
+        terraform: { file: 'resource "aws_iam_role" "onramp" {}\n' },
+        steps: [],
+      }),
+    });
+    const card = (await screen.findByRole('heading', { name: 'Update permissions' })).closest(
+      'section.card',
+    ) as HTMLElement;
+    await within(card).findByRole('link', { name: 'Download Terraform' });
+    expect(within(card).getByText('Keep existing_oidc_provider_arn as it was')).toBeTruthy();
+    expect(card.textContent).toContain('the plan must list policy changes only');
+  });
 });
