@@ -42,9 +42,12 @@ module.exports = {
       name: 'clients-never-import-the-server',
       severity: 'error',
       comment:
-        'The console (apps/web) and the CLI (apps/cli) talk to Onramp through the API (packages/sdk, packages/contracts), never through the server’s code; the one exception is `onramp keys`, which runs where the server’s keyring and database are and loads that command alone, lazily.',
+        'The console (apps/web) and the CLI (apps/cli) talk to Onramp through the API (packages/sdk, packages/contracts), never through the server’s code; the exceptions are `onramp keys` and `onramp oidc rotate`, which run where the server’s keyring and database are and load that command alone, lazily.',
       from: { path: '^apps/(web|cli)/' },
-      to: { path: '^apps/server/', pathNot: '^apps/server/src/commands/keys-rotate\\.ts$' },
+      to: {
+        path: '^apps/server/',
+        pathNot: '^apps/server/src/commands/(keys-rotate|oidc-rotate)\\.ts$',
+      },
     },
     {
       name: 'features-keep-their-repositories',

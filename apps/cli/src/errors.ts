@@ -35,10 +35,15 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   maxSessionDuration: '--max-session-duration',
   accountId: '--account-id',
   document: '--document',
+  method: '--method',
+  'webIdentity.issuer': '--issuer',
+  'webIdentity.audience': '--audience',
+  'webIdentity.subject': '--subject',
 };
 
 /** The flag a core issue is about, or undefined when it is not about a flag. */
 export function findFlagOfField(field: string): string | undefined {
+  if (Object.hasOwn(FLAG_OF_FIELD, field)) return FLAG_OF_FIELD[field];
   const head = field.split(/[.[]/, 1)[0] ?? field;
   return Object.hasOwn(FLAG_OF_FIELD, head) ? FLAG_OF_FIELD[head] : undefined;
 }

@@ -11,8 +11,12 @@ import {
   type PartitionId,
   type PolicySelection,
   parseHubPrincipal,
+  parseOidcIssuer,
   parsePartitionId,
+  parseWebIdentityAudience,
+  parseWebIdentitySubject,
   type Result,
+  webIdentityAudience,
 } from '@onramp/core';
 import type { Command } from 'commander';
 import { type CliIo, writeNote } from './cli-io.ts';
@@ -220,4 +224,126 @@ export function addSelectionOptions(command: Command): Command {
       '--regions <regions>',
       'limit regional services to these regions, separated by commas (default: every region)',
     );
+}
+
+/* The keyless role (--method oidc_role): what its trust names instead of a hub and an external ID. */
+
+export type RoleMethod = 'role' | 'oidc_role';
+
+export interface MethodFlags {
+  method?: string;
+  issuer?: string;
+  subject?: string;
+  audience?: string;
+  hubPrincipal?: string;
+  externalId?: string;
+}
+
+export const ISSUER_HELP =
+  "Onramp's OpenID Connect issuer URL: ONRAMP_OIDC_ISSUER_URL, or ONRAMP_PUBLIC_URL followed by /oidc";
+export const SUBJECT_HELP =
+  "the subject of the connection's tokens: tenant:<tenant id>:connection:<connection id>";
+
+/** --method, --issuer, --subject and --audience. */
+export function addMethodOptions(command: Command): Command {
+  return command
+    .option(
+      '--method <method>',
+      'how the role trusts your platform: role (the hub principal and an external ID) or oidc_role ' +
+        "(keyless: Onramp's OpenID Connect issuer)",
+      'role',
+    )
+    .option('--issuer <url>', `(oidc_role) ${ISSUER_HELP}`)
+    .option('--subject <subject>', `(oidc_role) ${SUBJECT_HELP}`)
+    .option(
+      '--audience <audience>',
+      '(oidc_role) the audience of the tokens (default: sts.amazonaws.com, sts.amazonaws.com.cn in aws-cn)',
+    );
+}
+
+export function parseMethodFlag(value: string | undefined): Result<RoleMethod> {
+  const trimmed = value?.trim() ?? 'role';
+  if (trimmed === 'role' || trimmed === 'oidc_role') return ok(trimmed);
+  return fail(
+    'method',
+    'invalid_format',
+    `"${value}" is not a role method.`,
+    'Use --method role (the hub principal and an external ID) or --method oidc_role (keyless).',
+  );
+}
+
+/**
+ * The web identity a keyless role trusts, checked flag by flag; undefined for `role`, where the
+ * keyless flags are refused. For `oidc_role` the hub and external ID flags are refused instead: a
+ * keyless role trusts neither, and accepting them silently would let a person believe it does.
+ */
+export function checkMethodFlags(
+  check: FlagChecker,
+  method: RoleMethod | undefined,
+  partition: PartitionId | undefined,
+  flags: MethodFlags,
+): { issuer: string; conditionPrefix: string; audience: string; subject: string } | undefined {
+  if (method === 'role') {
+    for (const [field, what, value] of [
+      ['webIdentity.issuer', 'an issuer', flags.issuer],
+      ['webIdentity.subject', 'a subject', flags.subject],
+      ['webIdentity.audience', 'an audience', flags.audience],
+    ] as const) {
+      if (value === undefined) continue;
+      check.take(
+        fail(
+          field,
+          'invalid_format',
+          `Only a keyless role has ${what}.`,
+          'Add --method oidc_role, or leave it out.',
+        ),
+      );
+    }
+    return undefined;
+  }
+  if (method !== 'oidc_role') return undefined;
+  for (const [field, flag, value] of [
+    ['hubPrincipal', '--hub-principal', flags.hubPrincipal],
+    ['externalId', '--external-id', flags.externalId],
+  ] as const) {
+    if (value === undefined) continue;
+    check.take(
+      fail(
+        field,
+        'invalid_format',
+        `A keyless role (--method oidc_role) trusts Onramp's issuer, not ${flag === '--hub-principal' ? 'a hub principal' : 'an external ID'}.`,
+        `Leave out ${flag}.`,
+      ),
+    );
+  }
+  const issuer =
+    flags.issuer === undefined
+      ? check.take(
+          fail(
+            'webIdentity.issuer',
+            'required',
+            `A keyless role needs ${ISSUER_HELP}.`,
+            'For example --issuer https://onramp.example.com/oidc.',
+          ),
+        )
+      : check.take(parseOidcIssuer(flags.issuer.trim()));
+  const subject =
+    flags.subject === undefined
+      ? check.take(
+          fail(
+            'webIdentity.subject',
+            'required',
+            `A keyless role needs ${SUBJECT_HELP}.`,
+            'Onramp shows it with the connection; for example --subject tenant:ten_1:connection:con_1.',
+          ),
+        )
+      : check.take(parseWebIdentitySubject(flags.subject.trim()));
+  const audience =
+    flags.audience !== undefined
+      ? check.take(parseWebIdentityAudience(flags.audience.trim()))
+      : partition
+        ? webIdentityAudience(partition)
+        : undefined;
+  if (!issuer || !subject || !audience) return undefined;
+  return { issuer: issuer.url, conditionPrefix: issuer.conditionPrefix, audience, subject };
 }

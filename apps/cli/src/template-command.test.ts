@@ -196,3 +196,121 @@ describe('onramp template', () => {
     );
   });
 });
+
+describe('onramp template --method oidc_role', () => {
+  const keyless = [
+    '--bundles',
+    'default',
+    '--method',
+    'oidc_role',
+    '--issuer',
+    'https://onramp.example.com/oidc',
+    '--subject',
+    'tenant:ten_1:connection:con_1',
+  ];
+
+  it('prints a keyless CloudFormation template; the deploy command tells when to name an existing provider', async () => {
+    const result = await runCli([
+      'template',
+      'cloudformation',
+      '--partition',
+      'aws-cn',
+      ...keyless,
+    ]);
+    expect(result.code, describeRun(result)).toBe(0);
+    const template = parseYaml(result.stdout) as CfnTemplate;
+    expect(Object.keys(template.Parameters), describeRun(result)).toEqual([
+      'RoleName',
+      'ExistingOidcProviderArn',
+    ]);
+    expect(template.Resources.OidcProvider?.Properties, describeRun(result)).toMatchObject({
+      Url: 'https://onramp.example.com/oidc',
+      ClientIdList: ['sts.amazonaws.com.cn'],
+    });
+    expect(template.Resources.Role?.Properties.MaxSessionDuration, describeRun(result)).toBe(43200);
+    expect(result.stderr, describeRun(result)).toContain(
+      '# ExistingOidcProviderArn=arn:aws-cn:iam::<account ID>:oidc-provider/onramp.example.com/oidc',
+    );
+    expect(result.stderr, describeRun(result)).toContain(
+      '--parameter-overrides RoleName=OnrampRole',
+    );
+    // No external ID generated, no principal to fill in.
+    expect(result.stderr, describeRun(result)).not.toContain('note:');
+  });
+
+  it('prints keyless Terraform with a shorter session when asked', async () => {
+    const result = await runCli([
+      'template',
+      'terraform',
+      '--partition',
+      'aws-us-gov',
+      ...keyless,
+      '--max-session-duration',
+      '3600',
+    ]);
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.stdout, describeRun(result)).toContain(
+      'resource "aws_iam_openid_connect_provider" "onramp" {',
+    );
+    expect(result.stdout, describeRun(result)).toContain('max_session_duration = 3600');
+    expect(result.stdout, describeRun(result)).not.toContain('external_id');
+  });
+
+  it('prints the steps with the account ID filled into the trust policy, without a hub principal', async () => {
+    const result = await runCli([
+      'template',
+      'steps',
+      '--partition',
+      'aws',
+      ...keyless,
+      '--account-id',
+      '123456789012',
+    ]);
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.stdout, describeRun(result)).toMatch(/^1\. Add the identity provider$/m);
+    expect(result.stdout, describeRun(result)).toContain(
+      '"Federated": "arn:aws:iam::123456789012:oidc-provider/onramp.example.com/oidc"',
+    );
+    expect(result.stdout, describeRun(result)).toContain('Maximum session duration: 12 hours');
+  });
+
+  it('names each bad keyless flag, and --account-id without a keyless role', async () => {
+    const result = await runCli([
+      'template',
+      'steps',
+      '--partition',
+      'aws',
+      '--bundles',
+      'default',
+      '--method',
+      'oidc_role',
+      '--issuer',
+      'https://onramp.example.com/oidc/',
+      '--subject',
+      'tenant:*',
+      '--account-id',
+      '12',
+      '--external-id',
+      'onramp-x',
+    ]);
+    expect(result.code, describeRun(result)).toBe(2);
+    for (const flag of ['--issuer', '--subject', '--account-id', '--external-id']) {
+      expect(result.stderr, describeRun(result)).toMatch(new RegExp(`^error: ${flag}: `, 'm'));
+    }
+    expect(result.stderr, describeRun(result)).not.toContain('--hub-principal');
+    const role = await runCli([
+      'template',
+      'steps',
+      '--partition',
+      'aws',
+      '--bundles',
+      'default',
+      '--hub-principal',
+      '111122223333',
+      '--account-id',
+      '123456789012',
+    ]);
+    expect(role.code, describeRun(role)).toBe(2);
+    expect(role.stderr, describeRun(role)).toMatch(/^error: --account-id: /m);
+  });
+});

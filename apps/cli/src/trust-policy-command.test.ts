@@ -149,3 +149,123 @@ describe('onramp trust-policy', () => {
     expect(bad.stderr, describeRun(bad)).toContain('error: the catalog c.yaml has');
   });
 });
+
+describe('onramp trust-policy --method oidc_role', () => {
+  const keyless = ['--method', 'oidc_role', '--issuer', 'https://onramp.example.com/oidc'];
+
+  it.each([
+    ['aws', 'sts.amazonaws.com'],
+    ['aws-us-gov', 'sts.amazonaws.com'],
+    ['aws-cn', 'sts.amazonaws.com.cn'],
+  ])(
+    'in %s trusts the account’s provider for the issuer, with the subject and the partition’s audience',
+    async (partition, audience) => {
+      const result = await runCli([
+        'trust-policy',
+        '--partition',
+        partition,
+        ...keyless,
+        '--subject',
+        'tenant:ten_1:connection:con_1',
+        '--account-id',
+        '123456789012',
+      ]);
+      expect(result.code, describeRun(result)).toBe(0);
+      expect(parseJsonOutput(result), describeRun(result)).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnrampWebIdentity',
+            Effect: 'Allow',
+            Principal: {
+              Federated: `arn:${partition}:iam::123456789012:oidc-provider/onramp.example.com/oidc`,
+            },
+            Action: ['sts:AssumeRoleWithWebIdentity'],
+            Condition: {
+              StringEquals: {
+                'onramp.example.com/oidc:aud': audience,
+                'onramp.example.com/oidc:sub': 'tenant:ten_1:connection:con_1',
+              },
+            },
+          },
+        ],
+      });
+      // Nothing generated: a keyless role has no external ID to announce.
+      expect(result.stderr, describeRun(result)).toBe('');
+    },
+  );
+
+  it('takes another audience when given', async () => {
+    const result = await runCli([
+      'trust-policy',
+      '--partition',
+      'aws',
+      ...keyless,
+      '--subject',
+      's1',
+      '--account-id',
+      '123456789012',
+      '--audience',
+      'my-audience',
+    ]);
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.stdout, describeRun(result)).toContain(
+      '"onramp.example.com/oidc:aud": "my-audience"',
+    );
+  });
+
+  it('names every bad or missing flag at once, refusing the hub and external ID', async () => {
+    const result = await runCli([
+      'trust-policy',
+      '--partition',
+      'aws',
+      '--method',
+      'oidc_role',
+      '--issuer',
+      'https://onramp.example.com:8443/oidc',
+      '--hub-principal',
+      '111122223333',
+      '--external-id',
+      'onramp-x',
+      '--audience',
+      'sts.*',
+    ]);
+    expect(result.code, describeRun(result)).toBe(2);
+    expect(result.stdout, describeRun(result)).toBe('');
+    for (const flag of [
+      '--issuer',
+      '--subject',
+      '--audience',
+      '--account-id',
+      '--hub-principal',
+      '--external-id',
+    ]) {
+      expect(result.stderr, describeRun(result)).toMatch(new RegExp(`^error: ${flag}: `, 'm'));
+    }
+    expect(result.stderr, describeRun(result)).toContain('may not name a port');
+  });
+
+  it('refuses keyless flags without --method oidc_role, and an unknown method', async () => {
+    const plain = await runCli([
+      'trust-policy',
+      '--partition',
+      'aws',
+      '--hub-principal',
+      '111122223333',
+      '--issuer',
+      'https://onramp.example.com/oidc',
+      '--account-id',
+      '123456789012',
+    ]);
+    expect(plain.code, describeRun(plain)).toBe(2);
+    expect(plain.stderr, describeRun(plain)).toContain(
+      'error: --issuer: Only a keyless role has an issuer. Add --method oidc_role, or leave it out.',
+    );
+    expect(plain.stderr, describeRun(plain)).toMatch(/^error: --account-id: /m);
+    const unknown = await runCli(['trust-policy', '--partition', 'aws', '--method', 'keyless']);
+    expect(unknown.code, describeRun(unknown)).toBe(2);
+    expect(unknown.stderr, describeRun(unknown)).toContain(
+      'error: --method: "keyless" is not a role method.',
+    );
+  });
+});

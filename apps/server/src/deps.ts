@@ -16,6 +16,7 @@ import type { AwsGateway } from './ports/aws-gateway.ts';
 import type { HubIdentity } from './ports/hubs.ts';
 import type { OidcPublisher } from './ports/oidc-publisher.ts';
 import type { TemplateStore } from './ports/template-store.ts';
+import type { WebIdentityIssuer } from './ports/web-identity.ts';
 
 /**
  * What the service graph is built from: the adapters main.ts (or a test harness) makes, and the
@@ -29,6 +30,11 @@ export interface AppDeps {
   hubs: Partial<Record<PartitionId, HubIdentity>>;
   envelope: Envelope;
   aws: AwsGateway;
+  /**
+   * A stand-in for Onramp's OpenID Connect issuer (tests with the fake AWS); absent, wiring.ts builds
+   * the real one from `oidc` and hands it to the features as `webIdentity`.
+   */
+  webIdentity?: WebIdentityIssuer;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   /** AWS's published action list: expands the bundles' wildcards for permission checks. */

@@ -12,7 +12,6 @@ import {
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
-import { createS3OidcPublisher } from './adapters/aws/sdk-oidc-publisher.ts';
 import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
@@ -29,8 +28,7 @@ import {
 import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
-import { createDirectoryOidcPublisher } from './features/oidc/directory-publisher.ts';
-import { parseS3Url } from './features/oidc/issuer-url.ts';
+import { oidcFromConfig } from './features/oidc/oidc-from-config.ts';
 import type { OidcLog } from './features/oidc/oidc-service.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createCatalogSweep } from './jobs/catalog-sweep.ts';
@@ -82,14 +80,6 @@ async function start(): Promise<void> {
     info: (details: Record<string, unknown>, message: string) =>
       forward?.('info', details, message),
   };
-  // Copies of the issuer's documents for an Onramp AWS cannot reach (config.ts checked the S3 URL).
-  const oidcPublishers: NonNullable<AppDeps['oidcPublishers']>[number][] = [];
-  if (config.oidcPublishDir)
-    oidcPublishers.push(createDirectoryOidcPublisher(config.oidcPublishDir));
-  const s3Target = config.oidcPublishS3 ? parseS3Url(config.oidcPublishS3) : null;
-  if (s3Target && config.oidcPublishS3Region) {
-    oidcPublishers.push(createS3OidcPublisher({ ...s3Target, region: config.oidcPublishS3Region }));
-  }
   // The issuer logs through the app's logger once it exists, as the gateway does.
   const oidcLog: OidcLog = {
     info: (details, message) => forward?.('info', details, message),
@@ -114,14 +104,8 @@ async function start(): Promise<void> {
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     actions,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-    oidc: {
-      ...(config.oidcIssuerUrl ? { issuerUrl: config.oidcIssuerUrl } : {}),
-      algorithm: config.oidcKeyAlgorithm,
-      rotationMs: config.oidcRotationDays * 24 * 3_600_000,
-      prePublicationMs: config.oidcPrePublicationHours * 3_600_000,
-      tokenLifetimeMs: config.oidcTokenMinutes * 60_000,
-    },
-    oidcPublishers,
+    // The issuer's settings and where its documents are copied (ONRAMP_OIDC_*).
+    ...oidcFromConfig(config),
     oidcLog,
     // Quick-create links need the templates on S3: a store only when some partition has a bucket.
     ...(Object.keys(config.templateBuckets).length > 0

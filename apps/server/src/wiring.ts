@@ -37,7 +37,9 @@ export function createServices(given: AppDeps) {
   // Onramp's OpenID Connect issuer: the features that use keyless roles mint through `webIdentity`
   // (the port), the routes and the rotation job use the whole service (`oidc`); they are one object.
   const oidc = createOidcService({ ...measured, audit });
-  const deps = { ...measured, webIdentity: oidc as WebIdentityIssuer };
+  // A unit or route test may hand in a fake issuer (testing/fake-web-identity.ts) whose tokens the
+  // fake AWS reads; everything else mints with the service whose keys the JWKS serves.
+  const deps = { ...measured, webIdentity: given.webIdentity ?? (oidc as WebIdentityIssuer) };
   const clock = deps.clock;
   const sessions = createSessionsService({
     ...deps,

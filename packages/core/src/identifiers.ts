@@ -360,3 +360,107 @@ export function parseHubPrincipal(
   }
   return ok({ partition, accountId: arn.accountId, arn: formatArn(arn), kind });
 }
+
+/**
+ * An OpenID Connect issuer as IAM takes it for an identity provider's URL: https, a host, an optional
+ * path, and nothing else. IAM documents no port, no query, and the URL must equal the tokens' `iss`
+ * exactly; a fragment, user info, a trailing slash, an upper-case host or a percent-escape would
+ * each name a different provider than the tokens do, so they are refused here rather than at
+ * sign-in. IAM caps the URL at 255 characters.
+ */
+export interface OidcIssuer {
+  url: string;
+  /** The URL without `https://`: what the provider's ARN and its condition keys are named by. */
+  conditionPrefix: string;
+}
+
+const ISSUER_HOST =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const ISSUER_PATH = /^(?:\/[A-Za-z0-9._~-]+)*$/;
+// Audiences and subjects go into condition values: no wildcards (* ?), no policy variables (${…}),
+// no quotes or spaces, so a value matches itself and nothing else.
+const WEB_IDENTITY_VALUE = /^[\w.:/@+=,-]+$/;
+
+export function parseOidcIssuer(value: unknown, field = 'webIdentity.issuer'): Result<OidcIssuer> {
+  if (typeof value !== 'string' || value === '')
+    return fail(field, 'required', 'The OpenID Connect issuer URL is required.');
+  const hint =
+    'Use the issuer exactly as its tokens carry it in iss, for example https://onramp.example.com/oidc.';
+  if (value.length > 255)
+    return fail(field, 'too_long', 'An identity provider URL has at most 255 characters.', hint);
+  if (!value.startsWith('https://'))
+    return fail(field, 'invalid_format', 'The issuer URL must start with https://.', hint);
+  const rest = value.slice('https://'.length);
+  const slash = rest.indexOf('/');
+  const host = slash === -1 ? rest : rest.slice(0, slash);
+  const path = slash === -1 ? '' : rest.slice(slash);
+  if (/[?#]/.test(rest))
+    return fail(
+      field,
+      'invalid_format',
+      'The issuer URL may not have a query or a fragment.',
+      hint,
+    );
+  if (host.includes(':'))
+    return fail(field, 'invalid_format', 'The issuer URL may not name a port.', hint);
+  if (!ISSUER_HOST.test(host)) {
+    return fail(
+      field,
+      'invalid_format',
+      'The issuer URL’s host must be a DNS name in lower case (letters, digits, hyphens and dots).',
+      hint,
+    );
+  }
+  if (path.endsWith('/'))
+    return fail(field, 'invalid_format', 'The issuer URL may not end with a slash.', hint);
+  if (!ISSUER_PATH.test(path) || /\/\.{1,2}(?=\/|$)/.test(path)) {
+    return fail(
+      field,
+      'invalid_format',
+      'The issuer URL’s path may contain only letters, digits and . _ ~ - between slashes (no . or .. segments).',
+      hint,
+    );
+  }
+  return ok({ url: value, conditionPrefix: rest });
+}
+
+/** What AWS STS expects as a web identity token's audience in a partition. */
+export function webIdentityAudience(partition: PartitionId): string {
+  return partition === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
+}
+
+export function parseWebIdentityAudience(
+  value: unknown,
+  field = 'webIdentity.audience',
+): Result<string> {
+  return parseWebIdentityValue(value, field, 'audience', 'sts.amazonaws.com');
+}
+
+export function parseWebIdentitySubject(
+  value: unknown,
+  field = 'webIdentity.subject',
+): Result<string> {
+  return parseWebIdentityValue(value, field, 'subject', 'tenant:ten_1:connection:con_1');
+}
+
+function parseWebIdentityValue(
+  value: unknown,
+  field: string,
+  what: 'audience' | 'subject',
+  example: string,
+): Result<string> {
+  if (typeof value !== 'string' || value === '')
+    return fail(field, 'required', `The web identity ${what} is required.`);
+  // IAM takes client IDs (audiences) of up to 255 characters; a subject is held to the same.
+  if (value.length > 255)
+    return fail(field, 'too_long', `A web identity ${what} has at most 255 characters.`);
+  if (!WEB_IDENTITY_VALUE.test(value)) {
+    return fail(
+      field,
+      'invalid_format',
+      `A web identity ${what} may contain only letters, digits and _ . : / @ + = , -.`,
+      `For example ${example}.`,
+    );
+  }
+  return ok(value);
+}

@@ -3,6 +3,7 @@
  * only because this package is test tooling), and the authorization of callers built on it.
  */
 import {
+  anonymousPrincipal,
   type RequestAnalysis,
   type RunSimulationResults,
   runSimulation,
@@ -187,6 +188,34 @@ export async function evaluateWithSimulator(input: EvaluationInput): Promise<Eva
     }
   }
   return { decision, allowedByOrganizations, refusedBy, explicit, matched };
+}
+
+/**
+ * Whether a resource policy lets an unsigned request in (S3's public read): the simulator's anonymous
+ * principal matches only `"*"` and `{"AWS": "*"}` principals, as AWS does.
+ */
+export async function evaluateAnonymous(
+  action: string,
+  resource: string,
+  ownerAccountId: string | undefined,
+  resourcePolicy: PolicyJson,
+): Promise<boolean> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: anonymousPrincipal,
+        action,
+        resource: { resource, accountId: ownerAccountId ?? '000000000000' },
+        contextVariables: { 'aws:SecureTransport': 'true' },
+      },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy,
+    },
+    {},
+  );
+  return result.resultType !== 'error' && result.overallResult === 'Allowed';
 }
 
 /** Request context AWS fills in from the caller (global condition keys). */

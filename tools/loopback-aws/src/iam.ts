@@ -18,6 +18,7 @@ import {
   evaluate,
   scpsOf,
 } from './evaluate.ts';
+import { addOidcProvider, findOidcProvider, providerArn } from './oidc-providers.ts';
 import { paginate, type QueryParams, queryReply, type Reply } from './query.ts';
 import type { Account, ManagedPolicy, NamedPolicy, PolicyJson, Role, Tag, User } from './state.ts';
 import type { XmlValue } from './xml.ts';
@@ -41,6 +42,10 @@ export const IAM_ACTIONS = [
   'ListEntitiesForPolicy',
   'SimulatePrincipalPolicy',
   'SimulateCustomPolicy',
+  'CreateOpenIDConnectProvider',
+  'GetOpenIDConnectProvider',
+  'ListOpenIDConnectProviders',
+  'DeleteOpenIDConnectProvider',
 ] as const;
 
 const MANAGED_POLICIES_PER_ENTITY = 10;
@@ -305,6 +310,48 @@ async function dispatch(ctx: QueryContext): Promise<XmlValue> {
             ? roles.map((r) => ({ RoleName: r.name, RoleId: r.id }))
             : [],
         IsTruncated: false,
+      };
+    }
+    case 'CreateOpenIDConnectProvider': {
+      const url = params.required('Url');
+      await can('iam:CreateOpenIDConnectProvider', providerArn(partition, account.id, url));
+      const provider = addOidcProvider(state, partition, account.id, {
+        url,
+        clientIds: params.list('ClientIDList'),
+        thumbprints: params.list('ThumbprintList'),
+        tags: params
+          .structs('Tags')
+          .map((t) => ({ key: t.required('Key'), value: t.get('Value') ?? '' })),
+      });
+      return { OpenIDConnectProviderArn: provider.arn, Tags: tagsXml(provider.tags) };
+    }
+    case 'GetOpenIDConnectProvider':
+    case 'DeleteOpenIDConnectProvider': {
+      const arn = params.required('OpenIDConnectProviderArn');
+      if (!/^arn:[^:]+:iam::\d{12}:oidc-provider\/.+$/.test(arn)) {
+        throw invalidInput(`ARN ${arn} is not valid.`);
+      }
+      await can(`iam:${ctx.action}`, arn);
+      const provider = findOidcProvider(state, partition, arn);
+      if (!provider || provider.accountId !== account.id) {
+        throw noSuchEntity(`OpenIDConnect Provider not found for arn ${arn}`);
+      }
+      if (ctx.action === 'DeleteOpenIDConnectProvider') {
+        account.oidcProviders.delete(provider.url);
+        return undefined;
+      }
+      return {
+        Url: provider.url,
+        ClientIDList: provider.clientIds,
+        ThumbprintList: provider.thumbprints,
+        CreateDate: provider.createdAt,
+        Tags: tagsXml(provider.tags),
+      };
+    }
+    case 'ListOpenIDConnectProviders': {
+      await can('iam:ListOpenIDConnectProviders', '*');
+      return {
+        OpenIDConnectProviderList: [...account.oidcProviders.values()].map((p) => ({ Arn: p.arn })),
       };
     }
     case 'SimulatePrincipalPolicy':

@@ -13,6 +13,15 @@
  */
 
 export {
+  type DeployedCustomResource,
+  type DeployedFunction,
+  type DeployedResource,
+  type DeployedStack,
+  type DeployStackInput,
+  deployStack,
+  StackError,
+} from './cloudformation.ts';
+export {
   type AccessKeyInfo,
   type CallRecord,
   type CreateBucketOptions,
@@ -22,9 +31,11 @@ export {
   type FaultFilter,
   type FaultKind,
   type FaultSpec,
+  type IssuerFetch,
   type Keys,
   LoopbackAws,
   type LoopbackOptions,
+  type OidcProviderInfo,
   type PolicyInfo,
   type RoleInfo,
   type Service,
@@ -35,3 +46,4 @@ export type { PartitionId } from './partitions.ts';
 export { IAM_SIGNING_REGION, partitionOfRegion } from './partitions.ts';
 export { persistLoopback, restoreLoopback, snapshotLoopback } from './snapshot.ts';
 export type { PolicyDocument } from './state.ts';
+export { TOKEN_CLOCK_SKEW_SECONDS } from './web-identity.ts';

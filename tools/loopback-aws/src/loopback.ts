@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { JWK } from 'jose';
 import type { Controls } from './context.ts';
 import {
   AwsError,
@@ -16,6 +17,7 @@ import {
   signatureDoesNotMatch,
 } from './errors.ts';
 import { handleIam } from './iam.ts';
+import { addOidcProvider } from './oidc-providers.ts';
 import {
   IAM_SIGNING_REGION,
   PARTITIONS,
@@ -45,9 +47,18 @@ import {
   type User,
 } from './state.ts';
 import { handleSts } from './sts.ts';
+import {
+  assumeRoleWithWebIdentity,
+  type IssuerKeys,
+  idpCommunicationError,
+  partitionOfRoleArn,
+} from './web-identity.ts';
 
-/** `signin` is the console's federation endpoint (`/federation`), unsigned like AWS's. */
-export type Service = 'sts' | 'iam' | 's3' | 'signin';
+/**
+ * `signin` is the console's federation endpoint (`/federation`), unsigned like AWS's. `issuer` names the
+ * loopback STS's own fetches from an OIDC issuer (for faults only: they are not requests it answers).
+ */
+export type Service = 'sts' | 'iam' | 's3' | 'signin' | 'issuer';
 
 export interface LoopbackOptions {
   /** 0 (the default) picks a free port. */
@@ -92,10 +103,17 @@ export interface CallRecord {
 }
 
 export interface FaultFilter {
-  /** `AssumeRole` or `sts:AssumeRole`; any action when omitted. */
+  /**
+   * `AssumeRole` or `sts:AssumeRole`; any action when omitted. With service `issuer`:
+   * `openid-configuration` or `jwks` (the discovery document or the key set).
+   */
   action?: string;
+  /** Any service but `issuer` when omitted: issuer fetches are hit only by faults that name it. */
   service?: Service;
-  /** Only requests signed for this partition; any partition when omitted. */
+  /**
+   * Only requests signed for this partition (an unsigned AssumeRoleWithWebIdentity and its issuer
+   * fetches: its role ARN's partition); any partition when omitted.
+   */
   partition?: PartitionId;
 }
 
@@ -105,17 +123,44 @@ export interface FaultFilter {
  * - `html`: a 5xx with an HTML page, as a load balancer or an endpoint lacking the operation answers;
  * - `timeout`: no answer until the client gives up (or, with `hangMs`, a late normal answer);
  * - `throttle`: `Throttling` 400 (S3: `SlowDown` 503).
+ * For an issuer fetch (service `issuer`), each makes the issuer misbehave as a web server does: `error`
+ * answers the status, `html` answers an HTML page (200 unless `status`), `timeout` does not answer
+ * within the loopback's issuer timeout, `throttle` answers 429, and `unreachable` refuses the
+ * connection. STS then answers IDPCommunicationError, as AWS does.
  */
-export type FaultKind = 'error' | 'html' | 'timeout' | 'throttle';
+export type FaultKind = 'error' | 'html' | 'timeout' | 'throttle' | 'unreachable';
 
 export interface FaultSpec extends FaultFilter {
   kind: FaultKind;
   /** How many requests it hits; default every matching request until `clearFaults()`. */
   times?: number;
-  /** `error` and `html`: 500 (default), 502, 503 or 504. */
-  status?: 500 | 502 | 503 | 504;
+  /** `error` and `html`: 500 (default), 502, 503 or 504; 200 only for an issuer's `html`. */
+  status?: 200 | 500 | 502 | 503 | 504;
   /** `timeout`: answer normally after this long instead of never. */
   hangMs?: number;
+}
+
+/** One fetch the loopback STS made from an OIDC issuer. */
+export interface IssuerFetch {
+  at: Date;
+  /** What the token's issuer named (`https://…`). */
+  url: string;
+  /** Where the fetch went (after `routeIssuer`). */
+  fetched: string;
+  what: 'openid-configuration' | 'jwks';
+  /** 0 when there was no answer (unreachable, timed out). */
+  status: number;
+  /** Why it did not give usable JSON; undefined when it did. */
+  error: string | undefined;
+}
+
+export interface OidcProviderInfo {
+  partition: PartitionId;
+  accountId: string;
+  arn: string;
+  /** Without `https://`, as IAM keeps it and as trust policy condition keys are prefixed. */
+  url: string;
+  clientIds: string[];
 }
 
 export interface Keys {
@@ -255,6 +300,17 @@ export class LoopbackAws {
   private open = 0;
   private readonly strictIam: boolean;
   private readonly maxBody: number;
+  /** https origin → the http base its fetches go to. */
+  private readonly issuerRoutes = new Map<string, string>();
+  /** Issuer (the token's iss) → its key set, as AWS caches it. */
+  private readonly jwksCache = new Map<string, JWK[]>();
+  private readonly issuerLog: IssuerFetch[] = [];
+  private clockOffsetMs = 0;
+  /**
+   * How long the loopback STS waits for an issuer's answer before IDPCommunicationError. AWS documents
+   * no figure; a few seconds is what its STS is observed to give. May be changed at any time.
+   */
+  issuerTimeoutMs = 5000;
 
   private constructor(
     private readonly server: Server,
@@ -401,6 +457,71 @@ export class LoopbackAws {
     };
   }
 
+  /**
+   * An IAM OIDC identity provider (as CreateOpenIDConnectProvider): `url` must be https, one provider
+   * per URL in an account.
+   */
+  createOidcProvider(
+    partition: PartitionId,
+    accountId: string,
+    options: { url: string; clientIds: string[]; thumbprints?: string[] },
+  ): OidcProviderInfo {
+    const provider = addOidcProvider(this.state, partition, accountId, options);
+    return {
+      partition,
+      accountId,
+      arn: provider.arn,
+      url: provider.url,
+      clientIds: [...provider.clientIds],
+    };
+  }
+
+  /** Removes an OIDC provider (by its ARN): tokens of its issuer are refused from now on. */
+  deleteOidcProvider(partition: PartitionId, providerArn: string): void {
+    for (const account of this.state.of(partition).accounts.values()) {
+      for (const [url, provider] of account.oidcProviders) {
+        if (provider.arn === providerArn) {
+          account.oidcProviders.delete(url);
+          return;
+        }
+      }
+    }
+    throw new TypeError(`no OIDC provider ${providerArn} in ${partition}`);
+  }
+
+  /**
+   * The loopback STS fetches `httpsOrigin` (`https://onramp.example.test`) from `httpBase`
+   * (`http://127.0.0.1:PORT`) instead: the path and query are kept. Other https URLs are fetched for
+   * real; plain http issuers are refused, as AWS refuses them.
+   */
+  routeIssuer(httpsOrigin: string, httpBase: string): void {
+    const origin = new URL(httpsOrigin);
+    if (origin.protocol !== 'https:' || origin.origin !== httpsOrigin.replace(/\/$/, '')) {
+      throw new TypeError(`routeIssuer: ${httpsOrigin} must be an https origin (no path)`);
+    }
+    this.issuerRoutes.set(origin.origin, httpBase.replace(/\/$/, ''));
+    this.jwksCache.clear();
+  }
+
+  /** Forgets cached issuer key sets (the next token fetches them again). */
+  clearIssuerCache(): void {
+    this.jwksCache.clear();
+  }
+
+  /** Every fetch from an OIDC issuer, oldest first. */
+  get issuerFetches(): readonly IssuerFetch[] {
+    return this.issuerLog;
+  }
+
+  /**
+   * Shifts the clock the loopback STS checks web identity tokens' `exp`, `nbf` and `iat` against, so a
+   * freshly minted token can look expired (ExpiredTokenException) without waiting. SigV4 and session
+   * expiry keep the real clock.
+   */
+  setClockOffset(ms: number): void {
+    this.clockOffsetMs = ms;
+  }
+
   /** A customer-managed policy of the account. */
   createManagedPolicy(
     partition: PartitionId,
@@ -544,6 +665,13 @@ export class LoopbackAws {
     });
   }
 
+  /** Replaces a bucket's policy (undefined removes it), e.g. to make it publicly readable. */
+  putBucketPolicy(partition: PartitionId, name: string, policy: PolicyDocument | undefined): void {
+    const bucket = this.state.of(partition).buckets.get(name);
+    if (!bucket) throw new TypeError(`no bucket ${name} in ${partition}`);
+    bucket.policy = policy === undefined ? undefined : policyJson(policy, `bucket ${name} policy`);
+  }
+
   /** What was uploaded, for assertions. */
   getObject(
     partition: PartitionId,
@@ -572,9 +700,14 @@ export class LoopbackAws {
     const { kind, times, status, hangMs, ...filter } = spec;
     if (times !== undefined && (!Number.isInteger(times) || times < 1))
       throw new TypeError('times must be a positive integer');
+    if (kind === 'unreachable' && filter.service !== 'issuer')
+      throw new TypeError('unreachable faults are for issuer fetches (service: issuer)');
+    const issuerPage = filter.service === 'issuer' && kind === 'html';
+    if (status === 200 && !issuerPage)
+      throw new TypeError('status 200 is for an issuer html fault');
     this.faults.push({
       kind,
-      status: kind === 'throttle' ? 400 : (status ?? 500),
+      status: kind === 'throttle' ? 400 : (status ?? (issuerPage ? 200 : 500)),
       remaining: times ?? Number.POSITIVE_INFINITY,
       filter,
       hangMs,
@@ -754,7 +887,8 @@ export class LoopbackAws {
     const fault = this.faults.find(
       (f) =>
         f.remaining > 0 &&
-        (f.filter.service === undefined || f.filter.service === service) &&
+        ((f.filter.service === undefined && service !== 'issuer') ||
+          f.filter.service === service) &&
         (f.filter.partition === undefined || f.filter.partition === partition) &&
         (f.filter.action === undefined ||
           f.filter.action === action ||
@@ -848,7 +982,7 @@ export class LoopbackAws {
       };
     return service === 's3'
       ? s3ErrorReply(error, requestId, head)
-      : queryErrorReply(service, error, requestId);
+      : queryErrorReply(service === 'issuer' ? 'sts' : service, error, requestId);
   }
 
   private async process(req: IncomingMessage, body: Buffer, record: CallRecord): Promise<Reply> {
@@ -879,6 +1013,17 @@ export class LoopbackAws {
     const target = service === 's3' ? s3Target(method, rawUrl, header(req, 'host')) : undefined;
     record.action = target ? target.operation : (query.get('Action') ?? '');
 
+    if (!read.ok && read.reason === 'missing' && record.action === 'AssumeRoleWithWebIdentity') {
+      return this.webIdentity(query, record);
+    }
+    if (
+      !read.ok &&
+      read.reason === 'missing' &&
+      target &&
+      (method === 'GET' || method === 'HEAD')
+    ) {
+      return this.anonymousS3(req, target, rawQuery, record);
+    }
     if (!read.ok) {
       if (service === 's3') {
         throw read.reason === 'missing'
@@ -953,17 +1098,8 @@ export class LoopbackAws {
       throw invalidClientTokenId();
     }
 
-    const fault = this.takeFault(service, record.action, partition);
-    if (fault?.kind === 'timeout') {
-      record.errorCode = 'Timeout';
-      // Never answers (the client gives up and closes), or answers normally once hangMs passed.
-      if (fault.hangMs === undefined) await new Promise<never>(() => {});
-      await sleep(fault.hangMs ?? 0);
-      record.errorCode = undefined;
-    } else if (fault?.kind === 'html') {
-      record.errorCode = `HTML ${fault.status}`;
-      return htmlPage(fault.status);
-    } else if (fault) throw this.faultError(service, fault);
+    const faulted = await this.applyFault(service, partition, record);
+    if (faulted) return faulted;
     if (service === 'iam' && !this.simulator && SIMULATOR_ACTIONS.has(record.action)) {
       // What an AWS-compatible endpoint without IAM's policy simulator answers.
       record.errorCode = 'HTML 500';
@@ -1004,7 +1140,199 @@ export class LoopbackAws {
       action,
       params: query,
     };
+    if (service === 'sts' && action === 'AssumeRoleWithWebIdentity') {
+      // A signed request is answered as an unsigned one: the token, not the signer, is the caller.
+      return this.answerWebIdentity(query, record);
+    }
     return service === 'sts' ? handleSts(context) : handleIam(context);
+  }
+
+  /**
+   * An unsigned GET or HEAD of an object, as a browser or AWS's own OIDC fetcher sends it: served when
+   * the bucket policy grants everyone (`"Principal": "*"`), AccessDenied otherwise. With no signing
+   * region to say the partition, the bucket name does (a name is looked up in each partition).
+   */
+  private async anonymousS3(
+    req: IncomingMessage,
+    target: NonNullable<ReturnType<typeof s3Target>>,
+    rawQuery: string,
+    record: CallRecord,
+  ): Promise<Reply> {
+    const partition = PARTITIONS.find((p) => this.state.of(p).buckets.has(target.bucket));
+    if (!partition) {
+      throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, {
+        BucketName: target.bucket,
+      });
+    }
+    record.partition = partition;
+    const bucket = this.state.of(partition).buckets.get(target.bucket);
+    const region = bucket?.region ?? IAM_SIGNING_REGION[partition];
+    record.region = region;
+    const faulted = await this.applyFault('s3', partition, record);
+    if (faulted) return faulted;
+    return handleS3({
+      state: this.state,
+      caller: undefined,
+      partition,
+      region,
+      requestId: record.requestId,
+      target,
+      headers: req.headers,
+      body: Buffer.alloc(0),
+      trailers: {},
+      query: new Map(queryPairs(rawQuery)),
+    });
+  }
+
+  /** AssumeRoleWithWebIdentity sent unsigned, as the SDKs send it: its role ARN names the partition. */
+  private async webIdentity(query: QueryParams, record: CallRecord): Promise<Reply> {
+    const version = query.get('Version');
+    if (version !== VERSIONS.sts) {
+      throw new AwsError(
+        'InvalidAction',
+        `Could not find operation AssumeRoleWithWebIdentity for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+        400,
+      );
+    }
+    const partition = partitionOfRoleArn(query.get('RoleArn'));
+    record.partition = partition;
+    if (partition) {
+      const faulted = await this.applyFault('sts', partition, record);
+      if (faulted) return faulted;
+    }
+    return this.answerWebIdentity(query, record);
+  }
+
+  /** An injected fault for the request, if any: a reply to send, a thrown error, or a delay. */
+  private async applyFault(
+    service: Service,
+    partition: PartitionId,
+    record: CallRecord,
+  ): Promise<Reply | undefined> {
+    const fault = this.takeFault(service, record.action, partition);
+    if (fault?.kind === 'timeout') {
+      record.errorCode = 'Timeout';
+      // Never answers (the client gives up and closes), or answers normally once hangMs passed.
+      if (fault.hangMs === undefined) await new Promise<never>(() => {});
+      await sleep(fault.hangMs ?? 0);
+      record.errorCode = undefined;
+    } else if (fault?.kind === 'html') {
+      record.errorCode = `HTML ${fault.status}`;
+      return htmlPage(fault.status);
+    } else if (fault) throw this.faultError(service, fault);
+    return undefined;
+  }
+
+  private async answerWebIdentity(query: QueryParams, record: CallRecord): Promise<Reply> {
+    const { reply, sessionArn } = await assumeRoleWithWebIdentity({
+      state: this.state,
+      controls: this.controls,
+      requestId: record.requestId,
+      params: query,
+      now: Date.now() + this.clockOffsetMs,
+      issuer: this.issuerKeys(),
+    });
+    // The session the token was exchanged for stands as the caller in the call log.
+    record.callerArn = sessionArn;
+    return reply;
+  }
+
+  private issuerKeys(): IssuerKeys {
+    return {
+      keys: async (issuer, partition, fresh) => {
+        const cached = this.jwksCache.get(issuer);
+        if (cached && !fresh) return cached;
+        const base = issuer.replace(/\/$/, '');
+        const configuration = await this.fetchIssuer(
+          `${base}/.well-known/openid-configuration`,
+          'openid-configuration',
+          partition,
+        );
+        const jwksUri = (configuration as { jwks_uri?: unknown }).jwks_uri;
+        if (typeof jwksUri !== 'string') throw idpCommunicationError();
+        const jwks = (await this.fetchIssuer(jwksUri, 'jwks', partition)) as { keys?: unknown };
+        if (!Array.isArray(jwks.keys)) throw idpCommunicationError();
+        const keys = jwks.keys.filter((k): k is JWK => typeof k === 'object' && k !== null);
+        this.jwksCache.set(issuer, keys);
+        return keys;
+      },
+    };
+  }
+
+  /** GETs JSON from an issuer as AWS does: https only, a timeout, a 200 with a JSON body. */
+  private async fetchIssuer(
+    url: string,
+    what: IssuerFetch['what'],
+    partition: PartitionId,
+  ): Promise<unknown> {
+    const entry: IssuerFetch = {
+      at: new Date(),
+      url,
+      fetched: url,
+      what,
+      status: 0,
+      error: undefined,
+    };
+    this.issuerLog.push(entry);
+    const fail = (reason: string): never => {
+      entry.error = reason;
+      throw idpCommunicationError();
+    };
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return fail('not a URL');
+    }
+    if (target.protocol !== 'https:') return fail('not https');
+    const routed = this.issuerRoutes.get(target.origin);
+    if (routed) entry.fetched = `${routed}${target.pathname}${target.search}`;
+    const fault = this.takeFault('issuer', what, partition);
+    if (fault?.kind === 'unreachable') return fail('connection refused (injected)');
+    if (fault?.kind === 'throttle') {
+      entry.status = 429;
+      return fail('429 (injected)');
+    }
+    if (fault?.kind === 'error') {
+      entry.status = fault.status;
+      return fail(`${fault.status} (injected)`);
+    }
+    if (fault?.kind === 'html') {
+      entry.status = fault.status;
+      return fail(`HTML page with ${fault.status} (injected)`);
+    }
+    if (fault?.kind === 'timeout') {
+      const wait = fault.hangMs ?? Number.POSITIVE_INFINITY;
+      if (wait >= this.issuerTimeoutMs) {
+        await sleep(this.issuerTimeoutMs);
+        return fail(`no answer within ${this.issuerTimeoutMs} ms (injected)`);
+      }
+      await sleep(wait);
+    }
+    let response: Response;
+    try {
+      response = await fetch(entry.fetched, {
+        headers: { accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.issuerTimeoutMs),
+      });
+    } catch (error) {
+      return fail(
+        error instanceof Error && error.name === 'TimeoutError'
+          ? `no answer within ${this.issuerTimeoutMs} ms`
+          : `unreachable: ${String(error)}`,
+      );
+    }
+    entry.status = response.status;
+    const text = await response.text().catch(() => '');
+    if (response.status !== 200) return fail(`HTTP ${response.status}`);
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null) return fail('not a JSON object');
+      return parsed;
+    } catch {
+      return fail('not JSON');
+    }
   }
 
   private credentialFor(

@@ -174,4 +174,47 @@ describe('S3', () => {
     expect(tampered.status).toBe(403);
     expect(await tampered.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
   });
+
+  it('serves an unsigned GET only when the bucket policy grants everyone, as a public bucket', async () => {
+    const owner = aws.createUser('aws', HUB_ACCOUNT, 'publisher', { policies: [ALLOW_ALL] });
+    aws.createBucket('aws', 'onramp-oidc', { ownerAccountId: HUB_ACCOUNT, region: 'eu-west-1' });
+    await s3Client(aws, 'eu-west-1', owner.credentials).send(
+      new PutObjectCommand({
+        Bucket: 'onramp-oidc',
+        Key: 'oidc/jwks.json',
+        Body: '{"keys":[]}',
+        ContentType: 'application/json',
+      }),
+    );
+    const url = `${aws.url}/onramp-oidc/oidc/jwks.json`;
+    const closed = await fetch(url);
+    expect(closed.status).toBe(403);
+    expect(await closed.text()).toContain('<Code>AccessDenied</Code>');
+
+    aws.putBucketPolicy('aws', 'onramp-oidc', {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::onramp-oidc/oidc/*',
+        },
+      ],
+    });
+    const open = await fetch(url);
+    expect(open.status).toBe(200);
+    expect(open.headers.get('content-type')).toBe('application/json');
+    expect(await open.text()).toBe('{"keys":[]}');
+    expect((await fetch(`${aws.url}/onramp-oidc/other.json`)).status).toBe(403);
+    expect((await fetch(url, { method: 'PUT', body: 'x' })).status).toBe(403);
+    expect((await fetch(`${aws.url}/no-such-bucket/x`)).status).toBe(404);
+    expect(aws.calls.at(1)).toMatchObject({
+      service: 's3',
+      action: 'GetObject',
+      partition: 'aws',
+      accessKeyId: undefined,
+      status: 403,
+    });
+  });
 });

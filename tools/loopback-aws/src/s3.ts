@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { AwsError } from './errors.ts';
-import { authorize } from './evaluate.ts';
+import { authorize, evaluateAnonymous } from './evaluate.ts';
 import { s3HostId } from './ids.ts';
 import type { PartitionId } from './partitions.ts';
 import type { Reply } from './query.ts';
@@ -132,7 +132,8 @@ function computeChecksum(algorithm: string, data: Buffer): string | undefined {
 
 export interface S3Request {
   state: LoopbackState;
-  caller: Caller;
+  /** Undefined for an unsigned (anonymous) request: only the bucket policy can allow it. */
+  caller: Caller | undefined;
   partition: PartitionId;
   region: string;
   requestId: string;
@@ -197,7 +198,7 @@ export async function handleS3(request: S3Request): Promise<Reply> {
       BucketName: target.bucket,
     });
   }
-  if (bucket.region && bucket.region !== request.region) {
+  if (caller && bucket.region && bucket.region !== request.region) {
     throw new AwsError(
       'AuthorizationHeaderMalformed',
       `The authorization header is malformed; the region '${request.region}' is wrong; expecting '${bucket.region}'`,
@@ -215,7 +216,13 @@ export async function handleS3(request: S3Request): Promise<Reply> {
     target.operation === 'HeadBucket'
       ? `arn:${partition}:s3:::${bucket.name}`
       : `arn:${partition}:s3:::${bucket.name}/${target.key}`;
-  if (bucket.ownerAccountId !== undefined) {
+  if (!caller) {
+    // An anonymous request: a bucket policy granting everyone ("*") is the only way in, as in S3.
+    const allowed =
+      bucket.policy !== undefined &&
+      (await evaluateAnonymous(action, resource, bucket.ownerAccountId, bucket.policy));
+    if (!allowed) throw new AwsError('AccessDenied', 'Access Denied', 403);
+  } else if (bucket.ownerAccountId !== undefined) {
     await authorize(
       state,
       caller,

@@ -1,6 +1,6 @@
 /**
- * Saves and restores what a loopback AWS knows (accounts, users, roles, policies, access keys, sessions
- * and buckets with their objects), so a long-lived loopback (`npm run dev`) comes back after a restart
+ * Saves and restores what a loopback AWS knows (accounts, users, roles, OIDC providers, policies,
+ * access keys, sessions and buckets with their objects), so a long-lived loopback (`npm run dev`) comes back after a restart
  * as the database that refers to it remembers it: the keys and roles Onramp stored still sign in.
  * Faults, propagation delays, the call log and console sign-in tokens are per run and not kept.
  */
@@ -87,6 +87,8 @@ export function restoreLoopback(aws: LoopbackAws, text: string): void {
       const value = kept[key];
       if (value instanceof Map) for (const [k, v] of value) target.set(k, v);
     }
+    // Snapshots written before OIDC providers existed have none.
+    for (const account of state.accounts.values()) account.oidcProviders ??= new Map();
   }
 }
 

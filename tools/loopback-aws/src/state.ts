@@ -71,12 +71,27 @@ export interface ManagedPolicy {
   updatedAt: Date;
 }
 
+/** An IAM OpenID Connect identity provider: the issuer a role's trust policy may name as Federated. */
+export interface OidcProvider {
+  partition: PartitionId;
+  accountId: string;
+  /** The issuer URL without `https://` (`host/path`), as IAM keeps it and as condition keys use it. */
+  url: string;
+  arn: string;
+  clientIds: string[];
+  thumbprints: string[];
+  createdAt: Date;
+  tags: Tag[];
+}
+
 export interface Account {
   partition: PartitionId;
   id: string;
   createdAt: Date;
   users: Map<string, User>;
   roles: Map<string, Role>;
+  /** By URL without scheme: IAM allows one provider per URL in an account. */
+  oidcProviders: Map<string, OidcProvider>;
   /** Customer-managed policies, by ARN. */
   policies: Map<string, ManagedPolicy>;
   /** Service control policies attached to the account (besides FullAWSAccess, unless replaced). */
@@ -108,6 +123,8 @@ export interface AssumedRoleSource {
   sourceIdentity: string | undefined;
   /** Assumed by an assumed-role session (role chaining). */
   chained: boolean;
+  /** Set when the session came from AssumeRoleWithWebIdentity: the provider's ARN and the token's sub. */
+  webIdentity?: { providerArn: string; subject: string } | undefined;
 }
 
 export interface SessionTokenSource {
@@ -253,6 +270,7 @@ export class LoopbackState {
         createdAt: new Date(),
         users: new Map(),
         roles: new Map(),
+        oidcProviders: new Map(),
         policies: new Map(),
         scps: undefined,
         scpReplacesFullAccess: false,

@@ -1,4 +1,7 @@
-/** STS over the Query protocol: GetCallerIdentity, AssumeRole, GetSessionToken. */
+/**
+ * STS over the Query protocol: GetCallerIdentity, AssumeRole, GetSessionToken (AssumeRoleWithWebIdentity
+ * is in web-identity.ts: it is unsigned and fetches from the issuer).
+ */
 import { validateSessionPolicy } from '@cloud-copilot/iam-policy';
 import type { QueryContext } from './context.ts';
 import { AwsError, accessDenied, malformedPolicy, validationError } from './errors.ts';
@@ -6,7 +9,12 @@ import { type Context, callerContext, callerPolicies, evaluate, scpsOf } from '.
 import { queryReply, type Reply } from './query.ts';
 import type { NamedPolicy, PolicyJson, Session, Tag } from './state.ts';
 
-export const STS_ACTIONS = ['GetCallerIdentity', 'AssumeRole', 'GetSessionToken'] as const;
+export const STS_ACTIONS = [
+  'GetCallerIdentity',
+  'AssumeRole',
+  'AssumeRoleWithWebIdentity',
+  'GetSessionToken',
+] as const;
 
 /** What a caller without any identity policy is treated as having (a convenience for tests). */
 const IMPLICIT_HUB_POLICY: PolicyJson = {
@@ -20,7 +28,7 @@ const IMPLICIT_HUB_POLICY: PolicyJson = {
   ],
 };
 
-function lengthError(member: string, value: string, min: number, max: number) {
+export function lengthError(member: string, value: string, min: number, max: number) {
   if (value.length < min) {
     return validationError(
       `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`,
@@ -34,7 +42,7 @@ function lengthError(member: string, value: string, min: number, max: number) {
   return undefined;
 }
 
-function checkText(
+export function checkText(
   member: string,
   value: string,
   min: number,
@@ -51,7 +59,7 @@ function checkText(
   }
 }
 
-function credentialsXml(session: Session) {
+export function credentialsXml(session: Session) {
   return {
     AccessKeyId: session.accessKeyId,
     SecretAccessKey: session.secretAccessKey,
@@ -87,25 +95,11 @@ export async function handleSts(ctx: QueryContext): Promise<Reply> {
   }
 }
 
-async function assumeRole(ctx: QueryContext): Promise<Reply> {
-  const { params, caller, state, partition } = ctx;
-  const roleArn = params.required('RoleArn');
-  const sessionName = params.required('RoleSessionName');
-  const arnLength = lengthError('roleArn', roleArn, 20, 2048);
-  if (arnLength) throw arnLength;
-  checkText('roleSessionName', sessionName, 2, 64, /^[\w+=,.@-]*$/, '[\\w+=,.@-]*');
-  const externalId = params.get('ExternalId');
-  if (externalId !== undefined) {
-    checkText('externalId', externalId, 2, 1224, /^[\w+=,.@:/-]*$/, '[\\w+=,.@:\\/-]*');
-  }
-  const durationSeconds = params.int('DurationSeconds', 900, 43200);
-  const sourceIdentity = params.get('SourceIdentity');
-  if (sourceIdentity !== undefined) {
-    checkText('sourceIdentity', sourceIdentity, 2, 64, /^[\w+=,.@-]*$/, '[\\w+=,.@-]*');
-  }
-  const mfa = params.get('SerialNumber') !== undefined && params.get('TokenCode') !== undefined;
-
-  // Session policies: inline (Policy) and managed (PolicyArns), combined into one document.
+/** Session policies: inline (Policy) and managed (PolicyArns), combined into one document. */
+export function sessionPolicyOf(
+  ctx: Pick<QueryContext, 'params' | 'state' | 'partition'>,
+): PolicyJson | undefined {
+  const { params, state, partition } = ctx;
   const sessionStatements: unknown[] = [];
   const policyText = params.get('Policy');
   if (policyText !== undefined) {
@@ -131,10 +125,30 @@ async function assumeRole(ctx: QueryContext): Promise<Reply> {
     if (!managed) throw malformedPolicy(`Policy ${arn} does not exist or is not attachable.`);
     sessionStatements.push(...statementsOf(state.defaultDocument(managed)));
   }
-  const sessionPolicy =
-    policyText !== undefined || policyArns.length > 0
-      ? { Version: '2012-10-17', Statement: sessionStatements }
-      : undefined;
+  return policyText !== undefined || policyArns.length > 0
+    ? { Version: '2012-10-17', Statement: sessionStatements }
+    : undefined;
+}
+
+async function assumeRole(ctx: QueryContext): Promise<Reply> {
+  const { params, caller, state, partition } = ctx;
+  const roleArn = params.required('RoleArn');
+  const sessionName = params.required('RoleSessionName');
+  const arnLength = lengthError('roleArn', roleArn, 20, 2048);
+  if (arnLength) throw arnLength;
+  checkText('roleSessionName', sessionName, 2, 64, /^[\w+=,.@-]*$/, '[\\w+=,.@-]*');
+  const externalId = params.get('ExternalId');
+  if (externalId !== undefined) {
+    checkText('externalId', externalId, 2, 1224, /^[\w+=,.@:/-]*$/, '[\\w+=,.@:\\/-]*');
+  }
+  const durationSeconds = params.int('DurationSeconds', 900, 43200);
+  const sourceIdentity = params.get('SourceIdentity');
+  if (sourceIdentity !== undefined) {
+    checkText('sourceIdentity', sourceIdentity, 2, 64, /^[\w+=,.@-]*$/, '[\\w+=,.@-]*');
+  }
+  const mfa = params.get('SerialNumber') !== undefined && params.get('TokenCode') !== undefined;
+
+  const sessionPolicy = sessionPolicyOf(ctx);
 
   const requestTags: Tag[] = params
     .structs('Tags')

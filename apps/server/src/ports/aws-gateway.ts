@@ -87,6 +87,24 @@ export interface AwsGateway {
     },
     call?: AwsCallOptions,
   ): Promise<{ credentials: TemporaryCredentials; identity: CallerIdentity }>;
+  /**
+   * AssumeRoleWithWebIdentity with a token of Onramp's own OpenID Connect issuer: a keyless role
+   * (`oidc_role`). Sent unsigned, as AWS documents it: no hub identity and no AWS credentials of
+   * Onramp's are involved, so it works where the operator has none. The session is not role-chained
+   * (up to the role's MaxSessionDuration, 12 h at most).
+   */
+  assumeRoleWithWebIdentity(
+    partition: PartitionId,
+    input: {
+      roleArn: string;
+      webIdentityToken: string;
+      sessionName: string;
+      durationSeconds?: number;
+      /** A session policy narrowing the session (JSON, at most 2,048 characters packed). */
+      policy?: string;
+    },
+    call?: AwsCallOptions,
+  ): Promise<{ credentials: TemporaryCredentials; identity: CallerIdentity }>;
   /** GetSessionToken for an IAM user's long-term keys. */
   getSessionToken(
     partition: PartitionId,
@@ -139,8 +157,14 @@ export interface AwsGateway {
   /**
    * The partition's federation endpoint (`https://<signinHost>/federation?Action=getSigninToken`): a
    * sign-in token for a role session, which AWS accepts in a console login URL for 15 minutes.
+   * `sessionDurationSeconds` (900–43200) sets how long the console session lasts; AWS takes it only
+   * for a session that is not role-chained (a keyless role's), and otherwise uses its own default.
    */
-  getSigninToken(partition: PartitionId, credentials: TemporaryCredentials): Promise<string>;
+  getSigninToken(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    options?: { sessionDurationSeconds?: number },
+  ): Promise<string>;
 }
 
 /**

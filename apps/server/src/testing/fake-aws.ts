@@ -35,12 +35,32 @@ export function createFakeAws() {
     string,
     { partition: PartitionId; externalId: string | null; refusalsLeft: number }
   >();
+  /**
+   * Keyless roles: the provider URL (without https://) they trust, and the audience and subject their
+   * trust policy requires (null: no such condition; a `*` in the subject: StringLike).
+   */
+  const webRoles = new Map<
+    string,
+    {
+      partition: PartitionId;
+      provider: string;
+      audience: string | null;
+      subject: string | null;
+      maxSessionDuration: number;
+    }
+  >();
+  /** IAM OIDC providers per account (`<partition>:<account>`): URL without https:// → client IDs. */
+  const oidcProviders = new Map<string, Map<string, string[]>>();
+  /** AWS failing to fetch the issuer's documents (IDPCommunicationError), or expiring every token. */
+  const webFaults = { issuerUnreachable: false, expiredTokens: 0 };
   const principals = new Map<string, PrincipalModel>();
   const sessions = new Map<string, string>(); // session access key → principal ARN
   const roleSessions = new Set<string>(); // session access keys made by AssumeRole
   const signinTokens = new Map<string, string>(); // sign-in token → role ARN
   /** What each AssumeRole asked for (session name, duration, session policy, tags), oldest first. */
   const assumeRoleInputs: Parameters<AwsGateway['assumeRole']>[1][] = [];
+  /** What each AssumeRoleWithWebIdentity asked for (its token included), oldest first. */
+  const webIdentityInputs: Parameters<AwsGateway['assumeRoleWithWebIdentity']>[1][] = [];
   const calls: { op: string; partition: PartitionId; target: string }[] = [];
   const key = (prefix: string) => `${prefix}${randomBytes(8).toString('hex').toUpperCase()}`;
   const model = (arn: string): PrincipalModel => {
@@ -145,6 +165,102 @@ export function createFakeAws() {
           secretAccessKey: randomBytes(30).toString('base64'),
           sessionToken: randomBytes(60).toString('base64'),
           expiration: new Date(Date.now() + (input.durationSeconds ?? 3600) * 1000),
+        },
+        identity: {
+          accountId,
+          arn: `arn:${partition}:sts::${accountId}:assumed-role/${roleName}/${input.sessionName}`,
+          userId: `AROA${randomBytes(8).toString('hex').toUpperCase()}:${input.sessionName}`,
+        },
+      };
+    },
+    async assumeRoleWithWebIdentity(partition, input) {
+      calls.push({ op: 'assumeRoleWithWebIdentity', partition, target: input.roleArn });
+      webIdentityInputs.push(input);
+      const claims = JSON.parse(
+        Buffer.from(input.webIdentityToken.split('.')[1] ?? '', 'base64url').toString('utf8'),
+      ) as { iss: string; aud: string; sub: string; exp: number };
+      const [, , , , accountId = '', resource = ''] = input.roleArn.split(':');
+      const provider = claims.iss.replace(/^https:\/\//, '');
+      const clientIds = oidcProviders.get(`${partition}:${accountId}`)?.get(provider);
+      if (!clientIds) {
+        throw new AwsProblem(
+          'rejected',
+          'oidcProvider',
+          'oidc_provider_missing',
+          `AWS found no IAM OpenID Connect provider for Onramp's issuer in the account: No OpenIDConnect provider found in your account for ${claims.iss}`,
+          undefined,
+          'InvalidIdentityTokenException',
+        );
+      }
+      if (webFaults.issuerUnreachable) {
+        throw new AwsProblem(
+          'upstream',
+          'oidcProvider',
+          'issuer_unreachable',
+          "AWS could not fetch the discovery document or the keys of Onramp's OpenID Connect issuer (IDPCommunicationError). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.",
+          undefined,
+          'IDPCommunicationErrorException',
+        );
+      }
+      if (!clientIds.includes(claims.aud)) {
+        throw new AwsProblem(
+          'rejected',
+          'oidcProvider',
+          'oidc_audience_not_allowed',
+          'The account’s IAM OpenID Connect provider does not list the token’s audience: Incorrect token audience',
+          undefined,
+          'InvalidIdentityTokenException',
+        );
+      }
+      if (webFaults.expiredTokens > 0 || claims.exp * 1000 < Date.now()) {
+        if (webFaults.expiredTokens > 0) webFaults.expiredTokens -= 1;
+        throw new AwsProblem(
+          'upstream',
+          'roleArn',
+          'identity_token_expired',
+          'AWS says the token of Onramp’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); Onramp’s operator should synchronise it (NTP).',
+          undefined,
+          'ExpiredTokenException',
+        );
+      }
+      const role = webRoles.get(input.roleArn);
+      const trusted =
+        role &&
+        role.partition === partition &&
+        role.provider === provider &&
+        (role.audience === null || role.audience === claims.aud) &&
+        (role.subject === null || wildcardToRegExp(role.subject).test(claims.sub));
+      if (!trusted) {
+        throw new AwsProblem(
+          'rejected',
+          'roleArn',
+          'AccessDenied',
+          'AWS refused to let Onramp assume this keyless role with its token.',
+          undefined,
+          'AccessDenied',
+        );
+      }
+      const duration = input.durationSeconds ?? 3600;
+      if (duration > role.maxSessionDuration) {
+        throw new AwsProblem(
+          'rejected',
+          'roleArn',
+          'ValidationError',
+          `AWS refused the request as invalid: The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+          undefined,
+          'ValidationError',
+        );
+      }
+      const roleName = resource.split('/').at(-1);
+      const accessKeyId = key('ASIA');
+      sessions.set(accessKeyId, input.roleArn);
+      roleSessions.add(accessKeyId);
+      return {
+        credentials: {
+          accessKeyId,
+          secretAccessKey: randomBytes(30).toString('base64'),
+          sessionToken: randomBytes(60).toString('base64'),
+          expiration: new Date(Date.now() + duration * 1000),
         },
         identity: {
           accountId,
@@ -279,6 +395,36 @@ export function createFakeAws() {
     /** Sign-in tokens the federation endpoint issued, and the role each signs in to. */
     signinTokens,
     assumeRoleInputs,
+    webIdentityInputs,
+    webFaults,
+    /** An IAM OpenID Connect provider in an account, for an issuer URL, with its client IDs. */
+    addOidcProvider(partition: PartitionId, accountId: string, url: string, clientIds: string[]) {
+      const key = `${partition}:${accountId}`;
+      const providers = oidcProviders.get(key) ?? new Map<string, string[]>();
+      providers.set(url.replace(/^https:\/\//, ''), clientIds);
+      oidcProviders.set(key, providers);
+    },
+    /**
+     * A keyless role trusting the provider of `issuer`; audience and subject null mean the trust
+     * policy lacks that condition, and a `*` in the subject makes it a StringLike pattern.
+     */
+    addWebIdentityRole(
+      roleArn: string,
+      trust: {
+        issuer: string;
+        audience: string | null;
+        subject: string | null;
+        maxSessionDuration?: number;
+      },
+    ) {
+      webRoles.set(roleArn, {
+        partition: roleArn.split(':')[1] as PartitionId,
+        provider: trust.issuer.replace(/^https:\/\//, ''),
+        audience: trust.audience,
+        subject: trust.subject,
+        maxSessionDuration: trust.maxSessionDuration ?? 3600,
+      });
+    },
     /** An IAM user with a long-term key; returns the key pair. */
     addUser(partition: PartitionId, accountId: string, userName = 'onramp'): AccessKeys {
       const accessKeyId = key('AKIA');
@@ -319,6 +465,7 @@ export function createFakeAws() {
     },
     deleteRole(roleArn: string) {
       roles.delete(roleArn);
+      webRoles.delete(roleArn);
     },
     /** What a principal's policies allow (default: everything), what an SCP denies, what it may do to itself. */
     setPermissions(principalArn: string, permissions: Partial<PrincipalModel>) {

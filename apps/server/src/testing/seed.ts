@@ -4,6 +4,7 @@
 
 export { createAccountsRepository } from '../features/accounts/accounts-repository.ts';
 export { createSessionsRepository } from '../features/auth/sessions-repository.ts';
+export { createConnectionsRepository } from '../features/connections/connections-repository.ts';
 export { createTenantsRepository } from '../features/tenants/tenants-repository.ts';
 export { createTokensRepository } from '../features/tokens/tokens-repository.ts';
 export { createUsersRepository } from '../features/users/users-repository.ts';

@@ -18,7 +18,8 @@ export interface PolicyDocument {
 export interface TrustStatement {
   Sid: string;
   Effect: 'Allow';
-  Principal: { AWS: string };
+  /** `AWS` for a role trusting a hub principal; `Federated` (an OIDC provider ARN) for a keyless role. */
+  Principal: { AWS?: string; Federated?: string };
   Action: string[];
   Condition?: PolicyConditions;
 }

@@ -1,5 +1,13 @@
-import { CoreValidationError } from '../errors.ts';
-import { type HubPrincipal, parseExternalId } from '../identifiers.ts';
+import { CoreValidationError, type FieldIssue } from '../errors.ts';
+import {
+  type HubPrincipal,
+  parseAccountId,
+  parseArn,
+  parseExternalId,
+  parseOidcIssuer,
+  parseWebIdentityAudience,
+  parseWebIdentitySubject,
+} from '../identifiers.ts';
 import type { PartitionId } from '../partitions/partitions.ts';
 import type { TrustPolicyDocument } from './policy-document.ts';
 
@@ -95,4 +103,122 @@ export function trustPolicyShape<T>(principal: T, externalId: T | T[], pinPrinci
 export function pinnedPrincipal(trust: TrustPolicyDocument | undefined): string | undefined {
   const value = trust?.Statement[0]?.Condition?.ArnEquals?.['aws:PrincipalArn'];
   return typeof value === 'string' ? value : undefined;
+}
+
+export interface WebIdentityTrustInput {
+  partition: PartitionId;
+  /** The account's IAM OIDC provider for Onramp's issuer: arn:<partition>:iam::<account>:oidc-provider/<prefix>. */
+  providerArn: string;
+  /** The issuer without `https://`, which names the provider's condition keys. */
+  conditionPrefix: string;
+  audience: string;
+  subject: string;
+}
+
+/**
+ * A keyless role's trust policy: only tokens from Onramp's issuer (through the account's OIDC
+ * provider), for AWS STS, about this one connection may assume the role. The subject is what binds
+ * the role to one connection of one tenant, as the external ID does for a role trusting the hub;
+ * without it, any token Onramp mints for anyone would open the role.
+ */
+export function buildWebIdentityTrustPolicy(input: WebIdentityTrustInput): TrustPolicyDocument {
+  const issues: FieldIssue[] = [];
+  const provider = parseArn(input.providerArn, 'providerArn');
+  const prefix = input.conditionPrefix;
+  if (!parseOidcIssuer(`https://${prefix}`, 'conditionPrefix').ok) {
+    issues.push({
+      field: 'conditionPrefix',
+      code: 'invalid_format',
+      message:
+        'The condition prefix is the issuer URL without https:// (a host and an optional path).',
+    });
+  }
+  if (
+    !provider.ok ||
+    provider.value.service !== 'iam' ||
+    provider.value.region !== '' ||
+    provider.value.resource !== `oidc-provider/${prefix}` ||
+    !/^\d{12}$/.test(provider.value.accountId)
+  ) {
+    issues.push({
+      field: 'providerArn',
+      code: 'invalid_arn',
+      message: `The provider ARN must be arn:${input.partition}:iam::<account ID>:oidc-provider/${prefix}: the provider of the issuer the conditions name.`,
+    });
+  } else if (provider.value.partition !== input.partition) {
+    issues.push({
+      field: 'providerArn',
+      code: 'wrong_partition',
+      message: `The provider is in ${provider.value.partition}, but the role is in ${input.partition}.`,
+    });
+  }
+  for (const result of [
+    parseWebIdentityAudience(input.audience, 'audience'),
+    parseWebIdentitySubject(input.subject, 'subject'),
+  ]) {
+    if (!result.ok) issues.push(result.issue);
+  }
+  if (issues.length > 0) throw new CoreValidationError(issues);
+  return webIdentityTrustShape<string>(input.providerArn, input) as TrustPolicyDocument;
+}
+
+/**
+ * The conditions a keyless role's trust puts on a token: its audience and its subject, each matched
+ * exactly. Onramp quotes this block in its hints when a role does not accept its tokens.
+ */
+export function webIdentityConditions(input: {
+  conditionPrefix: string;
+  audience: string;
+  subject: string;
+}): { StringEquals: Record<string, string> } {
+  return {
+    StringEquals: {
+      [`${input.conditionPrefix}:aud`]: input.audience,
+      [`${input.conditionPrefix}:sub`]: input.subject,
+    },
+  };
+}
+
+/**
+ * The keyless trust's structure with the provider given as a value of any kind, so the CloudFormation
+ * and Terraform renderers can put a reference to the provider they create (or the one the account
+ * already has) where the JSON has an ARN. No sts:TagSession: Onramp's tokens carry no session tags.
+ */
+export function webIdentityTrustShape<T>(
+  federated: T,
+  input: { conditionPrefix: string; audience: string; subject: string },
+) {
+  return {
+    Version: '2012-10-17' as const,
+    Statement: [
+      {
+        Sid: 'OnrampWebIdentity',
+        Effect: 'Allow' as const,
+        Principal: { Federated: federated },
+        Action: ['sts:AssumeRoleWithWebIdentity'],
+        Condition: webIdentityConditions(input),
+      },
+    ],
+  };
+}
+
+/**
+ * The ARN IAM gives the OIDC provider for `issuer` in an account. There is at most one provider per
+ * URL in an account, so the ARN is known before the provider exists.
+ */
+export function oidcProviderArn(partition: PartitionId, accountId: string, issuer: string): string {
+  const parsed = parseOidcIssuer(issuer, 'issuer');
+  if (!parsed.ok) throw new CoreValidationError([parsed.issue]);
+  const account = parseAccountId(accountId);
+  if (!account.ok) throw new CoreValidationError([account.issue]);
+  return `arn:${partition}:iam::${account.value}:oidc-provider/${parsed.value.conditionPrefix}`;
+}
+
+/**
+ * A regular expression (unanchored) for the ARN of an account's provider for the issuer whose prefix is
+ * given, in any account of the partition: the templates accept no other provider for a keyless role.
+ */
+export function oidcProviderArnPattern(partition: PartitionId, conditionPrefix: string): string {
+  const escaped = conditionPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `arn:${partition}:iam::[0-9]{12}:oidc-provider/${escaped}`;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { defaultCatalog } from '../../test/fixtures.ts';
+import { webIdentityAudience } from '../identifiers.ts';
 import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { renderCloudFormationYaml } from './cloudformation.ts';
 import { createRoleBlueprint } from './role-blueprint.ts';
@@ -26,6 +27,16 @@ const blueprintFor = (
     externalId: EXTERNAL_ID,
     hubPrincipal: hubOf(partition),
     ...extra,
+  });
+const keylessFor = (partition: PartitionId) =>
+  createRoleBlueprint({
+    catalog,
+    selection: { partition, bundles: 'default' },
+    webIdentity: {
+      issuer: 'https://onramp.example.com/oidc',
+      audience: webIdentityAudience(partition),
+      subject: 'tenant:ten_1:connection:con_1',
+    },
   });
 const userBlueprintFor = (partition: PartitionId) =>
   createUserBlueprint({ catalog, selection: { partition, bundles: 'default' } });
@@ -82,6 +93,39 @@ describe('external checkers: the role', () => {
       });
     }
   });
+});
+
+describe('external checkers: the keyless role', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-keyless-'));
+  it.skipIf(!hasTerraform)('terraform fmt accepts the keyless Terraform as written', () => {
+    for (const partition of PARTITION_IDS) {
+      const file = join(dir, `${partition}-keyless.tf`);
+      writeFileSync(file, renderTerraform(keylessFor(partition)));
+      execFileSync('terraform', ['fmt', '-check', '-diff', file], {
+        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+      });
+    }
+  });
+  it.skipIf(!hasCfnLint)(
+    'cfn-lint finds nothing in the keyless CloudFormation, with and without the callback',
+    () => {
+      for (const partition of PARTITION_IDS) {
+        const file = join(dir, `${partition}-keyless.yaml`);
+        writeFileSync(file, renderCloudFormationYaml(keylessFor(partition)));
+        const withCallback = join(dir, `${partition}-keyless-callback.yaml`);
+        writeFileSync(
+          withCallback,
+          renderCloudFormationYaml(keylessFor(partition), { callback: CALLBACK }),
+        );
+        const { defaultRegion, regions: all } = getPartition(partition);
+        const regions = partition === 'aws' ? [defaultRegion] : all.map((r) => r.id);
+        execFileSync('cfn-lint', ['--regions', ...regions, '--', file, withCallback], {
+          encoding: 'utf8',
+        });
+      }
+    },
+    60_000,
+  );
 });
 
 describe('external checkers: the dedicated user', () => {

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   AssumeRoleCommand,
+  AssumeRoleWithWebIdentityCommand,
   GetCallerIdentityCommand,
   GetSessionTokenCommand,
   STSClient,
@@ -127,6 +128,28 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     if (!client) {
       client = new STSClient({ ...stsConfig(partition), credentials: hubProvider(partition) });
       hubSts.set(partition, client);
+    }
+    return client;
+  };
+  /**
+   * STS clients for AssumeRoleWithWebIdentity. The SDK's auth scheme for that operation is
+   * `smithy.api#noAuth`: the request is sent unsigned and the token is the only proof. Their
+   * credentials refuse outright rather than being left unset, so that if a future SDK ever chose to
+   * sign it, the call would fail loudly instead of reaching for the default credential chain (the
+   * operator's own credentials, an instance role) or a hub identity.
+   */
+  const webIdentitySts = new Map<PartitionId, STSClient>();
+  const webIdentityStsClient = (partition: PartitionId) => {
+    let client = webIdentitySts.get(partition);
+    if (!client) {
+      client = new STSClient({
+        ...stsConfig(partition),
+        credentials: () =>
+          Promise.reject(
+            new Error('AssumeRoleWithWebIdentity is sent unsigned; no AWS credentials are used.'),
+          ),
+      });
+      webIdentitySts.set(partition, client);
     }
     return client;
   };
@@ -314,6 +337,43 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         };
       }),
 
+    assumeRoleWithWebIdentity: (partition, input, call) =>
+      asHub('webIdentity', call, async (send) => {
+        const out = await webIdentityStsClient(partition).send(
+          new AssumeRoleWithWebIdentityCommand({
+            RoleArn: input.roleArn,
+            RoleSessionName: input.sessionName,
+            WebIdentityToken: input.webIdentityToken,
+            ...(input.durationSeconds ? { DurationSeconds: input.durationSeconds } : {}),
+            ...(input.policy ? { Policy: input.policy } : {}),
+          }),
+          send,
+        );
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+          throw new AwsProblem(
+            'upstream',
+            'roleArn',
+            'incomplete_response',
+            'AWS answered AssumeRoleWithWebIdentity without credentials.',
+          );
+        }
+        const [, , , , accountId = ''] = input.roleArn.split(':');
+        return {
+          credentials: {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            expiration: c.Expiration,
+          },
+          identity: {
+            accountId,
+            arn: out.AssumedRoleUser?.Arn ?? '',
+            userId: out.AssumedRoleUser?.AssumedRoleId ?? '',
+          },
+        };
+      }),
+
     getSessionToken: (partition, keys, durationSeconds, call) =>
       asAccount(partition, keys, 'sts', 'keys', call, async (client, send) => {
         const out = await client.send(
@@ -462,7 +522,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         return arns;
       }),
 
-    getSigninToken: (partition, credentials) =>
+    getSigninToken: (partition, credentials, signin) =>
       getSigninToken(
         options.signinEndpoint ??
           options.endpoint ??
@@ -470,6 +530,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         credentials,
         options.requestTimeoutMs ?? 10_000,
         options.log,
+        signin?.sessionDurationSeconds,
       ),
 
     attachPolicy: (partition, credentials, principalArn, policyArn) =>
@@ -498,13 +559,15 @@ async function getSigninToken(
   credentials: TemporaryCredentials,
   timeoutMs: number,
   log?: AwsLog,
+  sessionDurationSeconds?: number,
 ): Promise<string> {
   const session = JSON.stringify({
     sessionId: credentials.accessKeyId,
     sessionKey: credentials.secretAccessKey,
     sessionToken: credentials.sessionToken,
   });
-  const url = `${base.replace(/\/+$/, '')}/federation?Action=getSigninToken&Session=${encodeURIComponent(session)}`;
+  const duration = sessionDurationSeconds ? `&SessionDuration=${sessionDurationSeconds}` : '';
+  const url = `${base.replace(/\/+$/, '')}/federation?Action=getSigninToken${duration}&Session=${encodeURIComponent(session)}`;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -591,11 +654,12 @@ function principalOf(arn: string): { kind: 'role' | 'user'; name: string } {
   return { kind, name: resource.split('/').at(-1) ?? '' };
 }
 
-type Target = 'keys' | 'role' | 'permissions' | 'policies';
+type Target = 'keys' | 'role' | 'webIdentity' | 'permissions' | 'policies';
 
 const FIELD: Record<Target, string> = {
   keys: 'accessKeyId',
   role: 'roleArn',
+  webIdentity: 'roleArn',
   permissions: 'permissions',
   policies: 'policyArns',
 };
@@ -642,7 +706,71 @@ function translate(
   const rejected = (f: string, code: string, message: string, hint?: string) =>
     new AwsProblem('rejected', f, code, message, hint, name, requestId);
   let problem: AwsProblem;
-  switch (name) {
+  switch (what === 'webIdentity' ? webIdentityErrorName(name, e.message) : name) {
+    case 'web:NoProvider':
+      problem = rejected(
+        'oidcProvider',
+        'oidc_provider_missing',
+        `AWS found no IAM OpenID Connect provider for Onramp's issuer in the account: ${e.message ?? name}`,
+      );
+      break;
+    case 'web:Audience':
+      problem = rejected(
+        'oidcProvider',
+        'oidc_audience_not_allowed',
+        `The account's IAM OpenID Connect provider for Onramp's issuer does not list the token's audience among its client IDs: ${e.message ?? name}`,
+      );
+      break;
+    case 'web:InvalidToken':
+      // The token is Onramp's, not the tenant's: AWS refusing its signature or times is the
+      // operator's problem (keys, clock), never a reason to call the account invalid.
+      problem = new AwsProblem(
+        'upstream',
+        'oidcProvider',
+        'identity_token_refused',
+        `AWS refused the token of Onramp's OpenID Connect issuer: ${e.message ?? name}. This is not the account's fault; Onramp's operator should check the issuer's signing keys and the server's clock.`,
+        undefined,
+        name,
+        requestId,
+      );
+      break;
+    case 'web:IdpUnreachable':
+      problem = new AwsProblem(
+        'upstream',
+        'oidcProvider',
+        'issuer_unreachable',
+        `AWS could not fetch the discovery document or the keys of Onramp's OpenID Connect issuer (${e.message ?? name}). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.`,
+        undefined,
+        name,
+        requestId,
+      );
+      break;
+    case 'web:Expired':
+      problem = new AwsProblem(
+        'upstream',
+        'roleArn',
+        'identity_token_expired',
+        'AWS says the token of Onramp’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); Onramp’s operator should synchronise it (NTP).',
+        undefined,
+        name,
+        requestId,
+      );
+      break;
+    case 'web:RejectedClaim':
+      problem = rejected(
+        'roleArn',
+        'IDPRejectedClaim',
+        `AWS refused a claim of Onramp's token: ${e.message ?? name}`,
+      );
+      break;
+    case 'web:AccessDenied':
+      problem = rejected(
+        'roleArn',
+        'AccessDenied',
+        'AWS refused to let Onramp assume this keyless role with its token.',
+        'Check that the role’s trust policy trusts the account’s IAM OpenID Connect provider for Onramp’s issuer (sts:AssumeRoleWithWebIdentity) with the audience and subject Onramp shows for this connection, and that the ARN names the role exactly.',
+      );
+      break;
     case 'InvalidClientTokenId':
       problem = rejected(
         'accessKeyId',
@@ -737,6 +865,34 @@ function translate(
   if (problem.kind === 'upstream') log?.warn(details, 'AWS call failed');
   else log?.info?.(details, 'AWS refused a call');
   return problem;
+}
+
+/**
+ * AssumeRoleWithWebIdentity's refusals, told apart: STS names several different problems
+ * InvalidIdentityToken, and only its message says which (no provider for the issuer, the audience).
+ */
+function webIdentityErrorName(name: string, message = ''): string {
+  switch (name) {
+    case 'InvalidIdentityToken':
+    case 'InvalidIdentityTokenException':
+      if (/No OpenIDConnect provider/i.test(message)) return 'web:NoProvider';
+      if (/audience/i.test(message)) return 'web:Audience';
+      return 'web:InvalidToken';
+    case 'IDPCommunicationError':
+    case 'IDPCommunicationErrorException':
+      return 'web:IdpUnreachable';
+    case 'ExpiredToken':
+    case 'ExpiredTokenException':
+      return 'web:Expired';
+    case 'IDPRejectedClaim':
+    case 'IDPRejectedClaimException':
+      return 'web:RejectedClaim';
+    case 'AccessDenied':
+    case 'AccessDeniedException':
+      return 'web:AccessDenied';
+    default:
+      return name;
+  }
 }
 
 /** What went wrong upstream, in words: throttled, not answering, or an answer that is not AWS's. */

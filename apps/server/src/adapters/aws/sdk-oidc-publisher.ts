@@ -26,8 +26,10 @@ export function createS3OidcPublisher(options: S3OidcPublisherOptions): OidcPubl
   const { bucket, prefix } = options;
   const client = new S3Client({
     region: options.region,
-    maxAttempts: 3,
-    requestHandler: { requestTimeout: options.timeoutMs ?? 10_000, connectionTimeout: 5_000 },
+    // An operator's rotation waits for the copies to be written: a bucket that does not answer
+    // holds it up for seconds, not minutes (the job writes again within a minute anyway).
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: options.timeoutMs ?? 5_000, connectionTimeout: 3_000 },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });

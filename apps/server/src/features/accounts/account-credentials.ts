@@ -52,6 +52,11 @@ export function createAccountCredentials(deps: AccountCredentialsDeps) {
         const { partition, roleArn, externalId } = account;
         return { method: 'role', partition, roleArn, externalId };
       }
+      if (account.method === 'oidc_role') {
+        if (!account.roleArn || !account.connectionId) return undefined;
+        const { partition, roleArn, tenantId, connectionId } = account;
+        return { method: 'oidc_role', partition, roleArn, tenantId, connectionId };
+      }
       const keys = await readAccessKeys(account.tenantId, account.id);
       if (!keys) return undefined;
       return { method: 'access_keys', partition: account.partition, ...keys };

@@ -79,7 +79,7 @@ export function createAccountDuplicates(deps: AccountDuplicatesDeps) {
       about: {
         awsAccountId: string;
         credential:
-          | { method: 'role'; roleArn: string }
+          | { method: 'role' | 'oidc_role'; roleArn: string }
           | { method: 'access_keys'; accessKeyId: string };
         exceptId?: string;
       },
@@ -115,18 +115,20 @@ export function createAccountDuplicates(deps: AccountDuplicatesDeps) {
 
 /** The part of credentials that names the principal: the role ARN or the access key ID. */
 export function credentialOf(
-  credentials: { method: 'role'; roleArn: string } | { method: 'access_keys'; accessKeyId: string },
+  credentials:
+    | { method: 'role' | 'oidc_role'; roleArn: string }
+    | { method: 'access_keys'; accessKeyId: string },
 ): Credential {
-  return credentials.method === 'role'
-    ? { method: 'role', roleArn: credentials.roleArn.trim(), accessKeyId: null }
-    : { method: 'access_keys', roleArn: null, accessKeyId: credentials.accessKeyId.trim() };
+  return credentials.method === 'access_keys'
+    ? { method: 'access_keys', roleArn: null, accessKeyId: credentials.accessKeyId.trim() }
+    : { method: credentials.method, roleArn: credentials.roleArn.trim(), accessKeyId: null };
 }
 
 function duplicateCredential(
   credential: Credential,
   existing: Pick<Account, 'id' | 'name'>,
 ): AppError {
-  const isRole = credential.method === 'role';
+  const isRole = credential.method !== 'access_keys';
   const what = isRole ? 'This role' : 'This access key';
   const message = `${what} is already connected as the account "${existing.name}" (${existing.id}).`;
   return new AppError(

@@ -32,6 +32,7 @@ export function enforcePartitionAndMethod(
 }
 
 export function describeMethod(method: AccountMethod): string {
+  if (method === 'oidc_role') return 'a keyless IAM role (Onramp’s OpenID Connect issuer)';
   return method === 'role' ? 'an IAM role' : 'access keys';
 }
 

@@ -1,9 +1,18 @@
 import type { accountSchema } from '@onramp/contracts';
 import type { z } from 'zod';
 import type { Account } from '../../domain/account.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
+import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
 
-/** The allow-list every interface shows: no field of it can carry the secret access key. */
-export function toAccountResponse(account: Account): z.output<typeof accountSchema> {
+/**
+ * The allow-list every interface shows: no field of it can carry the secret access key. A keyless
+ * role account shows what its role trusts (`webIdentity`), which needs the issuer: every caller that
+ * shows a keyless account passes it, so an event shows the account as the API does.
+ */
+export function toAccountResponse(
+  account: Account,
+  issuer: WebIdentityIssuer | undefined,
+): z.output<typeof accountSchema> {
   return {
     id: account.id,
     name: account.name,
@@ -15,7 +24,8 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     roleArn: account.roleArn,
     accessKeyId: account.accessKeyId,
     connectionId: account.connectionId,
-    roleOrigin: account.method === 'role' ? account.roleOrigin : null,
+    roleOrigin: account.method === 'access_keys' ? null : account.roleOrigin,
+    webIdentity: issuer ? webIdentityOf(account, issuer) : null,
     bundles: account.bundles,
     regions: account.regions,
     status: account.status,
@@ -40,4 +50,17 @@ export function toAccountResponse(account: Account): z.output<typeof accountSche
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };
+}
+
+/** What a keyless role account's role trusts; null for other accounts or without an issuer. */
+function webIdentityOf(account: Account, issuer: WebIdentityIssuer) {
+  if (account.method !== 'oidc_role' || !account.connectionId) return null;
+  const trust = webIdentityTrustOf(issuer, {
+    ...account,
+    connectionId: account.connectionId,
+    accountId: account.awsAccountId,
+  });
+  if (!trust) return null;
+  const { providerArn, ...rest } = trust;
+  return { ...rest, providerArnPattern: providerArn };
 }

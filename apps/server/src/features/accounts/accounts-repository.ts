@@ -229,7 +229,8 @@ function parseStatusDetail(parsed: Partial<StatusDetail>): StatusDetail {
 export function credentialKeyOf(
   account: Pick<Account, 'method' | 'roleArn' | 'accessKeyId'>,
 ): string | null {
-  if (account.method === 'role') return account.roleArn ? `role:${account.roleArn}` : null;
+  // A role is one principal however Onramp assumes it: connected once, keyless or not.
+  if (account.method !== 'access_keys') return account.roleArn ? `role:${account.roleArn}` : null;
   return account.accessKeyId ? `key:${account.accessKeyId}` : null;
 }
 

@@ -1,15 +1,19 @@
 import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Account } from '../../domain/account.ts';
 import { abortOnClose } from '../../http/abort-on-close.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { toAccountResponse } from './account-view.ts';
 import type { AccountsService } from './accounts-service.ts';
 
 /** What the accounts routes use. */
 export interface AccountsRoutesDeps {
   accounts: AccountsService;
+  /** Onramp's OpenID Connect issuer: what a keyless role account trusts (its `webIdentity`). */
+  webIdentity?: WebIdentityIssuer | undefined;
 }
 
 export async function registerAccountsRoutes(
@@ -17,6 +21,7 @@ export async function registerAccountsRoutes(
   deps: AccountsRoutesDeps,
 ): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
+  const view = (account: Account) => toAccountResponse(account, deps.webIdentity);
 
   mount(routes, api.accounts.validate, {
     handler: async (request, reply) => {
@@ -30,7 +35,7 @@ export async function registerAccountsRoutes(
             awsAccountId: report.identity.accountId,
             credential:
               body.method !== 'access_keys'
-                ? { method: 'role', roleArn: body.roleArn }
+                ? { method: body.method, roleArn: body.roleArn }
                 : { method: 'access_keys', accessKeyId: body.accessKeyId },
           })
         : [];
@@ -58,12 +63,12 @@ export async function registerAccountsRoutes(
       const notices = await deps.accounts.noticesFor(caller.tenantId, {
         awsAccountId: account.awsAccountId,
         credential:
-          account.method === 'role'
-            ? { method: 'role', roleArn: account.roleArn ?? '' }
+          account.method !== 'access_keys'
+            ? { method: account.method, roleArn: account.roleArn ?? '' }
             : { method: 'access_keys', accessKeyId: account.accessKeyId ?? '' },
         exceptId: account.id,
       });
-      return reply.status(201).send({ ...toAccountResponse(account), notices });
+      return reply.status(201).send({ ...view(account), notices });
     },
   });
 
@@ -71,7 +76,7 @@ export async function registerAccountsRoutes(
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const page = await deps.accounts.list(tenantId, request.query);
-      return { accounts: page.accounts.map(toAccountResponse), next: page.next };
+      return { accounts: page.accounts.map(view), next: page.next };
     },
   });
 
@@ -83,7 +88,7 @@ export async function registerAccountsRoutes(
   mount(routes, api.accounts.get, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      return toAccountResponse(await deps.accounts.getAccount(tenantId, request.params.id));
+      return view(await deps.accounts.getAccount(tenantId, request.params.id));
     },
   });
 
@@ -94,7 +99,7 @@ export async function registerAccountsRoutes(
         request.params.id,
         request.body,
       );
-      return toAccountResponse(account);
+      return view(account);
     },
   });
 
@@ -105,7 +110,7 @@ export async function registerAccountsRoutes(
         request.params.id,
         request.body,
       );
-      return toAccountResponse(account);
+      return view(account);
     },
   });
 

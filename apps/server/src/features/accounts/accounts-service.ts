@@ -234,7 +234,9 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       };
     }
     const connection = await deps.connections.forAccount(tenantId, input.connectionId, forCreate);
-    enforcePartitionAndMethod(limits, connection.partition, 'role', 'method');
+    if (connection.method !== input.method)
+      throw connectionMethodMismatch(connection, input.method);
+    enforcePartitionAndMethod(limits, connection.partition, connection.method, 'method');
     const selection = resolveSelection(deps.catalog, {
       partition: connection.partition,
       bundles: connection.bundles,
@@ -242,7 +244,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     });
     return {
       partition: connection.partition,
-      method: 'role',
+      method: connection.method,
       name: input.name ?? connection.name,
       description: input.description ?? connection.description,
       bundles: selection.bundles.map((b) => b.id),
@@ -261,12 +263,21 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       regions: [...selection.regions],
       connection,
       limits,
-      credentials: {
-        method: 'role',
-        partition: connection.partition,
-        roleArn: input.roleArn,
-        externalId: connection.externalId,
-      },
+      credentials:
+        connection.method === 'oidc_role'
+          ? {
+              method: 'oidc_role',
+              partition: connection.partition,
+              roleArn: input.roleArn,
+              tenantId,
+              connectionId: connection.id,
+            }
+          : {
+              method: 'role',
+              partition: connection.partition,
+              roleArn: input.roleArn,
+              externalId: connection.externalId,
+            },
     };
   }
 
@@ -288,7 +299,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     previousStatus?: Account['status'],
   ): Promise<void> {
     if (!deps.events) return;
-    const data = { account: toAccountResponse(account) };
+    const data = { account: toAccountResponse(account, deps.webIdentity) };
     await deps.events.publish({ tenantId: account.tenantId, type, data }, trx);
     if (previousStatus !== undefined && previousStatus !== account.status) {
       await deps.events.publish(
@@ -423,9 +434,10 @@ export function createAccountsService(deps: AccountsServiceDeps) {
             partition: prepared.partition,
             method: prepared.method,
             awsAccountId: identity.accountId,
-            principalArn: credentials.method === 'role' ? credentials.roleArn : identity.arn,
-            roleArn: credentials.method === 'role' ? credentials.roleArn : null,
-            externalId: connection?.externalId ?? null,
+            principalArn: credentials.method === 'access_keys' ? identity.arn : credentials.roleArn,
+            roleArn: credentials.method === 'access_keys' ? null : credentials.roleArn,
+            // A keyless role trusts the connection's subject; its external ID is not used.
+            externalId: prepared.method === 'role' ? (connection?.externalId ?? null) : null,
             connectionId: connection?.id ?? null,
             roleOrigin: connection ? (options.roleOrigin ?? 'pasted_arn') : null,
             accessKeyId: credentials.method === 'access_keys' ? credentials.accessKeyId : null,
@@ -785,6 +797,16 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           accessKeyId: input.accessKeyId,
           secretAccessKey: input.secretAccessKey,
         };
+      } else if (input.method === 'oidc_role') {
+        if (!account.connectionId)
+          throw new Error(`keyless role account ${account.id} has no connection`);
+        credentials = {
+          method: 'oidc_role',
+          partition: account.partition,
+          roleArn: input.roleArn,
+          tenantId: account.tenantId,
+          connectionId: account.connectionId,
+        };
       } else {
         if (!account.externalId) throw new Error(`role account ${account.id} has no external ID`);
         credentials = {
@@ -820,10 +842,10 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           caller.tenantId,
           id,
           {
-            principalArn: validated.method === 'role' ? validated.roleArn : identity.arn,
-            ...(validated.method === 'role'
-              ? { roleArn: validated.roleArn }
-              : { accessKeyId: validated.accessKeyId }),
+            principalArn: validated.method === 'access_keys' ? identity.arn : validated.roleArn,
+            ...(validated.method === 'access_keys'
+              ? { accessKeyId: validated.accessKeyId }
+              : { roleArn: validated.roleArn }),
             status: report.status,
             statusDetail: { checks: report.checks, errors: [], findings: report.findings },
             lastCheckedAt: now(),
@@ -842,8 +864,12 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           trx,
         );
         const details =
-          validated.method === 'role'
-            ? { method: 'role', previousRoleArn: account.roleArn, roleArn: validated.roleArn }
+          validated.method !== 'access_keys'
+            ? {
+                method: validated.method,
+                previousRoleArn: account.roleArn,
+                roleArn: validated.roleArn,
+              }
             : {
                 method: 'access_keys',
                 previousAccessKeyId: account.accessKeyId,
@@ -949,6 +975,22 @@ function notValidated(report: ValidationReport, what: string): AppError {
       ...(savableDegraded ? { findings: report.findings, savableDegraded } : {}),
     },
   );
+}
+
+/**
+ * A role input must match how its connection's role trusts Onramp: an external-ID role cannot be
+ * connected as keyless, nor a keyless role with an external ID.
+ */
+function connectionMethodMismatch(connection: Connection, given: AccountMethod): AppError {
+  const message = `The connection ${connection.id} sets up ${describeMethod(connection.method)}, not ${describeMethod(given)}.`;
+  return new AppError('validation_failed', message, [
+    {
+      field: 'method',
+      code: 'method_mismatch',
+      message,
+      hint: `Send "method": "${connection.method}" for this connection, or create a connection with "method": "${given}" and deploy its template.`,
+    },
+  ]);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

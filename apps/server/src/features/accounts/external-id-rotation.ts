@@ -70,7 +70,8 @@ export function createExternalIdRotation(deps: ExternalIdRotationDeps) {
       {
         tenantId: account.tenantId,
         type: 'account.external_id_changed',
-        data: { account: toAccountResponse(account), phase, previousAcceptedUntil },
+        // External IDs belong to hub roles only: a keyless account never gets here, so no issuer.
+        data: { account: toAccountResponse(account, undefined), phase, previousAcceptedUntil },
       },
       trx,
     );

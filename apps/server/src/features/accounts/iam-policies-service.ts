@@ -14,8 +14,10 @@ import {
   AwsProblem,
   type IamPolicySummary,
 } from '../../ports/aws-gateway.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import { type AwsRefusalOptions, callAws } from '../validation/aws-refusals.ts';
+import { assumeKeylessRole } from '../validation/web-identity-session.ts';
 import type { AccountsService } from './accounts-service.ts';
 
 /** Pages of ListPolicies (of AWS's largest, 1,000) read at most for one search: AWS has ~1,400. */
@@ -48,7 +50,16 @@ export interface IamPoliciesQuery {
 
 /** What the IAM-policies service is built from. */
 export interface IamPoliciesServiceDeps {
-  aws: Pick<AwsGateway, 'assumeRole' | 'listPolicies' | 'listAttachedPolicyArns' | 'attachPolicy'>;
+  aws: Pick<
+    AwsGateway,
+    | 'assumeRole'
+    | 'assumeRoleWithWebIdentity'
+    | 'listPolicies'
+    | 'listAttachedPolicyArns'
+    | 'attachPolicy'
+  >;
+  /** Onramp's OpenID Connect issuer: a keyless role account's session is assumed with its token. */
+  webIdentity?: WebIdentityIssuer | undefined;
   catalog: Catalog;
   clock: () => Date;
   audit: Pick<AuditLog, 'append'>;
@@ -120,18 +131,32 @@ export function createIamPoliciesService(deps: IamPoliciesServiceDeps) {
         );
       return keys;
     }
-    if (!account.roleArn || !account.externalId)
+    const keyless = account.method === 'oidc_role';
+    const { roleArn, externalId, connectionId } = account;
+    if (!roleArn || (keyless ? !connectionId : !externalId))
       throw new AppError('validation_failed', 'This account has no role to act as.');
     const key = `${account.tenantId}/${account.id}/${account.updatedAt}`;
     const kept = sessions.get(key);
     if (kept) return kept;
-    const assumed = deps.aws
-      .assumeRole(account.partition, {
-        roleArn: account.roleArn,
-        externalId: account.externalId,
-        sessionName: 'onramp-iam-policies',
-      })
-      .then((session) => session.credentials);
+    const sessionName = 'onramp-iam-policies';
+    const assumed = (
+      keyless
+        ? assumeKeylessRole(
+            deps,
+            {
+              partition: account.partition,
+              roleArn,
+              tenantId: account.tenantId,
+              connectionId: connectionId ?? '',
+            },
+            { sessionName },
+          )
+        : deps.aws.assumeRole(account.partition, {
+            roleArn,
+            externalId: externalId ?? '',
+            sessionName,
+          })
+    ).then((session) => session.credentials);
     sessions.set(key, assumed);
     // A refusal is not kept: the next request asks AWS again.
     assumed.catch(() => sessions.delete(key));
@@ -356,5 +381,5 @@ function requireAttachmentBundle(catalog: Catalog, account: Account): void {
 }
 
 function identityOf(account: Account): string {
-  return account.method === 'role' ? 'role' : 'IAM user';
+  return account.method === 'access_keys' ? 'IAM user' : 'role';
 }

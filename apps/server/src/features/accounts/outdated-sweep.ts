@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/dialect.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { Account, GrantedBundle, PermissionChange } from '../../domain/account.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import type { SerialisedWebhookEvent, WebhookEvent } from '../webhooks/webhooks-service.ts';
 import { toAccountResponse } from './account-view.ts';
 import { createAccountsRepository, type SweptAccount } from './accounts-repository.ts';
@@ -14,6 +15,8 @@ export interface OutdatedSweepDeps {
   dialect: Dialect;
   catalog: Catalog;
   clock: () => Date;
+  /** Onramp's OpenID Connect issuer: what a keyless role account's event shows it trusts. */
+  webIdentity?: WebIdentityIssuer | undefined;
   /** Records the events of a page in its transaction (features/webhooks `publishAll`). */
   events?:
     | {
@@ -197,10 +200,10 @@ export function createOutdatedSweep(deps: OutdatedSweepDeps) {
             tenantId: account.tenantId,
             type: 'account.permissions_outdated',
             dataJson: `{"account":${JSON.stringify(
-              toAccountResponse({
-                ...account,
-                permissions: { ...state, changes, outdatedSince },
-              }),
+              toAccountResponse(
+                { ...account, permissions: { ...state, changes, outdatedSince } },
+                deps.webIdentity,
+              ),
             )},"changes":${text}}`,
           });
         }

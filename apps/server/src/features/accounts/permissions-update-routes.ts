@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { abortOnClose } from '../../http/abort-on-close.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf } from '../../http/route-helpers.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { toCheckResponse } from '../health/health-routes.ts';
 import { toAccountResponse } from './account-view.ts';
 import type { PermissionsUpdateService } from './permissions-update.ts';
@@ -13,6 +14,8 @@ import type { PermissionsVerify } from './permissions-verify.ts';
 export interface PermissionsUpdateRoutesDeps {
   permissionsUpdate: PermissionsUpdateService;
   permissionsVerify: PermissionsVerify;
+  /** Shows what a keyless account's role trusts (`webIdentity`). */
+  webIdentity: WebIdentityIssuer;
 }
 
 /**
@@ -42,7 +45,10 @@ export async function registerPermissionsUpdateRoutes(
         request.params.id,
         { signal: abortOnClose(reply) },
       );
-      return { account: toAccountResponse(account), check: toCheckResponse(check) };
+      return {
+        account: toAccountResponse(account, deps.webIdentity),
+        check: toCheckResponse(check),
+      };
     },
   });
 }

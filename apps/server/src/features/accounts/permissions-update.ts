@@ -13,6 +13,7 @@ import {
   type RoleBlueprint,
   renderCloudFormationYaml,
   renderTerraform,
+  shellQuote,
   updateStackLink,
 } from '@onramp/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -38,6 +39,37 @@ export interface PermissionsUpdateDeps {
   callbacks: Pick<CallbacksService, 'callbackFor' | 'stackOf'>;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+}
+
+/** The parameter of a keyless template naming an OpenID Connect provider the account already has. */
+const EXISTING_PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
+
+/**
+ * The command that updates a keyless role's stack. It leaves the provider parameter as the stack has
+ * it: `aws cloudformation deploy` keeps the previous value of every parameter of an existing stack
+ * that `--parameter-overrides` does not name (the CLI asks CloudFormation to use the previous value;
+ * the change-set command of core says `UsePreviousValue=true` itself). Naming it would, for a stack
+ * that uses the account's existing provider, set it back to empty and so create a second provider
+ * (IAM refuses it and the update rolls back), and, for a stack that created the provider, stop
+ * managing it. So no note about the parameter either, unlike the first deploy's command.
+ */
+function keylessUpdateDeployCommand(
+  blueprint: RoleBlueprint,
+  options: { stackName: string; templateFile: string; region: string },
+): string {
+  const { region } = options;
+  const stack = shellQuote(options.stackName);
+  return [
+    'aws cloudformation deploy \\',
+    `  --region ${region} \\`,
+    `  --stack-name ${stack} \\`,
+    `  --template-file ${shellQuote(options.templateFile)} \\`,
+    '  --capabilities CAPABILITY_NAMED_IAM \\',
+    `  --parameter-overrides ${shellQuote(`RoleName=${blueprint.roleName}`)}`,
+    '',
+    `aws cloudformation describe-stacks --region ${region} --stack-name ${stack} \\`,
+    `  --query "Stacks[0].Outputs[?OutputKey=='RoleArn'].OutputValue" --output text`,
+  ].join('\n');
 }
 
 /** `arn:aws:cloudformation:eu-west-1:123456789012:stack/onramp-X/uuid` → its region and name. */
@@ -110,10 +142,14 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
         );
       }
     }
+    const deployCommand =
+      connection.method === 'oidc_role'
+        ? keylessUpdateDeployCommand(blueprint, { templateFile, stackName, region })
+        : cloudFormationDeployCommand(blueprint, { templateFile, stackName, region });
     return {
       stackName,
       template,
-      deployCommand: cloudFormationDeployCommand(blueprint, { templateFile, stackName, region }),
+      deployCommand,
       changeSetCommand: cloudFormationChangeSetCommand(blueprint, {
         stackName,
         changeSetName,
@@ -225,6 +261,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       blueprint.rolePath,
     );
     const method = connection.setupMethod;
+    const keyless = connection.method === 'oidc_role';
     if (method === 'quick_create' || method === 'cloudformation') {
       const cloudFormation = await cloudFormationOf(caller, wantedConnection, blueprint, log);
       return {
@@ -240,8 +277,9 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
           },
           {
             title: 'Update the stack',
-            detail:
-              'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
+            detail: keyless
+              ? `Run the deploy command (or open the update-stack link, where there is one, and keep every parameter's current value). The role keeps its name and trust; only its policies change. The command does not give ${EXISTING_PROVIDER_PARAMETER}, so the stack keeps the value it has: a stack that created the OpenID Connect provider keeps it, and one that uses a provider the account already had does not try to create a second.`
+              : 'Run the deploy command (or open the update-stack link, where there is one). The role keeps its name and external ID; only its policies change.',
           },
           {
             ...verifyStep,
@@ -260,8 +298,9 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
         steps: [
           {
             title: 'Replace the Terraform file',
-            detail:
-              'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
+            detail: keyless
+              ? 'Replace the file you applied for this role with this one (same resource names and role name), then run terraform plan and terraform apply with the same existing_oidc_provider_arn as the first time: empty when this file created the OpenID Connect provider, the provider’s ARN when the account had one. With another value Terraform would plan to destroy the provider (other roles in the account may trust it) or to create a second one (IAM refuses it): the plan must list policy changes only.'
+              : 'Replace the file you applied for this role with this one (same resource names, role name and external ID), then run terraform plan to see the policy changes and terraform apply to make them.',
           },
           verifyStep,
         ],

@@ -119,7 +119,7 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
           'Onramp no longer has this account’s credentials, so it cannot verify them.';
         throw new AppError('conflict', message, [
           {
-            field: before.method === 'role' ? 'roleArn' : 'secretAccessKey',
+            field: before.method === 'access_keys' ? 'secretAccessKey' : 'roleArn',
             code: 'credentials_missing',
             message,
             hint: 'Replace the credentials (PUT /v1/accounts/:id/credentials), then verify again.',
@@ -255,7 +255,7 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
               tenantId: caller.tenantId,
               type: 'account.permissions_updated',
               data: {
-                account: toAccountResponse(after),
+                account: toAccountResponse(after, deps.webIdentity),
                 checkId: record.id,
                 status: record.status,
                 previousStatus: record.previousStatus,

@@ -356,10 +356,12 @@ export function createCallbacksService(deps: CallbacksDeps) {
         // them or a policy not yet propagated: failing would roll the stack back and leave the tenant
         // nothing to fix, so it is saved degraded with the list (the next check or update clears it).
         // An identity or external-ID failure still refuses it.
+        // The account's method is its connection's: a keyless stack's role is an `oidc_role` account,
+        // validated with a token of Onramp's issuer instead of the hub and an external ID.
         account = await deps.accounts.create(
           caller,
           {
-            method: 'role',
+            method: connection.method,
             connectionId: row.connectionId,
             roleArn: input.roleArn,
             acceptMissingPermissions: true,

@@ -20,7 +20,8 @@ describe.each(TEST_DIALECTS)('a set-up that changes while it connects, on %s', (
   let a: TestTenant;
 
   beforeAll(async () => {
-    h = await createHarness(dialect);
+    // A public https URL, so keyless roles are offered: a set-up can change its method meanwhile.
+    h = await createHarness(dialect, { publicUrl: 'https://onramp.example.test' });
     a = await h.tenant();
   });
   afterAll(async () => {
@@ -92,6 +93,20 @@ describe.each(TEST_DIALECTS)('a set-up that changes while it connects, on %s', (
     });
     const list = await a.admin.request('GET', `/v1/accounts?q=${encodeURIComponent(c.name)}`);
     expect(list.body.accounts).toEqual([]);
+  });
+
+  it('refuses to connect a set-up switched to a keyless role meanwhile, saying so', async () => {
+    const c = await create();
+    const { created, other } = await connectWhile(c, () =>
+      a.admin.request('PATCH', `/v1/connections/${c.id}`, { method: 'oidc_role' }),
+    );
+    expectStatus(other as never, 200);
+    // The role trusts the hub with the external ID; the set-up now asks for a keyless role.
+    expectProblem(created, 409, 'connectionId');
+    expect(created.body.errors[0].code, JSON.stringify(created.body)).toBe('changed');
+    expect(created.body.errors[0].hint).toContain('method');
+    const after = await a.admin.request('GET', `/v1/connections/${c.id}`);
+    expect(after.body).toMatchObject({ status: 'pending', method: 'oidc_role', accountId: null });
   });
 
   it('refuses to connect with an external ID the set-up no longer has', async () => {

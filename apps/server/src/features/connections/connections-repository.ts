@@ -13,6 +13,8 @@ export interface ConnectionChanges {
   regions?: string[];
   roleName?: string;
   setupMethod?: SetupMethod;
+  /** While pending only: the wizard's Back and another choice of how the role trusts Onramp. */
+  method?: RoleMethod;
 }
 
 export interface NewConnection {
@@ -176,6 +178,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
       if (changes.regions !== undefined) set.regions = JSON.stringify(changes.regions);
       if (changes.roleName !== undefined) set.role_name = changes.roleName;
       if (changes.setupMethod !== undefined) set.setup_method = changes.setupMethod;
+      if (changes.method !== undefined) set.method = changes.method;
       const result = await executor
         .updateTable('connections')
         .set(set)

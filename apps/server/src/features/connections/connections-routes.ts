@@ -25,7 +25,6 @@ import type { HubIdentity } from '../../ports/hubs.ts';
 import type { TemplateStore } from '../../ports/template-store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { CallbacksService } from '../callbacks/callbacks-service.ts';
-import { noHubIssue } from '../validation/accounts-validation.ts';
 import type { ConnectionsService } from './connections-service.ts';
 
 /**
@@ -150,15 +149,21 @@ export async function toConnectionResponse(
   const origin = deps.publicUrl?.replace(/\/+$/, '');
   const base = `${origin ?? ''}${connectionPath(connection)}`;
   const slug = fileSlug(connection.name);
-  // The operator may have removed the partition's hub since: the connection is still listed and
-  // shown, without what only the hub can give (the templates answer 422 saying why).
-  const hub = deps.hubs[connection.partition]
-    ? deps.connections.hubPrincipal(connection.partition)
-    : undefined;
-  const blueprint = hub ? deps.connections.blueprintOf(connection) : undefined;
+  // The operator may have removed the partition's hub (or the issuer a keyless role trusts) since:
+  // the connection is still listed and shown, without what only that can give (the templates answer
+  // 422 saying why). A keyless role trusts no hub at all.
+  const keyless = connection.method === 'oidc_role';
+  const unavailableReason = deps.connections.unavailableReason(connection);
+  const hub =
+    !keyless && !unavailableReason
+      ? deps.connections.hubPrincipal(connection.partition)
+      : undefined;
+  const webIdentity =
+    keyless && !unavailableReason ? deps.connections.webIdentityOf(connection) : null;
+  const blueprint = unavailableReason ? undefined : deps.connections.blueprintOf(connection);
   const quickCreate = blueprint
     ? await quickCreateOf(deps, caller, connection, blueprint, log, withCallback)
-    : { link: null, reason: noHubIssue(connection.partition).message };
+    : { link: null, reason: unavailableReason };
   const account = connection.accountId
     ? await deps.accounts
         .getAccount(connection.tenantId, connection.accountId)
@@ -173,10 +178,11 @@ export async function toConnectionResponse(
     regions: connection.regions,
     roleName: connection.roleName,
     method: connection.method,
-    externalId: connection.method === 'oidc_role' ? null : connection.externalId,
-    webIdentity: null,
+    // A keyless role trusts a subject, not an external ID: showing one would suggest otherwise.
+    externalId: keyless ? null : connection.externalId,
+    webIdentity,
     trustedPrincipal: hub ? { arn: hub.arn, accountId: hub.accountId } : null,
-    unavailableReason: hub ? null : noHubIssue(connection.partition).message,
+    unavailableReason,
     status: connection.status,
     accountId: connection.accountId,
     previousExternalId: connection.previousExternalId,

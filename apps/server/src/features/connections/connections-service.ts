@@ -1,4 +1,5 @@
 import {
+  ACCOUNT_ID_PLACEHOLDER,
   type Catalog,
   createRoleBlueprint,
   generateExternalId,
@@ -12,13 +13,14 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
-import type { Connection, SetupMethod } from '../../domain/connection.ts';
+import type { Connection, RoleMethod, SetupMethod } from '../../domain/connection.ts';
 import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
-import { AppError, notFound } from '../../http/problems.ts';
+import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { enforcePartitionAndMethod } from '../accounts/account-limits.ts';
 import {
   type CollectionCaps,
@@ -38,6 +40,8 @@ export interface CreateConnectionInput {
   regions: string[];
   /** Default: `OnrampRole-` and a suffix of the connection's id (see defaultRoleName). */
   roleName?: string | undefined;
+  /** Default `role`: the hub principal and an external ID; `oidc_role`: Onramp's OIDC issuer. */
+  method?: RoleMethod | undefined;
 }
 
 export interface UpdateConnectionInput {
@@ -48,6 +52,18 @@ export interface UpdateConnectionInput {
   regions?: string[] | undefined;
   roleName?: string | undefined;
   setupMethod?: SetupMethod | undefined;
+  method?: RoleMethod | undefined;
+}
+
+/** What a keyless role of a connection trusts (the contracts' webIdentityTrustSchema). */
+export interface WebIdentityTrust {
+  issuer: string;
+  audience: string;
+  subject: string;
+  /** The issuer without `https://`: IAM names condition keys and provider ARNs by it. */
+  conditionPrefix: string;
+  /** The provider's ARN in the customer's account, `<your account ID>` standing for that account. */
+  providerArnPattern: string;
 }
 
 /** What the connections service is built from; nothing else of the app. */
@@ -56,6 +72,13 @@ export interface ConnectionsServiceDeps {
   dialect: Dialect;
   catalog: Catalog;
   hubs: Partial<Record<PartitionId, HubIdentity>>;
+  /**
+   * Onramp's OpenID Connect issuer, which keyless (`oidc_role`) roles trust; without one, or without
+   * its URL, keyless connections are not offered and existing ones say why they cannot be made.
+   */
+  webIdentity?:
+    | Pick<WebIdentityIssuer, 'issuer' | 'unavailableReason' | 'audienceFor' | 'subjectFor'>
+    | undefined;
   clock: () => Date;
   randomBytes: (size: number) => Uint8Array;
   audit: Pick<AuditLog, 'append'>;
@@ -109,6 +132,102 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     return parsed.value;
   }
 
+  /** The issuer keyless roles trust; 422 on `field` saying why keyless roles are not offered. */
+  function issuerUrl(field: string): string {
+    const issuer = deps.webIdentity?.issuer;
+    if (issuer) return issuer;
+    const issue = noIssuerIssue(deps.webIdentity?.unavailableReason ?? null, field);
+    throw new AppError('validation_failed', issue.message, [issue]);
+  }
+
+  /**
+   * What the tenant may set up where: its limits (partitions, methods), then what the method needs
+   * of the operator — a hub identity in the partition for `role`, a public issuer for `oidc_role`
+   * (which needs no hub, so it is offered where roles are not).
+   */
+  function enforceOffered(
+    limits: TenantLimits,
+    partition: PartitionId,
+    method: RoleMethod,
+    /** Where a missing hub is reported: `method` when only the method changed. */
+    hubField: 'partition' | 'method' = 'partition',
+  ): void {
+    enforcePartitionAndMethod(limits, partition, method, 'method');
+    if (method === 'oidc_role') {
+      issuerUrl('method');
+      return;
+    }
+    if (!deps.hubs[partition]) {
+      const issue = { ...noHubIssue(partition), field: hubField };
+      throw new AppError('validation_failed', issue.message, [issue]);
+    }
+    hubPrincipal(partition);
+  }
+
+  /** What a keyless role of this connection must trust; 422 when no issuer is configured. */
+  function webIdentityOf(
+    connection: Pick<Connection, 'tenantId' | 'id' | 'partition'>,
+    field = 'method',
+  ): WebIdentityTrust {
+    const issuer = issuerUrl(field);
+    const webIdentity = deps.webIdentity as NonNullable<typeof deps.webIdentity>;
+    const conditionPrefix = issuer.replace(/^https:\/\//, '');
+    return {
+      issuer,
+      audience: webIdentity.audienceFor(connection.partition),
+      subject: webIdentity.subjectFor(connection.tenantId, connection.id),
+      conditionPrefix,
+      // As core's oidcProviderArn, with core's stand-in for the account (not known yet).
+      providerArnPattern: `arn:${connection.partition}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
+    };
+  }
+
+  /**
+   * The blueprint the templates render: a role trusting the hub principal with the external ID, or
+   * a keyless role trusting Onramp's issuer with the connection's subject. Throws (422) what a
+   * connection cannot be made without: the partition's hub, or the issuer.
+   */
+  function blueprintFor(
+    connection: Pick<
+      Connection,
+      | 'tenantId'
+      | 'id'
+      | 'partition'
+      | 'bundles'
+      | 'regions'
+      | 'externalId'
+      | 'previousExternalId'
+      | 'roleName'
+      | 'method'
+    >,
+  ): RoleBlueprint {
+    const selection = {
+      partition: connection.partition,
+      bundles: connection.bundles,
+      regions: connection.regions,
+    };
+    if (connection.method === 'oidc_role') {
+      const trust = webIdentityOf(connection);
+      return createRoleBlueprint({
+        catalog: deps.catalog,
+        selection,
+        // Ignored by a keyless blueprint; kept so a switch back to `role` finds the same ID.
+        externalId: connection.externalId,
+        roleName: connection.roleName,
+        webIdentity: { issuer: trust.issuer, audience: trust.audience, subject: trust.subject },
+      });
+    }
+    return createRoleBlueprint({
+      catalog: deps.catalog,
+      selection,
+      externalId: connection.externalId,
+      // Listed beside the new one until the grace period ends and Onramp uses the new one.
+      previousExternalId: connection.previousExternalId ?? undefined,
+      hubPrincipal: hubPrincipal(connection.partition).arn,
+      roleName: connection.roleName,
+    });
+  }
+
   async function findConnection(tenantId: string, id: string): Promise<Connection> {
     const connection = await connections.find(tenantId, id);
     if (!connection) throw notFound('Connection');
@@ -131,8 +250,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
   return {
     async createConnection(caller: Caller, input: CreateConnectionInput): Promise<Connection> {
       const limits = await limitsOf(caller.tenantId);
-      enforcePartitionAndMethod(limits, input.partition, 'role', undefined);
-      const hub = hubPrincipal(input.partition);
+      const method = input.method ?? 'role';
+      enforceOffered(limits, input.partition, method);
       const selection = resolveSelection(deps.catalog, {
         partition: input.partition,
         bundles: input.bundles,
@@ -146,12 +265,16 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const id = newId('connection');
       const roleName = input.roleName ?? defaultRoleName(id);
       // Everything the templates need must render before the set-up is stored (role name, policy sizes).
-      createRoleBlueprint({
-        catalog: deps.catalog,
-        selection: { partition: input.partition, bundles, regions },
+      blueprintFor({
+        tenantId: caller.tenantId,
+        id,
+        partition: input.partition,
+        bundles,
+        regions,
         externalId,
-        hubPrincipal: hub.arn,
+        previousExternalId: null,
         roleName,
+        method,
       });
       return inTransaction(async (trx) => {
         const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
@@ -169,6 +292,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
             regions,
             externalId,
             roleName,
+            method,
           },
           trx,
         );
@@ -179,6 +303,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
           {
             name: connection.name,
             partition: connection.partition,
+            method,
             bundles,
             regions,
             roleName: connection.roleName,
@@ -207,10 +332,11 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         if (isExpired(current)) throw expiredConnection(current);
         const partition = input.partition ?? current.partition;
         const partitionChanged = partition !== current.partition;
-        if (partitionChanged) {
-          enforcePartitionAndMethod(limits, partition, 'role', 'partition');
-          hubPrincipal(partition);
-        }
+        const method = input.method ?? current.method;
+        const methodChanged = method !== current.method;
+        // A change of partition or method is offered as a new set-up would be.
+        if (partitionChanged || methodChanged)
+          enforceOffered(limits, partition, method, partitionChanged ? 'partition' : 'method');
         // Another partition has other defaults and regions: unless told, take its defaults.
         const selection = resolveSelection(deps.catalog, {
           partition,
@@ -230,15 +356,17 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
           changes.roleName = input.roleName;
         if (input.setupMethod !== undefined && input.setupMethod !== current.setupMethod)
           changes.setupMethod = input.setupMethod;
+        if (methodChanged) changes.method = method;
         const changed = Object.keys(changes);
         if (changed.length === 0) return current;
         // The templates must still render with the new set-up (role name, policy sizes).
-        createRoleBlueprint({
-          catalog: deps.catalog,
-          selection: { partition, bundles, regions },
-          externalId: current.externalId,
-          hubPrincipal: hubPrincipal(partition).arn,
+        blueprintFor({
+          ...current,
+          partition,
+          bundles,
+          regions,
           roleName: changes.roleName ?? current.roleName,
+          method,
         });
         if (!(await connections.applyChanges(caller.tenantId, id, changes, trx)))
           throw alreadyConnected(current);
@@ -251,6 +379,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
               changed,
               name: changes.name ?? current.name,
               partition,
+              method,
               bundles,
               regions,
               roleName: changes.roleName ?? current.roleName,
@@ -299,6 +428,20 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const connection = await findConnection(caller.tenantId, id);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
       if (isExpired(connection)) throw expiredConnection(connection);
+      if (connection.method === 'oidc_role') {
+        // Its role trusts a subject of Onramp's issuer, not the external ID (kept, unused, for a
+        // switch back to `role`): a new one would change nothing the role checks.
+        const message =
+          'A keyless role (oidc_role) has no external ID to regenerate: its role trusts the subject of this connection, which only Onramp can put in a token.';
+        throw new AppError('validation_failed', message, [
+          {
+            field: 'method',
+            code: 'no_external_id',
+            message,
+            hint: 'To use an external ID, change the connection’s method to role first (PATCH with method: role).',
+          },
+        ]);
+      }
       const externalId = generateExternalId(deps.randomBytes(32));
       await inTransaction(async (trx) => {
         if (!(await connections.replaceExternalId(caller.tenantId, id, externalId, trx)))
@@ -333,21 +476,27 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     /** The principal roles trust in a partition; 422 on `partition` when it has no hub identity. */
     hubPrincipal,
 
-    /** What the CloudFormation, Terraform and manual renderers need for a connection. */
+    /**
+     * What the CloudFormation, Terraform and manual renderers need for a connection; 422 when what
+     * its method needs (the partition's hub, Onramp's issuer) is not configured any more.
+     */
     blueprintOf(connection: Connection): RoleBlueprint {
-      return createRoleBlueprint({
-        catalog: deps.catalog,
-        selection: {
-          partition: connection.partition,
-          bundles: connection.bundles,
-          regions: connection.regions,
-        },
-        externalId: connection.externalId,
-        // Listed beside the new one until the grace period ends and Onramp uses the new one.
-        previousExternalId: connection.previousExternalId ?? undefined,
-        hubPrincipal: hubPrincipal(connection.partition).arn,
-        roleName: connection.roleName,
-      });
+      return blueprintFor(connection);
+    },
+
+    /** What a keyless connection's role trusts; 422 on `method` when no issuer is configured. */
+    webIdentityOf: (connection: Connection): WebIdentityTrust => webIdentityOf(connection),
+
+    /**
+     * Why a connection cannot be made now (the operator removed the partition's hub, or the issuer
+     * a keyless role trusts), or null when its templates render.
+     */
+    unavailableReason(connection: Pick<Connection, 'partition' | 'method'>): string | null {
+      if (connection.method === 'oidc_role')
+        return deps.webIdentity?.issuer
+          ? null
+          : noIssuerIssue(deps.webIdentity?.unavailableReason ?? null, 'method').message;
+      return deps.hubs[connection.partition] ? null : noHubIssue(connection.partition).message;
     },
 
     // ---- for the accounts service ---------------------------------------------------------------
@@ -402,6 +551,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       if (
         current.externalId !== validated.externalId ||
         current.partition !== validated.partition ||
+        current.method !== validated.method ||
         !sameList(current.bundles, validated.bundles) ||
         !sameList(current.regions, validated.regions)
       ) {
@@ -412,7 +562,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
             field: 'connectionId',
             code: 'changed',
             message,
-            hint: 'Reload the set-up, check its external ID, partition and permissions, and connect again.',
+            hint: 'Reload the set-up, check its method, external ID, partition and permissions, and connect again.',
           },
         ]);
       }
@@ -471,6 +621,22 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
 }
 
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;
+
+/**
+ * Why keyless roles are not offered: the issuer's own reason (e.g. Onramp's public URL is not https),
+ * or, when this Onramp has no issuer at all, that one must be configured.
+ */
+export function noIssuerIssue(reason: string | null, field: string): ProblemFieldError {
+  const message = `Keyless roles (oidc_role) are not offered: ${
+    reason ?? 'this Onramp has no OpenID Connect issuer configured.'
+  }`;
+  return {
+    field,
+    code: 'issuer_not_configured',
+    message,
+    hint: 'Use method role (an external ID) or access keys, or ask the operator to give Onramp a public https URL (ONRAMP_PUBLIC_URL, or ONRAMP_OIDC_ISSUER_URL) so keyless roles are offered.',
+  };
+}
 
 function expiredConnection(connection: Connection): AppError {
   const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;

@@ -14,12 +14,14 @@ import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import { type AwsGateway, AwsProblem, type TemporaryCredentials } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { type VendCacheResult, vendCacheMetric } from '../metrics/onramp-metrics.ts';
 import { UPSTREAM_RETRY_AFTER_SECONDS } from '../validation/accounts-validation.ts';
 import { callAws } from '../validation/aws-refusals.ts';
+import { assumeKeylessRole } from '../validation/web-identity-session.ts';
 
 /** AWS's limit on the plaintext of a session policy (AssumeRole's `Policy`). */
 export const SESSION_POLICY_LIMIT = 2048;
@@ -28,6 +30,11 @@ export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 export const DEFAULT_DURATION_SECONDS = 3600;
 /** AWS caps a session assumed by another role session (role chaining) at one hour. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
+/**
+ * How long the console session of a keyless role's link lasts: the most AWS's federation endpoint
+ * allows (SessionDuration), which it accepts for sessions that are not role-chained.
+ */
+export const KEYLESS_CONSOLE_SECONDS = 43200;
 /** AWS accepts a federation sign-in token for 15 minutes. */
 export const SIGNIN_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 
@@ -50,6 +57,8 @@ interface Minted {
 export interface CredentialsServiceDeps {
   aws: AwsGateway;
   hubs: Partial<Record<PartitionId, HubIdentity>>;
+  /** Onramp's OpenID Connect issuer: keyless role accounts are assumed with its tokens. */
+  webIdentity?: WebIdentityIssuer | undefined;
   catalog: Catalog;
   clock: () => Date;
   accounts: Pick<AccountsService, 'getAccount' | 'readAccessKeys' | 'onAccountChange'>;
@@ -133,7 +142,11 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
     }
   }
 
-  /** AWS's session duration for this account, within what AWS allows the hub. */
+  /**
+   * AWS's session duration for this account, within what AWS allows the hub. A keyless role's session
+   * is assumed with a token, not by a hub role's session: it is not role-chained, and may last up to
+   * the role's MaxSessionDuration (12 h at most; AWS's ValidationError above it is on durationSeconds).
+   */
   function durationFor(account: Account, requested: number | undefined): number {
     const duration = requested ?? DEFAULT_DURATION_SECONDS;
     return account.method === 'role' && isHubRole(deps.hubs, account.partition)
@@ -214,9 +227,17 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
         tagged: false,
       };
     }
+    const policy = input.bundles ? sessionPolicyFor(account, input.bundles) : undefined;
+    if (account.method === 'oidc_role') {
+      // AssumeRoleWithWebIdentity takes no session tags (they would come from the token's claims):
+      // the session name and the audit log say who asked.
+      return {
+        credentials: (await keylessSession(account, caller, '', duration, policy)).credentials,
+        tagged: false,
+      };
+    }
     if (!account.roleArn || !account.externalId)
       throw new AppError('validation_failed', 'This account has no role to assume.');
-    const policy = input.bundles ? sessionPolicyFor(account, input.bundles) : undefined;
     const session = await assumeTagged(account.partition, {
       roleArn: account.roleArn,
       externalId: account.externalId,
@@ -225,6 +246,32 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       ...(policy ? { policy } : {}),
     });
     return { credentials: session.credentials, tagged: session.tagged };
+  }
+
+  /** A session of a keyless role account's role, with a token minted for its connection. */
+  function keylessSession(
+    account: Account,
+    caller: Caller,
+    purpose: string,
+    duration: number,
+    policy?: string,
+  ) {
+    if (!account.roleArn || !account.connectionId)
+      throw new AppError('validation_failed', 'This account has no role to assume.');
+    return assumeKeylessRole(
+      deps,
+      {
+        partition: account.partition,
+        roleArn: account.roleArn,
+        tenantId: account.tenantId,
+        connectionId: account.connectionId,
+      },
+      {
+        sessionName: sessionNaming(caller, purpose).sessionName,
+        durationSeconds: duration,
+        ...(policy ? { policy } : {}),
+      },
+    );
   }
 
   /**
@@ -281,7 +328,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
     async vend(caller: Caller, accountId: string, input: VendInput): Promise<Vended> {
       const account = await accountOf(caller.tenantId, accountId);
       const bundles = input.bundles ? [...new Set(input.bundles)].sort() : undefined;
-      if (bundles && account.method !== 'role') {
+      if (bundles && account.method === 'access_keys') {
         const message =
           'Narrowing to bundles needs a role account: AWS’s GetSessionToken, which access-key accounts use, takes no session policy.';
         throw new AppError('validation_failed', message, [
@@ -342,7 +389,12 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
      */
     async consoleLink(caller: Caller, accountId: string, issuer: string | undefined) {
       const account = await deps.accounts.getAccount(caller.tenantId, accountId);
-      if (account.method !== 'role' || !account.roleArn || !account.externalId) {
+      const keyless = account.method === 'oidc_role';
+      if (
+        account.method === 'access_keys' ||
+        !account.roleArn ||
+        (keyless ? !account.connectionId : !account.externalId)
+      ) {
         const message =
           'Console links need a role account: AWS signs people in to the console only with a role’s session, and Onramp stores no console passwords. Connect the account with a role to get one.';
         throw new AppError('validation_failed', message, [
@@ -354,13 +406,21 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       const naming = sessionNaming(caller, 'console-');
       const { credentials, token } = await asAws(
         (async () => {
-          const session = await assumeTagged(account.partition, {
-            roleArn,
-            externalId,
-            durationSeconds: durationFor(account, undefined),
-            ...naming,
-          });
-          const signin = await deps.aws.getSigninToken(account.partition, session.credentials);
+          // The console session lasts as long as the role session behind it: the default hour,
+          // which any role allows (a keyless role's session is not chained, a hub role's is).
+          const session = keyless
+            ? await keylessSession(account, caller, 'console-', durationFor(account, undefined))
+            : await assumeTagged(account.partition, {
+                roleArn,
+                externalId: externalId ?? '',
+                durationSeconds: durationFor(account, undefined),
+                ...naming,
+              });
+          const signin = await deps.aws.getSigninToken(
+            account.partition,
+            session.credentials,
+            keyless ? { sessionDurationSeconds: KEYLESS_CONSOLE_SECONDS } : undefined,
+          );
           return { credentials: session.credentials, token: signin };
         })(),
         {},
@@ -377,7 +437,9 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       return {
         url: url.toString(),
         expiresAt: new Date(now() + SIGNIN_TOKEN_LIFETIME_MS).toISOString(),
-        sessionExpiresAt: credentials.expiration.toISOString(),
+        sessionExpiresAt: keyless
+          ? new Date(now() + KEYLESS_CONSOLE_SECONDS * 1000).toISOString()
+          : credentials.expiration.toISOString(),
       };
     },
   };

@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { toAccountResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { explainCheck, permissionsDecided } from '../accounts/permission-findings.ts';
@@ -96,6 +97,8 @@ export async function applyCheck(
     accounts: Pick<AccountsService, 'recordHealth'>;
     history: CheckHistory;
     events?: EventPublisher | undefined;
+    /** What a keyless role account's event shows it trusts. */
+    webIdentity?: WebIdentityIssuer | undefined;
   },
   trx: Kysely<Database>,
   tenantId: string,
@@ -116,7 +119,7 @@ export async function applyCheck(
         tenantId,
         type: 'account.health_changed',
         data: {
-          account: toAccountResponse(after),
+          account: toAccountResponse(after, deps.webIdentity),
           previousStatus: record.previousStatus,
           status: record.status,
           checkId: record.id,
@@ -176,7 +179,7 @@ export function createHealthService(deps: HealthServiceDeps, random: () => numbe
     if (!input) {
       return {
         missing: {
-          field: account.method === 'role' ? 'roleArn' : 'secretAccessKey',
+          field: account.method === 'access_keys' ? 'secretAccessKey' : 'roleArn',
           code: 'credentials_missing',
           message: 'Onramp no longer has this account’s credentials.',
           hint: 'Replace the credentials (PUT /v1/accounts/:id/credentials).',

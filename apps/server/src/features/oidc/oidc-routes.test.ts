@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
@@ -125,7 +128,42 @@ describe.each(TEST_DIALECTS)('without an issuer AWS accepts, on %s', (dialect) =
     for (const path of ['/oidc/.well-known/openid-configuration', '/oidc/jwks.json']) {
       const response = await h.anonymous.request('GET', path);
       expectProblem(response, 404);
-      expect(response.body.detail).toContain('ONRAMP_PUBLIC_URL is http://localhost:8080');
+      expect(response.body.detail).toContain('keyless roles are off');
+      expect(response.text).not.toContain('localhost');
     }
+  });
+});
+
+describe('beside the console', () => {
+  let h: Harness;
+  let consoleRoot: string;
+  beforeAll(async () => {
+    consoleRoot = mkdtempSync(join(tmpdir(), 'onramp-console-'));
+    writeFileSync(join(consoleRoot, 'index.html'), '<!doctype html><title>Onramp</title>');
+    h = await createHarness('sqlite', { publicUrl: PUBLIC_URL, consoleRoot });
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(consoleRoot, { recursive: true, force: true });
+  });
+
+  it('serves JSON, never the console’s page, under /oidc; an unknown path there is a 404 problem', async () => {
+    for (const path of ['/oidc/.well-known/openid-configuration', '/oidc/jwks.json']) {
+      const response = await h.anonymous.request('GET', path);
+      expectStatus(response, 200);
+      expect(String(response.headers['content-type']), path).toContain('application/json');
+      expect(response.headers['cache-control'], path).toBe('public, max-age=300');
+      expect(String(response.headers['content-security-policy']), path).toContain(
+        "default-src 'none'",
+      );
+    }
+    for (const path of ['/oidc', '/oidc/keys', '/oidc/.well-known/jwks.json']) {
+      expectProblem(await h.anonymous.request('GET', path), 404);
+    }
+    // A stray credential does not stand between AWS and the documents.
+    const withBadToken = await h.send('GET', '/oidc/jwks.json', {
+      authorization: 'Bearer onr_not_a_token',
+    });
+    expectStatus(withBadToken, 200);
   });
 });

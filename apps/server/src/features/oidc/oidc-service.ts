@@ -157,6 +157,8 @@ export function createOidcService(deps: OidcServiceDeps) {
   const privateKeys = new Map<string, Promise<CryptoKey>>();
   const lastPublished = new Map<string, string>();
   const lastResults = new Map<string, PublishResult>();
+  /** Once a key exists, it always will (keys are never deleted): no need to look again. */
+  let keysExist = false;
   /** Keys out of the JWKS whose private key this replica has already deleted. */
   const purged = new Set<string>();
 
@@ -164,6 +166,7 @@ export function createOidcService(deps: OidcServiceDeps) {
   async function load() {
     const now = deps.clock();
     const rows = await repository.list();
+    if (rows.length > 0) keysExist = true;
     const states = keyStates(rows, now, settings.tokenLifetimeMs);
     for (const s of states) {
       if (s.unrecorded && s.retiredAt && s.unpublishAt) {
@@ -181,7 +184,10 @@ export function createOidcService(deps: OidcServiceDeps) {
     return { now, rows, states };
   }
 
-  async function newKey(generation: number, signsFrom: Date, createdBy: string | null) {
+  /** Makes, seals and stores a key, published now, that signs `delayMs` later. */
+  async function newKey(generation: number, delayMs: number, createdBy: string | null) {
+    const createdAt = deps.clock();
+    const signsFrom = new Date(createdAt.getTime() + delayMs);
     const algorithm = settings.algorithm;
     const { publicKey, privateKey } = await generateKeyPair(algorithm, {
       extractable: true,
@@ -196,7 +202,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       generation,
       algorithm,
       publicJwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' },
-      createdAt: deps.clock().toISOString(),
+      createdAt: createdAt.toISOString(),
       signsFrom: signsFrom.toISOString(),
       createdBy,
     };
@@ -205,15 +211,27 @@ export function createOidcService(deps: OidcServiceDeps) {
     return row;
   }
 
-  /** The first key, signing at once; of replicas starting together one inserts it, the others read it. */
+  /**
+   * The first key, signing at once. Of replicas starting together one inserts it and the others read
+   * it (the unique generation); within a process, requests arriving together wait for one attempt
+   * instead of each generating a key pair.
+   */
+  let firstKey: Promise<void> | undefined;
   async function ensureKey(): Promise<void> {
-    const rows = await repository.list();
-    if (rows.length > 0) return;
-    try {
-      await newKey(1, deps.clock(), null);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
+    if (keysExist) return;
+    firstKey ??= (async () => {
+      if ((await repository.list()).length === 0) {
+        try {
+          await newKey(1, 0, null);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+        }
+      }
+      keysExist = true;
+    })().finally(() => {
+      firstKey = undefined;
+    });
+    await firstKey;
   }
 
   async function privateKeyOf(row: SigningKeyRow): Promise<CryptoKey> {
@@ -233,11 +251,13 @@ export function createOidcService(deps: OidcServiceDeps) {
   }
 
   function requireIssuer(): string {
-    if (!issuer)
+    // Anyone may ask: the reason (which names settings) is for the operator, in GET /v1/oidc.
+    if (!issuer) {
       throw new AppError(
         'not_found',
-        `Onramp's OpenID Connect issuer is off: ${unavailableReason}`,
+        'This Onramp has no OpenID Connect issuer, so keyless roles are off; an operator sees why in GET /v1/oidc.',
       );
+    }
     return issuer;
   }
 
@@ -297,11 +317,11 @@ export function createOidcService(deps: OidcServiceDeps) {
 
   async function insertNext(
     generation: number,
-    signsFrom: Date,
+    delayMs: number,
     createdBy: string | null,
   ): Promise<SigningKeyRow | null> {
     try {
-      const row = await newKey(generation, signsFrom, createdBy);
+      const row = await newKey(generation, delayMs, createdBy);
       return { ...row, retiredAt: null, unpublishAt: null };
     } catch (error) {
       if (isUniqueViolation(error)) return null;
@@ -405,19 +425,30 @@ export function createOidcService(deps: OidcServiceDeps) {
     async rotate(
       input: { immediate?: boolean | undefined },
       actor: AuditActor,
+      /** Where the rotation was asked for, when not the API (`onramp oidc rotate`). */
+      via?: string,
     ): Promise<SigningKeyView> {
+      if (!issuer) {
+        throw new AppError(
+          'conflict',
+          `Keyless roles are off, so there is no issuer key to rotate: ${unavailableReason}`,
+        );
+      }
       await ensureKey();
-      const { now, rows, states } = await load();
+      const { rows, states } = await load();
       const latest = rows.at(-1);
       const waiting = states.find((s) => s.state === 'next' && s.row === latest);
       if (waiting && !input.immediate) {
         throw new RotationConflict(
           `Signing key ${waiting.row.kid} is already waiting to sign from ${waiting.row.signsFrom}; no second key was made.`,
-          'Send {"immediate": true} to replace the signing key now (a key that leaked).',
+          'To replace the signing key now (a key that leaked), rotate with immediate: POST {"immediate": true}, or `onramp oidc rotate --immediate`.',
         );
       }
-      const signsFrom = input.immediate ? now : new Date(now.getTime() + settings.prePublicationMs);
-      const created = await insertNext((latest?.generation ?? 0) + 1, signsFrom, actor.actorId);
+      const created = await insertNext(
+        (latest?.generation ?? 0) + 1,
+        input.immediate ? 0 : settings.prePublicationMs,
+        actor.actorId,
+      );
       if (!created) {
         throw new RotationConflict(
           'Another rotation made a key at the same moment; this one made none.',
@@ -434,9 +465,17 @@ export function createOidcService(deps: OidcServiceDeps) {
           generation: created.generation,
           immediate: Boolean(input.immediate),
           signsFrom: created.signsFrom,
+          ...(via ? { via } : {}),
         },
       });
-      await publish();
+      // The key is made and audited: a copy that cannot be written now (even for want of the
+      // database) is the rotation job's to retry, not a failure of the rotation.
+      await publish().catch((error: unknown) =>
+        deps.oidcLog?.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'publishing the OpenID Connect documents after a rotation failed; the job retries',
+        ),
+      );
       const view = (await service.keys()).find((k) => k.kid === created.kid);
       if (!view) throw new Error(`signing key ${created.kid} vanished after it was made`);
       return view;
@@ -455,11 +494,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       if (latest && Date.parse(latest.signsFrom) <= now.getTime()) {
         const due = Date.parse(latest.signsFrom) + settings.rotationMs - settings.prePublicationMs;
         if (now.getTime() >= due) {
-          const row = await insertNext(
-            latest.generation + 1,
-            new Date(now.getTime() + settings.prePublicationMs),
-            null,
-          );
+          const row = await insertNext(latest.generation + 1, settings.prePublicationMs, null);
           if (row) {
             created = row.kid;
             await deps.audit.append({

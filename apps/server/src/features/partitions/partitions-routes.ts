@@ -5,12 +5,15 @@ import { notFound } from '../../http/problems.ts';
 import { mount } from '../../http/route.ts';
 import { tenantOf } from '../../http/route-helpers.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 
 /** What the partitions route uses: the tenant's limits and the operator's hub identities. */
 export interface PartitionsRoutesDeps {
   tenants: Pick<TenantsService, 'find'>;
   hubs: Partial<Record<PartitionId, HubIdentity>>;
+  /** Onramp's OpenID Connect issuer: keyless roles are offered wherever it has an https URL. */
+  webIdentity?: WebIdentityIssuer | undefined;
 }
 
 /**
@@ -27,7 +30,9 @@ export async function registerPartitionsRoutes(
       const tenant = await deps.tenants.find(tenantId);
       if (!tenant) throw notFound('Tenant');
       const { limits } = tenant;
-      const allowedMethods = limits.methods ?? ['role', 'access_keys'];
+      const allowedMethods = limits.methods ?? ['role', 'oidc_role', 'access_keys'];
+      const issuer = deps.webIdentity?.issuer ?? null;
+      const keylessAllowed = allowedMethods.includes('oidc_role');
       const partitions = listPartitions()
         .filter((p) => !limits.partitions || limits.partitions.includes(p.id))
         .map((partition) => {
@@ -35,9 +40,20 @@ export async function registerPartitionsRoutes(
           const principal = hub ? parseHubPrincipal(hub.principalArn, partition.id) : undefined;
           const rolesAllowed = allowedMethods.includes('role');
           const offersRoles = rolesAllowed && principal?.ok === true;
-          const methods = (['role', 'access_keys'] as const).filter((m) =>
-            m === 'role' ? offersRoles : allowedMethods.includes(m),
+          // Keyless roles need no hub: only the issuer, which serves every partition.
+          const offersKeyless = keylessAllowed && issuer !== null;
+          const methods = (['role', 'oidc_role', 'access_keys'] as const).filter((m) =>
+            m === 'role'
+              ? offersRoles
+              : m === 'oidc_role'
+                ? offersKeyless
+                : allowedMethods.includes(m),
           );
+          let oidcReason: string | null = null;
+          if (!keylessAllowed)
+            oidcReason = 'This tenant may not connect accounts with keyless roles.';
+          else if (issuer === null)
+            oidcReason = `Keyless roles need Onramp to have a public https OpenID Connect issuer: ${deps.webIdentity?.unavailableReason ?? 'none is configured.'}`;
           let reason: string | null = null;
           if (!rolesAllowed) reason = 'This tenant may not connect accounts with IAM roles.';
           else if (!hub || !principal?.ok)
@@ -47,6 +63,11 @@ export async function registerPartitionsRoutes(
             displayName: partition.displayName,
             methods,
             reason,
+            oidc:
+              offersKeyless && issuer && deps.webIdentity
+                ? { issuer, audience: deps.webIdentity.audienceFor(partition.id) }
+                : null,
+            oidcReason,
             trustedPrincipal:
               offersRoles && principal?.ok
                 ? { arn: principal.value.arn, accountId: principal.value.accountId }

@@ -9,6 +9,7 @@ import {
 } from '@onramp/core';
 import type { AccountStatus, BundleFinding, Check } from '../../domain/account.ts';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
+import { newId } from '../../ids.ts';
 import {
   type AccountCredentials,
   type AwsGateway,
@@ -16,12 +17,26 @@ import {
   type CallerIdentity,
 } from '../../ports/aws-gateway.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
+import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
 import { principalOf } from '../accounts/permission-grants.ts';
 import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { recordValidationChecks } from '../metrics/onramp-metrics.ts';
-import { askAws, faultError, refusalError } from './aws-refusals.ts';
+import {
+  askAws,
+  faultError,
+  refusalError,
+  type WebIdentityTrust,
+  webIdentityConditionText,
+  webIdentityRefusal,
+} from './aws-refusals.ts';
 import { type ExtraPermissions, extraPermissions } from './extra-permissions.ts';
 import { checkPermissions, type PermissionOutcome } from './permissions-check.ts';
+import {
+  assumeKeylessRole,
+  issuerMissing,
+  otherAudience,
+  webIdentityTrustOf,
+} from './web-identity-session.ts';
 
 /**
  * The checks that stand between what a tenant typed and a stored account. Each step is recorded with
@@ -31,12 +46,21 @@ import { checkPermissions, type PermissionOutcome } from './permissions-check.ts
 
 export type CredentialsInput =
   | { method: 'access_keys'; partition: PartitionId; accessKeyId: string; secretAccessKey: string }
-  | { method: 'role'; partition: PartitionId; roleArn: string; externalId: string };
+  | { method: 'role'; partition: PartitionId; roleArn: string; externalId: string }
+  | {
+      method: 'oidc_role';
+      partition: PartitionId;
+      roleArn: string;
+      /** Whose connection the role trusts: the subject of the tokens Onramp mints for it. */
+      tenantId: string;
+      connectionId: string;
+    };
 
 /** The credentials as they are stored when validation passes: trimmed, with the identity they proved. */
 export type ValidatedCredentials =
   | { method: 'access_keys'; accessKeyId: string; secretAccessKey: string }
-  | { method: 'role'; roleArn: string };
+  | { method: 'role'; roleArn: string }
+  | { method: 'oidc_role'; roleArn: string };
 
 export interface ValidationReport {
   valid: boolean;
@@ -73,6 +97,8 @@ export interface ValidationReport {
 export interface ValidationDeps {
   aws: AwsGateway;
   hubs: Partial<Record<PartitionId, HubIdentity>>;
+  /** Onramp's OpenID Connect issuer: keyless roles (`oidc_role`) are assumed with its tokens. */
+  webIdentity?: WebIdentityIssuer | undefined;
   /** AWS's action list, to expand the bundles' wildcards into actions that can be simulated. */
   actions: ActionIndex;
   /** Injected so tests of the propagation wait run in no time. */
@@ -338,6 +364,160 @@ async function runValidation(
       credentials = { method: 'access_keys', ...keys };
       session = keys;
     }
+  } else if (input.method === 'oidc_role') {
+    const keyless = input;
+    const roleArn = await step('shape', keyless, (given) => {
+      const parsed = parseRoleArn(given.roleArn, { field: 'roleArn', partition: given.partition });
+      if (!parsed.ok) return failed('The role ARN cannot be used here.', [parsed.issue]);
+      return passed(
+        `An IAM role ARN in ${getPartition(given.partition).displayName}.`,
+        parsed.value.arn,
+      );
+    });
+    const trust = await step('issuer', roleArn, (arn) => {
+      const found = webIdentityTrustOf(deps.webIdentity, {
+        partition: keyless.partition,
+        tenantId: keyless.tenantId,
+        connectionId: keyless.connectionId,
+        accountId: arn.split(':')[4] ?? '',
+      });
+      if (!found) {
+        // An account connected earlier is not invalid because the operator's issuer went away:
+        // that check is undecided (the account goes stale), not failed.
+        if (options.expectedAccountId) return upstream(issuerMissing(deps.webIdentity));
+        return failed('Onramp has no OpenID Connect issuer.', [
+          noIssuerIssue(deps.webIdentity?.unavailableReason ?? null),
+        ]);
+      }
+      return passed(
+        `Onramp signs a token for ${found.subject} (audience ${found.audience}) with its issuer ${found.issuer}.`,
+        found,
+      );
+    });
+    const target = (arn: string) => ({
+      partition: keyless.partition,
+      roleArn: arn,
+      tenantId: keyless.tenantId,
+      connectionId: keyless.connectionId,
+    });
+    const assumed = await step(
+      'identity',
+      roleArn && trust ? { arn: roleArn, trust } : undefined,
+      async ({ arn, trust: t }) => {
+        const attempt = () =>
+          tryAws(() =>
+            assumeKeylessRole(
+              deps,
+              target(arn),
+              { sessionName: VALIDATION_SESSION_NAME },
+              { signal },
+            ),
+          );
+        let found = await attempt();
+        let waited = 0;
+        if (options.waitForPropagation) {
+          // A role or provider a stack created seconds ago: refused until IAM propagates it.
+          for (const delay of PROPAGATION_BACKOFF_MS) {
+            if (!(found instanceof AwsProblem) || !PROPAGATING_CODES.has(found.code)) break;
+            await (deps.sleep ?? defaultSleep)(delay);
+            waited += delay;
+            found = await attempt();
+          }
+        }
+        if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
+        if (found instanceof AwsProblem) {
+          const error = webIdentityRefusal(found, t);
+          return failed(
+            waited
+              ? `Waited ${Math.round(waited / 1000)} s for AWS to propagate the role; it still refused.`
+              : 'AWS refused.',
+            [error],
+          );
+        }
+        const who = found.value.identity;
+        const note = waited
+          ? ` (after waiting ${Math.round(waited / 1000)} s for AWS to propagate the role)`
+          : '';
+        return (
+          accountMismatch(who, options, 'roleArn') ??
+          passed(
+            `Onramp assumed the keyless role with a token of its issuer: ${who.arn}${note}.`,
+            found.value,
+          )
+        );
+      },
+    );
+    identity = assumed?.identity;
+    session = assumed?.credentials;
+    /**
+     * The confused-deputy checks: a token Onramp could mint for someone else must not open the role.
+     * Another connection of the same tenant (a fresh id no connection has) stands for any other
+     * subject; another partition's audience for any other audience. Only a refusal proves the pin.
+     * They run on every check, scheduled ones too, as the external-ID check does: a trust policy can
+     * be loosened at any time, and the two calls are cheap (unsigned STS calls, no IAM).
+     */
+    const probe = (
+      name: string,
+      override: (t: WebIdentityTrust) => { subject?: string; audience?: string },
+      code: string,
+      message: string,
+      passedDetail: string,
+    ) =>
+      step(
+        name,
+        identity && roleArn && trust ? { arn: roleArn, t: trust } : undefined,
+        async (given) => {
+          const found = await tryAws(() =>
+            assumeKeylessRole(
+              deps,
+              target(given.arn),
+              { sessionName: VALIDATION_SESSION_NAME, ...override(given.t) },
+              { signal },
+            ),
+          );
+          if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
+          if (found instanceof AwsProblem) return passed(passedDetail, true);
+          decided = 'the role can be assumed with a token that is not this connection’s.';
+          cut.abort();
+          return failed(message, [
+            {
+              field: 'roleArn',
+              code,
+              message,
+              hint: `Make the role's trust policy statement for ${given.t.providerArn} require exactly this connection: "Condition": ${webIdentityConditionText(given.t)} (StringEquals, not StringLike or a wildcard).`,
+            },
+          ]);
+        },
+      );
+    const issuerPort = deps.webIdentity;
+    const [subjectPinned, audiencePinned] = await Promise.all([
+      probe(
+        'subject_required',
+        () => ({
+          subject: issuerPort?.subjectFor(keyless.tenantId, newId('connection')) ?? '',
+        }),
+        'subject_not_pinned',
+        'The role accepts Onramp’s tokens for another connection (its trust policy does not require this connection’s subject), so another connection, of this tenant or another, could reach your account through it (the confused-deputy problem).',
+        'AWS refused a token for another connection: the role requires this connection’s subject.',
+      ),
+      probe(
+        'audience_required',
+        () => ({
+          audience: issuerPort ? otherAudience(issuerPort, keyless.partition) : '',
+        }),
+        'audience_not_pinned',
+        'The role accepts Onramp’s tokens meant for another audience (its trust policy does not require the audience of this partition’s STS).',
+        'AWS refused a token for another audience: the role requires this partition’s audience.',
+      ),
+      readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
+      permissionsStep(
+        identity && session && roleArn
+          ? { principalArn: roleArn, credentials: session, identity }
+          : undefined,
+      ),
+    ]);
+    if (roleArn && identity && subjectPinned && audiencePinned)
+      credentials = { method: 'oidc_role', roleArn };
   } else {
     const roleArn = await step('shape', input, (given) => {
       const parsed = parseRoleArn(given.roleArn, { field: 'roleArn', partition: given.partition });
@@ -494,6 +674,19 @@ async function runValidation(
 
 /** What a client is told to wait before trying again after AWS failed to answer. */
 export const UPSTREAM_RETRY_AFTER_SECONDS = 5;
+
+/** Refusals of a keyless role that a role or provider still propagating in IAM gives for a while. */
+const PROPAGATING_CODES = new Set(['AccessDenied', 'oidc_provider_missing']);
+
+/** What a tenant is told when keyless roles are not offered (no public https issuer). */
+export function noIssuerIssue(reason: string | null): ProblemFieldError {
+  return {
+    field: 'method',
+    code: 'oidc_not_offered',
+    message: `Keyless roles are not offered: ${reason ?? 'Onramp has no OpenID Connect issuer.'}`,
+    hint: 'Connect with an IAM role and external ID, or with access keys; or ask the operator to give Onramp a public https URL (ONRAMP_PUBLIC_URL or ONRAMP_OIDC_ISSUER_URL).',
+  };
+}
 
 /** What a tenant is told when roles are not available in a partition. */
 export function noHubIssue(partition: PartitionId): ProblemFieldError {

@@ -1,3 +1,4 @@
+import { webIdentityConditions } from '@onramp/core';
 import { AppError, type ProblemFieldError } from '../../http/problems.ts';
 import { AwsProblem } from '../../ports/aws-gateway.ts';
 
@@ -82,5 +83,59 @@ export async function askAws<T>(call: () => Promise<T>): Promise<{ value: T } | 
   } catch (error) {
     if (error instanceof AwsProblem) return error;
     throw error;
+  }
+}
+
+/** What a keyless role must trust, to word a refusal with the exact thing to create or add. */
+export interface WebIdentityTrust {
+  issuer: string;
+  audience: string;
+  subject: string;
+  /** The issuer without `https://`: how IAM names the provider and its condition keys. */
+  conditionPrefix: string;
+  /** arn:<partition>:iam::<account>:oidc-provider/<conditionPrefix> */
+  providerArn: string;
+}
+
+/**
+ * The trust policy condition a keyless role needs, exactly as it goes in the statement that trusts
+ * the provider: both keys StringEquals, so neither another connection's subject nor another audience
+ * can match.
+ */
+export function webIdentityConditionText(trust: WebIdentityTrust): string {
+  return JSON.stringify(webIdentityConditions(trust));
+}
+
+/**
+ * A refusal of AssumeRoleWithWebIdentity as a field error whose hint names what to create or add in
+ * the account: the provider (URL and audience), the audience on it, or the trust policy's condition.
+ */
+export function webIdentityRefusal(
+  problem: AwsProblem,
+  trust: WebIdentityTrust,
+): ProblemFieldError {
+  const base = refusalError(problem);
+  switch (problem.code) {
+    case 'oidc_provider_missing':
+      return {
+        ...base,
+        message: `The AWS account has no IAM OpenID Connect identity provider for Onramp's issuer ${trust.issuer} (a provider for another URL does not count).`,
+        hint: `Create one (IAM › Identity providers › Add provider › OpenID Connect) with provider URL ${trust.issuer} and audience ${trust.audience}, or deploy Onramp's template again, which creates it. Its ARN will be ${trust.providerArn}.`,
+      };
+    case 'oidc_audience_not_allowed':
+      return {
+        ...base,
+        message: `The account's IAM OpenID Connect provider for ${trust.issuer} does not list the audience ${trust.audience}.`,
+        hint: `Add the audience ${trust.audience} to the provider ${trust.providerArn} (IAM › Identity providers › ${trust.conditionPrefix} › Audiences › Add audience).`,
+      };
+    case 'AccessDenied':
+      return {
+        ...base,
+        message:
+          'AWS refused to let Onramp assume this keyless role: its trust policy does not trust this connection’s subject and audience through Onramp’s issuer.',
+        hint: `The role's trust policy needs a statement with "Effect": "Allow", "Principal": {"Federated": "${trust.providerArn}"}, "Action": "sts:AssumeRoleWithWebIdentity" and "Condition": ${webIdentityConditionText(trust)}. Check too that the ARN names the role exactly (names are case-sensitive).`,
+      };
+    default:
+      return base;
   }
 }
