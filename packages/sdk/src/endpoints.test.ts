@@ -117,6 +117,8 @@ const CALLS: Call[] = [
   ['tenants.create', api.tenants.create, (c) => c.tenants.create({} as never)],
   ['tenants.update', api.tenants.update, (c) => c.tenants.update(ID, {})],
   ['tenants.delete', api.tenants.delete, (c) => c.tenants.delete(ID)],
+  ['oidc.status', api.oidc.status, (c) => c.oidc.status()],
+  ['oidc.rotate', api.oidc.rotate, (c) => c.oidc.rotate({ immediate: true })],
 ];
 
 /** The client's methods by dotted name (what derives another client, `withTenant`, left out). */

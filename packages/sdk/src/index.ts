@@ -37,6 +37,8 @@ import {
   type listAccountsQuerySchema,
   type listConnectionsQuerySchema,
   type loginRequestSchema,
+  type oidcSigningKeySchema,
+  type oidcStatusSchema,
   type PathParams,
   type pageQuerySchema,
   type partitionOfferListSchema,
@@ -46,6 +48,7 @@ import {
   type recheckAccountsRequestSchema,
   type redeemPasswordResetRequestSchema,
   type replaceCredentialsRequestSchema,
+  type rotateOidcKeyRequestSchema,
   type rotateWebhookSecretRequestSchema,
   type sessionResponseSchema,
   type setupRequestSchema,
@@ -159,6 +162,8 @@ export type WebhookEndpointPage = z.output<typeof webhookEndpointListSchema>;
 export type UserPage = z.output<typeof userListSchema>;
 export type ApiTokenPage = z.output<typeof apiTokenListSchema>;
 export type TenantPage = z.output<typeof tenantListSchema>;
+export type OidcStatus = z.output<typeof oidcStatusSchema>;
+export type OidcSigningKey = z.output<typeof oidcSigningKeySchema>;
 
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
@@ -472,6 +477,13 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       update: (tenantId: string, input: z.input<typeof updateTenantRequestSchema>) =>
         request(api.tenants.update, { params: { id: tenantId }, body: input }),
       delete: (tenantId: string) => none(request(api.tenants.delete, { params: { id: tenantId } })),
+    },
+    /** Onramp's OpenID Connect issuer for keyless roles (operators). */
+    oidc: {
+      status: () => request(api.oidc.status),
+      /** A new signing key: signs after the pre-publication period, or at once with `immediate`. */
+      rotate: (input: z.input<typeof rotateOidcKeyRequestSchema> = {}) =>
+        request(api.oidc.rotate, { body: input }),
     },
   };
 }

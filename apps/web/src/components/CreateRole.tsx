@@ -1,9 +1,13 @@
 import type { Connection, Steps, UpdateConnectionInput } from '@onramp/sdk';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { dateTime } from '../lib/format.ts';
-import { describeError } from '../lib/forms.ts';
+import { describeError, type FieldMessage } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
-import { Alert, CopyValue, Spinner, Tabs } from './ui.tsx';
+import { Alert, CopyValue, Field, FieldError, Spinner, Tabs, TextInput } from './ui.tsx';
+
+/** The keyless templates' input for an account that has Onramp's identity provider already. */
+export const PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
+export const PROVIDER_VARIABLE = 'existing_oidc_provider_arn';
 
 /** A download link of the API; an operator's names the tenant, as a link cannot send a header. */
 export function apiLink(url: string): string {
@@ -21,10 +25,22 @@ type SetupMethod = NonNullable<UpdateConnectionInput['setupMethod']>;
 export function CreateRole({
   connection,
   onMethod,
+  providerError,
 }: {
   connection: Connection;
   onMethod?: (method: SetupMethod) => void;
+  /** A validation's refusal on `oidcProvider` (keyless roles): shown on the provider question. */
+  providerError?: FieldMessage | undefined;
 }) {
+  if (connection.method === 'oidc_role') {
+    return (
+      <CreateKeylessRole
+        connection={connection}
+        onMethod={onMethod}
+        providerError={providerError}
+      />
+    );
+  }
   const { trustedPrincipal } = connection;
   if (!trustedPrincipal) {
     return (
@@ -114,13 +130,22 @@ export function CreateRole({
 function CloudFormationTab({
   connection,
   onMethod,
+  providerArn,
 }: {
   connection: Connection;
   onMethod?: ((method: SetupMethod) => void) | undefined;
+  /** Keyless roles: the account's existing identity provider, passed as the stack's parameter. */
+  providerArn?: string | undefined;
 }) {
+  const quickCreate = connection.links.quickCreate
+    ? withQuickCreateParameter(connection.links.quickCreate, providerArn)
+    : null;
+  const deployCommand = connection.deployCommand
+    ? withDeployParameter(connection.deployCommand, providerArn)
+    : null;
   return (
     <div className="tab-content">
-      {connection.links.quickCreate ? (
+      {quickCreate ? (
         <>
           <p>
             Open the AWS console signed in to the account you are connecting, and create the stack.
@@ -128,7 +153,7 @@ function CloudFormationTab({
           </p>
           <a
             className="btn btn-primary"
-            href={connection.links.quickCreate}
+            href={quickCreate}
             target="_blank"
             rel="noreferrer"
             onClick={() => onMethod?.('quick_create')}
@@ -159,10 +184,16 @@ function CloudFormationTab({
           JSON
         </a>
       </div>
-      {connection.deployCommand ? (
+      {providerArn ? (
+        <p className="muted small">
+          A downloaded template asks for the parameter <code>{PROVIDER_PARAMETER}</code>: give it{' '}
+          <code className="wrap">{providerArn}</code>.
+        </p>
+      ) : null}
+      {deployCommand ? (
         <>
           <p className="field-label">Or deploy it with the AWS CLI</p>
-          <CopyValue value={connection.deployCommand} multiline />
+          <CopyValue value={deployCommand} multiline />
         </>
       ) : null}
     </div>
@@ -216,5 +247,251 @@ function ManualSteps({
         </li>
       ))}
     </ol>
+  );
+}
+
+/**
+ * The quick-create link with the existing provider's ARN as the stack's parameter (AWS's quick-create
+ * links take `param_<Name>` values); without one the template creates the provider.
+ */
+export function withQuickCreateParameter(link: string, providerArn: string | undefined): string {
+  if (!providerArn) return link;
+  const value = `param_${PROVIDER_PARAMETER}=${encodeURIComponent(providerArn)}`;
+  const existing = new RegExp(`param_${PROVIDER_PARAMETER}=[^&]*`);
+  return existing.test(link) ? link.replace(existing, value) : `${link}&${value}`;
+}
+
+/**
+ * The deploy command with the existing provider's ARN among its parameter overrides. Comment lines
+ * (which explain the parameter) are left as they are.
+ */
+export function withDeployParameter(command: string, providerArn: string | undefined): string {
+  if (!providerArn) return command;
+  const value = `${PROVIDER_PARAMETER}=${providerArn}`;
+  const existing = new RegExp(`'?${PROVIDER_PARAMETER}=[^\\s]*`);
+  const lines = command.split('\n');
+  const isCommand = (line: string) => !line.trimStart().startsWith('#');
+  if (lines.some((line) => isCommand(line) && existing.test(line))) {
+    return lines.map((line) => (isCommand(line) ? line.replace(existing, value) : line)).join('\n');
+  }
+  return lines
+    .map((line) =>
+      isCommand(line) && line.includes('--parameter-overrides')
+        ? `${line.replace(/\s*\\$/, '')} ${value}${line.endsWith('\\') ? ' \\' : ''}`
+        : line,
+    )
+    .join('\n');
+}
+
+/** What an existing provider's ARN must look like: this partition, an account, this issuer. */
+export function checkProviderArn(
+  value: string,
+  connection: Pick<Connection, 'partition' | 'webIdentity'>,
+): FieldMessage | undefined {
+  const prefix = connection.webIdentity?.conditionPrefix ?? '';
+  const arn = value.trim();
+  if (!arn) return { message: 'Enter the ARN of the identity provider the account has.' };
+  const match = /^arn:([a-z-]+):iam::(\d{12}):oidc-provider\/(.+)$/.exec(arn);
+  if (!match) {
+    return {
+      message: 'This is not the ARN of an IAM OpenID Connect identity provider.',
+      hint: `It looks like ${connection.webIdentity?.providerArnPattern ?? 'arn:aws:iam::123456789012:oidc-provider/…'}.`,
+    };
+  }
+  if (match[1] !== connection.partition) {
+    return {
+      message: `This provider is in the ${match[1]} partition, and this role in ${connection.partition}.`,
+      hint: `Use the provider of the account you are connecting, arn:${connection.partition}:iam::….`,
+    };
+  }
+  if (match[3] !== prefix) {
+    return {
+      message: `This provider is for ${match[3]}, not for Onramp's issuer.`,
+      hint: `Use the provider whose URL is https://${prefix}, or choose “No” to let the template create it.`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * "Create the role" of a keyless connection: what the role trusts (the issuer, audience and subject),
+ * whether the account has Onramp's identity provider already (AWS allows one per URL per account), and
+ * the same ways to create it as for external-ID roles.
+ */
+function CreateKeylessRole({
+  connection,
+  onMethod,
+  providerError,
+}: {
+  connection: Connection;
+  onMethod?: ((method: SetupMethod) => void) | undefined;
+  providerError?: FieldMessage | undefined;
+}) {
+  const id = useId();
+  const [hasProvider, setHasProvider] = useState(false);
+  const [providerArn, setProviderArn] = useState('');
+  const [touched, setTouched] = useState(false);
+  const trust = connection.webIdentity;
+  if (!trust) {
+    return (
+      <Alert tone="warning" title="The role cannot be created now">
+        {connection.unavailableReason ??
+          'Onramp has no public OpenID Connect issuer now: keyless roles cannot be created.'}
+      </Alert>
+    );
+  }
+  const providerIssue =
+    hasProvider && touched ? checkProviderArn(providerArn, connection) : undefined;
+  // Only a well-formed ARN of this issuer goes into the links and commands.
+  const existing =
+    hasProvider && !checkProviderArn(providerArn, connection) ? providerArn.trim() : undefined;
+  return (
+    <div className="create-role">
+      <p className="muted">
+        The role trusts Onramp’s OpenID Connect identity provider in your account, for tokens with
+        exactly this audience and subject. Nothing secret is involved: no keys, no external ID.
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Issuer URL</dt>
+          <dd>
+            <CopyValue value={trust.issuer} />
+          </dd>
+        </div>
+        <div>
+          <dt>Audience</dt>
+          <dd>
+            <CopyValue value={trust.audience} />
+          </dd>
+        </div>
+        <div>
+          <dt>Subject</dt>
+          <dd>
+            <CopyValue value={trust.subject} />
+          </dd>
+        </div>
+        <div>
+          <dt>Role name</dt>
+          <dd>
+            <code>{connection.roleName}</code>
+          </dd>
+        </div>
+      </dl>
+      <fieldset className={`choice-group${providerError ? ' field-invalid' : ''}`}>
+        <legend className="field-label">
+          Does this AWS account already have Onramp’s identity provider?
+        </legend>
+        <p className="field-description">
+          AWS allows one identity provider per URL in an account. If another Onramp role in this
+          account created it (IAM → Identity providers lists <code>{trust.conditionPrefix}</code>),
+          reuse it.
+        </p>
+        <div className="choice-cards">
+          <label className="choice-card">
+            <input
+              type="radio"
+              name={`${id}-provider`}
+              checked={!hasProvider}
+              onChange={() => setHasProvider(false)}
+            />
+            <span>
+              <strong>No, create it with the role</strong>
+              <span className="choice-description">The usual case for a first connection.</span>
+            </span>
+          </label>
+          <label className="choice-card">
+            <input
+              type="radio"
+              name={`${id}-provider`}
+              checked={hasProvider}
+              onChange={() => setHasProvider(true)}
+            />
+            <span>
+              <strong>Yes, use the existing one</strong>
+              <span className="choice-description">Give its ARN below.</span>
+            </span>
+          </label>
+        </div>
+        <FieldError id={`${id}-provider-error`} error={providerError} />
+      </fieldset>
+      {hasProvider ? (
+        <Field
+          label="Identity provider ARN"
+          error={providerIssue}
+          description={
+            <>
+              Passed as the CloudFormation parameter <code>{PROVIDER_PARAMETER}</code> and the
+              Terraform variable <code>{PROVIDER_VARIABLE}</code>, so the templates use this
+              provider instead of creating a second one.
+            </>
+          }
+        >
+          <TextInput
+            value={providerArn}
+            spellCheck={false}
+            placeholder={trust.providerArnPattern}
+            onChange={(event) => setProviderArn(event.target.value)}
+            onBlur={() => setTouched(true)}
+          />
+        </Field>
+      ) : null}
+      <Tabs
+        label="How to create the role"
+        tabs={[
+          {
+            id: 'cloudformation',
+            title: 'CloudFormation',
+            content: (
+              <CloudFormationTab
+                connection={connection}
+                onMethod={onMethod}
+                providerArn={existing}
+              />
+            ),
+          },
+          {
+            id: 'terraform',
+            title: 'Terraform',
+            content: (
+              <div className="tab-content">
+                <p>
+                  Download the configuration, then run <code>terraform init</code> and{' '}
+                  <code>terraform apply</code> with credentials of the account you are connecting.
+                  Paste the <code>role_arn</code> output below.
+                </p>
+                {existing ? (
+                  <>
+                    <p className="field-label">Apply it with the existing provider</p>
+                    <CopyValue value={`terraform apply -var '${PROVIDER_VARIABLE}=${existing}'`} />
+                  </>
+                ) : null}
+                <a
+                  className="btn btn-primary"
+                  href={apiLink(connection.links.terraform)}
+                  download
+                  onClick={() => onMethod?.('terraform')}
+                >
+                  Download Terraform
+                </a>
+              </div>
+            ),
+          },
+          {
+            id: 'manual',
+            title: 'Manual',
+            content: (
+              <>
+                {hasProvider ? (
+                  <Alert tone="info">
+                    The account has the identity provider: skip the step that adds it.
+                  </Alert>
+                ) : null}
+                <ManualSteps connection={connection} onMethod={onMethod} />
+              </>
+            ),
+          },
+        ]}
+      />
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 import type { Account, Catalog, IamPolicyPage } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useState } from 'react';
-import { PARTITION_LABELS } from '../lib/format.ts';
+import { isRoleMethod, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
 import { Alert, Button, Field, Spinner, TextInput } from './ui.tsx';
@@ -21,7 +21,7 @@ export function iamPoliciesOffer(
   account: Pick<Account, 'partition' | 'bundles' | 'method'>,
 ): IamPoliciesOffer {
   if (account.bundles.includes(IAM_POLICY_ATTACHMENT_BUNDLE)) return { kind: 'enabled' };
-  const identity = account.method === 'role' ? 'role' : 'IAM user';
+  const identity = isRoleMethod(account.method) ? 'role' : 'IAM user';
   const bundle = catalog.products
     .flatMap((p) => p.bundles)
     .find((b) => b.id === IAM_POLICY_ATTACHMENT_BUNDLE);
@@ -61,7 +61,7 @@ export function AddIamPolicies({
 }) {
   const [open, setOpen] = useState(false);
   const offer = iamPoliciesOffer(catalog, account);
-  const identity = account.method === 'role' ? 'role' : 'user';
+  const identity = isRoleMethod(account.method) ? 'role' : 'user';
   if (offer.kind === 'unavailable') {
     return (
       <p className="muted" data-testid="iam-policies-offer">

@@ -1,6 +1,6 @@
 import { type Account, ApiProblem } from '@onramp/sdk';
 import { useState } from 'react';
-import { dateTime } from '../lib/format.ts';
+import { dateTime, isRoleMethod } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
 import { Alert, Button, Card } from './ui.tsx';
@@ -16,7 +16,7 @@ export function OpenConsole({ account }: { account: Account }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [opened, setOpened] = useState<string | undefined>();
-  if (!canWrite || account.method !== 'role') return null;
+  if (!canWrite || !isRoleMethod(account.method)) return null;
 
   const open = async () => {
     setBusy(true);

@@ -63,8 +63,8 @@ export function PendingConnections() {
   return (
     <Card title="Set-ups not finished">
       <p className="muted">
-        Roles you started to set up and have not connected yet. Resume keeps the same external ID,
-        so a role you already created with it still connects.
+        Roles you started to set up and have not connected yet. Resume keeps the same external ID
+        (or, for a keyless role, the same subject), so a role you already created still connects.
       </p>
       {error ? <Alert tone="danger">{error}</Alert> : null}
       <ul className="pending-list" aria-label="Pending connections">
@@ -73,7 +73,8 @@ export function PendingConnections() {
             <div>
               <strong>{connection.name}</strong>{' '}
               <span className="muted">
-                {PARTITION_LABELS[connection.partition] ?? connection.partition} · role{' '}
+                {PARTITION_LABELS[connection.partition] ?? connection.partition} ·{' '}
+                {connection.method === 'oidc_role' ? 'keyless role' : 'role'}{' '}
                 <code>{connection.roleName}</code> · started {timeAgo(connection.createdAt)}
               </span>
               <div className="muted small" title={dateTime(connection.expiresAt)}>
@@ -102,8 +103,9 @@ export function PendingConnections() {
       {discarding ? (
         <Modal title={`Discard ${discarding.name}?`} onClose={() => setDiscarding(undefined)}>
           <p>
-            Onramp forgets this set-up and its external ID. A role already created with it can no
-            longer be connected; delete it in AWS too.
+            Onramp forgets this set-up and its{' '}
+            {discarding.method === 'oidc_role' ? 'subject' : 'external ID'}. A role already created
+            for it can no longer be connected; delete it in AWS too.
           </p>
           <div className="form-actions">
             <Button onClick={() => setDiscarding(undefined)}>Keep it</Button>

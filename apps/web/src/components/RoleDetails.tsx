@@ -30,7 +30,8 @@ export function describeRoleOrigin(account: Account, connection: Connection): st
 /**
  * The role of a role account, always in view: the principal it trusts, the external ID Onramp
  * presents, the role name, how it was made, and the current templates and steps (the connection's).
- * Regenerating the external ID keeps the old one accepted for a grace period.
+ * Regenerating the external ID keeps the old one accepted for a grace period. A keyless role shows
+ * the issuer, audience and subject it trusts instead: it has no external ID to regenerate.
  */
 export function RoleDetails({ account }: { account: Account }) {
   const { client, canWrite } = useConsole();
@@ -60,7 +61,25 @@ export function RoleDetails({ account }: { account: Account }) {
     };
   }, [client, account.connectionId, account.updatedAt, account.lastCheckedAt]);
 
-  if (account.method !== 'role' || !account.connectionId) return null;
+  if (!account.connectionId) return null;
+  if (account.method === 'oidc_role') {
+    return (
+      <Card title="Role and identity provider">
+        {error ? <Alert tone="danger">{error}</Alert> : null}
+        {!connection ? (
+          error ? null : (
+            <Spinner />
+          )
+        ) : (
+          <div className="role-details" id="role-details">
+            <p className="muted">{describeRoleOrigin(account, connection)}</p>
+            <CreateRole connection={connection} />
+          </div>
+        )}
+      </Card>
+    );
+  }
+  if (account.method !== 'role') return null;
 
   const regenerate = async () => {
     setBusy(true);

@@ -1,6 +1,6 @@
 import type { Account, AccountCheck } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
-import { dateTime, fieldLabel } from '../lib/format.ts';
+import { dateTime, fieldLabel, isRoleMethod } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import type { PermissionsUpdate, PermissionsVerify } from '../lib/permission-upgrades.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
@@ -76,7 +76,7 @@ export function UpdatePermissions({
   const { canWrite } = useConsole();
   const { path, search } = useLocation();
   const isOpen = search.get(PARAM) === 'update';
-  const identity = account.method === 'role' ? 'role' : 'IAM user';
+  const identity = isRoleMethod(account.method) ? 'role' : 'IAM user';
   const permissions = account.permissions;
   const trimmed = permissions?.trimmed.filter((t) => t.actions.length > 0) ?? [];
   const outdated = permissions?.outdated ?? false;
@@ -321,14 +321,15 @@ function UpdateArtefacts({
   ) : lacking.length > 0 ? (
     <>
       <p className="muted">
-        It gives the {account.method === 'role' ? 'role' : 'user'} what the last check found
+        It gives the {isRoleMethod(account.method) ? 'role' : 'user'} what the last check found
         missing:
       </p>
       <FindingsList findings={lacking} />
     </>
   ) : (
     <p className="muted">
-      It gives the {account.method === 'role' ? 'role' : 'user'} its policies as they should be now.
+      It gives the {isRoleMethod(account.method) ? 'role' : 'user'} its policies as they should be
+      now.
     </p>
   );
   if ((update.madeWith === 'cloudformation' || update.madeWith === 'quick_create') && cfn) {
@@ -337,7 +338,7 @@ function UpdateArtefacts({
       <>
         <p>
           The role was made with the CloudFormation stack <code>{cfn.stackName}</code>. Update that
-          stack with the new template: the external ID and the role stay the same.
+          stack with the new template: the role and what it trusts stay the same.
           {account.roleOrigin === 'stack_callback'
             ? ' The stack reports back to Onramp: once its update completes, Onramp verifies it by itself.'
             : ''}
@@ -380,6 +381,14 @@ function UpdateArtefacts({
           Replace the Terraform configuration you applied with this one, then run{' '}
           <code>terraform plan</code> to see the change and <code>terraform apply</code>.
         </p>
+        {account.method === 'oidc_role' ? (
+          <Alert tone="info" title="Keep existing_oidc_provider_arn as it was">
+            Apply it with the same <code>existing_oidc_provider_arn</code> as the first time: empty
+            when this configuration created the identity provider, the provider’s ARN when the
+            account had one. Another value would make Terraform plan to destroy the provider (other
+            roles may trust it) or to create a second one: the plan must list policy changes only.
+          </Alert>
+        ) : null}
         <Artefact title="What changed">{diff}</Artefact>
         <Artefact title="The new configuration">
           <div className="download-row">
@@ -475,7 +484,7 @@ export function RemovablePermissions({ account }: { account: Account }) {
   const listed = extra?.filter((e) => e.actions.length > 0) ?? [];
   if (listed.length === 0) return null;
   const count = listed.reduce((n, e) => n + e.actions.length, 0);
-  const identity = account.method === 'role' ? 'role' : 'IAM user';
+  const identity = isRoleMethod(account.method) ? 'role' : 'IAM user';
   return (
     <div className="removable-permissions">
       <h3>Removable permissions</h3>

@@ -8,6 +8,9 @@ const CHECK_LABELS: Record<string, string> = {
   hub: 'Onramp can reach the partition',
   identity: 'Sign in to the account',
   external_id_required: 'The role requires the external ID',
+  issuer: 'Onramp’s issuer signs a token',
+  subject_required: 'The role requires this connection’s subject',
+  audience_required: 'The role requires the audience of this partition',
   permissions: 'Permissions of every chosen feature',
 };
 

@@ -27,6 +27,11 @@ export const METHOD_LABELS = {
   access_keys: 'Access keys',
 } as const;
 
+/** A role of either kind (external-ID or keyless): what Onramp signs in to is a role, not a user. */
+export function isRoleMethod(method: string): method is 'role' | 'oidc_role' {
+  return method === 'role' || method === 'oidc_role';
+}
+
 export const PARTITION_LABELS: Record<string, string> = {
   aws: 'AWS',
   'aws-us-gov': 'AWS GovCloud (US)',
@@ -46,6 +51,7 @@ const FIELD_LABELS: Record<string, string> = {
   aws: 'AWS',
   roleArn: 'Role ARN',
   externalId: 'External ID',
+  oidcProvider: 'Identity provider',
   accessKeyId: 'Access key ID',
   secretAccessKey: 'Secret access key',
   bundles: 'Permissions',

@@ -25,6 +25,7 @@ import {
   dateTime,
   exampleRoleArn,
   fieldLabel,
+  isRoleMethod,
   METHOD_LABELS,
   PARTITION_LABELS,
   timeAgo,
@@ -135,16 +136,33 @@ export function AccountPage({ accountId }: { accountId: string }) {
               <dd>{METHOD_LABELS[account.method]}</dd>
             </div>
             <div>
-              <dt>{account.method === 'role' ? 'Role ARN' : 'Access key ID'}</dt>
+              <dt>{isRoleMethod(account.method) ? 'Role ARN' : 'Access key ID'}</dt>
               <dd>
                 <code className="wrap">
-                  {account.method === 'role' ? account.roleArn : account.accessKeyId}
+                  {isRoleMethod(account.method) ? account.roleArn : account.accessKeyId}
                 </code>
                 <FactErrors
                   errors={errorOn('roleArn', 'externalId', 'accessKeyId', 'secretAccessKey')}
                 />
               </dd>
             </div>
+            {account.method === 'oidc_role' && account.webIdentity ? (
+              <>
+                <div>
+                  <dt>Trusted issuer</dt>
+                  <dd>
+                    <code className="wrap">{account.webIdentity.issuer}</code>
+                    <FactErrors errors={errorOn('oidcProvider')} />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Subject</dt>
+                  <dd>
+                    <code className="wrap">{account.webIdentity.subject}</code>
+                  </dd>
+                </div>
+              </>
+            ) : null}
             <div>
               <dt>Principal</dt>
               <dd>
@@ -356,8 +374,8 @@ function ChangePermissions({
       {open ? (
         <>
           <p className="muted">
-            Update the {account.method === 'role' ? 'role' : 'user'}’s policy in AWS first (the JSON
-            below), then save: Onramp checks the account again with the new selection.
+            Update the {isRoleMethod(account.method) ? 'role' : 'user'}’s policy in AWS first (the
+            JSON below), then save: Onramp checks the account again with the new selection.
           </p>
           <PermissionsPicker
             catalog={catalog}
@@ -365,7 +383,7 @@ function ChangePermissions({
             regions={regions}
             value={selection}
             onChange={setSelection}
-            principal={account.method === 'role' ? 'role' : 'user'}
+            principal={isRoleMethod(account.method) ? 'role' : 'user'}
             errors={errors}
           />
           {Object.entries(errors)
@@ -406,8 +424,8 @@ function RotateCredentials({
     roleArn: '',
   });
   const body =
-    account.method === 'role'
-      ? { method: 'role' as const, roleArn: form.roleArn }
+    account.method === 'role' || account.method === 'oidc_role'
+      ? { method: account.method, roleArn: form.roleArn }
       : {
           method: 'access_keys' as const,
           accessKeyId: form.accessKeyId,
@@ -427,10 +445,10 @@ function RotateCredentials({
   );
   return (
     <Card
-      title={account.method === 'role' ? 'Replace the role' : 'Rotate access keys'}
+      title={isRoleMethod(account.method) ? 'Replace the role' : 'Rotate access keys'}
       actions={
         <Button aria-expanded={open} onClick={() => setOpen(!open)}>
-          {open ? 'Close' : account.method === 'role' ? 'Replace role' : 'Rotate keys'}
+          {open ? 'Close' : isRoleMethod(account.method) ? 'Replace role' : 'Rotate keys'}
         </Button>
       }
     >
@@ -439,7 +457,7 @@ function RotateCredentials({
           <p className="muted">
             The new credentials are validated first; if they fail, nothing changes.
           </p>
-          {account.method === 'role' ? (
+          {isRoleMethod(account.method) ? (
             <Field
               label="New role ARN"
               error={errors.roleArn}
@@ -478,9 +496,11 @@ function RotateCredentials({
         </form>
       ) : (
         <p className="muted">
-          {account.method === 'role'
-            ? 'Point the account at another role. Its trust policy must require the external ID shown under “Role and external ID” above.'
-            : 'Replace the access keys, for example after rotating them in IAM.'}
+          {account.method === 'oidc_role'
+            ? 'Point the account at another role. It must trust Onramp’s identity provider with the audience and subject shown under “Role and identity provider” above.'
+            : account.method === 'role'
+              ? 'Point the account at another role. Its trust policy must require the external ID shown under “Role and external ID” above.'
+              : 'Replace the access keys, for example after rotating them in IAM.'}
         </p>
       )}
     </Card>

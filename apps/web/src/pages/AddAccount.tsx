@@ -37,7 +37,13 @@ import {
   onlyMissingPermissions,
   ValidationReport,
 } from '../components/ValidationReport.tsx';
-import { dateTime, exampleRoleArn, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
+import {
+  dateTime,
+  exampleRoleArn,
+  isRoleMethod,
+  METHOD_LABELS,
+  PARTITION_LABELS,
+} from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import { Link, matchPath, navigate, useLocation } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
@@ -47,7 +53,22 @@ export const detailsSchema = createConnectionRequestSchema
   .pick({ name: true, description: true, partition: true })
   .extend({ method: methodSchema });
 
-type Method = 'role' | 'access_keys';
+type Method = 'role' | 'oidc_role' | 'access_keys';
+/**
+ * The wizard's choices, in the order shown. A keyless role comes first where offered: no keys
+ * anywhere, no external ID to keep, sessions up to 12 hours.
+ */
+const METHODS: Method[] = ['oidc_role', 'role', 'access_keys'];
+/** The method chosen first in a partition: the first of METHODS it offers. */
+function preferredMethod(offer: PartitionOffer | undefined): Method {
+  return METHODS.find((m) => offer?.methods.includes(m)) ?? 'access_keys';
+}
+const METHOD_DESCRIPTIONS: Record<Method, string> = {
+  oidc_role:
+    'A role that trusts Onramp’s own OpenID Connect issuer. No keys anywhere, no external ID to keep, and sessions of up to 12 hours.',
+  role: 'A role in your account that trusts Onramp, with an external ID only Onramp knows. No long-lived secret leaves your account.',
+  access_keys: 'The access keys of a dedicated IAM user. Use them where roles are not possible.',
+};
 type Step = 'details' | 'permissions' | 'credentials' | 'done';
 const STEPS: { id: Step; title: string }[] = [
   { id: 'details', title: 'Account' },
@@ -62,7 +83,9 @@ const STEPS: { id: Step; title: string }[] = [
 function fieldsShownOn(step: Step, method: Method): string[] {
   if (step === 'details') return ['name', 'description', 'partition', 'method'];
   if (step !== 'credentials') return [];
-  return method === 'role' ? ['roleArn'] : ['accessKeyId', 'secretAccessKey', 'partition'];
+  return isRoleMethod(method)
+    ? ['roleArn', 'oidcProvider']
+    : ['accessKeyId', 'secretAccessKey', 'partition'];
 }
 /** The set-up is gone (discarded in another tab, or by a colleague): it cannot go on. */
 function isLostSetUp(failure: unknown): boolean {
@@ -86,7 +109,7 @@ function stepOf(search: URLSearchParams): Step {
 }
 
 function wizardUrl(connectionId: string | undefined, step: Step, method: Method): string {
-  const name = step === 'credentials' && method === 'role' ? 'create' : step;
+  const name = step === 'credentials' && isRoleMethod(method) ? 'create' : step;
   return `/accounts/new${connectionId ? `/${connectionId}` : ''}?step=${name}`;
 }
 
@@ -156,7 +179,7 @@ export function AddAccountWizard({
     name: '',
     description: '',
     partition: offers[0]?.partition ?? 'aws',
-    method: (offers[0]?.methods[0] ?? 'access_keys') as Method,
+    method: preferredMethod(offers[0]),
   });
   const [selection, setSelection] = useState<PermissionSelection>({
     bundles: 'default',
@@ -172,6 +195,8 @@ export function AddAccountWizard({
   const [saved, setSaved] = useState<Account | undefined>();
   const [byStack, setByStack] = useState(false);
   const [switchNote, setSwitchNote] = useState<string | undefined>();
+  // Said beside Validate, where the tenant is looking, when another tab changed the set-up's method.
+  const [methodNote, setMethodNote] = useState<string | undefined>();
   const [notices, setNotices] = useState<AccountNotice[]>([]);
   const [loadError, setLoadError] = useState<string | undefined>();
   // Why the last "did the stack report back?" question failed; the wizard keeps asking.
@@ -184,6 +209,7 @@ export function AddAccountWizard({
   const [confirming, setConfirming] = useState(false);
 
   const offer = offers.find((o) => o.partition === details.partition);
+  const recommended: Method = offer?.methods.includes('oidc_role') ? 'oidc_role' : 'role';
   const setStep = (next: Step, options: { replace?: boolean } = {}) =>
     navigate(wizardUrl(connection?.id ?? urlConnectionId, next, details.method), options);
 
@@ -199,7 +225,7 @@ export function AddAccountWizard({
           name: loaded.name,
           description: loaded.description,
           partition: loaded.partition,
-          method: 'role',
+          method: loaded.method,
         });
         setSelection(selectionOf(catalog, loaded));
         if (loaded.status === 'connected' && loaded.accountId) {
@@ -218,9 +244,10 @@ export function AddAccountWizard({
     partition = details.partition,
     chosen: PermissionSelection = selection,
   ): CreateAccountInput =>
-    details.method === 'role'
+    isRoleMethod(details.method)
       ? {
-          method: 'role',
+          // The set-up's own method: what its role was made to trust.
+          method: connection?.method ?? details.method,
           connectionId: connection?.id ?? '',
           roleArn,
           name: details.name,
@@ -244,7 +271,12 @@ export function AddAccountWizard({
 
   // While a stack made from here can report its role back, ask whether it did.
   useEffect(() => {
-    if (step !== 'credentials' || details.method !== 'role' || !connection?.reportsBack || saved)
+    if (
+      step !== 'credentials' ||
+      !isRoleMethod(details.method) ||
+      !connection?.reportsBack ||
+      saved
+    )
       return;
     let current = true;
     const timer = setInterval(() => {
@@ -256,7 +288,7 @@ export function AddAccountWizard({
           if (!current) return;
           setSaved(account);
           setByStack(true);
-          navigate(wizardUrl(connection.id, 'done', 'role'), { replace: true });
+          navigate(wizardUrl(connection.id, 'done', connection.method), { replace: true });
         },
         (failure: unknown) => current && setPollError(describeError(failure)),
       );
@@ -270,6 +302,7 @@ export function AddAccountWizard({
   const goToPermissions = async () => {
     const checked = validateWith(detailsSchema, details);
     if (!checked.ok) return setErrors(checked.errors);
+    setMethodNote(undefined);
     if (!offer?.methods.includes(details.method)) {
       return setErrors({
         method: { message: offer?.reason ?? 'This method is not offered in this partition.' },
@@ -277,11 +310,13 @@ export function AddAccountWizard({
     }
     setErrors({});
     if (details.method === 'access_keys') return setStep('permissions');
-    // One pending set-up per wizard run: made here once, changed afterwards. Its external ID stays.
+    // One pending set-up per wizard run: made here once, changed afterwards (also between an
+    // external-ID and a keyless role). Its external ID and its subject stay.
     const wanted = {
       name: details.name,
       description: details.description,
       partition: details.partition as 'aws',
+      method: details.method as 'role' | 'oidc_role',
     };
     if (inFlight.current) return;
     inFlight.current = true;
@@ -291,13 +326,16 @@ export function AddAccountWizard({
         const made = await client.connections.create({ ...wanted, ...selectionFor(wanted) });
         setConnection(made);
         // Back from the permissions returns to these details, of this set-up.
-        navigate(wizardUrl(made.id, 'details', 'role'), { replace: true });
-        navigate(wizardUrl(made.id, 'permissions', 'role'));
+        navigate(wizardUrl(made.id, 'details', made.method), { replace: true });
+        navigate(wizardUrl(made.id, 'permissions', made.method));
         return;
       }
       const partitionChanged = connection.partition !== wanted.partition;
       const changed = await client.connections.update(connection.id, {
-        ...wanted,
+        name: wanted.name,
+        description: wanted.description,
+        partition: wanted.partition,
+        ...(connection.method === wanted.method ? {} : { method: wanted.method }),
         // Another partition starts from its own defaults, unless the picker already chose for it.
         ...(partitionChanged ? selectionFor(wanted) : {}),
       });
@@ -347,6 +385,31 @@ export function AddAccountWizard({
     client.connections.update(connection.id, { setupMethod }).then(setConnection, () => {});
   };
 
+  /**
+   * The set-up's method was changed meanwhile (Back and another choice in a second tab, or by a
+   * colleague): the server refuses the old one. Follow the set-up as it is now, saying so.
+   */
+  const followChangedMethod = async (failure: unknown): Promise<boolean> => {
+    if (
+      !connection ||
+      !(failure instanceof ApiProblem) ||
+      !failure.errors.some((e) => e.field === 'method' && e.code === 'method_mismatch')
+    )
+      return false;
+    const latest = await client.connections.get(connection.id).catch(() => undefined);
+    if (!latest || latest.method === connection.method) return false;
+    setConnection(latest);
+    setDetails((shown) => ({ ...shown, method: latest.method }));
+    setResult(undefined);
+    setErrors({});
+    setMethodNote(
+      `This set-up was changed meanwhile (in another tab?): it now makes ${
+        latest.method === 'oidc_role' ? 'a keyless IAM role' : 'an IAM role with an external ID'
+      }. Create that role as shown above, or go Back to choose again.`,
+    );
+    return true;
+  };
+
   const validate = async (body = request()) => {
     const checked = validateWith(createAccountRequestSchema, body);
     if (!checked.ok) {
@@ -368,6 +431,7 @@ export function AddAccountWizard({
         ),
       );
     } catch (failure) {
+      if (await followChangedMethod(failure)) return;
       setResult(undefined);
       setErrors(problemErrors(failure));
     } finally {
@@ -414,8 +478,9 @@ export function AddAccountWizard({
       setSaved(account);
       setStep('done', { replace: true });
     } catch (failure) {
-      if (details.method === 'role' && isLostSetUp(failure))
+      if (isRoleMethod(details.method) && isLostSetUp(failure))
         return setLoadError(describeError(failure));
+      if (await followChangedMethod(failure)) return setConfirming(false);
       setConfirming(false);
       // The role lost actions since it was validated: validate again, which offers Save anyway.
       if (!acceptMissing && failure instanceof ApiProblem && onlyMissingPermissions(failure.errors))
@@ -492,12 +557,15 @@ export function AddAccountWizard({
       </ol>
 
       {connection?.status === 'pending' &&
-      details.method === 'role' &&
+      isRoleMethod(details.method) &&
       step !== 'details' &&
       step !== 'done' ? (
         <p className="muted small" role="note">
           This set-up is saved: reload, go back, or leave and resume it from Cloud accounts until{' '}
-          {dateTime(connection.expiresAt)}. Its external ID stays the same.
+          {dateTime(connection.expiresAt)}.{' '}
+          {connection.method === 'oidc_role'
+            ? 'Its subject stays the same.'
+            : 'Its external ID stays the same.'}
         </p>
       ) : null}
 
@@ -555,8 +623,7 @@ export function AddAccountWizard({
                           partition: o.partition,
                           method: o.methods.includes(details.method)
                             ? details.method
-                            : ((o.methods.find((m) => m !== 'oidc_role') as Method | undefined) ??
-                              'access_keys'),
+                            : preferredMethod(o),
                         })
                       }
                     />
@@ -587,37 +654,40 @@ export function AddAccountWizard({
             <fieldset className={`choice-group${errors.method ? ' field-invalid' : ''}`}>
               <legend className="field-label">How Onramp signs in</legend>
               <div className="choice-cards">
-                {(['role', 'access_keys'] as const).map((method) => {
-                  const offered = offer?.methods.includes(method) ?? false;
-                  return (
-                    <label
-                      key={method}
-                      className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                    >
-                      <input
-                        type="radio"
-                        name={`${id}-method`}
-                        value={method}
-                        disabled={!offered}
-                        checked={details.method === method}
-                        onChange={() => setDetails({ ...details, method })}
-                      />
-                      <span>
-                        <strong>{METHOD_LABELS[method]}</strong>
-                        {method === 'role' ? <span className="tag">Recommended</span> : null}
-                        <span className="choice-description">
-                          {method === 'role'
-                            ? 'A role in your account that trusts Onramp, with an external ID only Onramp knows. No long-lived secret leaves your account.'
-                            : 'The access keys of a dedicated IAM user. Use them where roles are not possible.'}
+                {METHODS.filter((m) => m !== 'oidc_role' || offer?.methods.includes(m)).map(
+                  (method) => {
+                    const offered = offer?.methods.includes(method) ?? false;
+                    return (
+                      <label
+                        key={method}
+                        className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
+                      >
+                        <input
+                          type="radio"
+                          name={`${id}-method`}
+                          value={method}
+                          disabled={!offered}
+                          checked={details.method === method}
+                          onChange={() => setDetails({ ...details, method })}
+                        />
+                        <span>
+                          <strong>{METHOD_LABELS[method]}</strong>
+                          {method === recommended ? <span className="tag">Recommended</span> : null}
+                          <span className="choice-description">{METHOD_DESCRIPTIONS[method]}</span>
+                          {!offered && method === 'role' && offer?.reason ? (
+                            <span className="choice-reason">{offer.reason}</span>
+                          ) : null}
                         </span>
-                        {!offered && method === 'role' && offer?.reason ? (
-                          <span className="choice-reason">{offer.reason}</span>
-                        ) : null}
-                      </span>
-                    </label>
-                  );
-                })}
+                      </label>
+                    );
+                  },
+                )}
               </div>
+              {offer && !offer.methods.includes('oidc_role') && offer.oidcReason ? (
+                <p className="muted small method-note">
+                  {METHOD_LABELS.oidc_role}s are not offered here: {offer.oidcReason}
+                </p>
+              ) : null}
               {errors.method ? (
                 <p className="field-error" role="alert">
                   {errors.method.message}
@@ -636,7 +706,7 @@ export function AddAccountWizard({
       {step === 'permissions' ? (
         <Card title="2. Permissions">
           <p className="muted">
-            {details.method === 'role'
+            {isRoleMethod(details.method)
               ? 'The role gets these permissions; Onramp adds read access to the role’s own policies so it can check them.'
               : 'Give the dedicated IAM user these permissions (the policy below).'}
           </p>
@@ -646,13 +716,13 @@ export function AddAccountWizard({
             regions={offer?.regions ?? []}
             value={selection}
             onChange={setSelection}
-            principal={details.method === 'role' ? 'role' : 'user'}
+            principal={isRoleMethod(details.method) ? 'role' : 'user'}
             errors={errors}
           />
           <div className="form-actions">
             <Button onClick={() => setStep('details')}>Back</Button>
             <Button variant="primary" busy={busy} onClick={() => void goToCredentials()}>
-              {details.method === 'role' ? 'Next: create the role' : 'Next: access keys'}
+              {isRoleMethod(details.method) ? 'Next: create the role' : 'Next: access keys'}
             </Button>
           </div>
         </Card>
@@ -660,15 +730,19 @@ export function AddAccountWizard({
 
       {step === 'credentials' ? (
         <>
-          {details.method === 'role' && connection ? (
+          {isRoleMethod(details.method) && connection ? (
             <Card title="3. Create the role">
-              <CreateRole connection={connection} onMethod={recordMethod} />
+              <CreateRole
+                connection={connection}
+                onMethod={recordMethod}
+                providerError={errors.oidcProvider}
+              />
             </Card>
           ) : null}
           {details.method === 'access_keys' ? (
             <DedicatedUser partition={details.partition} selection={selection} />
           ) : null}
-          <Card title={details.method === 'role' ? '4. The role ARN' : '3. Access keys'}>
+          <Card title={isRoleMethod(details.method) ? '4. The role ARN' : '3. Access keys'}>
             <form
               noValidate
               autoComplete="off"
@@ -677,7 +751,7 @@ export function AddAccountWizard({
                 void validate();
               }}
             >
-              {details.method === 'role' ? (
+              {isRoleMethod(details.method) ? (
                 <>
                   <Field
                     label="Role ARN"
@@ -741,6 +815,7 @@ export function AddAccountWizard({
                   </Field>
                 </>
               )}
+              {methodNote && !result ? <Alert tone="warning">{methodNote}</Alert> : null}
               {result ? <ValidationReport result={result} /> : null}
               {result?.notices.map((notice) => (
                 <Alert key={notice.code} tone="warning">
@@ -773,7 +848,7 @@ export function AddAccountWizard({
             <Modal title="Save with missing permissions?" onClose={() => setConfirming(false)}>
               <p>
                 {details.name} is saved as <strong>Degraded</strong>. Until its{' '}
-                {details.method === 'role' ? 'role' : 'user'} is given the missing actions, these
+                {isRoleMethod(details.method) ? 'role' : 'user'} is given the missing actions, these
                 features will not work:
               </p>
               <ul className="lacking-features">
@@ -809,7 +884,7 @@ export function AddAccountWizard({
           {saved.status === 'degraded' ? (
             <Alert tone="warning" title="Some features lack permissions">
               <p>
-                The {details.method === 'role' ? 'role' : 'user'} lacks actions of{' '}
+                The {isRoleMethod(details.method) ? 'role' : 'user'} lacks actions of{' '}
                 {saved.findings
                   .filter((f) => f.missing.length + f.deniedByScp.length > 0)
                   .map((f) => f.bundleName)

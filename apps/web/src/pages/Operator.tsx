@@ -1,6 +1,7 @@
 import { createTenantRequestSchema } from '@onramp/contracts';
 import { type Catalog, createClient, type PartitionOffer } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { OidcIssuerPanel } from '../components/OidcIssuerPanel.tsx';
 import {
   Alert,
   Button,
@@ -38,13 +39,18 @@ export function OperatorPage() {
     <>
       <PageHeader
         title="Operator"
-        subtitle="Tenants, the hub identity of each partition, the permission catalog, and webhooks for every tenant's events."
+        subtitle="Tenants, the hub identity of each partition, the OpenID Connect issuer of keyless roles, the permission catalog, and webhooks for every tenant's events."
       />
       <Tabs
         label="Operator"
         tabs={[
           { id: 'tenants', title: 'Tenants', content: <TenantsPanel /> },
           { id: 'hubs', title: 'Hub identities', content: <HubsPanel /> },
+          {
+            id: 'oidc',
+            title: 'Keyless issuer',
+            content: <OidcIssuerPanel client={operatorClient} />,
+          },
           { id: 'catalog', title: 'Catalog', content: <CatalogPanel /> },
           {
             id: 'webhooks',
@@ -210,7 +216,11 @@ function HubsPanel() {
         <Card key={offer.partition} title={offer.displayName}>
           <p>
             <StatusBadge status={offer.trustedPrincipal ? 'valid' : 'unverified'} />{' '}
-            {offer.trustedPrincipal ? 'Roles and access keys' : 'Access keys only'}
+            {offer.trustedPrincipal
+              ? 'Roles and access keys'
+              : offer.methods.includes('oidc_role')
+                ? 'Keyless roles and access keys'
+                : 'Access keys only'}
           </p>
           {offer.trustedPrincipal ? (
             <p>
