@@ -15,7 +15,11 @@ const STATUS: OidcStatus = {
   tokenLifetimeSeconds: 300,
   rotationSeconds: 30 * 86_400,
   prePublicationSeconds: 86_400,
-  audiences: { aws: 'sts.amazonaws.com', 'aws-cn': 'sts.amazonaws.com.cn' },
+  audiences: {
+    aws: 'sts.amazonaws.com',
+    'aws-us-gov': 'sts.amazonaws.com',
+    'aws-cn': 'sts.amazonaws.com.cn',
+  },
   keys: [
     {
       kid: 'key-2',

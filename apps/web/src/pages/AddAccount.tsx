@@ -143,7 +143,7 @@ export function AddAccountPage() {
     <>
       <PageHeader
         title="Add AWS account"
-        subtitle="Connect an account with an IAM role (recommended) or with access keys."
+        subtitle="Connect an account with an IAM role (a keyless one is recommended where offered) or with access keys."
         actions={<Link to="/accounts">Cancel</Link>}
       />
       {error ? <Alert tone="danger">{error}</Alert> : null}

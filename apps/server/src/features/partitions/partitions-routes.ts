@@ -57,7 +57,7 @@ export async function registerPartitionsRoutes(
           let reason: string | null = null;
           if (!rolesAllowed) reason = 'This tenant may not connect accounts with IAM roles.';
           else if (!hub || !principal?.ok)
-            reason = `Roles need the operator to configure a hub identity for ${partition.displayName} (${partition.id}); until then, connect with access keys.`;
+            reason = `Roles with an external ID need the operator to configure a hub identity for ${partition.displayName} (${partition.id}); until then, connect ${offersKeyless ? 'with a keyless role or access keys' : 'with access keys'}.`;
           return {
             partition: partition.id,
             displayName: partition.displayName,

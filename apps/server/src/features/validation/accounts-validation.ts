@@ -462,6 +462,7 @@ async function runValidation(
       code: string,
       message: string,
       passedDetail: string,
+      failedDetail: string,
     ) =>
       step(
         name,
@@ -479,7 +480,7 @@ async function runValidation(
           if (found instanceof AwsProblem) return passed(passedDetail, true);
           decided = 'the role can be assumed with a token that is not this connection’s.';
           cut.abort();
-          return failed(message, [
+          return failed(failedDetail, [
             {
               field: 'roleArn',
               code,
@@ -499,6 +500,7 @@ async function runValidation(
         'subject_not_pinned',
         'The role accepts Onramp’s tokens for another connection (its trust policy does not require this connection’s subject), so another connection, of this tenant or another, could reach your account through it (the confused-deputy problem).',
         'AWS refused a token for another connection: the role requires this connection’s subject.',
+        'AWS accepted a token for another connection.',
       ),
       probe(
         'audience_required',
@@ -508,6 +510,7 @@ async function runValidation(
         'audience_not_pinned',
         'The role accepts Onramp’s tokens meant for another audience (its trust policy does not require the audience of this partition’s STS).',
         'AWS refused a token for another audience: the role requires this partition’s audience.',
+        'AWS accepted a token meant for another audience.',
       ),
       readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
       permissionsStep(

@@ -97,6 +97,11 @@ describe('validating a keyless role', () => {
     expect(error).toMatchObject({ field: 'roleArn' });
     expect(error?.hint).toContain(`"onramp.example.test/oidc:sub":"${SUBJECT}"`);
     expect(error?.hint).toContain('"onramp.example.test/oidc:aud":"sts.amazonaws.com"');
+    // The check says what AWS did, then why that matters: each once.
+    const check = report.checks.find((c) => c.name === 'subject_required');
+    expect(check?.status).toBe('failed');
+    expect(check?.detail.startsWith('AWS accepted a token for another connection. ')).toBe(true);
+    expect(check?.detail.split('confused-deputy').length).toBe(2);
   });
 
   it('refuses a wildcard subject (StringLike tenant:…:*) on roleArn', async () => {
