@@ -577,31 +577,64 @@ async function runValidation(
     identity = assumed?.identity;
     session = assumed?.credentials;
     // Independent once the identity is known: run the confused-deputy check beside the permissions.
+    // Two probes: no external ID, and an external ID no connection has. A role that takes any
+    // external ID (`StringLike "*"`, a pattern, a second broader statement) passes the first, as it
+    // requires the key to be present, but opens the account to every tenant's connection.
     const deputyCheck = step('external_id_required', identity && roleArn, async (arn) => {
-      const found = await tryAws(() =>
-        deps.aws.assumeRole(
-          input.partition,
-          { roleArn: arn, sessionName: VALIDATION_SESSION_NAME },
-          { signal },
-        ),
-      );
-      // Only a refusal proves the external ID is required; AWS failing to answer proves nothing.
-      if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
-      if (found instanceof AwsProblem) {
-        return passed('AWS refused to let Onramp assume the role without the external ID.', true);
-      }
-      // The account cannot be saved whatever its permissions: the permission check is cut short.
-      decided = 'the role can be assumed without the external ID, so it cannot be connected.';
-      cut.abort();
-      return failed('The role can be assumed without the external ID.', [
-        {
-          field: 'roleArn',
-          code: 'external_id_not_required',
-          message:
-            'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
-          hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: "Condition": {"StringEquals": {"sts:ExternalId": "${input.externalId}"}}`,
-        },
+      const assume = (externalId?: string) =>
+        tryAws(() =>
+          deps.aws.assumeRole(
+            input.partition,
+            {
+              roleArn: arn,
+              ...(externalId ? { externalId } : {}),
+              sessionName: VALIDATION_SESSION_NAME,
+            },
+            { signal },
+          ),
+        );
+      const [without, another] = await Promise.all([
+        assume(),
+        assume(`onramp-probe-${newId('connection')}`),
       ]);
+      const statement = `"Condition": {"StringEquals": {"sts:ExternalId": "${input.externalId}"}}`;
+      if (!(without instanceof AwsProblem)) {
+        // The account cannot be saved whatever its permissions: the permission check is cut short.
+        decided = 'the role can be assumed without the external ID, so it cannot be connected.';
+        cut.abort();
+        return failed('The role can be assumed without the external ID.', [
+          {
+            field: 'roleArn',
+            code: 'external_id_not_required',
+            message:
+              'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+            hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: ${statement}`,
+          },
+        ]);
+      }
+      if (!(another instanceof AwsProblem)) {
+        decided = 'the role can be assumed with another external ID, so it cannot be connected.';
+        cut.abort();
+        return failed(
+          'The role can be assumed with an external ID that is not this connection’s.',
+          [
+            {
+              field: 'roleArn',
+              code: 'external_id_not_pinned',
+              message:
+                'The role’s trust policy lets Onramp assume it with an external ID that is not this connection’s (a wildcard, a pattern or a broader statement), so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+              hint: `Require exactly this connection’s external ID in every statement of the role’s trust policy that trusts Onramp, with StringEquals (not StringLike or a wildcard): ${statement}`,
+            },
+          ],
+        );
+      }
+      // Only refusals prove the external ID is required; AWS failing to answer proves nothing.
+      if (without.kind === 'upstream') return upstream(without);
+      if (another.kind === 'upstream') return upstream(another);
+      return passed(
+        'AWS refused to let Onramp assume the role without the external ID or with another one.',
+        true,
+      );
     });
     const [deputySafe] = await Promise.all([
       deputyCheck,
