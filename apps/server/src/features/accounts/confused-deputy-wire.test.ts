@@ -191,4 +191,36 @@ describe.each(TEST_DIALECTS)('confused-deputy probes on the wire on %s', (dialec
     expectProblem(response, 422, 'roleArn');
     expect(codes(response)).toContain('external_id_not_pinned');
   });
+
+  it('refuses a keyless role pinned to its subject that also trusts the hub without an external ID, or with any', async () => {
+    const hubStatements = [
+      { Effect: 'Allow', Principal: { AWS: hubArn }, Action: 'sts:AssumeRole' },
+      {
+        Effect: 'Allow',
+        Principal: { AWS: hubArn },
+        Action: 'sts:AssumeRole',
+        Condition: { StringLike: { 'sts:ExternalId': '*' } },
+      },
+    ];
+    for (const hubStatement of hubStatements) {
+      const { response } = await keylessAttempt((providerArn, subject) => [
+        ...exact(providerArn, subject),
+        hubStatement,
+      ]);
+      expectProblem(response, 422, 'roleArn');
+      expect(response.body.errors[0]).toMatchObject({
+        code: 'hub_trusted_without_external_id',
+        hint: expect.stringContaining(hubArn),
+      });
+      expect(response.body.checks.map((c: { name: string }) => c.name)).toEqual([
+        'shape',
+        'issuer',
+        'identity',
+        'subject_required',
+        'audience_required',
+        'hub_not_trusted',
+        'permissions',
+      ]);
+    }
+  });
 });

@@ -490,7 +490,51 @@ async function runValidation(
         },
       );
     const issuerPort = deps.webIdentity;
-    const [subjectPinned, audiencePinned] = await Promise.all([
+    /**
+     * A keyless role needs no hub. One that also trusts the operator's hub without requiring an
+     * external ID (none, or any: a wildcard, a pattern) is open to the hub's long-lived credentials,
+     * with no connection vouching for the caller, which is what keyless roles exist to avoid. Only
+     * when this Onramp has a hub in the partition: without one, nothing can try.
+     */
+    const hub = deps.hubs[keyless.partition];
+    const hubRefused = () =>
+      hub
+        ? step('hub_not_trusted', identity && roleArn, async (arn) => {
+            const assume = (externalId?: string) =>
+              tryAws(() =>
+                deps.aws.assumeRole(
+                  keyless.partition,
+                  {
+                    roleArn: arn,
+                    ...(externalId ? { externalId } : {}),
+                    sessionName: VALIDATION_SESSION_NAME,
+                  },
+                  { signal },
+                ),
+              );
+            const found = await Promise.all([
+              assume(),
+              assume(`onramp-probe-${newId('connection')}`),
+            ]);
+            if (found.some((f) => !(f instanceof AwsProblem))) {
+              decided = 'the keyless role can be assumed by Onramp’s hub without an external ID.';
+              cut.abort();
+              const message = `The role also lets Onramp’s hub identity ${hub.principalArn} assume it without this connection’s external ID, so the operator’s long-lived credentials reach your account with no connection vouching for the caller (the confused-deputy problem).`;
+              return failed(message, [
+                {
+                  field: 'roleArn',
+                  code: 'hub_trusted_without_external_id',
+                  message,
+                  hint: `Remove the statement of the role’s trust policy that trusts ${hub.principalArn}: a keyless role trusts only Onramp’s OpenID Connect provider.`,
+                },
+              ]);
+            }
+            const outage = found.find((f) => f instanceof AwsProblem && f.kind === 'upstream');
+            if (outage instanceof AwsProblem) return upstream(outage);
+            return passed('AWS refused Onramp’s hub identity without an external ID.', true);
+          })
+        : Promise.resolve(true);
+    const [subjectPinned, audiencePinned, hubSafe] = await Promise.all([
       probe(
         'subject_required',
         () => ({
@@ -509,6 +553,7 @@ async function runValidation(
         'The role accepts Onramp’s tokens meant for another audience (its trust policy does not require the audience of this partition’s STS).',
         'AWS refused a token for another audience: the role requires this partition’s audience.',
       ),
+      hubRefused(),
       readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
       permissionsStep(
         identity && session && roleArn
@@ -516,7 +561,7 @@ async function runValidation(
           : undefined,
       ),
     ]);
-    if (roleArn && identity && subjectPinned && audiencePinned)
+    if (roleArn && identity && subjectPinned && audiencePinned && hubSafe)
       credentials = { method: 'oidc_role', roleArn };
   } else {
     const roleArn = await step('shape', input, (given) => {
