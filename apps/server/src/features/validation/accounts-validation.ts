@@ -426,7 +426,9 @@ async function runValidation(
         }
         if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
         if (found instanceof AwsProblem) {
-          const error = webIdentityRefusal(found, t);
+          const error = webIdentityRefusal(found, t, {
+            connected: options.expectedAccountId !== undefined,
+          });
           return failed(
             waited
               ? `Waited ${Math.round(waited / 1000)} s for AWS to propagate the role; it still refused.`
