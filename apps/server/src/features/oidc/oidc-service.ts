@@ -126,7 +126,11 @@ export function keyStates(rows: readonly SigningKeyRow[], now: Date, tokenLifeti
       (retiredAt
         ? new Date(Date.parse(retiredAt) + tokenLifetimeMs + CLOCK_SKEW_MS).toISOString()
         : null);
-    const state: KeyState = retiredAt ? 'retired' : row === signing ? 'signing' : 'next';
+    // The newest key that has begun signing by this replica's clock signs, even if a replica whose
+    // clock runs ahead already recorded its retirement: otherwise, for the moment the clocks differ,
+    // this replica would have no key to sign with. Its tokens stay good: the key is published until
+    // the recorded retirement plus a token's lifetime and the clock skew.
+    const state: KeyState = row === signing ? 'signing' : retiredAt ? 'retired' : 'next';
     return {
       row,
       state,
