@@ -159,6 +159,28 @@ describe.each(TEST_DIALECTS)('confused-deputy probes on the wire on %s', (dialec
     expect(codes(response)).toContain('subject_not_pinned');
   });
 
+  it('refuses a broader statement whose only other condition is on a key Onramp never sends (amr, ForAllValues)', async () => {
+    // ForAllValues on a key absent from the request is true: the statement pins nothing.
+    const { response } = await keylessAttempt((providerArn, subject) => [
+      ...exact(providerArn, subject),
+      keylessStatement(providerArn, {
+        StringEquals: { [`${PREFIX}:aud`]: AUDIENCE },
+        'ForAllValues:StringEquals': { [`${PREFIX}:amr`]: ['authenticated'] },
+      }),
+    ]);
+    expectProblem(response, 422, 'roleArn');
+    expect(codes(response)).toContain('subject_not_pinned');
+    // A condition on amr that must be present is never met: the role refuses Onramp altogether.
+    const { response: amr } = await keylessAttempt((providerArn, subject) => [
+      keylessStatement(providerArn, {
+        StringEquals: { [`${PREFIX}:aud`]: AUDIENCE, [`${PREFIX}:sub`]: subject },
+        'ForAnyValue:StringLike': { [`${PREFIX}:amr`]: 'authenticated' },
+      }),
+    ]);
+    expectProblem(amr, 422, 'roleArn');
+    expect(codes(amr)).toEqual(['AccessDenied']);
+  });
+
   it('connects the exact keyless role, and another tenant cannot reach it through the hub', async () => {
     const { response, roleArn } = await keylessAttempt((providerArn, subject) =>
       exact(providerArn, subject),
