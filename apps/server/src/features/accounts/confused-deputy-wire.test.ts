@@ -181,6 +181,24 @@ describe.each(TEST_DIALECTS)('confused-deputy probes on the wire on %s', (dialec
     expect(codes(amr)).toEqual(['AccessDenied']);
   });
 
+  it('connects a keyless role when AWS does not answer the hub: the hub probe is a warning, not a fault', async () => {
+    aws.injectFault({ kind: 'error', status: 503, action: 'AssumeRole' });
+    try {
+      const { response } = await keylessAttempt((providerArn, subject) =>
+        exact(providerArn, subject),
+      );
+      expectStatus(response, 201);
+      expect(response.body.status).toBe('valid');
+      const probe = response.body.checks.find(
+        (c: { name: string }) => c.name === 'hub_not_trusted',
+      );
+      expect(probe).toMatchObject({ status: 'warning' });
+      expect(probe.detail).toContain('Not checked whether the role also trusts Onramp’s hub');
+    } finally {
+      aws.clearFaults();
+    }
+  });
+
   it('connects the exact keyless role, and another tenant cannot reach it through the hub', async () => {
     const { response, roleArn } = await keylessAttempt((providerArn, subject) =>
       exact(providerArn, subject),
