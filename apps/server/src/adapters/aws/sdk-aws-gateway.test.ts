@@ -245,8 +245,9 @@ describe.each(PARTITION_IDS)('validation on the wire in %s', (partition: Partiti
       'external_id_required',
       'permissions',
     ]);
-    // Exactly one AssumeRole with the external ID and one without (the confused-deputy check).
-    expect(aws.calls.filter((c) => c.action === 'AssumeRole')).toHaveLength(2);
+    // Exactly one AssumeRole with the external ID, and the confused-deputy check's two: one without
+    // an external ID and one with an external ID no connection has.
+    expect(aws.calls.filter((c) => c.action === 'AssumeRole')).toHaveLength(3);
   });
 
   it('puts a wrong external ID on roleArn with the checklist', async () => {

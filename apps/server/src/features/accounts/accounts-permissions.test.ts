@@ -243,9 +243,10 @@ describe.each(TEST_DIALECTS)('permission checks on %s', (dialect) => {
       'permissions',
     ]);
     for (const check of response.body.checks) expect(check.durationMs).toBeGreaterThanOrEqual(0);
-    // No call is made twice: one AssumeRole with the external ID, one without.
+    // No call is made twice: one AssumeRole with the external ID, one without, one with an external
+    // ID no connection has (the confused-deputy probes).
     const ops = h.aws.calls.filter((c) => c.target === roleArn).map((c) => c.op);
-    expect(ops.filter((op) => op === 'assumeRole')).toHaveLength(1);
+    expect(ops.filter((op) => op === 'assumeRole')).toHaveLength(2);
     expect(ops.filter((op) => op === 'assumeRoleWithoutExternalId')).toHaveLength(1);
   });
 });

@@ -149,7 +149,14 @@ describe.each(TEST_DIALECTS)('connections on %s', (dialect) => {
       h.aws.calls
         .filter((call) => call.target === account.roleArn && call.op.startsWith('assumeRole'))
         .map((call) => call.op),
-    ).toEqual(['assumeRole', 'assumeRoleWithoutExternalId']);
+    ).toEqual(['assumeRole', 'assumeRoleWithoutExternalId', 'assumeRole']);
+    // The second call with an external ID is the probe with one no connection has.
+    const withIds = h.aws.assumeRoleInputs.filter((input) => input.roleArn === account.roleArn);
+    expect(withIds.map((input) => input.externalId)).toEqual([
+      c.externalId,
+      undefined,
+      expect.stringMatching(/^onramp-probe-con_/),
+    ]);
     const row = await h.database.db
       .selectFrom('accounts')
       .select(['external_id', 'connection_id'])

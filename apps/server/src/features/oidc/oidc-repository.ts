@@ -80,10 +80,16 @@ export function createOidcRepository(db: Kysely<Database>, clock: () => Date) {
     },
 
     /**
-     * Inserts a key and its sealed private key together. Throws a unique violation (see
-     * isUniqueViolation) when another replica or request took this generation first.
+     * Inserts a key and its sealed private key together, with `alongside` (its audit entry) in the
+     * same transaction: a process killed at any point leaves a key with its entry, or neither. Throws
+     * a unique violation (see isUniqueViolation) when another replica or request took this
+     * generation first.
      */
-    async insert(key: Omit<SigningKeyRow, 'retiredAt' | 'unpublishAt'>, sealed: SealedSecret) {
+    async insert(
+      key: Omit<SigningKeyRow, 'retiredAt' | 'unpublishAt'>,
+      sealed: SealedSecret,
+      alongside?: (trx: Kysely<Database>) => Promise<void>,
+    ) {
       const now = clock().toISOString();
       await db.transaction().execute(async (trx) => {
         await trx
@@ -116,6 +122,7 @@ export function createOidcRepository(db: Kysely<Database>, clock: () => Date) {
             updated_at: now,
           })
           .execute();
+        await alongside?.(trx);
       });
     },
 

@@ -126,7 +126,11 @@ export function keyStates(rows: readonly SigningKeyRow[], now: Date, tokenLifeti
       (retiredAt
         ? new Date(Date.parse(retiredAt) + tokenLifetimeMs + CLOCK_SKEW_MS).toISOString()
         : null);
-    const state: KeyState = retiredAt ? 'retired' : row === signing ? 'signing' : 'next';
+    // The newest key that has begun signing by this replica's clock signs, even if a replica whose
+    // clock runs ahead already recorded its retirement: otherwise, for the moment the clocks differ,
+    // this replica would have no key to sign with. Its tokens stay good: the key is published until
+    // the recorded retirement plus a token's lifetime and the clock skew.
+    const state: KeyState = row === signing ? 'signing' : retiredAt ? 'retired' : 'next';
     return {
       row,
       state,
@@ -184,8 +188,19 @@ export function createOidcService(deps: OidcServiceDeps) {
     return { now, rows, states };
   }
 
+  /** The audit entry of a new key, written in the transaction that stores it. */
+  type KeyAudit = (
+    row: { kid: string; generation: number; signsFrom: string },
+    trx: Kysely<Database>,
+  ) => Promise<void>;
+
   /** Makes, seals and stores a key, published now, that signs `delayMs` later. */
-  async function newKey(generation: number, delayMs: number, createdBy: string | null) {
+  async function newKey(
+    generation: number,
+    delayMs: number,
+    createdBy: string | null,
+    audit?: KeyAudit,
+  ) {
     const createdAt = deps.clock();
     const signsFrom = new Date(createdAt.getTime() + delayMs);
     const algorithm = settings.algorithm;
@@ -206,7 +221,7 @@ export function createOidcService(deps: OidcServiceDeps) {
       signsFrom: signsFrom.toISOString(),
       createdBy,
     };
-    await repository.insert(row, sealed);
+    await repository.insert(row, sealed, audit ? (trx) => audit(row, trx) : undefined);
     privateKeys.set(kid, Promise.resolve(privateKey));
     return row;
   }
@@ -319,9 +334,10 @@ export function createOidcService(deps: OidcServiceDeps) {
     generation: number,
     delayMs: number,
     createdBy: string | null,
+    audit: KeyAudit,
   ): Promise<SigningKeyRow | null> {
     try {
-      const row = await newKey(generation, delayMs, createdBy);
+      const row = await newKey(generation, delayMs, createdBy, audit);
       return { ...row, retiredAt: null, unpublishAt: null };
     } catch (error) {
       if (isUniqueViolation(error)) return null;
@@ -448,6 +464,23 @@ export function createOidcService(deps: OidcServiceDeps) {
         (latest?.generation ?? 0) + 1,
         input.immediate ? 0 : settings.prePublicationMs,
         actor.actorId,
+        (row, trx) =>
+          deps.audit.append(
+            {
+              tenantId: null,
+              ...actor,
+              action: 'oidc.key_rotated',
+              targetType: 'oidc_signing_key',
+              targetId: row.kid,
+              details: {
+                generation: row.generation,
+                immediate: Boolean(input.immediate),
+                signsFrom: row.signsFrom,
+                ...(via ? { via } : {}),
+              },
+            },
+            trx,
+          ),
       );
       if (!created) {
         throw new RotationConflict(
@@ -455,19 +488,6 @@ export function createOidcService(deps: OidcServiceDeps) {
           'See GET /v1/oidc for the keys, and rotate again only if you still need another.',
         );
       }
-      await deps.audit.append({
-        tenantId: null,
-        ...actor,
-        action: 'oidc.key_rotated',
-        targetType: 'oidc_signing_key',
-        targetId: created.kid,
-        details: {
-          generation: created.generation,
-          immediate: Boolean(input.immediate),
-          signsFrom: created.signsFrom,
-          ...(via ? { via } : {}),
-        },
-      });
       // The key is made and audited: a copy that cannot be written now (even for want of the
       // database) is the rotation job's to retry, not a failure of the rotation.
       await publish().catch((error: unknown) =>
@@ -494,24 +514,30 @@ export function createOidcService(deps: OidcServiceDeps) {
       if (latest && Date.parse(latest.signsFrom) <= now.getTime()) {
         const due = Date.parse(latest.signsFrom) + settings.rotationMs - settings.prePublicationMs;
         if (now.getTime() >= due) {
-          const row = await insertNext(latest.generation + 1, settings.prePublicationMs, null);
-          if (row) {
-            created = row.kid;
-            await deps.audit.append({
-              tenantId: null,
-              actorType: 'system',
-              actorId: null,
-              action: 'oidc.key_rotated',
-              targetType: 'oidc_signing_key',
-              targetId: row.kid,
-              details: {
-                generation: row.generation,
-                immediate: false,
-                scheduled: true,
-                signsFrom: row.signsFrom,
-              },
-            });
-          }
+          const row = await insertNext(
+            latest.generation + 1,
+            settings.prePublicationMs,
+            null,
+            (key, trx) =>
+              deps.audit.append(
+                {
+                  tenantId: null,
+                  actorType: 'system',
+                  actorId: null,
+                  action: 'oidc.key_rotated',
+                  targetType: 'oidc_signing_key',
+                  targetId: key.kid,
+                  details: {
+                    generation: key.generation,
+                    immediate: false,
+                    scheduled: true,
+                    signsFrom: key.signsFrom,
+                  },
+                },
+                trx,
+              ),
+          );
+          if (row) created = row.kid;
         }
       }
       await publish();

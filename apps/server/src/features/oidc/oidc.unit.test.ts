@@ -163,6 +163,23 @@ describe('key states', () => {
     expect(keyStates(rows, at('2026-01-02T00:10:00.000Z'), LIFETIME)[0]?.published).toBe(false);
   });
 
+  it('keep signing on a replica whose clock is behind the one that recorded the retirement', () => {
+    const recorded = {
+      ...key(1, '2026-01-01T00:00:00.000Z'),
+      retiredAt: '2026-01-02T00:00:00.000Z',
+      unpublishAt: '2026-01-02T00:10:00.000Z',
+    };
+    const rows = [recorded, key(2, '2026-01-02T00:00:00.000Z')];
+    // One second behind: key 2 has not begun signing here, so key 1 is still the one that signs.
+    const behind = keyStates(rows, at('2026-01-01T23:59:59.000Z'), LIFETIME);
+    expect(behind.map((s) => [s.state, s.published])).toEqual([
+      ['signing', true],
+      ['next', true],
+    ]);
+    const caughtUp = keyStates(rows, at('2026-01-02T00:00:00.000Z'), LIFETIME);
+    expect(caughtUp.map((s) => s.state)).toEqual(['retired', 'signing']);
+  });
+
   it('retire a waiting key an immediate rotation overtook: it never signs', () => {
     const rows = [
       key(1, '2026-01-01T00:00:00.000Z'),

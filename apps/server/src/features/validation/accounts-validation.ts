@@ -426,7 +426,9 @@ async function runValidation(
         }
         if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
         if (found instanceof AwsProblem) {
-          const error = webIdentityRefusal(found, t);
+          const error = webIdentityRefusal(found, t, {
+            connected: options.expectedAccountId !== undefined,
+          });
           return failed(
             waited
               ? `Waited ${Math.round(waited / 1000)} s for AWS to propagate the role; it still refused.`
@@ -491,7 +493,59 @@ async function runValidation(
         },
       );
     const issuerPort = deps.webIdentity;
-    const [subjectPinned, audiencePinned] = await Promise.all([
+    /**
+     * A keyless role needs no hub. One that also trusts the operator's hub without requiring an
+     * external ID (none, or any: a wildcard, a pattern) is open to the hub's long-lived credentials,
+     * with no connection vouching for the caller, which is what keyless roles exist to avoid. Only
+     * when this Onramp has a hub in the partition: without one, nothing can try.
+     */
+    const hub = deps.hubs[keyless.partition];
+    const hubRefused = () =>
+      hub
+        ? step('hub_not_trusted', identity && roleArn, async (arn) => {
+            const assume = (externalId?: string) =>
+              tryAws(() =>
+                deps.aws.assumeRole(
+                  keyless.partition,
+                  {
+                    roleArn: arn,
+                    ...(externalId ? { externalId } : {}),
+                    sessionName: VALIDATION_SESSION_NAME,
+                  },
+                  { signal },
+                ),
+              );
+            const found = await Promise.all([
+              assume(),
+              assume(`onramp-probe-${newId('connection')}`),
+            ]);
+            if (found.some((f) => !(f instanceof AwsProblem))) {
+              decided = 'the keyless role can be assumed by Onramp’s hub without an external ID.';
+              cut.abort();
+              const message = `The role also lets Onramp’s hub identity ${hub.principalArn} assume it without this connection’s external ID, so the operator’s long-lived credentials reach your account with no connection vouching for the caller (the confused-deputy problem).`;
+              return failed(message, [
+                {
+                  field: 'roleArn',
+                  code: 'hub_trusted_without_external_id',
+                  message,
+                  hint: `Remove the statement of the role’s trust policy that trusts ${hub.principalArn}: a keyless role trusts only Onramp’s OpenID Connect provider.`,
+                },
+              ]);
+            }
+            // A keyless role must not depend on the hub: a hub AWS does not answer for (or whose
+            // credentials fail) leaves this probe undone, said so, and the account as its token found it.
+            const outage = found.find((f) => f instanceof AwsProblem && f.kind === 'upstream');
+            if (outage instanceof AwsProblem) {
+              return {
+                status: 'warning' as const,
+                detail: `Not checked whether the role also trusts Onramp’s hub identity: AWS did not answer the hub (${outage.message}).`,
+                value: true,
+              };
+            }
+            return passed('AWS refused Onramp’s hub identity without an external ID.', true);
+          })
+        : Promise.resolve(true);
+    const [subjectPinned, audiencePinned, hubSafe] = await Promise.all([
       probe(
         'subject_required',
         () => ({
@@ -512,6 +566,7 @@ async function runValidation(
         'AWS refused a token for another audience: the role requires this partition’s audience.',
         'AWS accepted a token meant for another audience.',
       ),
+      hubRefused(),
       readExtra(session && roleArn ? { principalArn: roleArn, credentials: session } : undefined),
       permissionsStep(
         identity && session && roleArn
@@ -519,7 +574,7 @@ async function runValidation(
           : undefined,
       ),
     ]);
-    if (roleArn && identity && subjectPinned && audiencePinned)
+    if (roleArn && identity && subjectPinned && audiencePinned && hubSafe)
       credentials = { method: 'oidc_role', roleArn };
   } else {
     const roleArn = await step('shape', input, (given) => {
@@ -580,31 +635,64 @@ async function runValidation(
     identity = assumed?.identity;
     session = assumed?.credentials;
     // Independent once the identity is known: run the confused-deputy check beside the permissions.
+    // Two probes: no external ID, and an external ID no connection has. A role that takes any
+    // external ID (`StringLike "*"`, a pattern, a second broader statement) passes the first, as it
+    // requires the key to be present, but opens the account to every tenant's connection.
     const deputyCheck = step('external_id_required', identity && roleArn, async (arn) => {
-      const found = await tryAws(() =>
-        deps.aws.assumeRole(
-          input.partition,
-          { roleArn: arn, sessionName: VALIDATION_SESSION_NAME },
-          { signal },
-        ),
-      );
-      // Only a refusal proves the external ID is required; AWS failing to answer proves nothing.
-      if (found instanceof AwsProblem && found.kind === 'upstream') return upstream(found);
-      if (found instanceof AwsProblem) {
-        return passed('AWS refused to let Onramp assume the role without the external ID.', true);
-      }
-      // The account cannot be saved whatever its permissions: the permission check is cut short.
-      decided = 'the role can be assumed without the external ID, so it cannot be connected.';
-      cut.abort();
-      return failed('The role can be assumed without the external ID.', [
-        {
-          field: 'roleArn',
-          code: 'external_id_not_required',
-          message:
-            'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
-          hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: "Condition": {"StringEquals": {"sts:ExternalId": "${input.externalId}"}}`,
-        },
+      const assume = (externalId?: string) =>
+        tryAws(() =>
+          deps.aws.assumeRole(
+            input.partition,
+            {
+              roleArn: arn,
+              ...(externalId ? { externalId } : {}),
+              sessionName: VALIDATION_SESSION_NAME,
+            },
+            { signal },
+          ),
+        );
+      const [without, another] = await Promise.all([
+        assume(),
+        assume(`onramp-probe-${newId('connection')}`),
       ]);
+      const statement = `"Condition": {"StringEquals": {"sts:ExternalId": "${input.externalId}"}}`;
+      if (!(without instanceof AwsProblem)) {
+        // The account cannot be saved whatever its permissions: the permission check is cut short.
+        decided = 'the role can be assumed without the external ID, so it cannot be connected.';
+        cut.abort();
+        return failed('The role can be assumed without the external ID.', [
+          {
+            field: 'roleArn',
+            code: 'external_id_not_required',
+            message:
+              'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+            hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: ${statement}`,
+          },
+        ]);
+      }
+      if (!(another instanceof AwsProblem)) {
+        decided = 'the role can be assumed with another external ID, so it cannot be connected.';
+        cut.abort();
+        return failed(
+          'The role can be assumed with an external ID that is not this connection’s.',
+          [
+            {
+              field: 'roleArn',
+              code: 'external_id_not_pinned',
+              message:
+                'The role’s trust policy lets Onramp assume it with an external ID that is not this connection’s (a wildcard, a pattern or a broader statement), so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+              hint: `Require exactly this connection’s external ID in every statement of the role’s trust policy that trusts Onramp, with StringEquals (not StringLike or a wildcard): ${statement}`,
+            },
+          ],
+        );
+      }
+      // Only refusals prove the external ID is required; AWS failing to answer proves nothing.
+      if (without.kind === 'upstream') return upstream(without);
+      if (another.kind === 'upstream') return upstream(another);
+      return passed(
+        'AWS refused to let Onramp assume the role without the external ID or with another one.',
+        true,
+      );
     });
     const [deputySafe] = await Promise.all([
       deputyCheck,

@@ -113,10 +113,22 @@ export function webIdentityConditionText(trust: WebIdentityTrust): string {
 export function webIdentityRefusal(
   problem: AwsProblem,
   trust: WebIdentityTrust,
+  /** The account was connected with Onramp's issuer: a missing provider may be Onramp's doing. */
+  options: { connected?: boolean } = {},
 ): ProblemFieldError {
   const base = refusalError(problem);
   switch (problem.code) {
     case 'oidc_provider_missing':
+      if (options.connected) {
+        // The provider was there when the account connected. Either the customer deleted it, or
+        // the operator changed Onramp's public or issuer URL, which every keyless role names: the
+        // tenant cannot tell which, so say both, and that the role's trust names the URL too.
+        return {
+          ...base,
+          message: `The AWS account has no IAM OpenID Connect identity provider for Onramp's issuer ${trust.issuer} any more: it was deleted, or Onramp's issuer URL changed since the account was connected (ONRAMP_PUBLIC_URL or ONRAMP_OIDC_ISSUER_URL), and the provider and the role still name the old one.`,
+          hint: `If the operator changed Onramp's issuer URL, changing it back reconnects every keyless account. Otherwise deploy Onramp's template again, or create the provider (URL ${trust.issuer}, audience ${trust.audience}; its ARN will be ${trust.providerArn}) and make the role's trust policy statement trust it with "Condition": ${webIdentityConditionText(trust)}.`,
+        };
+      }
       return {
         ...base,
         message: `The AWS account has no IAM OpenID Connect identity provider for Onramp's issuer ${trust.issuer} (a provider for another URL does not count).`,
