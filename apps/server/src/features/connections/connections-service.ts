@@ -1,5 +1,4 @@
 import {
-  ACCOUNT_ID_PLACEHOLDER,
   type Catalog,
   createRoleBlueprint,
   generateExternalId,
@@ -30,6 +29,7 @@ import {
   lockCollections,
 } from '../tenants/collection-caps.ts';
 import { noHubIssue, noIssuerIssue } from '../validation/accounts-validation.ts';
+import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
 import { type ConnectionChanges, createConnectionsRepository } from './connections-repository.ts';
 
 export interface CreateConnectionInput {
@@ -169,17 +169,16 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     connection: Pick<Connection, 'tenantId' | 'id' | 'partition'>,
     field = 'method',
   ): WebIdentityTrust {
-    const issuer = issuerUrl(field);
-    const webIdentity = deps.webIdentity as NonNullable<typeof deps.webIdentity>;
-    const conditionPrefix = issuer.replace(/^https:\/\//, '');
-    return {
-      issuer,
-      audience: webIdentity.audienceFor(connection.partition),
-      subject: webIdentity.subjectFor(connection.tenantId, connection.id),
-      conditionPrefix,
-      // As core's oidcProviderArn, with core's stand-in for the account (not known yet).
-      providerArnPattern: `arn:${connection.partition}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
-    };
+    issuerUrl(field);
+    const trust = webIdentityTrustOf(deps.webIdentity, {
+      partition: connection.partition,
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+    });
+    // issuerUrl threw above unless an issuer is configured, so the trust is there.
+    if (!trust) throw new Error('keyless trust without an issuer');
+    const { providerArn, ...rest } = trust;
+    return { ...rest, providerArnPattern: providerArn };
   }
 
   /**
