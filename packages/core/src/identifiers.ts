@@ -429,6 +429,14 @@ export function webIdentityAudience(partition: PartitionId): string {
   return partition === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
 }
 
+/**
+ * The subject of the tokens Onramp mints for one connection: made only of ids the tenant cannot
+ * choose, so a keyless role pinned to it trusts that connection of that tenant and no other.
+ */
+export function webIdentitySubject(tenantId: string, connectionId: string): string {
+  return `tenant:${tenantId}:connection:${connectionId}`;
+}
+
 export function parseWebIdentityAudience(
   value: unknown,
   field = 'webIdentity.audience',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PartitionId } from '@onramp/core';
+import { webIdentityAudience, webIdentitySubject } from '@onramp/core';
 import type { WebIdentityIssuer } from '../ports/web-identity.ts';
 
 export const FAKE_ISSUER = 'https://onramp.example.test/oidc';
@@ -23,10 +23,9 @@ export function createFakeWebIdentity(
       issuer === null
         ? (options.unavailableReason ?? 'ONRAMP_PUBLIC_URL is not an https URL.')
         : null,
-    audienceFor: (partition: PartitionId) =>
-      partition === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com',
-    subjectFor: (tenantId: string, connectionId: string) =>
-      `tenant:${tenantId}:connection:${connectionId}`,
+    // The real issuer's audience and subject, so what the services derive from them is what ships.
+    audienceFor: webIdentityAudience,
+    subjectFor: webIdentitySubject,
     async mint(input) {
       if (issuer === null) throw new Error('No OpenID Connect issuer is configured.');
       const ttlSeconds = input.ttlSeconds ?? 300;

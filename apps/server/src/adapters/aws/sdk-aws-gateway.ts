@@ -32,6 +32,7 @@ import {
   type AwsCallOptions,
   type AwsGateway,
   AwsProblem,
+  type CallerIdentity,
   type PrincipalPolicy,
   type SimulationQuery,
   type SimulationResult,
@@ -312,29 +313,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
           }),
           send,
         );
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-          throw new AwsProblem(
-            'upstream',
-            'roleArn',
-            'incomplete_response',
-            'AWS answered AssumeRole without credentials.',
-          );
-        }
-        const [, , , , accountId = ''] = input.roleArn.split(':');
-        return {
-          credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-          },
-          identity: {
-            accountId,
-            arn: out.AssumedRoleUser?.Arn ?? '',
-            userId: out.AssumedRoleUser?.AssumedRoleId ?? '',
-          },
-        };
+        return assumedSession(out, input.roleArn, 'AssumeRole');
       }),
 
     assumeRoleWithWebIdentity: (partition, input, call) =>
@@ -349,29 +328,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
           }),
           send,
         );
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-          throw new AwsProblem(
-            'upstream',
-            'roleArn',
-            'incomplete_response',
-            'AWS answered AssumeRoleWithWebIdentity without credentials.',
-          );
-        }
-        const [, , , , accountId = ''] = input.roleArn.split(':');
-        return {
-          credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-          },
-          identity: {
-            accountId,
-            arn: out.AssumedRoleUser?.Arn ?? '',
-            userId: out.AssumedRoleUser?.AssumedRoleId ?? '',
-          },
-        };
+        return assumedSession(out, input.roleArn, 'AssumeRoleWithWebIdentity');
       }),
 
     getSessionToken: (partition, keys, durationSeconds, call) =>
@@ -906,4 +863,48 @@ function describeUpstream(name: string, status: number | undefined, message?: st
   if (name === 'Unknown' || name === 'UnknownError' || /Deserialization error/i.test(message ?? ''))
     return `AWS answered ${http ?? 'with an error'} with a body that is not an AWS error (an HTML page or nothing), after Onramp’s retries. The endpoint may not implement this call; try again shortly.`;
   return `AWS could not answer (${[name, http].filter(Boolean).join(', ')}), after Onramp’s retries; try again shortly.`;
+}
+
+/**
+ * The session AssumeRole or AssumeRoleWithWebIdentity answered with, as Onramp holds it; an answer
+ * without all four parts of the credentials is AWS's fault, not the role's.
+ */
+function assumedSession(
+  out: {
+    Credentials?:
+      | {
+          AccessKeyId?: string | undefined;
+          SecretAccessKey?: string | undefined;
+          SessionToken?: string | undefined;
+          Expiration?: Date | undefined;
+        }
+      | undefined;
+    AssumedRoleUser?: { Arn?: string | undefined; AssumedRoleId?: string | undefined } | undefined;
+  },
+  roleArn: string,
+  action: 'AssumeRole' | 'AssumeRoleWithWebIdentity',
+): { credentials: TemporaryCredentials; identity: CallerIdentity } {
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new AwsProblem(
+      'upstream',
+      'roleArn',
+      'incomplete_response',
+      `AWS answered ${action} without credentials.`,
+    );
+  }
+  const [, , , , accountId = ''] = roleArn.split(':');
+  return {
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    },
+    identity: {
+      accountId,
+      arn: out.AssumedRoleUser?.Arn ?? '',
+      userId: out.AssumedRoleUser?.AssumedRoleId ?? '',
+    },
+  };
 }

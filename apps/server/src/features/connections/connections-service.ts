@@ -1,5 +1,4 @@
 import {
-  ACCOUNT_ID_PLACEHOLDER,
   type Catalog,
   createRoleBlueprint,
   generateExternalId,
@@ -16,7 +15,7 @@ import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection, RoleMethod, SetupMethod } from '../../domain/connection.ts';
 import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
-import { AppError, notFound, type ProblemFieldError } from '../../http/problems.ts';
+import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
@@ -29,7 +28,8 @@ import {
   collectionCapsOf,
   lockCollections,
 } from '../tenants/collection-caps.ts';
-import { noHubIssue } from '../validation/accounts-validation.ts';
+import { noHubIssue, noIssuerIssue } from '../validation/accounts-validation.ts';
+import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
 import { type ConnectionChanges, createConnectionsRepository } from './connections-repository.ts';
 
 export interface CreateConnectionInput {
@@ -169,17 +169,16 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     connection: Pick<Connection, 'tenantId' | 'id' | 'partition'>,
     field = 'method',
   ): WebIdentityTrust {
-    const issuer = issuerUrl(field);
-    const webIdentity = deps.webIdentity as NonNullable<typeof deps.webIdentity>;
-    const conditionPrefix = issuer.replace(/^https:\/\//, '');
-    return {
-      issuer,
-      audience: webIdentity.audienceFor(connection.partition),
-      subject: webIdentity.subjectFor(connection.tenantId, connection.id),
-      conditionPrefix,
-      // As core's oidcProviderArn, with core's stand-in for the account (not known yet).
-      providerArnPattern: `arn:${connection.partition}:iam::${ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
-    };
+    issuerUrl(field);
+    const trust = webIdentityTrustOf(deps.webIdentity, {
+      partition: connection.partition,
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+    });
+    // issuerUrl threw above unless an issuer is configured, so the trust is there.
+    if (!trust) throw new Error('keyless trust without an issuer');
+    const { providerArn, ...rest } = trust;
+    return { ...rest, providerArnPattern: providerArn };
   }
 
   /**
@@ -621,22 +620,6 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
 }
 
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;
-
-/**
- * Why keyless roles are not offered: the issuer's own reason (e.g. Onramp's public URL is not https),
- * or, when this Onramp has no issuer at all, that one must be configured.
- */
-export function noIssuerIssue(reason: string | null, field: string): ProblemFieldError {
-  const message = `Keyless roles (oidc_role) are not offered: ${
-    reason ?? 'this Onramp has no OpenID Connect issuer configured.'
-  }`;
-  return {
-    field,
-    code: 'issuer_not_configured',
-    message,
-    hint: 'Use method role (an external ID) or access keys, or ask the operator to give Onramp a public https URL (ONRAMP_PUBLIC_URL, or ONRAMP_OIDC_ISSUER_URL) so keyless roles are offered.',
-  };
-}
 
 function expiredConnection(connection: Connection): AppError {
   const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;

@@ -1,3 +1,5 @@
+import { parseOidcIssuer } from '@onramp/core';
+
 /**
  * The issuer URL a customer's IAM OpenID Connect provider is created with. AWS's rules
  * (CreateOpenIDConnectProvider): it begins with https://, carries no port, and no query; a path is
@@ -25,6 +27,12 @@ export function issuerUrlProblem(url: string): string | null {
   if (url.endsWith('/'))
     return 'it ends with a slash: tokens must name the issuer exactly as AWS has it, so leave the slash out';
   if (url.length > MAX_ISSUER_LENGTH) return `it is longer than ${MAX_ISSUER_LENGTH} characters`;
+  // The templates and trust policies take the issuer through core's parser, which refuses more
+  // (an upper-case host, a host without a dot, a percent-escape): an issuer accepted here but not
+  // there would offer keyless roles and then refuse every keyless template with a 422 on a field
+  // (webIdentity.issuer) the tenant never sent and cannot change.
+  const core = parseOidcIssuer(url, 'issuer');
+  if (!core.ok) return core.issue.message.replace(/^The /, 'the ').replace(/\.$/, '');
   return null;
 }
 

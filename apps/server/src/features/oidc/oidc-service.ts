@@ -1,4 +1,9 @@
-import { PARTITION_IDS, type PartitionId } from '@onramp/core';
+import {
+  PARTITION_IDS,
+  type PartitionId,
+  webIdentityAudience,
+  webIdentitySubject,
+} from '@onramp/core';
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -349,13 +354,10 @@ export function createOidcService(deps: OidcServiceDeps) {
     issuer,
     unavailableReason,
 
-    audienceFor(partition: PartitionId): string {
-      return partition === 'aws-cn' ? 'sts.amazonaws.com.cn' : 'sts.amazonaws.com';
-    },
+    audienceFor: (partition: PartitionId): string => webIdentityAudience(partition),
 
-    subjectFor(tenantId: string, connectionId: string): string {
-      return `tenant:${tenantId}:connection:${connectionId}`;
-    },
+    subjectFor: (tenantId: string, connectionId: string): string =>
+      webIdentitySubject(tenantId, connectionId),
 
     async mint(input: { subject: string; audience: string; ttlSeconds?: number }): Promise<string> {
       const issuerUrl = issuer;

@@ -37,6 +37,10 @@ describe('the issuer URL', () => {
       ['https://onramp.example.com/oidc/', /ends with a slash/],
       ['https://user:pw@onramp.example.com/oidc', /user name or password/],
       ['onramp.example.com', /not a URL/],
+      // What core's templates refuse is refused here too, so keyless roles are not offered at all.
+      ['https://Onramp.example.com/oidc', /host must be a DNS name in lower case/],
+      ['https://localhost/oidc', /host must be a DNS name/],
+      ['https://onramp.example.com/o%20idc', /path may contain only/],
       [`https://e.com/${'a'.repeat(260)}`, /longer than 255/],
     ];
     for (const [url, problem] of cases) expect(issuerUrlProblem(url), url).toMatch(problem);

@@ -769,13 +769,19 @@ export const UPSTREAM_RETRY_AFTER_SECONDS = 5;
 /** Refusals of a keyless role that a role or provider still propagating in IAM gives for a while. */
 const PROPAGATING_CODES = new Set(['AccessDenied', 'oidc_provider_missing']);
 
-/** What a tenant is told when keyless roles are not offered (no public https issuer). */
-export function noIssuerIssue(reason: string | null): ProblemFieldError {
+/**
+ * What a tenant is told when keyless roles are not offered: the issuer's own reason (e.g. Onramp's
+ * public URL is not https), or that this Onramp has none. One code for creating a set-up and for
+ * validating a role, as `hub_not_configured` is for roles.
+ */
+export function noIssuerIssue(reason: string | null, field = 'method'): ProblemFieldError {
   return {
-    field: 'method',
-    code: 'oidc_not_offered',
-    message: `Keyless roles are not offered: ${reason ?? 'Onramp has no OpenID Connect issuer.'}`,
-    hint: 'Connect with an IAM role and external ID, or with access keys; or ask the operator to give Onramp a public https URL (ONRAMP_PUBLIC_URL or ONRAMP_OIDC_ISSUER_URL).',
+    field,
+    code: 'issuer_not_configured',
+    message: `Keyless roles (oidc_role) are not offered: ${
+      reason ?? 'this Onramp has no OpenID Connect issuer configured.'
+    }`,
+    hint: 'Use method role (an external ID) or access keys, or ask the operator to give Onramp a public https URL (ONRAMP_PUBLIC_URL, or ONRAMP_OIDC_ISSUER_URL) so keyless roles are offered.',
   };
 }
 

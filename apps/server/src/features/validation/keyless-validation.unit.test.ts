@@ -211,7 +211,7 @@ describe('validating a keyless role', () => {
       unavailableReason: 'ONRAMP_PUBLIC_URL is http://localhost:8080.',
     });
     const report = await validateCredentials({ ...deps, webIdentity: none.port }, input);
-    expect(report.errors[0]).toMatchObject({ field: 'method', code: 'oidc_not_offered' });
+    expect(report.errors[0]).toMatchObject({ field: 'method', code: 'issuer_not_configured' });
     expect(report.errors[0]?.message).toContain('http://localhost:8080');
     const recheck = await validateCredentials({ ...deps, webIdentity: none.port }, input, {
       expectedAccountId: ACCOUNT,

@@ -1,4 +1,4 @@
-import { getPartition, type PartitionId } from '@onramp/core';
+import { ACCOUNT_ID_PLACEHOLDER, getPartition, type PartitionId } from '@onramp/core';
 import {
   type AwsCallOptions,
   type AwsGateway,
@@ -25,10 +25,11 @@ export interface KeylessTarget {
 
 /**
  * What a keyless role of this connection must trust, or null when no issuer is configured. The
- * provider ARN is named with the role's account when it is known (a role ARN), else `<account>`.
+ * provider ARN is named with the role's account when it is known (a role ARN), else with core's
+ * stand-in, as the manual steps name it.
  */
 export function webIdentityTrustOf(
-  issuer: WebIdentityIssuer | undefined,
+  issuer: Pick<WebIdentityIssuer, 'issuer' | 'audienceFor' | 'subjectFor'> | undefined,
   target: { partition: PartitionId; tenantId: string; connectionId: string; accountId?: string },
 ): WebIdentityTrust | null {
   if (!issuer?.issuer) return null;
@@ -39,7 +40,7 @@ export function webIdentityTrustOf(
     audience: issuer.audienceFor(target.partition),
     subject: issuer.subjectFor(target.tenantId, target.connectionId),
     conditionPrefix,
-    providerArn: `arn:${partition}:iam::${target.accountId ?? '<account>'}:oidc-provider/${conditionPrefix}`,
+    providerArn: `arn:${partition}:iam::${target.accountId ?? ACCOUNT_ID_PLACEHOLDER}:oidc-provider/${conditionPrefix}`,
   };
 }
 
