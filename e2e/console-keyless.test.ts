@@ -439,4 +439,23 @@ describe('the wizard of an operator with no hub credentials at all, in chromium'
     },
     STEP_TIMEOUT,
   );
+
+  it(
+    'shows every way to create the role on a 390 px phone, none hidden past the edge',
+    async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const list = page.getByRole('tablist').first();
+      const edge = await list.evaluate((el) => el.getBoundingClientRect().right);
+      const tabs = list.getByRole('tab');
+      expect(await tabs.count()).toBeGreaterThan(1);
+      for (const tab of await tabs.all()) {
+        const box = await tab.boundingBox();
+        expect(box && box.x + box.width).toBeLessThanOrEqual(edge);
+      }
+      await page.getByRole('tab', { name: 'Manual' }).click();
+      await page.getByText('Add the identity provider').waitFor();
+      await screenshot(page, 'wizard-keyless-narrow');
+    },
+    STEP_TIMEOUT,
+  );
 });
