@@ -458,4 +458,26 @@ describe('the wizard of an operator with no hub credentials at all, in chromium'
     },
     STEP_TIMEOUT,
   );
+
+  it(
+    'fits the operator’s keyless issuer tab into a 390 px phone',
+    async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Email').fill(OPERATOR.email);
+      await page.getByLabel('Password').fill(OPERATOR.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Operator' }).waitFor();
+      await page.getByRole('tab', { name: 'Keyless issuer' }).click();
+      await page.getByText(ISSUER, { exact: true }).waitFor();
+      const wide = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+          .filter((el) => !el.closest('.table-wrap'))
+          .map((el) => `${el.tagName}.${el.className}`),
+      );
+      expect(wide).toEqual([]);
+      await screenshot(page, 'operator-keyless-narrow');
+    },
+    STEP_TIMEOUT,
+  );
 });
