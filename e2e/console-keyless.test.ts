@@ -439,4 +439,46 @@ describe('the wizard of an operator with no hub credentials at all, in chromium'
     },
     STEP_TIMEOUT,
   );
+
+  it(
+    'shows every way to create the role on a 390 px phone, none hidden past the edge',
+    async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const list = page.getByRole('tablist').first();
+      const edge = await list.evaluate((el) => el.getBoundingClientRect().right);
+      const tabs = list.getByRole('tab');
+      expect(await tabs.count()).toBeGreaterThan(1);
+      for (const tab of await tabs.all()) {
+        const box = await tab.boundingBox();
+        expect(box && box.x + box.width).toBeLessThanOrEqual(edge);
+      }
+      await page.getByRole('tab', { name: 'Manual' }).click();
+      await page.getByText('Add the identity provider').waitFor();
+      await screenshot(page, 'wizard-keyless-narrow');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'fits the operator’s keyless issuer tab into a 390 px phone',
+    async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Email').fill(OPERATOR.email);
+      await page.getByLabel('Password').fill(OPERATOR.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Operator' }).waitFor();
+      await page.getByRole('tab', { name: 'Keyless issuer' }).click();
+      await page.getByText(ISSUER, { exact: true }).waitFor();
+      // A string, as console.test.ts does: the e2e project compiles without the DOM's types.
+      const wide = (await page.evaluate(`(() => {
+        const width = document.documentElement.clientWidth;
+        return [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest('.table-wrap'))
+          .map((e) => e.outerHTML.slice(0, 200));
+      })()`)) as string[];
+      expect(wide, wide.join('\n')).toEqual([]);
+      await screenshot(page, 'operator-keyless-narrow');
+    },
+    STEP_TIMEOUT,
+  );
 });
