@@ -117,10 +117,11 @@ describe.each(TEST_DIALECTS)('AWS calls of the health scheduler on /metrics, on 
     expect(made('GetCallerIdentity')).toBeGreaterThan(0);
     expect(grew(calls('identifyKeys'))).toBe(made('GetCallerIdentity'));
     expect(grew(latencies('identifyKeys'))).toBe(made('GetCallerIdentity'));
-    // The external-ID check: AWS refusing the role without it is an outcome too.
+    // The external-ID checks: AWS refusing the role without it, and with an external ID no
+    // connection has, are outcomes too.
     expect(
       grew('onramp_aws_calls_total{operation="assumeRole",partition="aws",outcome="rejected"}'),
-    ).toBe(1);
+    ).toBe(2);
     // And the permission checks' IAM calls.
     const iam = aws.calls.filter((c) => c.service === 'iam' && c.status === 200);
     expect(iam.length).toBeGreaterThan(0);
