@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   request: 'req',
   passwordReset: 'pwr',
+  organization: 'org',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

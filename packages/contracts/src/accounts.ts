@@ -401,6 +401,14 @@ export const partitionOfferSchema = z.object({
    */
   oidc: z.object({ issuer: z.string(), audience: z.string() }).nullable().optional(),
   oidcReason: z.string().nullable().optional(),
+  /** Whole organizations here: which deployments are offered, and why not where they are not. */
+  organizations: z
+    .object({
+      offered: z.boolean(),
+      deployments: z.array(z.enum(['service_managed', 'self_managed', 'per_account'])),
+      reason: z.string().nullable(),
+    })
+    .optional(),
   trustedPrincipal: z.object({ arn: z.string(), accountId: z.string() }).nullable(),
   regions: z.array(z.object({ id: z.string(), description: z.string() })),
 });

@@ -73,6 +73,14 @@ export const WEBHOOK_EVENT_TYPES = [
   'account.permissions_outdated',
   /** The account's permissions were updated and verified (a check with trigger permissions_updated). */
   'account.permissions_updated',
+  /** A member account of a connected organization was found (discovery or its stack's report). */
+  'organization.account_discovered',
+  /** A member account was validated and connected as an account. */
+  'organization.account_connected',
+  /** A member account could not be connected (the reason says why and what to do). */
+  'organization.account_failed',
+  /** A member account left the organization or was closed; it is no longer checked. */
+  'organization.account_left',
 ] as const;
 
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);

@@ -8,4 +8,5 @@ export * from './endpoints/index.ts';
 export * from './fleet.ts';
 export * from './identity.ts';
 export * from './oidc.ts';
+export * from './organizations.ts';
 export * from './policies.ts';

@@ -20,3 +20,4 @@ export * from './render/user-templates.ts';
 
 /** Location of the shipped example catalog; reading it is left to the caller (the core does no I/O). */
 export const DEFAULT_CATALOG_URL = new URL('../catalog/default.yaml', import.meta.url);
+export * from './organizations/organization-rules.ts';

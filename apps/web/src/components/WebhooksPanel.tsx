@@ -35,6 +35,10 @@ export const EVENT_LABELS: Record<WebhookEventType, string> = {
     'An account’s external ID is regenerated, taken into use, or its old one dropped',
   'account.permissions_outdated': 'A catalog change leaves an account’s permissions out of date',
   'account.permissions_updated': 'An account’s permission update is applied and verified',
+  'organization.account_discovered': 'A member account of an organization is found',
+  'organization.account_connected': 'A member account of an organization is connected',
+  'organization.account_failed': 'A member account of an organization cannot be connected',
+  'organization.account_left': 'A member account leaves its organization or is closed',
 };
 
 /** Deliveries per page of an endpoint's log. */

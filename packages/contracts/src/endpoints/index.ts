@@ -4,6 +4,7 @@ import { catalogEndpoints, partitionsEndpoints } from './catalog.ts';
 import { connectionsEndpoints } from './connections.ts';
 import { auditEndpoints, tenantsEndpoints, tokensEndpoints, usersEndpoints } from './identity.ts';
 import { oidcEndpoints } from './oidc.ts';
+import { organizationsEndpoints } from './organizations.ts';
 import { sessionEndpoints } from './session.ts';
 import { webhooksEndpoints } from './webhooks.ts';
 
@@ -24,4 +25,5 @@ export const api = {
   tenants: tenantsEndpoints,
   audit: auditEndpoints,
   oidc: oidcEndpoints,
+  organizations: organizationsEndpoints,
 };

@@ -21,6 +21,7 @@ import { accountIdentityIndex } from './migrations/0010_account_identity_index.t
 import { permissionGrants } from './migrations/0011_permission_grants.ts';
 import { requestedChecks } from './migrations/0012_requested_checks.ts';
 import { keylessRoles } from './migrations/0013_keyless_roles.ts';
+import { organizations } from './migrations/0014_organizations.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -156,6 +157,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0011_permission_grants': permissionGrants(dialect),
     '0012_requested_checks': requestedChecks(dialect),
     '0013_keyless_roles': keylessRoles(dialect),
+    '0014_organizations': organizations(dialect),
   };
 }
 

@@ -24,6 +24,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   password_resets: PasswordResetsTable;
   oidc_signing_keys: OidcSigningKeysTable;
+  organizations: OrganizationsTable;
+  organization_units: OrganizationUnitsTable;
+  organization_members: OrganizationMembersTable;
 }
 
 export interface TenantsTable {
@@ -97,6 +100,8 @@ export interface ConnectionsTable {
   setup_method: string | null;
   /** How the role trusts Onramp: `role` (hub principal and external ID) or `oidc_role` (0013). */
   method: 'role' | 'oidc_role';
+  /** Set for a member connection of an organization, made by Onramp (0014). */
+  organization_id: string | null;
 }
 
 /** The OpenID Connect issuer's signing keys (0013); each private key is sealed in `secrets`. */
@@ -164,6 +169,10 @@ export interface AccountsTable {
   trimmed_permissions: string | null;
   /** default | all | custom (null: custom): whether the account follows the catalog's defaults (0011). */
   bundle_choice: string | null;
+  /** The organization a member account belongs to (0014); null for an account connected alone. */
+  organization_id: string | null;
+  /** Why its health checks are paused (`organization_left`, `organization_excluded`); null: checked. */
+  paused_reason: string | null;
 }
 
 /**
@@ -318,4 +327,94 @@ export interface PasswordResetsTable {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+}
+
+/** A connected AWS organization of a tenant (0014_organizations). */
+export interface OrganizationsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  partition: string;
+  status: 'pending' | 'active' | 'error';
+  /** JSON string[]: the selection's bundles, as for a connection. */
+  bundles: string;
+  regions: string;
+  /** JSON OrganizationRules. */
+  rules: string;
+  deployment: 'service_managed' | 'self_managed' | 'per_account';
+  deployment_region: string;
+  member_role_name: string;
+  management_role_name: string;
+  /** Every member's external ID is `<prefix>-<account ID>`; unique across tenants. */
+  external_id_prefix: string;
+  aws_organization_id: string | null;
+  management_account_id: string | null;
+  management_role_arn: string | null;
+  management_stack_id: string | null;
+  root_id: string | null;
+  /** Hash of the enrollment token (sealed in `secrets`: owner = id, field `enrollment_token`). */
+  token_hash: string;
+  token_issued_at: string;
+  previous_token_hash: string | null;
+  previous_token_until: string | null;
+  last_discovery_at: string | null;
+  last_discovery_ok: number | null;
+  last_discovery_accounts: number | null;
+  last_discovery_error: string | null;
+  /** When discovery is next due (null: never; set at once by the management role or on demand). */
+  discovery_due_at: string | null;
+  discovery_claimed_by: string | null;
+  discovery_claim_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One node of an organization's OU tree, as the last discovery saw it. */
+export interface OrganizationUnitsTable {
+  organization_id: string;
+  tenant_id: string;
+  /** `r-…` or `ou-…`. */
+  id: string;
+  name: string;
+  parent_id: string | null;
+  /** JSON string[]: root first, this unit last. */
+  path: string;
+  seen_at: string;
+}
+
+/** A member account of an organization: what AWS says of it and how far Onramp got. */
+export interface OrganizationMembersTable {
+  organization_id: string;
+  tenant_id: string;
+  aws_account_id: string;
+  name: string;
+  email: string;
+  aws_status: string | null;
+  parent_id: string | null;
+  /** JSON string[]: root first, the parent last. */
+  path: string;
+  /** 1 for the management account. */
+  management: number;
+  state: 'discovered' | 'enrolling' | 'connected' | 'failed' | 'excluded' | 'left';
+  reason_code: string | null;
+  reason_message: string | null;
+  reason_hint: string | null;
+  role_arn: string | null;
+  stack_id: string | null;
+  connection_id: string | null;
+  account_id: string | null;
+  /** 1 once Organizations confirmed it is a member (discovery, or DescribeAccount). */
+  confirmed: number;
+  /** When the enrollment worker should (re)try it; null when nothing is queued. */
+  enroll_due_at: string | null;
+  enroll_attempts: number;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  discovered_at: string | null;
+  /** When a discovery last listed it. */
+  seen_at: string | null;
+  state_changed_at: string;
+  created_at: string;
+  updated_at: string;
 }

@@ -33,6 +33,8 @@ export type NewAccount = Omit<
   bundleChoice?: Account['bundleChoice'];
   /** What it is granted as it is connected (permission-grants.ts); recorded with the row. */
   granted?: Record<string, GrantedBundle>;
+  /** The organization it is a member account of (features/organizations); null when alone. */
+  organizationId?: string | null;
 };
 
 export type AccountChanges = Partial<
@@ -279,6 +281,8 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         bundle_choice: input.bundleChoice ?? 'custom',
         stale_since: null,
         role_origin: input.roleOrigin ?? null,
+        organization_id: input.organizationId ?? null,
+        paused_reason: null,
         created_at: now,
         updated_at: now,
       };

@@ -28,6 +28,8 @@ export interface NewConnection {
   roleName: string;
   /** Default `role`. */
   method?: RoleMethod;
+  /** Set when Onramp makes it for a member account of an organization. */
+  organizationId?: string | null;
 }
 
 function toConnection(row: ConnectionsTable): Connection {
@@ -82,6 +84,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         previous_external_id: null,
         previous_external_id_until: null,
         setup_method: null,
+        organization_id: input.organizationId ?? null,
       };
       await executor.insertInto('connections').values(row).execute();
       return toConnection(row);
