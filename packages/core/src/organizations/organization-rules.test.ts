@@ -96,7 +96,7 @@ describe('organization rules', () => {
   });
 
   it('never admits an account excluded by name, whatever else the rules say (property)', () => {
-    const unit = fc.constantFrom(ROOT, PROD, PROD_EU, SANDBOX);
+    const unit = fc.constantFrom<string>(ROOT, PROD, PROD_EU, SANDBOX);
     const account = fc.constantFrom('111111111111', '222222222222', '333333333333');
     const list = <T>(a: fc.Arbitrary<T>) => fc.uniqueArray(a, { maxLength: 4 });
     fc.assert(
@@ -106,7 +106,7 @@ describe('organization rules', () => {
         list(unit),
         list(account),
         account,
-        fc.subarray([ROOT, PROD, PROD_EU]),
+        fc.subarray<string>([ROOT, PROD, PROD_EU]),
         (incU, incA, excU, excA, id, path) => {
           const r = rules({
             include: { organizationalUnits: incU, accounts: incA },
