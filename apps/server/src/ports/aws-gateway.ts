@@ -62,11 +62,100 @@ export interface PrincipalPolicy {
   document: string;
 }
 
+/** An organization as DescribeOrganization reports it. */
+export interface OrganizationInfo {
+  id: string;
+  arn: string;
+  managementAccountId: string;
+  /** ALL or CONSOLIDATED_BILLING. */
+  featureSet: string;
+}
+
+/** A member account as Organizations reports it (ListAccounts, ListAccountsForParent, DescribeAccount). */
+export interface OrganizationAccountInfo {
+  id: string;
+  arn: string;
+  name: string;
+  email: string;
+  /** ACTIVE, SUSPENDED, PENDING_CLOSURE (AWS may add more). */
+  status: string;
+  joinedAt: string | null;
+}
+
+/** A root or an organizational unit. */
+export interface OrganizationUnitInfo {
+  id: string;
+  name: string;
+}
+
+/** One page of a paged Organizations list; `nextToken` null on the last page. */
+export interface OrganizationsPage<T> {
+  items: T[];
+  nextToken: string | null;
+}
+
+/**
+ * AWS Organizations, read with a session of an organization's management role (never the hub's own
+ * credentials). One call per method and page, so the caller paces them under AWS's rate limits.
+ */
+export interface OrganizationsReader {
+  describeOrganization(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationInfo>;
+  listRoots(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    nextToken: string | null,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationsPage<OrganizationUnitInfo>>;
+  listOrganizationalUnitsForParent(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    parentId: string,
+    nextToken: string | null,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationsPage<OrganizationUnitInfo>>;
+  listAccountsForParent(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    parentId: string,
+    nextToken: string | null,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationsPage<OrganizationAccountInfo>>;
+  listAccounts(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    nextToken: string | null,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationsPage<OrganizationAccountInfo>>;
+  /** The parent of an account or unit (AWS returns exactly one). */
+  listParents(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    childId: string,
+    call?: AwsCallOptions,
+  ): Promise<{ id: string; type: 'ROOT' | 'ORGANIZATIONAL_UNIT' }>;
+  describeAccount(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    accountId: string,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationAccountInfo>;
+  describeOrganizationalUnit(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    unitId: string,
+    call?: AwsCallOptions,
+  ): Promise<OrganizationUnitInfo>;
+}
+
 export interface AwsCallOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface AwsGateway {
+export interface AwsGateway extends OrganizationsReader {
   /** GetCallerIdentity with long-term keys. */
   identifyKeys(
     partition: PartitionId,

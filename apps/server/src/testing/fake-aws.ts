@@ -10,6 +10,15 @@ import {
   type SimulationResult,
 } from '../ports/aws-gateway.ts';
 
+/** An organization in the fake: its root, units and member accounts (see addOrganization). */
+export interface FakeOrganization {
+  id: string;
+  rootId: string;
+  managementAccountId: string;
+  units: Map<string, { name: string; parentId: string }>;
+  accounts: Map<string, { name: string; email: string; status: string; parentId: string }>;
+}
+
 interface PrincipalModel {
   /** Actions (wildcards allowed) its policies allow. */
   allows: string[];
@@ -103,7 +112,147 @@ export function createFakeAws() {
     });
   };
 
+  /**
+   * Organizations by management account: the root, units (id → name, parent) and member accounts.
+   * Only a session of a role in the management account may read one, as AWS allows; pages hold
+   * `pageSize` items so callers' paging is exercised.
+   */
+  const organizations = new Map<string, FakeOrganization>();
+  const orgFaults = { throttled: 0, pageSize: 20 };
+  const organizationOf = (credentials: AccountCredentials): FakeOrganization => {
+    const arn = callerOf(credentials);
+    const account = arn.split(':')[4] ?? '';
+    const org = organizations.get(account);
+    if (!org) {
+      const member = [...organizations.values()].some((o) => o.accounts.has(account));
+      throw new AwsProblem(
+        'rejected',
+        'managementRoleArn',
+        member ? 'organizations_access_denied' : 'not_in_organization',
+        member
+          ? 'AWS Organizations refused: only the management account may read the organization.'
+          : 'The account of this role is not in an AWS organization.',
+        undefined,
+        member ? 'AccessDeniedException' : 'AWSOrganizationsNotInUseException',
+      );
+    }
+    if (orgFaults.throttled > 0) {
+      orgFaults.throttled--;
+      throw new AwsProblem(
+        'upstream',
+        'managementRoleArn',
+        'upstream_unavailable',
+        'AWS Organizations throttled the request (TooManyRequestsException).',
+        undefined,
+        'TooManyRequestsException',
+      );
+    }
+    return org;
+  };
+  const paged = <T>(items: T[], token: string | null) => {
+    const start = token ? Number(token) : 0;
+    const end = start + orgFaults.pageSize;
+    return { items: items.slice(start, end), nextToken: end < items.length ? String(end) : null };
+  };
+  const accountInfo = (org: FakeOrganization, id: string) => {
+    const a = org.accounts.get(id);
+    if (!a) {
+      throw new AwsProblem(
+        'rejected',
+        'awsAccountId',
+        'account_not_in_organization',
+        'AWS Organizations says this account is not in the organization.',
+        undefined,
+        'AccountNotFoundException',
+      );
+    }
+    return {
+      id,
+      arn: `arn:aws:organizations::${org.managementAccountId}:account/${org.id}/${id}`,
+      name: a.name,
+      email: a.email,
+      status: a.status,
+      joinedAt: null,
+    };
+  };
+
   const gateway: AwsGateway = {
+    async describeOrganization(partition, credentials) {
+      calls.push({ op: 'describeOrganization', partition, target: credentials.accessKeyId });
+      const org = organizationOf(credentials);
+      return {
+        id: org.id,
+        arn: `arn:${partition}:organizations::${org.managementAccountId}:organization/${org.id}`,
+        managementAccountId: org.managementAccountId,
+        featureSet: 'ALL',
+      };
+    },
+    async listRoots(partition, credentials, nextToken) {
+      calls.push({ op: 'listRoots', partition, target: credentials.accessKeyId });
+      const org = organizationOf(credentials);
+      return paged([{ id: org.rootId, name: 'Root' }], nextToken);
+    },
+    async listOrganizationalUnitsForParent(partition, credentials, parentId, nextToken) {
+      calls.push({ op: 'listOrganizationalUnitsForParent', partition, target: parentId });
+      const org = organizationOf(credentials);
+      const children = [...org.units].filter(([, u]) => u.parentId === parentId);
+      return paged(
+        children.map(([id, u]) => ({ id, name: u.name })),
+        nextToken,
+      );
+    },
+    async listAccountsForParent(partition, credentials, parentId, nextToken) {
+      calls.push({ op: 'listAccountsForParent', partition, target: parentId });
+      const org = organizationOf(credentials);
+      const ids = [...org.accounts].filter(([, a]) => a.parentId === parentId).map(([id]) => id);
+      return paged(
+        ids.map((id) => accountInfo(org, id)),
+        nextToken,
+      );
+    },
+    async listAccounts(partition, credentials, nextToken) {
+      calls.push({ op: 'listAccounts', partition, target: credentials.accessKeyId });
+      const org = organizationOf(credentials);
+      return paged(
+        [...org.accounts.keys()].map((id) => accountInfo(org, id)),
+        nextToken,
+      );
+    },
+    async listParents(partition, credentials, childId) {
+      calls.push({ op: 'listParents', partition, target: childId });
+      const org = organizationOf(credentials);
+      const parentId = org.accounts.get(childId)?.parentId ?? org.units.get(childId)?.parentId;
+      if (!parentId) {
+        throw new AwsProblem(
+          'rejected',
+          'organizationalUnits',
+          'ChildNotFoundException',
+          `AWS Organizations has no such account or unit: ${childId}`,
+          undefined,
+          'ChildNotFoundException',
+        );
+      }
+      return { id: parentId, type: parentId === org.rootId ? 'ROOT' : 'ORGANIZATIONAL_UNIT' };
+    },
+    async describeAccount(partition, credentials, accountId) {
+      calls.push({ op: 'describeAccount', partition, target: accountId });
+      return accountInfo(organizationOf(credentials), accountId);
+    },
+    async describeOrganizationalUnit(partition, credentials, unitId) {
+      calls.push({ op: 'describeOrganizationalUnit', partition, target: unitId });
+      const unit = organizationOf(credentials).units.get(unitId);
+      if (!unit) {
+        throw new AwsProblem(
+          'rejected',
+          'organizationalUnits',
+          'OrganizationalUnitNotFoundException',
+          `AWS Organizations has no such unit: ${unitId}`,
+          undefined,
+          'OrganizationalUnitNotFoundException',
+        );
+      }
+      return { id: unitId, name: unit.name };
+    },
     async identifyKeys(partition: PartitionId, keys: AccessKeys) {
       calls.push({ op: 'identifyKeys', partition, target: keys.accessKeyId });
       const user = users.get(keys.accessKeyId);
@@ -397,6 +546,32 @@ export function createFakeAws() {
     assumeRoleInputs,
     webIdentityInputs,
     webFaults,
+    /** Organizations answering TooManyRequestsException `throttled` more times; items per page. */
+    orgFaults,
+    /**
+     * An organization whose management account is `managementAccountId`, with a root. Add units and
+     * accounts to the returned object's maps (the management account is a member, under the root).
+     */
+    addOrganization(
+      managementAccountId: string,
+      ids: { id?: string; rootId?: string } = {},
+    ): FakeOrganization {
+      const org: FakeOrganization = {
+        id: ids.id ?? `o-${randomBytes(5).toString('hex')}`,
+        rootId: ids.rootId ?? `r-${randomBytes(2).toString('hex')}`,
+        managementAccountId,
+        units: new Map(),
+        accounts: new Map(),
+      };
+      org.accounts.set(managementAccountId, {
+        name: 'Management',
+        email: `management@${managementAccountId}.example`,
+        status: 'ACTIVE',
+        parentId: org.rootId,
+      });
+      organizations.set(managementAccountId, org);
+      return org;
+    },
     /** An IAM OpenID Connect provider in an account, for an issuer URL, with its client IDs. */
     addOidcProvider(partition: PartitionId, accountId: string, url: string, clientIds: string[]) {
       const key = `${partition}:${accountId}`;

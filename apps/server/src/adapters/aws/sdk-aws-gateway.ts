@@ -17,6 +17,18 @@ import {
   paginateSimulatePrincipalPolicy,
 } from '@aws-sdk/client-iam';
 import {
+  DescribeAccountCommand,
+  DescribeOrganizationalUnitCommand,
+  DescribeOrganizationCommand,
+  ListAccountsCommand,
+  ListAccountsForParentCommand,
+  ListOrganizationalUnitsForParentCommand,
+  ListParentsCommand,
+  ListRootsCommand,
+  type Account as OrganizationsAccount,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import {
   AssumeRoleCommand,
   AssumeRoleWithWebIdentityCommand,
   GetCallerIdentityCommand,
@@ -33,6 +45,7 @@ import {
   type AwsGateway,
   AwsProblem,
   type CallerIdentity,
+  type OrganizationAccountInfo,
   type PrincipalPolicy,
   type SimulationQuery,
   type SimulationResult,
@@ -46,6 +59,20 @@ export interface AwsLog {
 }
 
 const ACCOUNT_CLIENTS_KEPT = 512;
+
+type ClientKind = 'sts' | 'iam' | 'organizations';
+type AnyClient = STSClient | IAMClient | OrganizationsClient;
+
+/**
+ * Where each partition's Organizations endpoint is: the service is global, with one endpoint per
+ * partition (organizations.us-east-1.amazonaws.com, organizations.us-gov-west-1.amazonaws.com,
+ * organizations.cn-northwest-1.amazonaws.com.cn), which the SDK resolves from these regions.
+ */
+const ORGANIZATIONS_REGION: Record<PartitionId, string> = {
+  aws: 'us-east-1',
+  'aws-us-gov': 'us-gov-west-1',
+  'aws-cn': 'cn-northwest-1',
+};
 const ACCOUNT_CLIENT_TTL_MS = 5 * 60_000;
 
 export interface SdkAwsGatewayOptions {
@@ -105,6 +132,23 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     ...base,
     region: getPartition(partition).iam.signingRegion,
   });
+  // Organizations is global: one endpoint per partition, in the region AWS documents for it.
+  const organizationsConfig = (partition: PartitionId) => ({
+    ...base,
+    region: ORGANIZATIONS_REGION[partition],
+  });
+  const configOf = (partition: PartitionId, kind: ClientKind) =>
+    kind === 'sts'
+      ? stsConfig(partition)
+      : kind === 'iam'
+        ? iamConfig(partition)
+        : organizationsConfig(partition);
+  const clientOf = (kind: ClientKind, config: Record<string, unknown>) =>
+    kind === 'sts'
+      ? new STSClient(config)
+      : kind === 'iam'
+        ? new IAMClient(config)
+        : new OrganizationsClient(config);
 
   function hubProvider(partition: PartitionId): AwsCredentialIdentityProvider {
     const hub = options.hubs[partition];
@@ -168,19 +212,18 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
    * makes up to a dozen calls with one session, and building a client costs more than a call. Keyed by
    * a hash, never by the secret itself. Never destroyed: that would close the shared connection pool.
    */
-  const accountClients = new Map<string, { client: STSClient | IAMClient; until: number }>();
+  const accountClients = new Map<string, { client: AnyClient; until: number }>();
   /**
    * What the SDK otherwise looks up for every new client (AWS_USE_FIPS_ENDPOINT, AWS_ENDPOINT_URL_IAM,
    * the shared config file…), resolved once per partition and service from a client without
    * credentials, so the environment still decides and a new account client costs little.
    */
   const resolvedSettings = new Map<string, Promise<Record<string, unknown>>>();
-  function settingsOf(partition: PartitionId, kind: 'sts' | 'iam') {
+  function settingsOf(partition: PartitionId, kind: ClientKind) {
     const key = `${kind} ${partition}`;
     let settings = resolvedSettings.get(key);
     if (!settings) {
-      const template =
-        kind === 'sts' ? new STSClient(stsConfig(partition)) : new IAMClient(iamConfig(partition));
+      const template = clientOf(kind, configOf(partition, kind));
       const config = template.config as unknown as Record<
         string,
         (() => Promise<unknown>) | undefined
@@ -211,8 +254,8 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
   async function accountClient(
     partition: PartitionId,
     credentials: AccountCredentials,
-    kind: 'sts' | 'iam',
-  ): Promise<STSClient | IAMClient> {
+    kind: ClientKind,
+  ): Promise<AnyClient> {
     const secret = 'sessionToken' in credentials ? credentials.sessionToken : '';
     const key = createHash('sha256')
       .update(
@@ -234,10 +277,11 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         : {}),
     };
     const settings = await settingsOf(partition, kind);
-    const client =
-      kind === 'sts'
-        ? new STSClient({ ...stsConfig(partition), ...settings, credentials: identity })
-        : new IAMClient({ ...iamConfig(partition), ...settings, credentials: identity });
+    const client = clientOf(kind, {
+      ...configOf(partition, kind),
+      ...settings,
+      credentials: identity,
+    });
     const expires =
       'expiration' in credentials ? credentials.expiration.getTime() - 60_000 : Infinity;
     accountClients.delete(key);
@@ -278,6 +322,22 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     }
   }
 
+  /** Calls Organizations with a session of an organization's management role. */
+  async function asOrganizations<T>(
+    partition: PartitionId,
+    credentials: TemporaryCredentials,
+    call: AwsCallOptions | undefined,
+    run: (client: OrganizationsClient, send: { abortSignal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const { deadline, send } = sendOptions(call);
+    try {
+      const client = await accountClient(partition, credentials, 'organizations');
+      return await run(client as OrganizationsClient, send);
+    } catch (error) {
+      throw translate(error, 'organizations', options.log, { call, deadline, callTimeoutMs });
+    }
+  }
+
   async function asHub<T>(
     what: Target,
     call: AwsCallOptions | undefined,
@@ -291,7 +351,94 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
     }
   }
 
+  const page = <T>(items: T[], token: string | undefined) => ({ items, nextToken: token ?? null });
+  const units = (list: { Id?: string; Name?: string }[] | undefined) =>
+    (list ?? []).map((u) => ({ id: u.Id ?? '', name: u.Name ?? '' }));
+
   return {
+    describeOrganization: (partition, credentials, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(new DescribeOrganizationCommand({}), send);
+        const org = out.Organization;
+        return {
+          id: org?.Id ?? '',
+          arn: org?.Arn ?? '',
+          managementAccountId: org?.MasterAccountId ?? '',
+          featureSet: org?.FeatureSet ?? '',
+        };
+      }),
+    listRoots: (partition, credentials, nextToken, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(
+          new ListRootsCommand(nextToken ? { NextToken: nextToken } : {}),
+          send,
+        );
+        return page(units(out.Roots), out.NextToken);
+      }),
+    listOrganizationalUnitsForParent: (partition, credentials, parentId, nextToken, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(
+          new ListOrganizationalUnitsForParentCommand({
+            ParentId: parentId,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          send,
+        );
+        return page(units(out.OrganizationalUnits), out.NextToken);
+      }),
+    listAccountsForParent: (partition, credentials, parentId, nextToken, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(
+          new ListAccountsForParentCommand({
+            ParentId: parentId,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          send,
+        );
+        return page((out.Accounts ?? []).map(organizationAccount), out.NextToken);
+      }),
+    listAccounts: (partition, credentials, nextToken, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(
+          new ListAccountsCommand(nextToken ? { NextToken: nextToken } : {}),
+          send,
+        );
+        return page((out.Accounts ?? []).map(organizationAccount), out.NextToken);
+      }),
+    listParents: (partition, credentials, childId, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(new ListParentsCommand({ ChildId: childId }), send);
+        const parent = out.Parents?.[0];
+        if (!parent?.Id) {
+          throw new AwsProblem(
+            'upstream',
+            'organization',
+            'upstream_unavailable',
+            `AWS Organizations named no parent for ${childId}.`,
+          );
+        }
+        return {
+          id: parent.Id,
+          type: parent.Type === 'ROOT' ? 'ROOT' : 'ORGANIZATIONAL_UNIT',
+        } as const;
+      }),
+    describeAccount: (partition, credentials, accountId, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(new DescribeAccountCommand({ AccountId: accountId }), send);
+        return organizationAccount(out.Account ?? {});
+      }),
+    describeOrganizationalUnit: (partition, credentials, unitId, call) =>
+      asOrganizations(partition, credentials, call, async (client, send) => {
+        const out = await client.send(
+          new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: unitId }),
+          send,
+        );
+        return {
+          id: out.OrganizationalUnit?.Id ?? unitId,
+          name: out.OrganizationalUnit?.Name ?? '',
+        };
+      }),
+
     identifyKeys: (partition, keys, call) =>
       asAccount(partition, keys, 'sts', 'keys', call, async (client, send) => {
         const out = await client.send(new GetCallerIdentityCommand({}), send);
@@ -611,9 +758,22 @@ function principalOf(arn: string): { kind: 'role' | 'user'; name: string } {
   return { kind, name: resource.split('/').at(-1) ?? '' };
 }
 
-type Target = 'keys' | 'role' | 'webIdentity' | 'permissions' | 'policies';
+type Target = 'keys' | 'role' | 'webIdentity' | 'permissions' | 'policies' | 'organizations';
+
+/** A member account as Onramp keeps it; a closed one may lack a name or email. */
+function organizationAccount(a: OrganizationsAccount): OrganizationAccountInfo {
+  return {
+    id: a.Id ?? '',
+    arn: a.Arn ?? '',
+    name: a.Name ?? '',
+    email: a.Email ?? '',
+    status: a.Status ?? a.State ?? 'UNKNOWN',
+    joinedAt: a.JoinedTimestamp ? a.JoinedTimestamp.toISOString() : null,
+  };
+}
 
 const FIELD: Record<Target, string> = {
+  organizations: 'managementRoleArn',
   keys: 'accessKeyId',
   role: 'roleArn',
   webIdentity: 'roleArn',
@@ -728,6 +888,30 @@ function translate(
         'Check that the role’s trust policy trusts the account’s IAM OpenID Connect provider for Onramp’s issuer (sts:AssumeRoleWithWebIdentity) with the audience and subject Onramp shows for this connection, and that the ARN names the role exactly.',
       );
       break;
+    case 'AWSOrganizationsNotInUseException':
+      problem = rejected(
+        'managementRoleArn',
+        'not_in_organization',
+        'The account of this role is not in an AWS organization.',
+        'Deploy the management template in your organization’s management account.',
+      );
+      break;
+    case 'AccountNotFoundException':
+      problem = rejected(
+        'awsAccountId',
+        'account_not_in_organization',
+        'AWS Organizations says this account is not in the organization.',
+      );
+      break;
+    case 'ParentNotFoundException':
+    case 'ChildNotFoundException':
+    case 'OrganizationalUnitNotFoundException':
+      problem = rejected(
+        'organizationalUnits',
+        name,
+        `AWS Organizations has no such root, unit or account: ${e.message ?? name}`,
+      );
+      break;
     case 'InvalidClientTokenId':
       problem = rejected(
         'accessKeyId',
@@ -763,7 +947,14 @@ function translate(
               'AWS refused to let Onramp assume this role.',
               'Check that (1) the role trusts the principal Onramp shows, (2) its trust policy requires the external ID Onramp shows for it (the account page’s "Role and external ID", or the wizard’s "Create the role" step), (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
             )
-          : rejected(field, 'AccessDenied', `AWS refused: ${e.message ?? 'access denied'}`);
+          : what === 'organizations'
+            ? rejected(
+                'managementRoleArn',
+                'organizations_access_denied',
+                `AWS Organizations refused the management role: ${e.message ?? 'access denied'}`,
+                'The management role must be in the organization’s management account (or a delegated administrator account) and allow the Organizations read actions of the management template; deploy the template again or restore its policy.',
+              )
+            : rejected(field, 'AccessDenied', `AWS refused: ${e.message ?? 'access denied'}`);
       break;
     case 'RegionDisabledException':
       problem = rejected(
