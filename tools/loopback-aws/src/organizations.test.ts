@@ -512,6 +512,25 @@ describe('Organizations in every partition', () => {
     },
   );
 
+  it('AWS_ENDPOINT_URL_ORGANIZATIONS sends an SDK client without an endpoint option to the loopback', async () => {
+    const { admin } = organizationWith(1, 'aws-us-gov');
+    const saved = process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
+    process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = aws.url;
+    try {
+      const client = new OrganizationsClient({
+        region: 'us-gov-west-1',
+        credentials: admin.credentials,
+        maxAttempts: 1,
+      });
+      const out = await client.send(new ListAccountsCommand({}));
+      expect(out.Accounts).toHaveLength(2);
+      expect(aws.calls.at(-1)).toMatchObject({ service: 'organizations', partition: 'aws-us-gov' });
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
+      else process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = saved;
+    }
+  });
+
   it('with a custom endpoint, a request signed for another region is refused; partitions do not mix', async () => {
     const { admin } = organizationWith(1, 'aws');
     const error = await failure(
