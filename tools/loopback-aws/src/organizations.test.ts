@@ -354,6 +354,35 @@ describe('Organizations errors, as AWS answers them', () => {
     expect(tooMany.Reason).toBe('MAX_VALUE_EXCEEDED');
   });
 
+  it('hostile bodies are refused with 400s naming the problem, never a 500', async () => {
+    const { admin } = organizationWith(1);
+    const bodies: [string, string][] = [
+      ['[]', 'SerializationException'],
+      ['not json', 'SerializationException'],
+      ['{"ParentId": 5}', 'SerializationException'],
+      ['{"ParentId": "r-abcd", "MaxResults": "x"}', 'SerializationException'],
+      [`{"ParentId": "${'r-'.padEnd(5000, 'a')}"}`, 'InvalidInputException'],
+      ['{"ParentId": "r-abcd", "NextToken": {"a": 1}}', 'SerializationException'],
+    ];
+    for (const [body, code] of bodies) {
+      const client = orgClient(admin.credentials);
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { body?: string; headers: Record<string, string> };
+          request.body = body;
+          request.headers['content-length'] = String(Buffer.byteLength(body));
+          return next(args);
+        },
+        { step: 'build', priority: 'low' },
+      );
+      const error = await failure(
+        client.send(new ListAccountsForParentCommand({ ParentId: 'r-abcd' })),
+      );
+      expect(error.name, body).toBe(code);
+      expect(error.$metadata.httpStatusCode).toBe(400);
+    }
+  });
+
   it('an unsigned request is MissingAuthenticationTokenException, in JSON', async () => {
     const response = await fetch(aws.url, {
       method: 'POST',
