@@ -17,6 +17,7 @@ import { organizationSteps } from './organization-steps.ts';
 import {
   memberTemplateBody,
   organizationCommands,
+  organizationQuickCreateLink,
   renderMemberTemplate,
   renderOrganizationJson,
   renderOrganizationTemplates,
@@ -415,6 +416,44 @@ describe('the aws-cn organization, self-managed', () => {
     await expect(describeSetup(blueprint)).toMatchFileSnapshot(
       '__golden__/aws-cn-organization.steps.txt',
     );
+  });
+});
+
+describe('an update after the token’s rotation', () => {
+  it('names the token in the deploy commands only when asked, since deploy keeps a parameter’s previous value', () => {
+    for (const deployment of ['service_managed', 'per_account'] as const) {
+      const blueprint = blueprintFor('aws', { deployment, memberAccounts: ['222233334444'] });
+      expect(organizationCommands(blueprint, { format: 'yaml' }).join('\n')).not.toContain(TOKEN);
+      const update = organizationCommands(blueprint, { format: 'yaml', passToken: true });
+      const deploys = update.filter((c) => c.includes('aws cloudformation deploy'));
+      expect(deploys.length).toBe(deployment === 'per_account' ? 2 : 1);
+      for (const command of deploys) expect(command).toContain(`EnrollmentToken=${TOKEN}`);
+    }
+  });
+});
+
+describe('the quick-create link', () => {
+  it('opens the management template in the deployment region with the parameters, never the token', () => {
+    const blueprint = blueprintFor('aws-us-gov');
+    const link = new URL(
+      organizationQuickCreateLink({
+        blueprint,
+        templateUrl: 'https://bucket.s3.us-gov-west-1.amazonaws.com/org.yaml',
+      }),
+    );
+    expect(link.host).toBe('console.amazonaws-us-gov.com');
+    expect(link.searchParams.get('region')).toBe('us-gov-west-1');
+    const query = new URLSearchParams(link.hash.split('?')[1]);
+    expect(Object.fromEntries(query)).toEqual({
+      templateURL: 'https://bucket.s3.us-gov-west-1.amazonaws.com/org.yaml',
+      stackName: 'onramp-OnrampOrganizationRole',
+      param_ExternalIdPrefix: PREFIX,
+      param_ManagementRoleName: 'OnrampOrganizationRole',
+      param_MemberRoleName: 'OnrampMemberRole',
+      param_DeploymentRegion: 'us-gov-west-1',
+      param_DeploymentTargets: `${PROD},${SANDBOX}`,
+    });
+    expect(link.toString()).not.toContain(TOKEN);
   });
 });
 
