@@ -634,6 +634,15 @@ describe('the 51,200-byte limit of a StackSet’s template', () => {
     const bytes = new TextEncoder().encode(memberTemplateBody(small)).length;
     expect(bytes).toBeGreaterThan(20_000);
     expect(bytes).toBeLessThanOrEqual(STACKSET_TEMPLATE_BODY_LIMIT);
+    // The management template, which holds the member template and the same policies again, is
+    // then over 51,200 bytes itself: deploy must upload it to S3 first.
+    expect(renderOrganizationYaml(small).management.length).toBeGreaterThan(
+      STACKSET_TEMPLATE_BODY_LIMIT,
+    );
+    expect(organizationCommands(small, { format: 'yaml' })[1]).toContain('--s3-bucket');
+    expect(organizationCommands(blueprintFor('aws'), { format: 'yaml' })[1]).not.toContain(
+      '--s3-bucket',
+    );
 
     const issues = await issuesOf(async () =>
       createOrganizationBlueprint({
