@@ -31,6 +31,7 @@ import {
   timeAgo,
 } from '../lib/format.ts';
 import { describeError, type FieldMessage, useForm, validateWith } from '../lib/forms.ts';
+import { organizationIdOf } from '../lib/organizations.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
@@ -135,6 +136,16 @@ export function AccountPage({ accountId }: { accountId: string }) {
               <dt>Method</dt>
               <dd>{METHOD_LABELS[account.method]}</dd>
             </div>
+            {organizationIdOf(account) ? (
+              <div>
+                <dt>Organization</dt>
+                <dd>
+                  <Link to={`/organizations/${organizationIdOf(account)}`}>
+                    Member of an organization
+                  </Link>
+                </dd>
+              </div>
+            ) : null}
             <div>
               <dt>{isRoleMethod(account.method) ? 'Role ARN' : 'Access key ID'}</dt>
               <dd>
