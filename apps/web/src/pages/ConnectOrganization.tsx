@@ -216,11 +216,12 @@ export function ConnectOrganizationWizard({
   const organizationId = organization?.id ?? urlId;
 
   // A run without a draft key gets one, in the URL, so a reload or a duplicated tab keeps it.
+  const isNewPath = path.replace(/\/$/, '') === '/organizations/new';
   useEffect(() => {
-    if (!urlId && !draftInUrl) {
+    if (isNewPath && !draftInUrl) {
       navigate(wizardUrl(undefined, step, newDraft()), { replace: true, keepScroll: true });
     }
-  }, [urlId, draftInUrl, step]);
+  }, [isNewPath, draftInUrl, step]);
   const draft = draftInUrl;
 
   const setStep = (next: Step) => navigate(wizardUrl(organizationId, next, draft));
