@@ -81,16 +81,18 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
   const [confirm, setConfirm] = useState<'rotate' | 'delete' | undefined>();
   const [update, setUpdate] = useState<OrganizationSetup | undefined>();
 
+  // Read again after a change (a retry moves a member out of `failed`): the counts follow.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` asks for it again after a change
   useEffect(() => {
     let current = true;
     client.organizations.get(organizationId).then(
       (loaded) => current && setOrganization(loaded),
-      (failure: unknown) => current && setError(describeError(failure)),
+      (failure: unknown) => current && version === 0 && setError(describeError(failure)),
     );
     return () => {
       current = false;
     };
-  }, [client, organizationId]);
+  }, [client, organizationId, version]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` asks for it again after a change
   useEffect(() => {
