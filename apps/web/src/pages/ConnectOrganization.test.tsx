@@ -123,13 +123,16 @@ describe('connect an organization', () => {
     cleanup();
 
     // The other tab: the same URL (a duplicated tab), none of the first one's memory but storage.
+    // It goes on with the organization the first tab made: the same name, nothing to create.
     window.history.replaceState(null, '', draftUrl);
     wizard({ 'organizations.create': create, 'organizations.get': get });
-    await toScope();
-    fireEvent.click(screen.getByRole('button', { name: 'Create the organization' }));
-    await screen.findByRole('heading', { name: '4. Deploy the management stack' });
+    await waitFor(() => expect(window.location.pathname).toBe('/organizations/new/org_1'));
+    expect(((await screen.findByLabelText('Name')) as HTMLInputElement).value).toBe('Acme');
+    expect(screen.getByRole('note').textContent).toMatch(/does not make another/);
+    fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Next: accounts and roles' }));
+    expect(screen.queryByRole('button', { name: 'Create the organization' })).toBeNull();
     expect(create).toHaveBeenCalledTimes(1);
-    expect(window.location.pathname).toBe('/organizations/new/org_1');
   });
 
   it('two creations of one run at the same moment make one organization; a failed one can be tried again', async () => {

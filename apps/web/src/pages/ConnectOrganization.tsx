@@ -223,6 +223,13 @@ export function ConnectOrganizationWizard({
     }
   }, [isNewPath, draftInUrl, step]);
   const draft = draftInUrl;
+  // A run that created its organization already (in this tab before a reload, or in another tab
+  // with the same URL) goes on with that organization rather than starting a second one.
+  useEffect(() => {
+    if (!isNewPath || !draftInUrl) return;
+    const made = window.localStorage.getItem(`${DRAFT_KEY}${draftInUrl}`);
+    if (made) navigate(wizardUrl(made, step), { replace: true, keepScroll: true });
+  }, [isNewPath, draftInUrl, step]);
 
   const setStep = (next: Step) => navigate(wizardUrl(organizationId, next, draft));
 
@@ -715,6 +722,11 @@ function DeployStep({
 
   return (
     <>
+      {organization.status === 'error' ? (
+        <Alert tone="danger" title="The management role does not work">
+          {organization.lastDiscovery?.error ?? 'Onramp could not use the management role.'}
+        </Alert>
+      ) : null}
       <Card title="4. Deploy the management stack">
         <p>
           Deploy this in the management account of your organization. Its role lets Onramp read the

@@ -82,7 +82,6 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
   const [update, setUpdate] = useState<OrganizationSetup | undefined>();
 
   // Read again after a change (a retry moves a member out of `failed`): the counts follow.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` asks for it again after a change
   useEffect(() => {
     let current = true;
     client.organizations.get(organizationId).then(
