@@ -371,10 +371,10 @@ export function ConnectOrganizationWizard({
         {STEPS.map((s, i) => (
           <li
             key={s.id}
-            className={i === stepIndex ? 'current' : i < stepIndex ? 'done' : ''}
+            className={`stepper-step${i === stepIndex ? ' current' : ''}${i < stepIndex ? ' complete' : ''}`}
             aria-current={i === stepIndex ? 'step' : undefined}
           >
-            <span className="stepper-marker" aria-hidden="true">
+            <span className="stepper-number" aria-hidden="true">
               {i < stepIndex ? '✓' : i + 1}
             </span>
             <span>{s.title}</span>

@@ -187,59 +187,63 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
           ) : null
         }
       />
-      <dl className="facts" data-testid="organization-facts">
-        <div>
-          <dt>Status</dt>
-          <dd>
-            <OrganizationStatusBadge status={org.status} />
-          </dd>
-        </div>
-        <div>
-          <dt>AWS organization</dt>
-          <dd>{org.awsOrganizationId ? <code>{org.awsOrganizationId}</code> : 'not known yet'}</dd>
-        </div>
-        <div>
-          <dt>Management account</dt>
-          <dd>
-            {org.managementAccountId ? <code>{org.managementAccountId}</code> : 'not known yet'}
-          </dd>
-        </div>
-        <div>
-          <dt>Partition</dt>
-          <dd>{PARTITION_LABELS[org.partition] ?? org.partition}</dd>
-        </div>
-        <div>
-          <dt>Deployment</dt>
-          <dd>
-            {DEPLOYMENT_LABELS[org.deployment]} in <code>{org.deploymentRegion}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Member role</dt>
-          <dd>
-            <code>{org.memberRoleName}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Last discovery</dt>
-          <dd title={org.lastDiscovery?.at}>
-            {org.lastDiscovery
-              ? `${timeAgo(org.lastDiscovery.at)} · ${org.lastDiscovery.accounts} accounts${
-                  org.lastDiscovery.ok ? '' : ' · failed'
-                }`
-              : 'not yet'}
-          </dd>
-        </div>
-        <div>
-          <dt>Enrollment token</dt>
-          <dd>
-            issued {dateTime(org.enrollmentToken.issuedAt)}
-            {org.enrollmentToken.previousValidUntil
-              ? ` (the previous one is accepted until ${dateTime(org.enrollmentToken.previousValidUntil)})`
-              : ''}
-          </dd>
-        </div>
-      </dl>
+      <Card className="organization-facts">
+        <dl className="facts" data-testid="organization-facts">
+          <div>
+            <dt>Status</dt>
+            <dd>
+              <OrganizationStatusBadge status={org.status} />
+            </dd>
+          </div>
+          <div>
+            <dt>AWS organization</dt>
+            <dd>
+              {org.awsOrganizationId ? <code>{org.awsOrganizationId}</code> : 'not known yet'}
+            </dd>
+          </div>
+          <div>
+            <dt>Management account</dt>
+            <dd>
+              {org.managementAccountId ? <code>{org.managementAccountId}</code> : 'not known yet'}
+            </dd>
+          </div>
+          <div>
+            <dt>Partition</dt>
+            <dd>{PARTITION_LABELS[org.partition] ?? org.partition}</dd>
+          </div>
+          <div>
+            <dt>Deployment</dt>
+            <dd>
+              {DEPLOYMENT_LABELS[org.deployment]} in <code>{org.deploymentRegion}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Member role</dt>
+            <dd>
+              <code>{org.memberRoleName}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Last discovery</dt>
+            <dd title={org.lastDiscovery?.at}>
+              {org.lastDiscovery
+                ? `${timeAgo(org.lastDiscovery.at)} · ${org.lastDiscovery.accounts} accounts${
+                    org.lastDiscovery.ok ? '' : ' · failed'
+                  }`
+                : 'not yet'}
+            </dd>
+          </div>
+          <div>
+            <dt>Enrollment token</dt>
+            <dd>
+              issued {dateTime(org.enrollmentToken.issuedAt)}
+              {org.enrollmentToken.previousValidUntil
+                ? ` (the previous one is accepted until ${dateTime(org.enrollmentToken.previousValidUntil)})`
+                : ''}
+            </dd>
+          </div>
+        </dl>
+      </Card>
       {org.lastDiscovery && !org.lastDiscovery.ok && org.lastDiscovery.error ? (
         <Alert tone="danger" title="The last discovery failed">
           {org.lastDiscovery.error}
@@ -628,7 +632,8 @@ function FailedPanel({
   }, [client, organizationId, count, version]);
   const groups = useMemo(() => {
     const byCode = new Map<string, { message: string; hint?: string; accounts: string[] }>();
-    for (const member of failed ?? []) {
+    // Only the failed ones, whatever the answer holds.
+    for (const member of (failed ?? []).filter((m) => m.state === 'failed')) {
       const code = member.reason?.code ?? 'unknown';
       const group = byCode.get(code) ?? {
         message: member.reason?.message ?? 'No reason recorded.',
