@@ -244,6 +244,12 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
           </div>
         </dl>
       </Card>
+      {org.status === 'pending' && total > 0 && canWrite ? (
+        <Alert tone="info" title="Waiting for the management stack">
+          Member stacks have reported, but the management role has not.{' '}
+          <Link to={`/organizations/new/${org.id}?step=setup`}>Show the set-up</Link>
+        </Alert>
+      ) : null}
       {org.lastDiscovery && !org.lastDiscovery.ok && org.lastDiscovery.error ? (
         <Alert tone="danger" title="The last discovery failed">
           {org.lastDiscovery.error}
@@ -394,7 +400,13 @@ function OrganizationBody({
   const [filters, setFilters] = useUrlFilters(FILTERS);
   const [retryError, setRetryError] = useState<Record<string, string>>({});
   const [retrying, setRetrying] = useState<string | undefined>();
-  const key = JSON.stringify(filters);
+  // The search is sent a moment after the last key, as the accounts list does.
+  const [q, setQ] = useState(filters.q);
+  useEffect(() => {
+    const timer = setTimeout(() => setQ(filters.q), 200);
+    return () => clearTimeout(timer);
+  }, [filters.q]);
+  const key = JSON.stringify({ ...filters, q });
   const unitName = tree?.units.find((u) => u.id === filters.unit)?.name ?? filters.unit;
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the filters, `version` for a change
@@ -410,7 +422,7 @@ function OrganizationBody({
           ? { health: filters.health as 'valid' }
           : {}),
         ...(filters.unit ? { unit: filters.unit } : {}),
-        ...(filters.q.trim() ? { q: filters.q.trim() } : {}),
+        ...(q.trim() ? { q: q.trim() } : {}),
         ...(cursor ? { cursor } : {}),
       });
       return { items: page.members, next: page.next };
