@@ -76,7 +76,7 @@ export const SETUP: OrganizationSetup = {
   memberTemplate: 'AWSTemplateFormatVersion: "2010-09-09"\n# member\n',
   terraform: 'variable "root_id" { default = "<rootId>" }\n',
   commands: [
-    'aws cloudformation create-stack --stack-name onramp-org --parameters ParameterKey=DeploymentTargets,ParameterValue=<rootId>',
+    'aws cloudformation deploy --template-file onramp-organization.yaml --parameter-overrides DeploymentTargets=<r-… or ou-… IDs, separated by commas>',
   ],
   quickCreateUrl: 'https://console.aws.amazon.com/cloudformation/home#/stacks/quickcreate?x=1',
   steps: [{ title: 'Deploy the management stack', detail: 'In the management account.' }],

@@ -13,15 +13,27 @@ import { Alert, Button, CopyValue, Field, TextInput } from './ui.tsx';
 function fillIn(text: string, values: Record<string, string>): string {
   let out = text;
   for (const [field, value] of Object.entries(values)) {
-    if (value) out = out.split(`<${field}>`).join(value);
+    if (!value) continue;
+    out = out.split(`<${field}>`).join(value);
+    // The rendered commands name the StackSet's targets in words until the root is known.
+    if (isTargetField(field)) out = out.split(TARGETS_PLACEHOLDER).join(value);
   }
   return out;
+}
+
+/** The downloads are named as the rendered commands name them (`onramp-organization.yaml`). */
+const FILE_BASE = 'onramp-organization';
+
+/** What core's renderers write where the StackSet's targets are not known yet. */
+const TARGETS_PLACEHOLDER = '<r-… or ou-… IDs, separated by commas>';
+function isTargetField(field: string): boolean {
+  return /root|deploymentTargets/i.test(field);
 }
 
 /** A missing value checked as typed: a root ID must look like one. */
 function checkMissing(field: string, value: string): string | undefined {
   if (!value) return undefined;
-  if (/root/i.test(field) && !organizationTargetIdSchema.safeParse(value).success) {
+  if (isTargetField(field) && !organizationTargetIdSchema.safeParse(value).success) {
     return 'A root ID looks like r-a1b2 (AWS Organizations console, “Root”).';
   }
   return undefined;
@@ -33,12 +45,9 @@ function checkMissing(field: string, value: string): string | undefined {
  */
 export function OrganizationSetupPanel({
   setup,
-  fileBase,
   loadJson,
 }: {
   setup: OrganizationSetup;
-  /** The downloads' file names start with it (`onramp-org-acme`). */
-  fileBase: string;
   /** The same set-up rendered in JSON, asked when the tenant wants that file. */
   loadJson: () => Promise<OrganizationSetup>;
 }) {
@@ -52,7 +61,7 @@ export function OrganizationSetupPanel({
     setJsonBusy(true);
     try {
       const json = await loadJson();
-      downloadText(`${fileBase}-management.json`, json.managementTemplate, 'application/json');
+      downloadText(`${FILE_BASE}.json`, json.managementTemplate, 'application/json');
       setJsonError(undefined);
     } catch (failure) {
       setJsonError(describeError(failure));
@@ -89,7 +98,7 @@ export function OrganizationSetupPanel({
               <TextInput
                 value={values[m.field] ?? ''}
                 spellCheck={false}
-                placeholder={/root/i.test(m.field) ? 'r-a1b2' : undefined}
+                placeholder={isTargetField(m.field) ? 'r-a1b2' : undefined}
                 onChange={(event) => setValues({ ...values, [m.field]: event.target.value.trim() })}
               />
             </Field>
@@ -123,7 +132,7 @@ export function OrganizationSetupPanel({
         <Button
           onClick={() =>
             downloadText(
-              `${fileBase}-management.yaml`,
+              `${FILE_BASE}.yaml`,
               fillIn(setup.managementTemplate, values),
               'application/yaml',
             )
@@ -136,14 +145,14 @@ export function OrganizationSetupPanel({
         </Button>
         <Button
           onClick={() =>
-            downloadText(`${fileBase}-member.yaml`, setup.memberTemplate, 'application/yaml')
+            downloadText('onramp-member.yaml', setup.memberTemplate, 'application/yaml')
           }
         >
           Download member template
         </Button>
         <Button
           onClick={() =>
-            downloadText(`${fileBase}.tf`, fillIn(setup.terraform, values), 'text/plain')
+            downloadText(`${FILE_BASE}.tf`, fillIn(setup.terraform, values), 'text/plain')
           }
         >
           Download Terraform

@@ -258,7 +258,32 @@ describe('connect an organization', () => {
     expect(field.getAttribute('aria-invalid')).toBe('true');
     fireEvent.change(field, { target: { value: 'r-ab12' } });
     expect(field.getAttribute('aria-invalid')).toBeNull();
-    expect(screen.getByText(/ParameterValue=r-ab12/)).toBeTruthy();
+    expect(screen.getByText(/--parameter-overrides DeploymentTargets=r-ab12$/)).toBeTruthy();
+
+    // The downloads carry the names the commands use, and the value entered.
+    const files: { name: string; text: Promise<string> }[] = [];
+    const created = vi.spyOn(URL, 'createObjectURL').mockImplementation((blob) => {
+      files.push({ name: '', text: (blob as Blob).text() });
+      return 'blob:onramp';
+    });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (
+      this: HTMLAnchorElement,
+    ) {
+      const last = files[files.length - 1];
+      if (last) last.name = this.download;
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Download Terraform' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Download management template (YAML)' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Download member template' }));
+    expect(files.map((f) => f.name)).toEqual([
+      'onramp-organization.tf',
+      'onramp-organization.yaml',
+      'onramp-member.yaml',
+    ]);
+    expect(await files[0]?.text).toBe('variable "root_id" { default = "r-ab12" }\n');
+    expect(await files[2]?.text).toBe(SETUP.memberTemplate);
+    created.mockRestore();
+    click.mockRestore();
   });
 
   it('takes a pasted management role ARN, and shows a refusal under the field', async () => {

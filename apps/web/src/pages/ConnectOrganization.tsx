@@ -737,7 +737,6 @@ function DeployStep({
         {setup ? (
           <OrganizationSetupPanel
             setup={setup}
-            fileBase={`onramp-${organization.id}`}
             loadJson={() => client.organizations.setup(organization.id, { format: 'json' })}
           />
         ) : error ? null : (

@@ -284,7 +284,6 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
         <Card title="Update the management stack">
           <OrganizationSetupPanel
             setup={update}
-            fileBase={`onramp-${org.id}-update`}
             loadJson={() => client.organizations.permissionsUpdate(org.id, { format: 'json' })}
           />
         </Card>
