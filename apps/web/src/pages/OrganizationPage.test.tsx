@@ -292,7 +292,9 @@ describe('the organization page', () => {
     expect(await screen.findByText(/3 member accounts have older permissions/)).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Update permissions' }));
     const panel = await screen.findByTestId('organization-setup');
-    expect(panel.textContent).toContain('aws cloudformation deploy --template-file onramp-organization.yaml');
+    expect(panel.textContent).toContain(
+      'aws cloudformation deploy --template-file onramp-organization.yaml',
+    );
     expect(permissionsUpdate).toHaveBeenCalledWith('org_1');
   });
 
