@@ -74,7 +74,7 @@ export const SETUP: OrganizationSetup = {
   deployment: 'service_managed',
   managementTemplate: 'AWSTemplateFormatVersion: "2010-09-09"\n',
   memberTemplate: 'AWSTemplateFormatVersion: "2010-09-09"\n# member\n',
-  terraform: 'variable "root_id" { default = "<rootId>" }\n',
+  terraform: 'variable "deployment_targets" { default = "<DeploymentTargets>" }\n',
   commands: [
     'aws cloudformation deploy --template-file onramp-organization.yaml --parameter-overrides DeploymentTargets=<r-… or ou-… IDs, separated by commas>',
   ],
@@ -83,10 +83,11 @@ export const SETUP: OrganizationSetup = {
   deploymentTargets: [],
   missing: [
     {
-      field: 'rootId',
-      code: 'missing',
+      // As the server names it: the StackSet's targets, the root until discovery knows it.
+      field: 'DeploymentTargets',
+      code: 'root_unknown',
       message: 'Your organization’s root ID',
-      hint: 'The AWS Organizations console shows it, such as r-a1b2.',
+      hint: 'Fill in the DeploymentTargets parameter with the root ID (r-…), shown by `aws organizations list-roots`.',
     },
   ],
 };

@@ -33,8 +33,13 @@ function isTargetField(field: string): boolean {
 /** A missing value checked as typed: a root ID must look like one. */
 function checkMissing(field: string, value: string): string | undefined {
   if (!value) return undefined;
-  if (isTargetField(field) && !organizationTargetIdSchema.safeParse(value).success) {
-    return 'A root ID looks like r-a1b2 (AWS Organizations console, “Root”).';
+  // The StackSet's targets: the root, or OUs, separated by commas.
+  const ids = value.split(',').map((id) => id.trim());
+  if (
+    isTargetField(field) &&
+    !ids.every((id) => organizationTargetIdSchema.safeParse(id).success)
+  ) {
+    return 'A root ID looks like r-a1b2 and an OU ID like ou-a1b2-c3d4e5f6; separate several with commas.';
   }
   return undefined;
 }
@@ -99,7 +104,9 @@ export function OrganizationSetupPanel({
                 value={values[m.field] ?? ''}
                 spellCheck={false}
                 placeholder={isTargetField(m.field) ? 'r-a1b2' : undefined}
-                onChange={(event) => setValues({ ...values, [m.field]: event.target.value.trim() })}
+                onChange={(event) =>
+                  setValues({ ...values, [m.field]: event.target.value.replace(/\s+/g, '') })
+                }
               />
             </Field>
           ))}

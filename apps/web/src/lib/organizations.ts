@@ -187,3 +187,18 @@ export function organizationIdOf(account: object): string | undefined {
   const value = (account as { organizationId?: unknown }).organizationId;
   return typeof value === 'string' && value ? value : undefined;
 }
+
+const PAUSE_REASONS: Record<string, string> = {
+  organization_left:
+    'This account left its organization (or was closed): Onramp no longer checks it.',
+  organization_excluded:
+    'Its organization’s rules exclude this account: Onramp no longer checks it until the rules admit it again.',
+};
+
+/** Why a member account's checks are paused (issue 16), in words; undefined while it is checked. */
+export function pauseOf(account: object): string | undefined {
+  const reason = (account as { paused?: { reason?: unknown } | null }).paused?.reason;
+  return typeof reason === 'string'
+    ? (PAUSE_REASONS[reason] ?? `Checks are paused (${reason}).`)
+    : undefined;
+}

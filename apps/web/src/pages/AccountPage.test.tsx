@@ -97,6 +97,23 @@ describe('the account page’s health', () => {
     });
     const link = await screen.findByRole('link', { name: 'Member of an organization' });
     expect(link.getAttribute('href')).toBe('/organizations/org_1');
+    expect(screen.queryByText('Checks paused')).toBeNull();
+  });
+
+  it('says why a member account’s checks are paused', async () => {
+    page({
+      'accounts.get': async () => ({
+        ...ACCOUNT,
+        organizationId: 'org_1',
+        paused: { reason: 'organization_excluded' },
+      }),
+      'accounts.checks': async () => ({ checks: [], next: null }),
+    });
+    expect(await screen.findByText('Checks paused')).toBeTruthy();
+    expect(screen.getByText(/organization’s rules exclude this account/)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Open the organization' }).getAttribute('href')).toBe(
+      '/organizations/org_1',
+    );
   });
 
   it('an account connected on its own shows no organization', async () => {

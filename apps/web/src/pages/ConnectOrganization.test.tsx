@@ -280,7 +280,7 @@ describe('connect an organization', () => {
       'onramp-organization.yaml',
       'onramp-member.yaml',
     ]);
-    expect(await files[0]?.text).toBe('variable "root_id" { default = "r-ab12" }\n');
+    expect(await files[0]?.text).toBe('variable "deployment_targets" { default = "r-ab12" }\n');
     expect(await files[2]?.text).toBe(SETUP.memberTemplate);
     created.mockRestore();
     click.mockRestore();
