@@ -128,6 +128,13 @@ describe('the organization page', () => {
     expect(production.getAttribute('aria-expanded')).toBe('false');
   });
 
+  it('a unit or state in the URL that is not one is no filter', async () => {
+    window.history.replaceState(null, '', '/organizations/org_1?unit=prod&state=gone');
+    const { members } = page();
+    await screen.findByTestId('member-222222222222');
+    expect(members).toHaveBeenCalledWith('org_1', { limit: 50 });
+  });
+
   it('keeps the members’ filters in the URL and sends them', async () => {
     window.history.replaceState(null, '', '/organizations/org_1?state=failed&q=batch');
     const { members } = page();

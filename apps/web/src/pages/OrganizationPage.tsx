@@ -1,3 +1,4 @@
+import { organizationTargetIdSchema } from '@onramp/contracts';
 import type {
   Organization,
   OrganizationMember,
@@ -420,7 +421,9 @@ function OrganizationBody({
         ...(HEALTHS.some(([h]) => h === filters.health)
           ? { health: filters.health as 'valid' }
           : {}),
-        ...(filters.unit ? { unit: filters.unit } : {}),
+        ...(organizationTargetIdSchema.safeParse(filters.unit).success
+          ? { unit: filters.unit }
+          : {}),
         ...(q.trim() ? { q: q.trim() } : {}),
         ...(cursor ? { cursor } : {}),
       });
