@@ -201,6 +201,31 @@ describe('connect an organization', () => {
     expect(group.textContent).toContain('Choose self_managed or per_account.');
   });
 
+  it('a rule the API refuses is shown under its list, on the rules step', async () => {
+    const create = vi.fn(async () => {
+      throw new ApiProblem({
+        status: 422,
+        title: 'Invalid request',
+        errors: [
+          {
+            field: 'rules.include.organizationalUnits.0',
+            code: 'invalid',
+            message: 'Not an OU of this organization.',
+          },
+        ],
+      });
+    });
+    wizard({ 'organizations.create': create });
+    await toScope();
+    fireEvent.change(screen.getByLabelText(/Include these OUs/), {
+      target: { value: 'ou-ab12-prod0001' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Create the organization' }));
+    await screen.findByText('Not an OU of this organization.');
+    expect(screen.getByLabelText(/Include these OUs/).getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByRole('heading', { name: '3. Accounts and roles' })).toBeTruthy();
+  });
+
   it('a name taken is shown on the Name field', async () => {
     const create = vi.fn(async () => {
       throw new ApiProblem({

@@ -242,6 +242,38 @@ describe('the organization page', () => {
     });
   });
 
+  it('shows the API’s refusal of a rule under its own list', async () => {
+    page({
+      'organizations.previewRules': async () => {
+        throw new ApiProblem({
+          status: 422,
+          title: 'Invalid request',
+          errors: [
+            {
+              field: 'rules.exclude.accounts',
+              code: 'management_excluded',
+              message: 'The management account cannot be excluded.',
+              hint: 'It reads the organization for Onramp.',
+            },
+          ],
+        });
+      },
+    });
+    await screen.findByRole('button', { name: 'Save rules' });
+    const box = screen.getByLabelText(/Exclude these accounts/);
+    fireEvent.change(box, { target: { value: '999999999999' } });
+    await waitFor(() => expect(box.getAttribute('aria-invalid')).toBe('true'));
+    const described = box.getAttribute('aria-describedby') ?? '';
+    const error = described
+      .split(' ')
+      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .join(' ');
+    expect(error).toContain('The management account cannot be excluded.');
+    expect((screen.getByRole('button', { name: 'Save rules' }) as HTMLButtonElement).disabled).toBe(
+      true,
+    );
+  });
+
   it('a rule that is not an ID is named as typed, and nothing is previewed', async () => {
     const previewRules = vi.fn();
     page({ 'organizations.previewRules': previewRules });
