@@ -13,7 +13,10 @@ import {
 import { AccountPage } from './pages/AccountPage.tsx';
 import { AccountsListPage } from './pages/AccountsList.tsx';
 import { AddAccountPage } from './pages/AddAccount.tsx';
+import { ConnectOrganizationPage } from './pages/ConnectOrganization.tsx';
 import { OperatorPage } from './pages/Operator.tsx';
+import { OrganizationPage } from './pages/OrganizationPage.tsx';
+import { OrganizationsListPage } from './pages/OrganizationsList.tsx';
 import { ChangePasswordPage, ResetPasswordPage } from './pages/Password.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 import { SetupPage, SignInPage } from './pages/SignIn.tsx';
@@ -141,6 +144,7 @@ function Shell({
     isOperator && !tenant && !path.startsWith('/operator') && path !== '/password';
   let page: React.ReactNode;
   const account = matchPath('/accounts/:id', path);
+  const organization = matchPath('/organizations/:id', path);
   if (needsTenant) {
     page = (
       <Alert tone="info" title="Choose a tenant">
@@ -152,6 +156,14 @@ function Shell({
   else if (path === '/accounts/new' || matchPath('/accounts/new/:connectionId', path))
     page = <AddAccountPage key={tenant} />;
   else if (account?.id) page = <AccountPage key={account.id} accountId={account.id} />;
+  else if (path === '/organizations' || path === '/organizations/')
+    page = <OrganizationsListPage key={tenant} />;
+  else if (path === '/organizations/new' || matchPath('/organizations/new/:id', path))
+    page = <ConnectOrganizationPage key={tenant} />;
+  else if (organization?.id)
+    page = (
+      <OrganizationPage key={`${tenant}/${organization.id}`} organizationId={organization.id} />
+    );
   else if (path.startsWith('/settings')) page = <SettingsPage key={tenant} />;
   else if (path.startsWith('/operator') && isOperator) page = <OperatorPage />;
   else if (path === '/password') page = <ChangePasswordPage />;
@@ -163,7 +175,10 @@ function Shell({
       </Alert>
     );
 
-  const nav: [string, string][] = [['/accounts', 'Cloud accounts']];
+  const nav: [string, string][] = [
+    ['/accounts', 'Cloud accounts'],
+    ['/organizations', 'Organizations'],
+  ];
   if (session.user.role !== 'tenant_viewer') nav.push(['/settings', 'Settings']);
   if (isOperator) nav.push(['/operator', 'Operator']);
 

@@ -25,6 +25,7 @@ import {
   type createdAccountSchema,
   type createdTokenResponseSchema,
   type createdWebhookResponseSchema,
+  type createOrganizationRequestSchema,
   type createTenantRequestSchema,
   type createTokenRequestSchema,
   type createUserRequestSchema,
@@ -36,15 +37,24 @@ import {
   type iamPolicyPageSchema,
   type listAccountsQuerySchema,
   type listConnectionsQuerySchema,
+  type listOrganizationMembersQuerySchema,
   type loginRequestSchema,
   type oidcSigningKeySchema,
   type oidcStatusSchema,
+  type organizationListSchema,
+  type organizationMemberPageSchema,
+  type organizationMemberSchema,
+  type organizationRulesSchema,
+  type organizationSchema,
+  type organizationSetupSchema,
+  type organizationTreeSchema,
   type PathParams,
   type pageQuerySchema,
   type partitionOfferListSchema,
   type passwordResetLinkSchema,
   type policyPreviewRequestSchema,
   type policyPreviewResponseSchema,
+  type previewRulesResponseSchema,
   type recheckAccountsRequestSchema,
   type redeemPasswordResetRequestSchema,
   type replaceCredentialsRequestSchema,
@@ -59,6 +69,7 @@ import {
   type tenantSchema,
   type updateAccountRequestSchema,
   type updateConnectionRequestSchema,
+  type updateOrganizationRequestSchema,
   type updateTenantRequestSchema,
   type updateUserRequestSchema,
   type updateWebhookRequestSchema,
@@ -164,6 +175,19 @@ export type ApiTokenPage = z.output<typeof apiTokenListSchema>;
 export type TenantPage = z.output<typeof tenantListSchema>;
 export type OidcStatus = z.output<typeof oidcStatusSchema>;
 export type OidcSigningKey = z.output<typeof oidcSigningKeySchema>;
+export type Organization = z.output<typeof organizationSchema>;
+export type OrganizationPage = z.output<typeof organizationListSchema>;
+export type OrganizationMember = z.output<typeof organizationMemberSchema>;
+export type OrganizationMemberPage = z.output<typeof organizationMemberPageSchema>;
+export type OrganizationTree = z.output<typeof organizationTreeSchema>;
+export type OrganizationSetup = z.output<typeof organizationSetupSchema>;
+export type OrganizationRules = z.output<typeof organizationRulesSchema>;
+export type RulesPreview = z.output<typeof previewRulesResponseSchema>;
+export type CreateOrganizationInput = z.input<typeof createOrganizationRequestSchema>;
+export type UpdateOrganizationInput = z.input<typeof updateOrganizationRequestSchema>;
+export type ListOrganizationMembersQuery = Partial<
+  Omit<z.input<typeof listOrganizationMembersQuerySchema>, 'limit'> & { limit: number }
+>;
 
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
@@ -236,13 +260,15 @@ type Query = Record<string, string | number | boolean | undefined>;
 
 type BodyOf<E> = E extends { readonly body: infer B extends z.ZodType } ? z.input<B> : undefined;
 
-/** What an endpoint answers: its 200 or 201 body, parsed; nothing when it answers 204 or declares none. */
+/** What an endpoint answers: its 200, 201 or 202 body, parsed; nothing when it answers 204 or declares none. */
 type SuccessOf<E> = E extends { readonly responses: infer R }
   ? R extends { readonly 200: infer S extends z.ZodType }
     ? z.output<S>
     : R extends { readonly 201: infer S extends z.ZodType }
       ? z.output<S>
-      : undefined
+      : R extends { readonly 202: infer S extends z.ZodType }
+        ? z.output<S>
+        : undefined
   : undefined;
 
 interface RequestInput<E extends Endpoint> {
@@ -477,6 +503,48 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       update: (tenantId: string, input: z.input<typeof updateTenantRequestSchema>) =>
         request(api.tenants.update, { params: { id: tenantId }, body: input }),
       delete: (tenantId: string) => none(request(api.tenants.delete, { params: { id: tenantId } })),
+    },
+    /** Whole AWS organizations: one management stack, member roles by StackSet, discovery, rules. */
+    organizations: {
+      /** A page of organizations. */
+      list: (query: PageQuery = {}) => request(api.organizations.list, { query }),
+      create: (input: CreateOrganizationInput) =>
+        request(api.organizations.create, { body: input }),
+      get: (organizationId: string) =>
+        request(api.organizations.get, { params: { id: organizationId } }),
+      update: (organizationId: string, input: UpdateOrganizationInput) =>
+        request(api.organizations.update, { params: { id: organizationId }, body: input }),
+      delete: (organizationId: string) =>
+        none(request(api.organizations.delete, { params: { id: organizationId } })),
+      /** The management and member templates, Terraform, the commands and what is still missing. */
+      setup: (organizationId: string, query: { format?: 'yaml' | 'json' } = {}) =>
+        request(api.organizations.setup, { params: { id: organizationId }, query }),
+      /** The stack update that gives every member the permissions the catalog asks for now. */
+      permissionsUpdate: (organizationId: string, query: { format?: 'yaml' | 'json' } = {}) =>
+        request(api.organizations.permissionsUpdate, { params: { id: organizationId }, query }),
+      /** The management role's ARN, pasted where the stack cannot report it (Terraform). */
+      managementRole: (organizationId: string, roleArn: string) =>
+        request(api.organizations.managementRole, {
+          params: { id: organizationId },
+          body: { roleArn },
+        }),
+      /** Asks for a discovery now; `lastDiscovery` changes once it ran. */
+      discover: (organizationId: string) =>
+        request(api.organizations.discover, { params: { id: organizationId } }),
+      rotateToken: (organizationId: string) =>
+        request(api.organizations.rotateToken, { params: { id: organizationId } }),
+      tree: (organizationId: string) =>
+        request(api.organizations.tree, { params: { id: organizationId } }),
+      members: (organizationId: string, query: ListOrganizationMembersQuery = {}) =>
+        request(api.organizations.members, { params: { id: organizationId }, query }),
+      retryMember: (organizationId: string, awsAccountId: string) =>
+        request(api.organizations.retryMember, { params: { id: organizationId, awsAccountId } }),
+      /** Which members a rule set admits and which change, before saving it. */
+      previewRules: (organizationId: string, rules: z.input<typeof organizationRulesSchema>) =>
+        request(api.organizations.previewRules, {
+          params: { id: organizationId },
+          body: { rules },
+        }),
     },
     /** Onramp's OpenID Connect issuer for keyless roles (operators). */
     oidc: {

@@ -90,6 +90,38 @@ const historyRows = () =>
     .map((row) => row.getAttribute('data-check'));
 
 describe('the account page’s health', () => {
+  it('links a member account to its organization, and says nothing of one for an account of its own', async () => {
+    page({
+      'accounts.get': async () => ({ ...ACCOUNT, organizationId: 'org_1' }),
+      'accounts.checks': async () => ({ checks: [], next: null }),
+    });
+    const link = await screen.findByRole('link', { name: 'Member of an organization' });
+    expect(link.getAttribute('href')).toBe('/organizations/org_1');
+    expect(screen.queryByText('Checks paused')).toBeNull();
+  });
+
+  it('says why a member account’s checks are paused', async () => {
+    page({
+      'accounts.get': async () => ({
+        ...ACCOUNT,
+        organizationId: 'org_1',
+        paused: { reason: 'organization_excluded' },
+      }),
+      'accounts.checks': async () => ({ checks: [], next: null }),
+    });
+    expect(await screen.findByText('Checks paused')).toBeTruthy();
+    expect(screen.getByText(/organization’s rules exclude this account/)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Open the organization' }).getAttribute('href')).toBe(
+      '/organizations/org_1',
+    );
+  });
+
+  it('an account connected on its own shows no organization', async () => {
+    page({ 'accounts.checks': async () => ({ checks: [], next: null }) });
+    await screen.findByRole('heading', { name: /Production/, level: 1 });
+    expect(screen.queryByText('Organization')).toBeNull();
+  });
+
   it('pages the check history with the API’s cursor, newest first', async () => {
     const checks = vi.fn(async (_id: string, query: { cursor?: string }) =>
       query.cursor === 'cursor_2'

@@ -31,6 +31,7 @@ import {
   timeAgo,
 } from '../lib/format.ts';
 import { describeError, type FieldMessage, useForm, validateWith } from '../lib/forms.ts';
+import { organizationIdOf, pauseOf } from '../lib/organizations.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
@@ -112,6 +113,14 @@ export function AccountPage({ accountId }: { accountId: string }) {
         subtitle={account.description || undefined}
       />
       {notice ? <Alert tone="success">{notice}</Alert> : null}
+      {pauseOf(account) ? (
+        <Alert tone="warning" title="Checks paused">
+          {pauseOf(account)}{' '}
+          {organizationIdOf(account) ? (
+            <Link to={`/organizations/${organizationIdOf(account)}`}>Open the organization</Link>
+          ) : null}
+        </Alert>
+      ) : null}
       {!canWrite ? (
         <Alert tone="info">You can view this account; changing it needs an admin.</Alert>
       ) : null}
@@ -135,6 +144,16 @@ export function AccountPage({ accountId }: { accountId: string }) {
               <dt>Method</dt>
               <dd>{METHOD_LABELS[account.method]}</dd>
             </div>
+            {organizationIdOf(account) ? (
+              <div>
+                <dt>Organization</dt>
+                <dd>
+                  <Link to={`/organizations/${organizationIdOf(account)}`}>
+                    Member of an organization
+                  </Link>
+                </dd>
+              </div>
+            ) : null}
             <div>
               <dt>{isRoleMethod(account.method) ? 'Role ARN' : 'Access key ID'}</dt>
               <dd>

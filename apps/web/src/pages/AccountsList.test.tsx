@@ -39,6 +39,19 @@ describe('Accounts list', () => {
     expect(screen.getByPlaceholderText('Name, description or AWS account ID')).toBeTruthy();
   });
 
+  it('links a member account to its organization', async () => {
+    window.history.replaceState(null, '', '/accounts');
+    const member = { ...account(1, '123456789012'), organizationId: 'org_1' } as Account;
+    const list = vi.fn(async () => ({
+      accounts: [member, account(2, '210987654321')],
+      next: null,
+    }));
+    renderInConsole(<AccountsListPage />, fakeClient({ 'accounts.list': list }));
+    await screen.findByText('Account 2');
+    const links = screen.getAllByRole('link', { name: 'In an organization' });
+    expect(links.map((l) => l.getAttribute('href'))).toEqual(['/organizations/org_1']);
+  });
+
   it('writes what is typed and chosen to the URL, replacing the entry rather than adding one', async () => {
     window.history.replaceState(null, '', '/accounts');
     const list = vi.fn(async () => ({ accounts: [account(1, '123456789012')], next: null }));

@@ -14,6 +14,7 @@ import {
 } from '../components/ui.tsx';
 import { METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
+import { organizationIdOf } from '../lib/organizations.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 import { useUrlFilters } from '../lib/url-filters.ts';
@@ -215,6 +216,13 @@ export function AccountsListPage() {
                       </Link>
                       {account.description ? (
                         <div className="muted small">{account.description}</div>
+                      ) : null}
+                      {organizationIdOf(account) ? (
+                        <div className="small">
+                          <Link to={`/organizations/${organizationIdOf(account)}`}>
+                            In an organization
+                          </Link>
+                        </div>
                       ) : null}
                     </td>
                     <td>{PARTITION_LABELS[account.partition] ?? account.partition}</td>
