@@ -179,6 +179,20 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(logs.join('\n')).not.toContain(TOKEN);
   });
 
+  it('on Create, says the role was received when Onramp validates it later (an organization member)', async () => {
+    const { responses } = await invoke(
+      [{ status: 202, body: '{"state":"enrolling","accountId":null}' }, { status: 200 }],
+      { RequestType: 'Create' },
+    );
+    expect(responses).toMatchObject([
+      {
+        Status: 'SUCCESS',
+        Reason: 'Onramp received the role (enrolling); it validates it shortly.',
+        Data: { AccountId: '' },
+      },
+    ]);
+  });
+
   it('on Create, answers FAILED with Onramp’s reason when Onramp refuses', async () => {
     const { responses, logs } = await invoke(
       [

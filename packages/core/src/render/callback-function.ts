@@ -53,7 +53,7 @@ exports.handler = async (event, context) => {
     const answer = parse(res.text);
     if (res.status >= 200 && res.status < 300) {
       data = { AccountId: String(answer.accountId || '') };
-      reason = type === 'Delete' ? 'Onramp was told the stack is deleted.' : type === 'Update' ? 'Onramp checks account ' + data.AccountId + ' again.' : 'Onramp connected the role as account ' + data.AccountId + '.';
+      reason = type === 'Delete' ? 'Onramp was told the stack is deleted.' : !data.AccountId ? 'Onramp received the role' + (answer.state ? ' (' + answer.state + ')' : '') + '; it validates it shortly.' : type === 'Update' ? 'Onramp checks account ' + data.AccountId + ' again.' : 'Onramp connected the role as account ' + data.AccountId + '.';
     } else {
       status = 'FAILED';
       reason = 'Onramp answered HTTP ' + res.status + ': ' + (answer.detail || answer.title || 'no reason given');
