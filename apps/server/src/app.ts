@@ -23,6 +23,7 @@ import { registerCredentialsRoutes } from './features/credentials/credentials-ro
 import { registerHealthRoutes } from './features/health/health-routes.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerOidcRoutes } from './features/oidc/oidc-routes.ts';
+import { registerOrganizationCallbackRoutes } from './features/organizations/organization-callback-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
@@ -135,6 +136,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerPartitionsRoutes(app, services);
   await registerConnectionsRoutes(app, services);
   await registerCallbacksRoutes(app, services);
+  await registerOrganizationCallbackRoutes(app, services);
   await registerAccountsRoutes(app, services);
   await registerIamPoliciesRoutes(app, services);
   await registerPermissionsUpdateRoutes(app, services);

@@ -46,29 +46,15 @@ export function createOrganizationJobsRepository(
   const now = () => clock().toISOString();
 
   return {
-    /**
-     * The organization an enrollment token belongs to: its current token, or the one it replaced
-     * while that is still accepted (`previous_token_until` in the future).
-     */
-    async findByTokenHash(hash: string): Promise<OrganizationRow | undefined> {
-      const at = now();
-      return db
-        .selectFrom('organizations')
-        .selectAll()
-        .where((w) =>
-          w.or([
-            w('token_hash', '=', hash),
-            w.and([w('previous_token_hash', '=', hash), w('previous_token_until', '>', at)]),
-          ]),
-        )
-        .executeTakeFirst();
-    },
-
     async findOrganization(
       id: string,
       executor: Kysely<Database> = db,
     ): Promise<OrganizationRow | undefined> {
-      return executor.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+      return executor
+        .selectFrom('organizations')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
     },
 
     async findOrganizationOf(tenantId: string, id: string): Promise<OrganizationRow | undefined> {
@@ -98,7 +84,7 @@ export function createOrganizationJobsRepository(
      * when the organization already has another management account (nothing changed).
      */
     async recordManagement(
-      org: OrganizationRow,
+      org: Pick<OrganizationRow, 'id'>,
       report: { accountId: string; roleArn: string; stackId: string | null },
       executor: Kysely<Database> = db,
     ): Promise<boolean> {
@@ -131,7 +117,7 @@ export function createOrganizationJobsRepository(
      * left is confirmed again before it is connected. Returns the state it is in now.
      */
     async recordMemberReport(
-      org: OrganizationRow,
+      org: Pick<OrganizationRow, 'id' | 'tenant_id'>,
       report: { accountId: string; roleArn: string; stackId: string; management: boolean },
       executor: Kysely<Database> = db,
     ): Promise<{ state: MemberState; accountId: string | null }> {
@@ -289,11 +275,7 @@ export function createOrganizationJobsRepository(
      * Claims up to `limit` due enrollments for `owner` until `until`. A claimed member is due again
      * when its claim expires, so a replica that died mid-enrollment loses it to another then.
      */
-    async claimEnrollments(
-      owner: string,
-      until: string,
-      limit: number,
-    ): Promise<MemberRow[]> {
+    async claimEnrollments(owner: string, until: string, limit: number): Promise<MemberRow[]> {
       const at = now();
       return db
         .updateTable('organization_members')
@@ -345,31 +327,41 @@ export function createOrganizationJobsRepository(
     },
 
     /** Organizations whose discovery is due, claimed for `owner` until `until` (one replica each). */
-    async claimDiscoveries(owner: string, until: string, limit: number): Promise<OrganizationRow[]> {
+    async claimDiscoveries(
+      owner: string,
+      until: string,
+      limit: number,
+    ): Promise<OrganizationRow[]> {
       const at = now();
-      return db
-        .updateTable('organizations')
-        // Due again when the claim expires (a replica that died), and a request made while it runs
-        // (due now, before the claim's expiry) is told apart from the run's own due time.
-        .set({ discovery_claimed_by: owner, discovery_claim_expires_at: until, discovery_due_at: until })
-        .where('id', 'in', (eb) => {
-          const candidates = eb
-            .selectFrom('organizations')
-            .select('id')
-            .where('discovery_due_at', '<=', at)
-            .where('management_role_arn', 'is not', null)
-            .where((w) =>
-              w.or([
-                w('discovery_claim_expires_at', 'is', null),
-                w('discovery_claim_expires_at', '<', at),
-              ]),
-            )
-            .orderBy('discovery_due_at', 'asc')
-            .limit(limit);
-          return dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
-        })
-        .returningAll()
-        .execute();
+      return (
+        db
+          .updateTable('organizations')
+          // Due again when the claim expires (a replica that died), and a request made while it runs
+          // (due now, before the claim's expiry) is told apart from the run's own due time.
+          .set({
+            discovery_claimed_by: owner,
+            discovery_claim_expires_at: until,
+            discovery_due_at: until,
+          })
+          .where('id', 'in', (eb) => {
+            const candidates = eb
+              .selectFrom('organizations')
+              .select('id')
+              .where('discovery_due_at', '<=', at)
+              .where('management_role_arn', 'is not', null)
+              .where((w) =>
+                w.or([
+                  w('discovery_claim_expires_at', 'is', null),
+                  w('discovery_claim_expires_at', '<', at),
+                ]),
+              )
+              .orderBy('discovery_due_at', 'asc')
+              .limit(limit);
+            return dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
+          })
+          .returningAll()
+          .execute()
+      );
     },
 
     /** Records a discovery's outcome and releases the claim (only while `owner` holds it). */
@@ -539,7 +531,64 @@ export function createOrganizationJobsRepository(
         .where('id', 'in', accountIds)
         .execute();
       if (reason)
-        await executor.deleteFrom('health_schedule').where('account_id', 'in', accountIds).execute();
+        await executor
+          .deleteFrom('health_schedule')
+          .where('account_id', 'in', accountIds)
+          .execute();
+    },
+
+    /**
+     * A member's connection, made by Onramp (never a pending set-up in the tenant's list): the
+     * organization's selection and member role, and the member's own external ID.
+     */
+    async createMemberConnection(
+      org: OrganizationRow,
+      input: { id: string; name: string; externalId: string; roleName: string },
+    ): Promise<void> {
+      const at = now();
+      await db
+        .insertInto('connections')
+        .values({
+          id: input.id,
+          tenant_id: org.tenant_id,
+          name: input.name,
+          description: `A member account of the organization ${org.name}.`,
+          partition: org.partition,
+          bundles: org.bundles,
+          regions: org.regions,
+          external_id: input.externalId,
+          role_name: input.roleName,
+          method: 'role',
+          status: 'pending',
+          account_id: null,
+          created_at: at,
+          updated_at: at,
+          previous_external_id: null,
+          previous_external_id_until: null,
+          setup_method: null,
+          organization_id: org.id,
+        })
+        .execute();
+    },
+
+    async deleteConnection(tenantId: string, id: string): Promise<void> {
+      await db
+        .deleteFrom('connections')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
+    },
+
+    /** The account a member connection connected (an earlier run that stopped before recording it). */
+    async connectedAccountOf(tenantId: string, connectionId: string): Promise<string | null> {
+      const row = await db
+        .selectFrom('connections')
+        .select('account_id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', connectionId)
+        .executeTakeFirst();
+      return row?.account_id ?? null;
     },
 
     /** Links a member's account to its organization. */
