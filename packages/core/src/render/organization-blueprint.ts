@@ -102,7 +102,10 @@ export function createOrganizationBlueprint(
     member = createRoleBlueprint({
       catalog: input.catalog,
       selection: input.selection,
-      externalId: memberExternalId(prefix ?? 'onramp-sample', '000000000000'),
+      externalId: memberExternalId(
+        prefix && prefix.length <= EXTERNAL_ID_PREFIX_MAX ? prefix : 'onramp-sample',
+        '000000000000',
+      ),
       ...(input.hubPrincipal !== undefined ? { hubPrincipal: input.hubPrincipal } : {}),
       roleName: input.memberRoleName,
     });
