@@ -13,6 +13,7 @@ import { createCredentialsService } from './features/credentials/credentials-ser
 import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { createOidcService } from './features/oidc/oidc-service.ts';
+import { createOrganizationsService } from './features/organizations/organizations-service.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { createTenantsService } from './features/tenants/tenants-service.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
@@ -92,6 +93,7 @@ export function createServices(given: AppDeps) {
   const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
+  const organizations = createOrganizationsService({ ...deps, audit, tenants, accounts, connections });
   // Compares every account with the catalog loaded (main.ts runs it once after start-up).
   const outdatedSweep = createOutdatedSweep({ ...deps, events: webhooks });
   return {
@@ -112,6 +114,7 @@ export function createServices(given: AppDeps) {
     permissionsUpdate,
     permissionsVerify,
     outdatedSweep,
+    organizations,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };
