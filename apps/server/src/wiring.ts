@@ -93,7 +93,13 @@ export function createServices(given: AppDeps) {
   const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
-  const organizations = createOrganizationsService({ ...deps, audit, tenants, accounts, connections });
+  const organizations = createOrganizationsService({
+    ...deps,
+    audit,
+    tenants,
+    accounts,
+    connections,
+  });
   // Compares every account with the catalog loaded (main.ts runs it once after start-up).
   const outdatedSweep = createOutdatedSweep({ ...deps, events: webhooks });
   return {
