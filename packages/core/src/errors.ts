@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   'catalog_invalid',
   'policy_too_large',
   'too_many_policies',
+  'template_too_large',
+  'deployment_not_offered',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

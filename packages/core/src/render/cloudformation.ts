@@ -241,19 +241,14 @@ function keylessTrust(blueprint: RoleBlueprint, web: WebIdentityBlueprint): CfnT
 }
 
 /**
- * The function that reports the role, its execution role (CloudWatch Logs only), and the custom
- * resource that runs it once the role and every one of its policies exist: a role reported earlier
- * could be validated before its permissions are attached. The role itself is a dependency through
- * `Fn::GetAtt Role.Arn`; naming it in DependsOn too is redundant (cfn-lint W3005).
- */
-/**
  * The set's managed policies (`Permissions1`…), named after the template's role or user name
  * parameter; the role or user lists them in its `ManagedPolicyArns`.
  */
 export function cfnManagedPolicies(
   policySet: PolicySet,
   options: {
-    nameParameter: 'RoleName' | 'UserName';
+    /** The template parameter naming the role or user (`RoleName`, `UserName`, `MemberRoleName`…). */
+    nameParameter: string;
     path: string;
     platform: string;
     placeholders: Record<string, string | undefined>;
@@ -300,11 +295,21 @@ export function permissionsFingerprint(policySet: PolicySet): string {
   return `${hash(0x811c9dc5)}${hash(0x01000193)}`;
 }
 
-function callbackResources(
-  url: string,
+/**
+ * The function that reports the role, its execution role (CloudWatch Logs only), and the custom
+ * resource that runs it once the role and every one of its policies exist: a role reported earlier
+ * could be validated before its permissions are attached. The role itself is a dependency through
+ * `Fn::GetAtt Role.Arn`; naming it in DependsOn too is redundant (cfn-lint W3005). `names` renames
+ * the token parameter and the role resource for templates with other names (an organization's).
+ */
+export function callbackResources(
+  url: CfnValue,
   policyIds: string[],
   fingerprint: string,
+  names: { tokenParameter?: string; roleResource?: string } = {},
 ): Record<string, CfnValue> {
+  const tokenParameter = names.tokenParameter ?? 'CallbackToken';
+  const roleResource = names.roleResource ?? 'Role';
   return {
     CallbackFunctionRole: {
       Type: 'AWS::IAM::Role',
@@ -348,8 +353,8 @@ function callbackResources(
       Properties: {
         ServiceToken: { 'Fn::GetAtt': ['CallbackFunction', 'Arn'] },
         CallbackUrl: url,
-        Token: { Ref: 'CallbackToken' },
-        RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
+        Token: { Ref: tokenParameter },
+        RoleArn: { 'Fn::GetAtt': [roleResource, 'Arn'] },
         StackId: { Ref: 'AWS::StackId' },
         Permissions: fingerprint,
       },
@@ -396,15 +401,26 @@ export function renderCloudFormationJson(
   blueprint: RoleBlueprint,
   options: CloudFormationOptions = {},
 ): string {
-  return `${JSON.stringify(renderCloudFormation(blueprint, options), null, 2)}\n`;
+  return formatCfnJson(renderCloudFormation(blueprint, options));
 }
 
 export function renderCloudFormationYaml(
   blueprint: RoleBlueprint,
   options: CloudFormationOptions = {},
 ): string {
+  return formatCfnYaml(renderCloudFormation(blueprint, options));
+}
+
+/** A template as the JSON a person saves: indented, with a final newline. */
+export function formatCfnJson(template: CfnTemplate): string {
+  return `${JSON.stringify(template, null, 2)}\n`;
+}
+
+/** A template as YAML CloudFormation reads back exactly. */
+export function formatCfnYaml(template: CfnTemplate): string {
   // YAML 1.1 output quotes strings such as '2010-09-09' or 'yes' that a 1.1 reader would retype.
-  return stringifyYaml(renderCloudFormation(blueprint, options), { version: '1.1', lineWidth: 0 });
+  // No aliases: CloudFormation rejects them, and an object used twice would otherwise become one.
+  return stringifyYaml(template, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 export interface QuickCreateLinkInput {

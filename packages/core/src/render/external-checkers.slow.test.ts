@@ -9,6 +9,10 @@ import { defaultCatalog } from '../../test/fixtures.ts';
 import { webIdentityAudience } from '../identifiers.ts';
 import { getPartition, PARTITION_IDS, type PartitionId } from '../partitions/partitions.ts';
 import { renderCloudFormationYaml } from './cloudformation.ts';
+import { createOrganizationBlueprint } from './organization-blueprint.ts';
+import type { OrganizationDeploymentKind } from './organization-model.ts';
+import { memberTemplateBody, renderOrganizationYaml } from './organization-templates.ts';
+import { renderOrganizationTerraform } from './organization-terraform.ts';
 import { createRoleBlueprint } from './role-blueprint.ts';
 import { renderTerraform } from './terraform.ts';
 import { createUserBlueprint } from './user-blueprint.ts';
@@ -151,5 +155,61 @@ describe('external checkers: the dedicated user', () => {
       }
     },
     60_000,
+  );
+});
+
+describe('external checkers: the organization', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-organization-'));
+  const organizationFor = (partition: PartitionId, deployment: OrganizationDeploymentKind) =>
+    createOrganizationBlueprint({
+      catalog,
+      selection: { partition, bundles: 'default' },
+      hubPrincipal: hubOf(partition),
+      externalIdPrefix: 'onramp-golden-organization-prefix',
+      memberRoleName: 'OnrampMemberRole',
+      managementRoleName: 'OnrampOrganizationRole',
+      deployment,
+      deploymentRegion: getPartition(partition).defaultRegion,
+      deploymentTargets: ['ou-ab12-prod0001', 'ou-ab12-sandbox1'],
+      callback: { origin: 'https://onramp.example.com', token: 'onrorg_golden-enrollment-token' },
+      memberAccounts: ['222233334444'],
+    });
+  // aws-cn has no service-managed StackSets (the blueprint refuses them there).
+  const cases = PARTITION_IDS.flatMap((partition) =>
+    (partition === 'aws-cn'
+      ? (['self_managed', 'per_account'] as const)
+      : (['service_managed', 'self_managed'] as const)
+    ).map((deployment) => ({ partition, deployment })),
+  );
+  it.skipIf(!hasTerraform)('terraform fmt accepts the organization’s Terraform as written', () => {
+    for (const { partition, deployment } of cases) {
+      const file = join(dir, `${partition}-${deployment}.tf`);
+      writeFileSync(file, renderOrganizationTerraform(organizationFor(partition, deployment)));
+      execFileSync('terraform', ['fmt', '-check', '-diff', file], {
+        env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' },
+      });
+    }
+  });
+  it.skipIf(!hasCfnLint)(
+    'cfn-lint finds nothing in the management and member templates, nor in the StackSet’s TemplateBody',
+    () => {
+      for (const { partition, deployment } of cases) {
+        const blueprint = organizationFor(partition, deployment);
+        const { management, member } = renderOrganizationYaml(blueprint);
+        const files = [
+          [`${partition}-${deployment}-management.yaml`, management],
+          [`${partition}-${deployment}-member.yaml`, member],
+          [`${partition}-${deployment}-body.json`, memberTemplateBody(blueprint)],
+        ].map(([name, text]) => {
+          const file = join(dir, name as string);
+          writeFileSync(file, text as string);
+          return file;
+        });
+        const { defaultRegion, regions: all } = getPartition(partition);
+        const regions = partition === 'aws' ? [defaultRegion] : all.map((r) => r.id);
+        execFileSync('cfn-lint', ['--regions', ...regions, '--', ...files], { encoding: 'utf8' });
+      }
+    },
+    120_000,
   );
 });

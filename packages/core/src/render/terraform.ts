@@ -325,18 +325,24 @@ export function managedPolicyResources(
     path: string;
     platform: string;
     placeholders: Record<string, string>;
+    /** The variable naming the role or user (default `<principal>_name`). */
+    nameVariable?: string;
+    /** The role or user resource's name (default `onramp`), and a prefix for the policies' own. */
+    resourceName?: string;
   },
 ): HclItem[] {
   const { principal, path, platform, placeholders } = options;
+  const nameVariable = options.nameVariable ?? `${principal}_name`;
+  const resourceName = options.resourceName ?? 'onramp';
   return policySet.policies.flatMap((policy, i) => {
-    const id = `onramp_${policy.suffix.replace(/-/g, '_')}`;
+    const id = `${resourceName}_${policy.suffix.replace(/-/g, '_')}`;
     return [
       blank,
       block(
         'resource',
         ['aws_iam_policy', id],
         [
-          attr('name', hclRaw(`"\${var.${principal}_name}-${policy.suffix}"`)),
+          attr('name', hclRaw(`"\${var.${nameVariable}}-${policy.suffix}"`)),
           attr('path', path),
           attr(
             'description',
@@ -350,7 +356,7 @@ export function managedPolicyResources(
         'resource',
         [`aws_iam_${principal}_policy_attachment`, id],
         [
-          attr(principal, hclRaw(`aws_iam_${principal}.onramp.name`)),
+          attr(principal, hclRaw(`aws_iam_${principal}.${resourceName}.name`)),
           attr('policy_arn', hclRaw(`aws_iam_policy.${id}.arn`)),
         ],
       ),
