@@ -1,4 +1,4 @@
-import { api, type OrganizationMemberView, type OrganizationView } from '@onramp/contracts';
+import { api } from '@onramp/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
@@ -10,8 +10,13 @@ import {
   OrganizationCallbackRefusedError,
   type OrganizationCallbacks,
 } from './organization-callbacks.ts';
-import { type MemberRow, pathOf } from './organization-jobs-repository.ts';
-import { createOrganizationsRepository, type Organization } from './organizations-repository.ts';
+import type { MemberRow } from './organization-jobs-repository.ts';
+import { toMemberResponse, toOrganizationResponse } from './organization-view.ts';
+import {
+  createOrganizationsRepository,
+  type Organization,
+  toMember,
+} from './organizations-repository.ts';
 
 export interface OrganizationCallbackRoutesDeps {
   organizationCallbacks: OrganizationCallbacks;
@@ -19,90 +24,18 @@ export interface OrganizationCallbackRoutesDeps {
   clock: () => Date;
 }
 
-/** The organization as the API shows it (the same fields GET /v1/organizations/:id answers). */
-async function viewOf(
-  repo: ReturnType<typeof createOrganizationsRepository>,
-  org: Organization,
-): Promise<OrganizationView> {
-  const counted = (await repo.countsOf(org.tenantId, [org.id])).get(org.id);
-  return {
-    id: org.id,
-    name: org.name,
-    description: org.description,
-    partition: org.partition,
-    status: org.status,
-    awsOrganizationId: org.awsOrganizationId,
-    managementAccountId: org.managementAccountId,
-    managementRoleArn: org.managementRoleArn,
-    managementRoleName: org.managementRoleName,
-    memberRoleName: org.memberRoleName,
-    externalIdPrefix: org.externalIdPrefix,
-    deployment: org.deployment,
-    deploymentRegion: org.deploymentRegion,
-    bundles: org.bundles,
-    regions: org.regions,
-    rules: {
-      include: {
-        organizationalUnits: [...org.rules.include.organizationalUnits],
-        accounts: [...org.rules.include.accounts],
-      },
-      exclude: {
-        organizationalUnits: [...org.rules.exclude.organizationalUnits],
-        accounts: [...org.rules.exclude.accounts],
-      },
-    },
-    rootId: org.rootId,
-    counts: counted?.counts ?? {
-      discovered: 0,
-      enrolling: 0,
-      connected: 0,
-      failed: 0,
-      excluded: 0,
-      left: 0,
-    },
-    health: counted?.health ?? { valid: 0, degraded: 0, invalid: 0, unverified: 0 },
-    outdated: counted?.outdated ?? 0,
-    lastDiscovery: org.lastDiscovery,
-    enrollmentToken: {
-      issuedAt: org.tokenIssuedAt,
-      previousValidUntil: org.previousTokenUntil,
-    },
-    createdAt: org.createdAt,
-    updatedAt: org.updatedAt,
-  };
+async function viewOf(repo: ReturnType<typeof createOrganizationsRepository>, org: Organization) {
+  return toOrganizationResponse(org, (await repo.countsOf(org.tenantId, [org.id])).get(org.id));
 }
 
-/** A member as the API shows it. */
 async function memberViewOf(
   repo: ReturnType<typeof createOrganizationsRepository>,
   member: MemberRow,
-): Promise<OrganizationMemberView> {
+) {
   const units = new Map(
     (await repo.units(member.tenant_id, member.organization_id)).map((u) => [u.id, u.name]),
   );
-  return {
-    awsAccountId: member.aws_account_id,
-    name: member.name,
-    email: member.email,
-    awsStatus: member.aws_status,
-    parentId: member.parent_id,
-    path: pathOf(member).map((id) => ({ id, name: units.get(id) ?? id })),
-    state: member.state,
-    reason: member.reason_code
-      ? {
-          code: member.reason_code,
-          message: member.reason_message ?? '',
-          ...(member.reason_hint ? { hint: member.reason_hint } : {}),
-        }
-      : null,
-    roleArn: member.role_arn,
-    accountId: member.account_id,
-    health: null,
-    management: Number(member.management) === 1,
-    discoveredAt: member.discovered_at,
-    stateChangedAt: member.state_changed_at,
-    updatedAt: member.updated_at,
-  };
+  return toMemberResponse({ ...toMember(member), health: null }, units);
 }
 
 /**

@@ -1,8 +1,4 @@
-import type {
-  OrganizationMemberView,
-  OrganizationView,
-  organizationCallbackRequestSchema,
-} from '@onramp/contracts';
+import type { organizationCallbackRequestSchema } from '@onramp/contracts';
 import { memberExternalId, type PartitionId, parseRoleArn } from '@onramp/core';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
@@ -497,4 +493,3 @@ export function createOrganizationCallbacks(deps: Deps) {
 }
 
 export type OrganizationCallbacks = ReturnType<typeof createOrganizationCallbacks>;
-export type { OrganizationMemberView, OrganizationView };

@@ -1,4 +1,4 @@
-import { memberExternalId } from '@onramp/core';
+import { memberExternalId, type OrganizationRules } from '@onramp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import type { FakeOrganization } from '../../testing/fake-aws.ts';
@@ -39,11 +39,7 @@ describe.each(TEST_DIALECTS)('organization discovery on %s', (dialect) => {
    * A fake organization: root → Prod (→ Prod/Web), Sandbox; `perUnit` accounts in each; the
    * Onramp organization with its management role recorded and discovery due.
    */
-  async function world(
-    perUnit: number,
-    rules?: Parameters<typeof seedOrganization>[2]['rules'],
-    tenant = t,
-  ) {
+  async function world(perUnit: number, rules?: OrganizationRules, tenant = t) {
     const management = awsAccount();
     const fake = h.aws.addOrganization(management);
     const prod = unitId(fake.rootId);
