@@ -2,7 +2,7 @@
  * @onramp/loopback-aws — TEST TOOLING, NOT FOR PRODUCTION.
  *
  * A loopback AWS: a small HTTP server on 127.0.0.1 that speaks the real wire protocols of the STS,
- * IAM and S3 calls Onramp makes (AWS Query and REST-XML, SigV4-signed), so tests run Onramp's real
+ * IAM, S3 and Organizations calls Onramp makes (AWS Query, REST-XML and JSON 1.1, SigV4-signed), so tests run Onramp's real
  * AWS SDK v3 adapter against it. It verifies signatures, keeps separate state per partition (aws,
  * aws-us-gov, aws-cn), evaluates trust, identity and service control policies with an IAM simulator,
  * and injects faults (throttling, 5xx with XML or HTML bodies, hung requests, a missing IAM simulator,

@@ -1,5 +1,5 @@
 /**
- * The loopback AWS server: one node:http listener that tells STS, IAM and S3 apart by the SigV4
+ * The loopback AWS server: one node:http listener that tells STS, IAM, S3 and Organizations apart by the SigV4
  * credential scope, checks the signature against the secret it issued, and answers in each service's
  * wire protocol. TEST TOOLING — never used in production.
  */

@@ -195,6 +195,41 @@ describe('Organizations on the wire (JSON 1.1, SigV4)', () => {
   });
 });
 
+describe('Organizations under load', () => {
+  it('100 paginations at once each see all 46 accounts once, in order', async () => {
+    const { admin } = organizationWith(45);
+    const client = orgClient(admin.credentials);
+    const walk = async () => {
+      const ids: string[] = [];
+      for await (const page of paginateListAccounts({ client, pageSize: 7 }, {})) {
+        ids.push(...(page.Accounts ?? []).map((a) => a.Id ?? ''));
+      }
+      return ids;
+    };
+    const results = await Promise.all(Array.from({ length: 100 }, walk));
+    const expected = [MANAGEMENT, ...Array.from({ length: 45 }, (_, i) => accountId(i + 1))];
+    for (const ids of results) expect(ids).toEqual(expected);
+    expect(aws.calls.filter((c) => c.action === 'ListAccounts')).toHaveLength(700);
+    expect(aws.inFlight).toBe(0);
+  });
+
+  it('an account that joins mid-pagination is listed once; one that leaves is not listed twice', async () => {
+    const { org, admin } = organizationWith(10);
+    const client = orgClient(admin.credentials);
+    const first = await client.send(new ListAccountsCommand({ MaxResults: 5 }));
+    aws.addOrganizationAccount(org.rootId, accountId(99));
+    aws.removeAccount('aws', accountId(2));
+    const rest: string[] = [];
+    let token = first.NextToken;
+    while (token) {
+      const next = await client.send(new ListAccountsCommand({ MaxResults: 5, NextToken: token }));
+      rest.push(...(next.Accounts ?? []).map((a) => a.Id ?? ''));
+      token = next.NextToken;
+    }
+    expect(rest).toEqual([5, 6, 7, 8, 9, 10, 99].map(accountId));
+  });
+});
+
 describe('Organizations errors, as AWS answers them', () => {
   it('a member account may describe its organization but not list it (AccessDeniedException)', async () => {
     const { org } = organizationWith(1);
@@ -317,6 +352,20 @@ describe('Organizations errors, as AWS answers them', () => {
     )) as Awaited<ReturnType<typeof failure>> & { Reason?: string };
     expect(tooMany.name).toBe('InvalidInputException');
     expect(tooMany.Reason).toBe('MAX_VALUE_EXCEEDED');
+  });
+
+  it('an unsigned request is MissingAuthenticationTokenException, in JSON', async () => {
+    const response = await fetch(aws.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AWSOrganizationsV20161128.ListAccounts',
+      },
+      body: '{}',
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.1');
+    expect(await response.json()).toMatchObject({ __type: 'MissingAuthenticationTokenException' });
   });
 
   it('refuses a bad signature and an unknown key with the JSON services’ codes', async () => {
