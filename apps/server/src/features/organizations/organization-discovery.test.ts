@@ -9,6 +9,7 @@ import {
   roleArnOf,
   seedOrganization,
 } from '../../testing/organization-seed.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { createOrganizationDiscovery } from './organization-discovery.ts';
 import { createOrganizationsRepository } from './organizations-repository.ts';
 
@@ -19,13 +20,17 @@ const unitId = (rootId: string) => `ou-${rootId.slice(2)}-${String(++sequence).p
 describe.each(TEST_DIALECTS)('organization discovery on %s', (dialect) => {
   let h: Harness;
   let t: TestTenant;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    h = await createHarness(dialect);
+    receiver = await startWebhookReceiver();
+    // The receiver listens on 127.0.0.1.
+    h = await createHarness(dialect, { webhookSettings: { allowPrivate: true } });
     t = await h.tenant();
   });
   afterAll(async () => {
     await h?.close();
+    await receiver?.close();
   });
 
   const members = (organizationId: string) =>
@@ -227,6 +232,53 @@ describe.each(TEST_DIALECTS)('organization discovery on %s', (dialect) => {
       .where('id', '=', back?.account_id as string)
       .executeTakeFirstOrThrow();
     expect(resumed.paused_reason).toBeNull();
+  });
+
+  it('announces discovered, connected and left members through the webhook outbox', async () => {
+    const tenant = await h.tenant();
+    const hook = await tenant.admin.request('POST', '/v1/webhooks', {
+      url: receiver.url('/organizations'),
+      events: [
+        'organization.account_discovered',
+        'organization.account_connected',
+        'organization.account_failed',
+        'organization.account_left',
+      ],
+    });
+    expect(hook.status, hook.text).toBe(201);
+    const w = await world(1, undefined, tenant);
+    const target = w.byUnit.prod?.[0] as string;
+    const roleArn = roleArnOf('aws', target, MEMBER_ROLE);
+    h.aws.addRole(roleArn, memberExternalId(w.org.externalIdPrefix, target));
+    await h.services.organizationDiscovery.runOnce('replica-a');
+    await h.services.organizationCallbacks.handle(
+      { requestId: 'r', sourceIp: '127.0.0.1' },
+      'member',
+      { requestType: 'Create', token: w.token, roleArn, stackId: '' },
+    );
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    w.fake.accounts.delete(target);
+    await h.services.organizationCallbacks.requestDiscovery(
+      { tenantId: tenant.id, actorType: 'system', actorId: null, requestId: 'r', sourceIp: '' },
+      w.org.id,
+    );
+    await h.services.organizationDiscovery.runOnce('replica-a');
+    const deliveries = await h.database.db
+      .selectFrom('webhook_deliveries')
+      .select(['event_type', 'payload'])
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    const about = (type: string) =>
+      deliveries
+        .filter((d) => d.event_type === type)
+        .map((d) => JSON.parse(d.payload).data as { awsAccountId: string; state: string });
+    // Every account but the management one (it reported its role first: enrolling, not discovered).
+    expect(about('organization.account_discovered')).toHaveLength(3);
+    expect(about('organization.account_connected').map((e) => e.awsAccountId)).toContain(target);
+    expect(about('organization.account_left')).toEqual([
+      expect.objectContaining({ awsAccountId: target, state: 'left' }),
+    ]);
+    for (const d of deliveries) expect(d.payload).not.toContain(w.token);
   });
 
   it('two replicas discover each organization exactly once', async () => {

@@ -324,8 +324,13 @@ export function createOrganizationDiscovery(deps: DiscoveryDeps) {
           const transitions = page.map((m) =>
             transitionOf(current, rules, existing.get(m.awsAccountId), m, at),
           );
+          const isKnown = (t: Transition) => existing.has(t.row.aws_account_id);
           await repo.writeMembers(
-            transitions.map((t) => t.row),
+            transitions.filter(isKnown).map((t) => t.row),
+            trx,
+          );
+          await repo.insertListedMembers(
+            transitions.filter((t) => !isKnown(t)).map((t) => t.row),
             trx,
           );
           for (const reason of ['organization_left', 'organization_excluded', null] as const) {

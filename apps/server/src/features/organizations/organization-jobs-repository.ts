@@ -490,6 +490,32 @@ export function createOrganizationJobsRepository(
     },
 
     /**
+     * Inserts members a discovery listed that had no row when the page was read. A stack may report
+     * one meanwhile (its row made by the call-back): that row keeps its state and role, and only
+     * gets what AWS says of the account.
+     */
+    async insertListedMembers(rows: MemberRow[], executor: Kysely<Database>): Promise<void> {
+      if (rows.length === 0) return;
+      await executor
+        .insertInto('organization_members')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['organization_id', 'aws_account_id']).doUpdateSet({
+            name: sql<string>`excluded.name`,
+            email: sql<string>`excluded.email`,
+            aws_status: sql<string | null>`excluded.aws_status`,
+            parent_id: sql<string | null>`excluded.parent_id`,
+            path: sql<string>`excluded.path`,
+            confirmed: 1,
+            seen_at: sql<string | null>`excluded.seen_at`,
+            discovered_at: sql<string | null>`excluded.discovered_at`,
+            updated_at: sql<string>`excluded.updated_at`,
+          }),
+        )
+        .execute();
+    },
+
+    /**
      * Members a discovery that started at `startedAt` did not list (and that a discovery or
      * DescribeAccount had confirmed), not yet `left`: they left the organization. Locked.
      */
