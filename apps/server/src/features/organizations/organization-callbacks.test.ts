@@ -17,6 +17,7 @@ import {
   roleArnOf,
   seedOrganization,
 } from '../../testing/organization-seed.ts';
+import { createOrganizationCallbacks } from './organization-callbacks.ts';
 import { createOrganizationsRepository } from './organizations-repository.ts';
 
 let sequence = 0;
@@ -244,6 +245,35 @@ describe.each(TEST_DIALECTS)('organization call-backs on %s', (dialect) => {
       .where('organization_id', '=', org.id)
       .execute();
     expect(rows.map((r) => r.aws_account_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('limits accepted call-backs per organization, not per address', async () => {
+    const { token } = await seedOrganization(h, a.id);
+    const limited = createOrganizationCallbacks({
+      ...h.deps,
+      audit: h.services.audit,
+      accounts: h.services.accounts,
+      callbacksPerMinute: 3,
+    });
+    const report = (address: string) =>
+      limited.handle({ requestId: 'r', sourceIp: address }, 'member', {
+        requestType: 'Create',
+        token,
+        roleArn: roleArnOf('aws', awsAccount(), MEMBER_ROLE),
+        stackId: '',
+      });
+    for (let i = 0; i < 3; i++) await report(newAddress());
+    await expect(report(newAddress())).rejects.toMatchObject({ code: 'rate_limited' });
+    // Another organization is not affected.
+    const other = await seedOrganization(h, a.id);
+    await expect(
+      limited.handle({ requestId: 'r', sourceIp: newAddress() }, 'member', {
+        requestType: 'Create',
+        token: other.token,
+        roleArn: roleArnOf('aws', awsAccount(), MEMBER_ROLE),
+        stackId: '',
+      }),
+    ).resolves.toMatchObject({ state: 'enrolling' });
   });
 
   it('enrolls 100 reports of the same account as one member, one connection, one account', async () => {

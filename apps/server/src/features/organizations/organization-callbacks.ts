@@ -63,6 +63,8 @@ interface Deps {
   accounts: Pick<AccountsService, 'find' | 'recordHealth'>;
   permissions?: Pick<PermissionsVerify, 'verify'> | undefined;
   events?: (EventPublisher & Pick<WebhooksService, 'publishAll'>) | undefined;
+  /** Accepted call-backs per organization and minute; ORG_CALLBACKS_PER_MINUTE unless given. */
+  callbacksPerMinute?: number | undefined;
 }
 
 type Meta = { requestId: string; sourceIp: string };
@@ -313,7 +315,11 @@ export function createOrganizationCallbacks(deps: Deps) {
     if (kind === 'management' && org.managementAccountId && org.managementAccountId !== accountId)
       return refuse(meta, 'another_management_account', kind, input, org);
 
-    const limit = await limiter.hit(`org-callback:${org.id}`, ORG_CALLBACKS_PER_MINUTE, 60);
+    const limit = await limiter.hit(
+      `org-callback:${org.id}`,
+      deps.callbacksPerMinute ?? ORG_CALLBACKS_PER_MINUTE,
+      60,
+    );
     if (!limit.allowed)
       throw new AppError(
         'rate_limited',
