@@ -354,6 +354,35 @@ describe('Organizations errors, as AWS answers them', () => {
     expect(tooMany.Reason).toBe('MAX_VALUE_EXCEEDED');
   });
 
+  it('hostile bodies are refused with 400s naming the problem, never a 500', async () => {
+    const { admin } = organizationWith(1);
+    const bodies: [string, string][] = [
+      ['[]', 'SerializationException'],
+      ['not json', 'SerializationException'],
+      ['{"ParentId": 5}', 'SerializationException'],
+      ['{"ParentId": "r-abcd", "MaxResults": "x"}', 'SerializationException'],
+      [`{"ParentId": "${'r-'.padEnd(5000, 'a')}"}`, 'InvalidInputException'],
+      ['{"ParentId": "r-abcd", "NextToken": {"a": 1}}', 'SerializationException'],
+    ];
+    for (const [body, code] of bodies) {
+      const client = orgClient(admin.credentials);
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { body?: string; headers: Record<string, string> };
+          request.body = body;
+          request.headers['content-length'] = String(Buffer.byteLength(body));
+          return next(args);
+        },
+        { step: 'build', priority: 'low' },
+      );
+      const error = await failure(
+        client.send(new ListAccountsForParentCommand({ ParentId: 'r-abcd' })),
+      );
+      expect(error.name, body).toBe(code);
+      expect(error.$metadata.httpStatusCode).toBe(400);
+    }
+  });
+
   it('an unsigned request is MissingAuthenticationTokenException, in JSON', async () => {
     const response = await fetch(aws.url, {
       method: 'POST',
@@ -511,6 +540,25 @@ describe('Organizations in every partition', () => {
       expect(aws.calls.at(-1)).toMatchObject({ service: 'organizations', partition, status: 200 });
     },
   );
+
+  it('AWS_ENDPOINT_URL_ORGANIZATIONS sends an SDK client without an endpoint option to the loopback', async () => {
+    const { admin } = organizationWith(1, 'aws-us-gov');
+    const saved = process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
+    process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = aws.url;
+    try {
+      const client = new OrganizationsClient({
+        region: 'us-gov-west-1',
+        credentials: admin.credentials,
+        maxAttempts: 1,
+      });
+      const out = await client.send(new ListAccountsCommand({}));
+      expect(out.Accounts).toHaveLength(2);
+      expect(aws.calls.at(-1)).toMatchObject({ service: 'organizations', partition: 'aws-us-gov' });
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
+      else process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = saved;
+    }
+  });
 
   it('with a custom endpoint, a request signed for another region is refused; partitions do not mix', async () => {
     const { admin } = organizationWith(1, 'aws');

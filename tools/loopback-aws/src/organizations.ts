@@ -292,6 +292,22 @@ function parseBody(raw: Buffer): Body {
   return parsed as Body;
 }
 
+const STRING_MEMBERS = ['ParentId', 'ChildId', 'AccountId', 'OrganizationalUnitId', 'NextToken'];
+
+/** Members of the wrong JSON type fail deserialization first, as AWS's JSON services answer them. */
+function checkTypes(body: Body): void {
+  for (const member of STRING_MEMBERS) {
+    const value = body[member];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new AwsError('SerializationException', `${member} must be a string.`, 400);
+    }
+  }
+  const max = body.MaxResults;
+  if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max))) {
+    throw new AwsError('SerializationException', 'MaxResults must be an integer.', 400);
+  }
+}
+
 function requiredId(body: Body, member: string, pattern: RegExp, what: string): string {
   const value = body[member];
   if (value === undefined || value === null || value === '') {
@@ -412,6 +428,7 @@ async function dispatch(ctx: OrganizationsContext): Promise<Body> {
     );
   }
   const body = parseBody(ctx.body);
+  checkTypes(body);
   const org = organizationOfAccount(state, partition, caller.accountId);
 
   // The caller's own policies first (an IAM refusal names the action), as AWS authorizes calls.

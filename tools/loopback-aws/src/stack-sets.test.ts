@@ -298,6 +298,10 @@ describe('a service-managed StackSet played as StackSets would', () => {
     ]);
     expect(aws.state.existingAccount('aws', id(3))?.roles.has('OnrampMember')).toBe(false);
     expect(aws.state.existingAccount('aws', id(4))?.roles.has('OnrampMember')).toBe(false);
+    // A closed account in a target OU keeps its instance (nothing runs in a suspended account).
+    aws.closeAccount('aws', id(5), 'SUSPENDED');
+    expect(syncStackSetInstances(aws, stack)).toEqual({ deployed: [], deleted: [] });
+    expect(aws.state.existingAccount('aws', id(5))?.roles.has('OnrampMember')).toBe(true);
     // Back in a target OU: deployed again.
     aws.moveAccount(id(4), prod);
     expect(syncStackSetInstances(aws, stack).deployed.map((s) => s.accountId)).toEqual([id(4)]);

@@ -63,6 +63,7 @@ function accountsUnder(org: Organization, parentId: string): string[] {
 function targetsOf(
   aws: LoopbackAws,
   set: DeployedStackSet,
+  includeInactive = false,
 ): { accountId: string; region: string }[] {
   const out: { accountId: string; region: string }[] = [];
   const seen = new Set<string>();
@@ -106,7 +107,8 @@ function targetsOf(
     for (const accountId of chosen) {
       const account = org.accounts.get(accountId);
       // Never the management account; only accounts that can run a stack (ACTIVE).
-      if (account?.status !== 'ACTIVE' || accountId === org.managementAccountId) continue;
+      if (!account || accountId === org.managementAccountId) continue;
+      if (account.status !== 'ACTIVE' && !includeInactive) continue;
       for (const region of group.regions) add(accountId, region);
     }
   }
@@ -210,7 +212,9 @@ export function syncStackSetInstances(
   if (set.permissionModel !== 'SERVICE_MANAGED' || !set.autoDeployment?.enabled) {
     throw new StackError(`StackSet ${set.stackSetName} has no automatic deployment`);
   }
-  const wanted = new Set(targetsOf(aws, set).map((t) => t.accountId));
+  // A closed (SUSPENDED, PENDING_CLOSURE) account still in a target OU keeps its instance: StackSets
+  // cannot run anything there any more, so no Delete reaches its custom resources.
+  const wanted = new Set(targetsOf(aws, set, true).map((t) => t.accountId));
   const gone = [...set.instances.values()]
     .map((i) => i.accountId)
     .filter((accountId) => !wanted.has(accountId));
