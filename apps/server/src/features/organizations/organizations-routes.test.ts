@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { hashToken } from '../../adapters/crypto/secrets.ts';
 import type { AccountStatus } from '../../domain/account.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
+import { createFakeTemplateStore } from '../../testing/fake-template-store.ts';
 import {
   createHarness,
   expectProblem,
@@ -33,9 +35,15 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
   let a: TestTenant;
   let b: TestTenant;
   let n = 0;
+  const templates = createFakeTemplateStore();
 
   beforeAll(async () => {
-    h = await createHarness(dialect, { hubs: ALL_HUBS });
+    h = await createHarness(dialect, {
+      hubs: ALL_HUBS,
+      publicUrl: 'https://onramp.example.com',
+      templates: templates.store,
+      templateBuckets: { aws: 'onramp-templates' },
+    });
     a = await h.tenant();
     b = await h.tenant();
   });
@@ -754,5 +762,116 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     const other = await t.admin.request('GET', `/v1/organizations/${keep.org.id}`);
     expect(other.body.counts.connected).toBe(10);
     expectProblem(await t.admin.request('DELETE', `/v1/organizations/${org.id}`), 404);
+  });
+
+  /** Occurrences of `needle` in `text`. */
+  const occurrences = (text: string, needle: string) => text.split(needle).length - 1;
+
+  it('renders the set-up with the token only as the NoEcho parameter’s default, and only for writers', async () => {
+    const org = await createOrg(a, { rules: { include: { organizationalUnits: [OU_PROD] } } });
+    const token = await h.services.organizations.enrollmentTokenOf(
+      await h.services.organizations.getOrganization(a.id, org.id),
+    );
+    expect(token).toMatch(/^onrorg_/);
+    const response = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expectStatus(response, 200);
+    const setup = response.body;
+    expect(setup).toMatchObject({
+      deployment: 'service_managed',
+      deploymentTargets: [OU_PROD],
+      missing: [],
+      quickCreateUrl: expect.stringContaining(
+        'console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/quickcreate?',
+      ),
+    });
+    const management = parseYaml(setup.managementTemplate);
+    expect(management.Parameters.EnrollmentToken).toMatchObject({ NoEcho: true, Default: token });
+    expect(occurrences(setup.managementTemplate, token as string)).toBe(1);
+    expect(JSON.stringify(management)).toContain(`${org.externalIdPrefix}`);
+    expect(setup.managementTemplate).toContain(
+      'https://onramp.example.com/v1/callbacks/organizations/management',
+    );
+    const stackSets = Object.values(management.Resources).filter(
+      (r) => (r as { Type: string }).Type === 'AWS::CloudFormation::StackSet',
+    );
+    expect(stackSets).toHaveLength(1);
+    // The member template's token is its own NoEcho parameter's default; nothing else carries it.
+    const member = parseYaml(setup.memberTemplate);
+    expect(member.Parameters.EnrollmentToken.NoEcho).toBe(true);
+    expect(occurrences(setup.memberTemplate, token as string)).toBeLessThanOrEqual(1);
+    expect(occurrences(setup.terraform, token as string)).toBeLessThanOrEqual(1);
+    for (const text of [...setup.commands, ...setup.steps.map((s: { detail: string }) => s.detail)])
+      expect(text).not.toContain(token);
+    expect(setup.commands.join('\n')).toContain('aws cloudformation deploy');
+    // The published quick-create template is the management template with its token.
+    expect(templates.published.at(-1)?.body).toBe(setup.managementTemplate);
+    const json = await a.admin.request('GET', `/v1/organizations/${org.id}/setup?format=json`);
+    expectStatus(json, 200);
+    expect(JSON.parse(json.body.managementTemplate).Parameters.EnrollmentToken.Default).toBe(token);
+    // A reader gets the templates without the token, and no quick-create link.
+    const viewer = await a.viewer.request('GET', `/v1/organizations/${org.id}/setup`);
+    expectStatus(viewer, 200);
+    expect(viewer.text).not.toContain('onrorg_');
+    expect(viewer.body.quickCreateUrl).toBeNull();
+    // Never in the organization's own views, nor in the audit log.
+    for (const url of [
+      `/v1/organizations/${org.id}`,
+      '/v1/organizations',
+      `/v1/organizations/${org.id}/members`,
+    ])
+      expect((await a.admin.request('GET', url)).text).not.toContain(token);
+    expect(await auditText(a.id)).not.toContain(token);
+    expectProblem(await b.admin.request('GET', `/v1/organizations/${org.id}/setup`), 404);
+    expectProblem(
+      await a.admin.request('GET', `/v1/organizations/${org.id}/setup?format=xml`),
+      400,
+      'format',
+    );
+  });
+
+  it('says the root ID is missing before discovery when the whole organization is included', async () => {
+    const org = await createOrg(a);
+    const before = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expectStatus(before, 200);
+    expect(before.body.deploymentTargets).toEqual([]);
+    expect(before.body.missing).toEqual([
+      expect.objectContaining({ field: 'DeploymentTargets', code: 'root_unknown' }),
+    ]);
+    await repo().setDiscovered(a.id, org.id, { rootId: ROOT });
+    const after = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expect(after.body).toMatchObject({ deploymentTargets: [ROOT], missing: [] });
+  });
+
+  it('renders aws-cn’s self-managed set-up without a service-managed StackSet, listing known members', async () => {
+    const { org } = await seedOrg(a, { partition: 'aws-cn', deployment: 'self_managed' });
+    const response = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expectStatus(response, 200);
+    const management = parseYaml(response.body.managementTemplate);
+    const types = Object.values(management.Resources).map((r) => (r as { Type: string }).Type);
+    expect(types).not.toContain('AWS::CloudFormation::StackSet');
+    expect(response.body.managementTemplate).toContain(
+      'arn:aws-cn:iam::111122223333:role/onramp-hub',
+    );
+    expect(response.body.commands.join('\n')).toContain('SELF_MANAGED');
+  });
+
+  it('answers the permission update with the templates of the permissions the organization has now', async () => {
+    const org = await createOrg(a, { bundles: ['cost-inventory'] });
+    const before = await a.admin.request('POST', `/v1/organizations/${org.id}/permissions/update`);
+    expectStatus(before, 200);
+    expectStatus(
+      await a.admin.request('PATCH', `/v1/organizations/${org.id}`, {
+        bundles: ['cost-inventory', 'nodes-ec2'],
+      }),
+      200,
+    );
+    const after = await a.admin.request('POST', `/v1/organizations/${org.id}/permissions/update`);
+    expectStatus(after, 200);
+    expect(after.body.memberTemplate).not.toBe(before.body.memberTemplate);
+    expect(after.body.memberTemplate).toContain('ec2:');
+    expectProblem(
+      await a.viewer.request('POST', `/v1/organizations/${org.id}/permissions/update`),
+      403,
+    );
   });
 });

@@ -1,17 +1,91 @@
-import { api } from '@onramp/contracts';
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import { api, type organizationSetupSchema } from '@onramp/contracts';
+import { defaultOrganizationStackName, type PartitionId } from '@onramp/core';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { scopesOf } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
+import type { TemplateStore } from '../../ports/template-store.ts';
 import { toMemberResponse, toOrganizationResponse } from './organization-view.ts';
-import type { OrganizationsService } from './organizations-service.ts';
+import type { OrganizationSetup, OrganizationsService } from './organizations-service.ts';
 
 /**
- * What the organizations routes use: the organizations service only. The call-back, the
- * management role, discovery and retries are the enrollment side's routes.
+ * What the organizations routes use: the organizations service, and the template store for
+ * quick-create links. The call-back, the management role, discovery and retries are the
+ * enrollment side's routes.
  */
 export interface OrganizationsRoutesDeps {
   organizations: OrganizationsService;
+  publicUrl?: string | undefined;
+  templates?: TemplateStore | undefined;
+  templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+}
+
+/**
+ * Whether the caller may connect accounts, and so be given the enrollment token (in a template or
+ * a quick-create link): whoever holds it can have stacks report member roles of this organization.
+ * A read-only caller gets the templates without it.
+ */
+function mayConnect(request: FastifyRequest): boolean {
+  return request.principal ? scopesOf(request.principal).includes('accounts:write') : false;
+}
+
+/**
+ * The AWS console's quick-create link for the management stack: only for a caller given the token,
+ * with Onramp's public URL (the stack reports back) and a template bucket in the partition (the
+ * console takes quick-create templates only from Amazon S3). Null otherwise, or when publishing fails.
+ */
+async function quickCreateOf(
+  deps: OrganizationsRoutesDeps,
+  organizationId: string,
+  setup: OrganizationSetup,
+  withToken: boolean,
+  log: FastifyBaseLogger,
+): Promise<string | null> {
+  const { blueprint } = setup;
+  const bucket = deps.templateBuckets?.[blueprint.partition.id];
+  if (!withToken || !deps.publicUrl || !blueprint.callback || !bucket || !deps.templates)
+    return null;
+  const body = setup.managementTemplate;
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  try {
+    const { url } = await deps.templates.publish(
+      blueprint.partition.id,
+      `organizations/${organizationId}/${hash}.yaml`,
+      body,
+    );
+    const query = new URLSearchParams({
+      templateURL: url,
+      stackName: defaultOrganizationStackName(blueprint),
+    });
+    return `https://${blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(blueprint.deploymentRegion)}#/stacks/quickcreate?${query.toString()}`;
+  } catch (error) {
+    log.error({ err: error, organizationId, bucket }, 'organization template not published');
+    return null;
+  }
+}
+
+async function toSetupResponse(
+  deps: OrganizationsRoutesDeps,
+  request: FastifyRequest,
+  tenantId: string,
+  id: string,
+  format: 'yaml' | 'json',
+): Promise<z.output<typeof organizationSetupSchema>> {
+  const withToken = mayConnect(request);
+  const setup = await deps.organizations.setup(tenantId, id, { format, withToken });
+  // The quick-create stack is YAML whatever the format asked for.
+  const yaml =
+    format === 'yaml'
+      ? setup
+      : await deps.organizations.setup(tenantId, id, { format: 'yaml', withToken });
+  const { blueprint: _blueprint, ...rest } = setup;
+  return {
+    ...rest,
+    quickCreateUrl: await quickCreateOf(deps, id, yaml, withToken, request.log),
+  };
 }
 
 /**
@@ -83,6 +157,22 @@ export async function registerOrganizationsRoutes(
         request.params.id,
       );
       return toOrganizationResponse(organization, counts);
+    },
+  });
+
+  mount(routes, api.organizations.setup, {
+    handler: async (request) => {
+      const tenantId = tenantOf(request, 'accounts:read');
+      return toSetupResponse(deps, request, tenantId, request.params.id, request.query.format);
+    },
+  });
+
+  mount(routes, api.organizations.permissionsUpdate, {
+    handler: async (request) => {
+      // The same templates, rendered with the permissions the organization has now: updating the
+      // management stack updates the StackSet, and so every member, whose stacks report back.
+      const tenantId = tenantOf(request, 'accounts:write');
+      return toSetupResponse(deps, request, tenantId, request.params.id, request.query.format);
     },
   });
 

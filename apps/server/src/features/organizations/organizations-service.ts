@@ -1,12 +1,20 @@
 import {
   type Catalog,
+  createOrganizationBlueprint,
+  deploymentTargetsOf,
   describeRuleVerdict,
   evaluateOrganizationRules,
   generateExternalId,
   getPartition,
   getRegion,
+  type OrganizationBlueprint,
   type OrganizationRules,
+  organizationCommands,
+  organizationSteps,
   type PartitionId,
+  parseHubPrincipal,
+  renderOrganizationTerraform,
+  renderOrganizationText,
   resolveSelection,
 } from '@onramp/core';
 import type { Kysely } from 'kysely';
@@ -56,6 +64,14 @@ export const ENROLLMENT_TOKEN_GRACE_DAYS = 7;
 /** The prefix of enrollment tokens: a log line or a leaked value says what it is. */
 export const ENROLLMENT_TOKEN_PREFIX = 'onrorg_';
 
+/**
+ * A rotation asked for within this many seconds of the previous one returns that one: two clicks
+ * (or two tabs) at once make one new token, and the token stacks were deployed with stays the one
+ * accepted for the grace period. Only one replaced token is kept, so a rotation later in the grace
+ * period ends the first one's.
+ */
+export const ENROLLMENT_TOKEN_ROTATION_COALESCE_SECONDS = 60;
+
 /** At most this many changes are listed by a rules preview (all are counted). */
 export const PREVIEW_CHANGES_LIMIT = 500;
 
@@ -102,6 +118,22 @@ export interface OrganizationsServiceDeps {
   >;
   /** Member connections are deleted with their organization. */
   connections: Pick<ConnectionsService, 'deleteOfOrganization'>;
+  /** Onramp's public URL: without one, stacks cannot report back (the role ARN is pasted). */
+  publicUrl?: string | undefined;
+}
+
+/** What GET …/setup answers (the contracts' organizationSetupSchema), the quick-create link aside. */
+export interface OrganizationSetup {
+  deployment: OrganizationDeployment;
+  managementTemplate: string;
+  memberTemplate: string;
+  terraform: string;
+  commands: string[];
+  steps: { title: string; detail: string }[];
+  deploymentTargets: string[];
+  missing: { field: string; code: string; message: string; hint?: string }[];
+  /** The checked blueprint, for a quick-create link. */
+  blueprint: OrganizationBlueprint;
 }
 
 /** What a partition offers for organizations (GET /v1/partitions, and create's checks). */
@@ -359,6 +391,61 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
     return organizations.countsOf(tenantId, ids);
   }
 
+  /** The hub's ARN every role of the organization trusts; 422 when the operator removed the hub. */
+  function hubArnOf(partition: PartitionId): string {
+    const hub = deps.hubs[partition];
+    if (!hub)
+      throw new AppError('validation_failed', noHubIssue(partition).message, [
+        noHubIssue(partition),
+      ]);
+    const parsed = parseHubPrincipal(hub.principalArn, partition);
+    // Checked at start-up: a bad hub here is the operator's, not the tenant's.
+    if (!parsed.ok)
+      throw new Error(`the hub identity of ${partition} is invalid: ${parsed.issue.message}`);
+    return parsed.value.arn;
+  }
+
+  /**
+   * The organization's templates' blueprint (checked by core: role names, the member template's
+   * 51,200 bytes, the targets). `callback` only for a caller who may connect accounts, and only
+   * when Onramp has a public URL for the stacks to call.
+   */
+  function blueprintOf(
+    organization: Pick<
+      Organization,
+      | 'partition'
+      | 'bundles'
+      | 'regions'
+      | 'rules'
+      | 'rootId'
+      | 'externalIdPrefix'
+      | 'memberRoleName'
+      | 'managementRoleName'
+      | 'deployment'
+      | 'deploymentRegion'
+    >,
+    options: { token?: string | undefined; memberAccounts?: string[] } = {},
+  ): OrganizationBlueprint {
+    const origin = deps.publicUrl?.replace(/\/+$/, '');
+    return createOrganizationBlueprint({
+      catalog: deps.catalog,
+      selection: {
+        partition: organization.partition,
+        bundles: organization.bundles,
+        regions: organization.regions,
+      },
+      hubPrincipal: hubArnOf(organization.partition),
+      externalIdPrefix: organization.externalIdPrefix,
+      memberRoleName: organization.memberRoleName,
+      managementRoleName: organization.managementRoleName,
+      deployment: organization.deployment,
+      deploymentRegion: organization.deploymentRegion,
+      deploymentTargets: deploymentTargetsOf(organization.rules, organization.rootId ?? undefined),
+      ...(origin && options.token ? { callback: { origin, token: options.token } } : {}),
+      ...(options.memberAccounts ? { memberAccounts: options.memberAccounts } : {}),
+    });
+  }
+
   return {
     async create(
       caller: Caller,
@@ -378,6 +465,24 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       // stop a confused deputy. Every member's ID is `<prefix>-<its account ID>`.
       const externalIdPrefix = generateExternalId(deps.randomBytes(24));
       const token = newEnrollmentToken(deps.randomBytes);
+      const memberRoleName = input.memberRoleName ?? defaultMemberRoleName(id);
+      const managementRoleName = input.managementRoleName ?? defaultManagementRoleName(id);
+      const bundles = selection.bundles.map((b) => b.id);
+      const regions = [...selection.regions];
+      // Everything the templates need must render before the organization is stored (role names,
+      // the member template's size as a StackSet's TemplateBody).
+      blueprintOf({
+        partition: input.partition,
+        bundles,
+        regions,
+        rules,
+        rootId: null,
+        externalIdPrefix,
+        memberRoleName,
+        managementRoleName,
+        deployment: input.deployment,
+        deploymentRegion,
+      });
       const organization = await deps.db.transaction().execute(async (trx) => {
         const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
         const cap = capFor('organizations', locked, caps);
@@ -390,13 +495,13 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
             name: input.name,
             description: input.description,
             partition: input.partition,
-            bundles: selection.bundles.map((b) => b.id),
-            regions: [...selection.regions],
+            bundles,
+            regions,
             rules,
             deployment: input.deployment,
             deploymentRegion,
-            memberRoleName: input.memberRoleName ?? defaultMemberRoleName(id),
-            managementRoleName: input.managementRoleName ?? defaultManagementRoleName(id),
+            memberRoleName,
+            managementRoleName,
             externalIdPrefix,
             managementAccountId: input.managementAccountId ?? null,
             tokenHash: hashToken(token),
@@ -499,6 +604,8 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       }
       const changed = Object.keys(changes);
       if (changed.length === 0) return current;
+      // The templates must still render with new permissions (the member template's size).
+      if (changes.bundles || changes.regions) blueprintOf({ ...current, ...changes });
       let touched: string[] = [];
       await deps.db.transaction().execute(async (trx) => {
         // Under the organization's lock: two PATCHes take turns, and the second sees the first.
@@ -602,10 +709,17 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
     /**
      * A new enrollment token; the one it replaces is accepted for ENROLLMENT_TOKEN_GRACE_DAYS (stacks
      * deployed with it keep reporting until the StackSet is updated). Two rotations at once: one
-     * wins (compare-and-set on the token read), the other answers with the winner's.
+     * wins (compare-and-set on the token read, and ENROLLMENT_TOKEN_ROTATION_COALESCE_SECONDS for
+     * one that read the winner's), the other answers with the winner's.
      */
     async rotateToken(caller: Caller, id: string): Promise<Organization> {
       const organization = await findOrganization(caller.tenantId, id);
+      const sinceIssued = deps.clock().getTime() - Date.parse(organization.tokenIssuedAt);
+      if (
+        organization.previousTokenHash !== null &&
+        sinceIssued < ENROLLMENT_TOKEN_ROTATION_COALESCE_SECONDS * 1000
+      )
+        return organization;
       const token = newEnrollmentToken(deps.randomBytes);
       const previousUntil = new Date(
         deps.clock().getTime() + ENROLLMENT_TOKEN_GRACE_DAYS * DAY_MS,
@@ -769,6 +883,57 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
         changes,
         changesTotal,
         unknownTargets: [...new Set(unknownTargets)],
+      };
+    },
+
+    /**
+     * The templates, Terraform, commands and steps that set the organization up (and, after new
+     * permissions, update it: the management stack carries the StackSet, which updates every
+     * member). The enrollment token is rendered only for a caller who may connect accounts
+     * (`withToken`), as the NoEcho parameter's default; never anywhere else. `missing` lists what
+     * the tenant must fill in: the root ID, before the first discovery, when the rules include the
+     * whole organization.
+     */
+    async setup(
+      tenantId: string,
+      id: string,
+      options: { format: 'yaml' | 'json'; withToken: boolean },
+    ): Promise<OrganizationSetup> {
+      const organization = await findOrganization(tenantId, id);
+      const token = options.withToken ? await this.enrollmentTokenOf(organization) : undefined;
+      const memberAccounts =
+        organization.deployment === 'service_managed'
+          ? undefined
+          : (await organizations.placements(tenantId, id))
+              .filter((m) => m.state !== 'excluded' && m.state !== 'left')
+              .map((m) => m.awsAccountId);
+      // What core refuses of a stored organization (a catalog changed since) is a 422 naming it.
+      const blueprint = blueprintOf(organization, {
+        token,
+        ...(memberAccounts ? { memberAccounts } : {}),
+      });
+      const text = renderOrganizationText(blueprint, options.format);
+      const targets = blueprint.deploymentTargets;
+      const missing: OrganizationSetup['missing'] = [];
+      if (organization.deployment === 'service_managed' && !targets) {
+        missing.push({
+          field: 'DeploymentTargets',
+          code: 'root_unknown',
+          message:
+            'The rules include the whole organization (or accounts by name), so the StackSet deploys to its root, whose ID Onramp learns at the first discovery.',
+          hint: 'Fill in the DeploymentTargets parameter with the root ID (r-…, shown by `aws organizations list-roots`), or include organizational units in the rules.',
+        });
+      }
+      return {
+        deployment: organization.deployment,
+        managementTemplate: text.management,
+        memberTemplate: text.member,
+        terraform: renderOrganizationTerraform(blueprint),
+        commands: organizationCommands(blueprint, { format: options.format }),
+        steps: organizationSteps(blueprint),
+        deploymentTargets: targets ?? [],
+        missing,
+        blueprint,
       };
     },
 
