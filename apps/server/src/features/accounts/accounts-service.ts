@@ -340,7 +340,21 @@ export function createAccountsService(deps: AccountsServiceDeps) {
      * A new external ID for a role account, with a grace period (external-id-rotation.ts): both are
      * accepted until a check with the new one passes.
      */
-    regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+    async regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+      const account = await findAccount(caller.tenantId, accountId);
+      // A member account's role trusts `<prefix>-<account ID>`, derived by its organization's
+      // template: a new ID of its own would lock Onramp out until the StackSet changed it.
+      if (account.organizationId) {
+        const message = `This account is a member of organization ${account.organizationId}: its external ID is the organization's, derived from its account ID, and cannot be regenerated alone.`;
+        throw new AppError('conflict', message, [
+          {
+            field: 'id',
+            code: 'managed_by_organization',
+            message,
+            hint: `Rotate the organization's enrollment token, or manage it at /v1/organizations/${account.organizationId}.`,
+          },
+        ]);
+      }
       return rotation.regenerate(caller, accountId);
     },
 

@@ -336,6 +336,17 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       expectProblem(response, status, field);
     }
     expectProblem(await a.admin.request('POST', '/v1/organizations', '{"name": '), 400, 'body');
+    // Hostile but valid names are kept as they were sent, never interpreted.
+    for (const name of ["'; DROP TABLE organizations;--", '<img src=x onerror=alert(1)>']) {
+      const created = await a.admin.request('POST', '/v1/organizations', {
+        name,
+        partition: 'aws',
+      });
+      if (created.status === 201) {
+        expect(created.body.name).toBe(name);
+        expectStatus(await a.admin.request('DELETE', `/v1/organizations/${created.body.id}`), 204);
+      } else expectProblem(created, 400, 'name');
+    }
     const after = await a.admin.request('GET', '/v1/organizations?limit=100');
     expect(after.body.organizations.length).toBe(before.body.organizations.length);
     // Bad ids and queries are 400/404, never 500.
@@ -716,6 +727,12 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       expectProblem(response, 409, 'connectionId');
       expect(response.body.errors[0].code).toBe('managed_by_organization');
     }
+    const regenerate = await t.admin.request(
+      'POST',
+      `/v1/accounts/${members[0]?.accountId}/external-id/regenerate`,
+    );
+    expectProblem(regenerate, 409, 'id');
+    expect(regenerate.body.errors[0].code).toBe('managed_by_organization');
   });
 
   it('deletes an organization with its member accounts, connections and their secrets', async () => {
