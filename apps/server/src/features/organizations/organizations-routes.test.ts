@@ -891,4 +891,25 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       403,
     );
   });
+
+  it('two rule changes at once take turns: every member ends as the stored rules say', async () => {
+    const t = await h.tenant();
+    const { org } = await seedOrg(t);
+    const url = `/v1/organizations/${org.id}`;
+    const [one, two] = await Promise.all([
+      t.admin.request('PATCH', url, { rules: { exclude: { organizationalUnits: [OU_PROD] } } }),
+      t.admin.request('PATCH', url, { rules: { exclude: { organizationalUnits: [OU_DEV] } } }),
+    ]);
+    expectStatus(one, 200);
+    expectStatus(two, 200);
+    const stored = await t.viewer.request('GET', url);
+    const excludedUnit = stored.body.rules.exclude.organizationalUnits[0];
+    expect([OU_PROD, OU_DEV]).toContain(excludedUnit);
+    const members = await t.viewer.request('GET', `${url}/members?limit=100`);
+    for (const m of members.body.members as { path: { id: string }[]; state: string }[]) {
+      const inExcluded = m.path.some((p) => p.id === excludedUnit);
+      expect(m.state === 'excluded', JSON.stringify(m)).toBe(inExcluded);
+    }
+    expect(stored.body.counts.excluded).toBe(excludedUnit === OU_PROD ? 20 : 10);
+  });
 });
