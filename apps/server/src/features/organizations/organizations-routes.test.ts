@@ -912,4 +912,25 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     }
     expect(stored.body.counts.excluded).toBe(excludedUnit === OU_PROD ? 20 : 10);
   });
+
+  it('a tenant with organizations can be deleted, and takes them with it', async () => {
+    const t = await h.tenant();
+    const { org } = await seedOrg(t);
+    const operator = await h.operator();
+    expectStatus(await operator.request('DELETE', `/v1/tenants/${t.id}`), 204);
+    const db = h.database.db;
+    expect(
+      await db.selectFrom('organizations').select('id').where('id', '=', org.id).execute(),
+    ).toEqual([]);
+    expect(
+      await db
+        .selectFrom('organization_members')
+        .select('aws_account_id')
+        .where('tenant_id', '=', t.id)
+        .execute(),
+    ).toEqual([]);
+    expect(
+      await db.selectFrom('secrets').select('id').where('tenant_id', '=', t.id).execute(),
+    ).toEqual([]);
+  });
 });
