@@ -733,6 +733,20 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     );
     expectProblem(regenerate, 409, 'id');
     expect(regenerate.body.errors[0].code).toBe('managed_by_organization');
+    // Its permissions and its existence are the organization's too; its name is the tenant's.
+    const account = `/v1/accounts/${members[0]?.accountId}`;
+    expectProblem(
+      await t.admin.request('PATCH', account, { bundles: ['nodes-ec2'] }),
+      409,
+      'bundles',
+    );
+    expectProblem(await t.admin.request('DELETE', account), 409, 'id');
+    const renamed = await t.admin.request('PATCH', account, { name: 'Renamed member' });
+    expectStatus(renamed, 200);
+    expect(renamed.body).toMatchObject({
+      name: 'Renamed member',
+      organizationId: expect.any(String),
+    });
   });
 
   it('deletes an organization with its member accounts, connections and their secrets', async () => {
