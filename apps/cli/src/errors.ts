@@ -39,6 +39,16 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'webIdentity.issuer': '--issuer',
   'webIdentity.audience': '--audience',
   'webIdentity.subject': '--subject',
+  externalIdPrefix: '--external-id-prefix',
+  memberRoleName: '--member-role-name',
+  managementRoleName: '--management-role-name',
+  deployment: '--deployment',
+  deploymentRegion: '--deployment-region',
+  deploymentTargets: '--targets',
+  memberAccounts: '--accounts',
+  'callback.origin': '--public-url',
+  'callback.token': '--enrollment-token',
+  member: '--member',
 };
 
 /** The flag a core issue is about, or undefined when it is not about a flag. */

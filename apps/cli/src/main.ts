@@ -15,6 +15,7 @@ import {
 } from './errors.ts';
 import { addKeysCommand } from './keys-command.ts';
 import { addOidcCommand } from './oidc-command.ts';
+import { addOrganizationTemplateCommand } from './organization-template-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
@@ -52,6 +53,7 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addPolicyCommand(program, io);
   addTrustPolicyCommand(program, io);
   addTemplateCommand(program, io);
+  addOrganizationTemplateCommand(program, io);
   addKeysCommand(program, io);
   addOidcCommand(program, io);
   return program;

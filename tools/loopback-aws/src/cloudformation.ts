@@ -7,11 +7,30 @@
  * a template that deployed here with a part left out would prove nothing.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { parse as parseYaml, type Tags as YamlTags } from 'yaml';
 import type { LoopbackAws } from './loopback.ts';
 import { addOidcProvider } from './oidc-providers.ts';
 import type { PartitionId } from './partitions.ts';
+import { recordStackSet } from './stack-set-resource.ts';
 import type { PolicyDocument, User } from './state.ts';
+import {
+  type DeployedCustomResource,
+  type DeployedFunction,
+  type DeployedResource,
+  type DeployedStack,
+  type DeployedStackSet,
+  parseTemplate,
+  StackError,
+} from './template.ts';
+
+export {
+  type DeployedCustomResource,
+  type DeployedFunction,
+  type DeployedResource,
+  type DeployedStack,
+  type DeployedStackSet,
+  StackError,
+  type StackSetInstance,
+} from './template.ts';
 
 export interface DeployStackInput {
   partition: PartitionId;
@@ -23,42 +42,6 @@ export interface DeployStackInput {
   region?: string;
   /** AWS::StackName; `onramp` by default. */
   stackName?: string;
-}
-
-export interface DeployedResource {
-  type: string;
-  /** What `Ref` gives: a role's or user's name, a policy's or provider's ARN, a key's ID… */
-  physicalId: string;
-  arn?: string;
-}
-
-export interface DeployedCustomResource {
-  logicalId: string;
-  type: string;
-  /** Resolved, ServiceToken included: what CloudFormation would send the provider as ResourceProperties. */
-  properties: Record<string, unknown>;
-}
-
-export interface DeployedFunction {
-  logicalId: string;
-  name: string;
-  arn: string;
-  properties: Record<string, unknown>;
-}
-
-export interface DeployedStack {
-  stackId: string;
-  stackName: string;
-  outputs: Record<string, string>;
-  resources: Record<string, DeployedResource>;
-  /** In dependency order, as CloudFormation would call their providers. */
-  customResources: DeployedCustomResource[];
-  functions: DeployedFunction[];
-}
-
-/** A template the loopback cannot deploy as AWS would, or parameters CloudFormation would refuse. */
-export class StackError extends Error {
-  override readonly name = 'StackError';
 }
 
 const DEFAULT_REGION: Record<PartitionId, string> = {
@@ -73,60 +56,6 @@ const URL_SUFFIX: Record<PartitionId, string> = {
   'aws-cn': 'amazonaws.com.cn',
 };
 
-/** `!Ref x`, `!Sub …`, `!GetAtt a.b`… as the long forms they stand for. */
-const SHORT_FORMS: YamlTags = [
-  'Ref',
-  'Condition',
-  'Base64',
-  'Cidr',
-  'FindInMap',
-  'GetAtt',
-  'GetAZs',
-  'ImportValue',
-  'Join',
-  'Select',
-  'Split',
-  'Sub',
-  'If',
-  'Equals',
-  'Not',
-  'And',
-  'Or',
-].flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  const resolve = (value: unknown) => ({
-    [key]:
-      name === 'GetAtt' && typeof value === 'string'
-        ? [value.slice(0, value.indexOf('.')), value.slice(value.indexOf('.') + 1)]
-        : value,
-  });
-  return (['scalar', 'seq', 'map'] as const).map((collection) => ({
-    tag: `!${name}`,
-    ...(collection === 'scalar' ? {} : { collection }),
-    resolve: (value: unknown) =>
-      resolve(
-        value !== null && typeof value === 'object' && 'toJSON' in value
-          ? (value as { toJSON(): unknown }).toJSON()
-          : value,
-      ),
-  }));
-}) as YamlTags;
-
-function parseTemplate(text: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = text.trimStart().startsWith('{')
-      ? JSON.parse(text)
-      : parseYaml(text, { customTags: SHORT_FORMS });
-  } catch (error) {
-    throw new StackError(`Template format error: ${String(error)}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new StackError('Template format error: the template is not an object');
-  }
-  return parsed as Record<string, unknown>;
-}
-
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -140,8 +69,10 @@ const SUPPORTED_TYPES = new Set([
   'AWS::IAM::OIDCProvider',
   'AWS::IAM::User',
   'AWS::IAM::AccessKey',
+  'AWS::IAM::RolePolicy',
   'AWS::Lambda::Function',
   'AWS::CloudFormation::CustomResource',
+  'AWS::CloudFormation::StackSet',
 ]);
 
 const RESOURCE_KEYS = new Set([
@@ -175,6 +106,24 @@ const PROPERTIES: Record<string, Set<string>> = {
     'Users',
   ]),
   'AWS::IAM::Policy': new Set(['PolicyName', 'PolicyDocument', 'Roles', 'Users']),
+  'AWS::IAM::RolePolicy': new Set(['PolicyName', 'PolicyDocument', 'RoleName']),
+  'AWS::CloudFormation::StackSet': new Set([
+    'StackSetName',
+    'PermissionModel',
+    'AutoDeployment',
+    'CallAs',
+    'Capabilities',
+    'Description',
+    'ManagedExecution',
+    'OperationPreferences',
+    'Parameters',
+    'StackInstancesGroup',
+    'Tags',
+    'TemplateBody',
+    'TemplateURL',
+    'AdministrationRoleARN',
+    'ExecutionRoleName',
+  ]),
   'AWS::IAM::OIDCProvider': new Set(['Url', 'ClientIdList', 'ThumbprintList', 'Tags']),
   'AWS::IAM::User': new Set(['UserName', 'Path', 'Policies', 'ManagedPolicyArns', 'Tags']),
   'AWS::IAM::AccessKey': new Set(['UserName', 'Status', 'Serial']),
@@ -433,6 +382,7 @@ export function deployStack(aws: LoopbackAws, input: DeployStackInput): Deployed
   const resources: Record<string, DeployedResource> = {};
   const customResources: DeployedCustomResource[] = [];
   const functions: DeployedFunction[] = [];
+  const stackSets: DeployedStackSet[] = [];
   const undo: (() => void)[] = [];
   try {
     createAll();
@@ -485,6 +435,16 @@ export function deployStack(aws: LoopbackAws, input: DeployStackInput): Deployed
         });
       } else if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource') {
         customResources.push({ logicalId, type, properties });
+      } else if (type === 'AWS::CloudFormation::StackSet') {
+        stackSets.push(
+          recordStackSet({ partition, accountId, region, stackId, logicalId, properties, where }),
+        );
+        resources[logicalId] = { type, physicalId: stackSets.at(-1)?.stackSetId ?? '' };
+        created.set(logicalId, {
+          type,
+          physicalId: stackSets.at(-1)?.stackSetId ?? '',
+          attributes: { StackSetId: stackSets.at(-1)?.stackSetId ?? '' },
+        });
       }
     }
   }
@@ -496,7 +456,18 @@ export function deployStack(aws: LoopbackAws, input: DeployStackInput): Deployed
     if (typeof raw.Condition === 'string' && !condition(raw.Condition, `Outputs.${name}`)) continue;
     outputs[name] = text(resolve(raw.Value, `Outputs.${name}.Value`), `Outputs.${name}.Value`);
   }
-  return { stackId, stackName, outputs, resources, customResources, functions };
+  return {
+    partition,
+    accountId,
+    region,
+    stackId,
+    stackName,
+    outputs,
+    resources,
+    customResources,
+    functions,
+    stackSets,
+  };
 }
 
 function evaluateParameters(
@@ -856,6 +827,22 @@ function createResource(aws: LoopbackAws, ctx: CreateContext): Created {
         attributes: { SecretAccessKey: key.secretAccessKey },
       };
     }
+    case 'AWS::IAM::RolePolicy': {
+      const name = optionalText(properties, 'PolicyName', where);
+      const roleName = optionalText(properties, 'RoleName', where);
+      const document = properties.PolicyDocument;
+      if (!name || !roleName || !isObject(document)) {
+        throw new StackError(`${where}: PolicyName, PolicyDocument and RoleName are required`);
+      }
+      const role = aws.state.account(partition, accountId).roles.get(roleName);
+      if (!role) throw new StackError(`${where}.RoleName: no role ${roleName} in ${accountId}`);
+      creating(where, () => aws.putInlinePolicy(partition, role.arn, name, document));
+      ctx.undo.push(() => role.inline.delete(name));
+      return { type, physicalId: `${name}|${roleName}`, attributes: {} };
+    }
+    case 'AWS::CloudFormation::StackSet':
+      // Recorded once created (recordStackSet): nothing is deployed until the test plays it.
+      return { type, physicalId: '', attributes: {} };
     case 'AWS::Lambda::Function': {
       const name =
         optionalText(properties, 'FunctionName', where) ??

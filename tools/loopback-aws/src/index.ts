@@ -17,9 +17,11 @@ export {
   type DeployedFunction,
   type DeployedResource,
   type DeployedStack,
+  type DeployedStackSet,
   type DeployStackInput,
   deployStack,
   StackError,
+  type StackSetInstance,
 } from './cloudformation.ts';
 export {
   type AccessKeyInfo,
@@ -36,14 +38,32 @@ export {
   LoopbackAws,
   type LoopbackOptions,
   type OidcProviderInfo,
+  type OrganizationAccountOptions,
+  type OrganizationInfo,
   type PolicyInfo,
+  type RateLimit,
   type RoleInfo,
   type Service,
   startLoopbackAws,
   type UserInfo,
 } from './loopback.ts';
+export {
+  ORGANIZATIONS_ENDPOINT,
+  ORGANIZATIONS_SIGNING_REGION,
+  type Organization,
+  type OrganizationAccount,
+  type OrganizationAccountStatus,
+  type OrganizationUnit,
+} from './organizations.ts';
 export type { PartitionId } from './partitions.ts';
 export { IAM_SIGNING_REGION, partitionOfRegion } from './partitions.ts';
 export { persistLoopback, restoreLoopback, snapshotLoopback } from './snapshot.ts';
+export {
+  type DeletedStackInstance,
+  deployStackSetInstances,
+  removeStackSetInstances,
+  STACK_SET_TEMPLATE_BODY_MAX_BYTES,
+  syncStackSetInstances,
+} from './stack-sets.ts';
 export type { PolicyDocument } from './state.ts';
 export { TOKEN_CLOCK_SKEW_SECONDS } from './web-identity.ts';

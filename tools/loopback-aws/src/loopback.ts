@@ -16,8 +16,22 @@ import {
   MESSAGES,
   signatureDoesNotMatch,
 } from './errors.ts';
+import { authorize } from './evaluate.ts';
 import { handleIam } from './iam.ts';
 import { addOidcProvider } from './oidc-providers.ts';
+import {
+  asJsonProtocolError,
+  handleOrganizations,
+  jsonErrorReply,
+  newOrganization,
+  newUnit,
+  ORGANIZATIONS_SIGNING_REGION,
+  ORGANIZATIONS_TARGET_PREFIX,
+  type Organization,
+  type OrganizationAccountStatus,
+  organizationOfAccount,
+  tooManyRequests,
+} from './organizations.ts';
 import {
   IAM_SIGNING_REGION,
   PARTITIONS,
@@ -58,7 +72,7 @@ import {
  * `signin` is the console's federation endpoint (`/federation`), unsigned like AWS's. `issuer` names the
  * loopback STS's own fetches from an OIDC issuer (for faults only: they are not requests it answers).
  */
-export type Service = 'sts' | 'iam' | 's3' | 'signin' | 'issuer';
+export type Service = 'sts' | 'iam' | 's3' | 'organizations' | 'signin' | 'issuer';
 
 export interface LoopbackOptions {
   /** 0 (the default) picks a free port. */
@@ -67,7 +81,8 @@ export interface LoopbackOptions {
   latencyMs?: number;
   /**
    * Refuse IAM requests not signed for the partition's IAM region (us-east-1, us-gov-west-1,
-   * cn-north-1), as IAM does. Default true.
+   * cn-north-1), as IAM does, and Organizations requests not signed for the partition's
+   * Organizations region (us-east-1, us-gov-west-1, cn-northwest-1). Default true.
    */
   strictIamSigningRegion?: boolean;
   /** Largest request body accepted. Default 64 MiB. */
@@ -239,6 +254,41 @@ export interface CreateBucketOptions {
   policy?: PolicyDocument;
 }
 
+/** What `createOrganization` made. */
+export interface OrganizationInfo {
+  partition: PartitionId;
+  /** `o-` and 10 lowercase letters or digits. */
+  id: string;
+  /** `r-` and 4 lowercase letters or digits. */
+  rootId: string;
+  managementAccountId: string;
+  arn: string;
+}
+
+export interface OrganizationAccountOptions {
+  /** Default `account-<id>`. */
+  name?: string;
+  /** Default `aws+<id>@example.test`. */
+  email?: string;
+  /** Default CREATED. */
+  joinedMethod?: 'INVITED' | 'CREATED';
+}
+
+/** A request rate above which an Organizations (or other) endpoint answers throttling. */
+export interface RateLimit {
+  /** Requests allowed per second, on average. */
+  perSecond: number;
+  /** Requests allowed at once before the rate applies (default `perSecond`). */
+  burst?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  capacity: number;
+  perSecond: number;
+  at: number;
+}
+
 interface Fault {
   kind: FaultKind;
   status: number;
@@ -306,6 +356,11 @@ export class LoopbackAws {
   private readonly jwksCache = new Map<string, JWK[]>();
   private readonly issuerLog: IssuerFetch[] = [];
   private clockOffsetMs = 0;
+  /** Latency added per service, on top of `latencyMs`. */
+  private readonly serviceLatency = new Map<Service, number>();
+  private readonly rateLimits = new Map<Service, Bucket>();
+  /** Signs Organizations' NextTokens (a token from another loopback, or edited, is refused). */
+  private readonly tokenKey = randomBytes(32);
   /**
    * How long the loopback STS waits for an issuer's answer before IDPCommunicationError. AWS documents
    * no figure; a few seconds is what its STS is observed to give. May be changed at any time.
@@ -690,6 +745,124 @@ export class LoopbackAws {
     };
   }
 
+  // ─── organizations ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Creates an organization (all features) whose management account is `managementAccountId` (the
+   * account is created for IAM and STS too). It has one root; the management account sits in it.
+   */
+  createOrganization(
+    partition: PartitionId,
+    options: { managementAccountId: string; name?: string; email?: string },
+  ): OrganizationInfo {
+    const org = newOrganization(this.state, partition, options.managementAccountId, options);
+    return this.organizationInfo(org);
+  }
+
+  /** An OU under a root or OU (IDs like AWS's: `ou-<root suffix>-<8 characters>`); returns its ID. */
+  addOrganizationalUnit(parentId: string, name: string): string {
+    return newUnit(this.organizationWith(parentId), parentId, name).id;
+  }
+
+  /**
+   * An account joins the organization under `parentId` (a root or OU), ACTIVE; the account exists
+   * for IAM and STS from now on (as `createAccount`). An account is in one organization at most.
+   */
+  addOrganizationAccount(
+    parentId: string,
+    accountId: string,
+    options: OrganizationAccountOptions = {},
+  ): void {
+    const org = this.organizationWith(parentId);
+    if (organizationOfAccount(this.state, org.partition, accountId)) {
+      throw new TypeError(`account ${accountId} is already in an organization`);
+    }
+    this.state.account(org.partition, accountId);
+    org.accounts.set(accountId, {
+      id: accountId,
+      name: options.name ?? `account-${accountId}`,
+      email: options.email ?? `aws+${accountId}@example.test`,
+      status: 'ACTIVE',
+      state: 'ACTIVE',
+      joinedMethod: options.joinedMethod ?? 'CREATED',
+      joinedAt: new Date(),
+      parentId,
+      seq: org.nextSeq++,
+    });
+  }
+
+  /** MoveAccount: the account goes to another root or OU of its organization. */
+  moveAccount(accountId: string, parentId: string): void {
+    const org = this.organizationWith(parentId);
+    const account = org.accounts.get(accountId);
+    if (!account) throw new TypeError(`account ${accountId} is not in ${org.id}`);
+    account.parentId = parentId;
+  }
+
+  /**
+   * The account leaves its organization (RemoveAccountFromOrganization / LeaveOrganization): it is
+   * not listed any more and keeps existing for IAM and STS. The management account cannot leave.
+   */
+  removeAccount(partition: PartitionId, accountId: string): void {
+    const org = organizationOfAccount(this.state, partition, accountId);
+    if (!org) throw new TypeError(`account ${accountId} is in no organization of ${partition}`);
+    if (org.managementAccountId === accountId) {
+      throw new TypeError('the management account cannot leave its organization');
+    }
+    org.accounts.delete(accountId);
+  }
+
+  /**
+   * CloseAccount: the account stays listed with Status/State PENDING_CLOSURE (default, as AWS shows
+   * it right after the request) or SUSPENDED (after closure).
+   */
+  closeAccount(
+    partition: PartitionId,
+    accountId: string,
+    status: Exclude<OrganizationAccountStatus, 'ACTIVE'> = 'PENDING_CLOSURE',
+  ): void {
+    const org = organizationOfAccount(this.state, partition, accountId);
+    const account = org?.accounts.get(accountId);
+    if (!org || !account)
+      throw new TypeError(`account ${accountId} is in no organization of ${partition}`);
+    account.status = status;
+    account.state = status;
+  }
+
+  /** The organization (its tree as the loopback holds it), for assertions. */
+  organization(organizationId: string): Organization | undefined {
+    for (const partition of PARTITIONS) {
+      const org = this.state.of(partition).organizations.get(organizationId);
+      if (org) return org;
+    }
+    return undefined;
+  }
+
+  /** The organization an account is in, in a partition. */
+  organizationOf(partition: PartitionId, accountId: string): OrganizationInfo | undefined {
+    const org = organizationOfAccount(this.state, partition, accountId);
+    return org ? this.organizationInfo(org) : undefined;
+  }
+
+  private organizationInfo(org: Organization): OrganizationInfo {
+    return {
+      partition: org.partition,
+      id: org.id,
+      rootId: org.rootId,
+      managementAccountId: org.managementAccountId,
+      arn: `arn:${org.partition}:organizations::${org.managementAccountId}:organization/${org.id}`,
+    };
+  }
+
+  private organizationWith(parentId: string): Organization {
+    for (const partition of PARTITIONS) {
+      for (const org of this.state.of(partition).organizations.values()) {
+        if (org.rootId === parentId || org.units.has(parentId)) return org;
+      }
+    }
+    throw new TypeError(`no root or OU ${parentId} in any organization`);
+  }
+
   // ─── faults ───────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -737,6 +910,51 @@ export class LoopbackAws {
   /** The next `n` matching requests get no answer until the client gives up (or `hangMs` passed). */
   hangNext(n: number, options: FaultFilter & { hangMs?: number } = {}): void {
     this.injectFault({ kind: 'timeout', times: n, ...options });
+  }
+
+  /**
+   * Milliseconds added to every response of one service (on top of `latencyMs`), e.g.
+   * `setLatency('organizations', 50)` for a benchmark; 0 removes it.
+   */
+  setLatency(service: Service, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new TypeError('latency must be 0 or more ms');
+    if (ms === 0) this.serviceLatency.delete(service);
+    else this.serviceLatency.set(service, ms);
+  }
+
+  /**
+   * Requests to the service above this rate are throttled (Organizations: TooManyRequestsException;
+   * STS and IAM: Throttling; S3: SlowDown), as AWS's per-account request quotas do. A token bucket:
+   * `burst` at once, then `perSecond`. `undefined` removes the limit.
+   */
+  setRateLimit(service: Service, limit: RateLimit | undefined): void {
+    if (limit === undefined) {
+      this.rateLimits.delete(service);
+      return;
+    }
+    if (!(limit.perSecond > 0)) throw new TypeError('perSecond must be more than 0');
+    const capacity = limit.burst ?? Math.max(1, limit.perSecond);
+    this.rateLimits.set(service, {
+      tokens: capacity,
+      capacity,
+      perSecond: limit.perSecond,
+      at: Date.now(),
+    });
+  }
+
+  /** Whether the service's rate limit lets one more request in now (takes a token if so). */
+  private withinRate(service: Service): boolean {
+    const bucket = this.rateLimits.get(service);
+    if (!bucket) return true;
+    const now = Date.now();
+    bucket.tokens = Math.min(
+      bucket.capacity,
+      bucket.tokens + ((now - bucket.at) / 1000) * bucket.perSecond,
+    );
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   /** Faults not used yet (a failed test may leave some behind). */
@@ -960,7 +1178,8 @@ export class LoopbackAws {
       record.errorCode = failure.code;
       reply = this.render(record.service, failure, record.requestId, req.method === 'HEAD');
     }
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const latency = this.latencyMs + (this.serviceLatency.get(record.service) ?? 0);
+    if (latency > 0) await sleep(latency);
     if (ended) return;
     record.status = reply.status;
     const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
@@ -980,6 +1199,7 @@ export class LoopbackAws {
         headers: { 'content-type': 'text/plain' },
         body: error.message,
       };
+    if (service === 'organizations') return jsonErrorReply(asJsonProtocolError(error), requestId);
     return service === 's3'
       ? s3ErrorReply(error, requestId, head)
       : queryErrorReply(service === 'issuer' ? 'sts' : service, error, requestId);
@@ -997,21 +1217,30 @@ export class LoopbackAws {
     const query = QueryParams.parse(rawQuery, isForm ? body.toString('utf8') : '');
 
     // Which service: the credential scope says; an unsigned request is guessed from its shape.
+    const amzTarget = header(req, 'x-amz-target') ?? '';
     let service: Service;
     if (read.ok) {
       const scoped = read.auth.service;
-      if (scoped !== 'sts' && scoped !== 'iam' && scoped !== 's3') {
+      if (scoped !== 'sts' && scoped !== 'iam' && scoped !== 's3' && scoped !== 'organizations') {
         record.service = 'sts';
         throw new AwsError('InvalidAction', `The loopback AWS does not serve ${scoped}.`, 400);
       }
       service = scoped;
+    } else if (amzTarget.startsWith(ORGANIZATIONS_TARGET_PREFIX)) {
+      service = 'organizations';
     } else {
       const version = query.get('Version');
       service = version === VERSIONS.iam ? 'iam' : query.get('Action') ? 'sts' : 's3';
     }
     record.service = service;
     const target = service === 's3' ? s3Target(method, rawUrl, header(req, 'host')) : undefined;
-    record.action = target ? target.operation : (query.get('Action') ?? '');
+    record.action = target
+      ? target.operation
+      : service === 'organizations'
+        ? amzTarget.startsWith(ORGANIZATIONS_TARGET_PREFIX)
+          ? amzTarget.slice(ORGANIZATIONS_TARGET_PREFIX.length)
+          : ''
+        : (query.get('Action') ?? '');
 
     if (!read.ok && read.reason === 'missing' && record.action === 'AssumeRoleWithWebIdentity') {
       return this.webIdentity(query, record);
@@ -1054,6 +1283,16 @@ export class LoopbackAws {
     if (service === 'iam' && this.strictIam && auth.region !== IAM_SIGNING_REGION[partition]) {
       throw signatureDoesNotMatch(
         `Credential should be scoped to a valid region, not '${auth.region}'. IAM signs in '${IAM_SIGNING_REGION[partition]}' in ${partition}.`,
+      );
+    }
+    if (
+      service === 'organizations' &&
+      this.strictIam &&
+      auth.region !== ORGANIZATIONS_SIGNING_REGION[partition]
+    ) {
+      // What Organizations' endpoint answers a request signed for another region of the partition.
+      throw signatureDoesNotMatch(
+        `Credential should be scoped to a valid region, not '${auth.region}'. Organizations signs in '${ORGANIZATIONS_SIGNING_REGION[partition]}' in ${partition}.`,
       );
     }
 
@@ -1106,6 +1345,26 @@ export class LoopbackAws {
       return htmlPage(500);
     }
 
+    if (service === 'organizations') {
+      if (!amzTarget.startsWith(ORGANIZATIONS_TARGET_PREFIX)) {
+        throw new AwsError(
+          'UnknownOperationException',
+          `X-Amz-Target must be ${ORGANIZATIONS_TARGET_PREFIX}<Action>`,
+          400,
+        );
+      }
+      return handleOrganizations({
+        state: this.state,
+        caller,
+        partition,
+        requestId: record.requestId,
+        action: record.action,
+        body,
+        tokenKey: this.tokenKey,
+        authorize: (action, resource) =>
+          authorize(this.state, caller, auth.region, action, resource),
+      });
+    }
     if (service === 's3') {
       return handleS3({
         state: this.state,
@@ -1209,7 +1468,9 @@ export class LoopbackAws {
     partition: PartitionId,
     record: CallRecord,
   ): Promise<Reply | undefined> {
-    const fault = this.takeFault(service, record.action, partition);
+    const fault =
+      this.takeFault(service, record.action, partition) ??
+      (this.withinRate(service) ? undefined : this.rateFault);
     if (fault?.kind === 'timeout') {
       record.errorCode = 'Timeout';
       // Never answers (the client gives up and closes), or answers normally once hangMs passed.
@@ -1222,6 +1483,14 @@ export class LoopbackAws {
     } else if (fault) throw this.faultError(service, fault);
     return undefined;
   }
+
+  private readonly rateFault: Fault = {
+    kind: 'throttle',
+    status: 400,
+    remaining: Number.POSITIVE_INFINITY,
+    filter: {},
+    hangMs: undefined,
+  };
 
   private async answerWebIdentity(query: QueryParams, record: CallRecord): Promise<Reply> {
     const { reply, sessionArn } = await assumeRoleWithWebIdentity({
@@ -1450,6 +1719,16 @@ export class LoopbackAws {
   }
 
   private faultError(service: Service, fault: Fault): AwsError {
+    if (service === 'organizations') {
+      if (fault.kind === 'throttle') return tooManyRequests();
+      return fault.status === 503
+        ? new AwsError('ServiceUnavailable', 'Service is unavailable. Please try again later.', 503)
+        : new AwsError(
+            'ServiceException',
+            "AWS Organizations can't complete your request because of an internal service error. Try again later.",
+            fault.status,
+          );
+    }
     if (fault.kind === 'throttle') {
       return service === 's3'
         ? new AwsError('SlowDown', 'Please reduce your request rate.', 503)

@@ -1,6 +1,6 @@
 /**
  * Saves and restores what a loopback AWS knows (accounts, users, roles, OIDC providers, policies,
- * access keys, sessions and buckets with their objects), so a long-lived loopback (`npm run dev`) comes back after a restart
+ * access keys, sessions, buckets with their objects, and organizations with their trees), so a long-lived loopback (`npm run dev`) comes back after a restart
  * as the database that refers to it remembers it: the keys and roles Onramp stored still sign in.
  * Faults, propagation delays, the call log and console sign-in tokens are per run and not kept.
  */
@@ -17,6 +17,7 @@ const KEPT = [
   'keys',
   'sessions',
   'buckets',
+  'organizations',
 ] as const satisfies (keyof PartitionState)[];
 
 type Encoded =

@@ -166,12 +166,51 @@ export interface Bucket {
   objects: Map<string, StoredObject>;
 }
 
+/** Organizations' `Status` (to be retired by AWS in favour of `State`, both are answered). */
+export type OrganizationAccountStatus = 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE';
+
+export interface OrganizationAccount {
+  id: string;
+  name: string;
+  email: string;
+  status: OrganizationAccountStatus;
+  /** `PENDING_CLOSURE` or `SUSPENDED` once closed, `ACTIVE` otherwise. */
+  state: 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE' | 'CLOSED';
+  joinedMethod: 'INVITED' | 'CREATED';
+  joinedAt: Date;
+  /** The root or OU it is in. */
+  parentId: string;
+  /** Listing order (the order accounts joined), stable across moves. */
+  seq: number;
+}
+
+export interface OrganizationUnit {
+  id: string;
+  name: string;
+  parentId: string;
+  seq: number;
+}
+
+export interface Organization {
+  partition: PartitionId;
+  id: string;
+  managementAccountId: string;
+  rootId: string;
+  units: Map<string, OrganizationUnit>;
+  /** Members, the management account included. */
+  accounts: Map<string, OrganizationAccount>;
+  nextSeq: number;
+  createdAt: Date;
+}
+
 export interface PartitionState {
   accounts: Map<string, Account>;
   keys: Map<string, AccessKey>;
   sessions: Map<string, Session>;
   awsPolicies: Map<string, ManagedPolicy>;
   buckets: Map<string, Bucket>;
+  /** AWS Organizations: each organization with its tree, by its `o-…` ID. */
+  organizations: Map<string, Organization>;
 }
 
 /** The identity behind a verified request. */
@@ -244,6 +283,7 @@ export class LoopbackState {
         sessions: new Map(),
         awsPolicies,
         buckets: new Map(),
+        organizations: new Map(),
       };
     };
     this.partitions = {

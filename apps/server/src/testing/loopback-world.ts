@@ -3,6 +3,7 @@
  * hub identity in a partition, and the roles and users a customer creates from Onramp's templates.
  * One place, so they all create the same identities the product would.
  */
+import { randomInt } from 'node:crypto';
 import {
   buildStatements,
   buildTrustPolicy,
@@ -124,4 +125,69 @@ export function createConnectedRole(
     trustPolicy: trust,
     inlinePolicies: [bundlePolicy(catalog, { ...options, principal: 'role' })],
   });
+}
+
+/** One OU of `createOrganizationTree`: its name, how many accounts it holds, and its parent. */
+export interface OrganizationTreeUnit {
+  name: string;
+  accounts: number;
+  /** The name of an OU listed before it; under the root when omitted. */
+  parent?: string;
+}
+
+export interface OrganizationTree {
+  partition: PartitionId;
+  organizationId: string;
+  rootId: string;
+  managementAccountId: string;
+  /** In the order given, each with its accounts in the order they joined. */
+  units: { name: string; id: string; accountIds: string[] }[];
+  /** Every member account but the management account, unit by unit. */
+  accountIds: string[];
+}
+
+/**
+ * An AWS organization in the loopback, quickly (30 accounts across 3 OUs in one call): the
+ * management account in the root, and per unit an OU with `accounts` ACTIVE accounts named
+ * `<unit>-<n>`. Account IDs are fresh 12-digit IDs no account of the partition uses yet; each exists
+ * for IAM and STS as well.
+ */
+export function createOrganizationTree(
+  aws: LoopbackAws,
+  partition: PartitionId,
+  options: { managementAccountId: string; units: readonly OrganizationTreeUnit[] },
+): OrganizationTree {
+  const org = aws.createOrganization(partition, {
+    managementAccountId: options.managementAccountId,
+  });
+  const taken = aws.state.of(partition).accounts;
+  const freshAccountId = () => {
+    for (;;) {
+      const candidate = String(100_000_000_000 + randomInt(0, 899_999_999_999));
+      if (!taken.has(candidate)) return candidate;
+    }
+  };
+  const units: OrganizationTree['units'] = [];
+  for (const unit of options.units) {
+    const parentId =
+      unit.parent === undefined ? org.rootId : units.find((u) => u.name === unit.parent)?.id;
+    if (!parentId)
+      throw new TypeError(`createOrganizationTree: no unit ${unit.parent} before ${unit.name}`);
+    const id = aws.addOrganizationalUnit(parentId, unit.name);
+    const accountIds: string[] = [];
+    for (let n = 1; n <= unit.accounts; n++) {
+      const accountId = freshAccountId();
+      aws.addOrganizationAccount(id, accountId, { name: `${unit.name}-${n}` });
+      accountIds.push(accountId);
+    }
+    units.push({ name: unit.name, id, accountIds });
+  }
+  return {
+    partition,
+    organizationId: org.id,
+    rootId: org.rootId,
+    managementAccountId: options.managementAccountId,
+    units,
+    accountIds: units.flatMap((u) => u.accountIds),
+  };
 }

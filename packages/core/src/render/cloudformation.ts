@@ -562,7 +562,8 @@ export function cloudFormationChangeSetCommand(
  * template (which the console fetches only from Amazon S3) already chosen.
  */
 export function updateStackLink(input: {
-  blueprint: RoleBlueprint;
+  /** A role's or an organization's blueprint: only its partition is used. */
+  blueprint: Pick<RoleBlueprint, 'partition'>;
   templateUrl: string;
   /** The stack's ID (its ARN) or name. */
   stack: string;

@@ -17,6 +17,7 @@ import { organizationSteps } from './organization-steps.ts';
 import {
   memberTemplateBody,
   organizationCommands,
+  organizationQuickCreateLink,
   renderMemberTemplate,
   renderOrganizationJson,
   renderOrganizationTemplates,
@@ -418,6 +419,44 @@ describe('the aws-cn organization, self-managed', () => {
   });
 });
 
+describe('an update after the token’s rotation', () => {
+  it('names the token in the deploy commands only when asked, since deploy keeps a parameter’s previous value', () => {
+    for (const deployment of ['service_managed', 'per_account'] as const) {
+      const blueprint = blueprintFor('aws', { deployment, memberAccounts: ['222233334444'] });
+      expect(organizationCommands(blueprint, { format: 'yaml' }).join('\n')).not.toContain(TOKEN);
+      const update = organizationCommands(blueprint, { format: 'yaml', passToken: true });
+      const deploys = update.filter((c) => c.includes('aws cloudformation deploy'));
+      expect(deploys.length).toBe(deployment === 'per_account' ? 2 : 1);
+      for (const command of deploys) expect(command).toContain(`EnrollmentToken=${TOKEN}`);
+    }
+  });
+});
+
+describe('the quick-create link', () => {
+  it('opens the management template in the deployment region with the parameters, never the token', () => {
+    const blueprint = blueprintFor('aws-us-gov');
+    const link = new URL(
+      organizationQuickCreateLink({
+        blueprint,
+        templateUrl: 'https://bucket.s3.us-gov-west-1.amazonaws.com/org.yaml',
+      }),
+    );
+    expect(link.host).toBe('console.amazonaws-us-gov.com');
+    expect(link.searchParams.get('region')).toBe('us-gov-west-1');
+    const query = new URLSearchParams(link.hash.split('?')[1]);
+    expect(Object.fromEntries(query)).toEqual({
+      templateURL: 'https://bucket.s3.us-gov-west-1.amazonaws.com/org.yaml',
+      stackName: 'onramp-OnrampOrganizationRole',
+      param_ExternalIdPrefix: PREFIX,
+      param_ManagementRoleName: 'OnrampOrganizationRole',
+      param_MemberRoleName: 'OnrampMemberRole',
+      param_DeploymentRegion: 'us-gov-west-1',
+      param_DeploymentTargets: `${PROD},${SANDBOX}`,
+    });
+    expect(link.toString()).not.toContain(TOKEN);
+  });
+});
+
 describe('per-account deployment', () => {
   it('gives one member-stack command per listed account, with the management stack first', () => {
     const blueprint = blueprintFor('aws', {
@@ -595,6 +634,15 @@ describe('the 51,200-byte limit of a StackSet’s template', () => {
     const bytes = new TextEncoder().encode(memberTemplateBody(small)).length;
     expect(bytes).toBeGreaterThan(20_000);
     expect(bytes).toBeLessThanOrEqual(STACKSET_TEMPLATE_BODY_LIMIT);
+    // The management template, which holds the member template and the same policies again, is
+    // then over 51,200 bytes itself: deploy must upload it to S3 first.
+    expect(renderOrganizationYaml(small).management.length).toBeGreaterThan(
+      STACKSET_TEMPLATE_BODY_LIMIT,
+    );
+    expect(organizationCommands(small, { format: 'yaml' })[1]).toContain('--s3-bucket');
+    expect(organizationCommands(blueprintFor('aws'), { format: 'yaml' })[1]).not.toContain(
+      '--s3-bucket',
+    );
 
     const issues = await issuesOf(async () =>
       createOrganizationBlueprint({

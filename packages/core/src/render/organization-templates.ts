@@ -414,10 +414,47 @@ function stackSetResource(blueprint: OrganizationBlueprint, policyIds: string[])
   };
 }
 
+/**
+ * A link that opens the partition's console on "Quick create stack" for the management template
+ * (which the console fetches only from Amazon S3), in the deployment region, with the parameters
+ * filled in. The enrollment token stays the template's default: it is never put in a URL.
+ */
+export function organizationQuickCreateLink(input: {
+  blueprint: OrganizationBlueprint;
+  templateUrl: string;
+  stackName?: string;
+}): string {
+  const { blueprint } = input;
+  const serviceManaged = blueprint.deployment === 'service_managed';
+  const query = new URLSearchParams({
+    templateURL: input.templateUrl,
+    stackName: input.stackName ?? defaultOrganizationStackName(blueprint),
+    param_ExternalIdPrefix: blueprint.externalIdPrefix,
+    param_ManagementRoleName: blueprint.managementRoleName,
+    ...(serviceManaged
+      ? {
+          param_MemberRoleName: blueprint.memberRoleName,
+          param_DeploymentRegion: blueprint.deploymentRegion,
+          ...(blueprint.deploymentTargets
+            ? { param_DeploymentTargets: blueprint.deploymentTargets.join(',') }
+            : {}),
+        }
+      : {}),
+  });
+  return `https://${blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(blueprint.deploymentRegion)}#/stacks/quickcreate?${query.toString()}`;
+}
+
 export interface OrganizationCommandOptions {
   stackName?: string;
   /** The templates' format (their file names), or Terraform. */
   format: OrganizationTemplateFormat | 'terraform';
+  /**
+   * Pass the enrollment token explicitly. `aws cloudformation deploy` keeps a parameter's previous
+   * value on an update, so after a rotation the template's new default alone would not reach the
+   * stack (nor, through it, the StackSet): the update's commands must name it. Off by default, so
+   * first deployments keep the token out of shell history.
+   */
+  passToken?: boolean;
 }
 
 /**
@@ -444,6 +481,8 @@ export function organizationCommands(
   const managementFile = `onramp-organization.${ext}`;
   const memberFile = `onramp-member.${ext}`;
   const hubOverride = blueprint.hub ? [] : ['TrustedPrincipalArn=<trusted principal ARN>'];
+  const tokenOverride =
+    options.passToken && blueprint.callback ? [`EnrollmentToken=${blueprint.callback.token}`] : [];
   const overrides = [
     `ExternalIdPrefix=${blueprint.externalIdPrefix}`,
     `ManagementRoleName=${blueprint.managementRoleName}`,
@@ -455,6 +494,7 @@ export function organizationCommands(
         ]
       : []),
     ...hubOverride,
+    ...tokenOverride,
   ];
   const managementSize = new TextEncoder().encode(
     ext === 'json'
@@ -520,9 +560,11 @@ export function organizationCommands(
             `  --region ${region} \\`,
             `  --stack-name ${shellQuote(`${stackName}-member`)} \\`,
             `  --template-file ${memberFile} \\`,
-            `  --capabilities CAPABILITY_NAMED_IAM${hubOverride.length ? ' \\' : ''}`,
-            ...(hubOverride.length
-              ? [`  --parameter-overrides ${hubOverride.map(shellQuote).join(' ')}`]
+            `  --capabilities CAPABILITY_NAMED_IAM${hubOverride.length + tokenOverride.length ? ' \\' : ''}`,
+            ...(hubOverride.length + tokenOverride.length
+              ? [
+                  `  --parameter-overrides ${[...hubOverride, ...tokenOverride].map(shellQuote).join(' ')}`,
+                ]
               : []),
           ].join('\n'),
         );

@@ -124,6 +124,12 @@ describe.each(PARTITION_IDS)('the %s role, default bundles', (partition) => {
     expect(literal.every((p) => p === partition)).toBe(true);
   });
 
+  it('writes YAML without aliases when one object appears twice (the principal parameter), which CloudFormation refuses', () => {
+    const yaml = renderCloudFormationYaml(blueprintFor(partition, { hubPrincipal: undefined }));
+    expect(yaml).not.toMatch(/[&*]a\d+/);
+    expect(yaml.match(/Ref: TrustedPrincipalArn/g)?.length).toBe(2);
+  });
+
   it('adds the callback only when asked, with every ARN still built with ${AWS::Partition}', () => {
     const plain = renderCloudFormation(blueprint);
     expect(Object.keys(plain.Resources as object)).not.toContain('Callback');

@@ -1,5 +1,11 @@
-import { stringify as stringifyYaml } from 'yaml';
-import { type CfnTemplate, type CfnValue, cfnManagedPolicies, truncate } from './cloudformation.ts';
+import {
+  type CfnTemplate,
+  type CfnValue,
+  cfnManagedPolicies,
+  formatCfnJson,
+  formatCfnYaml,
+  truncate,
+} from './cloudformation.ts';
 import { attr, blank, block, type HclItem, hclRaw, renderHclFile } from './hcl.ts';
 import { concretePolicies, type ManualStep } from './manual-steps.ts';
 import { managedPolicyResources, partitionGuard } from './terraform.ts';
@@ -84,11 +90,11 @@ export function renderUserCloudFormation(blueprint: UserBlueprint): CfnTemplate 
 }
 
 export function renderUserCloudFormationYaml(blueprint: UserBlueprint): string {
-  return stringifyYaml(renderUserCloudFormation(blueprint), { version: '1.1', lineWidth: 0 });
+  return formatCfnYaml(renderUserCloudFormation(blueprint));
 }
 
 export function renderUserCloudFormationJson(blueprint: UserBlueprint): string {
-  return `${JSON.stringify(renderUserCloudFormation(blueprint), null, 2)}\n`;
+  return formatCfnJson(renderUserCloudFormation(blueprint));
 }
 
 /**
