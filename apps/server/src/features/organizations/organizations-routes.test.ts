@@ -904,6 +904,20 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       await a.viewer.request('POST', `/v1/organizations/${org.id}/permissions/update`),
       403,
     );
+    // After a rotation the update's commands name the new token (deploy keeps a parameter's
+    // previous value); the first deployment's never do.
+    expect(after.body.commands.join('\n')).not.toContain('onrorg_');
+    expectStatus(
+      await a.admin.request('POST', `/v1/organizations/${org.id}/enrollment-token/rotate`),
+      200,
+    );
+    const token = await h.services.organizations.enrollmentTokenOf(
+      await h.services.organizations.getOrganization(a.id, org.id),
+    );
+    const rotated = await a.admin.request('POST', `/v1/organizations/${org.id}/permissions/update`);
+    expect(rotated.body.commands.join('\n')).toContain(token);
+    const setup = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expect(setup.body.commands.join('\n')).not.toContain(token);
   });
 
   it('two rule changes at once take turns: every member ends as the stored rules say', async () => {
