@@ -132,7 +132,10 @@ describe.each(TEST_DIALECTS)('an empty JSON body on %s', (dialect) => {
       // Signing out last: it ends the session the others use.
       found.sort((x, y) => Number(x.path === '/v1/session') - Number(y.path === '/v1/session'));
       for (const { method, path, takesNoBody } of found) {
-        const url = path.replace('{id}', 'xyz_doesnotexist00000000000');
+        const url = path
+          .replace('{id}', 'xyz_doesnotexist00000000000')
+          .replace('{kind}', 'member')
+          .replace('{awsAccountId}', '123456789012');
         const response = await send(actor, method, url);
         const label = `${method} ${path}: ${response.status} ${response.text}`;
         if (takesNoBody) {

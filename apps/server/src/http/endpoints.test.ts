@@ -79,9 +79,10 @@ describe('endpoints declared in the contracts', () => {
         .filter(([, operation]) => operation.security?.length === 0)
         .map(([method]) => keyOf(method.toUpperCase(), path)),
     );
-    // Each carries its credential in the body: a set-up token, a password, a reset or call-back token.
+    // Each carries its credential in the body: a set-up token, a password, a reset, call-back or enrollment token.
     expect(open.sort()).toEqual([
       'POST /v1/callbacks/cloudformation',
+      'POST /v1/callbacks/organizations/{kind}',
       'POST /v1/password-reset',
       'POST /v1/session',
       'POST /v1/setup',
