@@ -1,3 +1,4 @@
+import { ORGANIZATION_DEPLOYMENTS } from '@onramp/core';
 import { z } from 'zod';
 import {
   bundleSelectionSchema,
@@ -415,7 +416,7 @@ export const partitionOfferSchema = z.object({
   organizations: z
     .object({
       offered: z.boolean(),
-      deployments: z.array(z.enum(['service_managed', 'self_managed', 'per_account'])),
+      deployments: z.array(z.enum(ORGANIZATION_DEPLOYMENTS)),
       reason: z.string().nullable(),
     })
     .optional(),

@@ -1,4 +1,5 @@
 import {
+  ORGANIZATION_DEPLOYMENTS,
   ORGANIZATION_ID_PATTERN,
   ORGANIZATIONAL_UNIT_ID_PATTERN,
   ROOT_ID_PATTERN,
@@ -57,11 +58,7 @@ export const organizationRulesSchema = z.object({
  * (a StackSet with the administration and execution roles, to listed accounts; the only StackSet
  * aws-cn offers), or `per_account` (the member template deployed as a stack in each account).
  */
-export const organizationDeploymentSchema = z.enum([
-  'service_managed',
-  'self_managed',
-  'per_account',
-]);
+export const organizationDeploymentSchema = z.enum(ORGANIZATION_DEPLOYMENTS);
 
 /**
  * A member account's state:

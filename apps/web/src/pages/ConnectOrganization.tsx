@@ -1,4 +1,4 @@
-import { createOrganizationRequestSchema } from '@onramp/contracts';
+import { createOrganizationRequestSchema, organizationDeploymentSchema } from '@onramp/contracts';
 import type {
   Catalog,
   CreateOrganizationInput,
@@ -35,7 +35,7 @@ const STEPS: { id: Step; title: string }[] = [
   { id: 'scope', title: 'Accounts and roles' },
   { id: 'setup', title: 'Deploy' },
 ];
-const DEPLOYMENTS: Deployment[] = ['service_managed', 'self_managed', 'per_account'];
+const DEPLOYMENTS: readonly Deployment[] = organizationDeploymentSchema.options;
 /** How often the set-up step asks whether the management stack reported back. */
 export const ORGANIZATION_POLL_MS = 4000;
 
