@@ -113,7 +113,11 @@ export function createServices(given: AppDeps) {
     permissions: permissionsVerify,
     events: webhooks,
   });
-  const organizationDiscovery = createOrganizationDiscovery({ ...deps, events: webhooks });
+  const organizationDiscovery = createOrganizationDiscovery({
+    ...deps,
+    accounts,
+    events: webhooks,
+  });
   const organizationEnrollment = createOrganizationEnrollment({
     ...deps,
     audit,

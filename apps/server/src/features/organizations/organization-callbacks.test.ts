@@ -446,6 +446,7 @@ describe.each(TEST_DIALECTS)('organization call-backs on %s', (dialect) => {
             .execute();
           return h.services.accounts.create(...args);
         },
+        setPaused: h.services.accounts.setPaused,
       },
     });
     await racing.runOnce('replica-a');

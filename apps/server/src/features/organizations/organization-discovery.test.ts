@@ -288,8 +288,16 @@ describe.each(TEST_DIALECTS)('organization discovery on %s', (dialect) => {
       await world(1, undefined, tenant),
       await world(1, undefined, tenant),
     ];
-    const replicaA = createOrganizationDiscovery({ ...h.deps, events: h.services.webhooks });
-    const replicaB = createOrganizationDiscovery({ ...h.deps, events: h.services.webhooks });
+    const replicaA = createOrganizationDiscovery({
+      ...h.deps,
+      accounts: h.services.accounts,
+      events: h.services.webhooks,
+    });
+    const replicaB = createOrganizationDiscovery({
+      ...h.deps,
+      accounts: h.services.accounts,
+      events: h.services.webhooks,
+    });
     const before = h.aws.calls.filter((c) => c.op === 'describeOrganization').length;
     const [a, b] = await Promise.all([
       replicaA.runOnce('replica-a'),

@@ -15,6 +15,7 @@ import {
   type OrganizationsPage,
   type TemporaryCredentials,
 } from '../../ports/aws-gateway.ts';
+import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { WebhookEvent, WebhooksService } from '../webhooks/webhooks-service.ts';
 import { managementSession, retryTransient } from './organization-aws.ts';
 import {
@@ -49,6 +50,8 @@ export interface DiscoveryDeps {
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** The webhook outbox: events are written in the transaction of the change they announce. */
   events?: Pick<WebhooksService, 'publishAll'> | undefined;
+  /** Pauses (and resumes) the health checks of members' accounts (features/accounts). */
+  accounts: Pick<AccountsService, 'setPaused'>;
   organizationSettings?: { discoveryMinutes?: number } | undefined;
 }
 
@@ -334,7 +337,7 @@ export function createOrganizationDiscovery(deps: DiscoveryDeps) {
             trx,
           );
           for (const reason of ['organization_left', 'organization_excluded', null] as const) {
-            await repo.pauseAccounts(
+            await deps.accounts.setPaused(
               org.tenant_id,
               transitions
                 .filter((t) => t.pause === reason && t.row.account_id)
@@ -367,7 +370,7 @@ export function createOrganizationDiscovery(deps: DiscoveryDeps) {
           }),
         );
         await repo.writeMembers(rows, trx);
-        await repo.pauseAccounts(
+        await deps.accounts.setPaused(
           org.tenant_id,
           rows.flatMap((r) => (r.account_id ? [r.account_id] : [])),
           'organization_left',

@@ -48,7 +48,7 @@ export interface EnrollmentDeps {
   aws: AwsGateway;
   sleep?: ((ms: number) => Promise<void>) | undefined;
   audit: Pick<AuditLog, 'append'>;
-  accounts: Pick<AccountsService, 'create'>;
+  accounts: Pick<AccountsService, 'create' | 'setPaused'>;
   events?: Pick<WebhooksService, 'publishAll'> | undefined;
   organizationSettings?: { enrollConcurrency?: number } | undefined;
 }
@@ -138,7 +138,7 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
           await repo.linkAccount(org.tenant_id, change.accountId, org.id, trx);
           await repo.setMemberAccount(org.id, member.aws_account_id, change.accountId, trx);
           if (current.state === 'excluded' || current.state === 'left')
-            await repo.pauseAccounts(
+            await deps.accounts.setPaused(
               org.tenant_id,
               [change.accountId],
               current.state === 'left' ? 'organization_left' : 'organization_excluded',
@@ -150,7 +150,7 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
       if (change.accountId) {
         await repo.linkAccount(org.tenant_id, change.accountId, org.id, trx);
         if (change.state === 'excluded' || change.state === 'left')
-          await repo.pauseAccounts(
+          await deps.accounts.setPaused(
             org.tenant_id,
             [change.accountId],
             change.state === 'left' ? 'organization_left' : 'organization_excluded',

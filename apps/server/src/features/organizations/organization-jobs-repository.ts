@@ -555,30 +555,6 @@ export function createOrganizationJobsRepository(
     },
 
     /**
-     * Pauses (a reason) or resumes (null) the health checks of these accounts. Pausing removes their
-     * schedule rows, so no replica checks them; resuming lets the scheduler give them one again.
-     */
-    async pauseAccounts(
-      tenantId: string,
-      accountIds: string[],
-      reason: string | null,
-      executor: Kysely<Database>,
-    ): Promise<void> {
-      if (accountIds.length === 0) return;
-      await executor
-        .updateTable('accounts')
-        .set({ paused_reason: reason })
-        .where('tenant_id', '=', tenantId)
-        .where('id', 'in', accountIds)
-        .execute();
-      if (reason)
-        await executor
-          .deleteFrom('health_schedule')
-          .where('account_id', 'in', accountIds)
-          .execute();
-    },
-
-    /**
      * A member's connection, made by Onramp (never a pending set-up in the tenant's list): the
      * organization's selection and member role, and the member's own external ID.
      */
