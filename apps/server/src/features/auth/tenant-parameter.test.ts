@@ -46,8 +46,14 @@ describe('?tenant= on every route', () => {
       events: ['account.created'],
     });
     expectStatus(webhook, 201);
+    const organization = await a.admin.request('POST', '/v1/organizations', {
+      name: 'Organization',
+      partition: 'aws',
+    });
+    expectStatus(organization, 201);
     const token = await a.token(['accounts:read']);
     ids['/v1/tenants/{id}'] = a.id;
+    ids['/v1/organizations/{id}'] = organization.body.id;
     ids['/v1/users/{id}'] = a.viewer.userId;
     ids['/v1/tokens/{id}'] = token.tokenId;
     ids['/v1/accounts/{id}'] = account.body.id;
