@@ -40,7 +40,10 @@ interface Sent {
 }
 
 /** What the fake network does with one request: answer, fail, or never answer (a timeout). */
-type Outcome = { status: number; body?: string } | { error: string } | 'timeout';
+type Outcome =
+  | { status: number; body?: string; headers?: Record<string, string> }
+  | { error: string }
+  | 'timeout';
 
 /**
  * A stand-in for Node's https module with the surface the function uses (request, end, destroy, the
@@ -80,6 +83,7 @@ function createFakeHttps(script: Outcome[]) {
           } else {
             const res = Object.assign(new EventEmitter(), {
               statusCode: outcome.status,
+              headers: outcome.headers ?? {},
               setEncoding: () => {},
             });
             onResponse(res);
@@ -99,9 +103,15 @@ async function invoke(
   script: Outcome[],
   event: Record<string, unknown>,
   remainingMs = 120_000,
-): Promise<{ sent: Sent[]; logs: string[]; responses: Record<string, unknown>[] }> {
+): Promise<{
+  sent: Sent[];
+  logs: string[];
+  responses: Record<string, unknown>[];
+  waits: number[];
+}> {
   const { https, sent } = createFakeHttps(script);
   const logs: string[] = [];
+  const waits: number[] = [];
   const module = { exports: {} as { handler?: (e: unknown, c: unknown) => Promise<void> } };
   runInNewContext(await zipFileOfTemplate(), {
     require: (name: string) => {
@@ -112,6 +122,11 @@ async function invoke(
     exports: module.exports,
     Buffer,
     console: { log: (...args: unknown[]) => logs.push(args.join(' ')) },
+    // Lambda's timers, without the wait: the test records how long the function would sleep.
+    setTimeout: (resume: () => void, ms: number) => {
+      waits.push(ms);
+      setImmediate(resume);
+    },
   });
   const handler = module.exports.handler;
   if (!handler) throw new Error('the source exports no handler');
@@ -136,7 +151,7 @@ async function invoke(
   const responses = sent
     .filter((s) => s.url === RESPONSE_URL)
     .map((s) => JSON.parse(s.body) as Record<string, unknown>);
-  return { sent, logs, responses };
+  return { sent, logs, responses, waits };
 }
 
 const problem = (status: number, detail: string) =>
@@ -191,6 +206,45 @@ describe('the callback function (Code.ZipFile)', () => {
         Data: { AccountId: '' },
       },
     ]);
+  });
+
+  it('asks again when Onramp is busy (429, waiting its Retry-After) or cannot answer for now (503)', async () => {
+    const { sent, responses, waits, logs } = await invoke(
+      [
+        { status: 429, headers: { 'retry-after': '7' } },
+        { status: 503, body: problem(503, 'The database is not reachable.') },
+        { status: 202, body: '{"state":"enrolling","accountId":null}' },
+        { status: 200 },
+      ],
+      { RequestType: 'Create' },
+    );
+    expect(sent.filter((s) => s.url === CALLBACK_URL)).toHaveLength(3);
+    expect(waits).toEqual([7_000, 4_000]);
+    expect(responses).toMatchObject([{ Status: 'SUCCESS' }]);
+    expect(logs.join('\n')).toContain('Onramp answered HTTP 429; trying again in 7 s.');
+    expect(logs.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('stops asking when the function’s time runs short, and fails the resource with Onramp’s answer', async () => {
+    // 60 s left: 15 s for Onramp after the room kept to answer CloudFormation; a 20 s wait does not fit.
+    const { sent, responses, waits } = await invoke(
+      [{ status: 429, headers: { 'retry-after': '20' } }, { status: 200 }],
+      { RequestType: 'Create' },
+      60_000,
+    );
+    expect(sent.filter((s) => s.url === CALLBACK_URL)).toHaveLength(1);
+    expect(waits).toEqual([]);
+    expect(responses).toMatchObject([
+      { Status: 'FAILED', Reason: expect.stringContaining('HTTP 429') },
+    ]);
+  });
+
+  it('does not ask again when Onramp refuses (a 4xx other than 429)', async () => {
+    const { sent } = await invoke(
+      [{ status: 404, body: problem(404, 'Onramp expects no such callback.') }, { status: 200 }],
+      { RequestType: 'Create' },
+    );
+    expect(sent.filter((s) => s.url === CALLBACK_URL)).toHaveLength(1);
   });
 
   it('on Create, answers FAILED with Onramp’s reason when Onramp refuses', async () => {

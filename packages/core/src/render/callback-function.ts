@@ -9,6 +9,9 @@
  * - A custom resource that never answers keeps its stack waiting for an hour, so every path answers,
  *   and the call to Onramp is given what is left of the function's time minus room for the answer.
  * - A stack must always be removable: on Delete it tells Onramp, but answers SUCCESS whatever happens.
+ * - Onramp busy (429, with Retry-After) or unable to answer for now (502, 503, 504) is asked again
+ *   while the function has time: an organization's StackSet reports hundreds of accounts at once, and
+ *   a call-back is idempotent (the same token and role get the same answer).
  * - The token is a credential: it is sent to Onramp and never logged.
  * - On Update it keeps the PhysicalResourceId it was given; a new one would make CloudFormation send a
  *   Delete for the old one, which Onramp would read as the stack going away. An Update comes when the
@@ -27,7 +30,7 @@ function send(url, method, body, headers, ms) {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('end', () => resolve({ status: res.statusCode, text, retryAfter: (res.headers || {})['retry-after'] }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('no answer within ' + Math.round(ms / 1000) + ' s')));
@@ -44,12 +47,21 @@ exports.handler = async (event, context) => {
   const props = event.ResourceProperties || {};
   const type = event.RequestType;
   const left = context && context.getRemainingTimeInMillis ? context.getRemainingTimeInMillis() : 120000;
+  const started = Date.now();
+  const budget = left - 45000;
   let status = 'SUCCESS';
   let reason = '';
   let data = {};
   try {
     const body = JSON.stringify({ requestType: type, token: props.Token, roleArn: props.RoleArn, stackId: props.StackId });
-    const res = await send(props.CallbackUrl, 'POST', body, { 'content-type': 'application/json' }, Math.max(10000, left - 45000));
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      res = await send(props.CallbackUrl, 'POST', body, { 'content-type': 'application/json' }, Math.max(10000, attempt === 1 ? budget : budget - (Date.now() - started)));
+      const wait = Math.min(20, Number(res.retryAfter) || 2 * attempt) * 1000;
+      if ([429, 502, 503, 504].indexOf(res.status) < 0 || Date.now() - started + wait + 10000 > budget) break;
+      console.log('Onramp answered HTTP ' + res.status + '; trying again in ' + wait / 1000 + ' s.');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     const answer = parse(res.text);
     if (res.status >= 200 && res.status < 300) {
       data = { AccountId: String(answer.accountId || '') };

