@@ -1,6 +1,7 @@
 import type { OrganizationRules, PartitionId } from '@onramp/core';
 import { type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
+import { likeContains } from '../../adapters/db/like-pattern.ts';
 import type {
   Database,
   OrganizationMembersTable,
@@ -286,11 +287,6 @@ export function toMember(row: OrganizationMembersTable): OrganizationMember {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-/** `%text%` for LIKE … ESCAPE '!', the wildcards in `text` taken literally. */
-function likeContains(text: string): string {
-  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
