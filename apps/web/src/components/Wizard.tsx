@@ -1,8 +1,8 @@
 import type { Catalog, PartitionOffer } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
-import { describeError, type FieldMessage } from '../lib/forms.ts';
+import { describeError, type FieldErrors, type FieldMessage } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
-import { Alert } from './ui.tsx';
+import { Alert, Field, TextInput } from './ui.tsx';
 
 /** The numbered steps above a wizard: the ones behind ticked, the current one named for screen readers. */
 export function Stepper<Id extends string>({
@@ -71,4 +71,38 @@ export function useOffersAndCatalog(): {
     );
   }, [client]);
   return { offers, catalog, error };
+}
+
+/** The name and description every connect wizard starts with, and the API's errors on them. */
+export function NameAndDescriptionFields<T extends { name: string; description: string }>({
+  value,
+  onChange,
+  errors,
+  placeholder,
+}: {
+  value: T;
+  onChange: (value: T) => void;
+  errors: FieldErrors;
+  placeholder: string;
+}) {
+  return (
+    <>
+      <Field label="Name" error={errors.name}>
+        <TextInput
+          value={value.name}
+          autoComplete="off"
+          placeholder={placeholder}
+          onChange={(event) => onChange({ ...value, name: event.target.value })}
+        />
+      </Field>
+      <Field label="Description" optional error={errors.description}>
+        <textarea
+          className="input"
+          rows={2}
+          value={value.description}
+          onChange={(event) => onChange({ ...value, description: event.target.value })}
+        />
+      </Field>
+    </>
+  );
 }

@@ -37,7 +37,12 @@ import {
   onlyMissingPermissions,
   ValidationReport,
 } from '../components/ValidationReport.tsx';
-import { ProblemsElsewhere, Stepper, useOffersAndCatalog } from '../components/Wizard.tsx';
+import {
+  NameAndDescriptionFields,
+  ProblemsElsewhere,
+  Stepper,
+  useOffersAndCatalog,
+} from '../components/Wizard.tsx';
 import {
   dateTime,
   exampleRoleArn,
@@ -555,22 +560,12 @@ export function AddAccountWizard({
               void goToPermissions();
             }}
           >
-            <Field label="Name" error={errors.name}>
-              <TextInput
-                value={details.name}
-                autoComplete="off"
-                placeholder="Production (EU)"
-                onChange={(event) => setDetails({ ...details, name: event.target.value })}
-              />
-            </Field>
-            <Field label="Description" optional error={errors.description}>
-              <textarea
-                className="input"
-                rows={2}
-                value={details.description}
-                onChange={(event) => setDetails({ ...details, description: event.target.value })}
-              />
-            </Field>
+            <NameAndDescriptionFields
+              value={details}
+              onChange={setDetails}
+              errors={errors}
+              placeholder="Production (EU)"
+            />
             <fieldset className={`choice-group${errors.partition ? ' field-invalid' : ''}`}>
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">

@@ -12,7 +12,12 @@ import { OrganizationSetupPanel } from '../components/OrganizationSetup.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { RulesEditor } from '../components/RulesEditor.tsx';
 import { Alert, Button, Card, Field, PageHeader, Spinner, TextInput } from '../components/ui.tsx';
-import { ProblemsElsewhere, Stepper, useOffersAndCatalog } from '../components/Wizard.tsx';
+import {
+  NameAndDescriptionFields,
+  ProblemsElsewhere,
+  Stepper,
+  useOffersAndCatalog,
+} from '../components/Wizard.tsx';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import {
   DEPLOYMENT_DESCRIPTIONS,
@@ -373,22 +378,12 @@ export function ConnectOrganizationWizard({
               goFromDetails();
             }}
           >
-            <Field label="Name" error={errors.name}>
-              <TextInput
-                value={details.name}
-                autoComplete="off"
-                placeholder="Acme organization"
-                onChange={(event) => setDetails({ ...details, name: event.target.value })}
-              />
-            </Field>
-            <Field label="Description" optional error={errors.description}>
-              <textarea
-                className="input"
-                rows={2}
-                value={details.description}
-                onChange={(event) => setDetails({ ...details, description: event.target.value })}
-              />
-            </Field>
+            <NameAndDescriptionFields
+              value={details}
+              onChange={setDetails}
+              errors={errors}
+              placeholder="Acme organization"
+            />
             <fieldset className={`choice-group${errors.partition ? ' field-invalid' : ''}`}>
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">
