@@ -14,14 +14,7 @@ import {
   StackError,
   startLoopbackAws,
 } from './index.ts';
-import {
-  ALLOW_ALL,
-  CUSTOMER_ACCOUNT,
-  failure,
-  HUB_ACCOUNT,
-  iamClient,
-  stsClient,
-} from './test-support.ts';
+import { CUSTOMER_ACCOUNT, failure, hubStsClient, iamClient, stsClient } from './test-support.ts';
 
 /** Onramp's own rendered templates (packages/core's goldens): what a customer deploys today. */
 const golden = (name: string) =>
@@ -46,29 +39,7 @@ afterEach(async () => {
 
 /** The hub role the goldens trust (arn:<partition>:iam::111122223333:role/onramp-hub), as a client. */
 async function hubClient(partition: PartitionId) {
-  const user = aws.createUser(partition, HUB_ACCOUNT, 'hub-user', { policies: [ALLOW_ALL] });
-  const hub = aws.createRole(partition, HUB_ACCOUNT, {
-    roleName: 'onramp-hub',
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { AWS: `arn:${partition}:iam::${HUB_ACCOUNT}:root` },
-          Action: 'sts:AssumeRole',
-        },
-      ],
-    },
-    inlinePolicies: [ALLOW_ALL],
-  });
-  const out = await stsClient(aws, REGION[partition], user.credentials).send(
-    new AssumeRoleCommand({ RoleArn: hub.arn, RoleSessionName: 'hub' }),
-  );
-  return stsClient(aws, REGION[partition], {
-    accessKeyId: out.Credentials?.AccessKeyId ?? '',
-    secretAccessKey: out.Credentials?.SecretAccessKey ?? '',
-    sessionToken: out.Credentials?.SessionToken,
-  });
+  return (await hubStsClient(aws, partition, REGION[partition])).sts;
 }
 
 describe('deployStack with the external-ID role goldens', () => {

@@ -23,7 +23,7 @@ import {
   type PartitionId,
   startLoopbackAws,
 } from './index.ts';
-import { ALLOW_ALL, failure, HUB_ACCOUNT, stsClient } from './test-support.ts';
+import { failure, hubStsClient } from './test-support.ts';
 
 const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
   actions: createIamDataActionIndex(),
@@ -48,29 +48,7 @@ afterEach(async () => {
 
 /** The hub role the templates trust, and an STS client with its session. */
 async function hubSession(partition: PartitionId) {
-  const user = aws.createUser(partition, HUB_ACCOUNT, 'hub-user', { policies: [ALLOW_ALL] });
-  const hub = aws.createRole(partition, HUB_ACCOUNT, {
-    roleName: 'onramp-hub',
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { AWS: `arn:${partition}:iam::${HUB_ACCOUNT}:root` },
-          Action: 'sts:AssumeRole',
-        },
-      ],
-    },
-    inlinePolicies: [ALLOW_ALL],
-  });
-  const out = await stsClient(aws, REGION[partition], user.credentials).send(
-    new AssumeRoleCommand({ RoleArn: hub.arn, RoleSessionName: 'hub' }),
-  );
-  const sts = stsClient(aws, REGION[partition], {
-    accessKeyId: out.Credentials?.AccessKeyId ?? '',
-    secretAccessKey: out.Credentials?.SecretAccessKey ?? '',
-    sessionToken: out.Credentials?.SessionToken,
-  });
+  const { arn, sts } = await hubStsClient(aws, partition, REGION[partition]);
   const assume = (accountId: string, roleName: string, externalId: string) =>
     sts.send(
       new AssumeRoleCommand({
@@ -79,7 +57,7 @@ async function hubSession(partition: PartitionId) {
         ExternalId: externalId,
       }),
     );
-  return { arn: hub.arn, assume };
+  return { arn, assume };
 }
 
 const inputFor = (

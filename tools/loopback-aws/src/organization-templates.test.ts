@@ -21,7 +21,7 @@ import {
   startLoopbackAws,
   syncStackSetInstances,
 } from './index.ts';
-import { ALLOW_ALL, failure, HUB_ACCOUNT, stsClient } from './test-support.ts';
+import { failure, hubStsClient } from './test-support.ts';
 
 const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
   actions: createIamDataActionIndex(),
@@ -44,33 +44,8 @@ afterEach(async () => {
 });
 
 /** The hub role the templates trust, as an STS client with its session. */
-async function hubSts(partition: PartitionId) {
-  const user = aws.createUser(partition, HUB_ACCOUNT, 'hub-user', { policies: [ALLOW_ALL] });
-  const hub = aws.createRole(partition, HUB_ACCOUNT, {
-    roleName: 'onramp-hub',
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { AWS: `arn:${partition}:iam::${HUB_ACCOUNT}:root` },
-          Action: 'sts:AssumeRole',
-        },
-      ],
-    },
-    inlinePolicies: [ALLOW_ALL],
-  });
-  const out = await stsClient(aws, REGION[partition], user.credentials).send(
-    new AssumeRoleCommand({ RoleArn: hub.arn, RoleSessionName: 'hub' }),
-  );
-  return {
-    arn: hub.arn,
-    sts: stsClient(aws, REGION[partition], {
-      accessKeyId: out.Credentials?.AccessKeyId ?? '',
-      secretAccessKey: out.Credentials?.SecretAccessKey ?? '',
-      sessionToken: out.Credentials?.SessionToken,
-    }),
-  };
+function hubSts(partition: PartitionId) {
+  return hubStsClient(aws, partition, REGION[partition]);
 }
 
 describe.each(['aws', 'aws-us-gov'] as const)(

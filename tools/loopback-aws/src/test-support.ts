@@ -1,8 +1,9 @@
 /** Helpers for this package's own tests: real SDK clients pointed at a loopback AWS. */
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import { STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { LoopbackAws } from './loopback.ts';
+import type { PartitionId } from './partitions.ts';
 
 export interface ClientCredentials {
   accessKeyId: string;
@@ -72,3 +73,40 @@ export const ALLOW_ALL = {
 
 export const HUB_ACCOUNT = '111122223333';
 export const CUSTOMER_ACCOUNT = '444455556666';
+
+/**
+ * The hub role Onramp's templates trust (arn:<partition>:iam::111122223333:role/onramp-hub), made in
+ * the loopback, and an STS client signed in as it: what Onramp assumes customer roles from.
+ */
+export async function hubStsClient(
+  loopback: LoopbackAws,
+  partition: PartitionId,
+  region: string,
+): Promise<{ arn: string; sts: STSClient }> {
+  const user = loopback.createUser(partition, HUB_ACCOUNT, 'hub-user', { policies: [ALLOW_ALL] });
+  const hub = loopback.createRole(partition, HUB_ACCOUNT, {
+    roleName: 'onramp-hub',
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${partition}:iam::${HUB_ACCOUNT}:root` },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    },
+    inlinePolicies: [ALLOW_ALL],
+  });
+  const out = await stsClient(loopback, region, user.credentials).send(
+    new AssumeRoleCommand({ RoleArn: hub.arn, RoleSessionName: 'hub' }),
+  );
+  return {
+    arn: hub.arn,
+    sts: stsClient(loopback, region, {
+      accessKeyId: out.Credentials?.AccessKeyId ?? '',
+      secretAccessKey: out.Credentials?.SecretAccessKey ?? '',
+      sessionToken: out.Credentials?.SessionToken,
+    }),
+  };
+}

@@ -93,6 +93,33 @@ export function FieldError({ id, error }: { id: string; error: FieldMessage | un
   );
 }
 
+/** A list's filter: "All" or one of `options` ([value, label] pairs). */
+export function FilterSelect({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: readonly (readonly [string, string])[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label className="filter">
+      <span className="field-label">{label}</span>
+      <select className="input" value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">All</option>
+        {options.map(([optionValue, text]) => (
+          <option key={optionValue} value={optionValue}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function TextInput(props: InputHTMLAttributes<HTMLInputElement>) {
   return <input type="text" className="input" {...props} />;
 }

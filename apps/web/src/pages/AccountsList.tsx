@@ -7,6 +7,7 @@ import {
   Alert,
   Button,
   Field,
+  FilterSelect,
   PageHeader,
   Spinner,
   StatusBadge,
@@ -94,21 +95,12 @@ export function AccountsListPage() {
   };
 
   const select = (name: keyof Filters, label: string, options: [string, string][]) => (
-    <label className="filter">
-      <span className="field-label">{label}</span>
-      <select
-        className="input"
-        value={filters[name]}
-        onChange={(event) => setFilters({ [name]: event.target.value })}
-      >
-        <option value="">All</option>
-        {options.map(([value, text]) => (
-          <option key={value} value={value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </label>
+    <FilterSelect
+      label={label}
+      value={filters[name]}
+      options={options}
+      onChange={(value) => setFilters({ [name]: value })}
+    />
   );
 
   return (

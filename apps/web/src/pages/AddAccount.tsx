@@ -38,6 +38,12 @@ import {
   ValidationReport,
 } from '../components/ValidationReport.tsx';
 import {
+  NameAndDescriptionFields,
+  ProblemsElsewhere,
+  Stepper,
+  useOffersAndCatalog,
+} from '../components/Wizard.tsx';
+import {
   dateTime,
   exampleRoleArn,
   isRoleMethod,
@@ -124,21 +130,9 @@ function selectionOf(catalog: Catalog, connection: Connection): PermissionSelect
 }
 
 export function AddAccountPage() {
-  const { client } = useConsole();
-  const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
-  const [catalog, setCatalog] = useState<Catalog | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const { offers, catalog, error } = useOffersAndCatalog();
   // Each "Start a new one" is a fresh wizard: nothing of the set-up that cannot go on stays.
   const [run, setRun] = useState(0);
-  useEffect(() => {
-    Promise.all([client.partitions(), client.catalog()]).then(
-      ([p, c]) => {
-        setOffers(p);
-        setCatalog(c);
-      },
-      (failure: unknown) => setError(describeError(failure)),
-    );
-  }, [client]);
   return (
     <>
       <PageHeader
@@ -533,7 +527,6 @@ export function AddAccountWizard({
       </Alert>
     );
   }
-  const stepIndex = STEPS.findIndex((s) => s.id === step);
   const shownByField = fieldsShownOn(step, details.method);
   const otherErrors = Object.entries(errors).filter(
     ([field]) => !shownByField.includes(field) && !field.startsWith('permissions.'),
@@ -541,20 +534,7 @@ export function AddAccountWizard({
 
   return (
     <div className="wizard">
-      <ol className="stepper" aria-label="Steps">
-        {STEPS.map((s, i) => (
-          <li
-            key={s.id}
-            className={`stepper-step${i === stepIndex ? ' current' : ''}${i < stepIndex ? ' complete' : ''}`}
-            aria-current={i === stepIndex ? 'step' : undefined}
-          >
-            <span className="stepper-number" aria-hidden="true">
-              {i < stepIndex ? '✓' : i + 1}
-            </span>
-            <span>{s.title}</span>
-          </li>
-        ))}
-      </ol>
+      <Stepper steps={STEPS} current={step} />
 
       {connection?.status === 'pending' &&
       isRoleMethod(details.method) &&
@@ -569,18 +549,7 @@ export function AddAccountWizard({
         </p>
       ) : null}
 
-      {otherErrors.length > 0 ? (
-        <Alert tone="danger" title="Something needs your attention">
-          <ul>
-            {otherErrors.map(([field, e]) => (
-              <li key={field}>
-                {e.message}
-                {e.hint ? ` ${e.hint}` : ''}
-              </li>
-            ))}
-          </ul>
-        </Alert>
-      ) : null}
+      <ProblemsElsewhere errors={otherErrors} />
 
       {step === 'details' ? (
         <Card title="1. The account">
@@ -591,22 +560,12 @@ export function AddAccountWizard({
               void goToPermissions();
             }}
           >
-            <Field label="Name" error={errors.name}>
-              <TextInput
-                value={details.name}
-                autoComplete="off"
-                placeholder="Production (EU)"
-                onChange={(event) => setDetails({ ...details, name: event.target.value })}
-              />
-            </Field>
-            <Field label="Description" optional error={errors.description}>
-              <textarea
-                className="input"
-                rows={2}
-                value={details.description}
-                onChange={(event) => setDetails({ ...details, description: event.target.value })}
-              />
-            </Field>
+            <NameAndDescriptionFields
+              value={details}
+              onChange={setDetails}
+              errors={errors}
+              placeholder="Production (EU)"
+            />
             <fieldset className={`choice-group${errors.partition ? ' field-invalid' : ''}`}>
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">

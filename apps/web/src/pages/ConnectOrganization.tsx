@@ -12,6 +12,12 @@ import { OrganizationSetupPanel } from '../components/OrganizationSetup.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { RulesEditor } from '../components/RulesEditor.tsx';
 import { Alert, Button, Card, Field, PageHeader, Spinner, TextInput } from '../components/ui.tsx';
+import {
+  NameAndDescriptionFields,
+  ProblemsElsewhere,
+  Stepper,
+  useOffersAndCatalog,
+} from '../components/Wizard.tsx';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import {
   DEPLOYMENT_DESCRIPTIONS,
@@ -142,19 +148,7 @@ function selectionOf(catalog: Catalog, organization: Organization): PermissionSe
 }
 
 export function ConnectOrganizationPage() {
-  const { client } = useConsole();
-  const [offers, setOffers] = useState<PartitionOffer[] | undefined>();
-  const [catalog, setCatalog] = useState<Catalog | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  useEffect(() => {
-    Promise.all([client.partitions(), client.catalog()]).then(
-      ([p, c]) => {
-        setOffers(p);
-        setCatalog(c);
-      },
-      (failure: unknown) => setError(describeError(failure)),
-    );
-  }, [client]);
+  const { offers, catalog, error } = useOffersAndCatalog();
   return (
     <>
       <PageHeader
@@ -358,7 +352,6 @@ export function ConnectOrganizationWizard({
   }
   if (urlId && !organization) return <Spinner />;
 
-  const stepIndex = STEPS.findIndex((s) => s.id === step);
   const shown = FIELDS_ON[step];
   const otherErrors = Object.entries(errors).filter(
     ([field]) => !shown.some((f) => field === f || field.startsWith(`${f}.`)),
@@ -367,38 +360,14 @@ export function ConnectOrganizationWizard({
 
   return (
     <div className="wizard" data-testid="connect-organization">
-      <ol className="stepper" aria-label="Steps">
-        {STEPS.map((s, i) => (
-          <li
-            key={s.id}
-            className={`stepper-step${i === stepIndex ? ' current' : ''}${i < stepIndex ? ' complete' : ''}`}
-            aria-current={i === stepIndex ? 'step' : undefined}
-          >
-            <span className="stepper-number" aria-hidden="true">
-              {i < stepIndex ? '✓' : i + 1}
-            </span>
-            <span>{s.title}</span>
-          </li>
-        ))}
-      </ol>
+      <Stepper steps={STEPS} current={step} />
       {fixed && step !== 'setup' ? (
         <p className="muted small" role="note">
           This organization is created: going back changes it, it does not make another. Its
           partition, deployment and role names stay as they are.
         </p>
       ) : null}
-      {otherErrors.length > 0 ? (
-        <Alert tone="danger" title="Something needs your attention">
-          <ul>
-            {otherErrors.map(([field, e]) => (
-              <li key={field}>
-                {e.message}
-                {e.hint ? ` ${e.hint}` : ''}
-              </li>
-            ))}
-          </ul>
-        </Alert>
-      ) : null}
+      <ProblemsElsewhere errors={otherErrors} />
 
       {step === 'details' ? (
         <Card title="1. The organization">
@@ -409,22 +378,12 @@ export function ConnectOrganizationWizard({
               goFromDetails();
             }}
           >
-            <Field label="Name" error={errors.name}>
-              <TextInput
-                value={details.name}
-                autoComplete="off"
-                placeholder="Acme organization"
-                onChange={(event) => setDetails({ ...details, name: event.target.value })}
-              />
-            </Field>
-            <Field label="Description" optional error={errors.description}>
-              <textarea
-                className="input"
-                rows={2}
-                value={details.description}
-                onChange={(event) => setDetails({ ...details, description: event.target.value })}
-              />
-            </Field>
+            <NameAndDescriptionFields
+              value={details}
+              onChange={setDetails}
+              errors={errors}
+              placeholder="Acme organization"
+            />
             <fieldset className={`choice-group${errors.partition ? ' field-invalid' : ''}`}>
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">

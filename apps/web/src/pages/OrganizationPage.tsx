@@ -15,6 +15,7 @@ import {
   Button,
   Card,
   Field,
+  FilterSelect,
   Modal,
   PageHeader,
   Spinner,
@@ -450,21 +451,12 @@ function OrganizationBody({
   };
 
   const select = (name: 'state' | 'health', label: string, options: [string, string][]) => (
-    <label className="filter">
-      <span className="field-label">{label}</span>
-      <select
-        className="input"
-        value={filters[name]}
-        onChange={(event) => setFilters({ [name]: event.target.value })}
-      >
-        <option value="">All</option>
-        {options.map(([value, text]) => (
-          <option key={value} value={value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </label>
+    <FilterSelect
+      label={label}
+      value={filters[name]}
+      options={options}
+      onChange={(value) => setFilters({ [name]: value })}
+    />
   );
 
   return (

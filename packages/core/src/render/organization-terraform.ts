@@ -11,23 +11,19 @@ import {
   memberTemplateBody,
   renderMemberTemplate,
 } from './organization-templates.ts';
-import { jsonencode, managedPolicyResources, partitionGuard } from './terraform.ts';
+import {
+  jsonencode,
+  managedPolicyResources,
+  partitionGuard,
+  roleNameValidation,
+  trustedPrincipalVariable,
+} from './terraform.ts';
 
 const TF_PLACEHOLDERS: Record<string, string> = {
   partition: '${data.aws_partition.current.partition}',
   account_id: '${data.aws_caller_identity.current.account_id}',
   role_name: '${var.management_role_name}',
 };
-
-const ROLE_NAME_VALIDATION = (variable: string): HclItem =>
-  block(
-    'validation',
-    [],
-    [
-      attr('condition', hclRaw(`can(regex("^[\\\\w+=,.@-]{1,64}$", var.${variable}))`)),
-      attr('error_message', 'A role name is 1 to 64 letters, digits and + = , . @ _ -.'),
-    ],
-  );
 
 function variable(name: string, body: HclItem[]): HclItem[] {
   return [blank, block('variable', [name], body)];
@@ -71,7 +67,7 @@ export function renderOrganizationTerraform(blueprint: OrganizationBlueprint): s
       attr('type', hclRaw('string')),
       attr('default', blueprint.managementRoleName),
       blank,
-      ROLE_NAME_VALIDATION('management_role_name'),
+      roleNameValidation('management_role_name'),
     ]),
   ];
   if (stackSet) {
@@ -81,7 +77,7 @@ export function renderOrganizationTerraform(blueprint: OrganizationBlueprint): s
         attr('type', hclRaw('string')),
         attr('default', blueprint.memberRoleName),
         blank,
-        ROLE_NAME_VALIDATION('member_role_name'),
+        roleNameValidation('member_role_name'),
       ]),
       ...variable('stack_set_name', [
         attr('description', 'Name of the StackSet that gives the member accounts their role.'),
@@ -133,32 +129,7 @@ export function renderOrganizationTerraform(blueprint: OrganizationBlueprint): s
     );
   }
   if (!blueprint.hub) {
-    items.push(
-      ...variable('trusted_principal_arn', [
-        attr(
-          'description',
-          `The ${blueprint.platform} principal allowed to assume the roles, as shown in its console.`,
-        ),
-        attr('type', hclRaw('string')),
-        blank,
-        block(
-          'validation',
-          [],
-          [
-            attr(
-              'condition',
-              hclRaw(
-                `can(regex("^arn:${partition.id}:iam::[0-9]{12}:(root|role/.+|user/.+)$", var.trusted_principal_arn))`,
-              ),
-            ),
-            attr(
-              'error_message',
-              `The trusted principal is an IAM ARN in ${partition.displayName} (arn:${partition.id}:iam::...).`,
-            ),
-          ],
-        ),
-      ]),
-    );
+    items.push(...trustedPrincipalVariable(blueprint.platform, partition, 'roles'));
   }
   if (callback && stackSet) {
     items.push(

@@ -92,50 +92,13 @@ export function renderTerraform(blueprint: RoleBlueprint): string {
         attr('type', hclRaw('string')),
         attr('default', blueprint.roleName),
         blank,
-        block(
-          'validation',
-          [],
-          [
-            attr('condition', hclRaw('can(regex("^[\\\\w+=,.@-]{1,64}$", var.role_name))')),
-            attr('error_message', 'A role name is 1 to 64 letters, digits and + = , . @ _ -.'),
-          ],
-        ),
+        roleNameValidation('role_name'),
       ],
     ),
   ];
   if (web) items.push(...existingProviderVariable(blueprint, web));
   else if (!blueprint.hub) {
-    items.push(
-      blank,
-      block(
-        'variable',
-        ['trusted_principal_arn'],
-        [
-          attr(
-            'description',
-            `The ${blueprint.platform} principal allowed to assume the role, as shown in its console.`,
-          ),
-          attr('type', hclRaw('string')),
-          blank,
-          block(
-            'validation',
-            [],
-            [
-              attr(
-                'condition',
-                hclRaw(
-                  `can(regex("^arn:${partition.id}:iam::[0-9]{12}:(root|role/.+|user/.+)$", var.trusted_principal_arn))`,
-                ),
-              ),
-              attr(
-                'error_message',
-                `The trusted principal is an IAM ARN in ${partition.displayName} (arn:${partition.id}:iam::...).`,
-              ),
-            ],
-          ),
-        ],
-      ),
-    );
+    items.push(...trustedPrincipalVariable(blueprint.platform, partition, 'role'));
   }
   items.push(
     blank,
@@ -288,6 +251,60 @@ function oidcProviderItems(partition: Partition, web: WebIdentityBlueprint): Hcl
       ],
     ),
     blank,
+  ];
+}
+
+/** The validation every role-name variable carries: IAM's own rule for a role name. */
+export function roleNameValidation(variable: string): HclItem {
+  return block(
+    'validation',
+    [],
+    [
+      attr('condition', hclRaw(`can(regex("^[\\\\w+=,.@-]{1,64}$", var.${variable}))`)),
+      attr('error_message', 'A role name is 1 to 64 letters, digits and + = , . @ _ -.'),
+    ],
+  );
+}
+
+/**
+ * Without a hub the operator names the platform's principal; it is checked to be an IAM ARN of the
+ * template's partition before anything is created.
+ */
+export function trustedPrincipalVariable(
+  platform: string,
+  partition: Partition,
+  trusting: 'role' | 'roles',
+): HclItem[] {
+  return [
+    blank,
+    block(
+      'variable',
+      ['trusted_principal_arn'],
+      [
+        attr(
+          'description',
+          `The ${platform} principal allowed to assume the ${trusting}, as shown in its console.`,
+        ),
+        attr('type', hclRaw('string')),
+        blank,
+        block(
+          'validation',
+          [],
+          [
+            attr(
+              'condition',
+              hclRaw(
+                `can(regex("^arn:${partition.id}:iam::[0-9]{12}:(root|role/.+|user/.+)$", var.trusted_principal_arn))`,
+              ),
+            ),
+            attr(
+              'error_message',
+              `The trusted principal is an IAM ARN in ${partition.displayName} (arn:${partition.id}:iam::...).`,
+            ),
+          ],
+        ),
+      ],
+    ),
   ];
 }
 

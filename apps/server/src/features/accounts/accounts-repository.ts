@@ -2,6 +2,7 @@ import type { PartitionId } from '@onramp/core';
 import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
 import type { Dialect } from '../../adapters/db/dialect.ts';
+import { likeContains } from '../../adapters/db/like-pattern.ts';
 import type { AccountsTable, Database } from '../../adapters/db/schema.ts';
 import { createSealedSecrets } from '../../adapters/db/sealed-secrets.ts';
 import type {
@@ -238,11 +239,6 @@ export function credentialKeyOf(
   // A role is one principal however Onramp assumes it: connected once, keyless or not.
   if (account.method !== 'access_keys') return account.roleArn ? `role:${account.roleArn}` : null;
   return account.accessKeyId ? `key:${account.accessKeyId}` : null;
-}
-
-/** `%`, `_` and the escape character itself match literally in a LIKE pattern escaped with `!`. */
-function likeContains(text: string): string {
-  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
 /**

@@ -4,10 +4,10 @@ import { hashToken } from '../../adapters/crypto/secrets.ts';
 import { newId } from '../../ids.ts';
 import { TEST_DIALECTS } from '../../testing/databases.ts';
 import { createHarness, type Harness, type TestTenant } from '../../testing/harness.ts';
+import { createOrganizationSeeds, type MemberInput } from '../../testing/organization-seed.ts';
 import { createAccountsRepository } from '../accounts/accounts-repository.ts';
 import {
   createOrganizationsRepository,
-  type MemberInput,
   type OrganizationsRepository,
 } from './organizations-repository.ts';
 
@@ -21,6 +21,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
   let a: TestTenant;
   let b: TestTenant;
   let repo: OrganizationsRepository;
+  let seeds: ReturnType<typeof createOrganizationSeeds>;
   let clockNow = new Date('2026-12-01T10:00:00.000Z');
   let prefixCounter = 0;
 
@@ -29,6 +30,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
     a = await h.tenant();
     b = await h.tenant();
     repo = createOrganizationsRepository(h.database.db, () => clockNow);
+    seeds = createOrganizationSeeds(h.database.db, () => clockNow);
   });
   afterAll(async () => {
     await h?.close();
@@ -109,7 +111,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
 
   it('counts 5,000 members by state and health in one query, and the tree from their paths', async () => {
     const org = await createOrg(a.id);
-    await repo.putUnits(a.id, org.id, [
+    await seeds.putUnits(a.id, org.id, [
       { id: ROOT, name: 'Root', parentId: null, path: [ROOT] },
       { id: OU_A, name: 'A', parentId: ROOT, path: [ROOT, OU_A] },
       { id: OU_A1, name: 'A1', parentId: OU_A, path: [ROOT, OU_A, OU_A1] },
@@ -132,7 +134,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
     // 500 connected members with accounts, every other one degraded.
     const started = performance.now();
     await h.database.db.transaction().execute(async (trx) => {
-      await repo.putMembers(a.id, org.id, members, trx);
+      await seeds.putMembers(a.id, org.id, members, trx);
     });
     const seeded = performance.now() - started;
     for (const m of members.filter((x) => x.state === 'connected')) {
@@ -155,7 +157,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
         lastCheckedAt: null,
         organizationId: org.id,
       });
-      await repo.putMembers(a.id, org.id, [
+      await seeds.putMembers(a.id, org.id, [
         { awsAccountId: m.awsAccountId, state: 'connected', accountId: account.id },
       ]);
     }
@@ -218,7 +220,7 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
 
   it('applies state changes only to members still in the state they were read in', async () => {
     const org = await createOrg(a.id);
-    await repo.putMembers(a.id, org.id, [
+    await seeds.putMembers(a.id, org.id, [
       { awsAccountId: '400000000001', state: 'discovered' },
       { awsAccountId: '400000000002', state: 'connected' },
     ]);
@@ -244,8 +246,8 @@ describe.each(TEST_DIALECTS)('organizations repository on %s', (dialect) => {
 
   it('deletes the organization with its units, members and sealed token', async () => {
     const org = await createOrg(a.id);
-    await repo.putUnits(a.id, org.id, [{ id: ROOT, name: 'Root', parentId: null, path: [ROOT] }]);
-    await repo.putMembers(a.id, org.id, [{ awsAccountId: '400000000009', state: 'discovered' }]);
+    await seeds.putUnits(a.id, org.id, [{ id: ROOT, name: 'Root', parentId: null, path: [ROOT] }]);
+    await seeds.putMembers(a.id, org.id, [{ awsAccountId: '400000000009', state: 'discovered' }]);
     expect(await repo.findSealedToken(a.id, org.id)).toBeDefined();
     expect(await repo.delete(b.id, org.id)).toBe(false);
     expect(await repo.delete(a.id, org.id)).toBe(true);

@@ -1,6 +1,7 @@
 import type { OrganizationRules, PartitionId } from '@onramp/core';
 import { type Kysely, sql } from 'kysely';
 import type { SealedSecret } from '../../adapters/crypto/envelope.ts';
+import { likeContains } from '../../adapters/db/like-pattern.ts';
 import type {
   Database,
   OrganizationMembersTable,
@@ -125,26 +126,6 @@ export interface OrganizationMember {
 }
 
 /** A member row to insert or refresh (seeding, discovery): what is not given keeps its default. */
-export interface MemberInput {
-  awsAccountId: string;
-  name?: string;
-  email?: string;
-  awsStatus?: string | null;
-  parentId?: string | null;
-  path?: string[];
-  management?: boolean;
-  state: MemberState;
-  reason?: { code: string; message: string; hint?: string } | null;
-  roleArn?: string | null;
-  stackId?: string | null;
-  connectionId?: string | null;
-  accountId?: string | null;
-  confirmed?: boolean;
-  enrollDueAt?: string | null;
-  discoveredAt?: string | null;
-  seenAt?: string | null;
-}
-
 export interface OrganizationUnit {
   id: string;
   name: string;
@@ -306,11 +287,6 @@ export function toMember(row: OrganizationMembersTable): OrganizationMember {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-/** `%text%` for LIKE … ESCAPE '!', the wildcards in `text` taken literally. */
-function likeContains(text: string): string {
-  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
@@ -787,164 +763,7 @@ export function createOrganizationsRepository(db: Kysely<Database>, clock: () =>
       }
       return applied;
     },
-
-    /**
-     * Inserts or refreshes members (discovery, seeding): the fields given replace the stored ones;
-     * a new member starts with the defaults for the rest.
-     */
-    async putMembers(
-      tenantId: string,
-      organizationId: string,
-      members: readonly MemberInput[],
-      executor: Kysely<Database> = db,
-    ): Promise<void> {
-      const at = now();
-      for (const part of chunks(members, 200)) {
-        for (const m of part) {
-          const row: OrganizationMembersTable = {
-            organization_id: organizationId,
-            tenant_id: tenantId,
-            aws_account_id: m.awsAccountId,
-            name: m.name ?? '',
-            email: m.email ?? '',
-            aws_status: m.awsStatus ?? null,
-            parent_id: m.parentId ?? null,
-            path: JSON.stringify(m.path ?? []),
-            management: m.management ? 1 : 0,
-            state: m.state,
-            reason_code: m.reason?.code ?? null,
-            reason_message: m.reason?.message ?? null,
-            reason_hint: m.reason?.hint ?? null,
-            role_arn: m.roleArn ?? null,
-            stack_id: m.stackId ?? null,
-            connection_id: m.connectionId ?? null,
-            account_id: m.accountId ?? null,
-            confirmed: m.confirmed ? 1 : 0,
-            enroll_due_at: m.enrollDueAt ?? null,
-            enroll_attempts: 0,
-            claimed_by: null,
-            claim_expires_at: null,
-            discovered_at: m.discoveredAt ?? null,
-            seen_at: m.seenAt ?? null,
-            state_changed_at: at,
-            created_at: at,
-            updated_at: at,
-          };
-          const { organization_id, aws_account_id, created_at, tenant_id, ...update } = row;
-          const given = Object.fromEntries(
-            Object.entries(update).filter(([column]) => isGiven(m, column)),
-          );
-          await executor
-            .insertInto('organization_members')
-            .values(row)
-            .onConflict((oc) =>
-              oc
-                .columns(['organization_id', 'aws_account_id'])
-                .doUpdateSet({ ...given, updated_at: at }),
-            )
-            .execute();
-        }
-      }
-    },
-
-    /** Replaces the stored OU tree's rows given (discovery, seeding). */
-    async putUnits(
-      tenantId: string,
-      organizationId: string,
-      units: readonly OrganizationUnit[],
-      executor: Kysely<Database> = db,
-    ): Promise<void> {
-      const at = now();
-      for (const part of chunks(units, 200)) {
-        if (part.length === 0) continue;
-        await executor
-          .insertInto('organization_units')
-          .values(
-            part.map((u) => ({
-              organization_id: organizationId,
-              tenant_id: tenantId,
-              id: u.id,
-              name: u.name,
-              parent_id: u.parentId,
-              path: JSON.stringify(u.path),
-              seen_at: at,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['organization_id', 'id']).doUpdateSet((eb) => ({
-              name: eb.ref('excluded.name'),
-              parent_id: eb.ref('excluded.parent_id'),
-              path: eb.ref('excluded.path'),
-              seen_at: eb.ref('excluded.seen_at'),
-            })),
-          )
-          .execute();
-      }
-    },
-
-    /** Records what discovery found of the organization itself (and seeds tests). */
-    async setDiscovered(
-      tenantId: string,
-      id: string,
-      found: {
-        awsOrganizationId?: string | null;
-        rootId?: string | null;
-        managementAccountId?: string | null;
-        managementRoleArn?: string | null;
-        status?: OrganizationStatus;
-        lastDiscovery?: { at: string; ok: boolean; accounts: number; error: string | null };
-      },
-      executor: Kysely<Database> = db,
-    ): Promise<void> {
-      const set: Partial<OrganizationsTable> = {};
-      if (found.awsOrganizationId !== undefined) set.aws_organization_id = found.awsOrganizationId;
-      if (found.rootId !== undefined) set.root_id = found.rootId;
-      if (found.managementAccountId !== undefined)
-        set.management_account_id = found.managementAccountId;
-      if (found.managementRoleArn !== undefined) set.management_role_arn = found.managementRoleArn;
-      if (found.status !== undefined) set.status = found.status;
-      if (found.lastDiscovery) {
-        set.last_discovery_at = found.lastDiscovery.at;
-        set.last_discovery_ok = found.lastDiscovery.ok ? 1 : 0;
-        set.last_discovery_accounts = found.lastDiscovery.accounts;
-        set.last_discovery_error = found.lastDiscovery.error;
-      }
-      if (Object.keys(set).length === 0) return;
-      await executor
-        .updateTable('organizations')
-        .set(set)
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .execute();
-    },
   };
-}
-
-/** Which columns of a member row an input sets (the rest keep their stored values on conflict). */
-function isGiven(input: MemberInput, column: string): boolean {
-  const fields: Record<string, keyof MemberInput | undefined> = {
-    name: 'name',
-    email: 'email',
-    aws_status: 'awsStatus',
-    parent_id: 'parentId',
-    path: 'path',
-    management: 'management',
-    state: 'state',
-    reason_code: 'reason',
-    reason_message: 'reason',
-    reason_hint: 'reason',
-    role_arn: 'roleArn',
-    stack_id: 'stackId',
-    connection_id: 'connectionId',
-    account_id: 'accountId',
-    confirmed: 'confirmed',
-    enroll_due_at: 'enrollDueAt',
-    discovered_at: 'discoveredAt',
-    seen_at: 'seenAt',
-    state_changed_at: 'state',
-  };
-  const field = fields[column];
-  return field !== undefined && input[field] !== undefined;
 }
 
 export type OrganizationsRepository = ReturnType<typeof createOrganizationsRepository>;

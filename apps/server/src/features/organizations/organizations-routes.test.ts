@@ -14,9 +14,10 @@ import {
   HUBS,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { createOrganizationSeeds, type MemberInput } from '../../testing/organization-seed.ts';
 import { createAccountsRepository } from '../accounts/accounts-repository.ts';
 import { createConnectionsRepository } from '../connections/connections-repository.ts';
-import { createOrganizationsRepository, type MemberInput } from './organizations-repository.ts';
+import { createOrganizationsRepository } from './organizations-repository.ts';
 
 const ROOT = 'r-ab12';
 const OU_PROD = 'ou-ab12-prod0001';
@@ -52,6 +53,7 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
   });
 
   const repo = () => createOrganizationsRepository(h.database.db, () => new Date());
+  const seeds = () => createOrganizationSeeds(h.database.db);
 
   async function createOrg(tenant: TestTenant, body: Record<string, unknown> = {}) {
     n += 1;
@@ -89,10 +91,9 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
    */
   async function seedOrg(tenant: TestTenant, body: Record<string, unknown> = {}) {
     const org = await createOrg(tenant, body);
-    const organizations = repo();
     const accounts = createAccountsRepository(h.database.db, () => new Date());
     const connections = createConnectionsRepository(h.database.db, () => new Date());
-    await organizations.putUnits(tenant.id, org.id, UNITS);
+    await seeds().putUnits(tenant.id, org.id, UNITS);
     const parents = [[ROOT, OU_PROD], [ROOT, OU_PROD, OU_PROD_EU], [ROOT, OU_DEV], [ROOT]];
     const members: MemberInput[] = [];
     const base = 200000000000 + n * 1000;
@@ -172,7 +173,7 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       }
       members.push(member);
     }
-    await organizations.putMembers(tenant.id, org.id, members);
+    await seeds().putMembers(tenant.id, org.id, members);
     return { org, members };
   }
 
@@ -645,7 +646,7 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       message: `It is in ${OU_PROD}, which is excluded.`,
     });
     // A member that reported a role while excluded goes back to enrolling when admitted.
-    await repo().putMembers(t.id, org.id, [
+    await seeds().putMembers(t.id, org.id, [
       {
         awsAccountId: members[1]?.awsAccountId as string,
         state: 'excluded',
@@ -676,7 +677,7 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       .execute();
     expect(audit).toHaveLength(2);
     // Left members stay left whatever the rules.
-    await repo().putMembers(t.id, org.id, [
+    await seeds().putMembers(t.id, org.id, [
       { awsAccountId: members[2]?.awsAccountId as string, state: 'left' },
     ]);
     const excludeAll = await t.admin.request('PATCH', `/v1/organizations/${org.id}`, {
@@ -868,7 +869,7 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     expect(before.body.missing).toEqual([
       expect.objectContaining({ field: 'DeploymentTargets', code: 'root_unknown' }),
     ]);
-    await repo().setDiscovered(a.id, org.id, { rootId: ROOT });
+    await seeds().setDiscovered(a.id, org.id, { rootId: ROOT });
     const after = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
     expect(after.body).toMatchObject({ deploymentTargets: [ROOT], missing: [] });
   });
