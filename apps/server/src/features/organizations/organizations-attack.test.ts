@@ -23,6 +23,7 @@ import { createOrganizationsRepository } from './organizations-repository.ts';
  * answering badly during discovery, and the token looked for everywhere it must not be.
  */
 let sequence = 0;
+const many100 = <T>(f: (i: number) => T): T[] => Array.from({ length: 100 }, (_, i) => f(i));
 const awsAccount = () => String(700000000000 + ++sequence * 17 + Math.floor(Math.random() * 17));
 const newAddress = () => `198.51.100.${(++sequence % 250) + 1}`;
 const unitId = (rootId: string) => `ou-${rootId.slice(2)}-${String(++sequence).padStart(8, '0')}`;
@@ -218,5 +219,200 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
     for (const [where, text] of Object.entries(haystacks))
       expect(text.includes(w.token), `the token is in the ${where}`).toBe(false);
     expect(logLines.length).toBeGreaterThan(0);
+  });
+
+  /** Every organizations route of one organization (and the list and create). */
+  function routesOf(id: string) {
+    const base = `/v1/organizations/${id}`;
+    const reads = [
+      { method: 'GET', url: '/v1/organizations' },
+      { method: 'GET', url: base },
+      { method: 'GET', url: `${base}/setup` },
+      { method: 'GET', url: `${base}/tree` },
+      { method: 'GET', url: `${base}/members` },
+      { method: 'POST', url: `${base}/rules/preview`, body: { rules: {} } },
+    ];
+    const writes = [
+      { method: 'POST', url: '/v1/organizations', body: { name: 'x', partition: 'aws' } },
+      { method: 'PATCH', url: base, body: { name: 'Renamed' } },
+      { method: 'POST', url: `${base}/permissions/update`, body: {} },
+      {
+        method: 'POST',
+        url: `${base}/management-role`,
+        body: { roleArn: roleArnOf('aws', '123456789012', MANAGEMENT_ROLE) },
+      },
+      { method: 'POST', url: `${base}/discover` },
+      { method: 'POST', url: `${base}/enrollment-token/rotate` },
+      { method: 'POST', url: `${base}/members/123456789012/retry` },
+      { method: 'DELETE', url: base },
+    ];
+    return { reads, writes };
+  }
+
+  it('every route refuses: no sign-in, an expired or revoked token, a viewer writing, another tenant, an operator naming no tenant', async () => {
+    const other = await h.tenant();
+    const { org } = await seedOrganization(h, t.id);
+    const expired = await t.token(['accounts:read', 'accounts:write']);
+    const revoked = await t.token(['accounts:read', 'accounts:write']);
+    await h.database.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', expired.tokenId)
+      .execute();
+    await h.database.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', revoked.tokenId)
+      .execute();
+    const operator = await h.operator();
+    const { reads, writes } = routesOf(org.id);
+    for (const route of [...reads, ...writes]) {
+      const label = `${route.method} ${route.url}`;
+      for (const actor of [h.anonymous, expired, revoked]) {
+        const r = await actor.request(route.method, route.url, route.body);
+        expect(r.status, `${label} as ${actor.label}: ${r.text}`).toBe(401);
+      }
+      const noTenant = await operator.request(route.method, route.url, route.body);
+      expect(noTenant.status, `${label} as operator without a tenant: ${noTenant.text}`).toBe(400);
+      expect(noTenant.text).toContain('Onramp-Tenant');
+      if (route.url === '/v1/organizations') continue;
+      for (const actor of route.method === 'GET' ? [other.admin, other.viewer] : [other.admin]) {
+        const r = await actor.request(route.method, route.url, route.body);
+        expect(r.status, `${label} as ${actor.label} of another tenant: ${r.text}`).toBe(404);
+      }
+    }
+    for (const route of writes) {
+      const r = await t.viewer.request(route.method, route.url, route.body);
+      expect(r.status, `${route.method} ${route.url} as a viewer: ${r.text}`).toBe(403);
+    }
+    const still = await t.admin.request('GET', `/v1/organizations/${org.id}`);
+    expectStatus(still, 200);
+    expect(still.body.name).toBe(org.name);
+  });
+
+  it('hostile values get a 4xx naming the field, never a 500', async () => {
+    const { org } = await seedOrganization(h, t.id);
+    const base = `/v1/organizations/${org.id}`;
+    const many = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+    const ous = many(10_000, (i) => `ou-abcd-${String(i).padStart(8, '0')}`);
+    // 10,000 accounts is the contract's limit (accepted); one more is refused.
+    const accounts = many(10_001, (i) => String(100000000000 + i));
+    const cases: { method: string; url: string; body?: unknown; field?: string }[] = [
+      {
+        method: 'PATCH',
+        url: base,
+        body: { rules: { include: { organizationalUnits: ous } } },
+        field: 'rules.include.organizationalUnits',
+      },
+      {
+        method: 'PATCH',
+        url: base,
+        body: { rules: { exclude: { accounts } } },
+        field: 'rules.exclude.accounts',
+      },
+      {
+        method: 'POST',
+        url: `${base}/rules/preview`,
+        body: { rules: { include: { organizationalUnits: ous } } },
+        field: 'rules.include.organizationalUnits',
+      },
+      {
+        method: 'POST',
+        url: '/v1/organizations',
+        body: { name: 'x', partition: 'aws', rules: { exclude: { accounts } } },
+        field: 'rules.exclude.accounts',
+      },
+      {
+        method: 'PATCH',
+        url: base,
+        body: { rules: { include: { organizationalUnits: ['ou-../../etc/passwd'] } } },
+        field: 'rules.include.organizationalUnits[0]',
+      },
+      { method: 'PATCH', url: base, body: { name: 'a\u001b[31mred\u0007' }, field: 'name' },
+      { method: 'PATCH', url: base, body: { name: 'x'.repeat(300_000) } },
+      {
+        method: 'POST',
+        url: `${base}/management-role`,
+        body: { roleArn: `arn:aws:iam::123456789012:role/../../${'x'.repeat(3000)}` },
+        field: 'roleArn',
+      },
+      {
+        method: 'POST',
+        url: `${base}/management-role`,
+        body: { roleArn: 'arn:aws:iam::123456789012:role/\u0000' },
+        field: 'roleArn',
+      },
+      { method: 'POST', url: `${base}/members/..%2F..%2Fsecrets/retry` },
+      { method: 'POST', url: `${base}/members/123456789012%00/retry` },
+      { method: 'GET', url: `${base}/members?unit=..%2F..%2F&state=bogus` },
+      { method: 'GET', url: `${base}/members?unit=ou-abcd-12345678&limit=100000` },
+      { method: 'GET', url: `/v1/organizations/..%2F..%2Fx` },
+      { method: 'GET', url: `/v1/organizations/${'%00'.repeat(200)}/tree` },
+    ];
+    for (const c of cases) {
+      const r = await t.admin.request(c.method, c.url, c.body);
+      const label = `${c.method} ${c.url.slice(0, 80)} ${JSON.stringify(c.body)?.slice(0, 80)}: ${r.text.slice(0, 400)}`;
+      expect(r.status, label).toBeGreaterThanOrEqual(400);
+      expect(r.status, label).toBeLessThan(500);
+      if (c.field) {
+        const fields = ((r.body?.errors ?? []) as { field: string }[]).map((e) => e.field);
+        expect(fields, label).toContain(c.field);
+      }
+    }
+    const stored = await repo().find(t.id, org.id);
+    expect(stored?.name).toBe(org.name);
+    expect(stored?.rules).toEqual(org.rules);
+  });
+
+  it('100 creates at once under a cap of 5 make exactly 5', async () => {
+    const capped = await h.tenant(undefined, { maxOrganizations: 5 });
+    const responses = await Promise.all(
+      many100((i) =>
+        capped.admin.request('POST', '/v1/organizations', { name: `Race ${i}`, partition: 'aws' }),
+      ),
+    );
+    const created = responses.filter((r) => r.status === 201);
+    expect(
+      responses.filter((r) => r.status !== 201 && r.status !== 422).map((r) => r.text),
+    ).toEqual([]);
+    expect(created).toHaveLength(5);
+    const list = await capped.admin.request('GET', '/v1/organizations?limit=100');
+    expect(list.body.organizations).toHaveLength(5);
+  });
+
+  it('discovery asked 100 times at once runs once; a retry asked twice at once is one retry', async () => {
+    const w = await world(2);
+    await connectManagement(w);
+    await h.services.organizationDiscovery.runOnce('replica-a');
+    const asked = await Promise.all(
+      many100(() => t.admin.request('POST', `/v1/organizations/${w.org.id}/discover`)),
+    );
+    expect(asked.filter((r) => r.status !== 202).map((r) => r.text)).toEqual([]);
+    const before = h.aws.calls.filter((c) => c.op === 'describeOrganization').length;
+    const runs = await Promise.all([
+      h.services.organizationDiscovery.runOnce('replica-a'),
+      h.services.organizationDiscovery.runOnce('replica-b'),
+      h.services.organizationDiscovery.runOnce('replica-c'),
+    ]);
+    expect(runs.reduce((x, y) => x + y, 0)).toBe(1);
+    expect(h.aws.calls.filter((c) => c.op === 'describeOrganization').length - before).toBe(1);
+
+    // A failed member, retried twice at once.
+    const failedId = w.accounts[0] as string;
+    const role = roleArnOf('aws', failedId, MEMBER_ROLE);
+    await h.database.db
+      .updateTable('organization_members')
+      .set({ state: 'failed', role_arn: role, reason_code: 'x', reason_message: 'x' })
+      .where('organization_id', '=', w.org.id)
+      .where('aws_account_id', '=', failedId)
+      .execute();
+    const retries = await Promise.all(
+      [1, 2].map(() =>
+        t.admin.request('POST', `/v1/organizations/${w.org.id}/members/${failedId}/retry`),
+      ),
+    );
+    expect(retries.map((r) => r.status).sort(), retries.map((r) => r.text).join('\n')).toEqual([
+      202, 409,
+    ]);
   });
 });
