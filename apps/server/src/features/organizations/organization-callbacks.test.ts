@@ -446,6 +446,8 @@ describe.each(TEST_DIALECTS)('organization call-backs on %s', (dialect) => {
             .execute();
           return h.services.accounts.create(...args);
         },
+        remove: (...args: Parameters<typeof h.services.accounts.remove>) =>
+          h.services.accounts.remove(...args),
       },
     });
     await racing.runOnce('replica-a');

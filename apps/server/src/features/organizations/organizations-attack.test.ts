@@ -16,6 +16,7 @@ import {
   roleArnOf,
   seedOrganization,
 } from '../../testing/organization-seed.ts';
+import { createOrganizationEnrollment } from './organization-enrollment.ts';
 import { createOrganizationsRepository } from './organizations-repository.ts';
 
 /**
@@ -414,5 +415,111 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
     expect(retries.map((r) => r.status).sort(), retries.map((r) => r.text).join('\n')).toEqual([
       202, 409,
     ]);
+  });
+
+  /** A world with its management connected and discovered, and member `index`'s role reported. */
+  async function reportedMember(index = 0) {
+    const w = await world(2);
+    await connectManagement(w);
+    await h.services.organizationDiscovery.runOnce('replica-a');
+    const id = w.accounts[index] as string;
+    const role = roleArnOf('aws', id, MEMBER_ROLE);
+    h.aws.addRole(role, memberExternalId(w.org.externalIdPrefix, id));
+    const reported = await post('member', {
+      requestType: 'Create',
+      token: w.token,
+      roleArn: role,
+      stackId: `arn:aws:cloudformation:us-east-1:${id}:stack/m/1`,
+    });
+    expectStatus(reported, 202);
+    return { ...w, memberId: id, role };
+  }
+  const accountsWithRole = (roleArn: string) =>
+    h.database.db.selectFrom('accounts').selectAll().where('role_arn', '=', roleArn).execute();
+
+  it('an organization deleted while the worker holds a claim leaves no account or connection behind', async () => {
+    for (const when of ['before', 'after'] as const) {
+      const w = await reportedMember();
+      // Only this member is due (the management account's enrollment is not this test's).
+      await h.database.db
+        .updateTable('organization_members')
+        .set({ enroll_due_at: new Date(Date.now() + 3_600_000).toISOString() })
+        .where('state', '=', 'enrolling')
+        .where('aws_account_id', '!=', w.memberId)
+        .execute();
+      const deleteOrg = async () =>
+        expectStatus(await t.admin.request('DELETE', `/v1/organizations/${w.org.id}`), 204);
+      const worker = createOrganizationEnrollment({
+        ...h.deps,
+        audit: h.services.audit,
+        events: h.services.webhooks,
+        accounts: {
+          create: async (...args: Parameters<typeof h.services.accounts.create>) => {
+            if (when === 'before') await deleteOrg();
+            const made = await h.services.accounts.create(...args);
+            if (when === 'after') await deleteOrg();
+            return made;
+          },
+          remove: (...args: Parameters<typeof h.services.accounts.remove>) =>
+            h.services.accounts.remove(...args),
+        },
+      });
+      await worker.runOnce('replica-a');
+      expect(await accountsWithRole(w.role), `deleted ${when} the account was made`).toEqual([]);
+      const connections = await h.database.db
+        .selectFrom('connections')
+        .select(['id', 'organization_id'])
+        .where('organization_id', '=', w.org.id)
+        .execute();
+      expect(connections, `deleted ${when}`).toEqual([]);
+      expect(await members(w.org.id)).toEqual([]);
+    }
+  });
+
+  it('two organizations of a tenant cannot both have the same role: the second is refused, the first keeps its account', async () => {
+    const a = await reportedMember();
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    const [connected] = await accountsWithRole(a.role);
+    expect(connected?.organization_id).toBe(a.org.id);
+    // A second Onramp organization of the same tenant over the same AWS organization.
+    const { org: second, token } = await seedOrganization(h, t.id);
+    const secondManagement = roleArnOf('aws', a.management, 'OnrampSecondOrganization');
+    h.aws.addRole(secondManagement, memberExternalId(second.externalIdPrefix, a.management));
+    await h.database.db
+      .updateTable('organizations')
+      .set({ management_account_id: a.management, management_role_arn: secondManagement })
+      .where('id', '=', second.id)
+      .execute();
+    // The same role (same name, same account) reported with the second organization's token.
+    expectStatus(
+      await post('member', { requestType: 'Create', token, roleArn: a.role, stackId: '' }),
+      202,
+    );
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    const [after] = await accountsWithRole(a.role);
+    expect(after?.id).toBe(connected?.id);
+    expect(after?.organization_id, 'the account moved to the second organization').toBe(a.org.id);
+    const [theirs] = await members(second.id);
+    expect(theirs?.state).toBe('failed');
+    expect(theirs?.account_id).toBeNull();
+    expect(theirs?.reason_code).toBe('already_connected');
+    const [ours] = (await members(a.org.id)).filter((m) => m.aws_account_id === a.memberId);
+    expect(ours).toMatchObject({ state: 'connected', account_id: connected?.id });
+  });
+
+  it('a member account cannot be deleted alone; re-reported, it stays connected to the same account', async () => {
+    const w = await reportedMember();
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    const [account] = await accountsWithRole(w.role);
+    const removed = await t.admin.request('DELETE', `/v1/accounts/${account?.id}`);
+    expect(removed.status, removed.text).toBe(409);
+    expectStatus(
+      await post('member', { requestType: 'Update', token: w.token, roleArn: w.role, stackId: '' }),
+      202,
+    );
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    expect((await accountsWithRole(w.role)).map((x) => x.id)).toEqual([account?.id]);
+    const [m] = (await members(w.org.id)).filter((x) => x.aws_account_id === w.memberId);
+    expect(m).toMatchObject({ state: 'connected', account_id: account?.id });
   });
 });
