@@ -522,4 +522,63 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
     const [m] = (await members(w.org.id)).filter((x) => x.aws_account_id === w.memberId);
     expect(m).toMatchObject({ state: 'connected', account_id: account?.id });
   });
+
+  it('100 rule changes at once while the worker enrolls: every member ends as the stored rules say', async () => {
+    const w = await world(8);
+    await connectManagement(w);
+    await h.services.organizationDiscovery.runOnce('replica-a');
+    const unit = [...w.fake.units.keys()][0] as string;
+    for (const id of w.accounts) {
+      const role = roleArnOf('aws', id, MEMBER_ROLE);
+      h.aws.addRole(role, memberExternalId(w.org.externalIdPrefix, id));
+      expectStatus(
+        await post('member', { requestType: 'Create', token: w.token, roleArn: role }),
+        202,
+      );
+    }
+    const url = `/v1/organizations/${w.org.id}`;
+    const [patches] = await Promise.all([
+      Promise.all(
+        many100((i) =>
+          t.admin.request('PATCH', url, {
+            rules:
+              i % 2 === 0
+                ? { exclude: { organizationalUnits: [unit] } }
+                : { exclude: { accounts: [w.accounts[i % w.accounts.length] as string] } },
+          }),
+        ),
+      ),
+      h.services.organizationEnrollment.runOnce('replica-a'),
+      h.services.organizationEnrollment.runOnce('replica-b'),
+    ]);
+    expect(patches.filter((r) => r.status >= 500).map((r) => r.text)).toEqual([]);
+    for (let pass = 0; pass < 5; pass++)
+      await h.services.organizationEnrollment.runOnce('replica-a');
+    const stored = await t.admin.request('GET', url);
+    const excludedUnit = (stored.body.rules.exclude.organizationalUnits as string[]).includes(unit);
+    const excludedAccounts = stored.body.rules.exclude.accounts as string[];
+    const rows = await members(w.org.id);
+    for (const id of w.accounts) {
+      const m = rows.find((r) => r.aws_account_id === id);
+      const excluded = excludedUnit || excludedAccounts.includes(id);
+      expect(m?.state, `${id} ${JSON.stringify(m)}`).toBe(excluded ? 'excluded' : 'connected');
+      if (m?.account_id) {
+        const account = await h.database.db
+          .selectFrom('accounts')
+          .select(['paused_reason', 'organization_id'])
+          .where('id', '=', m.account_id)
+          .executeTakeFirstOrThrow();
+        expect(account, id).toEqual({
+          paused_reason: excluded ? 'organization_excluded' : null,
+          organization_id: w.org.id,
+        });
+      }
+    }
+    // Re-admitted afterwards: the excluded members connect (or resume) again.
+    expectStatus(await t.admin.request('PATCH', url, { rules: { exclude: {} } }), 200);
+    for (let pass = 0; pass < 5; pass++)
+      await h.services.organizationEnrollment.runOnce('replica-a');
+    for (const m of (await members(w.org.id)).filter((r) => w.accounts.includes(r.aws_account_id)))
+      expect(m.state, JSON.stringify(m)).toBe('connected');
+  });
 });
