@@ -47,6 +47,12 @@ export const ORG_VERIFY_INTERVAL_SECONDS = 60;
  */
 export const MANAGEMENT_PROPAGATION_MS = [1000, 2000, 3000, 5000, 8000, 11000];
 
+/**
+ * Management roles verified per organization and minute: each verification is AWS calls from the
+ * hub (for up to half a minute while IAM propagates), and any member account's admin holds the token.
+ */
+export const MANAGEMENT_VERIFICATIONS_PER_MINUTE = 20;
+
 /** An enrollment token anywhere in a text a caller sent (a parameter in the wrong place). */
 const TOKEN_PATTERN = /onrorg_[A-Za-z0-9_-]*/g;
 
@@ -369,10 +375,23 @@ export function createOrganizationCallbacks(deps: Deps) {
     if (
       kind === 'management' &&
       input.requestType !== 'Delete' &&
-      org.managementAccountId !== accountId &&
-      !(await isManagementRole(org, input.roleArn, accountId))
-    )
-      return refuse(meta, 'not_management_account', kind, input, org);
+      org.managementAccountId !== accountId
+    ) {
+      const verifications = await limiter.hit(
+        `org-management-verify:${org.id}`,
+        MANAGEMENT_VERIFICATIONS_PER_MINUTE,
+        60,
+      );
+      if (!verifications.allowed)
+        throw new AppError(
+          'rate_limited',
+          `Too many management roles reported for this organization; try again in ${verifications.retryAfter} seconds.`,
+          [],
+          { 'retry-after': String(verifications.retryAfter) },
+        );
+      if (!(await isManagementRole(org, input.roleArn, accountId)))
+        return refuse(meta, 'not_management_account', kind, input, org);
+    }
 
     const limit = await limiter.hit(
       `org-callback:${org.id}`,

@@ -135,6 +135,32 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
     expect((await repo().find(t.id, w.org.id))?.managementAccountId).toBe(w.management);
   });
 
+  it('forged management reports cost AWS calls only up to a limit per organization', async () => {
+    const w = await world(1);
+    const attacker = w.accounts[0] as string;
+    const forged = roleArnOf('aws', attacker, MANAGEMENT_ROLE);
+    const assumes = () =>
+      h.aws.calls.filter((c) => c.op === 'assumeRole' || c.op === 'describeOrganization').length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const before = assumes();
+      const r = await post('management', {
+        requestType: 'Create',
+        token: w.token,
+        roleArn: forged,
+        stackId: '',
+      });
+      statuses.push(r.status);
+      if (r.status === 429) expect(assumes(), 'AWS asked past the limit').toBe(before);
+    }
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(
+      statuses.every((s) => s === 404 || s === 429),
+      statuses.join(),
+    ).toBe(true);
+    expect((await repo().find(t.id, w.org.id))?.managementAccountId).toBeNull();
+  });
+
   it('a ListAccounts cut short mid-pagination marks no member left', async () => {
     const w = await world(6);
     await connectManagement(w);
