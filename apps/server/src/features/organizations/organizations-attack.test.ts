@@ -16,6 +16,7 @@ import {
   roleArnOf,
   seedOrganization,
 } from '../../testing/organization-seed.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { createOrganizationEnrollment } from './organization-enrollment.ts';
 import { createOrganizationsRepository } from './organizations-repository.ts';
 
@@ -33,19 +34,26 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
   let h: Harness;
   let t: TestTenant;
   const logLines: string[] = [];
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
+    receiver = await startWebhookReceiver();
     const stream = new Writable({
       write(chunk, _encoding, done) {
         logLines.push(String(chunk));
         done();
       },
     });
-    h = await createHarness(dialect, { logger: { level: 'trace', stream, redact: LOG_REDACT } });
+    h = await createHarness(dialect, {
+      logger: { level: 'trace', stream, redact: LOG_REDACT },
+      // The receiver listens on 127.0.0.1.
+      webhookSettings: { allowPrivate: true },
+    });
     t = await h.tenant();
   });
   afterAll(async () => {
     await h?.close();
+    await receiver?.close();
   });
 
   async function post(kind: string, body: unknown, address = newAddress()): Promise<TestResponse> {
@@ -210,6 +218,16 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
   });
 
   it('the token is in no response, log line, audit entry or webhook payload, refused or accepted', async () => {
+    const hook = await t.admin.request('POST', '/v1/webhooks', {
+      url: receiver.url('/organizations'),
+      events: [
+        'organization.account_discovered',
+        'organization.account_connected',
+        'organization.account_failed',
+        'organization.account_left',
+      ],
+    });
+    expectStatus(hook, 201);
     const w = await world(2);
     await connectManagement(w);
     const memberId = w.accounts[0] as string;
@@ -246,6 +264,8 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
     for (const [where, text] of Object.entries(haystacks))
       expect(text.includes(w.token), `the token is in the ${where}`).toBe(false);
     expect(logLines.length).toBeGreaterThan(0);
+    // The haystacks are not empty: events were written for this organization's members.
+    expect(haystacks.outbox).toContain(w.org.id);
   });
 
   /** Every organizations route of one organization (and the list and create). */
@@ -606,5 +626,51 @@ describe.each(TEST_DIALECTS)('organizations under attack on %s', (dialect) => {
       await h.services.organizationEnrollment.runOnce('replica-a');
     for (const m of (await members(w.org.id)).filter((r) => w.accounts.includes(r.aws_account_id)))
       expect(m.state, JSON.stringify(m)).toBe('connected');
+  });
+
+  it('an account that leaves the organization while it is being connected keeps its account, paused', async () => {
+    const w = await reportedMember();
+    await h.database.db
+      .updateTable('organization_members')
+      .set({ enroll_due_at: new Date(Date.now() + 3_600_000).toISOString() })
+      .where('state', '=', 'enrolling')
+      .where('aws_account_id', '!=', w.memberId)
+      .execute();
+    const worker = createOrganizationEnrollment({
+      ...h.deps,
+      audit: h.services.audit,
+      events: h.services.webhooks,
+      accounts: {
+        create: async (...args: Parameters<typeof h.services.accounts.create>) => {
+          // It leaves, and a discovery sees it gone while AWS validates its role.
+          w.fake.accounts.delete(w.memberId);
+          await h.database.db
+            .updateTable('organizations')
+            .set({ discovery_due_at: new Date(0).toISOString() })
+            .where('id', '=', w.org.id)
+            .execute();
+          await h.services.organizationDiscovery.runOnce('replica-b');
+          return h.services.accounts.create(...args);
+        },
+        remove: (...args: Parameters<typeof h.services.accounts.remove>) =>
+          h.services.accounts.remove(...args),
+      },
+    });
+    await worker.runOnce('replica-a');
+    const [m] = (await members(w.org.id)).filter((x) => x.aws_account_id === w.memberId);
+    expect(m?.state, JSON.stringify(m)).toBe('left');
+    const accounts = await accountsWithRole(w.role);
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]).toMatchObject({
+      id: m?.account_id,
+      organization_id: w.org.id,
+      paused_reason: 'organization_left',
+    });
+    const scheduled = await h.database.db
+      .selectFrom('health_schedule')
+      .select('account_id')
+      .where('account_id', '=', accounts[0]?.id as string)
+      .execute();
+    expect(scheduled, 'a left account is not checked').toEqual([]);
   });
 });
