@@ -118,7 +118,16 @@ export function createFakeAws() {
    * `pageSize` items so callers' paging is exercised.
    */
   const organizations = new Map<string, FakeOrganization>();
-  const orgFaults = { throttled: 0, pageSize: 20 };
+  /**
+   * Organizations misbehaving: `throttled` calls refused with TooManyRequestsException, pages of
+   * `pageSize`, and `listAccountsCut`: ListAccounts ends (no NextToken) after that many accounts, as a
+   * read cut short mid-pagination would.
+   */
+  const orgFaults: { throttled: number; pageSize: number; listAccountsCut: number | null } = {
+    throttled: 0,
+    pageSize: 20,
+    listAccountsCut: null,
+  };
   const organizationOf = (credentials: AccountCredentials): FakeOrganization => {
     const arn = callerOf(credentials);
     const account = arn.split(':')[4] ?? '';
@@ -213,10 +222,15 @@ export function createFakeAws() {
     async listAccounts(partition, credentials, nextToken) {
       calls.push({ op: 'listAccounts', partition, target: credentials.accessKeyId });
       const org = organizationOf(credentials);
-      return paged(
+      const page = paged(
         [...org.accounts.keys()].map((id) => accountInfo(org, id)),
         nextToken,
       );
+      const cut = orgFaults.listAccountsCut;
+      const start = nextToken ? Number(nextToken) : 0;
+      if (cut !== null && start + page.items.length >= cut)
+        return { items: page.items.slice(0, Math.max(0, cut - start)), nextToken: null };
+      return page;
     },
     async listParents(partition, credentials, childId) {
       calls.push({ op: 'listParents', partition, target: childId });

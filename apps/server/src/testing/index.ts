@@ -31,6 +31,12 @@ export {
   HUB_POLICY,
   hubEnvironment,
 } from './loopback-world.ts';
+export {
+  MANAGEMENT_ROLE,
+  MEMBER_ROLE,
+  roleArnOf,
+  seedOrganization,
+} from './organization-seed.ts';
 export * from './seed.ts';
 export {
   type ReceivedWebhook,

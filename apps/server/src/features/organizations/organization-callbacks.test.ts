@@ -447,6 +447,8 @@ describe.each(TEST_DIALECTS)('organization call-backs on %s', (dialect) => {
           return h.services.accounts.create(...args);
         },
         setPaused: h.services.accounts.setPaused,
+        remove: (...args: Parameters<typeof h.services.accounts.remove>) =>
+          h.services.accounts.remove(...args),
       },
     });
     await racing.runOnce('replica-a');

@@ -17,6 +17,7 @@ import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
 import { createCheckHistory } from '../health/check-history.ts';
 import { applyCheck } from '../health/health-service.ts';
 import type { EventPublisher, WebhooksService } from '../webhooks/webhooks-service.ts';
+import { retryTransient } from './organization-aws.ts';
 import { memberEvent } from './organization-discovery.ts';
 import {
   createOrganizationJobsRepository,
@@ -40,13 +41,34 @@ export const ORG_CALLBACKS_PER_MINUTE = 2_000;
 /** A connected member's Update verifies its permissions at most this often (per account). */
 export const ORG_VERIFY_INTERVAL_SECONDS = 60;
 
+/**
+ * Waits between attempts to assume a management role a stack created moments ago (IAM propagates
+ * roles and their policies in seconds): about 30 s in all, within the call-back function's 55 s.
+ */
+export const MANAGEMENT_PROPAGATION_MS = [1000, 2000, 3000, 5000, 8000, 11000];
+
+/**
+ * Management roles verified per organization and minute: each verification is AWS calls from the
+ * hub (for up to half a minute while IAM propagates), and any member account's admin holds the token.
+ */
+export const MANAGEMENT_VERIFICATIONS_PER_MINUTE = 20;
+
+/** An enrollment token anywhere in a text a caller sent (a parameter in the wrong place). */
+const TOKEN_PATTERN = /onrorg_[A-Za-z0-9_-]*/g;
+
+/** What a caller sent, for the audit: cut short, hashed, and any enrollment token blanked out. */
+function auditedText(value: string) {
+  return untrustedText(value.replace(TOKEN_PATTERN, 'onrorg_[redacted]'));
+}
+
 const STACK_DELETED_MESSAGE = 'The CloudFormation stack that created this role was deleted.';
 
 export type OrgRefusalReason =
   | 'unknown_token'
   | 'wrong_role'
   | 'another_management_account'
-  | 'no_management_account';
+  | 'no_management_account'
+  | 'not_management_account';
 
 export class OrganizationCallbackRefusedError extends AppError {
   constructor(readonly reason: OrgRefusalReason) {
@@ -65,6 +87,7 @@ interface Deps {
   events?: (EventPublisher & Pick<WebhooksService, 'publishAll'>) | undefined;
   /** Accepted call-backs per organization and minute; ORG_CALLBACKS_PER_MINUTE unless given. */
   callbacksPerMinute?: number | undefined;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 type Meta = { requestId: string; sourceIp: string };
@@ -181,8 +204,8 @@ export function createOrganizationCallbacks(deps: Deps) {
         reason,
         kind,
         requestType: input.requestType,
-        roleArn: untrustedText(input.roleArn),
-        stackId: untrustedText(input.stackId),
+        roleArn: auditedText(input.roleArn),
+        stackId: auditedText(input.stackId),
       },
     );
     throw new OrganizationCallbackRefusedError(reason);
@@ -193,6 +216,41 @@ export function createOrganizationCallbacks(deps: Deps) {
     const parsed = parseRoleArn(roleArn, { partition: org.partition });
     if (!parsed.ok || parsed.value.name !== roleName) return undefined;
     return parsed.value.accountId;
+  }
+
+  /**
+   * Whether a role reported as the management role is the management account's: assumed with the
+   * account's external ID and DescribeOrganization naming that account as the management account.
+   * The enrollment token is in every member account's stack too, so a member account's admin could
+   * otherwise report a role of the management name in its own account and hold the organization's
+   * management account (the real one then refused). Retried while IAM propagates the new role.
+   */
+  async function isManagementRole(org: Organization, roleArn: string, accountId: string) {
+    const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { credentials } = await retryTransient(
+          () =>
+            deps.aws.assumeRole(org.partition as PartitionId, {
+              roleArn,
+              externalId: memberExternalId(org.externalIdPrefix, accountId),
+              sessionName: 'onramp-organization',
+            }),
+          sleep,
+        );
+        const info = await retryTransient(
+          () => deps.aws.describeOrganization(org.partition, credentials),
+          sleep,
+        );
+        return info.managementAccountId === accountId;
+      } catch (error) {
+        // AWS not answering: the call-back fails (5xx) and the function tries again.
+        if (!(error instanceof AwsProblem) || error.kind !== 'rejected') throw error;
+        const delay = MANAGEMENT_PROPAGATION_MS[attempt];
+        if (delay === undefined) return false;
+        await sleep(delay);
+      }
+    }
   }
 
   /** A connected member's stack was deleted: its account goes invalid, the member `failed`. */
@@ -314,6 +372,26 @@ export function createOrganizationCallbacks(deps: Deps) {
     if (!accountId) return refuse(meta, 'wrong_role', kind, input, org);
     if (kind === 'management' && org.managementAccountId && org.managementAccountId !== accountId)
       return refuse(meta, 'another_management_account', kind, input, org);
+    if (
+      kind === 'management' &&
+      input.requestType !== 'Delete' &&
+      org.managementAccountId !== accountId
+    ) {
+      const verifications = await limiter.hit(
+        `org-management-verify:${org.id}`,
+        MANAGEMENT_VERIFICATIONS_PER_MINUTE,
+        60,
+      );
+      if (!verifications.allowed)
+        throw new AppError(
+          'rate_limited',
+          `Too many management roles reported for this organization; try again in ${verifications.retryAfter} seconds.`,
+          [],
+          { 'retry-after': String(verifications.retryAfter) },
+        );
+      if (!(await isManagementRole(org, input.roleArn, accountId)))
+        return refuse(meta, 'not_management_account', kind, input, org);
+    }
 
     const limit = await limiter.hit(
       `org-callback:${org.id}`,

@@ -290,6 +290,19 @@ export function createOrganizationDiscovery(deps: DiscoveryDeps) {
     const accounts: OrganizationAccountInfo[] = await all((t) =>
       deps.aws.listAccounts(partition, session, t),
     );
+    // A read cut short (a page lost, a list ended early) must not turn the accounts it missed into
+    // `left` members, nor place an account nowhere (no path: the rules would see it in no unit).
+    const listedIds = new Set(accounts.map((a) => a.id));
+    const unlisted = [...placement.keys()].filter((id) => !listedIds.has(id));
+    const unplaced = accounts.filter((a) => !placement.has(a.id) && !LEAVING.has(a.status));
+    if (unlisted.length > 0 || unplaced.length > 0)
+      throw new AwsProblem(
+        'upstream',
+        'managementRoleArn',
+        'inconsistent_read',
+        `AWS Organizations answered inconsistently: ${unlisted.length} account(s) under the organization's units were not in ListAccounts, ${unplaced.length} account(s) of ListAccounts were under no unit. Nothing was changed; Onramp reads the organization again at the next discovery.`,
+        'Ask for discovery again in a minute.',
+      );
     const listed: ListedMember[] = accounts.map((a) => ({
       awsAccountId: a.id,
       name: a.name,
@@ -301,11 +314,21 @@ export function createOrganizationDiscovery(deps: DiscoveryDeps) {
     return { info, root, units, listed };
   }
 
+  /** Reads the organization, once more when the first read was inconsistent (an account moving). */
+  async function readConsistently(org: OrganizationRow) {
+    try {
+      return await read(org);
+    } catch (error) {
+      if (!(error instanceof AwsProblem) || error.code !== 'inconsistent_read') throw error;
+      return read(org);
+    }
+  }
+
   /** Discovers one claimed organization and records the outcome. */
   async function discover(claimed: OrganizationRow, owner: string): Promise<boolean> {
     const startedAt = now();
     try {
-      const { info, root, units, listed } = await read(claimed);
+      const { info, root, units, listed } = await readConsistently(claimed);
       // Read again: the rules may have changed while AWS was asked.
       const org = (await repo.findOrganization(claimed.id)) ?? claimed;
       const current = { ...org, aws_organization_id: info.id };

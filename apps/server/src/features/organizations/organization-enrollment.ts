@@ -48,7 +48,7 @@ export interface EnrollmentDeps {
   aws: AwsGateway;
   sleep?: ((ms: number) => Promise<void>) | undefined;
   audit: Pick<AuditLog, 'append'>;
-  accounts: Pick<AccountsService, 'create' | 'setPaused'>;
+  accounts: Pick<AccountsService, 'create' | 'remove' | 'setPaused'>;
   events?: Pick<WebhooksService, 'publishAll'> | undefined;
   organizationSettings?: { enrollConcurrency?: number } | undefined;
 }
@@ -242,6 +242,20 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
     return current.connection_id;
   }
 
+  /**
+   * The organization was deleted while its member's account was being made: the deletion removed
+   * the accounts linked to it, not this one (linked only when the member settles), so it goes too.
+   */
+  async function dropIfOrphan(org: OrganizationRow, caller: Caller, accountId: string) {
+    if (await repo.findOrganization(org.id)) return;
+    try {
+      await deps.accounts.remove(caller, accountId);
+    } catch (error) {
+      // Removed meanwhile, or adopted by another organization: nothing of this one is left.
+      if (!(error instanceof AppError)) throw error;
+    }
+  }
+
   async function enroll(claimed: MemberRow, owner: string): Promise<void> {
     const org = await repo.findOrganization(claimed.organization_id);
     if (!org) return;
@@ -336,13 +350,17 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
         if (!(error instanceof AppError) || error.code !== 'conflict') throw error;
         // Connected already: this connection by another run, or the same role as an account of the
         // tenant (connected alone before the organization): adopted.
+        // Never another organization's: two organizations of a tenant reporting the same role would
+        // otherwise move the account from one to the other.
+        const byRole = await repo.findAccountByRole(org.tenant_id, member.role_arn);
         const adopted =
           (await repo.connectedAccountOf(org.tenant_id, connectionId)) ??
-          (await repo.findAccountByRole(org.tenant_id, member.role_arn))?.id;
+          (byRole && (byRole.organizationId ?? org.id) === org.id ? byRole.id : undefined);
         if (!adopted) throw error;
         accountId = adopted;
       }
-      await settle(org, member, owner, { state: 'connected', reason: null, accountId });
+      if (!(await settle(org, member, owner, { state: 'connected', reason: null, accountId })))
+        await dropIfOrphan(org, caller, accountId);
     } catch (error) {
       const transient =
         isTransient(error) || (error instanceof AppError && error.code === 'upstream_unavailable');

@@ -30,6 +30,7 @@ import {
   testCatalog,
 } from '../../testing/harness.ts';
 import { bundlePolicy, createHub, createOrganizationTree } from '../../testing/loopback-world.ts';
+import { createOrganizationDiscovery } from './organization-discovery.ts';
 import {
   createOrganizationsRepository,
   ENROLLMENT_TOKEN_FIELD,
@@ -50,6 +51,7 @@ describe.each(TEST_DIALECTS)('organizations on the wire on %s', (dialect) => {
   let catalog: Catalog;
   let hubArns: Record<PartitionId, string>;
   let managementSeq = 0;
+  let hubConfig: Parameters<typeof createSdkAwsGateway>[0]['hubs'];
 
   beforeAll(async () => {
     aws = await startLoopbackAws();
@@ -69,6 +71,7 @@ describe.each(TEST_DIALECTS)('organizations on the wire on %s', (dialect) => {
       'aws-us-gov': hubs['aws-us-gov'].config,
       'aws-cn': hubs['aws-cn'].config,
     };
+    hubConfig = config;
     const gateway = createSdkAwsGateway({ hubs: config, endpoint: aws.url, maxAttempts: 2 });
     h = await createHarness(dialect, { aws: gateway, hubs: config, publicUrl: ORIGIN });
     a = await h.tenant();
@@ -364,4 +367,70 @@ describe.each(TEST_DIALECTS)('organizations on the wire on %s', (dialect) => {
     for (const id of w.prod.accountIds.slice(0, 3))
       expect(rows.find((r) => r.aws_account_id === id)?.state).toBe('connected');
   }, 60_000);
+
+  it('AWS misbehaving during discovery (HTML 5xx, 5xx, throttling, a hang, the role deleted): an error with the reason, no member touched', async () => {
+    const w = await enrollOrganization('aws', a);
+    await runWorkers();
+    await playCallbacks(deployStackSetInstances(aws, w.stack), 'member');
+    await runWorkers();
+    const before = await members(w.org.id);
+    expect(before.filter((m) => m.state === 'connected').length).toBeGreaterThan(20);
+    // Calls that hang give up after a second here (20 s in production).
+    const impatient = createSdkAwsGateway({
+      hubs: hubConfig,
+      endpoint: aws.url,
+      maxAttempts: 2,
+      callTimeoutMs: 1000,
+      requestTimeoutMs: 500,
+    });
+    const discovery = createOrganizationDiscovery({
+      ...h.deps,
+      aws: impatient,
+      accounts: h.services.accounts,
+    });
+    const repo = createOrganizationsRepository(h.database.db, h.deps.clock);
+    const faults = [
+      { kind: 'html', status: 502, action: 'ListAccounts', expected: /502|answer|unavailable/i },
+      { kind: 'error', status: 503, action: 'ListOrganizationalUnitsForParent', expected: /./ },
+      { kind: 'throttle', action: 'ListAccountsForParent', expected: /./ },
+      { kind: 'timeout', action: 'DescribeOrganization', expected: /./ },
+    ] as const;
+    for (const fault of faults) {
+      aws.clearFaults();
+      aws.injectFault({ service: 'organizations', ...fault });
+      await h.database.db
+        .updateTable('organizations')
+        .set({ discovery_due_at: new Date(0).toISOString() })
+        .where('id', '=', w.org.id)
+        .execute();
+      await discovery.runOnce(`faulty-${fault.kind}`);
+      aws.clearFaults();
+      const stored = await repo.find(a.id, w.org.id);
+      expect(stored?.status, fault.kind).toBe('error');
+      expect(stored?.lastDiscovery?.error, fault.kind).toMatch(fault.expected);
+      const after = await members(w.org.id);
+      expect(
+        after.map((m) => [m.aws_account_id, m.state]),
+        `${fault.kind}: members changed`,
+      ).toEqual(before.map((m) => [m.aws_account_id, m.state]));
+    }
+    // The management role deleted: an error saying so, members untouched, not all `left`.
+    const managementRole = `arn:aws:iam::${w.managementAccountId}:role/${w.org.managementRoleName}`;
+    const role = aws.state
+      .account('aws', w.managementAccountId)
+      .roles.get(w.org.managementRoleName);
+    aws.state.account('aws', w.managementAccountId).roles.delete(w.org.managementRoleName);
+    await h.database.db
+      .updateTable('organizations')
+      .set({ discovery_due_at: new Date(0).toISOString() })
+      .where('id', '=', w.org.id)
+      .execute();
+    await discovery.runOnce('role-gone');
+    const gone = await repo.find(a.id, w.org.id);
+    expect(gone?.status).toBe('error');
+    expect(gone?.lastDiscovery?.error, managementRole).toBeTruthy();
+    expect((await members(w.org.id)).map((m) => m.state)).toEqual(before.map((m) => m.state));
+    if (role)
+      aws.state.account('aws', w.managementAccountId).roles.set(w.org.managementRoleName, role);
+  }, 120_000);
 });
