@@ -35,9 +35,10 @@ export const ORG_CALLBACK_REFUSALS_WINDOW_SECONDS = 15 * 60;
 /**
  * Accepted call-backs per organization and minute. A StackSet deploys to hundreds of accounts at
  * once, all calling from AWS's addresses, so the limit is per organization (not per address) and
- * generous; each accepted call-back costs one upsert, the validation runs in the background.
+ * generous (100 a second): each accepted call-back costs one upsert, the validation runs in the
+ * background. Past it the answer is a 429 with Retry-After, which the stacks' function waits out.
  */
-export const ORG_CALLBACKS_PER_MINUTE = 2_000;
+export const ORG_CALLBACKS_PER_MINUTE = 6_000;
 /** A connected member's Update verifies its permissions at most this often (per account). */
 export const ORG_VERIFY_INTERVAL_SECONDS = 60;
 
