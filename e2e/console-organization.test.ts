@@ -285,6 +285,11 @@ describe('a whole organization, connected in chromium', () => {
           .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
       ) as Record<string, string>;
       expect(parameters.DeploymentTargets).toBe(rootId);
+      // The whole command shows, the root ID at its end included, without scrolling sideways.
+      const sideways =
+        (await page.evaluate(`[...document.querySelectorAll('.organization-setup pre')]
+        .map((pre) => pre.scrollWidth - pre.clientWidth)`)) as number[];
+      expect(Math.max(...sideways), 'a command wider than its block').toBeLessThanOrEqual(0);
       expect(overrides).not.toContain('onrorg_');
       const stackName = /--stack-name (\S+)/.exec(command)?.[1]?.replace(/^'|'$/g, '');
       managementStack = deployStack(aws, {
@@ -359,6 +364,7 @@ describe('a whole organization, connected in chromium', () => {
         .poll(() => discoverNow.isEnabled(), { timeout: JOBS_TIMEOUT, interval: 500 })
         .toBe(true);
       await page.getByTestId('organization-facts').getByText('13 accounts').waitFor();
+      await expect.poll(() => page.getByText('Discovery asked for').count()).toBe(0);
       const tree = page.getByRole('tree', { name: 'Organizational units' });
       expect(await tree.getByTestId(`unit-counts-${unit('Prod').id}`).innerText()).toBe(
         '4 connected',
@@ -389,6 +395,14 @@ describe('a whole organization, connected in chromium', () => {
         .getByText(reason?.message ?? '')
         .first()
         .waitFor();
+      // At 1280 px the whole members table shows, the Why column and its Retry included: a long
+      // external ID in a reason must not push it out of the card (a string, as console.test.ts
+      // does: the e2e project compiles without the DOM's types).
+      const hidden = (await page.evaluate(`(() => {
+        const wrap = document.querySelector('.organization-members-card .table-wrap');
+        return wrap ? wrap.scrollWidth - wrap.clientWidth : -1;
+      })()`)) as number;
+      expect(hidden, 'members table wider than its card').toBeLessThanOrEqual(0);
       await screenshot(page, 'organization-page');
 
       // Fixed in AWS (the stack's trust again), then retried from the page: connected.
