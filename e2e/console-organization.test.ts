@@ -589,6 +589,64 @@ describe('a whole organization, connected in chromium', () => {
   );
 
   it(
+    'connects an account that joins Dev by itself, marks one that left Prod, and refuses a forged token',
+    async () => {
+      // AWS: a new account in Dev (the StackSet's automatic deployment reaches it), prod-3 leaves.
+      const joiner = '700000000205';
+      const leaver = unit('Prod').accountIds[2] as string;
+      aws.addOrganizationAccount(unit('Dev').id, joiner, { name: 'dev-5' });
+      aws.removeAccount('aws', leaver);
+      const later = deployStackSetInstances(aws, managementStack as DeployedStack);
+      expect(later.map((s) => s.accountId)).toEqual([joiner]);
+      const joined = later[0] as DeployedStack;
+
+      // A stack reporting with a forged token: 404, and nothing of it on the page or in the API.
+      const props = joined.customResources[0]?.properties ?? {};
+      const forged = await fetch(`${server.url}/v1/callbacks/organizations/member`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          requestType: 'Create',
+          token: `${String(props.Token).slice(0, -4)}AAAA`,
+          roleArn: props.RoleArn,
+          stackId: joined.stackId,
+        }),
+      });
+      expect(forged.status, await forged.text()).toBe(404);
+      expect(await memberOf(joiner)).toBeUndefined();
+
+      await playCallback(joined, 'member');
+      await expect
+        .poll(async () => (await memberOf(joiner))?.state, {
+          timeout: JOBS_TIMEOUT,
+          interval: 1000,
+        })
+        .toBe('connected');
+      await page.goto(`${server.url}/organizations/${organizationId}`);
+      await page.getByRole('button', { name: 'Discover now' }).click();
+      await expect
+        .poll(
+          () => page.getByTestId(`member-${leaver}`).getByText('Left', { exact: true }).count(),
+          {
+            timeout: JOBS_TIMEOUT,
+            interval: 500,
+          },
+        )
+        .toBe(1);
+      const row = page.getByTestId(`member-${joiner}`);
+      await row.getByText('Connected', { exact: true }).waitFor();
+      await row.getByRole('link', { name: 'dev-5' }).waitFor();
+      expect(await page.getByTestId(`unit-counts-${unit('Dev').id}`).innerText()).toBe(
+        '5 connected',
+      );
+      expect(await page.getByTestId(`unit-counts-${unit('Prod').id}`).innerText()).toBe(
+        '2 connected · 1 excluded · 1 left',
+      );
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
     'in aws-cn, offers the self-managed StackSet and says why the service-managed one is not',
     async () => {
       await page.getByRole('link', { name: 'Organizations' }).first().click();
