@@ -445,8 +445,10 @@ describe('a whole organization, connected in chromium', () => {
       const prod1 = unit('Prod').accountIds[0] as string;
       await page.getByTestId(`member-${prod1}`).getByRole('link').click();
       await page.waitForURL(/\/accounts\/acct_/);
-      await page.getByText('Valid').first().waitFor();
-      await page.getByText(prod1).first().waitFor();
+      // The header: the account's name (as the enrollment worker names it) and its status badge.
+      const header = page.getByRole('heading', { level: 1 });
+      await header.getByText(prod1).waitFor();
+      await header.locator('.badge', { hasText: /^Valid$/ }).waitFor();
       await page.goBack();
       await page.getByTestId('unit-filter').waitFor();
     },
@@ -477,9 +479,12 @@ describe('a whole organization, connected in chromium', () => {
       await page.getByTestId(`member-${prod2}`).getByRole('link').click();
       await page.waitForURL(/\/accounts\/acct_/);
       await page.getByRole('button', { name: 'Check now' }).click();
-      await page.getByText('Degraded').first().waitFor({ timeout: JOBS_TIMEOUT });
+      await page
+        .getByRole('heading', { level: 1 })
+        .locator('.badge', { hasText: /^Degraded$/ })
+        .waitFor({ timeout: JOBS_TIMEOUT });
       await page.goBack();
-      await page.getByTestId(`member-${prod2}`).getByText('Degraded').waitFor();
+      await page.getByTestId(`member-${prod2}`).getByText('Degraded', { exact: true }).waitFor();
       await expect
         .poll(() =>
           page
