@@ -50,6 +50,7 @@ const HEALTHS: [string, string][] = [
 ];
 /** How often the page asks whether an asked-for discovery ran. */
 export const DISCOVERY_POLL_MS = 4000;
+const DISCOVERY_ASKED = 'Discovery asked for: this page updates once it ran.';
 
 function MemberStateBadge({ state }: { state: MemberState }) {
   const tone =
@@ -120,6 +121,8 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
           setOrganization(latest);
           if (latest.lastDiscovery && latest.lastDiscovery.at !== lastDiscoveryAt) {
             setDiscoveryAsked(undefined);
+            // "Discovery asked for" would stay after the run it announced; the facts say when it ran.
+            setNotice((shown) => (shown === DISCOVERY_ASKED ? undefined : shown));
             setVersion((v) => v + 1);
           }
         },
@@ -175,7 +178,7 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
                   void act('discover', async () => {
                     const accepted = await client.organizations.discover(org.id);
                     setDiscoveryAsked(accepted.requestedAt);
-                    setNotice('Discovery asked for: this page updates once it ran.');
+                    setNotice(DISCOVERY_ASKED);
                   })
                 }
               >
