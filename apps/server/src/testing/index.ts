@@ -27,9 +27,12 @@ export {
   bundlePolicy,
   createConnectedRole,
   createHub,
+  createOrganizationTree,
   HUB_ACCOUNT,
   HUB_POLICY,
   hubEnvironment,
+  type OrganizationTree,
+  type OrganizationTreeUnit,
 } from './loopback-world.ts';
 export {
   MANAGEMENT_ROLE,
