@@ -23,6 +23,8 @@ import { registerCredentialsRoutes } from './features/credentials/credentials-ro
 import { registerHealthRoutes } from './features/health/health-routes.ts';
 import { registerMetricsRoutes } from './features/metrics/metrics-routes.ts';
 import { registerOidcRoutes } from './features/oidc/oidc-routes.ts';
+import { registerOrganizationCallbackRoutes } from './features/organizations/organization-callback-routes.ts';
+import { registerOrganizationsRoutes } from './features/organizations/organizations-routes.ts';
 import { registerPartitionsRoutes } from './features/partitions/partitions-routes.ts';
 import { registerTenantsRoutes } from './features/tenants/tenants-routes.ts';
 import { registerTokensRoutes } from './features/tokens/tokens-routes.ts';
@@ -135,6 +137,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerPartitionsRoutes(app, services);
   await registerConnectionsRoutes(app, services);
   await registerCallbacksRoutes(app, services);
+  await registerOrganizationCallbackRoutes(app, services);
   await registerAccountsRoutes(app, services);
   await registerIamPoliciesRoutes(app, services);
   await registerPermissionsUpdateRoutes(app, services);
@@ -143,6 +146,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerCredentialsRoutes(app, services);
   await registerMetricsRoutes(app, services);
   await registerOidcRoutes(app, services);
+  await registerOrganizationsRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });

@@ -102,6 +102,15 @@ const configSchema = z.object({
   healthConcurrency: z.coerce.number().int().min(1).max(100).default(8),
   /** Health checks started per second in each partition, per replica. */
   healthRatePerSecond: z.coerce.number().positive().max(1000).default(10),
+  /** Every organization's accounts and OU tree are discovered again this often (and on demand). */
+  organizationDiscoveryMinutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+  /** Member accounts validated side by side by the enrollment worker, per replica. */
+  organizationEnrollConcurrency: z.coerce.number().int().min(1).max(100).default(8),
   /**
    * Caps on what callers can create (a tenant's limits may replace the first four for that tenant):
    * pending connections, webhook endpoints and live API tokens per tenant (and the operator's own),
@@ -281,6 +290,8 @@ const ENV_NAMES: Record<string, string> = {
   healthIntervalMinutes: 'ONRAMP_HEALTH_INTERVAL_MINUTES',
   healthConcurrency: 'ONRAMP_HEALTH_CONCURRENCY',
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',
+  organizationDiscoveryMinutes: 'ONRAMP_ORGANIZATION_DISCOVERY_MINUTES',
+  organizationEnrollConcurrency: 'ONRAMP_ORGANIZATION_ENROLL_CONCURRENCY',
   maxPendingConnections: 'ONRAMP_MAX_PENDING_CONNECTIONS',
   maxWebhooks: 'ONRAMP_MAX_WEBHOOKS',
   maxTokens: 'ONRAMP_MAX_TOKENS',

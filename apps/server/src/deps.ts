@@ -76,6 +76,8 @@ export interface AppDeps {
   externalIdGraceDays?: number;
   /** Health monitoring: how often and how fast accounts are re-checked (defaults: 6 h, 8, 10/s). */
   healthSettings?: HealthSettings;
+  /** Organizations: how often discovery runs (default 60 min), how many enrollments at once (8). */
+  organizationSettings?: { discoveryMinutes?: number; enrollConcurrency?: number };
   /** Webhook delivery: private addresses allowed?, the resolver, the timeout. */
   webhookSettings?: WebhookSettings;
   /** How many of each collection a tenant or the operator may create (features/tenants/collection-caps.ts). */

@@ -34,6 +34,8 @@ import { LOG_REDACT } from './http/logging.ts';
 import { createCatalogSweep } from './jobs/catalog-sweep.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
 import { createOidcRotation } from './jobs/oidc-rotation.ts';
+import { createOrganizationDiscoveryJob } from './jobs/organization-discovery.ts';
+import { createOrganizationEnrollmentJob } from './jobs/organization-enrollment.ts';
 import { createWebhookDeliverer } from './jobs/webhook-deliverer.ts';
 import { createServices } from './wiring.ts';
 
@@ -140,6 +142,10 @@ async function start(): Promise<void> {
       concurrency: config.healthConcurrency,
       ratePerSecond: config.healthRatePerSecond,
     },
+    organizationSettings: {
+      discoveryMinutes: config.organizationDiscoveryMinutes,
+      enrollConcurrency: config.organizationEnrollConcurrency,
+    },
     webhookSettings: { allowPrivate: config.webhooksAllowPrivate },
     collectionCaps: {
       pendingConnections: config.maxPendingConnections,
@@ -177,6 +183,8 @@ async function start(): Promise<void> {
   const deliverer = createWebhookDeliverer(services, { log: jobLog });
   const catalogSweep = createCatalogSweep(services, { log: jobLog });
   const oidcRotation = createOidcRotation(services, { log: jobLog });
+  const discovery = createOrganizationDiscoveryJob(services, { log: jobLog });
+  const enrollment = createOrganizationEnrollmentJob(services, { log: jobLog });
 
   forward = (level, details, message) => app.log[level](details, message);
   onConnectionError = (error) =>
@@ -189,6 +197,8 @@ async function start(): Promise<void> {
       deliverer.stop(),
       catalogSweep.stop(),
       oidcRotation.stop(),
+      discovery.stop(),
+      enrollment.stop(),
     ]);
     await app.close();
     await database.close();
@@ -200,6 +210,8 @@ async function start(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();
   deliverer.start();
+  discovery.start();
+  enrollment.start();
   // The issuer's first key, its schedule and its publish targets (idle without an issuer).
   oidcRotation.start();
   // Accounts compared with this catalog in the background: serving never waits for it.

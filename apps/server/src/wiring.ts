@@ -13,6 +13,10 @@ import { createCredentialsService } from './features/credentials/credentials-ser
 import { createHealthService } from './features/health/health-service.ts';
 import { withMetrics } from './features/metrics/metrics-aws-gateway.ts';
 import { createOidcService } from './features/oidc/oidc-service.ts';
+import { createOrganizationCallbacks } from './features/organizations/organization-callbacks.ts';
+import { createOrganizationDiscovery } from './features/organizations/organization-discovery.ts';
+import { createOrganizationEnrollment } from './features/organizations/organization-enrollment.ts';
+import { createOrganizationsService } from './features/organizations/organizations-service.ts';
 import { createTenantsRepository } from './features/tenants/tenants-repository.ts';
 import { createTenantsService } from './features/tenants/tenants-service.ts';
 import { createTokensRepository } from './features/tokens/tokens-repository.ts';
@@ -92,8 +96,30 @@ export function createServices(given: AppDeps) {
   const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
+  const organizations = createOrganizationsService({
+    ...deps,
+    audit,
+    tenants,
+    accounts,
+    connections,
+  });
   // Compares every account with the catalog loaded (main.ts runs it once after start-up).
   const outdatedSweep = createOutdatedSweep({ ...deps, events: webhooks });
+  // Organizations (issue 16): the stacks' call-backs, and the two jobs they feed.
+  const organizationCallbacks = createOrganizationCallbacks({
+    ...deps,
+    audit,
+    accounts,
+    permissions: permissionsVerify,
+    events: webhooks,
+  });
+  const organizationDiscovery = createOrganizationDiscovery({ ...deps, events: webhooks });
+  const organizationEnrollment = createOrganizationEnrollment({
+    ...deps,
+    audit,
+    accounts,
+    events: webhooks,
+  });
   return {
     ...deps,
     audit,
@@ -112,6 +138,10 @@ export function createServices(given: AppDeps) {
     permissionsUpdate,
     permissionsVerify,
     outdatedSweep,
+    organizationCallbacks,
+    organizationDiscovery,
+    organizationEnrollment,
+    organizations,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
   };

@@ -343,6 +343,16 @@ export const accountSchema = z.object({
   staleSince: z.string().nullable(),
   /** What the catalog asks of the account now, against what it was granted (issue 14). */
   permissions: accountPermissionsSchema.optional(),
+  /** A member account of a connected organization (issue 16): the organization's id; null when alone. */
+  organizationId: z.string().nullable().optional(),
+  /**
+   * Health checks are paused: its member left the organization (`organization_left`) or the rules
+   * exclude it (`organization_excluded`). Null while it is checked.
+   */
+  paused: z
+    .object({ reason: z.enum(['organization_left', 'organization_excluded']) })
+    .nullable()
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

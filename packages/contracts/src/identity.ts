@@ -96,6 +96,8 @@ export const tenantLimitsSchema = z.object({
   /** Tokens neither revoked nor expired. */
   maxTokens: cap.optional(),
   maxUsers: cap.optional(),
+  /** Connected AWS organizations (each with its member accounts, which `maxAccounts` counts). */
+  maxOrganizations: cap.optional(),
 });
 
 export const tenantSchema = z.object({

@@ -75,6 +75,13 @@ export interface Account {
    * changes (a bundle made default since is one they lack); `all` every bundle; `custom` their own list.
    */
   bundleChoice: 'default' | 'all' | 'custom';
+  /** The organization it is a member account of (features/organizations); null when alone. */
+  organizationId: string | null;
+  /**
+   * Why its health checks are paused (`organization_excluded`, `organization_left`): its member is
+   * out of the organization or of the rules. Null: checked as usual.
+   */
+  pausedReason: string | null;
   createdAt: string;
   updatedAt: string;
 }

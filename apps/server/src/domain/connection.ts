@@ -28,4 +28,9 @@ export interface Connection {
   previousExternalId: string | null;
   previousExternalIdUntil: string | null;
   setupMethod: SetupMethod | null;
+  /**
+   * The organization whose member account this connection is for (features/organizations): made
+   * and managed by Onramp, never a set-up in the tenant's list; null for the tenant's own.
+   */
+  organizationId: string | null;
 }

@@ -8,6 +8,8 @@ export interface TenantLimits {
   maxWebhooks?: number;
   maxTokens?: number;
   maxUsers?: number;
+  /** Connected AWS organizations (features/organizations). */
+  maxOrganizations?: number;
 }
 
 export interface Tenant {

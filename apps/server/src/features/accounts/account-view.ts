@@ -47,9 +47,18 @@ export function toAccountResponse(
           }
         : {}),
     },
+    organizationId: account.organizationId,
+    paused: pausedOf(account.pausedReason),
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };
+}
+
+/** Why the account's checks are paused, as the contract names it; null when it is checked. */
+function pausedOf(
+  reason: string | null,
+): { reason: 'organization_left' | 'organization_excluded' } | null {
+  return reason === 'organization_left' || reason === 'organization_excluded' ? { reason } : null;
 }
 
 /** What a keyless role account's role trusts; null for other accounts or without an issuer. */

@@ -28,6 +28,8 @@ export type NewAccount = Omit<
   | 'roleOrigin'
   | 'permissions'
   | 'bundleChoice'
+  | 'organizationId'
+  | 'pausedReason'
 > & {
   roleOrigin?: RoleOrigin | null;
   bundleChoice?: Account['bundleChoice'];
@@ -185,6 +187,8 @@ export function readAccountRow(row: AccountsTable): { account: Account; corrupt:
       trimmed: json('trimmed_permissions', row.trimmed_permissions ?? null, isTrimmed, []),
     },
     bundleChoice: (row.bundle_choice as Account['bundleChoice'] | null) ?? 'custom',
+    organizationId: row.organization_id ?? null,
+    pausedReason: row.paused_reason ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -815,6 +819,59 @@ export function createAccountsRepository(db: Kysely<Database>, clock: () => Date
         outdatedBundles: outdatedBundles.rows.map((r) => ({ bundle: r.bundle, n: count(r.n) })),
         missing: missing.rows.map((r) => ({ bundle: r.bundle, action: r.action, n: count(r.n) })),
       };
+    },
+
+    /** The ids of an organization's member accounts (features/organizations), oldest first. */
+    async idsOfOrganization(
+      tenantId: string,
+      organizationId: string,
+      executor: Kysely<Database> = db,
+    ): Promise<string[]> {
+      const rows = await executor
+        .selectFrom('accounts')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('organization_id', '=', organizationId)
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Pauses the health checks of these accounts (`reason`) or resumes them (null). A paused
+     * account's schedule row goes: the scheduler claims nothing for it, and gives it a new row once
+     * it is resumed (as for any account without one). Returns the ids whose pause changed.
+     */
+    async setPaused(
+      tenantId: string,
+      ids: readonly string[],
+      reason: string | null,
+      executor: Kysely<Database> = db,
+    ): Promise<string[]> {
+      const changed: string[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        const rows = await executor
+          .updateTable('accounts')
+          .set({ paused_reason: reason })
+          .where('tenant_id', '=', tenantId)
+          .where('id', 'in', part)
+          .where((eb) =>
+            reason === null
+              ? eb('paused_reason', 'is not', null)
+              : eb.or([eb('paused_reason', 'is', null), eb('paused_reason', '!=', reason)]),
+          )
+          .returning('id')
+          .execute();
+        changed.push(...rows.map((r) => r.id));
+        if (reason !== null)
+          await executor
+            .deleteFrom('health_schedule')
+            .where('tenant_id', '=', tenantId)
+            .where('account_id', 'in', part)
+            .execute();
+      }
+      return changed;
     },
 
     /** Purges every secret of a record (all its fields). */

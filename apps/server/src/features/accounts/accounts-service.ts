@@ -340,7 +340,21 @@ export function createAccountsService(deps: AccountsServiceDeps) {
      * A new external ID for a role account, with a grace period (external-id-rotation.ts): both are
      * accepted until a check with the new one passes.
      */
-    regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+    async regenerateAccountExternalId(caller: Caller, accountId: string): Promise<Connection> {
+      const account = await findAccount(caller.tenantId, accountId);
+      // A member account's role trusts `<prefix>-<account ID>`, derived by its organization's
+      // template: a new ID of its own would lock Onramp out until the StackSet changed it.
+      if (account.organizationId) {
+        const message = `This account is a member of organization ${account.organizationId}: its external ID is the organization's, derived from its account ID, and cannot be regenerated alone.`;
+        throw new AppError('conflict', message, [
+          {
+            field: 'id',
+            code: 'managed_by_organization',
+            message,
+            hint: `Rotate the organization's enrollment token, or manage it at /v1/organizations/${account.organizationId}.`,
+          },
+        ]);
+      }
       return rotation.regenerate(caller, accountId);
     },
 
@@ -908,6 +922,130 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         await publish('account.deleted', account, trx);
       });
       announceChange(id);
+    },
+
+    // ---- for the organizations feature ---------------------------------------------------------
+    // Member accounts of an organization change with it, in the organization's own transaction.
+
+    /** The ids of an organization's member accounts. */
+    idsOfOrganization(
+      tenantId: string,
+      organizationId: string,
+      trx?: Kysely<Database>,
+    ): Promise<string[]> {
+      return accounts.idsOfOrganization(tenantId, organizationId, trx);
+    },
+
+    /**
+     * Pauses health checks of member accounts the rules exclude or that left the organization
+     * (`reason`), or resumes them (null). Returns the accounts whose pause changed.
+     */
+    async setPaused(
+      tenantId: string,
+      accountIds: readonly string[],
+      reason: 'organization_excluded' | 'organization_left' | null,
+      trx?: Kysely<Database>,
+    ): Promise<string[]> {
+      const changed = await accounts.setPaused(tenantId, accountIds, reason, trx);
+      for (const id of changed) announceChange(id);
+      return changed;
+    },
+
+    /**
+     * An organization's permissions changed: its member accounts get the new selection without
+     * asking AWS (their roles change only when the tenant updates the StackSet), so they show as
+     * outdated with what to add or remove, and their connections' templates follow. Each account's
+     * change is audited and is an `account.updated` event.
+     */
+    async applyOrganizationSelection(
+      caller: Caller,
+      accountIds: readonly string[],
+      selection: { bundles: string[]; regions: string[] },
+      trx: Kysely<Database>,
+    ): Promise<number> {
+      let changedCount = 0;
+      for (const id of accountIds) {
+        const account = await accounts.find(caller.tenantId, id, trx);
+        if (!account) continue;
+        const changes: AccountChanges = {};
+        if (!sameList(selection.bundles, account.bundles)) changes.bundles = selection.bundles;
+        if (!sameList(selection.regions, account.regions)) changes.regions = selection.regions;
+        if (account.bundleChoice !== 'custom') changes.bundleChoice = 'custom';
+        if (changes.bundles === undefined && changes.regions === undefined) continue;
+        changedCount += 1;
+        await accounts.update(caller.tenantId, id, changes, trx);
+        const granted = account.permissions.granted;
+        if (granted) {
+          await accounts.setPermissionState(
+            caller.tenantId,
+            id,
+            {
+              changes: diffGrants(
+                granted,
+                grantsOf(deps.catalog, selection.bundles, principalOf(account.method)),
+              ),
+              outdatedSince: now(),
+            },
+            trx,
+          );
+        }
+        if (account.connectionId)
+          await deps.connections.updateSelection(
+            caller.tenantId,
+            account.connectionId,
+            selection,
+            trx,
+          );
+        await audit(
+          caller,
+          'account.updated',
+          { type: 'account', id },
+          {
+            changed: Object.keys(changes).filter((k) => k !== 'bundleChoice'),
+            name: account.name,
+            organizationId: account.organizationId,
+            bundles: selection.bundles,
+            regions: selection.regions,
+          },
+          trx,
+        );
+        const updated = await accounts.find(caller.tenantId, id, trx);
+        if (updated) await publish('account.updated', updated, trx, account.status);
+      }
+      return changedCount;
+    },
+
+    /**
+     * Deletes an organization's member accounts and purges their secrets, in the organization's
+     * deletion's transaction; each is audited and an `account.deleted` event, as a deletion by hand.
+     * Their connections are the organization's and go with it. Returns the ids deleted: the caller
+     * tells `accountsChanged` once its transaction is committed.
+     */
+    async removeOfOrganization(
+      caller: Caller,
+      organizationId: string,
+      trx: Kysely<Database>,
+    ): Promise<string[]> {
+      const ids = await accounts.idsOfOrganization(caller.tenantId, organizationId, trx);
+      for (const id of ids) {
+        const account = await accounts.find(caller.tenantId, id, trx);
+        if (!account || !(await accounts.delete(caller.tenantId, id, trx))) continue;
+        await accounts.deleteSecrets(caller.tenantId, id, trx);
+        await audit(
+          caller,
+          'account.deleted',
+          { type: 'account', id },
+          { ...describeAccount(account), organizationId },
+          trx,
+        );
+        await publish('account.deleted', account, trx);
+      }
+      return ids;
+    },
+
+    /** Tells the caches of accounts changed in a caller's transaction, once it is committed. */
+    accountsChanged(ids: readonly string[]): void {
+      for (const id of ids) announceChange(id);
     },
 
     /**

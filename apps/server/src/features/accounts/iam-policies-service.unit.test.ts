@@ -51,6 +51,8 @@ function accountOf(keys: AccessKeys, bundles: string[]): Account {
     roleOrigin: null,
     permissions: NO_PERMISSION_STATE,
     bundleChoice: 'custom',
+    organizationId: null,
+    pausedReason: null,
     createdAt: '2026-03-01T10:00:00.000Z',
     updatedAt: '2026-03-01T10:00:00.000Z',
   };

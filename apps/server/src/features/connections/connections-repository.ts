@@ -51,6 +51,7 @@ function toConnection(row: ConnectionsTable): Connection {
     previousExternalIdUntil: row.previous_external_id_until,
     setupMethod: (row.setup_method as SetupMethod | null) ?? null,
     method: row.method === 'oidc_role' ? 'oidc_role' : 'role',
+    organizationId: row.organization_id ?? null,
   };
 }
 
@@ -119,6 +120,8 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .selectFrom('connections')
         .selectAll()
         .where('tenant_id', '=', tenantId)
+        // Member connections of organizations are Onramp's, not set-ups of the tenant's.
+        .where('organization_id', 'is', null)
         .orderBy('id', 'asc')
         .limit(options.limit + 1);
       if (options.after !== undefined) query = query.where('id', '>', options.after);
@@ -141,6 +144,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .selectFrom('connections')
         .select((eb) => eb.fn.countAll().as('n'))
         .where('tenant_id', '=', tenantId)
+        .where('organization_id', 'is', null)
         .where('status', '=', 'pending');
       if (pendingSince !== undefined) query = query.where('updated_at', '>=', pendingSince);
       const row = await query.executeTakeFirst();
@@ -306,6 +310,31 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();
+    },
+
+    /**
+     * Deletes an organization's member connections (its deletion's transaction) and the call-back
+     * tokens' sealed copies under them, if any. Returns how many went.
+     */
+    async deleteOfOrganization(
+      tenantId: string,
+      organizationId: string,
+      executor: Kysely<Database> = db,
+    ): Promise<number> {
+      const rows = await executor
+        .deleteFrom('connections')
+        .where('tenant_id', '=', tenantId)
+        .where('organization_id', '=', organizationId)
+        .returning('id')
+        .execute();
+      const ids = rows.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 500)
+        await executor
+          .deleteFrom('secrets')
+          .where('tenant_id', '=', tenantId)
+          .where('owner_id', 'in', ids.slice(i, i + 500))
+          .execute();
+      return ids.length;
     },
 
     /** Deletes a pending connection; false when there is no such pending connection. */

@@ -327,6 +327,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const updated = await inTransaction(async (trx) => {
         const current = await connections.findForUpdate(caller.tenantId, id, trx);
         if (!current) throw notFound('Connection');
+        if (current.organizationId) throw managedByOrganization(current);
         if (current.status !== 'pending') throw alreadyConnected(current);
         if (isExpired(current)) throw expiredConnection(current);
         const partition = input.partition ?? current.partition;
@@ -425,6 +426,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
 
     async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
       const connection = await findConnection(caller.tenantId, id);
+      if (connection.organizationId) throw managedByOrganization(connection);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
       if (isExpired(connection)) throw expiredConnection(connection);
       if (connection.method === 'oidc_role') {
@@ -458,6 +460,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
 
     async deleteConnection(caller: Caller, id: string): Promise<void> {
       const connection = await findConnection(caller.tenantId, id);
+      if (connection.organizationId) throw managedByOrganization(connection);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
       await inTransaction(async (trx) => {
         if (!(await connections.deletePending(caller.tenantId, id, trx)))
@@ -474,6 +477,41 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
 
     /** The principal roles trust in a partition; 422 on `partition` when it has no hub identity. */
     hubPrincipal,
+
+    /**
+     * A member connection of an organization, made by Onramp for one member account: its external
+     * ID is the organization's `<prefix>-<account ID>` (the member template derives it), its
+     * selection and role name the organization's. Created pending; the account made from it marks
+     * it connected. In the caller's transaction when given.
+     */
+    createForOrganizationMember(
+      tenantId: string,
+      input: {
+        organizationId: string;
+        name: string;
+        partition: PartitionId;
+        bundles: string[];
+        regions: string[];
+        externalId: string;
+        roleName: string;
+      },
+      trx?: Kysely<Database>,
+    ): Promise<Connection> {
+      return connections.create(
+        tenantId,
+        { ...input, description: '', method: 'role', organizationId: input.organizationId },
+        trx,
+      );
+    },
+
+    /** Deletes an organization's member connections, in its deletion's transaction. */
+    deleteOfOrganization(
+      tenantId: string,
+      organizationId: string,
+      trx?: Kysely<Database>,
+    ): Promise<number> {
+      return connections.deleteOfOrganization(tenantId, organizationId, trx);
+    },
 
     /**
      * What the CloudFormation, Terraform and manual renderers need for a connection; 422 when what
@@ -625,6 +663,19 @@ function expiredConnection(connection: Connection): AppError {
   const message = `This role set-up expired: it was last changed on ${connection.updatedAt.slice(0, 10)} and pending set-ups can be resumed for a limited time. Start a new one (its external ID is new).`;
   return new AppError('conflict', message, [
     { field: 'connectionId', code: 'expired', message, hint: 'Add the account again.' },
+  ]);
+}
+
+/** 409: a member connection is the organization's to change (its rules, permissions, deletion). */
+function managedByOrganization(connection: Connection): AppError {
+  const message = `This connection belongs to organization ${connection.organizationId}, which manages it: change the organization instead (its permissions, rules, or its deletion).`;
+  return new AppError('conflict', message, [
+    {
+      field: 'connectionId',
+      code: 'managed_by_organization',
+      message,
+      hint: `Use /v1/organizations/${connection.organizationId}.`,
+    },
   ]);
 }
 

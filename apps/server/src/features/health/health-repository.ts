@@ -117,6 +117,9 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
         .leftJoin('health_schedule', 'health_schedule.account_id', 'accounts.id')
         .select(['accounts.id', 'accounts.tenant_id', 'accounts.last_checked_at'])
         .where('health_schedule.account_id', 'is', null)
+        // A paused account (its organization member left or was excluded) is not checked on a
+        // schedule; a manual check or a credential vend still works.
+        .where('accounts.paused_reason', 'is', null)
         .limit(limit)
         .execute();
       return rows.map((r) => ({
@@ -247,7 +250,7 @@ export function createHealthRepository(db: Kysely<Database>, dialect: Dialect) {
       now: string,
       executor: Kysely<Database> = db,
     ): Promise<number> {
-      const conditions = [sql`tenant_id = ${tenantId}`];
+      const conditions = [sql`tenant_id = ${tenantId}`, sql`paused_reason is null`];
       if (filter.outdated) conditions.push(sql`outdated_since is not null`);
       if (filter.status) conditions.push(sql`status = ${filter.status}`);
       if (filter.partition) conditions.push(sql`partition = ${filter.partition}`);

@@ -6,6 +6,7 @@ import { mount } from '../../http/route.ts';
 import { tenantOf } from '../../http/route-helpers.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
+import { organizationOffer } from '../organizations/organizations-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 
 /** What the partitions route uses: the tenant's limits and the operator's hub identities. */
@@ -68,6 +69,8 @@ export async function registerPartitionsRoutes(
                 ? { issuer, audience: deps.webIdentity.audienceFor(partition.id) }
                 : null,
             oidcReason,
+            // Whole organizations: the partition's hub, and where service-managed StackSets exist.
+            organizations: organizationOffer(partition.id, deps.hubs, limits),
             trustedPrincipal:
               offersRoles && principal?.ok
                 ? { arn: principal.value.arn, accountId: principal.value.accountId }

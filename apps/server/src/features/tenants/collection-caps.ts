@@ -19,6 +19,8 @@ export interface CollectionCaps {
   users: number;
   /** Tenants of the whole service. */
   tenants: number;
+  /** Connected AWS organizations of a tenant (each may hold thousands of member accounts). */
+  organizations: number;
 }
 
 export const DEFAULT_COLLECTION_CAPS: CollectionCaps = {
@@ -27,6 +29,7 @@ export const DEFAULT_COLLECTION_CAPS: CollectionCaps = {
   tokens: 100,
   users: 1000,
   tenants: 10_000,
+  organizations: 20,
 };
 
 export type CappedCollection = keyof CollectionCaps | 'accounts';
@@ -39,6 +42,7 @@ const LIMIT_NAMES = {
   tokens: 'maxTokens',
   users: 'maxUsers',
   tenants: 'maxTenants',
+  organizations: 'maxOrganizations',
 } as const;
 
 const DESCRIPTIONS: Record<CappedCollection, { noun: string; field: string; hint: string }> = {
@@ -66,6 +70,11 @@ const DESCRIPTIONS: Record<CappedCollection, { noun: string; field: string; hint
     noun: 'users',
     field: 'users',
     hint: 'Remove users who no longer need access, or ask the operator to raise maxUsers.',
+  },
+  organizations: {
+    noun: 'organizations',
+    field: 'organizations',
+    hint: 'Delete an organization you no longer use, or ask the operator to raise maxOrganizations.',
   },
   tenants: {
     noun: 'tenants',
