@@ -486,9 +486,8 @@ async function runSize(
       deployMs: deployed.deployMs,
       discovery: {
         ms: discoveryMs,
-        // From discovery's first AWS call to its end: the job's tick (up to 5 s) left out.
-        workMs:
-          discoveryMs - (Math.min(orgCalls.firstAt, stsCalls.firstAt || Infinity) - discoverySince),
+        // From discovery's first Organizations call to its end: the job's tick (up to 5 s) left out.
+        workMs: discoveryMs - (orgCalls.firstAt - discoverySince),
         organizationsCalls: orgCalls.n,
         stsCalls: stsCalls.n,
         cpuMs: discoveryCpuUsed,
@@ -553,7 +552,7 @@ export async function benchOrganizations(): Promise<BenchRow[]> {
     const d = run.discovery;
     const perDiscovered = (r: OrganizationRun) => r.discovery.workMs / r.size;
     rows.push({
-      figure: `Organization discovery: ${fmt(run.size)} member accounts in ${units} OUs (${latencyMs} ms added per AWS call; ${fmt(d.organizationsCalls)} Organizations calls + ${d.stsCalls} STS)`,
+      figure: `Organization discovery: ${fmt(run.size)} member accounts in ${units} OUs (${latencyMs} ms added per AWS call; ${fmt(d.organizationsCalls)} Organizations calls)`,
       measured: `${seconds(d.workMs)} (${ms(perDiscovered(run))} per member; ${seconds(d.ms)} from the management call-back, the job's tick included${d.cpuMs === undefined ? '' : `; Onramp CPU ${(d.cpuMs / run.size).toFixed(2)} ms per member`})`,
       baseline: previous
         ? `the ${fmt(previous.size)}-member discovery: ${ms(perDiscovered(previous))} per member`
@@ -562,7 +561,7 @@ export async function benchOrganizations(): Promise<BenchRow[]> {
       ...(previous ? { goal: linear } : {}),
       ...(index === runs.length - 1
         ? {
-            note: `Discovery as it runs in Onramp's job: the management role assumed with its external ID, DescribeOrganization, ListRoots, the OU tree, ListAccountsForParent per unit and ListAccounts, 20 a page as AWS answers, paced at 5 Organizations calls per second per partition and replica (a token bucket; AWS's own quota is a few per second per account), then the members written 500 a transaction. Its time is measured from its first AWS call to the organization's lastDiscovery changing (polled every 100 ms): the job's tick (every 5 s) is left out, and shown apart from the management stack's call-back. The organization: ${units} OUs under the root, the accounts spread evenly, plus the management account.`,
+            note: `Discovery as it runs in Onramp's job: the management role assumed with its external ID, DescribeOrganization, ListRoots, the OU tree, ListAccountsForParent per unit and ListAccounts, 20 a page as AWS answers, paced at 5 Organizations calls per second per partition and replica (a token bucket; AWS's own quota is a few per second per account), then the members written 500 a transaction. Its time is measured from its first Organizations call to the organization's lastDiscovery changing (polled every 100 ms): the job's tick (every 5 s) is left out, and shown apart from the management stack's call-back. The organization: ${units} OUs under the root, the accounts spread evenly, plus the management account.`,
           }
         : {}),
     });
@@ -581,7 +580,7 @@ export async function benchOrganizations(): Promise<BenchRow[]> {
       ...(previous ? { goal: linear } : {}),
       ...(index === runs.length - 1
         ? {
-            note: `From the first member call-back sent to every member connected (GET /v1/organizations/:id polled every 500 ms). This process plays the StackSet: the management stack deployed from the set-up's template (the root ID filled in as DeploymentTargets) in the loopback, its StackSet's instances created from the StackSet's own template in every member account (real roles, trust and policies), and each instance's call-back (CallbackUrl, Token, RoleArn, StackId) sent ${CALLBACK_CONCURRENCY} at once as its function sends it; a 429 (the ${fmt(2000)} accepted call-backs per organization and minute) is waited out by its Retry-After and sent again, and counted. Each member is then validated by the enrollment worker as a single role account is (AssumeRole with its external ID, the confused-deputy check, the permission simulation of cost-explorer's 42 actions), started at 5 per second per partition and replica (ENROLLMENTS_PER_SECOND): that pace, not Onramp's CPU, sets the time, so growth is linear by design and 5,000 members take about 17 minutes on one replica. Onramp's CPU is read from /proc for the server process, and includes the API probe of the next row and the polling (idle with the probe: ${run.probe.idle.cpuMsPerSecond === undefined ? 'unknown' : `${run.probe.idle.cpuMsPerSecond.toFixed(0)} ms of CPU per second`}).`,
+            note: `From the first member call-back sent to every member connected (GET /v1/organizations/:id polled every 500 ms). This process plays the StackSet: the management stack deployed from the set-up's template (the root ID filled in as DeploymentTargets) in the loopback, its StackSet's instances created from the StackSet's own template in every member account (real roles, trust and policies), and each instance's call-back (CallbackUrl, Token, RoleArn, StackId) sent ${CALLBACK_CONCURRENCY} at once as its function sends it; a 429 (the ${fmt(2000)} accepted call-backs per organization and minute) is waited out by its Retry-After and sent again, and counted${e.rateLimited ? ` (${fmt(e.rateLimited)} here: the stacks' call-back function does not retry a 429, so in AWS each would be a failed stack instance, rolled back, at this pace)` : ''}. Each member is then validated by the enrollment worker as a single role account is (AssumeRole with its external ID, the confused-deputy check, the permission simulation of cost-explorer's 42 actions), started at 5 per second per partition and replica (ENROLLMENTS_PER_SECOND): that pace, not Onramp's CPU, sets the time, so growth is linear by design and 5,000 members take about 17 minutes on one replica. Onramp's CPU is read from /proc for the server process, and includes the API probe of the next row and the polling (idle with the probe: ${run.probe.idle.cpuMsPerSecond === undefined ? 'unknown' : `${run.probe.idle.cpuMsPerSecond.toFixed(0)} ms of CPU per second`}).`,
           }
         : {}),
     });
