@@ -130,6 +130,22 @@ describe('configuration', () => {
     ).toThrow(/ONRAMP_HEALTH_INTERVAL_MINUTES[\s\S]*ONRAMP_HEALTH_CONCURRENCY/);
   });
 
+  it('reads the organization settings, with defaults, naming a bad one', () => {
+    expect(loadConfig({})).toMatchObject({
+      organizationDiscoveryMinutes: 60,
+      organizationEnrollConcurrency: 8,
+    });
+    expect(
+      loadConfig({
+        ONRAMP_ORGANIZATION_DISCOVERY_MINUTES: '15',
+        ONRAMP_ORGANIZATION_ENROLL_CONCURRENCY: '3',
+      }),
+    ).toMatchObject({ organizationDiscoveryMinutes: 15, organizationEnrollConcurrency: 3 });
+    expect(() => loadConfig({ ONRAMP_ORGANIZATION_DISCOVERY_MINUTES: '0' })).toThrow(
+      /ONRAMP_ORGANIZATION_DISCOVERY_MINUTES/,
+    );
+  });
+
   it('reads the collection caps, with defaults, naming a bad one', () => {
     expect(loadConfig({})).toMatchObject({
       maxPendingConnections: 100,

@@ -344,17 +344,12 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const account = await findAccount(caller.tenantId, accountId);
       // A member account's role trusts `<prefix>-<account ID>`, derived by its organization's
       // template: a new ID of its own would lock Onramp out until the StackSet changed it.
-      if (account.organizationId) {
-        const message = `This account is a member of organization ${account.organizationId}: its external ID is the organization's, derived from its account ID, and cannot be regenerated alone.`;
-        throw new AppError('conflict', message, [
-          {
-            field: 'id',
-            code: 'managed_by_organization',
-            message,
-            hint: `Rotate the organization's enrollment token, or manage it at /v1/organizations/${account.organizationId}.`,
-          },
-        ]);
-      }
+      if (account.organizationId)
+        throw managedByOrganization(
+          account.organizationId,
+          'id',
+          'Its external ID is the organization’s, derived from its account ID: it cannot be regenerated alone.',
+        );
       return rotation.regenerate(caller, accountId);
     },
 
@@ -667,6 +662,13 @@ export function createAccountsService(deps: AccountsServiceDeps) {
 
     async update(caller: Caller, id: string, input: UpdateAccountInput): Promise<Account> {
       const account = await findAccount(caller.tenantId, id);
+      // Every member of an organization has its permissions: its StackSet gives them to each role.
+      if (account.organizationId && (input.bundles !== undefined || input.regions !== undefined))
+        throw managedByOrganization(
+          account.organizationId,
+          input.bundles !== undefined ? 'bundles' : 'regions',
+          'Change the organization’s permissions (PATCH the organization), then update its StackSet.',
+        );
       const changes: AccountChanges = {};
       if (input.name !== undefined && input.name !== account.name) {
         await ensureNameFree(caller.tenantId, input.name, id);
@@ -906,6 +908,14 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     /** Deletes the account and purges its secret; the audit log keeps what happened. */
     async remove(caller: Caller, id: string): Promise<void> {
       const account = await findAccount(caller.tenantId, id);
+      // Its organization would connect it again at the next report: the rules say which members
+      // Onramp connects, and the organization's deletion removes them all.
+      if (account.organizationId)
+        throw managedByOrganization(
+          account.organizationId,
+          'id',
+          'Exclude it with the organization’s rules (its checks stop), or delete the organization.',
+        );
       await inTransaction(undefined, async (trx) => {
         if (!(await accounts.delete(caller.tenantId, id, trx))) throw notFound('Account');
         await accounts.deleteSecrets(caller.tenantId, id, trx);
@@ -1128,6 +1138,14 @@ function connectionMethodMismatch(connection: Connection, given: AccountMethod):
       message,
       hint: `Send "method": "${connection.method}" for this connection, or create a connection with "method": "${given}" and deploy its template.`,
     },
+  ]);
+}
+
+/** 409: a member account of an organization; what the organization decides, it changes. */
+function managedByOrganization(organizationId: string, field: string, hint: string): AppError {
+  const message = `This account is a member of organization ${organizationId}, which manages it.`;
+  return new AppError('conflict', message, [
+    { field, code: 'managed_by_organization', message, hint },
   ]);
 }
 

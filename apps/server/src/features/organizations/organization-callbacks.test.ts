@@ -18,6 +18,7 @@ import {
   seedOrganization,
 } from '../../testing/organization-seed.ts';
 import { createOrganizationCallbacks } from './organization-callbacks.ts';
+import { createOrganizationEnrollment } from './organization-enrollment.ts';
 import { createOrganizationsRepository } from './organizations-repository.ts';
 
 let sequence = 0;
@@ -422,6 +423,41 @@ describe.each(TEST_DIALECTS)('organization call-backs on %s', (dialect) => {
       offsetMs -= 61_000;
     }
     expect((await member(org.id, accountId))?.state).toBe('connected');
+  });
+
+  it('a member excluded while its account was being connected keeps the account, paused', async () => {
+    const tenant = await h.tenant();
+    const accountId = awsAccount();
+    const { org, token } = await managedOrganization(tenant, [accountId]);
+    await h.services.organizationEnrollment.runOnce('replica-a');
+    const roleArn = deployMemberRole(org.externalIdPrefix, accountId);
+    expectStatus(await post(h, 'member', { requestType: 'Create', token, roleArn }), 202);
+    const racing = createOrganizationEnrollment({
+      ...h.deps,
+      audit: h.services.audit,
+      accounts: {
+        // The tenant's new rules exclude it while AWS validates the role.
+        create: async (...args: Parameters<typeof h.services.accounts.create>) => {
+          await h.database.db
+            .updateTable('organization_members')
+            .set({ state: 'excluded', enroll_due_at: null })
+            .where('organization_id', '=', org.id)
+            .where('aws_account_id', '=', accountId)
+            .execute();
+          return h.services.accounts.create(...args);
+        },
+      },
+    });
+    await racing.runOnce('replica-a');
+    const row = await member(org.id, accountId);
+    expect(row?.state).toBe('excluded');
+    expect(row?.account_id).toBeTruthy();
+    const account = await h.database.db
+      .selectFrom('accounts')
+      .select(['paused_reason', 'organization_id'])
+      .where('id', '=', row?.account_id as string)
+      .executeTakeFirstOrThrow();
+    expect(account).toEqual({ paused_reason: 'organization_excluded', organization_id: org.id });
   });
 
   it('a degraded member role is connected degraded with the missing actions', async () => {

@@ -130,7 +130,23 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
         },
         trx,
       );
-      if (!moved) return false;
+      if (!moved) {
+        // Excluded or left while its account was being connected (rules changed, discovery): the
+        // account is kept as the member's, paused like the member, never left unlinked and checked.
+        const current = await repo.findMember(org.id, member.aws_account_id, trx);
+        if (change.accountId && current && !current.account_id) {
+          await repo.linkAccount(org.tenant_id, change.accountId, org.id, trx);
+          await repo.setMemberAccount(org.id, member.aws_account_id, change.accountId, trx);
+          if (current.state === 'excluded' || current.state === 'left')
+            await repo.pauseAccounts(
+              org.tenant_id,
+              [change.accountId],
+              current.state === 'left' ? 'organization_left' : 'organization_excluded',
+              trx,
+            );
+        }
+        return false;
+      }
       if (change.accountId) {
         await repo.linkAccount(org.tenant_id, change.accountId, org.id, trx);
         if (change.state === 'excluded' || change.state === 'left')

@@ -255,6 +255,21 @@ export function createOrganizationJobsRepository(
         .execute();
     },
 
+    /** Records the member's account without changing its state. */
+    async setMemberAccount(
+      organizationId: string,
+      awsAccountId: string,
+      accountId: string,
+      executor: Kysely<Database> = db,
+    ): Promise<void> {
+      await executor
+        .updateTable('organization_members')
+        .set({ account_id: accountId, updated_at: now() })
+        .where('organization_id', '=', organizationId)
+        .where('aws_account_id', '=', awsAccountId)
+        .execute();
+    },
+
     /** The member's connection, set once: false when another run set one first. */
     async setMemberConnection(
       organizationId: string,

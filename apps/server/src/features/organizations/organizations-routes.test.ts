@@ -733,6 +733,20 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     );
     expectProblem(regenerate, 409, 'id');
     expect(regenerate.body.errors[0].code).toBe('managed_by_organization');
+    // Its permissions and its existence are the organization's too; its name is the tenant's.
+    const account = `/v1/accounts/${members[0]?.accountId}`;
+    expectProblem(
+      await t.admin.request('PATCH', account, { bundles: ['nodes-ec2'] }),
+      409,
+      'bundles',
+    );
+    expectProblem(await t.admin.request('DELETE', account), 409, 'id');
+    const renamed = await t.admin.request('PATCH', account, { name: 'Renamed member' });
+    expectStatus(renamed, 200);
+    expect(renamed.body).toMatchObject({
+      name: 'Renamed member',
+      organizationId: expect.any(String),
+    });
   });
 
   it('deletes an organization with its member accounts, connections and their secrets', async () => {
@@ -890,5 +904,61 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
       await a.viewer.request('POST', `/v1/organizations/${org.id}/permissions/update`),
       403,
     );
+    // After a rotation the update's commands name the new token (deploy keeps a parameter's
+    // previous value); the first deployment's never do.
+    expect(after.body.commands.join('\n')).not.toContain('onrorg_');
+    expectStatus(
+      await a.admin.request('POST', `/v1/organizations/${org.id}/enrollment-token/rotate`),
+      200,
+    );
+    const token = await h.services.organizations.enrollmentTokenOf(
+      await h.services.organizations.getOrganization(a.id, org.id),
+    );
+    const rotated = await a.admin.request('POST', `/v1/organizations/${org.id}/permissions/update`);
+    expect(rotated.body.commands.join('\n')).toContain(token);
+    const setup = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expect(setup.body.commands.join('\n')).not.toContain(token);
+  });
+
+  it('two rule changes at once take turns: every member ends as the stored rules say', async () => {
+    const t = await h.tenant();
+    const { org } = await seedOrg(t);
+    const url = `/v1/organizations/${org.id}`;
+    const [one, two] = await Promise.all([
+      t.admin.request('PATCH', url, { rules: { exclude: { organizationalUnits: [OU_PROD] } } }),
+      t.admin.request('PATCH', url, { rules: { exclude: { organizationalUnits: [OU_DEV] } } }),
+    ]);
+    expectStatus(one, 200);
+    expectStatus(two, 200);
+    const stored = await t.viewer.request('GET', url);
+    const excludedUnit = stored.body.rules.exclude.organizationalUnits[0];
+    expect([OU_PROD, OU_DEV]).toContain(excludedUnit);
+    const members = await t.viewer.request('GET', `${url}/members?limit=100`);
+    for (const m of members.body.members as { path: { id: string }[]; state: string }[]) {
+      const inExcluded = m.path.some((p) => p.id === excludedUnit);
+      expect(m.state === 'excluded', JSON.stringify(m)).toBe(inExcluded);
+    }
+    expect(stored.body.counts.excluded).toBe(excludedUnit === OU_PROD ? 20 : 10);
+  });
+
+  it('a tenant with organizations can be deleted, and takes them with it', async () => {
+    const t = await h.tenant();
+    const { org } = await seedOrg(t);
+    const operator = await h.operator();
+    expectStatus(await operator.request('DELETE', `/v1/tenants/${t.id}`), 204);
+    const db = h.database.db;
+    expect(
+      await db.selectFrom('organizations').select('id').where('id', '=', org.id).execute(),
+    ).toEqual([]);
+    expect(
+      await db
+        .selectFrom('organization_members')
+        .select('aws_account_id')
+        .where('tenant_id', '=', t.id)
+        .execute(),
+    ).toEqual([]);
+    expect(
+      await db.selectFrom('secrets').select('id').where('tenant_id', '=', t.id).execute(),
+    ).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { api, type organizationSetupSchema } from '@onramp/contracts';
-import { defaultOrganizationStackName, type PartitionId } from '@onramp/core';
+import { organizationQuickCreateLink, type PartitionId } from '@onramp/core';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -56,11 +56,7 @@ async function quickCreateOf(
       `organizations/${organizationId}/${hash}.yaml`,
       body,
     );
-    const query = new URLSearchParams({
-      templateURL: url,
-      stackName: defaultOrganizationStackName(blueprint),
-    });
-    return `https://${blueprint.partition.consoleHost}/cloudformation/home?region=${encodeURIComponent(blueprint.deploymentRegion)}#/stacks/quickcreate?${query.toString()}`;
+    return organizationQuickCreateLink({ blueprint, templateUrl: url });
   } catch (error) {
     log.error({ err: error, organizationId, bucket }, 'organization template not published');
     return null;
@@ -73,14 +69,15 @@ async function toSetupResponse(
   tenantId: string,
   id: string,
   format: 'yaml' | 'json',
+  forUpdate = false,
 ): Promise<z.output<typeof organizationSetupSchema>> {
   const withToken = mayConnect(request);
-  const setup = await deps.organizations.setup(tenantId, id, { format, withToken });
+  const setup = await deps.organizations.setup(tenantId, id, { format, withToken, forUpdate });
   // The quick-create stack is YAML whatever the format asked for.
   const yaml =
     format === 'yaml'
       ? setup
-      : await deps.organizations.setup(tenantId, id, { format: 'yaml', withToken });
+      : await deps.organizations.setup(tenantId, id, { format: 'yaml', withToken, forUpdate });
   const { blueprint: _blueprint, ...rest } = setup;
   return {
     ...rest,
@@ -172,7 +169,14 @@ export async function registerOrganizationsRoutes(
       // The same templates, rendered with the permissions the organization has now: updating the
       // management stack updates the StackSet, and so every member, whose stacks report back.
       const tenantId = tenantOf(request, 'accounts:write');
-      return toSetupResponse(deps, request, tenantId, request.params.id, request.query.format);
+      return toSetupResponse(
+        deps,
+        request,
+        tenantId,
+        request.params.id,
+        request.query.format,
+        true,
+      );
     },
   });
 

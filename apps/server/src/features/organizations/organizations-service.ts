@@ -897,7 +897,15 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
     async setup(
       tenantId: string,
       id: string,
-      options: { format: 'yaml' | 'json'; withToken: boolean },
+      options: {
+        format: 'yaml' | 'json';
+        withToken: boolean;
+        /**
+         * The permission update's: `aws cloudformation deploy` keeps a parameter's previous value
+         * on an update, so once the token was rotated the commands must name the new one.
+         */
+        forUpdate?: boolean;
+      },
     ): Promise<OrganizationSetup> {
       const organization = await findOrganization(tenantId, id);
       const token = options.withToken ? await this.enrollmentTokenOf(organization) : undefined;
@@ -929,7 +937,13 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
         managementTemplate: text.management,
         memberTemplate: text.member,
         terraform: renderOrganizationTerraform(blueprint),
-        commands: organizationCommands(blueprint, { format: options.format }),
+        commands: organizationCommands(blueprint, {
+          format: options.format,
+          passToken:
+            options.forUpdate === true &&
+            options.withToken &&
+            organization.previousTokenHash !== null,
+        }),
         steps: organizationSteps(blueprint),
         deploymentTargets: targets ?? [],
         missing,

@@ -164,32 +164,22 @@ describe.each(TEST_DIALECTS)('organizations on the wire on %s', (dialect) => {
     });
     expectStatus(created, 201);
     const org = created.body;
-    const repo = createOrganizationsRepository(h.database.db, h.deps.clock);
-    const sealed = await repo.findSealedToken(tenant.id, org.id);
-    const token = h.deps.envelope.open(sealed as NonNullable<typeof sealed>, {
-      tenantId: tenant.id,
-      ownerId: org.id,
-      field: ENROLLMENT_TOKEN_FIELD,
-    });
-    const blueprint = createOrganizationBlueprint({
-      catalog,
-      selection: { partition, bundles: 'default' },
-      hubPrincipal: hubArns[partition],
-      externalIdPrefix: org.externalIdPrefix,
-      memberRoleName: org.memberRoleName,
-      managementRoleName: org.managementRoleName,
-      deployment: 'service_managed',
-      deploymentRegion: REGION[partition],
-      deploymentTargets: [tree.rootId],
-      callback: { origin: ORIGIN, token },
-    });
-    const { management } = renderOrganizationYaml(blueprint);
+    // The templates as the tenant downloads them; before the first discovery the root ID is the
+    // one thing the tenant fills in (the StackSet's targets).
+    const setup = await tenant.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    expectStatus(setup, 200);
+    expect(setup.body.missing.map((m: { field: string }) => m.field)).toContain(
+      'DeploymentTargets',
+    );
     const stack = deployStack(aws, {
       partition,
       accountId: managementAccountId,
-      template: management,
+      template: setup.body.managementTemplate,
+      parameters: { DeploymentTargets: tree.rootId },
       stackName: 'onramp-organization',
     });
+    const token = String(stack.customResources[0]?.properties.Token);
+    expect(token).toMatch(/^onrorg_/);
     await playCallbacks([stack], 'management');
     return { org, token, tree, stack, prod, dev, sandbox, managementAccountId };
   }

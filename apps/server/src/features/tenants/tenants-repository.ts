@@ -72,6 +72,9 @@ export function createTenantsRepository(db: Kysely<Database>, clock: () => Date)
       return this.find(id);
     },
     async delete(id: string): Promise<boolean> {
+      // The one table whose reference to the tenant does not cascade (0014_organizations): its rows
+      // go first (their units and members cascade from them), or the tenant's deletion would fail.
+      await db.deleteFrom('organizations').where('tenant_id', '=', id).execute();
       const result = await db.deleteFrom('tenants').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
