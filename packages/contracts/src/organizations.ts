@@ -280,6 +280,20 @@ export const organizationOfferSchema = z.object({
 /** GET /v1/organizations/:id/templates?format=… (and the permission update). */
 export const organizationTemplateQuerySchema = z.object({
   format: z.enum(['yaml', 'json']).default('yaml'),
+  /**
+   * The StackSet's targets (r-… or ou-… IDs, separated by commas) when Onramp does not know them
+   * yet (the root before the first discovery): the templates then carry them as the parameter's
+   * default, so a downloaded file is ready to deploy. Ignored once Onramp knows the targets.
+   */
+  targets: z
+    .string()
+    .max(4000)
+    .refine(
+      (value) =>
+        value.split(',').every((id) => organizationTargetIdSchema.safeParse(id.trim()).success),
+      'root (r-…) or organizational unit (ou-…-…) IDs, separated by commas',
+    )
+    .optional(),
 });
 
 export const organizationSetupSchema = z.object({

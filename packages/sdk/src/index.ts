@@ -517,11 +517,13 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       delete: (organizationId: string) =>
         none(request(api.organizations.delete, { params: { id: organizationId } })),
       /** The management and member templates, Terraform, the commands and what is still missing. */
-      setup: (organizationId: string, query: { format?: 'yaml' | 'json' } = {}) =>
+      setup: (organizationId: string, query: { format?: 'yaml' | 'json'; targets?: string } = {}) =>
         request(api.organizations.setup, { params: { id: organizationId }, query }),
       /** The stack update that gives every member the permissions the catalog asks for now. */
-      permissionsUpdate: (organizationId: string, query: { format?: 'yaml' | 'json' } = {}) =>
-        request(api.organizations.permissionsUpdate, { params: { id: organizationId }, query }),
+      permissionsUpdate: (
+        organizationId: string,
+        query: { format?: 'yaml' | 'json'; targets?: string } = {},
+      ) => request(api.organizations.permissionsUpdate, { params: { id: organizationId }, query }),
       /** The management role's ARN, pasted where the stack cannot report it (Terraform). */
       managementRole: (organizationId: string, roleArn: string) =>
         request(api.organizations.managementRole, {

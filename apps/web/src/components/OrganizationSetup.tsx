@@ -50,28 +50,42 @@ function checkMissing(field: string, value: string): string | undefined {
  */
 export function OrganizationSetupPanel({
   setup,
-  loadJson,
+  load,
 }: {
   setup: OrganizationSetup;
-  /** The same set-up rendered in JSON, asked when the tenant wants that file. */
-  loadJson: () => Promise<OrganizationSetup>;
+  /**
+   * The same set-up rendered again: in JSON, or with the StackSet's targets the tenant filled in
+   * (the templates then carry them as the parameter's default, so the file is ready to deploy).
+   */
+  load: (query: { format: 'yaml' | 'json'; targets?: string }) => Promise<OrganizationSetup>;
 }) {
   const [values, setValues] = useState<Record<string, string>>({});
-  const [jsonError, setJsonError] = useState<string | undefined>();
-  const [jsonBusy, setJsonBusy] = useState(false);
+  const [downloadError, setDownloadError] = useState<string | undefined>();
+  const [busy, setBusy] = useState<'yaml' | 'json' | undefined>();
   const ready = setup.missing.every(
     (m) => values[m.field] && !checkMissing(m.field, values[m.field] ?? ''),
   );
-  const downloadJson = async () => {
-    setJsonBusy(true);
+  const targets = setup.missing
+    .filter((m) => isTargetField(m.field))
+    .map((m) => values[m.field]?.replace(/\s+/g, ''))
+    .find((value) => value && !checkMissing('DeploymentTargets', value));
+  const downloadManagement = async (format: 'yaml' | 'json') => {
+    setBusy(format);
     try {
-      const json = await loadJson();
-      downloadText(`${FILE_BASE}.json`, json.managementTemplate, 'application/json');
-      setJsonError(undefined);
+      const rendered =
+        format === 'yaml' && !targets
+          ? setup
+          : await load({ format, ...(targets ? { targets } : {}) });
+      downloadText(
+        `${FILE_BASE}.${format}`,
+        rendered.managementTemplate,
+        format === 'yaml' ? 'application/yaml' : 'application/json',
+      );
+      setDownloadError(undefined);
     } catch (failure) {
-      setJsonError(describeError(failure));
+      setDownloadError(describeError(failure));
     } finally {
-      setJsonBusy(false);
+      setBusy(undefined);
     }
   };
   return (
@@ -136,18 +150,10 @@ export function OrganizationSetupPanel({
             Launch in the AWS console
           </a>
         ) : null}
-        <Button
-          onClick={() =>
-            downloadText(
-              `${FILE_BASE}.yaml`,
-              fillIn(setup.managementTemplate, values),
-              'application/yaml',
-            )
-          }
-        >
+        <Button busy={busy === 'yaml'} onClick={() => void downloadManagement('yaml')}>
           Download management template (YAML)
         </Button>
-        <Button busy={jsonBusy} onClick={() => void downloadJson()}>
+        <Button busy={busy === 'json'} onClick={() => void downloadManagement('json')}>
           Download management template (JSON)
         </Button>
         <Button
@@ -165,7 +171,7 @@ export function OrganizationSetupPanel({
           Download Terraform
         </Button>
       </div>
-      {jsonError ? <Alert tone="danger">{jsonError}</Alert> : null}
+      {downloadError ? <Alert tone="danger">{downloadError}</Alert> : null}
       {setup.commands.length > 0 ? (
         <>
           <h3 className="subheading">Or with the AWS CLI, in the management account</h3>

@@ -277,7 +277,12 @@ describe('connect an organization', () => {
 
   it('asks for the root ID the templates need and puts it in the commands', async () => {
     window.history.replaceState(null, '', '/organizations/new/org_1?step=setup');
-    wizard({ 'organizations.get': async () => organization() });
+    const setup = vi.fn(async (_id: string, query: { format?: string; targets?: string } = {}) =>
+      query.targets
+        ? { ...SETUP, managementTemplate: `DeploymentTargets: ${query.targets}\n` }
+        : SETUP,
+    );
+    wizard({ 'organizations.get': async () => organization(), 'organizations.setup': setup });
     const field = await screen.findByLabelText('Your organization’s root ID');
     fireEvent.change(field, { target: { value: 'ou-nope' } });
     expect(field.getAttribute('aria-invalid')).toBe('true');
@@ -298,15 +303,20 @@ describe('connect an organization', () => {
       if (last) last.name = this.download;
     });
     fireEvent.click(screen.getByRole('button', { name: 'Download Terraform' }));
-    fireEvent.click(screen.getByRole('button', { name: 'Download management template (YAML)' }));
     fireEvent.click(screen.getByRole('button', { name: 'Download member template' }));
+    // The management template is rendered again with the root ID as the parameter's default, so
+    // the file deploys as it is (in the console too, where nobody retypes it).
+    fireEvent.click(screen.getByRole('button', { name: 'Download management template (YAML)' }));
+    await waitFor(() => expect(files).toHaveLength(3));
+    expect(setup).toHaveBeenLastCalledWith('org_1', { format: 'yaml', targets: 'r-ab12' });
     expect(files.map((f) => f.name)).toEqual([
       'onramp-organization.tf',
-      'onramp-organization.yaml',
       'onramp-member.yaml',
+      'onramp-organization.yaml',
     ]);
     expect(await files[0]?.text).toBe('variable "deployment_targets" { default = "r-ab12" }\n');
-    expect(await files[2]?.text).toBe(SETUP.memberTemplate);
+    expect(await files[1]?.text).toBe(SETUP.memberTemplate);
+    expect(await files[2]?.text).toBe('DeploymentTargets: r-ab12\n');
     created.mockRestore();
     click.mockRestore();
   });

@@ -696,7 +696,7 @@ function DeployStep({
         {setup ? (
           <OrganizationSetupPanel
             setup={setup}
-            loadJson={() => client.organizations.setup(organization.id, { format: 'json' })}
+            load={(query) => client.organizations.setup(organization.id, query)}
           />
         ) : error ? null : (
           <Spinner />

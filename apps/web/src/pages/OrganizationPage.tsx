@@ -289,7 +289,7 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
         <Card title="Update the management stack">
           <OrganizationSetupPanel
             setup={update}
-            loadJson={() => client.organizations.permissionsUpdate(org.id, { format: 'json' })}
+            load={(query) => client.organizations.permissionsUpdate(org.id, query)}
           />
         </Card>
       ) : null}

@@ -869,8 +869,28 @@ describe.each(TEST_DIALECTS)('organizations on %s', (dialect) => {
     expect(before.body.missing).toEqual([
       expect.objectContaining({ field: 'DeploymentTargets', code: 'root_unknown' }),
     ]);
+    // The root ID the tenant types in goes into the template as the parameter's default, so the
+    // file deploys as downloaded; a value that is not a root or OU ID is refused on its field.
+    const filled = await a.admin.request(
+      'GET',
+      `/v1/organizations/${org.id}/setup?targets=${encodeURIComponent(ROOT)}`,
+    );
+    expectStatus(filled, 200);
+    expect(filled.body).toMatchObject({ deploymentTargets: [ROOT], missing: [] });
+    expect(parseYaml(filled.body.managementTemplate).Parameters.DeploymentTargets.Default).toBe(
+      ROOT,
+    );
+    expectProblem(
+      await a.admin.request('GET', `/v1/organizations/${org.id}/setup?targets=r-x,../etc`),
+      400,
+      'targets',
+    );
     await seeds().setDiscovered(a.id, org.id, { rootId: ROOT });
-    const after = await a.admin.request('GET', `/v1/organizations/${org.id}/setup`);
+    const after = await a.admin.request(
+      'GET',
+      `/v1/organizations/${org.id}/setup?targets=r-otherroot`,
+    );
+    // Once Onramp knows the root, what it knows wins over what was typed.
     expect(after.body).toMatchObject({ deploymentTargets: [ROOT], missing: [] });
   });
 

@@ -68,16 +68,28 @@ async function toSetupResponse(
   request: FastifyRequest,
   tenantId: string,
   id: string,
-  format: 'yaml' | 'json',
+  query: { format: 'yaml' | 'json'; targets?: string | undefined },
   forUpdate = false,
 ): Promise<z.output<typeof organizationSetupSchema>> {
   const withToken = mayConnect(request);
-  const setup = await deps.organizations.setup(tenantId, id, { format, withToken, forUpdate });
+  const { format } = query;
+  const targets = query.targets?.split(',').map((target) => target.trim());
+  const setup = await deps.organizations.setup(tenantId, id, {
+    format,
+    withToken,
+    forUpdate,
+    targets,
+  });
   // The quick-create stack is YAML whatever the format asked for.
   const yaml =
     format === 'yaml'
       ? setup
-      : await deps.organizations.setup(tenantId, id, { format: 'yaml', withToken, forUpdate });
+      : await deps.organizations.setup(tenantId, id, {
+          format: 'yaml',
+          withToken,
+          forUpdate,
+          targets,
+        });
   const { blueprint: _blueprint, ...rest } = setup;
   return {
     ...rest,
@@ -160,7 +172,7 @@ export async function registerOrganizationsRoutes(
   mount(routes, api.organizations.setup, {
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
-      return toSetupResponse(deps, request, tenantId, request.params.id, request.query.format);
+      return toSetupResponse(deps, request, tenantId, request.params.id, request.query);
     },
   });
 
@@ -169,14 +181,7 @@ export async function registerOrganizationsRoutes(
       // The same templates, rendered with the permissions the organization has now: updating the
       // management stack updates the StackSet, and so every member, whose stacks report back.
       const tenantId = tenantOf(request, 'accounts:write');
-      return toSetupResponse(
-        deps,
-        request,
-        tenantId,
-        request.params.id,
-        request.query.format,
-        true,
-      );
+      return toSetupResponse(deps, request, tenantId, request.params.id, request.query, true);
     },
   });
 

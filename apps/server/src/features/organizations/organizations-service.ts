@@ -424,7 +424,12 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       | 'deployment'
       | 'deploymentRegion'
     >,
-    options: { token?: string | undefined; memberAccounts?: string[] } = {},
+    options: {
+      token?: string | undefined;
+      memberAccounts?: string[];
+      /** What the tenant says the targets are, used only while Onramp does not know them. */
+      targets?: string[] | undefined;
+    } = {},
   ): OrganizationBlueprint {
     const origin = deps.publicUrl?.replace(/\/+$/, '');
     return createOrganizationBlueprint({
@@ -440,7 +445,9 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       managementRoleName: organization.managementRoleName,
       deployment: organization.deployment,
       deploymentRegion: organization.deploymentRegion,
-      deploymentTargets: deploymentTargetsOf(organization.rules, organization.rootId ?? undefined),
+      deploymentTargets:
+        deploymentTargetsOf(organization.rules, organization.rootId ?? undefined) ??
+        (options.targets?.length ? options.targets : undefined),
       ...(origin && options.token ? { callback: { origin, token: options.token } } : {}),
       ...(options.memberAccounts ? { memberAccounts: options.memberAccounts } : {}),
     });
@@ -905,6 +912,8 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
          * on an update, so once the token was rotated the commands must name the new one.
          */
         forUpdate?: boolean;
+        /** The StackSet's targets as the tenant filled them in, while Onramp does not know them. */
+        targets?: string[] | undefined;
       },
     ): Promise<OrganizationSetup> {
       const organization = await findOrganization(tenantId, id);
@@ -919,6 +928,7 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       const blueprint = blueprintOf(organization, {
         token,
         ...(memberAccounts ? { memberAccounts } : {}),
+        targets: options.targets,
       });
       const text = renderOrganizationText(blueprint, options.format);
       const targets = blueprint.deploymentTargets;
