@@ -325,7 +325,19 @@ export function createOrganizationEnrollment(deps: EnrollmentDeps) {
         });
         return;
       }
-      if (!member.role_arn) throw new Error('an enrolling member without a role');
+      if (!member.role_arn) {
+        // Only a stack's report makes a member enrolling, with its role: a row that says otherwise
+        // is settled (retried, it would come back every time its claim expired).
+        await settle(org, member, owner, {
+          state: 'failed',
+          reason: {
+            code: 'role_not_reported',
+            message: 'Onramp has no role for this account: its stack has not reported one.',
+            hint: 'Deploy the member template in the account (or let the StackSet reach it).',
+          },
+        });
+        return;
+      }
       const connectionId = await connectionOf(org, member);
       // An earlier run connected the account and stopped before recording it.
       const earlier = await repo.connectedAccountOf(org.tenant_id, connectionId);

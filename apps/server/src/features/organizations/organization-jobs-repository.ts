@@ -57,15 +57,6 @@ export function createOrganizationJobsRepository(
         .executeTakeFirst();
     },
 
-    async findOrganizationOf(tenantId: string, id: string): Promise<OrganizationRow | undefined> {
-      return db
-        .selectFrom('organizations')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-    },
-
     async findMember(
       organizationId: string,
       awsAccountId: string,
@@ -292,30 +283,35 @@ export function createOrganizationJobsRepository(
      */
     async claimEnrollments(owner: string, until: string, limit: number): Promise<MemberRow[]> {
       const at = now();
-      return db
-        .updateTable('organization_members')
-        .set({ claimed_by: owner, claim_expires_at: until, enroll_due_at: until })
-        .where((w) =>
-          w(
-            sql`organization_id || ':' || aws_account_id`,
-            'in',
-            (() => {
-              const candidates = db
-                .selectFrom('organization_members')
-                .select(sql<string>`organization_id || ':' || aws_account_id`.as('k'))
-                .where('state', '=', 'enrolling')
-                .where('enroll_due_at', '<=', at)
-                .where((c) =>
-                  c.or([c('claim_expires_at', 'is', null), c('claim_expires_at', '<', at)]),
-                )
-                .orderBy('enroll_due_at', 'asc')
-                .limit(limit);
-              return dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
-            })(),
-          ),
-        )
-        .returningAll()
-        .execute();
+      return (
+        db
+          .updateTable('organization_members')
+          .set({ claimed_by: owner, claim_expires_at: until, enroll_due_at: until })
+          // By the primary key's pair, so the claim reads the due rows through their indexes.
+          .where((w) =>
+            w(
+              w.refTuple('organization_id', 'aws_account_id'),
+              'in',
+              (() => {
+                const candidates = db
+                  .selectFrom('organization_members')
+                  .select(['organization_id', 'aws_account_id'])
+                  .where('state', '=', 'enrolling')
+                  .where('enroll_due_at', '<=', at)
+                  .where((c) =>
+                    c.or([c('claim_expires_at', 'is', null), c('claim_expires_at', '<', at)]),
+                  )
+                  .orderBy('enroll_due_at', 'asc')
+                  .limit(limit);
+                return (
+                  dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates
+                ).$asTuple('organization_id', 'aws_account_id');
+              })(),
+            ),
+          )
+          .returningAll()
+          .execute()
+      );
     },
 
     /** Gives a claim back (transient failure): due at `dueAt`, with the attempts counted. */
@@ -635,16 +631,6 @@ export function createOrganizationJobsRepository(
         .where('role_arn', '=', roleArn)
         .executeTakeFirst();
       return row ? { id: row.id, organizationId: row.organization_id } : undefined;
-    },
-
-    async accountExists(tenantId: string, accountId: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('accounts')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', accountId)
-        .executeTakeFirst();
-      return Boolean(row);
     },
   };
 }
