@@ -19,6 +19,7 @@ import type {
 } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
+import { sameList } from '../../domain/selection.ts';
 import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
@@ -1147,8 +1148,4 @@ function managedByOrganization(organizationId: string, field: string, hint: stri
   return new AppError('conflict', message, [
     { field, code: 'managed_by_organization', message, hint },
   ]);
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -9,6 +9,7 @@ import type {
   PermissionChange,
 } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
+import { sameList } from '../../domain/selection.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
@@ -275,7 +276,3 @@ export function createPermissionsVerify(deps: PermissionsVerifyDeps) {
 }
 
 export type PermissionsVerify = ReturnType<typeof createPermissionsVerify>;
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}

@@ -13,6 +13,7 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
 import type { Connection, RoleMethod, SetupMethod } from '../../domain/connection.ts';
+import { sameList } from '../../domain/selection.ts';
 import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
@@ -684,8 +685,4 @@ function alreadyConnected(connection: Connection): AppError {
   return new AppError('conflict', message, [
     { field: 'connectionId', code: 'already_connected', message },
   ]);
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -24,6 +24,7 @@ import type { Dialect } from '../../adapters/db/database.ts';
 import type { Database } from '../../adapters/db/schema.ts';
 import type { AccountStatus } from '../../domain/account.ts';
 import { auditEntryOf, type Caller } from '../../domain/caller.ts';
+import { sameList } from '../../domain/selection.ts';
 import type { TenantLimits } from '../../domain/tenant.ts';
 import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
@@ -973,8 +974,4 @@ function conflictingChange(): AppError {
   return new AppError('conflict', message, [
     { field: 'id', code: 'changed', message, hint: 'Reload the organization and try again.' },
   ]);
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
