@@ -111,6 +111,35 @@ const configSchema = z.object({
     .default(60),
   /** Member accounts validated side by side by the enrollment worker, per replica. */
   organizationEnrollConcurrency: z.coerce.number().int().min(1).max(100).default(8),
+  /** How long a hosted connect session's link works unless its maker asks otherwise (minutes). */
+  connectSessionMinutes: z.coerce.number().int().min(5).max(1440).default(60),
+  /**
+   * Where hosted connect sessions may send the browser back: origins or URL prefixes, comma-separated
+   * (`https://app.acme.example,https://staging.acme.example/aws`). The operator's settings add more.
+   */
+  connectReturnUrls: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url !== ''),
+    ),
+  /** The platform's product name, as customers see it (default: the catalog's `platform`). */
+  brandName: z.string().trim().min(1).max(60).optional(),
+  /** A PNG, JPEG or WebP file of the platform's logo (at most 256 KiB). */
+  brandLogoFile: z.string().min(1).optional(),
+  brandPrimaryColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
+    .optional(),
+  brandAccentColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
+    .optional(),
+  /** Where customers get help: an https URL or mailto:. */
+  brandSupportUrl: z.string().min(1).max(2048).optional(),
   /**
    * Caps on what callers can create (a tenant's limits may replace the first four for that tenant):
    * pending connections, webhook endpoints and live API tokens per tenant (and the operator's own),
@@ -292,6 +321,13 @@ const ENV_NAMES: Record<string, string> = {
   healthRatePerSecond: 'ONRAMP_HEALTH_RATE_PER_SECOND',
   organizationDiscoveryMinutes: 'ONRAMP_ORGANIZATION_DISCOVERY_MINUTES',
   organizationEnrollConcurrency: 'ONRAMP_ORGANIZATION_ENROLL_CONCURRENCY',
+  connectSessionMinutes: 'ONRAMP_CONNECT_SESSION_MINUTES',
+  connectReturnUrls: 'ONRAMP_CONNECT_RETURN_URLS',
+  brandName: 'ONRAMP_BRAND_NAME',
+  brandLogoFile: 'ONRAMP_BRAND_LOGO_FILE',
+  brandPrimaryColor: 'ONRAMP_BRAND_PRIMARY_COLOR',
+  brandAccentColor: 'ONRAMP_BRAND_ACCENT_COLOR',
+  brandSupportUrl: 'ONRAMP_BRAND_SUPPORT_URL',
   maxPendingConnections: 'ONRAMP_MAX_PENDING_CONNECTIONS',
   maxWebhooks: 'ONRAMP_MAX_WEBHOOKS',
   maxTokens: 'ONRAMP_MAX_TOKENS',

@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   request: 'req',
   passwordReset: 'pwr',
   organization: 'org',
+  connectSession: 'cs',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

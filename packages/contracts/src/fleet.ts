@@ -81,6 +81,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'organization.account_failed',
   /** A member account left the organization or was closed; it is no longer checked. */
   'organization.account_left',
+  /** A hosted connect session connected or fixed its account (`data.session`, `data.account`). */
+  'connect_session.completed',
 ] as const;
 
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);

@@ -182,7 +182,7 @@ export const createdTokenResponseSchema = z.object({ token: apiTokenSchema, secr
 export const auditEntrySchema = z.object({
   id: z.string(),
   tenantId: z.string().nullable(),
-  actorType: z.enum(['user', 'token', 'system', 'setup']),
+  actorType: z.enum(['user', 'token', 'system', 'setup', 'connect_session']),
   actorId: z.string().nullable(),
   action: z.string(),
   targetType: z.string(),

@@ -2,6 +2,7 @@ export * from './accounts.ts';
 export * from './callbacks.ts';
 export * from './catalog.ts';
 export * from './common.ts';
+export * from './connect-sessions.ts';
 export * from './credentials.ts';
 export * from './endpoint.ts';
 export * from './endpoints/index.ts';

@@ -1,7 +1,7 @@
 /** Who is acting, on which tenant, from where: what every mutation writes to the audit log. */
 export interface Caller {
   tenantId: string;
-  actorType: 'user' | 'token' | 'system';
+  actorType: 'user' | 'token' | 'system' | 'connect_session';
   actorId: string | null;
   requestId: string;
   sourceIp: string;

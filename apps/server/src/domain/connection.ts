@@ -33,4 +33,9 @@ export interface Connection {
    * and managed by Onramp, never a set-up in the tenant's list; null for the tenant's own.
    */
   organizationId: string | null;
+  /**
+   * The hosted connect session that made it (features/connect-sessions): hidden from the tenant's
+   * pending set-ups, changed only through its session; null for the tenant's own.
+   */
+  connectSessionId: string | null;
 }

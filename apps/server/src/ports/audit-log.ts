@@ -4,7 +4,7 @@ import type { Database } from '../adapters/db/schema.ts';
 
 export interface AuditEntry {
   tenantId: string | null;
-  actorType: 'user' | 'token' | 'system' | 'setup';
+  actorType: 'user' | 'token' | 'system' | 'setup' | 'connect_session';
   actorId: string | null;
   action: string;
   targetType?: string;

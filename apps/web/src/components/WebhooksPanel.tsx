@@ -39,6 +39,7 @@ export const EVENT_LABELS: Record<WebhookEventType, string> = {
   'organization.account_connected': 'A member account of an organization is connected',
   'organization.account_failed': 'A member account of an organization cannot be connected',
   'organization.account_left': 'A member account leaves its organization or is closed',
+  'connect_session.completed': 'A customer completes a hosted connect session',
 };
 
 /** Deliveries per page of an endpoint's log. */

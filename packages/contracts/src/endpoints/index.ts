@@ -1,6 +1,11 @@
 import { accountsEndpoints } from './accounts.ts';
 import { callbacksEndpoints } from './callbacks.ts';
 import { catalogEndpoints, partitionsEndpoints } from './catalog.ts';
+import {
+  brandingEndpoints,
+  connectEndpoints,
+  connectSessionsEndpoints,
+} from './connect-sessions.ts';
 import { connectionsEndpoints } from './connections.ts';
 import { auditEndpoints, tenantsEndpoints, tokensEndpoints, usersEndpoints } from './identity.ts';
 import { oidcEndpoints } from './oidc.ts';
@@ -26,4 +31,7 @@ export const api = {
   audit: auditEndpoints,
   oidc: oidcEndpoints,
   organizations: organizationsEndpoints,
+  connectSessions: connectSessionsEndpoints,
+  connect: connectEndpoints,
+  branding: brandingEndpoints,
 };

@@ -22,6 +22,7 @@ import { permissionGrants } from './migrations/0011_permission_grants.ts';
 import { requestedChecks } from './migrations/0012_requested_checks.ts';
 import { keylessRoles } from './migrations/0013_keyless_roles.ts';
 import { organizations } from './migrations/0014_organizations.ts';
+import { connectSessions } from './migrations/0015_connect_sessions.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -158,6 +159,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0012_requested_checks': requestedChecks(dialect),
     '0013_keyless_roles': keylessRoles(dialect),
     '0014_organizations': organizations(dialect),
+    '0015_connect_sessions': connectSessions(dialect),
   };
 }
 

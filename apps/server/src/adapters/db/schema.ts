@@ -27,6 +27,7 @@ export interface Database {
   organizations: OrganizationsTable;
   organization_units: OrganizationUnitsTable;
   organization_members: OrganizationMembersTable;
+  connect_sessions: ConnectSessionsTable;
 }
 
 export interface TenantsTable {
@@ -102,6 +103,8 @@ export interface ConnectionsTable {
   method: 'role' | 'oidc_role';
   /** Set for a member connection of an organization, made by Onramp (0014). */
   organization_id: string | null;
+  /** The hosted connect session that made it (0015). */
+  connect_session_id: string | null;
 }
 
 /** The OpenID Connect issuer's signing keys (0013); each private key is sealed in `secrets`. */
@@ -200,7 +203,7 @@ export interface AuditLogTable {
   seq: Generated<number>;
   id: string;
   tenant_id: string | null;
-  actor_type: 'user' | 'token' | 'system' | 'setup';
+  actor_type: 'user' | 'token' | 'system' | 'setup' | 'connect_session';
   actor_id: string | null;
   action: string;
   target_type: string | null;
@@ -415,6 +418,33 @@ export interface OrganizationMembersTable {
   /** When a discovery last listed it. */
   seen_at: string | null;
   state_changed_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A hosted connect session (0015_connect_sessions). */
+export interface ConnectSessionsTable {
+  id: string;
+  tenant_id: string;
+  reference: string | null;
+  kind: 'connect' | 'fix';
+  state: 'open' | 'active' | 'completed' | 'cancelled';
+  outcome: 'connected' | 'fixed' | 'cancelled' | null;
+  /** JSON: { partitions, methods, bundles, regions, accountName }. */
+  allowed: string;
+  return_url: string;
+  account_id: string | null;
+  connection_id: string | null;
+  /** SHA-256 of the link's secret. */
+  link_hash: string;
+  /** SHA-256 of the cookie of the browser that opened the link. */
+  browser_hash: string | null;
+  csrf_token: string | null;
+  /** `token:tok_…` or `user:usr_…`. */
+  created_by: string;
+  expires_at: string;
+  opened_at: string | null;
+  completed_at: string | null;
   created_at: string;
   updated_at: string;
 }

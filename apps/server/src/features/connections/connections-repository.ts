@@ -30,6 +30,8 @@ export interface NewConnection {
   method?: RoleMethod;
   /** Set when Onramp makes it for a member account of an organization. */
   organizationId?: string | null;
+  /** Set when a hosted connect session makes it. */
+  connectSessionId?: string | null;
 }
 
 function toConnection(row: ConnectionsTable): Connection {
@@ -52,6 +54,7 @@ function toConnection(row: ConnectionsTable): Connection {
     setupMethod: (row.setup_method as SetupMethod | null) ?? null,
     method: row.method === 'oidc_role' ? 'oidc_role' : 'role',
     organizationId: row.organization_id ?? null,
+    connectSessionId: row.connect_session_id ?? null,
   };
 }
 
@@ -86,6 +89,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         previous_external_id_until: null,
         setup_method: null,
         organization_id: input.organizationId ?? null,
+        connect_session_id: input.connectSessionId ?? null,
       };
       await executor.insertInto('connections').values(row).execute();
       return toConnection(row);
