@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { describeRun, runCli } from './testing.ts';
+
+/**
+ * The command line of `onramp credentials`, in-process and without a server: everything refused here
+ * is refused before any request. The vend itself, as AWS tools run it, is tested against a real Onramp
+ * in apps/server/src/features/credentials/credentials-cli-wire.test.ts.
+ */
+const env = { ONRAMP_URL: 'http://127.0.0.1:9', ONRAMP_TOKEN: 'onr_secret_value' };
+
+describe('onramp credentials', () => {
+  it('prints its help on stdout', async () => {
+    const result = await runCli(['credentials', '--help'], { io: { env } });
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.stdout).toContain('credential_process = onramp credentials acct_');
+    expect(result.stdout).toContain('--token-env NAME');
+  });
+
+  it.each([
+    [[], /name the account/],
+    [['acct_1', 'acct_2'], /one account at a time/],
+    [['acct_1', '--token', 'onr_x'], /--token is not taken.*ONRAMP_TOKEN/],
+    [['acct_1', '--token=onr_x'], /--token is not taken/],
+    [
+      ['acct_1', '--format', 'yaml'],
+      /--format: "yaml" is not a format\. Choose among: credential_process, env, json/,
+    ],
+    [['acct_1', '--duration', '1h'], /--duration: "1h" is not a whole number of seconds/],
+    [['acct_1', '--bundles', ','], /--bundles: name at least one bundle/],
+    [['acct_1', '--bundles'], /--bundles needs a value/],
+    [['acct_1', '--url', 'a', '--url', 'b'], /--url is given twice/],
+    [['acct_1', '--token-env', 'NOT-A-NAME'], /--token-env: "NOT-A-NAME" is not/],
+    [['acct_1', '--verbose'], /unknown option --verbose/],
+  ])('refuses %j as a usage error (exit 2), with nothing on stdout', async (args, message) => {
+    const result = await runCli(['credentials', ...args], { io: { env } });
+    expect(result.code, describeRun(result)).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('onr_secret_value');
+  });
+
+  it.each([
+    [{ ONRAMP_TOKEN: 't' }, /ONRAMP_URL is not set|set ONRAMP_URL or pass --url/],
+    [{ ONRAMP_URL: 'ftp://onramp.test', ONRAMP_TOKEN: 't' }, /must be http or https/],
+    [{ ONRAMP_URL: 'not a url', ONRAMP_TOKEN: 't' }, /is not a URL/],
+    [{ ONRAMP_URL: 'http://onramp.test' }, /No API token: set ONRAMP_TOKEN/],
+  ])('refuses a missing or bad configuration (exit 1): %j', async (configuration, message) => {
+    const result = await runCli(['credentials', 'acct_1'], { io: { env: configuration } });
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('says which address it could not reach', async () => {
+    const result = await runCli(['credentials', 'acct_1'], { io: { env } });
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/cannot reach Onramp at http:\/\/127\.0\.0\.1:9/);
+  });
+});
