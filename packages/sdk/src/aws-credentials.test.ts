@@ -228,6 +228,9 @@ describe('fromOnramp', () => {
       await expect(fromOnramp({ account: 'acct_1', url: 'http://x' })()).rejects.toThrow(
         /ONRAMP_TOKEN/,
       );
+      await expect(fromOnramp({ account: '', url: 'http://x', token: 't' })()).rejects.toThrow(
+        /the account’s id/,
+      );
     } finally {
       if (saved.url !== undefined) process.env.ONRAMP_URL = saved.url;
       if (saved.token !== undefined) process.env.ONRAMP_TOKEN = saved.token;

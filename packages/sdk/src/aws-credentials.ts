@@ -87,6 +87,11 @@ export function createOnrampProvider(
   let pending: Promise<OnrampAwsCredentials> | undefined;
 
   async function vend(): Promise<OnrampAwsCredentials> {
+    if (!options.account)
+      throw new OnrampCredentialsError(
+        'fromOnramp needs the account’s id (acct_…) as `account`.',
+        0,
+      );
     const environment = readEnvironment();
     const url = options.url ?? environment.ONRAMP_URL;
     const token = options.token ?? environment.ONRAMP_TOKEN;
