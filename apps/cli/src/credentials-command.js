@@ -202,9 +202,10 @@ function parseBaseUrl(url) {
  * @returns {Promise<{ status: number, body: unknown, url: string }>}
  */
 async function vend(base, token, options) {
+  // Joined as text onto the origin: resolving a path against the base would let a path that begins
+  // with // name another host, and the token would go there.
   const url = new URL(
-    `${base.pathname.replace(/\/+$/, '')}/v1/accounts/${encodeURIComponent(options.account)}/credentials`,
-    base,
+    `${base.origin}${base.pathname.replace(/\/+$/, '')}/v1/accounts/${encodeURIComponent(options.account)}/credentials`,
   );
   /** @type {Record<string, unknown>} */
   const body = {};
@@ -263,8 +264,10 @@ async function vend(base, token, options) {
   });
 }
 
-/** The flags the API's fields come from, so a refusal names what to change on the command line. */
-/** @type {Record<string, string>} */
+/**
+ * The flags the API's fields come from, so a refusal names what to change on the command line.
+ * @type {Record<string, string>}
+ */
 const FLAG_OF_FIELD = { bundles: '--bundles', durationSeconds: '--duration', id: '<account>' };
 
 /**
@@ -361,8 +364,10 @@ function formatCredentials(credentials, body, format) {
   })}\n`;
 }
 
-/** A value as one shell word: as it is when it is plainly safe, else in single quotes. */
-/** @param {string} value */
+/**
+ * A value as one shell word: as it is when it is plainly safe, else in single quotes.
+ * @param {string} value
+ */
 function shellWord(value) {
   return /^[A-Za-z0-9+/=._:-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { describeRun, runCli } from './testing.ts';
 
@@ -56,5 +58,37 @@ describe('onramp credentials', () => {
     expect(result.code, describeRun(result)).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/cannot reach Onramp at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('keeps the URL’s host and path, whatever the path looks like, and checks what it is answered', async () => {
+    const seen: { path: string | undefined; host: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      seen.push({ path: request.url, host: request.headers.host });
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ hello: 'not credentials' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await runCli(['credentials', 'acct_1'], {
+        io: {
+          env: {
+            ONRAMP_URL: `http://127.0.0.1:${port}//elsewhere.test/onramp/`,
+            ONRAMP_TOKEN: 't',
+          },
+        },
+      });
+      expect(seen).toEqual([
+        {
+          path: '//elsewhere.test/onramp/v1/accounts/acct_1/credentials',
+          host: `127.0.0.1:${port}`,
+        },
+      ]);
+      expect(result.code, describeRun(result)).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/answered 200 without credentials/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
