@@ -6,6 +6,8 @@
  *   validation   a role's validation wall time vs its slowest single AWS call (loopback adds latency)
  *   policies     rendering every bundle of the shipped catalog in all partitions vs parsing its YAML
  *   cold start   `npm start`'s main.ts to a first /healthz vs a bare Fastify server to a first answer
+ *   credential_process  `onramp credentials acct_…` as AWS tools run it, a vend the server has
+ *                cached, vs `node -e 0` (median and p95 of N runs each, in turns)
  *   sweep        the health scheduler checking 1,000 / 5,000 / 10,000 due accounts: growth per account,
  *                and the process's memory after the largest
  *   outdated     marking 10,000 accounts outdated after a catalog change (with their outbox events) vs
@@ -312,6 +314,61 @@ async function benchColdStart() {
   });
 }
 
+/** One process from spawn to exit, in milliseconds; its stdout kept, a non-zero exit refused. */
+function timedRun(args: string[], env: Record<string, string>) {
+  return new Promise<{ ms: number; stdout: string }>((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, {
+      cwd: new URL('.', ROOT).pathname,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const elapsed = performance.now() - started;
+      if (code === 0) resolve({ ms: elapsed, stdout });
+      else reject(new Error(`node ${args.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+};
+
+async function benchCredentialProcess() {
+  const runs = Number(process.env.BENCH_CREDENTIAL_RUNS ?? 30);
+  log(`credential_process: onramp credentials and node -e 0, ${runs} runs each in turns…`);
+  const onramp = await spawnServer('bench/servers/vend-server.ts');
+  const env = { ONRAMP_URL: onramp.info.url ?? '', ONRAMP_TOKEN: onramp.info.token ?? '' };
+  // The bin as `npx onramp` and a credential_process line start it.
+  const command = ['apps/cli/bin/onramp.js', 'credentials', onramp.info.accountId ?? ''];
+  const cli: number[] = [];
+  const bare: number[] = [];
+  try {
+    // A warm-up of each: the first vend is the server's cache miss, and the files get cached.
+    const warm = await timedRun(command, env);
+    if (JSON.parse(warm.stdout).Version !== 1) throw new Error(`not credential_process output`);
+    await timedRun(['-e', '0'], {});
+    for (let i = 0; i < runs; i++) {
+      cli.push((await timedRun(command, env)).ms);
+      bare.push((await timedRun(['-e', '0'], {})).ms);
+    }
+  } finally {
+    await stop(onramp.child);
+  }
+  rows.push({
+    figure: `\`onramp credentials\` start-up as AWS's credential_process (a vend the server has cached; ${runs} runs)`,
+    measured: `median ${ms(median(cli))}, p95 ${ms(percentile(cli, 95))}`,
+    baseline: `\`node -e 0\`: median ${ms(median(bare))}, p95 ${ms(percentile(bare, 95))}`,
+    ratio: median(cli) / median(bare),
+    note: 'The whole process, spawn to exit: Node starting, the command (plain JavaScript, loaded before tsx and commander, importing only node:http), one POST to Onramp on the loopback, and the JSON printed. AWS tools run it once per refresh (every hour by default, five minutes before expiry).',
+  });
+}
+
 /** Spawns a bench process and collects the JSON lines it prints until it exits. */
 async function collectLines(script: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [...args, '--import', 'tsx', script], {
@@ -486,6 +543,7 @@ const parts = {
   validation: () => benchValidation(catalog),
   vending: () => benchVending(),
   'cold-start': () => benchColdStart(),
+  'credential-process': () => benchCredentialProcess(),
   sweep: () => benchSweep(catalog),
   outdated: () => benchOutdated(),
   organizations: async () => {

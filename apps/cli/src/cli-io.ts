@@ -11,6 +11,8 @@ export interface CliIo {
   readFile(path: string | URL): Promise<string>;
   /** Cryptographically secure random bytes, for external IDs. */
   randomBytes(size: number): Uint8Array;
+  /** The environment, for commands that reach a running Onramp (ONRAMP_URL, ONRAMP_TOKEN). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface TextSink {

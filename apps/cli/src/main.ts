@@ -25,6 +25,7 @@ const QUICK_START = `Quick start:
   $ onramp policy --partition aws --bundles default   # the permission policies, as JSON
   $ onramp trust-policy --partition aws --hub-principal 123456789012
   $ onramp template cloudformation --partition aws --bundles default > onramp-role.yaml
+  $ onramp credentials acct_…                         # vended credentials, for credential_process
 `;
 
 /** A fresh program per run: commander keeps parsed values on the command objects. */
@@ -61,6 +62,12 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  // Parsed by its own small module (bin/onramp.js loads it without tsx or commander), so both paths
+  // share one parser; `onramp credentials --help` shows its options.
+  if (argv[0] === 'credentials') {
+    const { runCredentials } = await import('./credentials-command.js');
+    return (await runCredentials(argv.slice(1), { ...io, env: io.env ?? {} })) as ExitCode;
+  }
   try {
     await createProgram(io).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
@@ -100,5 +107,6 @@ export async function main(): Promise<number> {
     stderr: process.stderr,
     readFile: (path) => readFile(path, 'utf8'),
     randomBytes: (size) => new Uint8Array(randomBytes(size)),
+    env: process.env,
   });
 }

@@ -77,6 +77,11 @@ const CALLS: Call[] = [
     (c) => c.accounts.replaceCredentials(ID, {} as never),
   ],
   ['accounts.delete', api.accounts.delete, (c) => c.accounts.delete(ID)],
+  [
+    'accounts.vendCredentials',
+    api.accounts.vendCredentials,
+    (c) => c.accounts.vendCredentials(ID, { durationSeconds: 900 }),
+  ],
   ['accounts.consoleLink', api.accounts.consoleLink, (c) => c.accounts.consoleLink(ID)],
   ['accounts.iamPolicies', api.accounts.iamPolicies, (c) => c.accounts.iamPolicies(ID)],
   [

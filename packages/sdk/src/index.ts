@@ -78,12 +78,27 @@ import {
   type userTemplateRequestSchema,
   type userTemplateResponseSchema,
   type validationResultSchema,
+  type vendCredentialsRequestSchema,
+  type vendedCredentialsSchema,
   type webhookDeliveryPageSchema,
   type webhookDeliverySchema,
   type webhookEndpointListSchema,
   type webhookEndpointSchema,
 } from '@onramp/contracts';
 import { z } from 'zod';
+import {
+  createOnrampProvider,
+  type FromOnrampOptions,
+  type OnrampCredentialProvider,
+} from './aws-credentials.ts';
+
+export {
+  DEFAULT_REFRESH_BEFORE_SECONDS,
+  type FromOnrampOptions,
+  type OnrampAwsCredentials,
+  type OnrampCredentialProvider,
+  OnrampCredentialsError,
+} from './aws-credentials.ts';
 
 /** An error response of the API (or a network failure, status 0), as RFC 9457 problem details. */
 export class ApiProblem extends Error {
@@ -155,6 +170,8 @@ export type PartitionOffer = z.output<typeof partitionOfferListSchema>['partitio
 export type PolicyPreview = z.output<typeof policyPreviewResponseSchema>;
 export type UserTemplate = z.output<typeof userTemplateResponseSchema>;
 export type ConsoleLink = z.output<typeof consoleLinkSchema>;
+export type VendedCredentials = z.output<typeof vendedCredentialsSchema>;
+export type VendCredentialsInput = z.input<typeof vendCredentialsRequestSchema>;
 export type ValidationResult = z.output<typeof validationResultSchema>;
 export type IamPolicyPage = z.output<typeof iamPolicyPageSchema>;
 export type Tenant = z.output<typeof tenantSchema>;
@@ -431,6 +448,12 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         request(api.accounts.replaceCredentials, { params: { id: accountId }, body: input }),
       delete: (accountId: string) =>
         none(request(api.accounts.delete, { params: { id: accountId } })),
+      /**
+       * Short-lived credentials of the account (a token with `credentials:vend`); for an AWS SDK v3
+       * client, `fromOnramp` keeps and refreshes them.
+       */
+      vendCredentials: (accountId: string, input: VendCredentialsInput = {}) =>
+        request(api.accounts.vendCredentials, { params: { id: accountId }, body: input }),
       /** A one-time AWS console sign-in link as the account's role (people only, not tokens). */
       consoleLink: (accountId: string) =>
         request(api.accounts.consoleLink, { params: { id: accountId } }),
@@ -559,6 +582,22 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
 }
 
 export type OnrampClient = ReturnType<typeof createClient>;
+
+/**
+ * An AWS SDK for JavaScript v3 credential provider of a connected account, vended through Onramp:
+ * `new STSClient({ credentials: fromOnramp({ account: 'acct_…' }) })`. URL and token default to
+ * ONRAMP_URL and ONRAMP_TOKEN (a token with `credentials:vend`). It keeps the session until
+ * `refreshBeforeSeconds` (300) before it expires, and callers asking meanwhile share one request.
+ */
+export function fromOnramp(options: FromOnrampOptions): OnrampCredentialProvider {
+  return createOnrampProvider(options, ({ url, token }, body) =>
+    createClient({
+      baseUrl: url,
+      token,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }).accounts.vendCredentials(options.account, body),
+  );
+}
 
 async function toProblem(response: Response): Promise<ApiProblem> {
   let body: unknown;
