@@ -304,6 +304,13 @@ export async function registerHostedRoutes(
 
   mount(routes, api.connect.complete, {
     bodyLimit: HOSTED_BODY_LIMIT,
+    // Its body is a union, whose own error for no body at all would not say that it is missing.
+    preValidation: async (request) => {
+      if (request.body === undefined || request.body === null)
+        throw new AppError('invalid_request', 'body: This request needs a JSON body.', [
+          { field: 'body', code: 'required', message: 'This request needs a JSON body.' },
+        ]);
+    },
     handler: async (request) => {
       const session = await held(request);
       const meta = requestMeta(request);
