@@ -15,7 +15,7 @@ import {
   type TestResponse,
   type TestTenant,
 } from '../../testing/harness.ts';
-import { bundlePolicy, createHub } from '../../testing/loopback-world.ts';
+import { bundlePolicy, createConnectedRole, createHub } from '../../testing/loopback-world.ts';
 
 const PUBLIC_URL = 'https://onramp.example.test';
 const RETURN = 'https://app.acme.example/aws';
@@ -27,10 +27,12 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on the loopback AWS, on %s
   let aws: LoopbackAws;
   let h: Harness;
   let tenant: TestTenant;
+  let hubArn = '';
 
   beforeAll(async () => {
     aws = await startLoopbackAws();
     const { user: hub, config } = createHub(aws, 'aws');
+    hubArn = hub.arn;
     const gateway = createSdkAwsGateway({
       hubs: { aws: config },
       endpoint: aws.url,
@@ -182,6 +184,61 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on the loopback AWS, on %s
       state: 'completed',
       outcome: 'fixed',
       account: { id: account, status: 'valid', accessKeyId: second.accessKeyId },
+    });
+  });
+
+  it('walks a degraded role through the permission update, and completes once it verifies', async () => {
+    const made = await tenant.admin.request('POST', '/v1/connections', {
+      name: `Degraded ${++accountSeq}`,
+      partition: 'aws',
+    });
+    expectStatus(made, 201);
+    const accountId = newAwsAccount();
+    aws.createAccount('aws', accountId);
+    // The role holds none of its bundles' actions: saved degraded, as the tenant accepted.
+    const role = createConnectedRole(aws, h.deps.catalog, {
+      partition: 'aws',
+      accountId,
+      roleName: made.body.roleName,
+      hubArn,
+      externalId: made.body.externalId,
+      bundles: [],
+    });
+    const created = await tenant.admin.request('POST', '/v1/accounts', {
+      method: 'role',
+      connectionId: made.body.id,
+      roleArn: role.arn,
+      acceptMissingPermissions: true,
+    });
+    expectStatus(created, 201);
+    expect(created.body.status).toBe('degraded');
+
+    const { id, send } = await openSession({ account: created.body.id });
+    const update = await send('GET', `/v1/connect/sessions/${id}/permissions-update`);
+    expectStatus(update, 200);
+    // Verified before the update is applied: still degraded, so the session stays open.
+    const early = await send('POST', `/v1/connect/sessions/${id}/complete`, { verify: true });
+    expectStatus(early, 200);
+    expect(early.body).toMatchObject({ state: 'active', account: { status: 'degraded' } });
+
+    aws.putInlinePolicy(
+      'aws',
+      role.arn,
+      'bundles',
+      bundlePolicy(h.deps.catalog, {
+        partition: 'aws',
+        bundles: created.body.bundles,
+        principal: 'role',
+        accountId,
+        roleName: made.body.roleName,
+      }),
+    );
+    const verified = await send('POST', `/v1/connect/sessions/${id}/complete`, { verify: true });
+    expectStatus(verified, 200);
+    expect(verified.body).toMatchObject({
+      state: 'completed',
+      outcome: 'fixed',
+      account: { id: created.body.id, status: 'valid' },
     });
   });
 });
