@@ -241,13 +241,12 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
     if (!connection.connectSessionId) return;
     const session = await sessions.find(connection.tenantId, connection.connectSessionId, trx);
     if (!session) return;
-    await recordCompletion(
-      { ...caller, actorType: 'connect_session', actorId: session.id },
-      session,
-      account,
-      'connected',
-      trx,
-    );
+    // A stack's call-back acts for the session; a tenant's user or token stays who it is.
+    const actor: Caller =
+      caller.actorType === 'system'
+        ? { ...caller, actorType: 'connect_session', actorId: session.id }
+        : caller;
+    await recordCompletion(actor, session, account, 'connected', trx);
   });
 
   /** Which bundles a session lets the customer take in `partition`: the choice applied to `given`. */

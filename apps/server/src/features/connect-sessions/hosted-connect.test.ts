@@ -138,6 +138,19 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
       `/v1/connect-sessions?reference=${session.reference}`,
     );
     expect(listed.body.sessions.map((s: { id: string }) => s.id)).toEqual([session.id]);
+    const open = await a.viewer.request('GET', '/v1/connect-sessions?state=open&limit=200');
+    expect(open.body.sessions.map((s: { id: string }) => s.id)).toContain(session.id);
+    const done = await a.viewer.request('GET', '/v1/connect-sessions?state=completed&limit=200');
+    expect(done.body.sessions.map((s: { id: string }) => s.id)).not.toContain(session.id);
+    // Newest first, in keyset pages.
+    const second = await makeSession(a);
+    const page = await a.viewer.request('GET', '/v1/connect-sessions?limit=1');
+    expect(page.body.sessions[0].id).toBe(second.id);
+    const next = await a.viewer.request(
+      'GET',
+      `/v1/connect-sessions?limit=1&cursor=${page.body.next}`,
+    );
+    expect(next.body.sessions[0].id).toBe(session.id);
   });
 
   it('connects exactly one account with access keys, returns with the outcome, and tells the webhook', async () => {
@@ -284,6 +297,98 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
     expect(view.body.redirectTo).toContain('outcome=connected');
   });
 
+  it('serves the wizard its set-up: change it, its steps, templates and previews within the session', async () => {
+    const session = await makeSession(a, {
+      bundles: { choose: ['nodes-ec2', 'kubernetes-clusters'], preselected: ['nodes-ec2'] },
+      regions: { choose: ['us-east-1', 'eu-west-1'] },
+    });
+    const browser = browserOf(h);
+    expectStatus(await browser.open(session.url), 200);
+    const base = `/v1/connect/sessions/${session.id}`;
+    const made = await browser.request('POST', `${base}/connection`, { partition: 'aws' });
+    expectStatus(made, 200);
+    expect(made.body).toMatchObject({
+      bundles: ['nodes-ec2'],
+      regions: ['eu-west-1', 'us-east-1'],
+      reportsBack: true,
+    });
+    const changed = await browser.request('PATCH', `${base}/connection`, {
+      bundles: ['kubernetes-clusters'],
+      regions: ['eu-west-1'],
+    });
+    expectStatus(changed, 200);
+    expect(changed.body).toMatchObject({
+      id: made.body.id,
+      bundles: ['kubernetes-clusters'],
+      regions: ['eu-west-1'],
+      externalId: made.body.externalId,
+    });
+    expectProblem(
+      await browser.request('PATCH', `${base}/connection`, { regions: ['ap-south-1'] }),
+      422,
+      'regions',
+    );
+    const steps = await browser.request('GET', `${base}/connection/steps`);
+    expectStatus(steps, 200);
+    expect(steps.body.steps.length).toBeGreaterThan(0);
+    const terraform = await browser.request('GET', `${base}/connection/terraform`);
+    expectStatus(terraform, 200);
+    expect(terraform.text).toContain(made.body.externalId);
+    const preview = await browser.request('POST', `${base}/policy-preview`, {
+      partition: 'aws',
+      bundles: ['nodes-ec2'],
+      principal: 'role',
+    });
+    expectStatus(preview, 200);
+    expect(preview.body.bundles).toEqual(['nodes-ec2']);
+    expectProblem(
+      await browser.request('POST', `${base}/policy-preview`, {
+        partition: 'aws',
+        bundles: ['nodes-autoscaling'],
+        principal: 'role',
+      }),
+      422,
+      'bundles',
+    );
+    const user = await browser.request('POST', `${base}/user-template`, {
+      partition: 'aws',
+      bundles: ['kubernetes-clusters'],
+      regions: ['us-east-1'],
+    });
+    expectStatus(user, 200);
+    expect(user.body).toMatchObject({ bundles: ['kubernetes-clusters'], regions: ['us-east-1'] });
+  });
+
+  it('rolls back the account when a stack calls back after its session expired', async () => {
+    const session = await makeSession(a, { expiresInMinutes: 5 });
+    const browser = browserOf(h);
+    expectStatus(await browser.open(session.url), 200);
+    const made = await browser.request('POST', `/v1/connect/sessions/${session.id}/connection`, {
+      partition: 'aws',
+    });
+    const template = await browser.request(
+      'GET',
+      `/v1/connect/sessions/${session.id}/connection/cloudformation?format=json`,
+    );
+    const token = JSON.parse(template.text).Parameters.CallbackToken.Default as string;
+    const roleArn = `arn:aws:iam::${awsAccount()}:role/${made.body.roleName}`;
+    h.aws.addRole(roleArn, made.body.externalId);
+    offsetMs = 6 * MINUTE;
+    const callback = await h.app.inject({
+      method: 'POST',
+      url: '/v1/callbacks/cloudformation',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ requestType: 'Create', token, roleArn, stackId: 'late' }),
+    });
+    expect(callback.statusCode, callback.body).toBe(409);
+    const read = await a.viewer.request('GET', `/v1/connect-sessions/${session.id}`);
+    expect(read.body).toMatchObject({ state: 'expired', accountId: null });
+    const accounts = await a.viewer.request('GET', '/v1/accounts?limit=100');
+    expect(
+      accounts.body.accounts.filter((x: { roleArn: string | null }) => x.roleArn === roleArn),
+    ).toEqual([]);
+  });
+
   it('refuses the link in another browser, after it ended, and with a wrong secret or id', async () => {
     const session = await makeSession();
     const first = browserOf(h);
@@ -319,6 +424,25 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
     const reopened = await first.open(session.url);
     expectProblem(reopened, 409, 'session');
     expect(reopened.body.errors[0].code).toBe('session_cancelled');
+  });
+
+  it('limits how often one address may try to open links', async () => {
+    const address = newAddress();
+    const attempts = await Promise.all(
+      Array.from({ length: 70 }, () =>
+        browserOf(h, address).request(
+          'POST',
+          '/v1/connect/sessions/cs_00000000000000000000000000/open',
+          {
+            token: 'guess',
+          },
+        ),
+      ),
+    );
+    expect(attempts.filter((r) => r.status === 404).length).toBeLessThanOrEqual(60);
+    const limited = attempts.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(limited[0]?.headers['retry-after']).toBeDefined();
   });
 
   it('needs the session’s CSRF token to change anything', async () => {
