@@ -295,6 +295,9 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
       account: { roleArn },
     });
     expect(view.body.redirectTo).toContain('outcome=connected');
+    // Connected, the set-up is listed with the tenant's others.
+    const all = await a.viewer.request('GET', '/v1/connections?limit=100');
+    expect(all.body.connections.map((c: { id: string }) => c.id)).toContain(made.body.id);
   });
 
   it('serves the wizard its set-up: change it, its steps, templates and previews within the session', async () => {
