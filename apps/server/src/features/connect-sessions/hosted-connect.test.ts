@@ -11,6 +11,7 @@ import {
 } from '../../testing/harness.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { verifySignature } from '../webhooks/webhook-signature.ts';
+import { MAX_LIVE_SESSIONS } from './connect-sessions-service.ts';
 
 const PUBLIC_URL = 'https://onramp.example.com';
 const RETURN = 'https://app.acme.example/settings/aws';
@@ -664,6 +665,44 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
         422,
         'partitions',
       );
+    });
+
+    it('caps the sessions whose links still work, per tenant', async () => {
+      const t = await h.tenant();
+      const at = new Date().toISOString();
+      const later = new Date(Date.now() + 60 * MINUTE).toISOString();
+      await h.database.db
+        .insertInto('connect_sessions')
+        .values(
+          Array.from({ length: MAX_LIVE_SESSIONS }, (_, i) => ({
+            id: `cs_seed${t.id.slice(-10)}${String(i).padStart(9, '0')}`,
+            tenant_id: t.id,
+            reference: null,
+            kind: 'connect' as const,
+            state: 'open' as const,
+            outcome: null,
+            allowed: '{}',
+            return_url: RETURN,
+            account_id: null,
+            connection_id: null,
+            link_hash: `seed-${t.id}-${i}`,
+            browser_hash: null,
+            csrf_token: null,
+            created_by: 'token:seed',
+            expires_at: later,
+            opened_at: null,
+            completed_at: null,
+            created_at: at,
+            updated_at: at,
+          })),
+        )
+        .execute();
+      const token = await t.token(['accounts:write']);
+      const refused = await token.request('POST', '/v1/connect-sessions', { returnUrl: RETURN });
+      expectProblem(refused, 422, 'connectSessions');
+      // Expired ones do not count.
+      offsetMs = 61 * MINUTE;
+      expectStatus(await token.request('POST', '/v1/connect-sessions', { returnUrl: RETURN }), 201);
     });
 
     it('is secured: viewers cannot make sessions, other tenants cannot see or cancel them', async () => {
