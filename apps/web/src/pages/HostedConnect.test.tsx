@@ -162,6 +162,17 @@ const problem = (status: number, code: string, detail: string) => ({
   status,
   body: { type: `urn:onramp:problem:${code}`, title: detail, status, detail },
 });
+/** A session that cannot be used, as the hosted API says it: a conflict naming the reason. */
+const ended = (code: string, message: string) => ({
+  status: 409,
+  body: {
+    type: 'urn:onramp:problem:conflict',
+    title: 'This conflicts with what exists',
+    status: 409,
+    detail: message,
+    errors: [{ field: 'session', code, message, hint: 'Return to the product you came from.' }],
+  },
+});
 
 function visit(url: string) {
   window.history.replaceState(null, '', url);
@@ -397,10 +408,10 @@ describe('the hosted connect page', () => {
   });
 
   it.each([
-    [problem(409, 'link_used', 'Used'), 'This link was already used'],
-    [problem(410, 'session_expired', 'Expired'), 'This link has expired'],
-    [problem(409, 'session_cancelled', 'Cancelled'), 'This link was cancelled'],
-    [problem(409, 'session_completed', 'Completed'), 'This account is connected'],
+    [ended('link_used', 'This link was opened already.'), 'This link was already used'],
+    [ended('session_expired', 'This link expired.'), 'This link has expired'],
+    [ended('session_cancelled', 'This link was cancelled.'), 'This link was cancelled'],
+    [ended('session_completed', 'This link was used.'), 'This account is connected'],
     [problem(404, 'not_found', 'Not found'), 'This link does not work'],
   ])('says clearly, in the brand, why a link cannot be used (%#)', async (answer, title) => {
     const calls = serve({
@@ -419,6 +430,98 @@ describe('the hosted connect page', () => {
       `POST ${AT}/open`,
       'GET /v1/branding',
     ]);
+  });
+
+  it('waits for the stack to report the role back, which completes the session', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let reads = 0;
+    const withConnection = hostedSession({
+      connection: connectionOf({ reportsBack: true }),
+    });
+    serve({
+      [`GET ${AT}`]: () => {
+        reads += 1;
+        return reads < 3
+          ? { body: withConnection }
+          : {
+              body: hostedSession({
+                state: 'completed',
+                outcome: 'connected',
+                account: accountOf({ method: 'role', status: 'valid', checks: [] }),
+                redirectTo: REDIRECT,
+              }),
+            };
+      },
+    });
+    // A reload on the step: the set-up comes back from the session, nothing is made again.
+    visit('/connect/cs_1?step=connect');
+    await screen.findByRole('heading', { name: 'Create the role' });
+    expect(screen.getByText(/Waiting for your stack/)).toBeTruthy();
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(2600);
+    });
+    expect(screen.getByRole('heading', { name: 'Create the role' })).toBeTruthy();
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(2600);
+    });
+    expect(
+      await screen.findByRole('heading', { name: 'Your AWS account is connected' }),
+    ).toBeTruthy();
+    expect(reads).toBe(3);
+  });
+
+  it('fixes a degraded role with the permission update, then checks it again', async () => {
+    const degraded = accountOf({
+      method: 'role',
+      status: 'degraded',
+      principalArn: 'arn:aws:iam::444455556666:role/AcmeCloudRole',
+      roleArn: 'arn:aws:iam::444455556666:role/AcmeCloudRole',
+      accessKeyId: null,
+      checks: [],
+      findings: [
+        {
+          bundleId: 'nodes-autoscaling',
+          bundleName: 'Auto Scaling groups',
+          missing: ['autoscaling:CreateAutoScalingGroup'],
+          deniedByScp: [],
+        },
+      ],
+    });
+    const calls = serve({
+      [`GET ${AT}`]: () => ({ body: hostedSession({ kind: 'fix', account: degraded }) }),
+      [`GET ${AT}/permissions-update`]: () => ({
+        body: {
+          madeWith: 'manual',
+          changes: [],
+          policies: [
+            {
+              name: 'AcmeCloudRole-permissions-1',
+              document: { Version: '2012-10-17', Statement: [] },
+            },
+          ],
+          cloudFormation: null,
+          terraform: null,
+          steps: [{ title: 'Open the role in IAM', detail: 'Replace its inline policies.' }],
+        },
+      }),
+      [`POST ${AT}/complete`]: () => ({
+        body: hostedSession({
+          kind: 'fix',
+          state: 'completed',
+          outcome: 'fixed',
+          account: { ...degraded, status: 'valid', findings: [] },
+          redirectTo: REDIRECT,
+        }),
+      }),
+    });
+    visit('/connect/cs_1');
+    await screen.findByRole('heading', { name: 'Fix your AWS account' });
+    expect(screen.getByText('Auto Scaling groups')).toBeTruthy();
+    expect(await screen.findByText('Open the role in IAM')).toBeTruthy();
+    noOnramp();
+    fireEvent.click(screen.getByRole('button', { name: 'I’ve applied it — check again' }));
+    await screen.findByRole('heading', { name: 'Your AWS account is fixed' });
+    expect(calls.find((c) => c.path === `${AT}/complete`)?.body).toEqual({ verify: true });
   });
 
   it('shows a completed session with its way back on a reload', async () => {

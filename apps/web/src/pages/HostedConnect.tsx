@@ -733,6 +733,13 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
     ([field]) => !shown[reachable].includes(field) && !field.startsWith('permissions.'),
   );
 
+  if (session.partitions.length === 0) {
+    return (
+      <Alert tone="warning" title="No way to connect an account is offered">
+        Go back to {session.branding.name || 'the platform'} and ask for help.
+      </Alert>
+    );
+  }
   return (
     <div className="wizard">
       <Stepper steps={STEPS} current={reachable} />
