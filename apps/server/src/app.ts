@@ -18,6 +18,8 @@ import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
+import { registerConnectSessionsRoutes } from './features/connect-sessions/connect-sessions-routes.ts';
+import { registerHostedRoutes } from './features/connect-sessions/hosted-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
 import { registerCredentialsRoutes } from './features/credentials/credentials-routes.ts';
 import { registerHealthRoutes } from './features/health/health-routes.ts';
@@ -147,6 +149,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerMetricsRoutes(app, services);
   await registerOidcRoutes(app, services);
   await registerOrganizationsRoutes(app, services);
+  await registerConnectSessionsRoutes(app, services);
+  await registerHostedRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });

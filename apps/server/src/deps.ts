@@ -13,6 +13,7 @@ import type { CollectionCaps } from './features/tenants/collection-caps.ts';
 import type { WebhookSettings } from './features/webhooks/webhooks-service.ts';
 import type { HttpLimits } from './http/connection-limits.ts';
 import type { AwsGateway } from './ports/aws-gateway.ts';
+import type { BrandingSource } from './ports/branding.ts';
 import type { HubIdentity } from './ports/hubs.ts';
 import type { OidcPublisher } from './ports/oidc-publisher.ts';
 import type { TemplateStore } from './ports/template-store.ts';
@@ -96,4 +97,17 @@ export interface AppDeps {
   consoleRoot?: string;
   /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */
   httpLimits?: HttpLimits;
+  /** How long a hosted connect link works by default, in minutes (default 60). */
+  connectSessionMinutes?: number;
+  /** Return URLs (origins or prefixes) hosted connect sessions may send browsers back to. */
+  connectReturnUrls?: readonly string[];
+  /** The operator's brand from configuration (ONRAMP_BRAND_*). */
+  brand?: {
+    name?: string | undefined;
+    primaryColor?: string | undefined;
+    accentColor?: string | undefined;
+    supportUrl?: string | undefined;
+  };
+  /** The brand and return-URL allow-list; absent, wiring.ts reads them from configuration only. */
+  branding?: BrandingSource;
 }

@@ -123,6 +123,14 @@ async function start(): Promise<void> {
     passwordResetHours: config.passwordResetHours,
     pendingConnectionDays: config.pendingConnectionDays,
     externalIdGraceDays: config.externalIdGraceDays,
+    connectSessionMinutes: config.connectSessionMinutes,
+    connectReturnUrls: config.connectReturnUrls,
+    brand: {
+      name: config.brandName,
+      primaryColor: config.brandPrimaryColor,
+      accentColor: config.brandAccentColor,
+      supportUrl: config.brandSupportUrl,
+    },
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
     signInLimits: {

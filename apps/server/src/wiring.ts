@@ -8,6 +8,7 @@ import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
+import { createConnectSessionsService } from './features/connect-sessions/connect-sessions-service.ts';
 import { createConnectionsService } from './features/connections/connections-service.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
 import { createHealthService } from './features/health/health-service.ts';
@@ -24,6 +25,7 @@ import { createTokensService } from './features/tokens/tokens-service.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { createUsersService } from './features/users/users-service.ts';
 import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
+import type { BrandingSource } from './ports/branding.ts';
 import type { WebIdentityIssuer } from './ports/web-identity.ts';
 
 /**
@@ -124,9 +126,23 @@ export function createServices(given: AppDeps) {
     accounts,
     events: webhooks,
   });
+  // Until features/branding keeps the operator's settings, the brand is configuration only.
+  const branding = given.branding ?? configBranding(deps);
+  const connectSessions = createConnectSessionsService({
+    ...deps,
+    audit,
+    events: webhooks,
+    tenants,
+    accounts,
+    connections,
+    permissionsVerify,
+    branding,
+  });
   return {
     ...deps,
     audit,
+    branding,
+    connectSessions,
     oidc,
     users,
     sessions,
@@ -148,6 +164,25 @@ export function createServices(given: AppDeps) {
     organizations,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
+  };
+}
+
+/**
+ * The brand and return-URL allow-list from configuration alone (name: ONRAMP_BRAND_NAME or the
+ * catalog's platform; a neutral palette): a stand-in replaced by features/branding.
+ */
+function configBranding(deps: AppDeps): BrandingSource {
+  return {
+    brand: async () => ({
+      name: deps.brand?.name ?? deps.catalog.platform,
+      logoUrl: null,
+      colors: {
+        primary: deps.brand?.primaryColor ?? '#2f4a6d',
+        accent: deps.brand?.accentColor ?? '#3c7a5a',
+      },
+      supportUrl: deps.brand?.supportUrl ?? null,
+    }),
+    returnUrls: async () => deps.connectReturnUrls ?? [],
   };
 }
 

@@ -79,10 +79,25 @@ describe('endpoints declared in the contracts', () => {
         .filter(([, operation]) => operation.security?.length === 0)
         .map(([method]) => keyOf(method.toUpperCase(), path)),
     );
-    // Each carries its credential in the body: a set-up token, a password, a reset, call-back or enrollment token.
+    // Each carries its credential in the body: a set-up token, a password, a reset, call-back or
+    // enrollment token; a hosted connect session's routes, the link's secret (open) or the cookie
+    // open set for that one session.
     expect(open.sort()).toEqual([
+      'GET /v1/connect/sessions/{sessionId}',
+      'GET /v1/connect/sessions/{sessionId}/connection/cloudformation',
+      'GET /v1/connect/sessions/{sessionId}/connection/steps',
+      'GET /v1/connect/sessions/{sessionId}/connection/terraform',
+      'GET /v1/connect/sessions/{sessionId}/permissions-update',
+      'PATCH /v1/connect/sessions/{sessionId}/connection',
       'POST /v1/callbacks/cloudformation',
       'POST /v1/callbacks/organizations/{kind}',
+      'POST /v1/connect/sessions/{sessionId}/cancel',
+      'POST /v1/connect/sessions/{sessionId}/complete',
+      'POST /v1/connect/sessions/{sessionId}/connection',
+      'POST /v1/connect/sessions/{sessionId}/open',
+      'POST /v1/connect/sessions/{sessionId}/policy-preview',
+      'POST /v1/connect/sessions/{sessionId}/user-template',
+      'POST /v1/connect/sessions/{sessionId}/validate',
       'POST /v1/password-reset',
       'POST /v1/session',
       'POST /v1/setup',

@@ -63,6 +63,14 @@ import {
   withVerification,
 } from './permission-grants.ts';
 
+/** See AccountsService.onConnectedFromSession: a throw rolls the account back. */
+export type SessionConnectedListener = (
+  caller: Caller,
+  account: Account,
+  connection: Connection,
+  trx: Kysely<Database>,
+) => Promise<void>;
+
 export type CreateAccountInput = z.output<typeof createAccountRequestSchema>;
 export type ReplaceCredentialsInput = z.output<typeof replaceCredentialsRequestSchema>;
 
@@ -150,6 +158,11 @@ export function createAccountsService(deps: AccountsServiceDeps) {
   const announceChange = (accountId: string) => {
     for (const listener of changeListeners) listener(accountId);
   };
+  /**
+   * Run in the transaction of an account connected from a hosted connect session's role set-up
+   * (a stack's call-back, or the tenant's API): the session completes with it, or neither happens.
+   */
+  const sessionListeners = new Set<SessionConnectedListener>();
 
   /**
    * A validation that sets an account's health is recorded like a health check, so the account's
@@ -384,7 +397,16 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     async create(
       caller: Caller,
       input: CreateAccountInput,
-      options: { waitForPropagation?: boolean; signal?: AbortSignal; roleOrigin?: RoleOrigin } = {},
+      options: {
+        waitForPropagation?: boolean;
+        signal?: AbortSignal;
+        roleOrigin?: RoleOrigin;
+        /**
+         * Run inside the account's transaction, last: a throw rolls the account back (a hosted
+         * connect session compare-and-sets its completion here).
+         */
+        inTransaction?: (account: Account, trx: Kysely<Database>) => Promise<void>;
+      } = {},
     ): Promise<Account> {
       const prepared = await prepare(caller.tenantId, input, true);
       const { limits } = prepared;
@@ -497,8 +519,16 @@ export function createAccountsService(deps: AccountsServiceDeps) {
           trx,
         );
         await publish('account.created', account, trx);
+        if (options.inTransaction) await options.inTransaction(account, trx);
+        else if (connection?.connectSessionId)
+          for (const listener of sessionListeners) await listener(caller, account, connection, trx);
         return account;
       });
+    },
+
+    /** Told, in its transaction, of an account connected from a hosted connect session's set-up. */
+    onConnectedFromSession(listener: SessionConnectedListener): void {
+      sessionListeners.add(listener);
     },
 
     /** Another account with this principal, or others in its AWS account (account-duplicates.ts). */

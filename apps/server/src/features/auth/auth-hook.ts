@@ -38,6 +38,9 @@ export function registerAuthHook(app: FastifyInstance, deps: AuthHookDeps): void
     if (request.routeOptions.url === '/metrics') return;
     // The OpenID Connect issuer's documents are public: AWS fetches them without credentials.
     if (request.routeOptions.url?.startsWith('/oidc/')) return;
+    // A hosted connect session's routes know no Onramp user or token: their one credential is the
+    // session's own cookie (features/connect-sessions/hosted-routes.ts), so neither is read here.
+    if (request.routeOptions.url?.startsWith('/v1/connect/')) return;
     const principal = await resolvePrincipal(request, deps);
     request.principal = principal;
     const requested = takeNamedTenant(request, principal !== undefined);

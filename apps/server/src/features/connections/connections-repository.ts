@@ -124,8 +124,10 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .selectFrom('connections')
         .selectAll()
         .where('tenant_id', '=', tenantId)
-        // Member connections of organizations are Onramp's, not set-ups of the tenant's.
+        // Member connections of organizations are Onramp's, not set-ups of the tenant's; a hosted
+        // connect session's set-up is its customer's, changed only through the session.
         .where('organization_id', 'is', null)
+        .where('connect_session_id', 'is', null)
         .orderBy('id', 'asc')
         .limit(options.limit + 1);
       if (options.after !== undefined) query = query.where('id', '>', options.after);
@@ -149,6 +151,7 @@ export function createConnectionsRepository(db: Kysely<Database>, clock: () => D
         .select((eb) => eb.fn.countAll().as('n'))
         .where('tenant_id', '=', tenantId)
         .where('organization_id', 'is', null)
+        .where('connect_session_id', 'is', null)
         .where('status', '=', 'pending');
       if (pendingSince !== undefined) query = query.where('updated_at', '>=', pendingSince);
       const row = await query.executeTakeFirst();

@@ -300,19 +300,11 @@ export async function registerConnectionsRoutes(
       const callback = mayConnect(request)
         ? await deps.callbacks.callbackFor(caller, connection)
         : undefined;
-      const options = callback ? { callback } : {};
-      const { format } = request.query;
-      const body =
-        format === 'json'
-          ? renderCloudFormationJson(blueprint, options)
-          : renderCloudFormationYaml(blueprint, options);
+      const file = cloudFormationFile(connection, blueprint, request.query.format, callback);
       return reply
-        .type(format === 'json' ? 'application/json; charset=utf-8' : 'text/yaml; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="onramp-${fileSlug(connection.name)}.${format}"`,
-        )
-        .send(body);
+        .type(file.type)
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .send(file.body);
     },
   });
 
@@ -320,14 +312,11 @@ export async function registerConnectionsRoutes(
     handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      const body = renderTerraform(deps.connections.blueprintOf(connection));
+      const file = terraformFile(connection, deps.connections.blueprintOf(connection));
       return reply
-        .type('text/plain; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="onramp-${fileSlug(connection.name)}.tf"`,
-        )
-        .send(body);
+        .type(file.type)
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .send(file.body);
     },
   });
 
@@ -335,18 +324,52 @@ export async function registerConnectionsRoutes(
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      const blueprint = deps.connections.blueprintOf(connection);
-      const documents = concretePolicies(blueprint.policySet, {
-        roleName: blueprint.roleName,
-        rolePath: blueprint.rolePath,
-      });
-      return {
-        steps: renderRoleSteps(blueprint),
-        policies: documents.map((document, i) => ({
-          name: `${blueprint.roleName}-${blueprint.policySet.policies[i]?.suffix ?? `permissions-${i + 1}`}`,
-          document,
-        })),
-      };
+      return stepsOf(deps.connections.blueprintOf(connection));
     },
   });
+}
+
+/** A connection's CloudFormation template as a download (also a hosted session's). */
+export function cloudFormationFile(
+  connection: Connection,
+  blueprint: RoleBlueprint,
+  format: 'yaml' | 'json',
+  callback: Awaited<ReturnType<CallbacksService['callbackFor']>>,
+): { type: string; name: string; body: string } {
+  const options = callback ? { callback } : {};
+  return {
+    type: format === 'json' ? 'application/json; charset=utf-8' : 'text/yaml; charset=utf-8',
+    name: `onramp-${fileSlug(connection.name)}.${format}`,
+    body:
+      format === 'json'
+        ? renderCloudFormationJson(blueprint, options)
+        : renderCloudFormationYaml(blueprint, options),
+  };
+}
+
+/** A connection's Terraform configuration as a download (also a hosted session's). */
+export function terraformFile(
+  connection: Connection,
+  blueprint: RoleBlueprint,
+): { type: string; name: string; body: string } {
+  return {
+    type: 'text/plain; charset=utf-8',
+    name: `onramp-${fileSlug(connection.name)}.tf`,
+    body: renderTerraform(blueprint),
+  };
+}
+
+/** A connection's manual steps and the policies they paste (also a hosted session's). */
+export function stepsOf(blueprint: RoleBlueprint) {
+  const documents = concretePolicies(blueprint.policySet, {
+    roleName: blueprint.roleName,
+    rolePath: blueprint.rolePath,
+  });
+  return {
+    steps: renderRoleSteps(blueprint),
+    policies: documents.map((document, i) => ({
+      name: `${blueprint.roleName}-${blueprint.policySet.policies[i]?.suffix ?? `permissions-${i + 1}`}`,
+      document,
+    })),
+  };
 }

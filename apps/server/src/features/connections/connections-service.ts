@@ -43,6 +43,8 @@ export interface CreateConnectionInput {
   roleName?: string | undefined;
   /** Default `role`: the hub principal and an external ID; `oidc_role`: Onramp's OIDC issuer. */
   method?: RoleMethod | undefined;
+  /** The hosted connect session making it (hidden from the tenant's set-ups, changed only there). */
+  connectSessionId?: string | undefined;
 }
 
 export interface UpdateConnectionInput {
@@ -248,7 +250,12 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     deps.db.transaction().execute(work);
 
   return {
-    async createConnection(caller: Caller, input: CreateConnectionInput): Promise<Connection> {
+    /** `alsoInTransaction` runs last in the set-up's transaction (a session records it there). */
+    async createConnection(
+      caller: Caller,
+      input: CreateConnectionInput,
+      alsoInTransaction?: (connection: Connection, trx: Kysely<Database>) => Promise<void>,
+    ): Promise<Connection> {
       const limits = await limitsOf(caller.tenantId);
       const method = input.method ?? 'role';
       enforceOffered(limits, input.partition, method);
@@ -279,7 +286,11 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       return inTransaction(async (trx) => {
         const locked = await lockCollections(trx, deps.dialect, caller.tenantId);
         const cap = capFor('pendingConnections', locked, caps);
-        if ((await connections.countPending(caller.tenantId, trx, pendingSince())) >= cap)
+        // A session's set-up is bounded by the sessions' own cap (one each), not the tenant's.
+        if (
+          !input.connectSessionId &&
+          (await connections.countPending(caller.tenantId, trx, pendingSince())) >= cap
+        )
           throw capReached('pendingConnections', cap, 'tenant');
         const connection = await connections.create(
           caller.tenantId,
@@ -293,6 +304,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
             externalId,
             roleName,
             method,
+            connectSessionId: input.connectSessionId,
           },
           trx,
         );
@@ -310,6 +322,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
           },
           trx,
         );
+        if (alsoInTransaction) await alsoInTransaction(connection, trx);
         return connection;
       });
     },
@@ -329,6 +342,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         const current = await connections.findForUpdate(caller.tenantId, id, trx);
         if (!current) throw notFound('Connection');
         if (current.organizationId) throw managedByOrganization(current);
+        ensureNotSessions(caller, current);
         if (current.status !== 'pending') throw alreadyConnected(current);
         if (isExpired(current)) throw expiredConnection(current);
         const partition = input.partition ?? current.partition;
@@ -428,6 +442,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     async regenerateExternalId(caller: Caller, id: string): Promise<Connection> {
       const connection = await findConnection(caller.tenantId, id);
       if (connection.organizationId) throw managedByOrganization(connection);
+      ensureNotSessions(caller, connection);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
       if (isExpired(connection)) throw expiredConnection(connection);
       if (connection.method === 'oidc_role') {
@@ -462,6 +477,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     async deleteConnection(caller: Caller, id: string): Promise<void> {
       const connection = await findConnection(caller.tenantId, id);
       if (connection.organizationId) throw managedByOrganization(connection);
+      ensureNotSessions(caller, connection);
       if (connection.status !== 'pending') throw alreadyConnected(connection);
       await inTransaction(async (trx) => {
         if (!(await connections.deletePending(caller.tenantId, id, trx)))
@@ -676,6 +692,25 @@ function managedByOrganization(connection: Connection): AppError {
       code: 'managed_by_organization',
       message,
       hint: `Use /v1/organizations/${connection.organizationId}.`,
+    },
+  ]);
+}
+
+/**
+ * 409: a pending set-up of a hosted connect session is the session's (the customer's browser
+ * changes it there); the tenant's API may not change, rotate or discard it under the customer.
+ */
+function ensureNotSessions(caller: Caller, connection: Connection): void {
+  if (!connection.connectSessionId || connection.status !== 'pending') return;
+  if (caller.actorType === 'connect_session' && caller.actorId === connection.connectSessionId)
+    return;
+  const message = `This role set-up belongs to connect session ${connection.connectSessionId}: the customer sets it up through the session's link.`;
+  throw new AppError('conflict', message, [
+    {
+      field: 'connectionId',
+      code: 'managed_by_connect_session',
+      message,
+      hint: `Cancel the session (POST /v1/connect-sessions/${connection.connectSessionId}/cancel) or let it complete.`,
     },
   ]);
 }
