@@ -289,6 +289,15 @@ describe('the hosted connect page', () => {
     });
     visit('/connect/cs_1?step=permissions');
     await screen.findByRole('heading', { name: 'Permissions' });
+    // The picker's default is the session's preselection, and the preview says so to the server.
+    expect(
+      (screen.getByRole('radio', { name: /Default permissions/ }) as HTMLInputElement).checked,
+    ).toBe(true);
+    await waitFor(() =>
+      expect(calls.find((c) => c.path === `${AT}/policy-preview`)?.body).toMatchObject({
+        bundles: ['nodes-ec2'],
+      }),
+    );
     fireEvent.click(screen.getByRole('radio', { name: /Customise/ }));
     expect(
       (screen.getByRole('checkbox', { name: /Manage EC2 nodes/ }) as HTMLInputElement).checked,

@@ -95,10 +95,20 @@ function endOfState(session: HostedSession): Ended | undefined {
  * the manual steps): their calls go to the session's own endpoints; any other call is refused here,
  * so nothing of the tenant is ever asked for.
  */
-export function sessionScopedClient(client: OnrampClient, sessionId: string): OnrampClient {
+export function sessionScopedClient(
+  client: OnrampClient,
+  sessionId: string,
+  /** The session's preselection, which the picker's "default" stands for here. */
+  defaultsOf: (partition: string) => string[] | undefined,
+): OnrampClient {
   const scoped: Record<string, unknown> = {
     previewPolicy: (input: Parameters<OnrampClient['previewPolicy']>[0]) =>
-      client.connect.previewPolicy(sessionId, input),
+      client.connect.previewPolicy(sessionId, {
+        ...input,
+        ...(input.bundles === 'default' || input.bundles === undefined
+          ? { bundles: defaultsOf(input.partition) ?? 'default' }
+          : {}),
+      }),
     userTemplate: (input: Parameters<OnrampClient['userTemplate']>[0]) =>
       client.connect.userTemplate(sessionId, input),
     'connections.steps': () => client.connect.steps(sessionId),
@@ -184,6 +194,11 @@ function preselected(session: HostedSession, partition: string): string[] {
   return among.length > 0 ? among : choice.choose;
 }
 
+/** Fixed bundles as they are; a choice starts at the picker's "default": the preselection. */
+function initialBundles(session: HostedSession, partition: string): PermissionSelection['bundles'] {
+  return 'fixed' in session.bundles ? preselected(session, partition) : 'default';
+}
+
 /** The regions the customer may pick from (none: no limit offered), and the fixed ones. */
 function regionsOf(session: HostedSession): { choose: string[]; fixed: string[] } {
   const choice = session.regions;
@@ -231,7 +246,7 @@ function initialChoices(session: HostedSession): Choices {
     selection: connection
       ? { bundles: connection.bundles, regions: connection.regions }
       : (stored.selection ?? {
-          bundles: preselected(session, partition),
+          bundles: initialBundles(session, partition),
           regions: regions.fixed,
         }),
   };
@@ -298,8 +313,12 @@ export function HostedConnectPage({
     };
   }, [client, sessionId, attempt]);
 
+  const latest = useRef(session);
+  latest.current = session;
   const scoped = useRef<OnrampClient | undefined>(undefined);
-  scoped.current ??= sessionScopedClient(client, sessionId);
+  scoped.current ??= sessionScopedClient(client, sessionId, (partition) =>
+    latest.current ? preselected(latest.current, partition) : undefined,
+  );
 
   let content: ReactNode;
   if (ended) {
@@ -392,12 +411,16 @@ function BrandFrame({ brand, children }: { brand: Brand; children: ReactNode }) 
   }, [brand.name]);
   return (
     <div className="hosted" ref={frame} data-testid="hosted-frame">
-      <header className="hosted-header">
-        {brand.logoUrl ? (
-          <img className="hosted-logo" src={brand.logoUrl} alt={brand.name || 'Logo'} />
-        ) : null}
-        {brand.name ? <span className="hosted-name">{brand.name}</span> : null}
-      </header>
+      {brand.logoUrl || brand.name ? (
+        <header className="hosted-header">
+          {brand.logoUrl ? (
+            <img className="hosted-logo" src={brand.logoUrl} alt={brand.name || 'Logo'} />
+          ) : null}
+          {brand.name ? <span className="hosted-name">{brand.name}</span> : null}
+        </header>
+      ) : (
+        <div className="hosted-header-plain" />
+      )}
       <main className="hosted-main" id="main">
         {children}
       </main>
@@ -787,7 +810,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                               ? choices.method
                               : (METHOD_ORDER.find((m) => p.methods.includes(m)) ?? 'access_keys'),
                             selection: {
-                              bundles: preselected(session, p.partition),
+                              bundles: initialBundles(session, p.partition),
                               regions: regions.fixed,
                             },
                           })
