@@ -129,7 +129,14 @@ export function canSaveDegraded(result: ValidationResult): boolean {
   return savableDegraded ?? onlyMissingPermissions(result.errors);
 }
 
-export function ValidationReport({ result }: { result: ValidationResult }) {
+export function ValidationReport({
+  result,
+  allowDegraded = true,
+}: {
+  result: ValidationResult;
+  /** Whether the reader may save the account with permissions missing (not in a hosted session). */
+  allowDegraded?: boolean;
+}) {
   const permissions = result.checks.find((c) => c.name === 'permissions');
   const unanswered = result.checks.filter((c) => c.status === 'error');
   const lacking = lackingFeatures(result);
@@ -142,8 +149,10 @@ export function ValidationReport({ result }: { result: ValidationResult }) {
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}. `
             : null}
           {lacking.length === 1 ? 'One feature lacks' : `${lacking.length} features lack`} actions
-          below. Give them to the role or user and validate again, or save anyway: the account is
-          saved as Degraded and you can fix it from its page.
+          below. Give them to the role or user and validate again
+          {allowDegraded
+            ? ', or save anyway: the account is saved as Degraded and you can fix it from its page.'
+            : '.'}
         </Alert>
       ) : result.valid && result.status === 'unverified' && permissions?.status === 'warning' ? (
         <Alert tone="warning" title="Validation passed; permissions not verified">

@@ -399,6 +399,56 @@ describe('the hosted connect page', () => {
     expect(assign).toHaveBeenCalledWith(REDIRECT);
   });
 
+  it('does not connect an account that lacks the permissions the platform asked for', async () => {
+    const degraded: ValidationResult = {
+      ...PASSED,
+      valid: false,
+      status: 'degraded',
+      savableDegraded: true,
+      findings: [
+        {
+          bundleId: 'nodes-ec2',
+          bundleName: 'Manage EC2 nodes',
+          missing: ['ec2:RunInstances'],
+          deniedByScp: [],
+        },
+      ],
+      errors: [
+        {
+          field: 'permissions.nodes-ec2',
+          code: 'missing_permissions',
+          message: 'The user lacks 1 action.',
+        },
+      ],
+    };
+    serve({
+      [`GET ${AT}`]: () => ({ body: hostedSession({ accountName: 'Billing' }) }),
+      [`POST ${AT}/user-template`]: () => ({ status: 503, body: { title: 'Not now' } }),
+      [`POST ${AT}/validate`]: () => ({ body: degraded }),
+    });
+    window.sessionStorage.setItem(
+      'onramp.connect.cs_1',
+      JSON.stringify({
+        name: '',
+        partition: 'aws',
+        method: 'access_keys',
+        selection: { bundles: ['nodes-ec2'], regions: [] },
+      }),
+    );
+    visit('/connect/cs_1?step=connect');
+    fireEvent.change(await screen.findByLabelText('Access key ID'), {
+      target: { value: 'AKIAIOSFODNN7EXAMPLE' },
+    });
+    fireEvent.change(screen.getByLabelText('Secret access key'), { target: { value: 's3cret' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    await screen.findByText('Signed in; some permissions are missing');
+    expect(screen.getByText('ec2:RunInstances')).toBeTruthy();
+    expect(
+      (screen.getByRole('button', { name: 'Connect the account' }) as HTMLButtonElement).disabled,
+    ).toBe(true);
+    expect(document.body.textContent).not.toMatch(/save anyway/i);
+  });
+
   it('cancels from anywhere and goes to the return URL', async () => {
     const cancelled = 'https://app.acme.example/aws?connect_session=cs_1&outcome=cancelled';
     const calls = serve({

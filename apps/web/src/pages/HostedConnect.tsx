@@ -15,12 +15,7 @@ import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { UpdateArtefacts } from '../components/UpdatePermissions.tsx';
 import { Alert, Button, Card, Field, Spinner, StatusBadge, TextInput } from '../components/ui.tsx';
-import {
-  ChecksList,
-  canSaveDegraded,
-  FindingsList,
-  ValidationReport,
-} from '../components/ValidationReport.tsx';
+import { ChecksList, FindingsList, ValidationReport } from '../components/ValidationReport.tsx';
 import { ProblemsElsewhere, Stepper } from '../components/Wizard.tsx';
 import { BrandNameContext } from '../lib/brand.tsx';
 import { exampleRoleArn, isRoleMethod, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
@@ -691,7 +686,8 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
         };
   const requestKey = JSON.stringify(request());
   const isCurrent = result !== undefined && validatedKey === requestKey;
-  const canComplete = isCurrent && (result.valid || canSaveDegraded(result));
+  // The platform asked for these permissions: an account lacking some is not connected from here.
+  const canComplete = isCurrent && result.valid;
 
   const validate = async () => {
     if (inFlight.current) return;
@@ -722,8 +718,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
     inFlight.current = true;
     setBusy(true);
     try {
-      const body = result.valid ? request() : { ...request(), acceptMissingPermissions: true };
-      const done = await client.connect.complete(session.id, body);
+      const done = await client.connect.complete(session.id, request());
       setKeys({ accessKeyId: '', secretAccessKey: '' });
       window.sessionStorage.removeItem(storageKey(session.id));
       navigate(`${path}?step=done`, { replace: true });
@@ -969,7 +964,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
               ) : (
                 <KeysFields keys={keys} onChange={setKeys} errors={errors} />
               )}
-              {isCurrent ? <ValidationReport result={result} /> : null}
+              {isCurrent ? <ValidationReport result={result} allowDegraded={false} /> : null}
               <div className="form-actions">
                 <Button onClick={() => setStep('permissions')}>Back</Button>
                 <Button type="submit" busy={busy}>
