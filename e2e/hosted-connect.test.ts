@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
-import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
+import { deployStack, type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { bundlePolicy, createHub, hubEnvironment } from '@onramp/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { buildConsole, launchBrowser, screenshot, setUpOperatorAndTenant } from 
 import { type RunningServer, startServer } from './server-process.ts';
 
 const CUSTOMER = '444455556666';
+const ROLE_CUSTOMER = '777788889999';
 const OPERATOR = { email: 'ops@example.com', name: 'Olivia Operator', password: 'operator pw 12' };
 const ADMIN = { email: 'ada@acme.example', name: 'Ada Admin', password: 'tenant admin password' };
 const STEP_TIMEOUT = 90_000;
@@ -50,6 +51,8 @@ describe('a hosted connect session, in chromium', () => {
     aws = await startLoopbackAws();
     aws.createAccount('aws', CUSTOMER);
     const { user: hub } = createHub(aws, 'aws');
+    // Quick-create templates live in the operator's bucket (the AWS console takes them from S3).
+    aws.createBucket('aws', 'acme-onboarding-templates');
     // The platform's page the customer returns to.
     platform = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html' });
@@ -57,11 +60,21 @@ describe('a hosted connect session, in chromium', () => {
     });
     await new Promise<void>((resolve) => platform.listen(0, '127.0.0.1', resolve));
     platformUrl = `http://127.0.0.1:${(platform.address() as AddressInfo).port}/settings/aws`;
+    // A public URL (on a port chosen first), so a stack made from the session reports back.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const chosen = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(chosen));
+      });
+    });
     server = await startServer({
+      PORT: String(port),
+      ONRAMP_PUBLIC_URL: `http://localhost:${port}`,
       ONRAMP_DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-hosted-')),
       AWS_ENDPOINT_URL: aws.url,
       LOG_LEVEL: 'warn',
       ONRAMP_CONNECT_RETURN_URLS: platformUrl,
+      ONRAMP_TEMPLATE_BUCKET_AWS: 'acme-onboarding-templates',
       ONRAMP_BRAND_NAME: BRAND.name,
       ONRAMP_BRAND_PRIMARY_COLOR: BRAND.primary,
       ONRAMP_BRAND_ACCENT_COLOR: BRAND.accent,
@@ -113,8 +126,14 @@ describe('a hosted connect session, in chromium', () => {
    * What the page says never names Onramp. (The dedicated user's default name, `acme-cloud-onramp`,
    * is an identifier the core makes, not prose: it may still contain the word in lower case.)
    */
-  const expectNoOnramp = async () =>
-    expect(await customer.locator('body').innerText()).not.toMatch(/Onramp|ONRAMP/);
+  const expectNoOnramp = async (page = customer) => {
+    const text = await page.locator('body').innerText();
+    expect(
+      // Identifiers the templates make (the role's default name OnrampRole-…) are not prose.
+      text.split('\n').filter((line) => /\bOnramp\b|\bONRAMP\b/.test(line)),
+      'lines naming Onramp',
+    ).toEqual([]);
+  };
 
   it(
     'the platform asks for a link for its customer',
@@ -216,6 +235,78 @@ describe('a hosted connect session, in chromium', () => {
       await screenshot(other, 'hosted-connect-used');
       const accounts = await api('GET', '/v1/accounts');
       expect((accounts.body.accounts as unknown[]).length).toBe(1);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a role from the session’s own template connects; Back and forward keep one set-up',
+    async () => {
+      const made = await api('POST', '/v1/connect-sessions', {
+        reference: 'workspace-43',
+        returnUrl: platformUrl,
+        methods: ['role'],
+        accountName: 'Staging',
+        bundles: { fixed: DEFAULTS },
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const id = String(made.body.id);
+      const page = await (
+        await browser.newContext({ viewport: { width: 1180, height: 820 } })
+      ).newPage();
+      page.on('pageerror', (error) => browserLog.push(`page error: ${error.message}`));
+      await page.goto(String(made.body.url));
+      await page.getByRole('heading', { name: 'Connect your AWS account' }).waitFor();
+      await page.getByRole('button', { name: 'Next: permissions' }).click();
+      await page.getByText('they are set for you').waitFor();
+      await page.getByRole('button', { name: 'Create the role set-up' }).click();
+      await page.getByRole('heading', { name: 'Create the role' }).waitFor();
+      const externalId = async () =>
+        (
+          await page
+            .locator('.create-role .facts > div', { hasText: 'External ID' })
+            .locator('code')
+            .first()
+            .innerText()
+        ).trim();
+      const first = await externalId();
+      await expectNoOnramp(page);
+      await screenshot(page, 'hosted-connect-role');
+      await page.goBack();
+      await page.getByRole('heading', { name: 'Permissions' }).waitFor();
+      await page.getByRole('button', { name: 'Create the role set-up' }).click();
+      await page.getByRole('heading', { name: 'Create the role' }).waitFor();
+      expect(await externalId()).toBe(first);
+
+      // The customer deploys the template the page offers (downloaded with the session's cookie).
+      const template = await page.evaluate(
+        async (path) => (await fetch(path)).text(),
+        `/v1/connect/sessions/${id}/connection/cloudformation?format=yaml`,
+      );
+      aws.createAccount('aws', ROLE_CUSTOMER);
+      const stack = deployStack(aws, { partition: 'aws', accountId: ROLE_CUSTOMER, template });
+      await page.getByText(/Waiting for your stack/).waitFor();
+      // The stack's call-back, as the deployed function sends it; the waiting page completes.
+      const callback = stack.customResources[0]?.properties as { Token: string; RoleArn: string };
+      const reported = await fetch(`${server.url}/v1/callbacks/cloudformation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          requestType: 'Create',
+          token: callback.Token,
+          roleArn: callback.RoleArn,
+          stackId: stack.stackId,
+        }),
+      });
+      expect(reported.status).toBe(200);
+      await page.getByRole('heading', { name: 'Your AWS account is connected' }).waitFor();
+      await expectNoOnramp(page);
+
+      const read = await api('GET', `/v1/connect-sessions/${id}`);
+      expect(read.body).toMatchObject({ state: 'completed', outcome: 'connected' });
+      // The session's set-up was one, and it is not among the tenant's pending ones.
+      const pending = await api('GET', '/v1/connections?status=pending');
+      expect(pending.body.connections).toEqual([]);
     },
     STEP_TIMEOUT,
   );
