@@ -361,6 +361,10 @@ describe('the hosted connect page', () => {
     fireEvent.click(screen.getByRole('radio', { name: /Access keys/ }));
     fireEvent.click(screen.getByRole('button', { name: 'Next: permissions' }));
     fireEvent.click(await screen.findByRole('button', { name: 'Next: access keys' }));
+    // Each step's heading takes the focus, so a screen reader announces where the customer is.
+    await waitFor(() =>
+      expect(document.activeElement?.textContent).toBe('Connect with access keys'),
+    );
     fireEvent.change(await screen.findByLabelText('Access key ID'), {
       target: { value: 'AKIAIOSFODNN7EXAMPLE' },
     });

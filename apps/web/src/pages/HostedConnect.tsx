@@ -431,13 +431,13 @@ function BrandFrame({ brand, children }: { brand: Brand; children: ReactNode }) 
 }
 
 /** A heading that takes the focus when it appears: each step and page announces itself. */
-function FocusHeading({ children }: { children: ReactNode }) {
+function FocusHeading({ children, hidden = false }: { children: ReactNode; hidden?: boolean }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     heading.current?.focus();
   }, []);
   return (
-    <h1 ref={heading} tabIndex={-1} className="hosted-title">
+    <h1 ref={heading} tabIndex={-1} className={hidden ? 'visually-hidden' : 'hosted-title'}>
       {children}
     </h1>
   );
@@ -919,7 +919,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
           ) : null}
           {!isRole ? (
             <>
-              <h1 className="visually-hidden">Access keys</h1>
+              <FocusHeading hidden>Connect with access keys</FocusHeading>
               <DedicatedUser
                 partition={choices.partition}
                 selection={{ bundles: chosenBundles, regions: choices.selection.regions }}
