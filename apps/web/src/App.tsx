@@ -14,6 +14,7 @@ import { AccountPage } from './pages/AccountPage.tsx';
 import { AccountsListPage } from './pages/AccountsList.tsx';
 import { AddAccountPage } from './pages/AddAccount.tsx';
 import { ConnectOrganizationPage } from './pages/ConnectOrganization.tsx';
+import { HostedConnectPage } from './pages/HostedConnect.tsx';
 import { OperatorPage } from './pages/Operator.tsx';
 import { OrganizationPage } from './pages/OrganizationPage.tsx';
 import { OrganizationsListPage } from './pages/OrganizationsList.tsx';
@@ -22,6 +23,18 @@ import { SettingsPage } from './pages/Settings.tsx';
 import { SetupPage, SignInPage } from './pages/SignIn.tsx';
 
 export function App({ client }: { client: OnrampClient }) {
+  const { path } = useLocation();
+  // A hosted connect session's page stands alone: no sign-in, no console, no tenant is asked for.
+  const hosted = matchPath('/connect/:sessionId', path);
+  if (hosted?.sessionId) {
+    return (
+      <HostedConnectPage key={hosted.sessionId} client={client} sessionId={hosted.sessionId} />
+    );
+  }
+  return <ConsoleApp client={client} />;
+}
+
+function ConsoleApp({ client }: { client: OnrampClient }) {
   const [session, setSession] = useState<Session | null | undefined>();
   const [error, setError] = useState<string | undefined>();
   const { path } = useLocation();

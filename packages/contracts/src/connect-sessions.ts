@@ -5,6 +5,7 @@ import {
   createAccountRequestSchema,
   replaceCredentialsRequestSchema,
 } from './accounts.ts';
+import { catalogResponseSchema } from './catalog.ts';
 import {
   bundleIdSchema,
   nextCursorSchema,
@@ -192,6 +193,11 @@ export const hostedSessionSchema = z.object({
   ),
   bundles: bundleChoiceSchema,
   regions: regionChoiceSchema,
+  /**
+   * The catalog as GET /v1/catalog answers it, limited to the bundles the session offers (their
+   * names, descriptions and actions, for the wizard to show). Absent: the wizard shows bundle ids.
+   */
+  catalog: catalogResponseSchema.optional(),
   accountName: z.string().nullable(),
   /** The session's role set-up, once made (same shape as the tenant API's connection). */
   connection: connectionSchema.nullable(),

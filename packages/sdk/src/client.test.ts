@@ -46,6 +46,45 @@ describe('the Onramp client', () => {
     expect(headersOf(calls, 2)['x-csrf-token']).toBe('csrf-123');
   });
 
+  it('sends a hosted connect session its own CSRF token, never the console’s, with cookies', async () => {
+    const hosted = {
+      id: 'cs_1',
+      state: 'active',
+      outcome: null,
+      kind: 'connect',
+      branding: {
+        name: 'Acme Cloud',
+        logoUrl: null,
+        colors: { primary: '#112233', accent: '#445566' },
+        supportUrl: null,
+      },
+      partitions: [],
+      bundles: { fixed: [] },
+      regions: { fixed: [] },
+      accountName: null,
+      connection: null,
+      account: null,
+      redirectTo: null,
+      expiresAt: '2026-01-01T01:00:00Z',
+      csrfToken: 'session-csrf',
+    };
+    const { calls, fetch } = recorder([
+      json(SESSION),
+      json(hosted),
+      json({ ...hosted, state: 'cancelled', outcome: 'cancelled' }),
+    ]);
+    const client = createClient({ fetch, baseUrl: 'http://onramp.test' });
+    await client.session.login({ email: 'a@b.example', password: 'x' });
+    await client.connect.open('cs_1', 'link-secret');
+    expect(calls[1]?.url).toBe('http://onramp.test/v1/connect/sessions/cs_1/open');
+    expect(calls[1]?.init.body).toBe(JSON.stringify({ token: 'link-secret' }));
+    expect(headersOf(calls, 1)['x-csrf-token']).toBeUndefined();
+    expect(calls[1]?.init.credentials).toBe('same-origin');
+    const cancelled = await client.connect.cancel('cs_1');
+    expect(cancelled.outcome).toBe('cancelled');
+    expect(headersOf(calls, 2)['x-csrf-token']).toBe('session-csrf');
+  });
+
   it('asks for a page of any list, and listAll follows `next` to the last page', async () => {
     const tenant = (id: string) => ({
       id,

@@ -19,9 +19,12 @@ import {
   type changePasswordRequestSchema,
   type connectionListSchema,
   type connectionSchema,
+  type connectSessionListSchema,
+  type connectSessionSchema,
   type consoleLinkSchema,
   type createAccountRequestSchema,
   type createConnectionRequestSchema,
+  type createConnectSessionRequestSchema,
   type createdAccountSchema,
   type createdTokenResponseSchema,
   type createdWebhookResponseSchema,
@@ -33,10 +36,15 @@ import {
   type Endpoint,
   type FieldError,
   fillPath,
+  type hostedAccountRequestSchema,
+  type hostedConnectionRequestSchema,
+  type hostedFixRequestSchema,
+  type hostedSessionSchema,
   type iamPoliciesQuerySchema,
   type iamPolicyPageSchema,
   type listAccountsQuerySchema,
   type listConnectionsQuerySchema,
+  type listConnectSessionsQuerySchema,
   type listOrganizationMembersQuerySchema,
   type loginRequestSchema,
   type oidcSigningKeySchema,
@@ -206,6 +214,18 @@ export type ListOrganizationMembersQuery = Partial<
   Omit<z.input<typeof listOrganizationMembersQuerySchema>, 'limit'> & { limit: number }
 >;
 
+export type ConnectSession = z.output<typeof connectSessionSchema>;
+export type ConnectSessionPage = z.output<typeof connectSessionListSchema>;
+export type CreateConnectSessionInput = z.input<typeof createConnectSessionRequestSchema>;
+export type ListConnectSessionsQuery = Partial<
+  Omit<z.input<typeof listConnectSessionsQuerySchema>, 'limit'> & { limit: number }
+>;
+/** A hosted connect session as the browser that opened its link sees it. */
+export type HostedSession = z.output<typeof hostedSessionSchema>;
+export type HostedConnectionInput = z.input<typeof hostedConnectionRequestSchema>;
+export type HostedAccountInput = z.input<typeof hostedAccountRequestSchema>;
+export type HostedFixInput = z.input<typeof hostedFixRequestSchema>;
+
 export type CreateAccountInput = z.input<typeof createAccountRequestSchema>;
 export type CreateConnectionInput = z.input<typeof createConnectionRequestSchema>;
 /** The external ID is not among the fields: it changes only by `regenerateExternalId`. */
@@ -292,6 +312,8 @@ interface RequestInput<E extends Endpoint> {
   params?: PathParams<E['path']>;
   query?: Query;
   body?: BodyOf<E>;
+  /** The CSRF token to send instead of the console session's (a hosted connect session's). */
+  csrfToken?: string | undefined;
 }
 
 /** The parameters are required when the path has any, so a call cannot leave a `:id` unfilled. */
@@ -311,12 +333,14 @@ function queryString(query: Query | undefined): string {
 
 /** Creates a client. A session's CSRF token is remembered from sign-in and sent with every change. */
 export function createClient(options: ClientOptions = {}) {
-  return createClientSharing(options, { csrfToken: undefined });
+  return createClientSharing(options, { csrfToken: undefined, connectCsrf: new Map() });
 }
 
 /** What clients derived from one another (`withTenant`) share: the session's CSRF token. */
 interface SharedState {
   csrfToken: string | undefined;
+  /** Each hosted connect session's CSRF token, from its `open` or `get`, by session id. */
+  connectCsrf: Map<string, string>;
 }
 
 function createClientSharing(options: ClientOptions, shared: SharedState) {
@@ -327,13 +351,14 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     endpoint: E,
     ...[input]: InputArgs<E>
   ): Promise<Response> {
-    const { params, query, body } = (input ?? {}) as RequestInput<Endpoint>;
+    const { params, query, body, csrfToken } = (input ?? {}) as RequestInput<Endpoint>;
     const path = fillPath(endpoint.path, (params ?? {}) as PathParams<string>);
     const method = endpoint.method;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (method !== 'GET' && shared.csrfToken) headers['x-csrf-token'] = shared.csrfToken;
+    const csrf = csrfToken ?? shared.csrfToken;
+    if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
     const tenant = options.tenant?.();
     if (tenant) headers['onramp-tenant'] = tenant;
     let response: Response;
@@ -376,6 +401,16 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     shared.csrfToken = session.csrfToken;
     return session;
   };
+  const { connectCsrf } = shared;
+  const rememberHosted = (session: HostedSession) => {
+    connectCsrf.set(session.id, session.csrfToken);
+    return session;
+  };
+  /** A hosted session's call: its id in the path, its CSRF token (never the console's) on changes. */
+  const inSession = (sessionId: string) => ({
+    params: { sessionId },
+    csrfToken: connectCsrf.get(sessionId) ?? '',
+  });
 
   return {
     /** The CSRF token of the current session, if signed in through this client. */
@@ -570,6 +605,57 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
           params: { id: organizationId },
           body: { rules },
         }),
+    },
+    /**
+     * Hosted connect sessions, the platform's side: a single-use link for one customer to connect
+     * (or fix) one account, and its outcome, read back before trusting the browser's return.
+     */
+    connectSessions: {
+      /** The response's `url` (with the link's secret) is shown in this answer only. */
+      create: (input: CreateConnectSessionInput) =>
+        request(api.connectSessions.create, { body: input }),
+      /** A page of sessions, newest first. */
+      list: (query: ListConnectSessionsQuery = {}) => request(api.connectSessions.list, { query }),
+      get: (sessionId: string) => request(api.connectSessions.get, { params: { id: sessionId } }),
+      cancel: (sessionId: string) =>
+        request(api.connectSessions.cancel, { params: { id: sessionId } }),
+    },
+    /**
+     * The hosted wizard's side: the browser that opened a session's link. `open` trades the link's
+     * secret for the session's cookie; every change then sends the session's CSRF token, which
+     * `open` and `get` remember.
+     */
+    connect: {
+      open: async (sessionId: string, token: string) =>
+        rememberHosted(
+          await request(api.connect.open, {
+            params: { sessionId },
+            body: { token },
+            csrfToken: '',
+          }),
+        ),
+      get: async (sessionId: string) =>
+        rememberHosted(await request(api.connect.get, { params: { sessionId } })),
+      /** The session's one role set-up; asked again, the server answers the same one. */
+      createConnection: (sessionId: string, input: HostedConnectionInput) =>
+        request(api.connect.createConnection, { ...inSession(sessionId), body: input }),
+      updateConnection: (sessionId: string, input: Partial<HostedConnectionInput>) =>
+        request(api.connect.updateConnection, { ...inSession(sessionId), body: input }),
+      steps: (sessionId: string) => request(api.connect.steps, inSession(sessionId)),
+      previewPolicy: (sessionId: string, input: PolicyPreviewInput) =>
+        request(api.connect.previewPolicy, { ...inSession(sessionId), body: input }),
+      userTemplate: (sessionId: string, input: z.input<typeof userTemplateRequestSchema>) =>
+        request(api.connect.userTemplate, { ...inSession(sessionId), body: input }),
+      validate: (sessionId: string, input: HostedAccountInput) =>
+        request(api.connect.validate, { ...inSession(sessionId), body: input }),
+      permissionsUpdate: (sessionId: string) =>
+        request(api.connect.permissionsUpdate, inSession(sessionId)),
+      complete: async (sessionId: string, input: HostedAccountInput | HostedFixInput) =>
+        rememberHosted(
+          await request(api.connect.complete, { ...inSession(sessionId), body: input }),
+        ),
+      cancel: async (sessionId: string) =>
+        rememberHosted(await request(api.connect.cancel, inSession(sessionId))),
     },
     /** Onramp's OpenID Connect issuer for keyless roles (operators). */
     oidc: {

@@ -1,5 +1,6 @@
 import type { Connection, Steps, UpdateConnectionInput } from '@onramp/sdk';
 import { useEffect, useId, useState } from 'react';
+import { useBrandName } from '../lib/brand.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError, type FieldMessage } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
@@ -32,6 +33,7 @@ export function CreateRole({
   /** A validation's refusal on `oidcProvider` (keyless roles): shown on the provider question. */
   providerError?: FieldMessage | undefined;
 }) {
+  const brand = useBrandName();
   if (connection.method === 'oidc_role') {
     return (
       <CreateKeylessRole
@@ -74,7 +76,7 @@ export function CreateRole({
                 Still accepted by the templates until{' '}
                 {connection.previousExternalIdUntil
                   ? dateTime(connection.previousExternalIdUntil)
-                  : 'Onramp uses the new one'}
+                  : `${brand} uses the new one`}
                 .
               </span>
             </dd>
@@ -137,6 +139,7 @@ function CloudFormationTab({
   /** Keyless roles: the account's existing identity provider, passed as the stack's parameter. */
   providerArn?: string | undefined;
 }) {
+  const brand = useBrandName();
   const quickCreate = connection.links.quickCreate
     ? withQuickCreateParameter(connection.links.quickCreate, providerArn)
     : null;
@@ -149,7 +152,7 @@ function CloudFormationTab({
         <>
           <p>
             Open the AWS console signed in to the account you are connecting, and create the stack.
-            It reports the role back to Onramp by itself.
+            It reports the role back to {brand} by itself.
           </p>
           <a
             className="btn btn-primary"
@@ -328,6 +331,7 @@ function CreateKeylessRole({
   providerError?: FieldMessage | undefined;
 }) {
   const id = useId();
+  const brand = useBrandName();
   const [hasProvider, setHasProvider] = useState(false);
   const [providerArn, setProviderArn] = useState('');
   const [touched, setTouched] = useState(false);
@@ -336,7 +340,7 @@ function CreateKeylessRole({
     return (
       <Alert tone="warning" title="The role cannot be created now">
         {connection.unavailableReason ??
-          'Onramp has no public OpenID Connect issuer now: keyless roles cannot be created.'}
+          `${brand} has no public OpenID Connect issuer now: keyless roles cannot be created.`}
       </Alert>
     );
   }
@@ -348,7 +352,7 @@ function CreateKeylessRole({
   return (
     <div className="create-role">
       <p className="muted">
-        The role trusts Onramp’s OpenID Connect identity provider in your account, for tokens with
+        The role trusts {brand}’s OpenID Connect identity provider in your account, for tokens with
         exactly this audience and subject. Nothing secret is involved: no keys, no external ID.
       </p>
       <dl className="facts">
@@ -379,10 +383,10 @@ function CreateKeylessRole({
       </dl>
       <fieldset className={`choice-group${providerError ? ' field-invalid' : ''}`}>
         <legend className="field-label">
-          Does this AWS account already have Onramp’s identity provider?
+          Does this AWS account already have {brand}’s identity provider?
         </legend>
         <p className="field-description">
-          AWS allows one identity provider per URL in an account. If another Onramp role in this
+          AWS allows one identity provider per URL in an account. If another {brand} role in this
           account created it (IAM → Identity providers lists <code>{trust.conditionPrefix}</code>),
           reuse it.
         </p>

@@ -1,6 +1,7 @@
 import { userTemplateRequestSchema } from '@onramp/contracts';
 import type { UserTemplate } from '@onramp/sdk';
 import { useEffect, useMemo, useState } from 'react';
+import { useBrandName } from '../lib/brand.tsx';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldMessage, validateWith } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
@@ -21,6 +22,7 @@ export function DedicatedUser({
   selection: PermissionSelection;
 }) {
   const client = useClient();
+  const brand = useBrandName();
   const [userName, setUserName] = useState<string | undefined>();
   const [template, setTemplate] = useState<UserTemplate | undefined>();
   const [nameError, setNameError] = useState<FieldMessage | undefined>();
@@ -81,7 +83,7 @@ export function DedicatedUser({
   return (
     <Card title="Create a dedicated IAM user" className="dedicated-user">
       <p className="muted">
-        If you have no user for Onramp yet, create one that holds only these permissions, in the{' '}
+        If you have no user for {brand} yet, create one that holds only these permissions, in the{' '}
         {partitionName} account you are connecting. Any user with the permissions works; a dedicated
         one is easy to audit and to remove.
       </p>

@@ -1,5 +1,6 @@
 import type { Account, AccountCheck } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { useBrandName } from '../lib/brand.tsx';
 import { dateTime, fieldLabel, isRoleMethod } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import type { PermissionsUpdate, PermissionsVerify } from '../lib/permission-upgrades.ts';
@@ -305,7 +306,7 @@ function UpdateResult({
 }
 
 /** What to apply, in the way the role or user was made. */
-function UpdateArtefacts({
+export function UpdateArtefacts({
   update,
   account,
   bundleName,
@@ -314,6 +315,7 @@ function UpdateArtefacts({
   account: Account;
   bundleName: (id: string) => string;
 }) {
+  const brand = useBrandName();
   const cfn = update.cloudFormation;
   const lacking = account.findings.filter((f) => f.missing.length + f.deniedByScp.length > 0);
   const diff = update.changes.some((c) => c.add.length + c.remove.length > 0) ? (
@@ -340,7 +342,7 @@ function UpdateArtefacts({
           The role was made with the CloudFormation stack <code>{cfn.stackName}</code>. Update that
           stack with the new template: the role and what it trusts stay the same.
           {account.roleOrigin === 'stack_callback'
-            ? ' The stack reports back to Onramp: once its update completes, Onramp verifies it by itself.'
+            ? ` The stack reports back to ${brand}: once its update completes, ${brand} verifies it by itself.`
             : ''}
         </p>
         {diff}
@@ -413,7 +415,7 @@ function UpdateArtefacts({
     <>
       <p>
         {update.madeWith === 'access_keys'
-          ? `Replace the policies of the IAM user whose keys Onramp uses (${account.principalArn}) with these.`
+          ? `Replace the policies of the IAM user whose keys ${brand} uses (${account.principalArn}) with these.`
           : `Replace the policies of ${who} (${account.principalArn}) with these documents.`}
       </p>
       <Artefact title="What changed">{diff}</Artefact>

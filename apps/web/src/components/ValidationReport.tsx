@@ -1,14 +1,16 @@
 import type { ValidationResult } from '@onramp/sdk';
+import { useBrandName } from '../lib/brand.tsx';
 import { formatDuration } from '../lib/format.ts';
 import type { FieldMessage } from '../lib/forms.ts';
 import { ActionList, Alert, StatusBadge } from './ui.tsx';
 
+/** The labels of the checks; `{brand}` is the product name the reader knows. */
 const CHECK_LABELS: Record<string, string> = {
   shape: 'Credentials are well formed',
-  hub: 'Onramp can reach the partition',
+  hub: '{brand} can reach the partition',
   identity: 'Sign in to the account',
   external_id_required: 'The role requires the external ID',
-  issuer: 'Onramp’s issuer signs a token',
+  issuer: '{brand}’s issuer signs a token',
   subject_required: 'The role requires this connection’s subject',
   audience_required: 'The role requires the audience of this partition',
   permissions: 'Permissions of every chosen feature',
@@ -24,6 +26,7 @@ const CHECK_ICONS: Record<string, string> = {
 
 /** The checks of a validation, in order, each with its result, what it found and how long it took. */
 export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
+  const brand = useBrandName();
   return (
     <ol className="checks" aria-label="Validation checks">
       {checks.map((check) => (
@@ -33,7 +36,7 @@ export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
           </span>
           <div className="check-body">
             <div className="check-title">
-              <strong>{CHECK_LABELS[check.name] ?? check.name}</strong>
+              <strong>{CHECK_LABELS[check.name]?.replace('{brand}', brand) ?? check.name}</strong>
               <StatusBadge status={check.status} />
               <span className="muted check-duration">{formatDuration(check.durationMs)}</span>
             </div>
@@ -126,10 +129,18 @@ export function canSaveDegraded(result: ValidationResult): boolean {
   return savableDegraded ?? onlyMissingPermissions(result.errors);
 }
 
-export function ValidationReport({ result }: { result: ValidationResult }) {
+export function ValidationReport({
+  result,
+  allowDegraded = true,
+}: {
+  result: ValidationResult;
+  /** Whether the reader may save the account with permissions missing (not in a hosted session). */
+  allowDegraded?: boolean;
+}) {
   const permissions = result.checks.find((c) => c.name === 'permissions');
   const unanswered = result.checks.filter((c) => c.status === 'error');
   const lacking = lackingFeatures(result);
+  const brand = useBrandName();
   return (
     <div className="validation-report" aria-live="polite">
       {canSaveDegraded(result) ? (
@@ -138,15 +149,17 @@ export function ValidationReport({ result }: { result: ValidationResult }) {
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}. `
             : null}
           {lacking.length === 1 ? 'One feature lacks' : `${lacking.length} features lack`} actions
-          below. Give them to the role or user and validate again, or save anyway: the account is
-          saved as Degraded and you can fix it from its page.
+          below. Give them to the role or user and validate again
+          {allowDegraded
+            ? ', or save anyway: the account is saved as Degraded and you can fix it from its page.'
+            : '.'}
         </Alert>
       ) : result.valid && result.status === 'unverified' && permissions?.status === 'warning' ? (
         <Alert tone="warning" title="Validation passed; permissions not verified">
           {result.identity
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`
             : null}{' '}
-          You can save the account: it is saved as Unverified until Onramp can check its
+          You can save the account: it is saved as Unverified until {brand} can check its
           permissions, and each health check tries again.
         </Alert>
       ) : !result.valid && result.errors.length === 0 && unanswered.length > 0 ? (

@@ -1,5 +1,6 @@
 import type { hostedSessionSchema } from '@onramp/contracts';
 import { api } from '@onramp/contracts';
+import { describeCatalog } from '@onramp/core';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
@@ -118,6 +119,7 @@ export async function registerHostedRoutes(
       partitions: await sessions.hostedPartitions(session),
       bundles: session.allowed.bundles,
       regions: session.allowed.regions,
+      catalog: offeredCatalog(deps.catalog, session.allowed.bundles),
       accountName: session.allowed.accountName,
       connection: connectionView,
       account: account ? toAccountResponse(account, deps.webIdentity) : null,
@@ -331,4 +333,27 @@ export async function registerHostedRoutes(
       return hostedView(after, request.log, meta);
     },
   });
+}
+
+/**
+ * The catalog as GET /v1/catalog describes it, limited to the bundles the session offers: the wizard
+ * names them (and lists their actions) without the tenant's catalog endpoint.
+ */
+function offeredCatalog(
+  catalog: HostedRoutesDeps['catalog'],
+  choice: StoredSession['allowed']['bundles'],
+): NonNullable<z.input<typeof hostedSessionSchema>['catalog']> {
+  const offered = new Set('fixed' in choice ? choice.fixed : choice.choose);
+  const description = describeCatalog(catalog);
+  return {
+    ...description,
+    products: description.products
+      .map((p) => ({ ...p, bundles: p.bundles.filter((b) => offered.has(b.id)) }))
+      .filter((p) => p.bundles.length > 0),
+    partitions: description.partitions.map((p) => ({
+      ...p,
+      defaultBundles: p.defaultBundles.filter((b) => offered.has(b)),
+      availableBundles: p.availableBundles.filter((b) => offered.has(b)),
+    })),
+  };
 }
