@@ -16,6 +16,7 @@ import { registerPermissionsUpdateRoutes } from './features/accounts/permissions
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
+import { registerBrandingRoutes } from './features/branding/branding-routes.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectionsRoutes } from './features/connections/connections-routes.ts';
@@ -147,6 +148,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerMetricsRoutes(app, services);
   await registerOidcRoutes(app, services);
   await registerOrganizationsRoutes(app, services);
+  await registerBrandingRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });

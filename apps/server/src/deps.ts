@@ -6,6 +6,7 @@ import type { Dialect } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
 import type { TrustProxy } from './config.ts';
 import type { SignInLimits } from './features/auth/auth-routes.ts';
+import type { BrandConfig } from './features/branding/brand-config.ts';
 import type { HealthSettings } from './features/health/health-service.ts';
 import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
 import type { OidcLog, OidcSettings } from './features/oidc/oidc-service.ts';
@@ -92,6 +93,11 @@ export interface AppDeps {
   metrics?: MetricsRegistry;
   /** When set, GET /metrics wants `Authorization: Bearer <metricsToken>`; otherwise it is open. */
   metricsToken?: string;
+  /**
+   * The brand and return-URL allow-list set by configuration (ONRAMP_BRAND_*,
+   * ONRAMP_CONNECT_RETURN_URLS), read and checked once by main.ts; they win over the settings page.
+   */
+  brandConfig?: BrandConfig;
   /** The built console (apps/web/dist), served at `/` when given and present. */
   consoleRoot?: string;
   /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */

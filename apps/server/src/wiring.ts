@@ -7,6 +7,7 @@ import { createPermissionsVerify } from './features/accounts/permissions-verify.
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
+import { createBrandingService } from './features/branding/branding-service.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { createConnectionsService } from './features/connections/connections-service.ts';
 import { createCredentialsService } from './features/credentials/credentials-service.ts';
@@ -68,6 +69,8 @@ export function createServices(given: AppDeps) {
     users,
     tokens,
   });
+  // The operator's brand and return-URL allow-list (issue 17): what customer-facing texts name.
+  const branding = createBrandingService({ ...deps, audit });
   const webhooks = createWebhooksService({ ...deps, audit });
   const connections = createConnectionsService({ ...deps, audit, tenants });
   const accounts = createAccountsService({
@@ -93,11 +96,18 @@ export function createServices(given: AppDeps) {
     permissions: permissionsVerify,
     events: webhooks,
   });
-  const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
+  const permissionsUpdate = createPermissionsUpdate({
+    ...deps,
+    accounts,
+    connections,
+    callbacks,
+    branding,
+  });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
   const organizations = createOrganizationsService({
     ...deps,
+    branding,
     audit,
     tenants,
     accounts,
@@ -132,6 +142,7 @@ export function createServices(given: AppDeps) {
     sessions,
     tokens,
     tenants,
+    branding,
     webhooks,
     connections,
     accounts,

@@ -22,6 +22,7 @@ import type { Account } from '../../domain/account.ts';
 import type { Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
 import { AppError } from '../../http/problems.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 import type { TemplateStore } from '../../ports/template-store.ts';
 import type { CallbacksService } from '../callbacks/callbacks-service.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
@@ -39,6 +40,8 @@ export interface PermissionsUpdateDeps {
   callbacks: Pick<CallbacksService, 'callbackFor' | 'stackOf'>;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+  /** The operator's brand: the update's templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
 }
 
 /** The parameter of a keyless template naming an OpenID Connect provider the account already has. */
@@ -212,10 +215,16 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
     const wanted = wantedBundles(deps.catalog, account);
     const changes = changesOf(account, wanted);
     const selection = { partition: account.partition, bundles: wanted, regions: account.regions };
+    const platform = deps.branding ? (await deps.branding.brand()).name : undefined;
 
     if (account.method === 'access_keys') {
       const userName = account.principalArn.split('/').at(-1) ?? '';
-      const blueprint = createUserBlueprint({ catalog: deps.catalog, selection, userName });
+      const blueprint = createUserBlueprint({
+        catalog: deps.catalog,
+        platform,
+        selection,
+        userName,
+      });
       const policies = policiesOf(
         blueprint.policySet,
         blueprint.userName,
@@ -253,7 +262,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       bundles: wanted,
       regions: account.regions,
     };
-    const blueprint = deps.connections.blueprintOf(wantedConnection);
+    const blueprint = deps.connections.blueprintOf(wantedConnection, platform);
     const policies = policiesOf(
       blueprint.policySet,
       blueprint.roleName,

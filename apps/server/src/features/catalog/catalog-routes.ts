@@ -15,10 +15,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireTenant } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 
 /** What the catalog routes use: the operator's catalog only. */
 export interface CatalogRoutesDeps {
   catalog: Catalog;
+  /** The operator's brand: the user's templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
 }
 
 export async function registerCatalogRoutes(
@@ -64,6 +67,7 @@ export async function registerCatalogRoutes(
       const { partition, bundles, regions, userName } = request.body;
       const blueprint = createUserBlueprint({
         catalog: deps.catalog,
+        ...(deps.branding ? { platform: (await deps.branding.brand()).name } : {}),
         selection: { partition, bundles, regions: regions ?? [] },
         ...(userName ? { userName } : {}),
       });

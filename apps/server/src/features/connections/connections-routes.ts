@@ -21,6 +21,7 @@ import type { Connection } from '../../domain/connection.ts';
 import { scopesOf } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import type { TemplateStore } from '../../ports/template-store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
@@ -41,6 +42,15 @@ export interface ConnectionsRoutesDeps {
   publicUrl?: string | undefined;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+  /** The operator's brand: rendered templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
+}
+
+/** The platform's name as customers see it now (a rename reaches the next rendered template). */
+export async function brandNameOf(deps: {
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
+}): Promise<string | undefined> {
+  return deps.branding ? (await deps.branding.brand()).name : undefined;
 }
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
@@ -160,7 +170,9 @@ export async function toConnectionResponse(
       : undefined;
   const webIdentity =
     keyless && !unavailableReason ? deps.connections.webIdentityOf(connection) : null;
-  const blueprint = unavailableReason ? undefined : deps.connections.blueprintOf(connection);
+  const blueprint = unavailableReason
+    ? undefined
+    : deps.connections.blueprintOf(connection, await brandNameOf(deps));
   const quickCreate = blueprint
     ? await quickCreateOf(deps, caller, connection, blueprint, log, withCallback)
     : { link: null, reason: unavailableReason };
@@ -296,7 +308,7 @@ export async function registerConnectionsRoutes(
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
-      const blueprint = deps.connections.blueprintOf(connection);
+      const blueprint = deps.connections.blueprintOf(connection, await brandNameOf(deps));
       const callback = mayConnect(request)
         ? await deps.callbacks.callbackFor(caller, connection)
         : undefined;
@@ -320,7 +332,9 @@ export async function registerConnectionsRoutes(
     handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      const body = renderTerraform(deps.connections.blueprintOf(connection));
+      const body = renderTerraform(
+        deps.connections.blueprintOf(connection, await brandNameOf(deps)),
+      );
       return reply
         .type('text/plain; charset=utf-8')
         .header(
@@ -335,7 +349,7 @@ export async function registerConnectionsRoutes(
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      const blueprint = deps.connections.blueprintOf(connection);
+      const blueprint = deps.connections.blueprintOf(connection, await brandNameOf(deps));
       const documents = concretePolicies(blueprint.policySet, {
         roleName: blueprint.roleName,
         rolePath: blueprint.rolePath,

@@ -200,6 +200,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       | 'roleName'
       | 'method'
     >,
+    /** The platform's name as customers see it (the operator's brand), for what is rendered. */
+    platform?: string,
   ): RoleBlueprint {
     const selection = {
       partition: connection.partition,
@@ -210,6 +212,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const trust = webIdentityOf(connection);
       return createRoleBlueprint({
         catalog: deps.catalog,
+        platform,
         selection,
         // Ignored by a keyless blueprint; kept so a switch back to `role` finds the same ID.
         externalId: connection.externalId,
@@ -219,6 +222,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     }
     return createRoleBlueprint({
       catalog: deps.catalog,
+      platform,
       selection,
       externalId: connection.externalId,
       // Listed beside the new one until the grace period ends and Onramp uses the new one.
@@ -518,8 +522,9 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
      * What the CloudFormation, Terraform and manual renderers need for a connection; 422 when what
      * its method needs (the partition's hub, Onramp's issuer) is not configured any more.
      */
-    blueprintOf(connection: Connection): RoleBlueprint {
-      return blueprintFor(connection);
+    /** `platform`: the brand's name, when the blueprint is rendered for a customer. */
+    blueprintOf(connection: Connection, platform?: string): RoleBlueprint {
+      return blueprintFor(connection, platform);
     },
 
     /** What a keyless connection's role trusts; 422 on `method` when no issuer is configured. */
