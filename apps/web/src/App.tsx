@@ -1,6 +1,7 @@
 import { ApiProblem, listAll, type OnrampClient, type Session, type Tenant } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Spinner } from './components/ui.tsx';
+import { BrandingProvider, BrandMark, SupportLink } from './lib/branding.tsx';
 import { describeError } from './lib/forms.ts';
 import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
 import {
@@ -43,7 +44,7 @@ export function App({ client }: { client: OnrampClient }) {
   if (error) {
     content = (
       <main className="auth" id="main">
-        <Alert tone="danger" title="Onramp cannot be reached">
+        <Alert tone="danger" title="The console cannot reach its server">
           {error}
         </Alert>
       </main>
@@ -73,7 +74,11 @@ export function App({ client }: { client: OnrampClient }) {
       />
     );
   }
-  return <ClientContext.Provider value={client}>{content}</ClientContext.Provider>;
+  return (
+    <ClientContext.Provider value={client}>
+      <BrandingProvider client={client}>{content}</BrandingProvider>
+    </ClientContext.Provider>
+  );
 }
 
 function Shell({
@@ -189,8 +194,7 @@ function Shell({
       </a>
       <header className="topbar">
         <Link to="/accounts" className="brand">
-          <span className="brand-mark" aria-hidden="true" />
-          Onramp
+          <BrandMark />
         </Link>
         <button
           type="button"
@@ -265,6 +269,9 @@ function Shell({
         ) : null}
         {page}
       </main>
+      <footer className="console-footer">
+        <SupportLink />
+      </footer>
     </Console.Provider>
   );
 }

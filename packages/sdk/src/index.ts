@@ -15,6 +15,7 @@ import {
   type apiTokenSchema,
   type attachIamPoliciesRequestSchema,
   type auditPageSchema,
+  type brandingSchema,
   type catalogResponseSchema,
   type changePasswordRequestSchema,
   type connectionListSchema,
@@ -177,6 +178,8 @@ export type ApiTokenPage = z.output<typeof apiTokenListSchema>;
 export type TenantPage = z.output<typeof tenantListSchema>;
 export type OidcStatus = z.output<typeof oidcStatusSchema>;
 export type OidcSigningKey = z.output<typeof oidcSigningKeySchema>;
+export type Branding = z.output<typeof brandingSchema>;
+export type OperatorSettings = z.output<typeof operatorSettingsSchema>;
 export type Organization = z.output<typeof organizationSchema>;
 export type OrganizationPage = z.output<typeof organizationListSchema>;
 export type OrganizationMember = z.output<typeof organizationMemberSchema>;

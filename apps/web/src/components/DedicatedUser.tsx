@@ -1,6 +1,7 @@
 import { userTemplateRequestSchema } from '@onramp/contracts';
 import type { UserTemplate } from '@onramp/sdk';
 import { useEffect, useMemo, useState } from 'react';
+import { useBranding } from '../lib/branding.tsx';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldMessage, validateWith } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
@@ -20,6 +21,7 @@ export function DedicatedUser({
   partition: string;
   selection: PermissionSelection;
 }) {
+  const { name: brandName } = useBranding();
   const client = useClient();
   const [userName, setUserName] = useState<string | undefined>();
   const [template, setTemplate] = useState<UserTemplate | undefined>();
@@ -81,9 +83,9 @@ export function DedicatedUser({
   return (
     <Card title="Create a dedicated IAM user" className="dedicated-user">
       <p className="muted">
-        If you have no user for Onramp yet, create one that holds only these permissions, in the{' '}
-        {partitionName} account you are connecting. Any user with the permissions works; a dedicated
-        one is easy to audit and to remove.
+        If you have no user for {brandName} yet, create one that holds only these permissions, in
+        the {partitionName} account you are connecting. Any user with the permissions works; a
+        dedicated one is easy to audit and to remove.
       </p>
       {error ? <Alert tone="danger">{error}</Alert> : null}
       <ol className="manual-steps">
