@@ -176,7 +176,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
     }));
     steps.push({
       title: 'Remove what is no longer needed',
-      detail: `Detach and delete any other policy named ${principalName}-… that Onramp gave the ${kind} and that is not listed here: no chosen bundle needs its actions any more.`,
+      detail: `Detach and delete any other policy named ${principalName}-… that the platform gave the ${kind} and that is not listed here: no chosen bundle needs its actions any more.`,
     });
     return steps;
   }
@@ -193,7 +193,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
    */
   function notRenderable(error: unknown): unknown {
     if (!(error instanceof CoreValidationError)) return error;
-    const message = `Onramp cannot render this account's permissions from the catalog: ${error.message}`;
+    const message = `The platform cannot render this account's permissions from the catalog: ${error.message}`;
     return new AppError(
       'conflict',
       message,
@@ -246,7 +246,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       : undefined;
     if (!connection) {
       const message =
-        'This role account has no connection any more, so Onramp does not know how its role was made.';
+        'This role account has no connection any more, so the platform does not know how its role was made.';
       throw new AppError('conflict', message, [
         {
           field: 'id',
@@ -292,7 +292,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
           },
           {
             ...verifyStep,
-            detail: `${verifyStep.detail} A stack whose template reports back to Onramp asks for this by itself when the update completes.`,
+            detail: `${verifyStep.detail} A stack whose template reports back to the platform asks for this by itself when the update completes.`,
           },
         ],
       };

@@ -103,26 +103,29 @@ async function quickCreateOf(
     return {
       link: null,
       reason:
-        'A quick-create stack connects its role to Onramp by itself, so its link is only for those who may add accounts.',
+        'A quick-create stack connects its role to the platform by itself, so its link is only for those who may add accounts.',
     };
   }
   if (!deps.publicUrl) {
     return {
       link: null,
       reason:
-        'Onramp has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
+        'The platform has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
     };
   }
   const bucket = deps.templateBuckets?.[partition.id];
   if (!bucket || !deps.templates) {
     return {
       link: null,
-      reason: `Onramp has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
+      reason: `The platform has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
     };
   }
   const callback = await deps.callbacks.callbackFor(caller, connection);
   if (!callback) {
-    return { link: null, reason: 'Onramp could not issue a callback token for this connection.' };
+    return {
+      link: null,
+      reason: 'The platform could not issue a callback token for this connection.',
+    };
   }
   const body = renderCloudFormationYaml(blueprint, { callback });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -138,7 +141,7 @@ async function quickCreateOf(
     return {
       link: null,
       reason:
-        'Onramp could not publish the template to Amazon S3 just now. Download the template or run the deploy command instead, or try again later.',
+        'The platform could not publish the template to Amazon S3 just now. Download the template or run the deploy command instead, or try again later.',
     };
   }
 }

@@ -438,7 +438,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         // Its role trusts a subject of Onramp's issuer, not the external ID (kept, unused, for a
         // switch back to `role`): a new one would change nothing the role checks.
         const message =
-          'A keyless role (oidc_role) has no external ID to regenerate: its role trusts the subject of this connection, which only Onramp can put in a token.';
+          'A keyless role (oidc_role) has no external ID to regenerate: its role trusts the subject of this connection, which only the platform can put in a token.';
         throw new AppError('validation_failed', message, [
           {
             field: 'method',
@@ -580,7 +580,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const current = await connections.findForUpdate(tenantId, validated.id, trx);
       if (!current) {
         const message =
-          'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
+          'This role set-up was discarded while the platform validated the role, so the account was not saved.';
         throw new AppError('conflict', message, [
           {
             field: 'connectionId',
@@ -599,7 +599,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         !sameList(current.regions, validated.regions)
       ) {
         const message =
-          'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
+          'This role set-up changed while the platform validated the role (in another tab, or by someone else), so the account was not saved.';
         throw new AppError('conflict', message, [
           {
             field: 'connectionId',
