@@ -285,6 +285,37 @@ describe.each(TEST_DIALECTS)('the operator’s brand on %s', (dialect) => {
   });
 });
 
+describe.each(TEST_DIALECTS)('the brand across replicas on %s', (dialect) => {
+  let a: Harness;
+  let b: Harness;
+  let now = Date.parse('2026-12-03T10:00:00.000Z');
+
+  beforeAll(async () => {
+    a = await createHarness(dialect);
+    // A second replica on the same database, with a clock the test moves.
+    b = await createHarness(dialect, { clock: () => new Date(now) }, { database: a.database });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('shows its own change at once, and another replica’s within 5 seconds', async () => {
+    const brandOn = async (h: Harness) => (await h.anonymous.request('GET', '/v1/branding')).body;
+    expect((await brandOn(b)).name).toBe('Acme Cloud');
+    const operator = await a.operator();
+    expectStatus(
+      await operator.request('PATCH', '/v1/operator/settings', { brandName: 'Hooli Cloud' }),
+      200,
+    );
+    expect((await brandOn(a)).name).toBe('Hooli Cloud');
+    // Replica b read the brand a moment ago: it may keep it for up to 5 s, not longer.
+    expect((await brandOn(b)).name).toBe('Acme Cloud');
+    now += 5_000;
+    expect((await brandOn(b)).name).toBe('Hooli Cloud');
+  });
+});
+
 describe.each(TEST_DIALECTS)('a brand set by configuration on %s', (dialect) => {
   let h: Harness;
   let operator: Actor;

@@ -87,9 +87,23 @@ export function createBrandingService(deps: BrandingServiceDeps) {
     now: () => deps.clock().getTime(),
   });
 
+  // Requests arriving while the settings are read share that one read.
+  let loading: Promise<Loaded> | undefined;
+  /** Bumped by this replica's own changes: a read begun before one is not cached. */
+  let generation = 0;
   async function load(): Promise<Loaded> {
     const hit = cache.get('settings');
     if (hit) return hit;
+    if (loading) return loading;
+    const current: Promise<Loaded> = read().finally(() => {
+      if (loading === current) loading = undefined;
+    });
+    loading = current;
+    return current;
+  }
+
+  async function read(): Promise<Loaded> {
+    const startedAt = generation;
     const rows = await deps.db
       .selectFrom('settings')
       .select(['key', 'value'])
@@ -106,7 +120,7 @@ export function createBrandingService(deps: BrandingServiceDeps) {
         logo = { contentType: stored.logo.contentType, bytes, sha256: stored.logo.sha256 };
     }
     const loaded = { stored, returnUrls: readUrls(value(RETURN_URLS_KEY)), logo };
-    cache.set('settings', loaded);
+    if (startedAt === generation) cache.set('settings', loaded);
     return loaded;
   }
 
@@ -198,7 +212,14 @@ export function createBrandingService(deps: BrandingServiceDeps) {
         .where('key', '=', BRANDING_KEY)
         .execute();
     });
+    forget();
+  }
+
+  /** After this replica's own change: the next read goes to the database, not to an older read. */
+  function forget(): void {
+    generation += 1;
     cache.clear();
+    loading = undefined;
   }
 
   const service = {
@@ -308,7 +329,7 @@ export function createBrandingService(deps: BrandingServiceDeps) {
             trx,
           );
         });
-        cache.clear();
+        forget();
       }
       return viewOf(await load());
     },
