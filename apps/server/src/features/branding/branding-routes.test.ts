@@ -68,6 +68,8 @@ describe.each(TEST_DIALECTS)('the operator’s brand on %s', (dialect) => {
       colors: { primary: '#2f4a6d', accent: '#3c7a5a' },
       supportUrl: null,
     });
+    // A rename must show at the next page load: browsers keep no copy.
+    expect(response.headers['cache-control']).toBe('no-store');
     const logo = await h.anonymous.request('GET', '/v1/branding/logo');
     expectProblem(logo, 404);
   });

@@ -28,11 +28,9 @@ export async function registerBrandingRoutes(
 ): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   mount(r, api.branding.get, {
-    handler: async (_request, reply) => {
-      // Short: a renamed platform shows up at the next page load everywhere.
-      reply.header('cache-control', 'public, max-age=60');
-      return deps.branding.brand();
-    },
+    // Not cached by browsers (the default no-store): a rename shows at the next page load, and
+    // at once on the settings page that made it. The logo's URL carries its version instead.
+    handler: async () => deps.branding.brand(),
   });
   mount(r, api.branding.logo, {
     handler: async (_request, reply) => {
