@@ -54,7 +54,7 @@ export async function registerPartitionsRoutes(
           if (!keylessAllowed)
             oidcReason = 'This tenant may not connect accounts with keyless roles.';
           else if (issuer === null)
-            oidcReason = `Keyless roles need Onramp to have a public https OpenID Connect issuer: ${deps.webIdentity?.unavailableReason ?? 'none is configured.'}`;
+            oidcReason = `Keyless roles need the platform to have a public https OpenID Connect issuer: ${deps.webIdentity?.unavailableReason ?? 'none is configured.'}`;
           let reason: string | null = null;
           if (!rolesAllowed) reason = 'This tenant may not connect accounts with IAM roles.';
           else if (!hub || !principal?.ok)
