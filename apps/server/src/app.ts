@@ -16,6 +16,7 @@ import { registerPermissionsUpdateRoutes } from './features/accounts/permissions
 import { registerAuditRoutes } from './features/audit/audit-routes.ts';
 import { registerAuthHook, SESSION_COOKIE } from './features/auth/auth-hook.ts';
 import { registerAuthRoutes } from './features/auth/auth-routes.ts';
+import { registerBrandingRoutes } from './features/branding/branding-routes.ts';
 import { registerCallbacksRoutes } from './features/callbacks/callbacks-routes.ts';
 import { registerCatalogRoutes } from './features/catalog/catalog-routes.ts';
 import { registerConnectSessionsRoutes } from './features/connect-sessions/connect-sessions-routes.ts';
@@ -151,6 +152,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerOrganizationsRoutes(app, services);
   await registerConnectSessionsRoutes(app, services);
   await registerHostedRoutes(app, services);
+  await registerBrandingRoutes(app, services);
   // Last: the console's fallback route must never shadow an API route.
   if (deps.consoleRoot && existsSync(join(deps.consoleRoot, 'index.html'))) {
     await registerConsole(app, { root: deps.consoleRoot });

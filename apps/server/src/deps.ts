@@ -6,6 +6,7 @@ import type { Dialect } from './adapters/db/database.ts';
 import type { Database } from './adapters/db/schema.ts';
 import type { TrustProxy } from './config.ts';
 import type { SignInLimits } from './features/auth/auth-routes.ts';
+import type { BrandConfig } from './features/branding/brand-config.ts';
 import type { HealthSettings } from './features/health/health-service.ts';
 import type { MetricsRegistry } from './features/metrics/metrics-registry.ts';
 import type { OidcLog, OidcSettings } from './features/oidc/oidc-service.ts';
@@ -13,7 +14,6 @@ import type { CollectionCaps } from './features/tenants/collection-caps.ts';
 import type { WebhookSettings } from './features/webhooks/webhooks-service.ts';
 import type { HttpLimits } from './http/connection-limits.ts';
 import type { AwsGateway } from './ports/aws-gateway.ts';
-import type { BrandingSource } from './ports/branding.ts';
 import type { HubIdentity } from './ports/hubs.ts';
 import type { OidcPublisher } from './ports/oidc-publisher.ts';
 import type { TemplateStore } from './ports/template-store.ts';
@@ -93,21 +93,15 @@ export interface AppDeps {
   metrics?: MetricsRegistry;
   /** When set, GET /metrics wants `Authorization: Bearer <metricsToken>`; otherwise it is open. */
   metricsToken?: string;
+  /**
+   * The brand and return-URL allow-list set by configuration (ONRAMP_BRAND_*,
+   * ONRAMP_CONNECT_RETURN_URLS), read and checked once by main.ts; they win over the settings page.
+   */
+  brandConfig?: BrandConfig;
   /** The built console (apps/web/dist), served at `/` when given and present. */
   consoleRoot?: string;
   /** Request, header and idle timeouts and connection caps (defaults: DEFAULT_HTTP_LIMITS). */
   httpLimits?: HttpLimits;
   /** How long a hosted connect link works by default, in minutes (default 60). */
   connectSessionMinutes?: number;
-  /** Return URLs (origins or prefixes) hosted connect sessions may send browsers back to. */
-  connectReturnUrls?: readonly string[];
-  /** The operator's brand from configuration (ONRAMP_BRAND_*). */
-  brand?: {
-    name?: string | undefined;
-    primaryColor?: string | undefined;
-    accentColor?: string | undefined;
-    supportUrl?: string | undefined;
-  };
-  /** The brand and return-URL allow-list; absent, wiring.ts reads them from configuration only. */
-  branding?: BrandingSource;
 }

@@ -27,6 +27,7 @@ import {
 } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { issueSetupToken } from './features/auth/setup.ts';
+import { brandConfigFrom } from './features/branding/brand-config.ts';
 import { createMetricsRegistry } from './features/metrics/metrics-registry.ts';
 import { oidcFromConfig } from './features/oidc/oidc-from-config.ts';
 import type { OidcLog } from './features/oidc/oidc-service.ts';
@@ -41,6 +42,8 @@ import { createServices } from './wiring.ts';
 
 async function start(): Promise<void> {
   const config = loadConfig();
+  // The brand's logo file is read and checked once, before anything else starts.
+  const brandConfig = brandConfigFrom(config, (path) => readFileSync(path));
   const location = databaseLocation(config);
   // Lost connections are logged once the app's logger exists (forwarded, as the gateway's warnings).
   let onConnectionError: ((error: Error) => void) | undefined;
@@ -95,6 +98,7 @@ async function start(): Promise<void> {
     dialect: database.dialect,
     catalog,
     hubs,
+    brandConfig,
     envelope: createEnvelope(keyring),
     metrics,
     aws: createSdkAwsGateway({
@@ -124,13 +128,6 @@ async function start(): Promise<void> {
     pendingConnectionDays: config.pendingConnectionDays,
     externalIdGraceDays: config.externalIdGraceDays,
     connectSessionMinutes: config.connectSessionMinutes,
-    connectReturnUrls: config.connectReturnUrls,
-    brand: {
-      name: config.brandName,
-      primaryColor: config.brandPrimaryColor,
-      accentColor: config.brandAccentColor,
-      supportUrl: config.brandSupportUrl,
-    },
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     trustProxy: config.trustProxy,
     signInLimits: {

@@ -7,6 +7,7 @@ import { createPermissionsVerify } from './features/accounts/permissions-verify.
 import { createAuditRepository } from './features/audit/audit-repository.ts';
 import { createSessionsRepository } from './features/auth/sessions-repository.ts';
 import { createSessionsService } from './features/auth/sessions-service.ts';
+import { createBrandingService } from './features/branding/branding-service.ts';
 import { createCallbacksService } from './features/callbacks/callbacks-service.ts';
 import { createConnectSessionsService } from './features/connect-sessions/connect-sessions-service.ts';
 import { createConnectionsService } from './features/connections/connections-service.ts';
@@ -70,6 +71,8 @@ export function createServices(given: AppDeps) {
     users,
     tokens,
   });
+  // The operator's brand and return-URL allow-list (issue 17): what customer-facing texts name.
+  const branding = createBrandingService({ ...deps, audit });
   const webhooks = createWebhooksService({ ...deps, audit });
   const connections = createConnectionsService({ ...deps, audit, tenants });
   const accounts = createAccountsService({
@@ -95,11 +98,18 @@ export function createServices(given: AppDeps) {
     permissions: permissionsVerify,
     events: webhooks,
   });
-  const permissionsUpdate = createPermissionsUpdate({ ...deps, accounts, connections, callbacks });
+  const permissionsUpdate = createPermissionsUpdate({
+    ...deps,
+    accounts,
+    connections,
+    callbacks,
+    branding,
+  });
   const iamPolicies = createIamPoliciesService({ ...deps, audit, accounts });
   const credentials = createCredentialsService({ ...deps, audit, accounts });
   const organizations = createOrganizationsService({
     ...deps,
+    branding,
     audit,
     tenants,
     accounts,
@@ -126,8 +136,6 @@ export function createServices(given: AppDeps) {
     accounts,
     events: webhooks,
   });
-  // Until features/branding keeps the operator's settings, the brand is configuration only.
-  const branding = given.branding ?? configBranding(deps);
   const connectSessions = createConnectSessionsService({
     ...deps,
     audit,
@@ -141,13 +149,13 @@ export function createServices(given: AppDeps) {
   return {
     ...deps,
     audit,
-    branding,
     connectSessions,
     oidc,
     users,
     sessions,
     tokens,
     tenants,
+    branding,
     webhooks,
     connections,
     accounts,
@@ -164,25 +172,6 @@ export function createServices(given: AppDeps) {
     organizations,
     /** Behind TLS (a trusted proxy, or an https public URL): session cookies are marked Secure. */
     secureCookies: Boolean(deps.trustProxy) || Boolean(deps.publicUrl?.startsWith('https:')),
-  };
-}
-
-/**
- * The brand and return-URL allow-list from configuration alone (name: ONRAMP_BRAND_NAME or the
- * catalog's platform; a neutral palette): a stand-in replaced by features/branding.
- */
-function configBranding(deps: AppDeps): BrandingSource {
-  return {
-    brand: async () => ({
-      name: deps.brand?.name ?? deps.catalog.platform,
-      logoUrl: null,
-      colors: {
-        primary: deps.brand?.primaryColor ?? '#2f4a6d',
-        accent: deps.brand?.accentColor ?? '#3c7a5a',
-      },
-      supportUrl: deps.brand?.supportUrl ?? null,
-    }),
-    returnUrls: async () => deps.connectReturnUrls ?? [],
   };
 }
 

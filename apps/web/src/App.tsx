@@ -1,6 +1,7 @@
 import { ApiProblem, listAll, type OnrampClient, type Session, type Tenant } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Spinner } from './components/ui.tsx';
+import { BrandingProvider, BrandMark, SupportLink } from './lib/branding.tsx';
 import { describeError } from './lib/forms.ts';
 import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
 import {
@@ -56,7 +57,7 @@ function ConsoleApp({ client }: { client: OnrampClient }) {
   if (error) {
     content = (
       <main className="auth" id="main">
-        <Alert tone="danger" title="Onramp cannot be reached">
+        <Alert tone="danger" title="The console cannot reach its server">
           {error}
         </Alert>
       </main>
@@ -86,7 +87,11 @@ function ConsoleApp({ client }: { client: OnrampClient }) {
       />
     );
   }
-  return <ClientContext.Provider value={client}>{content}</ClientContext.Provider>;
+  return (
+    <ClientContext.Provider value={client}>
+      <BrandingProvider client={client}>{content}</BrandingProvider>
+    </ClientContext.Provider>
+  );
 }
 
 function Shell({
@@ -202,8 +207,7 @@ function Shell({
       </a>
       <header className="topbar">
         <Link to="/accounts" className="brand">
-          <span className="brand-mark" aria-hidden="true" />
-          Onramp
+          <BrandMark />
         </Link>
         <button
           type="button"
@@ -278,6 +282,9 @@ function Shell({
         ) : null}
         {page}
       </main>
+      <footer className="console-footer">
+        <SupportLink />
+      </footer>
     </Console.Provider>
   );
 }

@@ -169,7 +169,10 @@ export const updateOperatorSettingsRequestSchema = z
 
 export const operatorSettingsSchema = z.object({
   branding: brandingSchema,
+  /** The settings page's own allow-list (what PATCH `returnUrls` replaces). */
   returnUrls: z.array(z.string()),
+  /** ONRAMP_CONNECT_RETURN_URLS: allowed too, changed only in configuration. */
+  configuredReturnUrls: z.array(z.string()),
   /** Which values come from configuration (they win over the settings page until unset there). */
   fromConfiguration: z.array(z.enum(['brandName', 'colors', 'supportUrl', 'logo', 'returnUrls'])),
 });

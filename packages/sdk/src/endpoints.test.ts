@@ -201,6 +201,19 @@ const CALLS: Call[] = [
   ['connect.cancel', api.connect.cancel, (c) => c.connect.cancel(ID)],
   ['oidc.status', api.oidc.status, (c) => c.oidc.status()],
   ['oidc.rotate', api.oidc.rotate, (c) => c.oidc.rotate({ immediate: true })],
+  ['branding.get', api.branding.get, (c) => c.branding.get()],
+  ['branding.settings', api.branding.settings, (c) => c.branding.settings()],
+  [
+    'branding.updateSettings',
+    api.branding.updateSettings,
+    (c) => c.branding.updateSettings({ brandName: 'Acme Cloud' }),
+  ],
+  [
+    'branding.putLogo',
+    api.branding.putLogo,
+    (c) => c.branding.putLogo(new Uint8Array([0x89, 0x50]), 'image/png'),
+  ],
+  ['branding.deleteLogo', api.branding.deleteLogo, (c) => c.branding.deleteLogo()],
 ];
 
 /** The client's methods by dotted name (what derives another client, `withTenant`, left out). */

@@ -15,6 +15,7 @@ import {
   type apiTokenSchema,
   type attachIamPoliciesRequestSchema,
   type auditPageSchema,
+  type brandingSchema,
   type catalogResponseSchema,
   type changePasswordRequestSchema,
   type connectionListSchema,
@@ -49,6 +50,7 @@ import {
   type loginRequestSchema,
   type oidcSigningKeySchema,
   type oidcStatusSchema,
+  operatorSettingsSchema,
   type organizationListSchema,
   type organizationMemberPageSchema,
   type organizationMemberSchema,
@@ -77,6 +79,7 @@ import {
   type tenantSchema,
   type updateAccountRequestSchema,
   type updateConnectionRequestSchema,
+  type updateOperatorSettingsRequestSchema,
   type updateOrganizationRequestSchema,
   type updateTenantRequestSchema,
   type updateUserRequestSchema,
@@ -200,6 +203,8 @@ export type ApiTokenPage = z.output<typeof apiTokenListSchema>;
 export type TenantPage = z.output<typeof tenantListSchema>;
 export type OidcStatus = z.output<typeof oidcStatusSchema>;
 export type OidcSigningKey = z.output<typeof oidcSigningKeySchema>;
+export type Branding = z.output<typeof brandingSchema>;
+export type OperatorSettings = z.output<typeof operatorSettingsSchema>;
 export type Organization = z.output<typeof organizationSchema>;
 export type OrganizationPage = z.output<typeof organizationListSchema>;
 export type OrganizationMember = z.output<typeof organizationMemberSchema>;
@@ -351,11 +356,21 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
     endpoint: E,
     ...[input]: InputArgs<E>
   ): Promise<Response> {
-    const { params, query, body, csrfToken } = (input ?? {}) as RequestInput<Endpoint>;
+    return sendWith(endpoint, input as RequestInput<Endpoint> | undefined);
+  }
+
+  /** `raw`: a body sent as it is (an image), with its own content type, instead of JSON. */
+  async function sendWith(
+    endpoint: Endpoint,
+    input: RequestInput<Endpoint> | undefined,
+    raw?: { contentType: string; data: Blob | ArrayBuffer | Uint8Array<ArrayBuffer> },
+  ): Promise<Response> {
+    const { params, query, body, csrfToken } = input ?? {};
     const path = fillPath(endpoint.path, (params ?? {}) as PathParams<string>);
     const method = endpoint.method;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (raw) headers['content-type'] = raw.contentType;
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const csrf = csrfToken ?? shared.csrfToken;
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
@@ -368,6 +383,7 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         headers,
         credentials: 'same-origin',
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(raw ? { body: raw.data } : {}),
       });
     } catch (error) {
       throw new ApiProblem({
@@ -658,6 +674,24 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
         rememberHosted(await request(api.connect.cancel, inSession(sessionId))),
     },
     /** Onramp's OpenID Connect issuer for keyless roles (operators). */
+    /** The operator's brand (anyone may read it) and the operator's settings page. */
+    branding: {
+      get: () => request(api.branding.get),
+      settings: () => request(api.branding.settings),
+      updateSettings: (input: z.input<typeof updateOperatorSettingsRequestSchema>) =>
+        request(api.branding.updateSettings, { body: input }),
+      /** The logo itself (PNG, JPEG or WebP, at most 256 KiB), e.g. a File from an <input>. */
+      putLogo: async (
+        image: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>,
+        contentType = image instanceof Blob ? image.type : 'image/png',
+      ) =>
+        operatorSettingsSchema.parse(
+          await (
+            await sendWith(api.branding.putLogo, undefined, { contentType, data: image })
+          ).json(),
+        ),
+      deleteLogo: () => request(api.branding.deleteLogo),
+    },
     oidc: {
       status: () => request(api.oidc.status),
       /** A new signing key: signs after the pre-publication period, or at once with `immediate`. */

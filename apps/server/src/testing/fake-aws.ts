@@ -312,7 +312,7 @@ export function createFakeAws() {
           'rejected',
           'roleArn',
           'AccessDenied',
-          'AWS refused to let Onramp assume this role.',
+          'AWS refused to let the platform assume this role.',
           'Check the trusted principal, the external ID and the role name.',
           'AccessDenied',
         );
@@ -350,7 +350,7 @@ export function createFakeAws() {
           'rejected',
           'oidcProvider',
           'oidc_provider_missing',
-          `AWS found no IAM OpenID Connect provider for Onramp's issuer in the account: No OpenIDConnect provider found in your account for ${claims.iss}`,
+          `AWS found no IAM OpenID Connect provider for the platform's issuer in the account: No OpenIDConnect provider found in your account for ${claims.iss}`,
           undefined,
           'InvalidIdentityTokenException',
         );
@@ -360,7 +360,7 @@ export function createFakeAws() {
           'upstream',
           'oidcProvider',
           'issuer_unreachable',
-          "AWS could not fetch the discovery document or the keys of Onramp's OpenID Connect issuer (IDPCommunicationError). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.",
+          "AWS could not fetch the discovery document or the keys of the platform's OpenID Connect issuer (IDPCommunicationError). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.",
           undefined,
           'IDPCommunicationErrorException',
         );
@@ -381,7 +381,7 @@ export function createFakeAws() {
           'upstream',
           'roleArn',
           'identity_token_expired',
-          'AWS says the token of Onramp’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); Onramp’s operator should synchronise it (NTP).',
+          'AWS says the token of the platform’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); the platform’s operator should synchronise it (NTP).',
           undefined,
           'ExpiredTokenException',
         );
@@ -398,7 +398,7 @@ export function createFakeAws() {
           'rejected',
           'roleArn',
           'AccessDenied',
-          'AWS refused to let Onramp assume this keyless role with its token.',
+          'AWS refused to let the platform assume this keyless role with its token.',
           undefined,
           'AccessDenied',
         );

@@ -1,5 +1,6 @@
 import type { AccountCheck } from '@onramp/sdk';
 import { Fragment, useEffect, useId, useRef, useState } from 'react';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime, fieldLabel, formatDuration, timeAgo } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
@@ -95,6 +96,7 @@ export function CheckHistory({
   latest?: AccountCheck | undefined;
   bundleName?: (id: string) => string;
 }) {
+  const { name: brandName } = useBranding();
   const { client } = useConsole();
   const base = useId();
   const [checks, setChecks] = useState<AccountCheck[] | undefined>();
@@ -145,7 +147,9 @@ export function CheckHistory({
   if (!checks) return error ? <Alert tone="danger">{error}</Alert> : <Spinner />;
   if (checks.length === 0) {
     return (
-      <p className="muted">No checks recorded yet: Onramp checks every account on a schedule.</p>
+      <p className="muted">
+        No checks recorded yet: {brandName} checks every account on a schedule.
+      </p>
     );
   }
   return (

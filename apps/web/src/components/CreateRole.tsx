@@ -1,6 +1,6 @@
 import type { Connection, Steps, UpdateConnectionInput } from '@onramp/sdk';
 import { useEffect, useId, useState } from 'react';
-import { useBrandName } from '../lib/brand.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError, type FieldMessage } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
@@ -33,7 +33,7 @@ export function CreateRole({
   /** A validation's refusal on `oidcProvider` (keyless roles): shown on the provider question. */
   providerError?: FieldMessage | undefined;
 }) {
-  const brand = useBrandName();
+  const { name: brandName } = useBranding();
   if (connection.method === 'oidc_role') {
     return (
       <CreateKeylessRole
@@ -76,7 +76,7 @@ export function CreateRole({
                 Still accepted by the templates until{' '}
                 {connection.previousExternalIdUntil
                   ? dateTime(connection.previousExternalIdUntil)
-                  : `${brand} uses the new one`}
+                  : `${brandName} uses the new one`}
                 .
               </span>
             </dd>
@@ -139,7 +139,7 @@ function CloudFormationTab({
   /** Keyless roles: the account's existing identity provider, passed as the stack's parameter. */
   providerArn?: string | undefined;
 }) {
-  const brand = useBrandName();
+  const { name: brandName } = useBranding();
   const quickCreate = connection.links.quickCreate
     ? withQuickCreateParameter(connection.links.quickCreate, providerArn)
     : null;
@@ -152,7 +152,7 @@ function CloudFormationTab({
         <>
           <p>
             Open the AWS console signed in to the account you are connecting, and create the stack.
-            It reports the role back to {brand} by itself.
+            It reports the role back to {brandName} by itself.
           </p>
           <a
             className="btn btn-primary"
@@ -309,7 +309,7 @@ export function checkProviderArn(
   }
   if (match[3] !== prefix) {
     return {
-      message: `This provider is for ${match[3]}, not for Onramp's issuer.`,
+      message: `This provider is for ${match[3]}, not for the issuer this role trusts.`,
       hint: `Use the provider whose URL is https://${prefix}, or choose “No” to let the template create it.`,
     };
   }
@@ -330,8 +330,8 @@ function CreateKeylessRole({
   onMethod?: ((method: SetupMethod) => void) | undefined;
   providerError?: FieldMessage | undefined;
 }) {
+  const { name: brandName } = useBranding();
   const id = useId();
-  const brand = useBrandName();
   const [hasProvider, setHasProvider] = useState(false);
   const [providerArn, setProviderArn] = useState('');
   const [touched, setTouched] = useState(false);
@@ -340,7 +340,7 @@ function CreateKeylessRole({
     return (
       <Alert tone="warning" title="The role cannot be created now">
         {connection.unavailableReason ??
-          `${brand} has no public OpenID Connect issuer now: keyless roles cannot be created.`}
+          `${brandName} has no public OpenID Connect issuer now: keyless roles cannot be created.`}
       </Alert>
     );
   }
@@ -352,8 +352,8 @@ function CreateKeylessRole({
   return (
     <div className="create-role">
       <p className="muted">
-        The role trusts {brand}’s OpenID Connect identity provider in your account, for tokens with
-        exactly this audience and subject. Nothing secret is involved: no keys, no external ID.
+        The role trusts {brandName}’s OpenID Connect identity provider in your account, for tokens
+        with exactly this audience and subject. Nothing secret is involved: no keys, no external ID.
       </p>
       <dl className="facts">
         <div>
@@ -383,12 +383,12 @@ function CreateKeylessRole({
       </dl>
       <fieldset className={`choice-group${providerError ? ' field-invalid' : ''}`}>
         <legend className="field-label">
-          Does this AWS account already have {brand}’s identity provider?
+          Does this AWS account already have {brandName}’s identity provider?
         </legend>
         <p className="field-description">
-          AWS allows one identity provider per URL in an account. If another {brand} role in this
-          account created it (IAM → Identity providers lists <code>{trust.conditionPrefix}</code>),
-          reuse it.
+          AWS allows one identity provider per URL in an account. If another {brandName} role in
+          this account created it (IAM → Identity providers lists{' '}
+          <code>{trust.conditionPrefix}</code>), reuse it.
         </p>
         <div className="choice-cards">
           <label className="choice-card">

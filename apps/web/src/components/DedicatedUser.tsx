@@ -1,7 +1,7 @@
 import { userTemplateRequestSchema } from '@onramp/contracts';
 import type { UserTemplate } from '@onramp/sdk';
 import { useEffect, useMemo, useState } from 'react';
-import { useBrandName } from '../lib/brand.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldMessage, validateWith } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
@@ -21,8 +21,8 @@ export function DedicatedUser({
   partition: string;
   selection: PermissionSelection;
 }) {
+  const { name: brandName } = useBranding();
   const client = useClient();
-  const brand = useBrandName();
   const [userName, setUserName] = useState<string | undefined>();
   const [template, setTemplate] = useState<UserTemplate | undefined>();
   const [nameError, setNameError] = useState<FieldMessage | undefined>();
@@ -83,9 +83,9 @@ export function DedicatedUser({
   return (
     <Card title="Create a dedicated IAM user" className="dedicated-user">
       <p className="muted">
-        If you have no user for {brand} yet, create one that holds only these permissions, in the{' '}
-        {partitionName} account you are connecting. Any user with the permissions works; a dedicated
-        one is easy to audit and to remove.
+        If you have no user for {brandName} yet, create one that holds only these permissions, in
+        the {partitionName} account you are connecting. Any user with the permissions works; a
+        dedicated one is easy to audit and to remove.
       </p>
       {error ? <Alert tone="danger">{error}</Alert> : null}
       <ol className="manual-steps">

@@ -1,5 +1,6 @@
 import type { Connection } from '@onramp/sdk';
 import { useCallback, useEffect, useState } from 'react';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { navigate } from '../lib/router.tsx';
@@ -12,6 +13,7 @@ import { Alert, Button, Card, Modal } from './ui.tsx';
  * accounts; nothing at all when there are none.
  */
 export function PendingConnections() {
+  const { name: brandName } = useBranding();
   const { client, canWrite, tenantId } = useConsole();
   const [pending, setPending] = useState<Connection[]>([]);
   const [error, setError] = useState<string | undefined>();
@@ -103,7 +105,7 @@ export function PendingConnections() {
       {discarding ? (
         <Modal title={`Discard ${discarding.name}?`} onClose={() => setDiscarding(undefined)}>
           <p>
-            Onramp forgets this set-up and its{' '}
+            {brandName} forgets this set-up and its{' '}
             {discarding.method === 'oidc_role' ? 'subject' : 'external ID'}. A role already created
             for it can no longer be connected; delete it in AWS too.
           </p>

@@ -1,5 +1,6 @@
 import type { Account, Connection } from '@onramp/sdk';
 import { useEffect, useState } from 'react';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { useConsole } from '../lib/session.tsx';
@@ -14,17 +15,21 @@ const SETUP_LABELS: Record<NonNullable<Connection['setupMethod']>, string> = {
 };
 
 /** How the role was made, as far as Onramp knows: who reported it, and which way the tenant chose. */
-export function describeRoleOrigin(account: Account, connection: Connection): string {
+export function describeRoleOrigin(
+  account: Account,
+  connection: Connection,
+  brand: string,
+): string {
   if (account.roleOrigin === 'stack_callback')
-    return 'Created by a CloudFormation stack, which reported the role back to Onramp by itself.';
+    return `Created by a CloudFormation stack, which reported the role back to ${brand} by itself.`;
   const chosen = connection.setupMethod ? SETUP_LABELS[connection.setupMethod] : undefined;
   if (account.roleOrigin === 'pasted_arn')
     return chosen
       ? `The role ARN was pasted; the role was set up with ${chosen}.`
-      : 'The role ARN was pasted; Onramp does not know how the role was created.';
+      : `The role ARN was pasted; ${brand} does not know how the role was created.`;
   return chosen
     ? `Set up with ${chosen}.`
-    : 'Connected before Onramp recorded how roles were made.';
+    : `Connected before ${brand} recorded how roles were made.`;
 }
 
 /**
@@ -34,6 +39,7 @@ export function describeRoleOrigin(account: Account, connection: Connection): st
  * the issuer, audience and subject it trusts instead: it has no external ID to regenerate.
  */
 export function RoleDetails({ account }: { account: Account }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const [connection, setConnection] = useState<Connection | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -52,7 +58,7 @@ export function RoleDetails({ account }: { account: Account }) {
         setConnection(loaded);
         // A regeneration announced here has been taken into use by the check just run.
         if (loaded.externalIdInUse === loaded.externalId)
-          setNotice((shown) => (shown ? 'Onramp now uses the new external ID.' : shown));
+          setNotice((shown) => (shown ? `${brandName} now uses the new external ID.` : shown));
       },
       (failure: unknown) => current && setError(describeError(failure)),
     );
@@ -72,7 +78,7 @@ export function RoleDetails({ account }: { account: Account }) {
           )
         ) : (
           <div className="role-details" id="role-details">
-            <p className="muted">{describeRoleOrigin(account, connection)}</p>
+            <p className="muted">{describeRoleOrigin(account, connection, brandName)}</p>
             <CreateRole connection={connection} />
           </div>
         )}
@@ -117,10 +123,10 @@ export function RoleDetails({ account }: { account: Account }) {
         )
       ) : (
         <div className="role-details" id="role-details">
-          <p className="muted">{describeRoleOrigin(account, connection)}</p>
+          <p className="muted">{describeRoleOrigin(account, connection, brandName)}</p>
           {waiting ? (
             <Alert tone="warning" title="The role does not accept the new external ID yet">
-              Onramp keeps signing in with the previous one,{' '}
+              {brandName} keeps signing in with the previous one,{' '}
               <code>{connection.externalIdInUse}</code>, until a check with the new one passes.
               Update the role’s trust policy: update the stack with the CloudFormation template
               below, apply the Terraform configuration again, or replace the trust policy by hand
@@ -128,7 +134,7 @@ export function RoleDetails({ account }: { account: Account }) {
               until {dateTime(connection.previousExternalIdUntil)}.
             </Alert>
           ) : connection.previousExternalId ? (
-            <Alert tone="info" title="Onramp uses the new external ID">
+            <Alert tone="info" title={`${brandName} uses the new external ID`}>
               The previous one stays in the templates’ trust policy until{' '}
               {dateTime(connection.previousExternalIdUntil)}, then only the new one is listed.
             </Alert>
@@ -139,9 +145,9 @@ export function RoleDetails({ account }: { account: Account }) {
       {confirming ? (
         <Modal title="Regenerate the external ID?" onClose={() => setConfirming(false)}>
           <p>
-            Onramp generates a new external ID. The templates then accept both the new and the
-            current one, and Onramp keeps using the current one until the role accepts the new one
-            (a check with it passes). After the grace period the current one is dropped from the
+            {brandName} generates a new external ID. The templates then accept both the new and the
+            current one, and {brandName} keeps using the current one until the role accepts the new
+            one (a check with it passes). After the grace period the current one is dropped from the
             templates.
           </p>
           <div className="form-actions">

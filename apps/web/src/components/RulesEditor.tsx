@@ -1,3 +1,4 @@
+import { useBranding } from '../lib/branding.tsx';
 import type { FieldErrors } from '../lib/forms.ts';
 import { RULE_FIELDS, type RulesText } from '../lib/organizations.ts';
 import { Field } from './ui.tsx';
@@ -11,6 +12,7 @@ const LISTS: { key: keyof RulesText; label: string; placeholder: string }[] = [
 
 /** How the rules decide, in words: shown wherever they are edited. */
 export function RulesExplanation() {
+  const { name: brandName } = useBranding();
   return (
     <div className="muted small rules-explanation" data-testid="rules-explanation">
       <p>
@@ -21,7 +23,7 @@ export function RulesExplanation() {
       </p>
       <p>
         With nothing included, the whole organization is included. The StackSet may deploy more
-        widely: Onramp connects only the accounts these rules admit.
+        widely: {brandName} connects only the accounts these rules admit.
       </p>
     </div>
   );

@@ -1,6 +1,6 @@
 import type { Account, AccountCheck } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
-import { useBrandName } from '../lib/brand.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime, fieldLabel, isRoleMethod } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import type { PermissionsUpdate, PermissionsVerify } from '../lib/permission-upgrades.ts';
@@ -270,6 +270,7 @@ function UpdateResult({
   onVerify: () => void;
   onClose: () => void;
 }) {
+  const { name: brandName } = useBranding();
   return (
     <>
       <UpdateArtefacts update={update} account={account} bundleName={bundleName} />
@@ -279,7 +280,7 @@ function UpdateResult({
             tone={stillMissing.status === 'invalid' ? 'danger' : 'warning'}
             title={
               stillMissing.status === 'invalid'
-                ? 'Onramp could not sign in to check it'
+                ? `${brandName} could not sign in to check it`
                 : 'Not there yet: some actions are still missing'
             }
           >
@@ -315,7 +316,7 @@ export function UpdateArtefacts({
   account: Account;
   bundleName: (id: string) => string;
 }) {
-  const brand = useBrandName();
+  const { name: brandName } = useBranding();
   const cfn = update.cloudFormation;
   const lacking = account.findings.filter((f) => f.missing.length + f.deniedByScp.length > 0);
   const diff = update.changes.some((c) => c.add.length + c.remove.length > 0) ? (
@@ -342,7 +343,7 @@ export function UpdateArtefacts({
           The role was made with the CloudFormation stack <code>{cfn.stackName}</code>. Update that
           stack with the new template: the role and what it trusts stay the same.
           {account.roleOrigin === 'stack_callback'
-            ? ` The stack reports back to ${brand}: once its update completes, ${brand} verifies it by itself.`
+            ? ` The stack reports back to ${brandName}: once its update completes, ${brandName} verifies it by itself.`
             : ''}
         </p>
         {diff}
@@ -415,7 +416,7 @@ export function UpdateArtefacts({
     <>
       <p>
         {update.madeWith === 'access_keys'
-          ? `Replace the policies of the IAM user whose keys ${brand} uses (${account.principalArn}) with these.`
+          ? `Replace the policies of the IAM user whose keys ${brandName} uses (${account.principalArn}) with these.`
           : `Replace the policies of ${who} (${account.principalArn}) with these documents.`}
       </p>
       <Artefact title="What changed">{diff}</Artefact>

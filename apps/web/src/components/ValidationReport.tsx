@@ -1,20 +1,20 @@
 import type { ValidationResult } from '@onramp/sdk';
-import { useBrandName } from '../lib/brand.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { formatDuration } from '../lib/format.ts';
 import type { FieldMessage } from '../lib/forms.ts';
 import { ActionList, Alert, StatusBadge } from './ui.tsx';
 
-/** The labels of the checks; `{brand}` is the product name the reader knows. */
-const CHECK_LABELS: Record<string, string> = {
+/** Each check as the customer reads it, naming the platform (`brand`) that runs it. */
+const checkLabels = (brand: string): Record<string, string> => ({
   shape: 'Credentials are well formed',
-  hub: '{brand} can reach the partition',
+  hub: `${brand} can reach the partition`,
   identity: 'Sign in to the account',
   external_id_required: 'The role requires the external ID',
-  issuer: '{brand}’s issuer signs a token',
+  issuer: `${brand}’s issuer signs a token`,
   subject_required: 'The role requires this connection’s subject',
   audience_required: 'The role requires the audience of this partition',
   permissions: 'Permissions of every chosen feature',
-};
+});
 
 const CHECK_ICONS: Record<string, string> = {
   passed: '✓',
@@ -26,7 +26,7 @@ const CHECK_ICONS: Record<string, string> = {
 
 /** The checks of a validation, in order, each with its result, what it found and how long it took. */
 export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
-  const brand = useBrandName();
+  const { name: brandName } = useBranding();
   return (
     <ol className="checks" aria-label="Validation checks">
       {checks.map((check) => (
@@ -36,7 +36,7 @@ export function ChecksList({ checks }: { checks: ValidationResult['checks'] }) {
           </span>
           <div className="check-body">
             <div className="check-title">
-              <strong>{CHECK_LABELS[check.name]?.replace('{brand}', brand) ?? check.name}</strong>
+              <strong>{checkLabels(brandName)[check.name] ?? check.name}</strong>
               <StatusBadge status={check.status} />
               <span className="muted check-duration">{formatDuration(check.durationMs)}</span>
             </div>
@@ -137,10 +137,10 @@ export function ValidationReport({
   /** Whether the reader may save the account with permissions missing (not in a hosted session). */
   allowDegraded?: boolean;
 }) {
+  const { name: brandName } = useBranding();
   const permissions = result.checks.find((c) => c.name === 'permissions');
   const unanswered = result.checks.filter((c) => c.status === 'error');
   const lacking = lackingFeatures(result);
-  const brand = useBrandName();
   return (
     <div className="validation-report" aria-live="polite">
       {canSaveDegraded(result) ? (
@@ -159,7 +159,7 @@ export function ValidationReport({
           {result.identity
             ? `Signed in to account ${result.identity.accountId} as ${result.identity.arn}.`
             : null}{' '}
-          You can save the account: it is saved as Unverified until {brand} can check its
+          You can save the account: it is saved as Unverified until {brandName} can check its
           permissions, and each health check tries again.
         </Alert>
       ) : !result.valid && result.errors.length === 0 && unanswered.length > 0 ? (

@@ -113,7 +113,7 @@ describe('the account page of a keyless role', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Replace role' }));
     fireEvent.click(screen.getByRole('button', { name: 'Close' }));
     expect(
-      screen.getByText(/trust Onramp’s identity provider with the audience and subject/),
+      screen.getByText(/trust the platform’s identity provider with the audience and subject/),
     ).toBeTruthy();
   });
 

@@ -173,7 +173,7 @@ describe('updating an account’s permissions', () => {
     ).toBe(CLOUDFORMATION.cloudFormation?.updateStackUrl);
     expect(within(card).getByRole('button', { name: /Copy the template/ })).toBeTruthy();
     // A stack that reports back verifies its update by itself.
-    expect(card.textContent).toContain('Onramp verifies it by itself');
+    expect(card.textContent).toContain('the platform verifies it by itself');
 
     // The browser's Back: the panel closes, the page stays.
     window.history.back();
@@ -254,7 +254,7 @@ describe('updating an account’s permissions', () => {
     const card = await panel();
     await within(card).findByRole('heading', { name: 'Policy OnrampRole-permissions-1' });
     expect(card.textContent).toContain(
-      'Replace the policies of the IAM user whose keys Onramp uses (arn:aws:iam::222233334444:user/onramp)',
+      'Replace the policies of the IAM user whose keys the platform uses (arn:aws:iam::222233334444:user/onramp)',
     );
   });
 

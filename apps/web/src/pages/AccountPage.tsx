@@ -21,6 +21,7 @@ import {
   TextInput,
 } from '../components/ui.tsx';
 import { ChecksList, FindingsList } from '../components/ValidationReport.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import {
   dateTime,
   exampleRoleArn,
@@ -36,6 +37,7 @@ import { Link, navigate } from '../lib/router.tsx';
 import { useConsole } from '../lib/session.tsx';
 
 export function AccountPage({ accountId }: { accountId: string }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const [account, setAccount] = useState<Account | undefined>();
   const [catalog, setCatalog] = useState<Catalog | undefined>();
@@ -216,8 +218,9 @@ export function AccountPage({ accountId }: { accountId: string }) {
           </p>
           {account.stale ? (
             <Alert tone="warning" title="Health not refreshed">
-              Onramp has not reached AWS to check this account since {dateTime(account.staleSince)}:
-              the status is what the last check that reached AWS found. Onramp tries again soon.
+              {brandName} has not reached AWS to check this account since{' '}
+              {dateTime(account.staleSince)}: the status is what the last check that reached AWS
+              found. {brandName} tries again soon.
             </Alert>
           ) : null}
           {checkError ? <Alert tone="danger">{checkError}</Alert> : null}
@@ -367,6 +370,7 @@ function ChangePermissions({
   regions: { id: string; description: string }[];
   onSaved: (a: Account) => void;
 }) {
+  const { name: brandName } = useBranding();
   const { client } = useConsole();
   const [open, setOpen] = useState(false);
   const {
@@ -394,7 +398,7 @@ function ChangePermissions({
         <>
           <p className="muted">
             Update the {isRoleMethod(account.method) ? 'role' : 'user'}’s policy in AWS first (the
-            JSON below), then save: Onramp checks the account again with the new selection.
+            JSON below), then save: {brandName} checks the account again with the new selection.
           </p>
           <PermissionsPicker
             catalog={catalog}
@@ -435,6 +439,7 @@ function RotateCredentials({
   account: Account;
   onSaved: (a: Account) => void;
 }) {
+  const { name: brandName } = useBranding();
   const { client } = useConsole();
   const [open, setOpen] = useState(false);
   const { form, errors, setErrors, busy, field, reset, submit, onSubmit } = useForm({
@@ -516,7 +521,7 @@ function RotateCredentials({
       ) : (
         <p className="muted">
           {account.method === 'oidc_role'
-            ? 'Point the account at another role. It must trust Onramp’s identity provider with the audience and subject shown under “Role and identity provider” above.'
+            ? `Point the account at another role. It must trust ${brandName}’s identity provider with the audience and subject shown under “Role and identity provider” above.`
             : account.method === 'role'
               ? 'Point the account at another role. Its trust policy must require the external ID shown under “Role and external ID” above.'
               : 'Replace the access keys, for example after rotating them in IAM.'}
@@ -527,6 +532,7 @@ function RotateCredentials({
 }
 
 function DeleteAccount({ account }: { account: Account }) {
+  const { name: brandName } = useBranding();
   const { client } = useConsole();
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState('');
@@ -545,7 +551,7 @@ function DeleteAccount({ account }: { account: Account }) {
   return (
     <Card title="Delete this account" className="card-danger">
       <p className="muted">
-        Onramp forgets the account and purges its stored secret. The role or user stays in AWS;
+        {brandName} forgets the account and purges its stored secret. The role or user stays in AWS;
         delete it there too.
       </p>
       <Button variant="danger" onClick={() => setOpen(true)}>

@@ -13,6 +13,7 @@ import {
   StatusBadge,
   TextInput,
 } from '../components/ui.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { METHOD_LABELS, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { describeError } from '../lib/forms.ts';
 import { organizationIdOf } from '../lib/organizations.ts';
@@ -31,6 +32,7 @@ const STATUSES: [string, string][] = [
 ];
 
 export function AccountsListPage() {
+  const { name: brandName } = useBranding();
   const { client, canWrite, tenantId } = useConsole();
   const [filters, setFilters] = useUrlFilters(FILTERS);
   const [accounts, setAccounts] = useState<Account[] | undefined>();
@@ -107,7 +109,7 @@ export function AccountsListPage() {
     <>
       <PageHeader
         title="Cloud accounts"
-        subtitle="The AWS accounts your platform works in, and whether Onramp can still sign in to them."
+        subtitle={`The AWS accounts ${brandName} works in, and whether it can still sign in to them.`}
         actions={
           canWrite ? (
             <Button variant="primary" onClick={() => navigate('/accounts/new')}>
@@ -171,8 +173,8 @@ export function AccountsListPage() {
           <div className="empty">
             <h2>Connect your first AWS account</h2>
             <p>
-              Onramp creates an IAM role in your account that trusts the platform, with an external
-              ID only Onramp knows, and the permissions of the features you choose. It takes about
+              {brandName} creates an IAM role in your account that trusts it, with an external ID
+              only {brandName} knows, and the permissions of the features you choose. It takes about
               five minutes: pick the permissions, create the role with CloudFormation, Terraform or
               by hand, then paste its ARN.
             </p>

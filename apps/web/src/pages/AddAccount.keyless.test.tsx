@@ -151,7 +151,7 @@ describe('the add-account wizard, keyless roles', () => {
     });
     fireEvent.blur(arn);
     expect(arn.getAttribute('aria-invalid')).toBe('true');
-    expect(screen.getByText(/not for Onramp's issuer/)).toBeTruthy();
+    expect(screen.getByText(/not for the issuer this role trusts/)).toBeTruthy();
     expect(launch.href).toMatch(/param_ExistingOidcProviderArn=$/);
 
     const provider = 'arn:aws:iam::222233334444:oidc-provider/onramp.example.test/oidc';
@@ -215,7 +215,9 @@ describe('the add-account wizard, keyless roles', () => {
     });
     expect(screen.getByLabelText('Role ARN').getAttribute('aria-invalid')).toBe('true');
     expect(screen.getAllByText(/onramp.example.test\/oidc:sub/).length).toBeGreaterThan(0);
-    const question = screen.getByRole('group', { name: /already have Onramp’s identity provider/ });
+    const question = screen.getByRole('group', {
+      name: /already have the platform’s identity provider/,
+    });
     expect(within(question).getByText(/has no identity provider for/)).toBeTruthy();
     // Neither is listed again above the step.
     expect(screen.queryByText('Something needs your attention')).toBeNull();

@@ -43,6 +43,7 @@ import {
   Stepper,
   useOffersAndCatalog,
 } from '../components/Wizard.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import {
   dateTime,
   exampleRoleArn,
@@ -69,12 +70,14 @@ const METHODS: Method[] = ['oidc_role', 'role', 'access_keys'];
 function preferredMethod(offer: PartitionOffer | undefined): Method {
   return METHODS.find((m) => offer?.methods.includes(m)) ?? 'access_keys';
 }
-const METHOD_DESCRIPTIONS: Record<Method, string> = {
-  oidc_role:
-    'A role that trusts Onramp’s own OpenID Connect issuer. No keys anywhere, no external ID to keep, and sessions of up to 12 hours.',
-  role: 'A role in your account that trusts Onramp, with an external ID only Onramp knows. No long-lived secret leaves your account.',
-  access_keys: 'The access keys of a dedicated IAM user. Use them where roles are not possible.',
-};
+/** How each method reaches the account, in the words of the platform (`brand`) the customer uses. */
+function methodDescriptions(brand: string): Record<Method, string> {
+  return {
+    oidc_role: `A role that trusts ${brand}’s own OpenID Connect issuer. No keys anywhere, no external ID to keep, and sessions of up to 12 hours.`,
+    role: `A role in your account that trusts ${brand}, with an external ID only ${brand} knows. No long-lived secret leaves your account.`,
+    access_keys: 'The access keys of a dedicated IAM user. Use them where roles are not possible.',
+  };
+}
 type Step = 'details' | 'permissions' | 'credentials' | 'done';
 const STEPS: { id: Step; title: string }[] = [
   { id: 'details', title: 'Account' },
@@ -164,6 +167,7 @@ export function AddAccountWizard({
   catalog: Catalog;
   onStartOver?: () => void;
 }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const id = useId();
   const { path, search } = useLocation();
@@ -611,7 +615,7 @@ export function AddAccountWizard({
               />
             </fieldset>
             <fieldset className={`choice-group${errors.method ? ' field-invalid' : ''}`}>
-              <legend className="field-label">How Onramp signs in</legend>
+              <legend className="field-label">How {brandName} signs in</legend>
               <div className="choice-cards">
                 {METHODS.filter((m) => m !== 'oidc_role' || offer?.methods.includes(m)).map(
                   (method) => {
@@ -632,7 +636,9 @@ export function AddAccountWizard({
                         <span>
                           <strong>{METHOD_LABELS[method]}</strong>
                           {method === recommended ? <span className="tag">Recommended</span> : null}
-                          <span className="choice-description">{METHOD_DESCRIPTIONS[method]}</span>
+                          <span className="choice-description">
+                            {methodDescriptions(brandName)[method]}
+                          </span>
                           {!offered && method === 'role' && offer?.reason ? (
                             <span className="choice-reason">{offer.reason}</span>
                           ) : null}
@@ -666,7 +672,7 @@ export function AddAccountWizard({
         <Card title="2. Permissions">
           <p className="muted">
             {isRoleMethod(details.method)
-              ? 'The role gets these permissions; Onramp adds read access to the role’s own policies so it can check them.'
+              ? `The role gets these permissions; ${brandName} adds read access to the role’s own policies so it can check them.`
               : 'Give the dedicated IAM user these permissions (the policy below).'}
           </p>
           <PermissionsPicker
@@ -734,7 +740,7 @@ export function AddAccountWizard({
                   {pollError && !result?.valid ? (
                     <Alert
                       tone="warning"
-                      title="Onramp could not check whether your stack reported back"
+                      title={`${brandName} could not check whether your stack reported back`}
                     >
                       {pollError} It keeps trying; you can also paste the role ARN.
                     </Alert>
@@ -816,7 +822,7 @@ export function AddAccountWizard({
                 ))}
               </ul>
               <p className="muted">
-                Its page shows what to apply, with “Fix now”; Onramp checks it again after.
+                Its page shows what to apply, with “Fix now”; {brandName} checks it again after.
               </p>
               <div className="form-actions">
                 <Button onClick={() => setConfirming(false)}>Cancel</Button>

@@ -18,6 +18,7 @@ import {
   Stepper,
   useOffersAndCatalog,
 } from '../components/Wizard.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { describeError, type FieldErrors, problemErrors, validateWith } from '../lib/forms.ts';
 import {
   DEPLOYMENT_DESCRIPTIONS,
@@ -173,6 +174,7 @@ export function ConnectOrganizationWizard({
   offers: PartitionOffer[];
   catalog: Catalog;
 }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const id = useId();
   const { path, search } = useLocation();
@@ -511,7 +513,7 @@ export function ConnectOrganizationWizard({
               void finish();
             }}
           >
-            <h3 className="subheading">Which accounts Onramp connects</h3>
+            <h3 className="subheading">Which accounts {brandName} connects</h3>
             <RulesEditor
               value={rules}
               onChange={(next) => {
@@ -631,6 +633,7 @@ function DeployStep({
   organization: Organization;
   onChange: (organization: Organization) => void;
 }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const [setup, setSetup] = useState<OrganizationSetup | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -683,13 +686,13 @@ function DeployStep({
     <>
       {organization.status === 'error' ? (
         <Alert tone="danger" title="The management role does not work">
-          {organization.lastDiscovery?.error ?? 'Onramp could not use the management role.'}
+          {organization.lastDiscovery?.error ?? `${brandName} could not use the management role.`}
         </Alert>
       ) : null}
       <Card title="4. Deploy the management stack">
         <p>
-          Deploy this in the management account of your organization. Its role lets Onramp read the
-          organization; its StackSet gives every member account a role of its own, which reports
+          Deploy this in the management account of your organization. Its role lets {brandName} read
+          the organization; its StackSet gives every member account a role of its own, which reports
           back by itself.
         </p>
         {error ? <Alert tone="danger">{error}</Alert> : null}
@@ -708,7 +711,10 @@ function DeployStep({
           </p>
         ) : null}
         {pollError ? (
-          <Alert tone="warning" title="Onramp could not check whether the stack reported back">
+          <Alert
+            tone="warning"
+            title={`${brandName} could not check whether the stack reported back`}
+          >
             {pollError} It keeps trying.
           </Alert>
         ) : null}
@@ -716,7 +722,7 @@ function DeployStep({
       {canWrite ? (
         <Card title="Paste the management role ARN">
           <p className="muted">
-            With Terraform, or when the stack cannot reach Onramp, paste the role’s ARN (the{' '}
+            With Terraform, or when the stack cannot reach {brandName}, paste the role’s ARN (the{' '}
             <code>management_role_arn</code> output).
           </p>
           <form

@@ -17,7 +17,7 @@ import { UpdateArtefacts } from '../components/UpdatePermissions.tsx';
 import { Alert, Button, Card, Field, Spinner, StatusBadge, TextInput } from '../components/ui.tsx';
 import { ChecksList, FindingsList, ValidationReport } from '../components/ValidationReport.tsx';
 import { ProblemsElsewhere, Stepper } from '../components/Wizard.tsx';
-import { BrandNameContext } from '../lib/brand.tsx';
+import { BrandContext } from '../lib/branding.tsx';
 import { exampleRoleArn, isRoleMethod, METHOD_LABELS, PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors } from '../lib/forms.ts';
 import type { PermissionsUpdate } from '../lib/permission-upgrades.ts';
@@ -298,7 +298,7 @@ export function HostedConnectPage({
         setEnded(sessionEnd(failure) ?? 'unreachable');
         setFailureDetail(describeError(failure));
         // The page still wears the platform's brand: the public brand answers without a session.
-        void loadPublicBrand().then(
+        void loadPublicBrand(client).then(
           (loadedBrand) => current && loadedBrand && setBrand(loadedBrand),
         );
       },
@@ -369,26 +369,17 @@ export function HostedConnectPage({
   }
 
   return (
-    <BrandNameContext.Provider value={brand.name || 'the platform'}>
+    <BrandContext.Provider value={{ ...brand, name: brand.name || 'the platform' }}>
       <ClientContext.Provider value={scoped.current}>
         <BrandFrame brand={brand}>{content}</BrandFrame>
       </ClientContext.Provider>
-    </BrandNameContext.Provider>
+    </BrandContext.Provider>
   );
 }
 
 /** The brand as GET /v1/branding says it, for the pages shown without a session. */
-async function loadPublicBrand(): Promise<Brand | undefined> {
-  try {
-    const response = await fetch(api.branding.get.path, {
-      headers: { accept: 'application/json' },
-    });
-    if (!response.ok) return undefined;
-    const parsed = brandingSchema.safeParse(await response.json());
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+async function loadPublicBrand(client: OnrampClient): Promise<Brand | undefined> {
+  return client.branding.get().catch(() => undefined);
 }
 
 /** The page around everything: the platform's logo, name, colours and support link, nothing else. */

@@ -1,6 +1,7 @@
 import { createTenantRequestSchema } from '@onramp/contracts';
 import { type Catalog, createClient, type PartitionOffer } from '@onramp/sdk';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { BrandingPanel } from '../components/BrandingPanel.tsx';
 import { OidcIssuerPanel } from '../components/OidcIssuerPanel.tsx';
 import {
   Alert,
@@ -39,7 +40,7 @@ export function OperatorPage() {
     <>
       <PageHeader
         title="Operator"
-        subtitle="Tenants, the hub identity of each partition, the OpenID Connect issuer of keyless roles, the permission catalog, and webhooks for every tenant's events."
+        subtitle="Tenants, the hub identity of each partition, the OpenID Connect issuer of keyless roles, the permission catalog, your brand, and webhooks for every tenant's events."
       />
       <Tabs
         label="Operator"
@@ -52,6 +53,11 @@ export function OperatorPage() {
             content: <OidcIssuerPanel client={operatorClient} />,
           },
           { id: 'catalog', title: 'Catalog', content: <CatalogPanel /> },
+          {
+            id: 'branding',
+            title: 'Branding',
+            content: <BrandingPanel client={operatorClient} />,
+          },
           {
             id: 'webhooks',
             title: 'Webhooks',

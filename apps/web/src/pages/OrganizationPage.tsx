@@ -22,6 +22,7 @@ import {
   StatusBadge,
   TextInput,
 } from '../components/ui.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { dateTime, PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { describeError, type FieldErrors, problemErrors } from '../lib/forms.ts';
 import {
@@ -70,6 +71,7 @@ function MemberStateBadge({ state }: { state: MemberState }) {
 }
 
 export function OrganizationPage({ organizationId }: { organizationId: string }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const [organization, setOrganization] = useState<Organization | undefined>();
   const [tree, setTree] = useState<Tree | undefined>();
@@ -298,8 +300,8 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
         <div className="empty" data-testid="organization-empty">
           <h2>Waiting for the management stack</h2>
           <p>
-            No member accounts yet: once the management stack reports back, Onramp discovers the
-            organization and its member stacks report their roles.
+            No member accounts yet: once the management stack reports back, {brandName} discovers
+            the organization and its member stacks report their roles.
           </p>
           {canWrite ? (
             <Button
@@ -361,9 +363,9 @@ export function OrganizationPage({ organizationId }: { organizationId: string })
       {confirm === 'delete' ? (
         <Modal title={`Delete ${org.name}?`} onClose={() => setConfirm(undefined)}>
           <p>
-            Onramp stops managing this organization and deletes its {org.counts.connected} connected
-            member account{org.counts.connected === 1 ? '' : 's'} from Onramp. The roles stay in AWS
-            until you delete the management stack (and with it the StackSet).
+            {brandName} stops managing this organization and deletes its {org.counts.connected}{' '}
+            connected member account{org.counts.connected === 1 ? '' : 's'} from {brandName}. The
+            roles stay in AWS until you delete the management stack (and with it the StackSet).
           </p>
           <div className="form-actions">
             <Button onClick={() => setConfirm(undefined)}>Cancel</Button>
@@ -684,6 +686,7 @@ function RulesCard({
   organization: Organization;
   onSaved: (organization: Organization) => void;
 }) {
+  const { name: brandName } = useBranding();
   const { client, canWrite } = useConsole();
   const saved = useMemo(() => rulesToText(organization.rules), [organization.rules]);
   const [text, setText] = useState<RulesText>(saved);
@@ -741,7 +744,7 @@ function RulesCard({
 
   const current = preview?.key === key ? preview.result : undefined;
   return (
-    <Card title="Which accounts Onramp connects" className="rules-card">
+    <Card title={`Which accounts ${brandName} connects`} className="rules-card">
       <RulesEditor
         value={text}
         onChange={setText}

@@ -1,6 +1,7 @@
 import type { Organization } from '@onramp/sdk';
 import { useCallback } from 'react';
 import { Alert, Button, PageHeader, Spinner } from '../components/ui.tsx';
+import { useBranding } from '../lib/branding.tsx';
 import { PARTITION_LABELS, timeAgo } from '../lib/format.ts';
 import { ORGANIZATION_STATUS_LABELS } from '../lib/organizations.ts';
 import { usePages } from '../lib/pages.ts';
@@ -20,6 +21,7 @@ export function OrganizationStatusBadge({ status }: { status: Organization['stat
 }
 
 export function OrganizationsListPage() {
+  const { name: brandName } = useBranding();
   const { client, canWrite, tenantId } = useConsole();
   // biome-ignore lint/correctness/useExhaustiveDependencies: another tenant's list is another list
   const listPage = useCallback(
@@ -56,7 +58,7 @@ export function OrganizationsListPage() {
         <div className="empty">
           <h2>Connect your first organization</h2>
           <p>
-            Deploy one stack in your management account: Onramp reads your organization, and a
+            Deploy one stack in your management account: {brandName} reads your organization, and a
             StackSet gives each member account its own role, with its own external ID. New accounts
             in the OUs you choose are connected by themselves.
           </p>

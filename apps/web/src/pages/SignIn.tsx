@@ -2,6 +2,7 @@ import { loginRequestSchema, setupRequestSchema } from '@onramp/contracts';
 import { ApiProblem, type Session, type SignInChoice } from '@onramp/sdk';
 import { useState } from 'react';
 import { Alert, Button, Field, TextInput } from '../components/ui.tsx';
+import { BrandMark, SupportLink } from '../lib/branding.tsx';
 import { useForm, validateWith } from '../lib/forms.ts';
 import { Link } from '../lib/router.tsx';
 import { useClient } from '../lib/session.tsx';
@@ -11,11 +12,13 @@ export function AuthLayout({ title, children }: { title: string; children: React
     <main className="auth" id="main">
       <div className="auth-card">
         <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Onramp
+          <BrandMark />
         </div>
         <h1>{title}</h1>
         {children}
+        <p className="auth-footer">
+          <SupportLink />
+        </p>
       </div>
     </main>
   );

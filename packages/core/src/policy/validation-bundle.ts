@@ -24,9 +24,9 @@ export function validationBundle(kind: PrincipalKind): Bundle {
   return {
     id: VALIDATION_BUNDLE_ID,
     productId: 'onramp',
-    name: 'Onramp validation',
+    name: 'Validation',
     description:
-      'Lets Onramp check that this account still grants what you chose: it simulates and reads the ' +
+      'Lets the platform check that this account still grants what you chose: it simulates and reads the ' +
       `${kind}'s own policies, nothing else.`,
     isDefault: true,
     partitions: PARTITION_IDS,

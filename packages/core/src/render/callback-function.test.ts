@@ -12,6 +12,8 @@ const RESPONSE_URL =
   'https://cloudformation-custom-resource-response-usgovwest1.s3.example/abc?sig';
 
 /** The function's source exactly as the template carries it, not the constant it was built from. */
+let environment: Record<string, string> = {};
+
 async function zipFileOfTemplate(): Promise<string> {
   const blueprint = createRoleBlueprint({
     catalog: await defaultCatalog(),
@@ -24,10 +26,16 @@ async function zipFileOfTemplate(): Promise<string> {
   });
   const resources = template.Resources as Record<
     string,
-    { Properties: { Code?: { ZipFile?: string } } }
+    {
+      Properties: {
+        Code?: { ZipFile?: string };
+        Environment?: { Variables?: Record<string, string> };
+      };
+    }
   >;
   const source = resources.CallbackFunction?.Properties.Code?.ZipFile;
   if (!source) throw new Error('the template has no inline callback function');
+  environment = resources.CallbackFunction?.Properties.Environment?.Variables ?? {};
   return source;
 }
 
@@ -121,6 +129,8 @@ async function invoke(
     module,
     exports: module.exports,
     Buffer,
+    // The function's environment as the template sets it (the platform's name).
+    process: { env: environment },
     console: { log: (...args: unknown[]) => logs.push(args.join(' ')) },
     // Lambda's timers, without the wait: the test records how long the function would sleep.
     setTimeout: (resume: () => void, ms: number) => {
@@ -183,7 +193,7 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(responses).toEqual([
       {
         Status: 'SUCCESS',
-        Reason: 'Onramp connected the role as account acct_1.',
+        Reason: 'Acme Cloud connected the role as account acct_1.',
         PhysicalResourceId: 'onramp-callback-Callback',
         StackId: 'arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/onramp/1',
         RequestId: 'req-1',
@@ -202,7 +212,7 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(responses).toMatchObject([
       {
         Status: 'SUCCESS',
-        Reason: 'Onramp received the role (enrolling); it validates it shortly.',
+        Reason: 'Acme Cloud received the role (enrolling); it validates it shortly.',
         Data: { AccountId: '' },
       },
     ]);
@@ -221,7 +231,7 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(sent.filter((s) => s.url === CALLBACK_URL)).toHaveLength(3);
     expect(waits).toEqual([7_000, 4_000]);
     expect(responses).toMatchObject([{ Status: 'SUCCESS' }]);
-    expect(logs.join('\n')).toContain('Onramp answered HTTP 429; trying again in 7 s.');
+    expect(logs.join('\n')).toContain('Acme Cloud answered HTTP 429; trying again in 7 s.');
     expect(logs.join('\n')).not.toContain(TOKEN);
   });
 
@@ -258,7 +268,8 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(responses).toEqual([
       expect.objectContaining({
         Status: 'FAILED',
-        Reason: 'Onramp answered HTTP 422: roleArn: AWS refused to let Onramp assume this role.',
+        Reason:
+          'Acme Cloud answered HTTP 422: roleArn: AWS refused to let Onramp assume this role.',
         PhysicalResourceId: 'onramp-callback-Callback',
         Data: {},
       }),
@@ -273,7 +284,7 @@ describe('the callback function (Code.ZipFile)', () => {
     });
     expect(unreachable.responses[0]).toMatchObject({
       Status: 'FAILED',
-      Reason: 'Onramp could not be reached: getaddrinfo ENOTFOUND',
+      Reason: 'Acme Cloud could not be reached: getaddrinfo ENOTFOUND',
     });
 
     const silent = await invoke(['timeout', { status: 200 }], { RequestType: 'Create' }, 100_000);
@@ -281,7 +292,7 @@ describe('the callback function (Code.ZipFile)', () => {
     expect(silent.sent[0]?.timeout).toBe(55_000);
     expect(silent.responses[0]).toMatchObject({
       Status: 'FAILED',
-      Reason: 'Onramp could not be reached: no answer within 55 s',
+      Reason: 'Acme Cloud could not be reached: no answer within 55 s',
     });
   });
 
@@ -308,7 +319,7 @@ describe('the callback function (Code.ZipFile)', () => {
     });
     expect(told.responses[0]).toMatchObject({
       Status: 'SUCCESS',
-      Reason: 'Onramp was told the stack is deleted.',
+      Reason: 'Acme Cloud was told the stack is deleted.',
       PhysicalResourceId: 'onramp-callback-Callback',
     });
 
@@ -321,7 +332,7 @@ describe('the callback function (Code.ZipFile)', () => {
     );
     expect(refused.responses[0]).toMatchObject({
       Status: 'SUCCESS',
-      Reason: 'Onramp answered HTTP 404: Not expected. The stack is deleted anyway.',
+      Reason: 'Acme Cloud answered HTTP 404: Not expected. The stack is deleted anyway.',
     });
 
     for (const failure of [{ error: 'ECONNREFUSED' }, 'timeout'] as const) {
@@ -331,7 +342,7 @@ describe('the callback function (Code.ZipFile)', () => {
       });
       expect(offline.responses[0]).toMatchObject({ Status: 'SUCCESS' });
       expect(offline.responses[0]?.Reason).toMatch(
-        /^Onramp could not be reached: .* The stack is deleted anyway\.$/,
+        /^Acme Cloud could not be reached: .* The stack is deleted anyway\.$/,
       );
     }
   });

@@ -20,8 +20,9 @@
  * Plain CommonJS (the `index.js` of the function) with an async handler (nodejs24.x has no callback handlers), kept readable: it is part of the template a
  * customer reviews before deploying it.
  */
-export const CALLBACK_FUNCTION_SOURCE = `// Tells Onramp which IAM role this stack created, then answers CloudFormation.
+export const CALLBACK_FUNCTION_SOURCE = `// Reports the IAM role this stack created, then answers CloudFormation.
 const https = require('https');
+const who = process.env.PLATFORM_NAME || 'The platform';
 
 function send(url, method, body, headers, ms) {
   return new Promise((resolve, reject) => {
@@ -59,20 +60,20 @@ exports.handler = async (event, context) => {
       res = await send(props.CallbackUrl, 'POST', body, { 'content-type': 'application/json' }, Math.max(10000, attempt === 1 ? budget : budget - (Date.now() - started)));
       const wait = Math.min(20, Number(res.retryAfter) || 2 * attempt) * 1000;
       if ([429, 502, 503, 504].indexOf(res.status) < 0 || Date.now() - started + wait + 10000 > budget) break;
-      console.log('Onramp answered HTTP ' + res.status + '; trying again in ' + wait / 1000 + ' s.');
+      console.log(who + ' answered HTTP ' + res.status + '; trying again in ' + wait / 1000 + ' s.');
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
     const answer = parse(res.text);
     if (res.status >= 200 && res.status < 300) {
       data = { AccountId: String(answer.accountId || '') };
-      reason = type === 'Delete' ? 'Onramp was told the stack is deleted.' : !data.AccountId ? 'Onramp received the role' + (answer.state ? ' (' + answer.state + ')' : '') + '; it validates it shortly.' : type === 'Update' ? 'Onramp checks account ' + data.AccountId + ' again.' : 'Onramp connected the role as account ' + data.AccountId + '.';
+      reason = type === 'Delete' ? who + ' was told the stack is deleted.' : !data.AccountId ? who + ' received the role' + (answer.state ? ' (' + answer.state + ')' : '') + '; it validates it shortly.' : type === 'Update' ? who + ' checks account ' + data.AccountId + ' again.' : who + ' connected the role as account ' + data.AccountId + '.';
     } else {
       status = 'FAILED';
-      reason = 'Onramp answered HTTP ' + res.status + ': ' + (answer.detail || answer.title || 'no reason given');
+      reason = who + ' answered HTTP ' + res.status + ': ' + (answer.detail || answer.title || 'no reason given');
     }
   } catch (error) {
     status = 'FAILED';
-    reason = 'Onramp could not be reached: ' + error.message;
+    reason = who + ' could not be reached: ' + error.message;
   }
   if (type === 'Delete' && status !== 'SUCCESS') {
     status = 'SUCCESS';

@@ -182,7 +182,7 @@ function keylessTrustStep(
       (accountId
         ? ''
         : `, putting your 12-digit account ID where it says ${ACCOUNT_ID_PLACEHOLDER}`) +
-      `: it lets only tokens that Onramp issues for this connection of ${blueprint.platform} assume the ` +
+      `: it lets only tokens that ${blueprint.platform} issues for this connection assume the ` +
       'role, and needs no key or external ID. Choose Next.',
     values: [
       { label: 'Identity provider', value: web.conditionPrefix, format: 'text' },

@@ -24,6 +24,8 @@ const EXTERNAL_ID_PREFIX_MAX = 1224 - 13;
 export interface OrganizationBlueprintInput {
   /** As for createRoleBlueprint: the permissions every member (and the management role) get. */
   catalog: Catalog;
+  /** The platform's name as customers see it (the operator's brand); default the catalog's. */
+  platform?: string | undefined;
   selection: PolicySelection;
   /** The partition's hub. Absent: the templates ask for it (`TrustedPrincipalArn`). */
   hubPrincipal?: string;
@@ -101,6 +103,7 @@ export function createOrganizationBlueprint(
   try {
     member = createRoleBlueprint({
       catalog: input.catalog,
+      platform: input.platform,
       selection: input.selection,
       externalId: memberExternalId(
         prefix && prefix.length <= EXTERNAL_ID_PREFIX_MAX ? prefix : 'onramp-sample',
@@ -130,6 +133,7 @@ export function createOrganizationBlueprint(
   }
   const blueprint: OrganizationBlueprint = {
     platform: member.platform,
+    catalogPlatform: member.catalogPlatform,
     partition: member.partition,
     hub: member.hub,
     pinnedPrincipalArn: pinnedPrincipal(member.trustPolicy),

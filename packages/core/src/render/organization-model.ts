@@ -52,6 +52,8 @@ export const ORGANIZATION_CALLBACK_PATH = '/v1/callbacks/organizations';
 /** Everything the organization's renderers need, checked once. */
 export interface OrganizationBlueprint {
   platform: string;
+  /** The catalog's platform name: the managed policies' descriptions only (see RoleBlueprint). */
+  catalogPlatform: string;
   partition: Partition;
   /** Absent: the templates ask for it (`TrustedPrincipalArn` / `trusted_principal_arn`). */
   hub: HubPrincipal | undefined;

@@ -22,7 +22,7 @@ export function organizationSteps(
   const region = blueprint.deploymentRegion;
   const targets = blueprint.deploymentTargets?.join(', ');
   const reports = blueprint.callback
-    ? ' Once the role and its policies exist, the stack reports the role to Onramp by itself.'
+    ? ` Once the role and its policies exist, the stack reports the role to ${platform} by itself.`
     : '';
   const steps: OrganizationStep[] = [];
 
@@ -74,7 +74,7 @@ export function organizationSteps(
       detail:
         `Copy the ${via === 'terraform' ? 'management_role_arn output' : 'ManagementRoleArn output of the stack'} ` +
         `(arn:${partition.id}:iam::<management account ID>:role/${blueprint.managementRoleName}) and paste it into ` +
-        `the organization's page in ${platform}. Onramp then reads the organization's accounts and units.`,
+        `the organization's page in ${platform}, which then reads the organization's accounts and units.`,
     });
   }
 

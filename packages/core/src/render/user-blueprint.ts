@@ -5,6 +5,11 @@ import { buildPolicies, type PolicySelection, type PolicySet } from '../policy/p
 
 export interface UserBlueprintInput {
   catalog: Catalog;
+  /**
+   * The platform's name as customers see it (the operator's brand); default the catalog's
+   * `platform`. Every text of the templates and steps names it.
+   */
+  platform?: string | undefined;
   selection: PolicySelection;
   /** The IAM user to create; by default one named after the platform (`acme-cloud-onramp`). */
   userName?: string;
@@ -18,6 +23,12 @@ export interface UserBlueprintInput {
  */
 export interface UserBlueprint {
   platform: string;
+  /**
+   * The catalog's platform name, for the managed policies' descriptions only: IAM replaces a managed
+   * policy whose description changes, and CloudFormation cannot replace a named one, so a renamed
+   * brand must never reach them (it would break every later update of existing stacks).
+   */
+  catalogPlatform: string;
   partition: Partition;
   userName: string;
   /**
@@ -69,16 +80,18 @@ export function createUserBlueprint(input: UserBlueprintInput): UserBlueprint {
     issues.push(...error.issues);
   }
   if (issues.length > 0 || !parsed.ok || !policySet) throw new CoreValidationError(issues);
+  const platform = input.platform ?? input.catalog.platform;
   const scope = policySet.regions.length
     ? ` Regional services are limited to ${policySet.regions.join(', ')}.`
     : '';
   return {
-    platform: input.catalog.platform,
+    platform,
+    catalogPlatform: input.catalog.platform,
     partition,
     userName: parsed.value,
     userPath: '/',
     policySet,
-    description: `Lets ${input.catalog.platform} act in this account through Onramp with access keys (${policySet.bundles.map((b) => b.id).join(', ') || 'validation only'}).${scope}`,
+    description: `Lets ${platform} act in this account with access keys (${policySet.bundles.map((b) => b.id).join(', ') || 'validation only'}).${scope}`,
   };
 }
 

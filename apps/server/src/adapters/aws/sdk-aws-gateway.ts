@@ -157,7 +157,7 @@ export function createSdkAwsGateway(options: SdkAwsGatewayOptions): AwsGateway {
         'rejected',
         'partition',
         'hub_not_configured',
-        `Onramp has no hub identity in ${getPartition(partition).displayName}, so it cannot assume roles there.`,
+        `The platform has no hub identity in ${getPartition(partition).displayName}, so it cannot assume roles there.`,
         'Connect with access keys, or ask the operator to configure a hub identity for this partition.',
       );
     }
@@ -798,7 +798,7 @@ function translate(
       'upstream',
       FIELD[what],
       'cancelled',
-      'Onramp stopped waiting for AWS: the answer was no longer needed.',
+      'The platform stopped waiting for AWS: the answer was no longer needed.',
     );
   }
   if (cut.deadline.aborted) {
@@ -828,14 +828,14 @@ function translate(
       problem = rejected(
         'oidcProvider',
         'oidc_provider_missing',
-        `AWS found no IAM OpenID Connect provider for Onramp's issuer in the account: ${e.message ?? name}`,
+        `AWS found no IAM OpenID Connect provider for the platform's issuer in the account: ${e.message ?? name}`,
       );
       break;
     case 'web:Audience':
       problem = rejected(
         'oidcProvider',
         'oidc_audience_not_allowed',
-        `The account's IAM OpenID Connect provider for Onramp's issuer does not list the token's audience among its client IDs: ${e.message ?? name}`,
+        `The account's IAM OpenID Connect provider for the platform's issuer does not list the token's audience among its client IDs: ${e.message ?? name}`,
       );
       break;
     case 'web:InvalidToken':
@@ -845,7 +845,7 @@ function translate(
         'upstream',
         'oidcProvider',
         'identity_token_refused',
-        `AWS refused the token of Onramp's OpenID Connect issuer: ${e.message ?? name}. This is not the account's fault; Onramp's operator should check the issuer's signing keys and the server's clock.`,
+        `AWS refused the token of the platform's OpenID Connect issuer: ${e.message ?? name}. This is not the account's fault; the platform's operator should check the issuer's signing keys and the server's clock.`,
         undefined,
         name,
         requestId,
@@ -856,7 +856,7 @@ function translate(
         'upstream',
         'oidcProvider',
         'issuer_unreachable',
-        `AWS could not fetch the discovery document or the keys of Onramp's OpenID Connect issuer (${e.message ?? name}). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.`,
+        `AWS could not fetch the discovery document or the keys of the platform's OpenID Connect issuer (${e.message ?? name}). This is not the account's fault: the issuer's /.well-known/openid-configuration and jwks.json must be reachable from AWS over https; try again shortly.`,
         undefined,
         name,
         requestId,
@@ -867,7 +867,7 @@ function translate(
         'upstream',
         'roleArn',
         'identity_token_expired',
-        'AWS says the token of Onramp’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); Onramp’s operator should synchronise it (NTP).',
+        'AWS says the token of the platform’s OpenID Connect issuer has expired although it was just minted: the server’s clock is probably wrong (clock skew); the platform’s operator should synchronise it (NTP).',
         undefined,
         name,
         requestId,
@@ -877,15 +877,15 @@ function translate(
       problem = rejected(
         'roleArn',
         'IDPRejectedClaim',
-        `AWS refused a claim of Onramp's token: ${e.message ?? name}`,
+        `AWS refused a claim of the platform's token: ${e.message ?? name}`,
       );
       break;
     case 'web:AccessDenied':
       problem = rejected(
         'roleArn',
         'AccessDenied',
-        'AWS refused to let Onramp assume this keyless role with its token.',
-        'Check that the role’s trust policy trusts the account’s IAM OpenID Connect provider for Onramp’s issuer (sts:AssumeRoleWithWebIdentity) with the audience and subject Onramp shows for this connection, and that the ARN names the role exactly.',
+        'AWS refused to let the platform assume this keyless role with its token.',
+        'Check that the role’s trust policy trusts the account’s IAM OpenID Connect provider for the platform’s issuer (sts:AssumeRoleWithWebIdentity) with the audience and subject the platform shows for this connection, and that the ARN names the role exactly.',
       );
       break;
     case 'AWSOrganizationsNotInUseException':
@@ -944,8 +944,8 @@ function translate(
           ? rejected(
               'roleArn',
               'AccessDenied',
-              'AWS refused to let Onramp assume this role.',
-              'Check that (1) the role trusts the principal Onramp shows, (2) its trust policy requires the external ID Onramp shows for it (the account page’s "Role and external ID", or the wizard’s "Create the role" step), (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
+              'AWS refused to let the platform assume this role.',
+              'Check that (1) the role trusts the principal the platform shows, (2) its trust policy requires the external ID the platform shows for it (the account page’s "Role and external ID", or the wizard’s "Create the role" step), (3) the ARN names the role exactly (names are case-sensitive), and (4) the trust policy has no MFA condition.',
             )
           : what === 'organizations'
             ? rejected(
@@ -961,7 +961,7 @@ function translate(
         'partition',
         name,
         'STS is not activated in this region of the account.',
-        'Activate STS for the region in IAM › Account settings, or ask Onramp’s operator which region it uses.',
+        'Activate STS for the region in IAM › Account settings, or ask the platform’s operator which region it uses.',
       );
       break;
     case 'NoSuchEntity':
@@ -1047,13 +1047,13 @@ function webIdentityErrorName(name: string, message = ''): string {
 function describeUpstream(name: string, status: number | undefined, message?: string): string {
   const http = status ? `HTTP ${status}` : undefined;
   if (/throttl|SlowDown|TooManyRequests|RequestLimitExceeded/i.test(name))
-    return `AWS throttled the request (${name}) and kept throttling after Onramp’s retries; try again shortly.`;
+    return `AWS throttled the request (${name}) and kept throttling after the platform’s retries; try again shortly.`;
   if (name === 'TimeoutError' || /timed? ?out/i.test(message ?? ''))
-    return 'AWS did not answer in time, after Onramp’s retries; try again shortly.';
+    return 'AWS did not answer in time, after the platform’s retries; try again shortly.';
   // The SDK names an error it cannot parse (an HTML page, an empty body) "Unknown".
   if (name === 'Unknown' || name === 'UnknownError' || /Deserialization error/i.test(message ?? ''))
-    return `AWS answered ${http ?? 'with an error'} with a body that is not an AWS error (an HTML page or nothing), after Onramp’s retries. The endpoint may not implement this call; try again shortly.`;
-  return `AWS could not answer (${[name, http].filter(Boolean).join(', ')}), after Onramp’s retries; try again shortly.`;
+    return `AWS answered ${http ?? 'with an error'} with a body that is not an AWS error (an HTML page or nothing), after the platform’s retries. The endpoint may not implement this call; try again shortly.`;
+  return `AWS could not answer (${[name, http].filter(Boolean).join(', ')}), after the platform’s retries; try again shortly.`;
 }
 
 /**

@@ -193,7 +193,7 @@ describe.each(TEST_DIALECTS)('confused-deputy probes on the wire on %s', (dialec
         (c: { name: string }) => c.name === 'hub_not_trusted',
       );
       expect(probe).toMatchObject({ status: 'warning' });
-      expect(probe.detail).toContain('Not checked whether the role also trusts Onramp’s hub');
+      expect(probe.detail).toContain('Not checked whether the role also trusts the platform’s hub');
     } finally {
       aws.clearFaults();
     }

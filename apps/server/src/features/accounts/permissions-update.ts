@@ -22,6 +22,7 @@ import type { Account } from '../../domain/account.ts';
 import type { Caller } from '../../domain/caller.ts';
 import type { Connection } from '../../domain/connection.ts';
 import { AppError } from '../../http/problems.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 import type { TemplateStore } from '../../ports/template-store.ts';
 import type { CallbacksService } from '../callbacks/callbacks-service.ts';
 import type { ConnectionsService } from '../connections/connections-service.ts';
@@ -39,6 +40,8 @@ export interface PermissionsUpdateDeps {
   callbacks: Pick<CallbacksService, 'callbackFor' | 'stackOf'>;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+  /** The operator's brand: the update's templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
 }
 
 /** The parameter of a keyless template naming an OpenID Connect provider the account already has. */
@@ -173,7 +176,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
     }));
     steps.push({
       title: 'Remove what is no longer needed',
-      detail: `Detach and delete any other policy named ${principalName}-… that Onramp gave the ${kind} and that is not listed here: no chosen bundle needs its actions any more.`,
+      detail: `Detach and delete any other policy named ${principalName}-… that the platform gave the ${kind} and that is not listed here: no chosen bundle needs its actions any more.`,
     });
     return steps;
   }
@@ -190,7 +193,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
    */
   function notRenderable(error: unknown): unknown {
     if (!(error instanceof CoreValidationError)) return error;
-    const message = `Onramp cannot render this account's permissions from the catalog: ${error.message}`;
+    const message = `The platform cannot render this account's permissions from the catalog: ${error.message}`;
     return new AppError(
       'conflict',
       message,
@@ -212,10 +215,16 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
     const wanted = wantedBundles(deps.catalog, account);
     const changes = changesOf(account, wanted);
     const selection = { partition: account.partition, bundles: wanted, regions: account.regions };
+    const platform = deps.branding ? (await deps.branding.brand()).name : undefined;
 
     if (account.method === 'access_keys') {
       const userName = account.principalArn.split('/').at(-1) ?? '';
-      const blueprint = createUserBlueprint({ catalog: deps.catalog, selection, userName });
+      const blueprint = createUserBlueprint({
+        catalog: deps.catalog,
+        platform,
+        selection,
+        userName,
+      });
       const policies = policiesOf(
         blueprint.policySet,
         blueprint.userName,
@@ -237,7 +246,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       : undefined;
     if (!connection) {
       const message =
-        'This role account has no connection any more, so Onramp does not know how its role was made.';
+        'This role account has no connection any more, so the platform does not know how its role was made.';
       throw new AppError('conflict', message, [
         {
           field: 'id',
@@ -253,7 +262,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
       bundles: wanted,
       regions: account.regions,
     };
-    const blueprint = deps.connections.blueprintOf(wantedConnection);
+    const blueprint = deps.connections.blueprintOf(wantedConnection, platform);
     const policies = policiesOf(
       blueprint.policySet,
       blueprint.roleName,
@@ -283,7 +292,7 @@ export function createPermissionsUpdate(deps: PermissionsUpdateDeps) {
           },
           {
             ...verifyStep,
-            detail: `${verifyStep.detail} A stack whose template reports back to Onramp asks for this by itself when the update completes.`,
+            detail: `${verifyStep.detail} A stack whose template reports back to the platform asks for this by itself when the update completes.`,
           },
         ],
       };

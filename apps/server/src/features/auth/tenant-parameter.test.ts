@@ -25,7 +25,7 @@ describe('?tenant= on every route', () => {
   beforeAll(async () => {
     h = await createHarness('sqlite', {
       webhookSettings: { allowPrivate: true },
-      connectReturnUrls: ['https://app.acme.example'],
+      brandConfig: { returnUrls: ['https://app.acme.example'] },
     });
     a = await h.tenant();
     b = await h.tenant();

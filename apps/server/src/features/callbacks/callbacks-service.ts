@@ -69,7 +69,7 @@ export type RefusalReason =
 
 export class CallbackRefusedError extends AppError {
   constructor(readonly reason: RefusalReason) {
-    super('not_found', 'Onramp expects no such callback. Download a new template from Onramp.');
+    super('not_found', 'The platform expects no such callback. Download a new template.');
   }
 }
 
@@ -286,7 +286,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
           requestType: input.requestType,
           stackId: input.stackId,
           code: error instanceof AppError ? error.code : 'internal',
-          detail: error instanceof AppError ? error.message : 'Onramp failed unexpectedly.',
+          detail: error instanceof AppError ? error.message : 'The platform failed unexpectedly.',
         },
       );
     }
@@ -380,7 +380,7 @@ export function createCallbacksService(deps: CallbacksDeps) {
             roleArn: input.roleArn,
             stackId: input.stackId,
             code: error instanceof AppError ? error.code : 'internal',
-            detail: error instanceof AppError ? error.message : 'Onramp failed unexpectedly.',
+            detail: error instanceof AppError ? error.message : 'The platform failed unexpectedly.',
           });
           throw error;
         }

@@ -22,10 +22,13 @@ import type { z } from 'zod';
 import { requireTenant } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 
 /** What the catalog routes use: the operator's catalog only. */
 export interface CatalogRoutesDeps {
   catalog: Catalog;
+  /** The operator's brand: the user's templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
 }
 
 export async function registerCatalogRoutes(
@@ -52,7 +55,11 @@ export async function registerCatalogRoutes(
   mount(r, api.catalog.userTemplate, {
     handler: async (request) => {
       requireTenant(request.principal, 'accounts:read', requestedTenant(request));
-      return userTemplateOf(deps.catalog, request.body);
+      return userTemplateOf(
+        deps.catalog,
+        request.body,
+        deps.branding ? (await deps.branding.brand()).name : undefined,
+      );
     },
   });
 }
@@ -81,10 +88,12 @@ export function previewPolicyOf(
 export function userTemplateOf(
   catalog: Catalog,
   body: z.output<typeof userTemplateRequestSchema>,
+  platform?: string,
 ): z.input<typeof userTemplateResponseSchema> {
   const { partition, bundles, regions, userName } = body;
   const blueprint = createUserBlueprint({
     catalog,
+    ...(platform ? { platform } : {}),
     selection: { partition, bundles, regions: regions ?? [] },
     ...(userName ? { userName } : {}),
   });

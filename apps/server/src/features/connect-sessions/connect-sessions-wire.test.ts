@@ -42,7 +42,7 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on the loopback AWS, on %s
       aws: gateway,
       hubs: { aws: { principalArn: hub.arn } },
       publicUrl: PUBLIC_URL,
-      connectReturnUrls: [RETURN],
+      brandConfig: { returnUrls: [RETURN] },
     });
     tenant = await h.tenant();
   });

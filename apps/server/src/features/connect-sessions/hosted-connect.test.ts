@@ -88,8 +88,7 @@ describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
     h = await createHarness(dialect, {
       publicUrl: PUBLIC_URL,
       clock: () => new Date(Date.now() + offsetMs),
-      connectReturnUrls: ['https://app.acme.example/settings'],
-      brand: { name: 'Acme Cloud' },
+      brandConfig: { returnUrls: ['https://app.acme.example/settings'], name: 'Acme Cloud' },
       webhookSettings: { allowPrivate: true },
     });
     a = await h.tenant();

@@ -202,7 +202,7 @@ export async function registerHostedRoutes(
     handler: async (request) => {
       const session = await held(request);
       const connection = await sessions.connectionOf(session);
-      return stepsOf(deps.connections.blueprintOf(connection));
+      return stepsOf(deps.connections.blueprintOf(connection, (await deps.branding.brand()).name));
     },
   });
 
@@ -218,7 +218,7 @@ export async function registerHostedRoutes(
           : undefined;
       const file = cloudFormationFile(
         connection,
-        deps.connections.blueprintOf(connection),
+        deps.connections.blueprintOf(connection, (await deps.branding.brand()).name),
         request.query.format,
         callback,
       );
@@ -233,7 +233,10 @@ export async function registerHostedRoutes(
     handler: async (request, reply) => {
       const session = await held(request);
       const connection = await sessions.connectionOf(session);
-      const file = terraformFile(connection, deps.connections.blueprintOf(connection));
+      const file = terraformFile(
+        connection,
+        deps.connections.blueprintOf(connection, (await deps.branding.brand()).name),
+      );
       return reply
         .type(file.type)
         .header('content-disposition', `attachment; filename="${file.name}"`)
@@ -260,7 +263,11 @@ export async function registerHostedRoutes(
     handler: async (request) => {
       const session = await held(request);
       const selection = await sessions.constrainSelection(session, request.body, 'access_keys');
-      return userTemplateOf(deps.catalog, { ...request.body, ...selection });
+      return userTemplateOf(
+        deps.catalog,
+        { ...request.body, ...selection },
+        (await deps.branding.brand()).name,
+      );
     },
   });
 

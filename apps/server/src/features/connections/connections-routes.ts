@@ -21,6 +21,7 @@ import type { Connection } from '../../domain/connection.ts';
 import { scopesOf } from '../../domain/principal.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import type { TemplateStore } from '../../ports/template-store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
@@ -41,6 +42,15 @@ export interface ConnectionsRoutesDeps {
   publicUrl?: string | undefined;
   templates?: TemplateStore | undefined;
   templateBuckets?: Partial<Record<PartitionId, string>> | undefined;
+  /** The operator's brand: rendered templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
+}
+
+/** The platform's name as customers see it now (a rename reaches the next rendered template). */
+export async function brandNameOf(deps: {
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
+}): Promise<string | undefined> {
+  return deps.branding ? (await deps.branding.brand()).name : undefined;
 }
 
 /** A name safe in a file name and a content-disposition header: `Prod (EU)` → `prod-eu`. */
@@ -93,26 +103,29 @@ async function quickCreateOf(
     return {
       link: null,
       reason:
-        'A quick-create stack connects its role to Onramp by itself, so its link is only for those who may add accounts.',
+        'A quick-create stack connects its role to the platform by itself, so its link is only for those who may add accounts.',
     };
   }
   if (!deps.publicUrl) {
     return {
       link: null,
       reason:
-        'Onramp has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
+        'The platform has no public URL, so a stack could not report its role back. Download the template or run the deploy command, then paste the role ARN.',
     };
   }
   const bucket = deps.templateBuckets?.[partition.id];
   if (!bucket || !deps.templates) {
     return {
       link: null,
-      reason: `Onramp has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
+      reason: `The platform has no template bucket in Amazon S3 for ${partition.displayName}, and the AWS console takes quick-create templates only from S3. Download the template or run the deploy command instead.`,
     };
   }
   const callback = await deps.callbacks.callbackFor(caller, connection);
   if (!callback) {
-    return { link: null, reason: 'Onramp could not issue a callback token for this connection.' };
+    return {
+      link: null,
+      reason: 'The platform could not issue a callback token for this connection.',
+    };
   }
   const body = renderCloudFormationYaml(blueprint, { callback });
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -128,7 +141,7 @@ async function quickCreateOf(
     return {
       link: null,
       reason:
-        'Onramp could not publish the template to Amazon S3 just now. Download the template or run the deploy command instead, or try again later.',
+        'The platform could not publish the template to Amazon S3 just now. Download the template or run the deploy command instead, or try again later.',
     };
   }
 }
@@ -160,7 +173,9 @@ export async function toConnectionResponse(
       : undefined;
   const webIdentity =
     keyless && !unavailableReason ? deps.connections.webIdentityOf(connection) : null;
-  const blueprint = unavailableReason ? undefined : deps.connections.blueprintOf(connection);
+  const blueprint = unavailableReason
+    ? undefined
+    : deps.connections.blueprintOf(connection, await brandNameOf(deps));
   const quickCreate = blueprint
     ? await quickCreateOf(deps, caller, connection, blueprint, log, withCallback)
     : { link: null, reason: unavailableReason };
@@ -296,7 +311,7 @@ export async function registerConnectionsRoutes(
     handler: async (request, reply) => {
       const caller = callerOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(caller.tenantId, request.params.id);
-      const blueprint = deps.connections.blueprintOf(connection);
+      const blueprint = deps.connections.blueprintOf(connection, await brandNameOf(deps));
       const callback = mayConnect(request)
         ? await deps.callbacks.callbackFor(caller, connection)
         : undefined;
@@ -312,7 +327,10 @@ export async function registerConnectionsRoutes(
     handler: async (request, reply) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      const file = terraformFile(connection, deps.connections.blueprintOf(connection));
+      const file = terraformFile(
+        connection,
+        deps.connections.blueprintOf(connection, await brandNameOf(deps)),
+      );
       return reply
         .type(file.type)
         .header('content-disposition', `attachment; filename="${file.name}"`)
@@ -324,7 +342,7 @@ export async function registerConnectionsRoutes(
     handler: async (request) => {
       const tenantId = tenantOf(request, 'accounts:read');
       const connection = await deps.connections.getConnection(tenantId, request.params.id);
-      return stepsOf(deps.connections.blueprintOf(connection));
+      return stepsOf(deps.connections.blueprintOf(connection, await brandNameOf(deps)));
     },
   });
 }

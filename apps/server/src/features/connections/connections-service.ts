@@ -202,6 +202,8 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       | 'roleName'
       | 'method'
     >,
+    /** The platform's name as customers see it (the operator's brand), for what is rendered. */
+    platform?: string,
   ): RoleBlueprint {
     const selection = {
       partition: connection.partition,
@@ -212,6 +214,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const trust = webIdentityOf(connection);
       return createRoleBlueprint({
         catalog: deps.catalog,
+        platform,
         selection,
         // Ignored by a keyless blueprint; kept so a switch back to `role` finds the same ID.
         externalId: connection.externalId,
@@ -221,6 +224,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
     }
     return createRoleBlueprint({
       catalog: deps.catalog,
+      platform,
       selection,
       externalId: connection.externalId,
       // Listed beside the new one until the grace period ends and Onramp uses the new one.
@@ -449,7 +453,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         // Its role trusts a subject of Onramp's issuer, not the external ID (kept, unused, for a
         // switch back to `role`): a new one would change nothing the role checks.
         const message =
-          'A keyless role (oidc_role) has no external ID to regenerate: its role trusts the subject of this connection, which only Onramp can put in a token.';
+          'A keyless role (oidc_role) has no external ID to regenerate: its role trusts the subject of this connection, which only the platform can put in a token.';
         throw new AppError('validation_failed', message, [
           {
             field: 'method',
@@ -534,8 +538,9 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
      * What the CloudFormation, Terraform and manual renderers need for a connection; 422 when what
      * its method needs (the partition's hub, Onramp's issuer) is not configured any more.
      */
-    blueprintOf(connection: Connection): RoleBlueprint {
-      return blueprintFor(connection);
+    /** `platform`: the brand's name, when the blueprint is rendered for a customer. */
+    blueprintOf(connection: Connection, platform?: string): RoleBlueprint {
+      return blueprintFor(connection, platform);
     },
 
     /** What a keyless connection's role trusts; 422 on `method` when no issuer is configured. */
@@ -591,7 +596,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
       const current = await connections.findForUpdate(tenantId, validated.id, trx);
       if (!current) {
         const message =
-          'This role set-up was discarded while Onramp validated the role, so the account was not saved.';
+          'This role set-up was discarded while the platform validated the role, so the account was not saved.';
         throw new AppError('conflict', message, [
           {
             field: 'connectionId',
@@ -610,7 +615,7 @@ export function createConnectionsService(deps: ConnectionsServiceDeps) {
         !sameList(current.regions, validated.regions)
       ) {
         const message =
-          'This role set-up changed while Onramp validated the role (in another tab, or by someone else), so the account was not saved.';
+          'This role set-up changed while the platform validated the role (in another tab, or by someone else), so the account was not saved.';
         throw new AppError('conflict', message, [
           {
             field: 'connectionId',

@@ -396,7 +396,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
         (keyless ? !account.connectionId : !account.externalId)
       ) {
         const message =
-          'Console links need a role account: AWS signs people in to the console only with a role’s session, and Onramp stores no console passwords. Connect the account with a role to get one.';
+          'Console links need a role account: AWS signs people in to the console only with a role’s session, and the platform stores no console passwords. Connect the account with a role to get one.';
         throw new AppError('validation_failed', message, [
           { field: 'method', code: 'console_needs_role', message },
         ]);

@@ -46,7 +46,7 @@ export function resolveIssuer(input: {
   publicUrl?: string | undefined;
 }): { issuer: string; unavailableReason: null } | { issuer: null; unavailableReason: string } {
   const fix =
-    'set ONRAMP_PUBLIC_URL to the https address customers reach Onramp at, or publish the issuer elsewhere (ONRAMP_OIDC_ISSUER_URL with ONRAMP_OIDC_PUBLISH_DIR or ONRAMP_OIDC_PUBLISH_S3)';
+    'set ONRAMP_PUBLIC_URL to the https address customers reach the platform at, or publish the issuer elsewhere (ONRAMP_OIDC_ISSUER_URL with ONRAMP_OIDC_PUBLISH_DIR or ONRAMP_OIDC_PUBLISH_S3)';
   if (input.issuerUrl) {
     const problem = issuerUrlProblem(input.issuerUrl);
     return problem
@@ -59,7 +59,7 @@ export function resolveIssuer(input: {
   if (!input.publicUrl) {
     return {
       issuer: null,
-      unavailableReason: `ONRAMP_PUBLIC_URL is not set, so Onramp has no issuer URL AWS can fetch keys from. To offer keyless roles, ${fix}`,
+      unavailableReason: `ONRAMP_PUBLIC_URL is not set, so the platform has no issuer URL AWS can fetch keys from. To offer keyless roles, ${fix}`,
     };
   }
   const issuer = `${input.publicUrl.replace(/\/+$/, '')}/oidc`;

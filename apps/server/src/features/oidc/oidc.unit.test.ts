@@ -58,7 +58,7 @@ describe('the issuer URL', () => {
       }),
     ).toEqual({ issuer: 'https://static.example.com/onramp', unavailableReason: null });
     expect(resolveIssuer({ publicUrl: 'https://onramp.example.com:8443' }).unavailableReason).toBe(
-      'ONRAMP_PUBLIC_URL is https://onramp.example.com:8443, so the issuer would be https://onramp.example.com:8443/oidc: it has a port; AWS accepts only https issuers without a port, query or fragment. To offer keyless roles, set ONRAMP_PUBLIC_URL to the https address customers reach Onramp at, or publish the issuer elsewhere (ONRAMP_OIDC_ISSUER_URL with ONRAMP_OIDC_PUBLISH_DIR or ONRAMP_OIDC_PUBLISH_S3)',
+      'ONRAMP_PUBLIC_URL is https://onramp.example.com:8443, so the issuer would be https://onramp.example.com:8443/oidc: it has a port; AWS accepts only https issuers without a port, query or fragment. To offer keyless roles, set ONRAMP_PUBLIC_URL to the https address customers reach the platform at, or publish the issuer elsewhere (ONRAMP_OIDC_ISSUER_URL with ONRAMP_OIDC_PUBLISH_DIR or ONRAMP_OIDC_PUBLISH_S3)',
     );
     expect(resolveIssuer({}).unavailableReason).toMatch(/^ONRAMP_PUBLIC_URL is not set/);
   });

@@ -30,6 +30,7 @@ import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
 import { AppError, notFound } from '../../http/problems.ts';
 import { isId, newId } from '../../ids.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
+import type { BrandingSource } from '../../ports/branding.ts';
 import type { HubIdentity } from '../../ports/hubs.ts';
 import { enforcePartitionAndMethod } from '../accounts/account-limits.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
@@ -121,6 +122,8 @@ export interface OrganizationsServiceDeps {
   connections: Pick<ConnectionsService, 'deleteOfOrganization'>;
   /** Onramp's public URL: without one, stacks cannot report back (the role ARN is pasted). */
   publicUrl?: string | undefined;
+  /** The operator's brand: the organization's templates and steps name the platform by it. */
+  branding?: Pick<BrandingSource, 'brand'> | undefined;
 }
 
 /** What GET …/setup answers (the contracts' organizationSetupSchema), the quick-create link aside. */
@@ -430,11 +433,14 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
       memberAccounts?: string[];
       /** What the tenant says the targets are, used only while Onramp does not know them. */
       targets?: string[] | undefined;
+      /** The platform's name as customers see it (the operator's brand), for what is rendered. */
+      platform?: string | undefined;
     } = {},
   ): OrganizationBlueprint {
     const origin = deps.publicUrl?.replace(/\/+$/, '');
     return createOrganizationBlueprint({
       catalog: deps.catalog,
+      platform: options.platform,
       selection: {
         partition: organization.partition,
         bundles: organization.bundles,
@@ -930,6 +936,7 @@ export function createOrganizationsService(deps: OrganizationsServiceDeps) {
         token,
         ...(memberAccounts ? { memberAccounts } : {}),
         targets: options.targets,
+        platform: deps.branding ? (await deps.branding.brand()).name : undefined,
       });
       const text = renderOrganizationText(blueprint, options.format);
       const targets = blueprint.deploymentTargets;

@@ -33,7 +33,7 @@ export function partitionOffers(
       let oidcReason: string | null = null;
       if (!keylessAllowed) oidcReason = 'This tenant may not connect accounts with keyless roles.';
       else if (issuer === null)
-        oidcReason = `Keyless roles need Onramp to have a public https OpenID Connect issuer: ${webIdentity?.unavailableReason ?? 'none is configured.'}`;
+        oidcReason = `Keyless roles need the platform to have a public https OpenID Connect issuer: ${webIdentity?.unavailableReason ?? 'none is configured.'}`;
       let reason: string | null = null;
       if (!rolesAllowed) reason = 'This tenant may not connect accounts with IAM roles.';
       else if (!hub || !principal?.ok)

@@ -273,7 +273,7 @@ async function runValidation(
       if (!chosen || chosen.bundles.length === 0) {
         return {
           status: 'skipped' as const,
-          detail: 'No bundles chosen: nothing to check beyond Onramp’s own statements.',
+          detail: 'No bundles chosen: nothing to check beyond the platform’s own statements.',
         };
       }
       const result = await tryAws(() =>
@@ -350,8 +350,8 @@ async function runValidation(
             field: 'accessKeyId',
             code: 'root_access_key',
             message:
-              'These are the root user’s access keys. Onramp refuses them: they can do anything in the account and cannot be limited.',
-            hint: 'Create a dedicated IAM user for Onramp with only the permissions it needs, create an access key for that user, and delete the root user’s key.',
+              'These are the root user’s access keys. The platform refuses them: they can do anything in the account and cannot be limited.',
+            hint: 'Create a dedicated IAM user for the platform with only the permissions it needs, create an access key for that user, and delete the root user’s key.',
           },
         ]);
       }
@@ -385,12 +385,12 @@ async function runValidation(
         // An account connected earlier is not invalid because the operator's issuer went away:
         // that check is undecided (the account goes stale), not failed.
         if (options.expectedAccountId) return upstream(issuerMissing(deps.webIdentity));
-        return failed('Onramp has no OpenID Connect issuer.', [
+        return failed('The platform has no OpenID Connect issuer.', [
           noIssuerIssue(deps.webIdentity?.unavailableReason ?? null),
         ]);
       }
       return passed(
-        `Onramp signs a token for ${found.subject} (audience ${found.audience}) with its issuer ${found.issuer}.`,
+        `The platform signs a token for ${found.subject} (audience ${found.audience}) with its issuer ${found.issuer}.`,
         found,
       );
     });
@@ -443,7 +443,7 @@ async function runValidation(
         return (
           accountMismatch(who, options, 'roleArn') ??
           passed(
-            `Onramp assumed the keyless role with a token of its issuer: ${who.arn}${note}.`,
+            `The platform assumed the keyless role with a token of its issuer: ${who.arn}${note}.`,
             found.value,
           )
         );
@@ -520,15 +520,16 @@ async function runValidation(
               assume(`onramp-probe-${newId('connection')}`),
             ]);
             if (found.some((f) => !(f instanceof AwsProblem))) {
-              decided = 'the keyless role can be assumed by Onramp’s hub without an external ID.';
+              decided =
+                'the keyless role can be assumed by the platform’s hub without an external ID.';
               cut.abort();
-              const message = `The role also lets Onramp’s hub identity ${hub.principalArn} assume it without this connection’s external ID, so the operator’s long-lived credentials reach your account with no connection vouching for the caller (the confused-deputy problem).`;
+              const message = `The role also lets the platform’s hub identity ${hub.principalArn} assume it without this connection’s external ID, so the operator’s long-lived credentials reach your account with no connection vouching for the caller (the confused-deputy problem).`;
               return failed(message, [
                 {
                   field: 'roleArn',
                   code: 'hub_trusted_without_external_id',
                   message,
-                  hint: `Remove the statement of the role’s trust policy that trusts ${hub.principalArn}: a keyless role trusts only Onramp’s OpenID Connect provider.`,
+                  hint: `Remove the statement of the role’s trust policy that trusts ${hub.principalArn}: a keyless role trusts only the platform’s OpenID Connect provider.`,
                 },
               ]);
             }
@@ -538,11 +539,11 @@ async function runValidation(
             if (outage instanceof AwsProblem) {
               return {
                 status: 'warning' as const,
-                detail: `Not checked whether the role also trusts Onramp’s hub identity: AWS did not answer the hub (${outage.message}).`,
+                detail: `Not checked whether the role also trusts the platform’s hub identity: AWS did not answer the hub (${outage.message}).`,
                 value: true,
               };
             }
-            return passed('AWS refused Onramp’s hub identity without an external ID.', true);
+            return passed('AWS refused the platform’s hub identity without an external ID.', true);
           })
         : Promise.resolve(true);
     const [subjectPinned, audiencePinned, hubSafe] = await Promise.all([
@@ -552,7 +553,7 @@ async function runValidation(
           subject: issuerPort?.subjectFor(keyless.tenantId, newId('connection')) ?? '',
         }),
         'subject_not_pinned',
-        'The role accepts Onramp’s tokens for another connection (its trust policy does not require this connection’s subject), so another connection, of this tenant or another, could reach your account through it (the confused-deputy problem).',
+        'The role accepts the platform’s tokens for another connection (its trust policy does not require this connection’s subject), so another connection, of this tenant or another, could reach your account through it (the confused-deputy problem).',
         'AWS refused a token for another connection: the role requires this connection’s subject.',
         'AWS accepted a token for another connection.',
       ),
@@ -562,7 +563,7 @@ async function runValidation(
           audience: issuerPort ? otherAudience(issuerPort, keyless.partition) : '',
         }),
         'audience_not_pinned',
-        'The role accepts Onramp’s tokens meant for another audience (its trust policy does not require the audience of this partition’s STS).',
+        'The role accepts the platform’s tokens meant for another audience (its trust policy does not require the audience of this partition’s STS).',
         'AWS refused a token for another audience: the role requires this partition’s audience.',
         'AWS accepted a token meant for another audience.',
       ),
@@ -588,7 +589,7 @@ async function runValidation(
     const hubReady = await step('hub', roleArn, () => {
       const hub = deps.hubs[input.partition];
       if (!hub) return failed('No hub identity in this partition.', [noHubIssue(input.partition)]);
-      return passed(`Onramp assumes roles from ${hub.principalArn}.`, true);
+      return passed(`The platform assumes roles from ${hub.principalArn}.`, true);
     });
     const assumed = await step('identity', hubReady ? roleArn : undefined, async (arn) => {
       const attempt = () =>
@@ -629,7 +630,10 @@ async function runValidation(
         : '';
       return (
         accountMismatch(who, options, 'roleArn') ??
-        passed(`Onramp assumed the role with its external ID: ${who.arn}${note}.`, found.value)
+        passed(
+          `The platform assumed the role with its external ID: ${who.arn}${note}.`,
+          found.value,
+        )
       );
     });
     identity = assumed?.identity;
@@ -665,8 +669,8 @@ async function runValidation(
             field: 'roleArn',
             code: 'external_id_not_required',
             message:
-              'The role’s trust policy lets Onramp assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
-            hint: `Add this condition to the statement of the role’s trust policy that trusts Onramp: ${statement}`,
+              'The role’s trust policy lets the platform assume it without the external ID, so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+            hint: `Add this condition to the statement of the role’s trust policy that trusts the platform: ${statement}`,
           },
         ]);
       }
@@ -680,8 +684,8 @@ async function runValidation(
               field: 'roleArn',
               code: 'external_id_not_pinned',
               message:
-                'The role’s trust policy lets Onramp assume it with an external ID that is not this connection’s (a wildcard, a pattern or a broader statement), so anyone else using this platform could reach your account through it (the confused-deputy problem).',
-              hint: `Require exactly this connection’s external ID in every statement of the role’s trust policy that trusts Onramp, with StringEquals (not StringLike or a wildcard): ${statement}`,
+                'The role’s trust policy lets the platform assume it with an external ID that is not this connection’s (a wildcard, a pattern or a broader statement), so anyone else using this platform could reach your account through it (the confused-deputy problem).',
+              hint: `Require exactly this connection’s external ID in every statement of the role’s trust policy that trusts the platform, with StringEquals (not StringLike or a wildcard): ${statement}`,
             },
           ],
         );
@@ -690,7 +694,7 @@ async function runValidation(
       if (without.kind === 'upstream') return upstream(without);
       if (another.kind === 'upstream') return upstream(another);
       return passed(
-        'AWS refused to let Onramp assume the role without the external ID or with another one.',
+        'AWS refused to let the platform assume the role without the external ID or with another one.',
         true,
       );
     });
@@ -723,7 +727,7 @@ async function runValidation(
     const reason = recorder.faults[0]?.error.message ?? 'AWS did not answer.';
     throw new AppError(
       'upstream_unavailable',
-      `AWS did not answer, so Onramp could not check the credentials; nothing was changed. Try again shortly. (${reason})`,
+      `AWS did not answer, so the platform could not check the credentials; nothing was changed. Try again shortly. (${reason})`,
       [],
       { 'retry-after': String(UPSTREAM_RETRY_AFTER_SECONDS) },
       { checks: recorder.checks },

@@ -125,14 +125,14 @@ export function webIdentityRefusal(
         // tenant cannot tell which, so say both, and that the role's trust names the URL too.
         return {
           ...base,
-          message: `The AWS account has no IAM OpenID Connect identity provider for Onramp's issuer ${trust.issuer} any more: it was deleted, or Onramp's issuer URL changed since the account was connected (ONRAMP_PUBLIC_URL or ONRAMP_OIDC_ISSUER_URL), and the provider and the role still name the old one.`,
-          hint: `If the operator changed Onramp's issuer URL, changing it back reconnects every keyless account. Otherwise deploy Onramp's template again, or create the provider (URL ${trust.issuer}, audience ${trust.audience}; its ARN will be ${trust.providerArn}) and make the role's trust policy statement trust it with "Condition": ${webIdentityConditionText(trust)}.`,
+          message: `The AWS account has no IAM OpenID Connect identity provider for the platform's issuer ${trust.issuer} any more: it was deleted, or the platform's issuer URL changed since the account was connected (ONRAMP_PUBLIC_URL or ONRAMP_OIDC_ISSUER_URL), and the provider and the role still name the old one.`,
+          hint: `If the operator changed the platform's issuer URL, changing it back reconnects every keyless account. Otherwise deploy the platform's template again, or create the provider (URL ${trust.issuer}, audience ${trust.audience}; its ARN will be ${trust.providerArn}) and make the role's trust policy statement trust it with "Condition": ${webIdentityConditionText(trust)}.`,
         };
       }
       return {
         ...base,
-        message: `The AWS account has no IAM OpenID Connect identity provider for Onramp's issuer ${trust.issuer} (a provider for another URL does not count).`,
-        hint: `Create one (IAM › Identity providers › Add provider › OpenID Connect) with provider URL ${trust.issuer} and audience ${trust.audience}, or deploy Onramp's template again, which creates it. Its ARN will be ${trust.providerArn}.`,
+        message: `The AWS account has no IAM OpenID Connect identity provider for the platform's issuer ${trust.issuer} (a provider for another URL does not count).`,
+        hint: `Create one (IAM › Identity providers › Add provider › OpenID Connect) with provider URL ${trust.issuer} and audience ${trust.audience}, or deploy the platform's template again, which creates it. Its ARN will be ${trust.providerArn}.`,
       };
     case 'oidc_audience_not_allowed':
       return {
@@ -144,7 +144,7 @@ export function webIdentityRefusal(
       return {
         ...base,
         message:
-          'AWS refused to let Onramp assume this keyless role: its trust policy does not trust this connection’s subject and audience through Onramp’s issuer.',
+          'AWS refused to let the platform assume this keyless role: its trust policy does not trust this connection’s subject and audience through the platform’s issuer.',
         hint: `The role's trust policy needs a statement with "Effect": "Allow", "Principal": {"Federated": "${trust.providerArn}"}, "Action": "sts:AssumeRoleWithWebIdentity" and "Condition": ${webIdentityConditionText(trust)}. Check too that the ARN names the role exactly (names are case-sensitive).`,
       };
     default:

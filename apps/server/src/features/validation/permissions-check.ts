@@ -160,7 +160,7 @@ export async function checkPermissions(
         kind: 'unverified',
         cause: 'refused',
         answered,
-        reason: `AWS refused both iam:SimulatePrincipalPolicy and reading the ${principalKind(input.principalArn)}’s own policies (${readError.awsCode ?? readError.code}). Attach the Onramp validation statements from the template so Onramp can check permissions.`,
+        reason: `AWS refused both iam:SimulatePrincipalPolicy and reading the ${principalKind(input.principalArn)}’s own policies (${readError.awsCode ?? readError.code}). Attach the validation statements from the template so the platform can check permissions.`,
       };
     }
     if (documents.length === 0) {

@@ -50,7 +50,7 @@ export function issuerMissing(issuer: WebIdentityIssuer | undefined): AwsProblem
     'upstream',
     'method',
     'oidc_issuer_unavailable',
-    `Onramp has no OpenID Connect issuer configured, so it cannot assume keyless roles: ${issuer?.unavailableReason ?? 'the server was started without one.'}`,
+    `The platform has no OpenID Connect issuer configured, so it cannot assume keyless roles: ${issuer?.unavailableReason ?? 'the server was started without one.'}`,
   );
 }
 
