@@ -26,7 +26,6 @@ import { createTokensService } from './features/tokens/tokens-service.ts';
 import { createUsersRepository } from './features/users/users-repository.ts';
 import { createUsersService } from './features/users/users-service.ts';
 import { createWebhooksService } from './features/webhooks/webhooks-service.ts';
-import type { BrandingSource } from './ports/branding.ts';
 import type { WebIdentityIssuer } from './ports/web-identity.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { api, brandingSchema, fillPath, replaceCredentialsRequestSchema } from '@onramp/contracts';
+import { api, fillPath, replaceCredentialsRequestSchema } from '@onramp/contracts';
 import {
   ApiProblem,
   type Catalog,
