@@ -364,6 +364,37 @@ describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (diale
     expect(await accountCount(a)).toBe(count + 1);
   });
 
+  it('audits no wrong secret, answers 429 past the limit, and still opens for the right secret elsewhere', async () => {
+    const session = await makeSession();
+    const other = await makeSession();
+    const otherSecret = other.url.split('#')[1] ?? '';
+    const auditCount = async () => {
+      const row = await h.database.db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('target_id', '=', session.id)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    };
+    const before = await auditCount();
+    const attacker = newAddress();
+    const attempts = await Promise.all(
+      Array.from({ length: 65 }, (_, i) =>
+        browserOf(h, attacker).request('POST', `/v1/connect/sessions/${session.id}/open`, {
+          // Guesses, and another session's real secret.
+          token: i === 0 ? otherSecret : `guess-${i}`,
+        }),
+      ),
+    );
+    expect(attempts.filter((r) => r.status === 200)).toHaveLength(0);
+    expect(attempts.some((r) => r.status === 429)).toBe(true);
+    expect(attempts.every((r) => r.status === 404 || r.status === 429)).toBe(true);
+    expect(await auditCount()).toBe(before);
+    // The customer, from their own address, is not locked out by the attacker's guesses.
+    expectStatus(await browserOf(h).open(session.url), 200);
+    expect(await auditCount()).toBe(before + 1);
+  });
+
   it('refuses a link at exactly its expiry, and completes nothing racing it', async () => {
     const session = await makeSession(a, { expiresInMinutes: 5 });
     offsetMs = 5 * MINUTE;
