@@ -329,6 +329,51 @@ describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (diale
     }
   });
 
+  it('leaves a fix session’s account as it was when the session is cancelled while AWS validates', async () => {
+    const accountId = awsAccount();
+    const keys = keysFor(accountId);
+    const created = await a.admin.request('POST', '/v1/accounts', keysBody(keys));
+    expectStatus(created, 201);
+    const session = await makeSession(a, { account: created.body.id });
+    const browser = browserOf(h);
+    expectStatus(await browser.open(session.url), 200);
+    const fresh = keysFor(accountId, 'rotated-while-cancelled');
+    // AWS takes its time with the new keys; the platform cancels the session meanwhile.
+    const gateway = h.aws.gateway;
+    const identifyKeys = gateway.identifyKeys;
+    let entered: () => void = () => {};
+    let release: () => void = () => {};
+    const inAws = new Promise<void>((resolve) => (entered = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    gateway.identifyKeys = async (...args) => {
+      entered();
+      await released;
+      return identifyKeys.apply(gateway, args);
+    };
+    try {
+      const completing = browser.request('POST', `/v1/connect/sessions/${session.id}/complete`, {
+        method: 'access_keys',
+        accessKeyId: fresh.accessKeyId,
+        secretAccessKey: fresh.secretAccessKey,
+      });
+      await inAws;
+      expectStatus(await a.admin.request('POST', `/v1/connect-sessions/${session.id}/cancel`), 200);
+      release();
+      const complete = await completing;
+      expectProblem(complete, 409, 'session');
+      expect(complete.body.errors[0].code).toBe('session_cancelled');
+    } finally {
+      gateway.identifyKeys = identifyKeys;
+      release();
+    }
+    const account = await a.viewer.request('GET', `/v1/accounts/${created.body.id}`);
+    expect(account.body.accessKeyId, 'a cancelled session changed the account').toBe(
+      keys.accessKeyId,
+    );
+    const read = await a.viewer.request('GET', `/v1/connect-sessions/${session.id}`);
+    expect(read.body).toMatchObject({ state: 'cancelled', outcome: 'cancelled' });
+  });
+
   it('makes one role set-up for 100 concurrent requests, and one account for 100 completes', async () => {
     const session = await makeSession();
     const browser = browserOf(h);

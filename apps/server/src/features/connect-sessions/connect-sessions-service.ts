@@ -734,11 +734,33 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
       if ('verify' in body) {
         await deps.permissionsVerify.verify(caller, accountId);
       } else if ('method' in body && !('connectionId' in body) && !('partition' in body)) {
-        await deps.accounts.replaceCredentials(
+        // AWS takes seconds to validate: a session cancelled or expired meanwhile keeps the old
+        // credentials, and one that is still live completes with the new ones, in one transaction.
+        const replaced = await deps.accounts.replaceCredentials(
           caller,
           accountId,
           body as Parameters<AccountsService['replaceCredentials']>[2],
+          {
+            inTransaction: async (account, trx) => {
+              if (account.status === 'valid')
+                return recordCompletion(caller, session, account, 'fixed', trx);
+              if (!(await sessions.stillActive(session.tenantId, session.id, trx))) {
+                const current = await sessions.find(session.tenantId, session.id, trx);
+                throw (
+                  (current && endedProblem(current)) ??
+                  fieldProblem(
+                    'conflict',
+                    'session',
+                    'session_moved',
+                    'This session changed meanwhile.',
+                  )
+                );
+              }
+            },
+          },
         );
+        if (replaced.status === 'valid')
+          return (await sessions.find(session.tenantId, session.id)) ?? session;
       } else {
         throw fieldProblem(
           'validation_failed',
