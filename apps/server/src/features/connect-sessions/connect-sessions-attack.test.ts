@@ -374,6 +374,50 @@ describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (diale
     expect(read.body).toMatchObject({ state: 'cancelled', outcome: 'cancelled' });
   });
 
+  it('connects or fixes nothing when the session expires while AWS validates', async () => {
+    const gateway = h.aws.gateway;
+    const identifyKeys = gateway.identifyKeys;
+    try {
+      const accountId = awsAccount();
+      const keys = keysFor(accountId);
+      const created = await a.admin.request('POST', '/v1/accounts', keysBody(keys));
+      expectStatus(created, 201);
+      const fix = await makeSession(a, { account: created.body.id, expiresInMinutes: 5 });
+      const connect = await makeSession(a, { expiresInMinutes: 5 });
+      const fixer = browserOf(h);
+      const connecter = browserOf(h);
+      expectStatus(await fixer.open(fix.url), 200);
+      expectStatus(await connecter.open(connect.url), 200);
+      const count = await accountCount(a);
+      // The clock passes the sessions' expiry while AWS answers.
+      gateway.identifyKeys = async (...args) => {
+        offsetMs = 6 * MINUTE;
+        return identifyKeys.apply(gateway, args);
+      };
+      const fresh = keysFor(accountId, 'rotated-while-expiring');
+      const fixed = await fixer.request('POST', `/v1/connect/sessions/${fix.id}/complete`, {
+        method: 'access_keys',
+        accessKeyId: fresh.accessKeyId,
+        secretAccessKey: fresh.secretAccessKey,
+      });
+      expectProblem(fixed, 409, 'session');
+      expect(fixed.body.errors[0].code).toBe('session_expired');
+      offsetMs = 0;
+      const connected = await connecter.request(
+        'POST',
+        `/v1/connect/sessions/${connect.id}/complete`,
+        keysBody(keysFor()),
+      );
+      expectProblem(connected, 409, 'session');
+      expect(connected.body.errors[0].code).toBe('session_expired');
+      expect(await accountCount(a)).toBe(count);
+      const account = await a.viewer.request('GET', `/v1/accounts/${created.body.id}`);
+      expect(account.body.accessKeyId).toBe(keys.accessKeyId);
+    } finally {
+      gateway.identifyKeys = identifyKeys;
+    }
+  });
+
   it('makes one role set-up for 100 concurrent requests, and one account for 100 completes', async () => {
     const session = await makeSession();
     const browser = browserOf(h);
