@@ -418,6 +418,34 @@ describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (diale
     }
   });
 
+  it('names none of the tenant’s other accounts when the customer sends keys one of them uses', async () => {
+    const otherKeys = keysFor();
+    const other = await a.admin.request('POST', '/v1/accounts', {
+      ...keysBody(otherKeys),
+      name: 'Globex private workload',
+    });
+    expectStatus(other, 201);
+    const session = await makeSession();
+    const browser = browserOf(h);
+    expectStatus(await browser.open(session.url), 200);
+    const answers: TestResponse[] = [];
+    // The keys of the tenant's other account (the customer's own, connected before): not its name or id.
+    for (const path of ['validate', 'complete'])
+      answers.push(
+        await browser.request('POST', `/v1/connect/sessions/${session.id}/${path}`, {
+          ...keysBody(otherKeys),
+        }),
+      );
+    expectProblem(answers[1] as TestResponse, 409, 'accessKeyId');
+    expect(answers[1]?.body.errors[0].code).toBe('already_connected');
+    expect(answers[1]?.body.existingAccount).toBeUndefined();
+    for (const answer of answers) {
+      expect(answer.status).toBeLessThan(500);
+      expect(answer.text).not.toContain(other.body.id);
+      expect(answer.text).not.toContain('Globex');
+    }
+  });
+
   it('makes one role set-up for 100 concurrent requests, and one account for 100 completes', async () => {
     const session = await makeSession();
     const browser = browserOf(h);
