@@ -64,6 +64,8 @@ class CredentialsFailure extends Error {
  * @returns {Promise<number>}
  */
 export async function runCredentials(argv, io) {
+  /** @type {string | undefined} */
+  let token;
   try {
     const options = parseArguments(argv);
     if (options === 'help') {
@@ -78,7 +80,7 @@ export async function runCredentials(argv, io) {
       );
     const base = parseBaseUrl(url);
     const tokenEnv = options.tokenEnv ?? 'ONRAMP_TOKEN';
-    const token = io.env[tokenEnv];
+    token = io.env[tokenEnv];
     if (!token)
       throw new CredentialsFailure(
         `No API token: set ${tokenEnv} to a token with the scope credentials:vend.`,
@@ -92,7 +94,7 @@ export async function runCredentials(argv, io) {
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CredentialsFailure) {
-      io.stderr.write(`error: ${error.message}\n`);
+      io.stderr.write(`error: ${printable(error.message, token)}\n`);
       if (error.exitCode === EXIT_USAGE)
         io.stderr.write('(run onramp credentials --help for its options)\n');
       return error.exitCode;
@@ -171,6 +173,19 @@ function parseArguments(argv) {
     url: flags['--url'],
     tokenEnv,
   };
+}
+
+/**
+ * A message for the terminal: what a server said may hold control characters (escape sequences that
+ * retitle or clear the terminal, a carriage return that forges a line) or echo the token.
+ * @param {string} text
+ * @param {string | undefined} token
+ */
+function printable(text, token) {
+  // A real token is long; a test's one-letter stand-in would blank every word instead.
+  const shown = token && token.length >= 8 ? text.replaceAll(token, '[the API token]') : text;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes.
+  return shown.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
 }
 
 /** @param {string} message */

@@ -100,6 +100,11 @@ export function createOnrampProvider(
         'fromOnramp needs Onramp’s URL: pass `url` or set ONRAMP_URL.',
         0,
       );
+    if (hasUserInfo(url))
+      throw new OnrampCredentialsError(
+        'Onramp’s URL must not hold a user name or password (the API token is the credential): remove them from `url` or ONRAMP_URL.',
+        0,
+      );
     if (!token)
       throw new OnrampCredentialsError(
         'fromOnramp needs an API token with the scope credentials:vend: pass `token` or set ONRAMP_TOKEN.',
@@ -193,4 +198,14 @@ function describeVendFailure(error: unknown, account: string, url: string): Erro
     }
   })();
   return new OnrampCredentialsError(message, error.status, { cause: error });
+}
+
+/** A URL with `user:password@`: refused before any request, whose errors would repeat it. */
+function hasUserInfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
 }

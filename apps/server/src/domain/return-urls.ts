@@ -18,6 +18,13 @@ export function isReturnUrlAllowed(candidate: string, allowList: readonly string
 
 /** Why a return URL cannot be used at all (whatever the allow-list says), or undefined. */
 export function returnUrlProblem(candidate: string): string | undefined {
+  // What the URL parser would silently repair (a backslash read as a slash, a tab or newline dropped,
+  // `https:host` without slashes) is refused: the platform reads the return URL back as it was sent,
+  // and a parser other than a browser's may take another host from it.
+  if (!/^https?:\/\//i.test(candidate)) return 'must be an absolute https URL (https://host/…)';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  if (/[\\\s\u0000-\u001f\u007f]/.test(candidate))
+    return 'must not contain backslashes, spaces or control characters';
   let url: URL;
   try {
     url = new URL(candidate);
@@ -25,6 +32,10 @@ export function returnUrlProblem(candidate: string): string | undefined {
     return 'is not an absolute URL';
   }
   if (url.username || url.password) return 'must not carry a user name or password';
+  // `//host` in a path, or an encoded slash, can become another host or path behind the platform's
+  // own redirects (a path prefix on the allow-list would then mean nothing).
+  if (url.pathname.includes('//') || /%(2f|5c)/i.test(url.pathname))
+    return 'must not have an empty path segment (//) or an encoded slash or backslash';
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
     return 'must use https (http only on localhost)';
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https URL';

@@ -828,6 +828,13 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       caller: Caller,
       id: string,
       input: ReplaceCredentialsInput,
+      options: {
+        /**
+         * Run inside the replacement's transaction, last: a throw keeps the old credentials (a fix
+         * session that ended while AWS validated the new ones must not change the account).
+         */
+        inTransaction?: (account: Account, trx: Kysely<Database>) => Promise<void>;
+      } = {},
     ): Promise<Account> {
       const account = await findAccount(caller.tenantId, id);
       if (input.method !== account.method) {
@@ -931,6 +938,7 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         );
         const rotated = await accounts.find(caller.tenantId, id, trx);
         if (rotated) await publish('account.credentials_rotated', rotated, trx, account.status);
+        if (rotated && options.inTransaction) await options.inTransaction(rotated, trx);
       });
       announceChange(id);
       return findAccount(caller.tenantId, id);

@@ -221,6 +221,27 @@ export function createConnectSessionsRepository(db: Kysely<Database>, clock: () 
     },
 
     /**
+     * Whether the session is still active and unexpired, in `executor`'s transaction: a write there
+     * (its updated_at) holds the row until the transaction ends, so a cancel waits for it or wins first.
+     */
+    async stillActive(
+      tenantId: string,
+      id: string,
+      executor: Kysely<Database> = db,
+    ): Promise<boolean> {
+      const at = now();
+      const result = await executor
+        .updateTable('connect_sessions')
+        .set({ updated_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('state', '=', 'active')
+        .where('expires_at', '>', at)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
      * Ends a live session: active → completed (with its account), or open|active → cancelled.
      * False when it moved meanwhile or ran out of time.
      */

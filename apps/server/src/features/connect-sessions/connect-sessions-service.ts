@@ -723,10 +723,12 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
       const caller = hostedCaller(session, meta);
       if (session.kind === 'connect') {
         const input = await constrainAccount(session, body as CreateAccountInput);
-        await deps.accounts.create(caller, input, {
-          inTransaction: (account, trx) =>
-            recordCompletion(caller, session, account, 'connected', trx),
-        });
+        await deps.accounts
+          .create(caller, input, {
+            inTransaction: (account, trx) =>
+              recordCompletion(caller, session, account, 'connected', trx),
+          })
+          .catch(throwWithoutOtherAccounts);
         return (await sessions.find(session.tenantId, session.id)) ?? session;
       }
       const accountId = session.accountId;
@@ -734,11 +736,35 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
       if ('verify' in body) {
         await deps.permissionsVerify.verify(caller, accountId);
       } else if ('method' in body && !('connectionId' in body) && !('partition' in body)) {
-        await deps.accounts.replaceCredentials(
-          caller,
-          accountId,
-          body as Parameters<AccountsService['replaceCredentials']>[2],
-        );
+        // AWS takes seconds to validate: a session cancelled or expired meanwhile keeps the old
+        // credentials, and one that is still live completes with the new ones, in one transaction.
+        const replaced = await deps.accounts
+          .replaceCredentials(
+            caller,
+            accountId,
+            body as Parameters<AccountsService['replaceCredentials']>[2],
+            {
+              inTransaction: async (account, trx) => {
+                if (account.status === 'valid')
+                  return recordCompletion(caller, session, account, 'fixed', trx);
+                if (!(await sessions.stillActive(session.tenantId, session.id, trx))) {
+                  const current = await sessions.find(session.tenantId, session.id, trx);
+                  throw (
+                    (current && endedProblem(current)) ??
+                    fieldProblem(
+                      'conflict',
+                      'session',
+                      'session_moved',
+                      'This session changed meanwhile.',
+                    )
+                  );
+                }
+              },
+            },
+          )
+          .catch(throwWithoutOtherAccounts);
+        if (replaced.status === 'valid')
+          return (await sessions.find(session.tenantId, session.id)) ?? session;
       } else {
         throw fieldProblem(
           'validation_failed',
@@ -771,6 +797,25 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
 }
 
 export type ConnectSessionsService = ReturnType<typeof createConnectSessionsService>;
+
+/**
+ * A credential another account of the tenant already uses is refused without naming that account:
+ * the session's customer sees nothing else of the tenant (its other customers' accounts).
+ */
+function throwWithoutOtherAccounts(error: unknown): never {
+  const taken =
+    error instanceof AppError
+      ? error.errors.find((e) => e.code === 'already_connected')
+      : undefined;
+  if (!taken) throw error;
+  throw fieldProblem(
+    'conflict',
+    taken.field,
+    'already_connected',
+    'These credentials are already connected here, as another account.',
+    'Use other credentials, or return to the product you came from to fix the account they belong to.',
+  );
+}
 
 function linkUsed(): AppError {
   return fieldProblem(
