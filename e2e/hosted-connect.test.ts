@@ -5,11 +5,13 @@
  * link then shows a clear page in a third browser. Screenshots of the branded pages go to
  * docs/screenshots.
  */
+
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { deployStack, type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
@@ -79,6 +81,7 @@ describe('a hosted connect session, in chromium', () => {
       ONRAMP_BRAND_PRIMARY_COLOR: BRAND.primary,
       ONRAMP_BRAND_ACCENT_COLOR: BRAND.accent,
       ONRAMP_BRAND_SUPPORT_URL: 'https://help.acme.example/aws',
+      ONRAMP_BRAND_LOGO_FILE: fileURLToPath(new URL('fixtures/acme-logo.png', import.meta.url)),
       ...hubEnvironment('aws', hub),
     });
     const viewport = { width: 1180, height: 820 };
@@ -182,6 +185,12 @@ describe('a hosted connect session, in chromium', () => {
       expect(primary).toBe(BRAND.primary);
       expect(await customer.getByRole('navigation').count()).toBe(0);
       await expectNoOnramp();
+      // The platform's logo, as the operator configured it (ONRAMP_BRAND_LOGO_FILE).
+      const logo = customer.locator('img.hosted-logo');
+      await logo.waitFor();
+      expect(
+        await logo.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      ).toBe(96);
       await screenshot(customer, 'hosted-connect-start');
 
       await customer.getByLabel('Account name').fill('Production');
@@ -231,7 +240,8 @@ describe('a hosted connect session, in chromium', () => {
       await other.getByRole('heading', { name: 'This account is connected' }).waitFor();
       expect(other.url()).not.toContain('#');
       expect(await other.locator('body').innerText()).not.toMatch(/Onramp|ONRAMP/);
-      // Its brand comes from GET /v1/branding (features/branding): once merged, the page names it.
+      // A browser without the session still sees the platform's brand (GET /v1/branding).
+      await other.locator('.hosted-name', { hasText: BRAND.name }).waitFor();
       await screenshot(other, 'hosted-connect-used');
       const accounts = await api('GET', '/v1/accounts');
       expect((accounts.body.accounts as unknown[]).length).toBe(1);

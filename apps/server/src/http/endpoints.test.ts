@@ -81,8 +81,11 @@ describe('endpoints declared in the contracts', () => {
     );
     // Each carries its credential in the body: a set-up token, a password, a reset, call-back or
     // enrollment token; a hosted connect session's routes, the link's secret (open) or the cookie
-    // open set for that one session.
+    // open set for that one session. The brand is public: the sign-in page and every hosted page
+    // show it before anyone is known.
     expect(open.sort()).toEqual([
+      'GET /v1/branding',
+      'GET /v1/branding/logo',
       'GET /v1/connect/sessions/{sessionId}',
       'GET /v1/connect/sessions/{sessionId}/connection/cloudformation',
       'GET /v1/connect/sessions/{sessionId}/connection/steps',

@@ -1,5 +1,6 @@
 import type { Catalog, PolicyPreview } from '@onramp/sdk';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useBranding } from '../lib/branding.tsx';
 import { PARTITION_LABELS } from '../lib/format.ts';
 import { describeError, type FieldErrors } from '../lib/forms.ts';
 import { useClient } from '../lib/session.tsx';
@@ -99,6 +100,7 @@ export function PermissionsPicker({
   readOnly?: boolean;
 }) {
   const id = useId();
+  const { name: brandName } = useBranding();
   const [notice, setNotice] = useState<string | undefined>();
   const regionIds = regions.map((r) => r.id).join(',');
   const fitted = useRef<string | undefined>(undefined);
@@ -168,7 +170,7 @@ export function PermissionsPicker({
             <span>
               <strong>Default permissions</strong> <span className="tag">Recommended</span>
               <span className="choice-description">
-                What the platform needs for its standard features.
+                What {brandName} needs for its standard features.
               </span>
             </span>
           </label>

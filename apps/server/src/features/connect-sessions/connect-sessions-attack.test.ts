@@ -90,7 +90,7 @@ describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (diale
     h = await createHarness(dialect, {
       publicUrl: 'https://onramp.example.com',
       clock: () => new Date(Date.now() + offsetMs),
-      connectReturnUrls: ['https://app.acme.example/settings'],
+      brandConfig: { returnUrls: ['https://app.acme.example/settings'] },
       webhookSettings: { allowPrivate: true },
     });
     a = await h.tenant();
