@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { hostedSessionSchema } from '@onramp/contracts';
 import { api } from '@onramp/contracts';
 import { describeCatalog } from '@onramp/core';
@@ -41,6 +42,13 @@ export interface HostedRoutesDeps extends ConnectionsRoutesDeps {
   secureCookies?: boolean | undefined;
 }
 
+/** The CSRF header against the session's token, in constant time (digests of equal length). */
+function sameToken(presented: string | string[] | undefined, expected: string | null): boolean {
+  if (typeof presented !== 'string' || !expected) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
 /** The cookie that binds a session to the one browser that opened its link. */
 export function connectCookieName(sessionId: string): string {
   return `onramp_connect_${sessionId}`;
@@ -74,7 +82,7 @@ export async function registerHostedRoutes(
     const id = request.params.sessionId;
     const session = await sessions.forBrowser(id, request.cookies[connectCookieName(id)]);
     if (!['GET', 'HEAD'].includes(request.method)) {
-      if (request.headers['x-csrf-token'] !== session.csrfToken)
+      if (!sameToken(request.headers['x-csrf-token'], session.csrfToken))
         throw new AppError(
           'csrf_failed',
           'Send the session’s csrfToken (from open or GET) in the x-csrf-token header.',
