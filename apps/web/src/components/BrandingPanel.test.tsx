@@ -122,11 +122,14 @@ describe('the operator’s branding tab', () => {
     expect(await screen.findByText(/SVG is refused: it can carry script/)).toBeTruthy();
     expect(putLogo).not.toHaveBeenCalled();
 
+    // A name typed but not saved yet survives the upload (it is saved with Save).
+    fireEvent.change(screen.getByLabelText('Product name'), { target: { value: 'Globex Portal' } });
     const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'logo.png', {
       type: 'image/png',
     });
     fireEvent.change(input, { target: { files: [png] } });
     await screen.findByText('The logo is uploaded.');
+    expect((screen.getByLabelText('Product name') as HTMLInputElement).value).toBe('Globex Portal');
     expect(putLogo).toHaveBeenCalledWith(png, 'image/png');
     expect(screen.getByAltText('The current logo').getAttribute('src')).toBe(
       '/v1/branding/logo?v=0123456789abcdef',

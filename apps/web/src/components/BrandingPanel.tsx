@@ -67,14 +67,18 @@ export function BrandingPanel({ client }: { client: OnrampClient }) {
   const why = (key: Configurable) =>
     configured(key) ? `Set by configuration (${CONFIGURED_BY[key]}); change it there.` : undefined;
 
-  const changed = () => {
-    const saving = (message: string) => (next: OperatorSettings) => {
-      show(next);
+  /**
+   * Saved: the form shows what was saved. A logo uploaded or removed changes the logo only: the
+   * values being typed in the form stay until they are saved.
+   */
+  const changed =
+    (message: string, { logoOnly = false } = {}) =>
+    (next: OperatorSettings) => {
+      if (logoOnly) setSettings(next);
+      else show(next);
       setSaved(message);
       window.dispatchEvent(new Event(BRAND_CHANGED_EVENT));
     };
-    return saving;
-  };
 
   const save = () => {
     setSaved(undefined);
@@ -94,7 +98,7 @@ export function BrandingPanel({ client }: { client: OnrampClient }) {
       return;
     }
     return submit(async () =>
-      changed()('The brand is saved.')(await client.branding.updateSettings(checked.data)),
+      changed('The brand is saved.')(await client.branding.updateSettings(checked.data)),
     );
   };
 
@@ -121,12 +125,16 @@ export function BrandingPanel({ client }: { client: OnrampClient }) {
       return;
     }
     await submit(async () =>
-      changed()('The logo is uploaded.')(await client.branding.putLogo(file, file.type)),
+      changed('The logo is uploaded.', { logoOnly: true })(
+        await client.branding.putLogo(file, file.type),
+      ),
     );
   };
 
   const removeLogo = () =>
-    submit(async () => changed()('The logo is removed.')(await client.branding.deleteLogo()));
+    submit(async () =>
+      changed('The logo is removed.', { logoOnly: true })(await client.branding.deleteLogo()),
+    );
 
   return (
     <Card title="Branding">
@@ -232,7 +240,7 @@ export function BrandingPanel({ client }: { client: OnrampClient }) {
           Save
         </Button>
       </form>
-      <h3>Logo</h3>
+      <h3 className="branding-logo-title">Logo</h3>
       <p className="muted">
         {why('logo') ??
           'A PNG, JPEG or WebP image of at most 256 KiB, shown in the header beside the name.'}

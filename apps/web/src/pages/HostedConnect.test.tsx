@@ -479,20 +479,49 @@ describe('the hosted connect page', () => {
   ])('says clearly, in the brand, why a link cannot be used (%#)', async (answer, title) => {
     const calls = serve({
       [`POST ${AT}/open`]: () => answer,
+      // Another browser: no cookie of the session, the same 404 as an unknown one.
+      [`GET ${AT}`]: () => problem(404, 'not_found', 'Not found'),
       'GET /v1/branding': () => ({ body: BRAND }),
     });
     visit('/connect/cs_1#link-secret');
     expect(await screen.findByRole('heading', { name: title })).toBe(document.activeElement);
     await screen.findByText('Acme Cloud');
     expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+    expect(screen.queryByRole('button', { name: /Return to/ })).toBeNull();
     expect(window.location.href).not.toContain('link-secret');
     noOnramp();
-    // No retry loop: one attempt, and the public brand.
+    // No retry loop: one attempt (for a link that ended, one read of the session, which this
+    // browser may not hold), and the public brand.
     await new Promise((resolve) => setTimeout(resolve, 30));
+    const reread = ['This link was already used', 'This link does not work'].includes(title)
+      ? []
+      : [`GET ${AT}`];
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
       `POST ${AT}/open`,
+      ...reread,
       'GET /v1/branding',
     ]);
+  });
+
+  it('a fix link opened again by the browser that used it says the account is fixed', async () => {
+    serve({
+      [`POST ${AT}/open`]: () => ended('session_completed', 'This link was used.'),
+      [`GET ${AT}`]: () => ({
+        body: hostedSession({
+          kind: 'fix',
+          state: 'completed',
+          outcome: 'fixed',
+          account: accountOf({ status: 'valid', checks: [] }),
+          redirectTo: REDIRECT,
+        }),
+      }),
+    });
+    visit('/connect/cs_1#link-secret');
+    await screen.findByRole('heading', { name: 'This account is fixed' });
+    expect(screen.queryByRole('textbox')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Return to Acme Cloud' }));
+    expect(assign).toHaveBeenCalledWith(REDIRECT);
+    noOnramp();
   });
 
   it('waits for the stack to report the role back, which completes the session', async () => {

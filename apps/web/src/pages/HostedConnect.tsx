@@ -295,12 +295,25 @@ export function HostedConnectPage({
       },
       (failure: unknown) => {
         if (!current) return;
-        setEnded(sessionEnd(failure) ?? 'unreachable');
+        const end = sessionEnd(failure) ?? 'unreachable';
+        setEnded(end);
         setFailureDetail(describeError(failure));
-        // The page still wears the platform's brand: the public brand answers without a session.
-        void loadPublicBrand(client).then(
-          (loadedBrand) => current && loadedBrand && setBrand(loadedBrand),
-        );
+        const publicBrand = () =>
+          // The page still wears the platform's brand: the public brand answers without a session.
+          loadPublicBrand(client).then(
+            (loadedBrand) => current && loadedBrand && setBrand(loadedBrand),
+          );
+        if (end === 'completed' || end === 'cancelled' || end === 'expired') {
+          // The browser that used the link still holds the session's cookie: the session then says
+          // what happened (connected or fixed) and where to return. Any other browser learns nothing.
+          void client.connect.get(sessionId).then((loaded) => {
+            if (!current) return;
+            setSession(loaded);
+            setBrand(loaded.branding);
+          }, publicBrand);
+        } else {
+          void publicBrand();
+        }
       },
     );
     return () => {
@@ -465,6 +478,13 @@ const ENDED_TEXT: Record<Ended, { title: string; body: (brand: string) => string
   },
 };
 
+/** A fix link, opened again by the browser that used it: the account was fixed, not connected. */
+const FIXED_TEXT: (typeof ENDED_TEXT)[Ended] = {
+  title: 'This account is fixed',
+  body: (brand) =>
+    `This link was used to fix the account; there is nothing more to do here. You can go back to ${brand}.`,
+};
+
 function EndedPage({
   ended,
   brand,
@@ -478,7 +498,8 @@ function EndedPage({
   detail: string | undefined;
   onRetry: (() => void) | undefined;
 }) {
-  const text = ENDED_TEXT[ended];
+  const text =
+    ended === 'completed' && session?.outcome === 'fixed' ? FIXED_TEXT : ENDED_TEXT[ended];
   const name = brand.name || 'the platform';
   const redirectTo = session?.redirectTo ?? null;
   return (
@@ -1131,7 +1152,7 @@ function FixWizard({ client, session, onSession, onEnded }: WizardProps) {
         </div>
         {failing.length > 0 ? (
           <>
-            <h2 className="card-title">What is wrong</h2>
+            <h2 className="card-title hosted-section-title">What is wrong</h2>
             <ChecksList checks={failing} />
           </>
         ) : null}
