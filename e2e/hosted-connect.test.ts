@@ -237,7 +237,7 @@ describe('a hosted connect session, in chromium', () => {
     async () => {
       const other = await (await browser.newContext()).newPage();
       await other.goto(link);
-      await other.getByRole('heading', { name: 'This account is connected' }).waitFor();
+      await other.getByRole('heading', { name: 'This link has done its work' }).waitFor();
       expect(other.url()).not.toContain('#');
       expect(await other.locator('body').innerText()).not.toMatch(/Onramp|ONRAMP/);
       // A browser without the session still sees the platform's brand (GET /v1/branding).

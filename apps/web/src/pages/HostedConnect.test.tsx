@@ -474,7 +474,7 @@ describe('the hosted connect page', () => {
     [ended('link_used', 'This link was opened already.'), 'This link was already used'],
     [ended('session_expired', 'This link expired.'), 'This link has expired'],
     [ended('session_cancelled', 'This link was cancelled.'), 'This link was cancelled'],
-    [ended('session_completed', 'This link was used.'), 'This account is connected'],
+    [ended('session_completed', 'This link was used.'), 'This link has done its work'],
     [problem(404, 'not_found', 'Not found'), 'This link does not work'],
   ])('says clearly, in the brand, why a link cannot be used (%#)', async (answer, title) => {
     const calls = serve({
@@ -623,7 +623,7 @@ describe('the hosted connect page', () => {
       }),
     });
     visit('/connect/cs_1');
-    await screen.findByRole('heading', { name: 'This account is connected' });
+    await screen.findByRole('heading', { name: 'This link has done its work' });
     expect(screen.queryByRole('button', { name: 'Validate' })).toBeNull();
     fireEvent.click(screen.getByRole('button', { name: 'Return to Acme Cloud' }));
     expect(assign).toHaveBeenCalledWith(REDIRECT);

@@ -454,9 +454,10 @@ const ENDED_TEXT: Record<Ended, { title: string; body: (brand: string) => string
       `A connect link works once, in the browser that opened it first. Go back to ${brand} and ask for a new link.`,
   },
   completed: {
-    title: 'This account is connected',
+    // Neutral: a browser other than the one that used it cannot tell a connect from a fix.
+    title: 'This link has done its work',
     body: (brand) =>
-      `This link was used to connect an account; there is nothing more to do here. You can go back to ${brand}.`,
+      `This link was used and its AWS account is set up; there is nothing more to do here. You can go back to ${brand}.`,
   },
   cancelled: {
     title: 'This link was cancelled',

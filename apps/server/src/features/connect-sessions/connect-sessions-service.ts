@@ -168,7 +168,7 @@ export function createConnectSessionsService(deps: ConnectSessionsServiceDeps) {
     const state = stateOf(session);
     if (state === 'open' || state === 'active') return undefined;
     const messages = {
-      completed: ['session_completed', 'This link was used: the account is connected.'],
+      completed: ['session_completed', 'This link was used and its AWS account is set up.'],
       cancelled: ['session_cancelled', 'This link was cancelled and no longer works.'],
       expired: ['session_expired', 'This link expired and no longer works.'],
     } as const;
