@@ -236,14 +236,14 @@ export function BrandingPanel({ client }: { client: OnrampClient }) {
             ...Object.keys(errors).filter((key) => key.startsWith('returnUrls')),
           ]}
         />
-        <Button type="submit" busy={busy}>
+        <Button type="submit" variant="primary" busy={busy}>
           Save
         </Button>
       </form>
       <h3 className="branding-logo-title">Logo</h3>
       <p className="muted">
         {why('logo') ??
-          'A PNG, JPEG or WebP image of at most 256 KiB, shown in the header beside the name.'}
+          'A PNG, JPEG or WebP image of at most 256 KiB, shown in the header beside the name. It is saved as soon as it is uploaded; the values above wait for Save.'}
       </p>
       {configured('logo') ? null : (
         <div className="form-row">
