@@ -15,6 +15,7 @@ import type {
 } from '@onramp/sdk';
 import { ApiProblem } from '@onramp/sdk';
 import { useEffect, useId, useRef, useState } from 'react';
+import { AccessKeysFields } from '../components/AccessKeysFields.tsx';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
@@ -756,28 +757,7 @@ export function AddAccountWizard({
                     busy={busy}
                   />
                   {switchNote && !errors.partition ? <Alert tone="info">{switchNote}</Alert> : null}
-                  <Field label="Access key ID" error={errors.accessKeyId}>
-                    <TextInput
-                      value={keys.accessKeyId}
-                      spellCheck={false}
-                      placeholder="AKIA…"
-                      onChange={(event) => setKeys({ ...keys, accessKeyId: event.target.value })}
-                    />
-                  </Field>
-                  <Field
-                    label="Secret access key"
-                    error={errors.secretAccessKey}
-                    description="Stored encrypted and never shown again."
-                  >
-                    <TextInput
-                      type="password"
-                      autoComplete="new-password"
-                      value={keys.secretAccessKey}
-                      onChange={(event) =>
-                        setKeys({ ...keys, secretAccessKey: event.target.value })
-                      }
-                    />
-                  </Field>
+                  <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
                 </>
               )}
               {methodNote && !result ? <Alert tone="warning">{methodNote}</Alert> : null}

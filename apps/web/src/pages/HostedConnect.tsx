@@ -10,6 +10,7 @@ import {
   type ValidationResult,
 } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import { AccessKeysFields } from '../components/AccessKeysFields.tsx';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
@@ -953,7 +954,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                   ) : null}
                 </>
               ) : (
-                <KeysFields keys={keys} onChange={setKeys} errors={errors} />
+                <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
               )}
               {isCurrent ? <ValidationReport result={result} allowDegraded={false} /> : null}
               <div className="form-actions">
@@ -987,41 +988,6 @@ const METHOD_TEXT: Record<Method, (brand: string) => string> = {
   access_keys: () =>
     'The access keys of a dedicated IAM user. Use them where roles are not possible.',
 };
-
-function KeysFields({
-  keys,
-  onChange,
-  errors,
-}: {
-  keys: { accessKeyId: string; secretAccessKey: string };
-  onChange: (keys: { accessKeyId: string; secretAccessKey: string }) => void;
-  errors: FieldErrors;
-}) {
-  return (
-    <>
-      <Field label="Access key ID" error={errors.accessKeyId}>
-        <TextInput
-          value={keys.accessKeyId}
-          spellCheck={false}
-          placeholder="AKIA…"
-          onChange={(event) => onChange({ ...keys, accessKeyId: event.target.value })}
-        />
-      </Field>
-      <Field
-        label="Secret access key"
-        error={errors.secretAccessKey}
-        description="Stored encrypted and never shown again."
-      >
-        <TextInput
-          type="password"
-          autoComplete="new-password"
-          value={keys.secretAccessKey}
-          onChange={(event) => onChange({ ...keys, secretAccessKey: event.target.value })}
-        />
-      </Field>
-    </>
-  );
-}
 
 /** What the account needs: new keys, the permission update, or a new role. */
 function fixOf(account: NonNullable<HostedSession['account']>): 'keys' | 'permissions' | 'role' {
@@ -1158,7 +1124,7 @@ function FixWizard({ client, session, onSession, onEnded }: WizardProps) {
               void submit({ method: 'access_keys', ...keys });
             }}
           >
-            <KeysFields keys={keys} onChange={setKeys} errors={errors} />
+            <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
             <div className="form-actions">
               <Button type="submit" variant="primary" busy={busy}>
                 Check and save the keys
