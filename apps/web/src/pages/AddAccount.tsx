@@ -21,6 +21,7 @@ import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { PartitionMismatch, PartitionSwitch } from '../components/PartitionSwitch.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { StackWaiting } from '../components/StackWaiting.tsx';
 import {
   Alert,
   Button,
@@ -731,21 +732,11 @@ export function AddAccountWizard({
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {!result?.valid && connection?.reportsBack ? (
-                    <p className="waiting" role="status">
-                      <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
-                      stack launched from here reports the role back by itself; otherwise paste the
-                      ARN.
-                    </p>
-                  ) : null}
-                  {pollError && !result?.valid ? (
-                    <Alert
-                      tone="warning"
-                      title={`${brandName} could not check whether your stack reported back`}
-                    >
-                      {pollError} It keeps trying; you can also paste the role ARN.
-                    </Alert>
-                  ) : null}
+                  <StackWaiting
+                    waiting={!result?.valid && connection?.reportsBack === true}
+                    pollError={result?.valid ? undefined : pollError}
+                    checker={brandName}
+                  />
                 </>
               ) : (
                 <>

@@ -14,6 +14,7 @@ import { AccessKeysFields } from '../components/AccessKeysFields.tsx';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { StackWaiting } from '../components/StackWaiting.tsx';
 import { UpdateArtefacts } from '../components/UpdatePermissions.tsx';
 import { Alert, Button, Card, Field, Spinner, StatusBadge, TextInput } from '../components/ui.tsx';
 import { ChecksList, FindingsList, ValidationReport } from '../components/ValidationReport.tsx';
@@ -940,18 +941,7 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {connection?.reportsBack ? (
-                    <p className="waiting" role="status">
-                      <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
-                      stack launched from here reports the role back by itself; otherwise paste the
-                      ARN.
-                    </p>
-                  ) : null}
-                  {pollError ? (
-                    <Alert tone="warning" title="Could not check whether your stack reported back">
-                      {pollError} It keeps trying; you can also paste the role ARN.
-                    </Alert>
-                  ) : null}
+                  <StackWaiting waiting={connection?.reportsBack === true} pollError={pollError} />
                 </>
               ) : (
                 <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
