@@ -26,6 +26,7 @@ import {
   Alert,
   Button,
   Card,
+  ChoiceCard,
   Field,
   Modal,
   PageHeader,
@@ -576,29 +577,23 @@ export function AddAccountWizard({
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">
                 {offers.map((o) => (
-                  <label key={o.partition} className="choice-card">
-                    <input
-                      type="radio"
-                      name={`${id}-partition`}
-                      value={o.partition}
-                      checked={details.partition === o.partition}
-                      onChange={() =>
-                        setDetails({
-                          ...details,
-                          partition: o.partition,
-                          method: o.methods.includes(details.method)
-                            ? details.method
-                            : preferredMethod(o),
-                        })
-                      }
-                    />
-                    <span>
-                      <strong>{o.displayName}</strong>
-                      <span className="choice-description">
-                        <code>{o.partition}</code>
-                      </span>
-                    </span>
-                  </label>
+                  <ChoiceCard
+                    key={o.partition}
+                    name={`${id}-partition`}
+                    value={o.partition}
+                    checked={details.partition === o.partition}
+                    onChange={() =>
+                      setDetails({
+                        ...details,
+                        partition: o.partition,
+                        method: o.methods.includes(details.method)
+                          ? details.method
+                          : preferredMethod(o),
+                      })
+                    }
+                    title={o.displayName}
+                    description={<code>{o.partition}</code>}
+                  />
                 ))}
               </div>
               {errors.partition ? (
@@ -623,29 +618,19 @@ export function AddAccountWizard({
                   (method) => {
                     const offered = offer?.methods.includes(method) ?? false;
                     return (
-                      <label
+                      <ChoiceCard
                         key={method}
-                        className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                      >
-                        <input
-                          type="radio"
-                          name={`${id}-method`}
-                          value={method}
-                          disabled={!offered}
-                          checked={details.method === method}
-                          onChange={() => setDetails({ ...details, method })}
-                        />
-                        <span>
-                          <strong>{METHOD_LABELS[method]}</strong>
-                          {method === recommended ? <span className="tag">Recommended</span> : null}
-                          <span className="choice-description">
-                            {methodDescriptions(brandName)[method]}
-                          </span>
-                          {!offered && method === 'role' && offer?.reason ? (
-                            <span className="choice-reason">{offer.reason}</span>
-                          ) : null}
-                        </span>
-                      </label>
+                        name={`${id}-method`}
+                        value={method}
+                        disabled={!offered}
+                        unavailable={!offered}
+                        checked={details.method === method}
+                        onChange={() => setDetails({ ...details, method })}
+                        title={METHOD_LABELS[method]}
+                        tag={method === recommended ? 'Recommended' : undefined}
+                        description={methodDescriptions(brandName)[method]}
+                        reason={!offered && method === 'role' ? offer?.reason : undefined}
+                      />
                     );
                   },
                 )}

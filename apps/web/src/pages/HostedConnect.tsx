@@ -16,7 +16,16 @@ import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { StackWaiting } from '../components/StackWaiting.tsx';
 import { UpdateArtefacts } from '../components/UpdatePermissions.tsx';
-import { Alert, Button, Card, Field, Spinner, StatusBadge, TextInput } from '../components/ui.tsx';
+import {
+  Alert,
+  Button,
+  Card,
+  ChoiceCard,
+  Field,
+  Spinner,
+  StatusBadge,
+  TextInput,
+} from '../components/ui.tsx';
 import { ChecksList, FindingsList, ValidationReport } from '../components/ValidationReport.tsx';
 import { ProblemsElsewhere, Stepper } from '../components/Wizard.tsx';
 import { BrandContext } from '../lib/branding.tsx';
@@ -785,32 +794,26 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                 <legend className="field-label">Partition</legend>
                 <div className="choice-cards">
                   {session.partitions.map((p) => (
-                    <label key={p.partition} className="choice-card">
-                      <input
-                        type="radio"
-                        name={`${id}-partition`}
-                        checked={choices.partition === p.partition}
-                        onChange={() =>
-                          setChoices({
-                            ...choices,
-                            partition: p.partition,
-                            method: p.methods.includes(choices.method)
-                              ? choices.method
-                              : (METHOD_ORDER.find((m) => p.methods.includes(m)) ?? 'access_keys'),
-                            selection: {
-                              bundles: initialBundles(session, p.partition),
-                              regions: regions.fixed,
-                            },
-                          })
-                        }
-                      />
-                      <span>
-                        <strong>{p.displayName}</strong>
-                        <span className="choice-description">
-                          <code>{p.partition}</code>
-                        </span>
-                      </span>
-                    </label>
+                    <ChoiceCard
+                      key={p.partition}
+                      name={`${id}-partition`}
+                      checked={choices.partition === p.partition}
+                      onChange={() =>
+                        setChoices({
+                          ...choices,
+                          partition: p.partition,
+                          method: p.methods.includes(choices.method)
+                            ? choices.method
+                            : (METHOD_ORDER.find((m) => p.methods.includes(m)) ?? 'access_keys'),
+                          selection: {
+                            bundles: initialBundles(session, p.partition),
+                            regions: regions.fixed,
+                          },
+                        })
+                      }
+                      title={p.displayName}
+                      description={<code>{p.partition}</code>}
+                    />
                   ))}
                 </div>
               </fieldset>
@@ -821,27 +824,17 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                 {methods.map((method) => {
                   const offered = offer?.methods.includes(method) ?? false;
                   return (
-                    <label
+                    <ChoiceCard
                       key={method}
-                      className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                    >
-                      <input
-                        type="radio"
-                        name={`${id}-method`}
-                        disabled={!offered}
-                        checked={choices.method === method}
-                        onChange={() => setChoices({ ...choices, method })}
-                      />
-                      <span>
-                        <strong>{METHOD_LABELS[method]}</strong>
-                        <span className="choice-description">
-                          {METHOD_TEXT[method](session.branding.name || 'the platform')}
-                        </span>
-                        {!offered && offer?.reason ? (
-                          <span className="choice-reason">{offer.reason}</span>
-                        ) : null}
-                      </span>
-                    </label>
+                      name={`${id}-method`}
+                      disabled={!offered}
+                      unavailable={!offered}
+                      checked={choices.method === method}
+                      onChange={() => setChoices({ ...choices, method })}
+                      title={METHOD_LABELS[method]}
+                      description={METHOD_TEXT[method](session.branding.name || 'the platform')}
+                      reason={!offered ? offer?.reason : undefined}
+                    />
                   );
                 })}
               </div>
