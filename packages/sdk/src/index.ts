@@ -215,16 +215,12 @@ export type OrganizationRules = z.output<typeof organizationRulesSchema>;
 export type RulesPreview = z.output<typeof previewRulesResponseSchema>;
 export type CreateOrganizationInput = z.input<typeof createOrganizationRequestSchema>;
 export type UpdateOrganizationInput = z.input<typeof updateOrganizationRequestSchema>;
-export type ListOrganizationMembersQuery = Partial<
-  Omit<z.input<typeof listOrganizationMembersQuerySchema>, 'limit'> & { limit: number }
->;
+export type ListOrganizationMembersQuery = ListQueryOf<typeof listOrganizationMembersQuerySchema>;
 
 export type ConnectSession = z.output<typeof connectSessionSchema>;
 export type ConnectSessionPage = z.output<typeof connectSessionListSchema>;
 export type CreateConnectSessionInput = z.input<typeof createConnectSessionRequestSchema>;
-export type ListConnectSessionsQuery = Partial<
-  Omit<z.input<typeof listConnectSessionsQuerySchema>, 'limit'> & { limit: number }
->;
+export type ListConnectSessionsQuery = ListQueryOf<typeof listConnectSessionsQuerySchema>;
 /** A hosted connect session as the browser that opened its link sees it. */
 export type HostedSession = z.output<typeof hostedSessionSchema>;
 export type HostedConnectionInput = z.input<typeof hostedConnectionRequestSchema>;
@@ -238,29 +234,27 @@ export type UpdateConnectionInput = Omit<
   z.input<typeof updateConnectionRequestSchema>,
   'externalId'
 >;
-export type ListConnectionsQuery = Partial<
-  Omit<z.input<typeof listConnectionsQuerySchema>, 'limit'> & { limit: number }
->;
+export type ListConnectionsQuery = ListQueryOf<typeof listConnectionsQuerySchema>;
 export type PolicyPreviewInput = z.input<typeof policyPreviewRequestSchema>;
 export type UpdateAccountInput = z.input<typeof updateAccountRequestSchema>;
 export type ReplaceCredentialsInput = z.input<typeof replaceCredentialsRequestSchema>;
-/** Query strings carry numbers as text: the contracts coerce them, so `limit` is a number here. */
-export type ListAccountsQuery = Partial<
-  Omit<z.input<typeof listAccountsQuerySchema>, 'limit'> & { limit: number }
->;
+export type ListAccountsQuery = ListQueryOf<typeof listAccountsQuerySchema>;
 export type AccountsSummaryQuery = z.input<typeof accountsSummaryQuerySchema>;
 export type RecheckAccountsInput = z.input<typeof recheckAccountsRequestSchema>;
-export type IamPoliciesQuery = Partial<
-  Omit<z.input<typeof iamPoliciesQuerySchema>, 'limit'> & { limit: number }
->;
+export type IamPoliciesQuery = ListQueryOf<typeof iamPoliciesQuerySchema>;
 export type CreateWebhookInput = z.input<typeof createWebhookRequestSchema>;
 export type UpdateWebhookInput = z.input<typeof updateWebhookRequestSchema>;
 export type RotateWebhookSecretInput = z.input<typeof rotateWebhookSecretRequestSchema>;
 /**
+ * A list's query as a caller writes it: query strings carry numbers as text and the contracts coerce
+ * them, so `limit` is a number here; every field is optional.
+ */
+type ListQueryOf<S extends z.ZodType> = Partial<Omit<z.input<S>, 'limit'> & { limit: number }>;
+/**
  * A page of any list: at most `limit` items (default 50, at most 200) after `cursor`, the previous
  * page's `next`.
  */
-export type PageQuery = Partial<Omit<z.input<typeof pageQuerySchema>, 'limit'> & { limit: number }>;
+export type PageQuery = ListQueryOf<typeof pageQuerySchema>;
 export interface AuditQuery extends PageQuery {
   targetId?: string;
   /** The older name of `cursor`. */

@@ -4,7 +4,16 @@ import { useBranding } from '../lib/branding.tsx';
 import { dateTime } from '../lib/format.ts';
 import { describeError, type FieldMessage } from '../lib/forms.ts';
 import { actingTenant, useClient } from '../lib/session.tsx';
-import { Alert, CopyValue, Field, FieldError, Spinner, Tabs, TextInput } from './ui.tsx';
+import {
+  Alert,
+  ChoiceCard,
+  CopyValue,
+  Field,
+  FieldError,
+  Spinner,
+  Tabs,
+  TextInput,
+} from './ui.tsx';
 
 /** The keyless templates' input for an account that has Onramp's identity provider already. */
 export const PROVIDER_PARAMETER = 'ExistingOidcProviderArn';
@@ -391,30 +400,20 @@ function CreateKeylessRole({
           <code>{trust.conditionPrefix}</code>), reuse it.
         </p>
         <div className="choice-cards">
-          <label className="choice-card">
-            <input
-              type="radio"
-              name={`${id}-provider`}
-              checked={!hasProvider}
-              onChange={() => setHasProvider(false)}
-            />
-            <span>
-              <strong>No, create it with the role</strong>
-              <span className="choice-description">The usual case for a first connection.</span>
-            </span>
-          </label>
-          <label className="choice-card">
-            <input
-              type="radio"
-              name={`${id}-provider`}
-              checked={hasProvider}
-              onChange={() => setHasProvider(true)}
-            />
-            <span>
-              <strong>Yes, use the existing one</strong>
-              <span className="choice-description">Give its ARN below.</span>
-            </span>
-          </label>
+          <ChoiceCard
+            name={`${id}-provider`}
+            checked={!hasProvider}
+            onChange={() => setHasProvider(false)}
+            title="No, create it with the role"
+            description="The usual case for a first connection."
+          />
+          <ChoiceCard
+            name={`${id}-provider`}
+            checked={hasProvider}
+            onChange={() => setHasProvider(true)}
+            title="Yes, use the existing one"
+            description="Give its ARN below."
+          />
         </div>
         <FieldError id={`${id}-provider-error`} error={providerError} />
       </fieldset>

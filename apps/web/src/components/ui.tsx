@@ -141,6 +141,56 @@ export function Alert({
   );
 }
 
+/**
+ * One option of a radio group drawn as a card (inside `.choice-cards`): its title, an optional tag
+ * ("Recommended"), what it means and, when it is `unavailable`, why. `disabled` is the radio's own
+ * state: an option can be greyed out and still be fixed for other reasons.
+ */
+export function ChoiceCard({
+  name,
+  value,
+  checked,
+  disabled,
+  unavailable = false,
+  onChange,
+  title,
+  tag,
+  description,
+  reason,
+}: {
+  name: string;
+  value?: string;
+  checked: boolean;
+  disabled?: boolean;
+  unavailable?: boolean;
+  onChange: () => void;
+  title: ReactNode;
+  tag?: ReactNode;
+  description?: ReactNode;
+  reason?: ReactNode;
+}) {
+  return (
+    <label className={`choice-card${unavailable ? ' choice-card-disabled' : ''}`}>
+      <input
+        type="radio"
+        name={name}
+        value={value}
+        disabled={disabled}
+        checked={checked}
+        onChange={onChange}
+      />
+      <span>
+        <strong>{title}</strong>
+        {tag ? <span className="tag">{tag}</span> : null}
+        {description !== undefined ? (
+          <span className="choice-description">{description}</span>
+        ) : null}
+        {reason ? <span className="choice-reason">{reason}</span> : null}
+      </span>
+    </label>
+  );
+}
+
 const STATUS_LABELS: Record<string, string> = {
   valid: 'Valid',
   degraded: 'Degraded',

@@ -15,15 +15,18 @@ import type {
 } from '@onramp/sdk';
 import { ApiProblem } from '@onramp/sdk';
 import { useEffect, useId, useRef, useState } from 'react';
+import { AccessKeysFields } from '../components/AccessKeysFields.tsx';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { AddIamPolicies } from '../components/IamPoliciesPanel.tsx';
 import { PartitionMismatch, PartitionSwitch } from '../components/PartitionSwitch.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { StackWaiting } from '../components/StackWaiting.tsx';
 import {
   Alert,
   Button,
   Card,
+  ChoiceCard,
   Field,
   Modal,
   PageHeader,
@@ -574,29 +577,23 @@ export function AddAccountWizard({
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">
                 {offers.map((o) => (
-                  <label key={o.partition} className="choice-card">
-                    <input
-                      type="radio"
-                      name={`${id}-partition`}
-                      value={o.partition}
-                      checked={details.partition === o.partition}
-                      onChange={() =>
-                        setDetails({
-                          ...details,
-                          partition: o.partition,
-                          method: o.methods.includes(details.method)
-                            ? details.method
-                            : preferredMethod(o),
-                        })
-                      }
-                    />
-                    <span>
-                      <strong>{o.displayName}</strong>
-                      <span className="choice-description">
-                        <code>{o.partition}</code>
-                      </span>
-                    </span>
-                  </label>
+                  <ChoiceCard
+                    key={o.partition}
+                    name={`${id}-partition`}
+                    value={o.partition}
+                    checked={details.partition === o.partition}
+                    onChange={() =>
+                      setDetails({
+                        ...details,
+                        partition: o.partition,
+                        method: o.methods.includes(details.method)
+                          ? details.method
+                          : preferredMethod(o),
+                      })
+                    }
+                    title={o.displayName}
+                    description={<code>{o.partition}</code>}
+                  />
                 ))}
               </div>
               {errors.partition ? (
@@ -621,29 +618,19 @@ export function AddAccountWizard({
                   (method) => {
                     const offered = offer?.methods.includes(method) ?? false;
                     return (
-                      <label
+                      <ChoiceCard
                         key={method}
-                        className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                      >
-                        <input
-                          type="radio"
-                          name={`${id}-method`}
-                          value={method}
-                          disabled={!offered}
-                          checked={details.method === method}
-                          onChange={() => setDetails({ ...details, method })}
-                        />
-                        <span>
-                          <strong>{METHOD_LABELS[method]}</strong>
-                          {method === recommended ? <span className="tag">Recommended</span> : null}
-                          <span className="choice-description">
-                            {methodDescriptions(brandName)[method]}
-                          </span>
-                          {!offered && method === 'role' && offer?.reason ? (
-                            <span className="choice-reason">{offer.reason}</span>
-                          ) : null}
-                        </span>
-                      </label>
+                        name={`${id}-method`}
+                        value={method}
+                        disabled={!offered}
+                        unavailable={!offered}
+                        checked={details.method === method}
+                        onChange={() => setDetails({ ...details, method })}
+                        title={METHOD_LABELS[method]}
+                        tag={method === recommended ? 'Recommended' : undefined}
+                        description={methodDescriptions(brandName)[method]}
+                        reason={!offered && method === 'role' ? offer?.reason : undefined}
+                      />
                     );
                   },
                 )}
@@ -730,21 +717,11 @@ export function AddAccountWizard({
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {!result?.valid && connection?.reportsBack ? (
-                    <p className="waiting" role="status">
-                      <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
-                      stack launched from here reports the role back by itself; otherwise paste the
-                      ARN.
-                    </p>
-                  ) : null}
-                  {pollError && !result?.valid ? (
-                    <Alert
-                      tone="warning"
-                      title={`${brandName} could not check whether your stack reported back`}
-                    >
-                      {pollError} It keeps trying; you can also paste the role ARN.
-                    </Alert>
-                  ) : null}
+                  <StackWaiting
+                    waiting={!result?.valid && connection?.reportsBack === true}
+                    pollError={result?.valid ? undefined : pollError}
+                    checker={brandName}
+                  />
                 </>
               ) : (
                 <>
@@ -756,28 +733,7 @@ export function AddAccountWizard({
                     busy={busy}
                   />
                   {switchNote && !errors.partition ? <Alert tone="info">{switchNote}</Alert> : null}
-                  <Field label="Access key ID" error={errors.accessKeyId}>
-                    <TextInput
-                      value={keys.accessKeyId}
-                      spellCheck={false}
-                      placeholder="AKIA…"
-                      onChange={(event) => setKeys({ ...keys, accessKeyId: event.target.value })}
-                    />
-                  </Field>
-                  <Field
-                    label="Secret access key"
-                    error={errors.secretAccessKey}
-                    description="Stored encrypted and never shown again."
-                  >
-                    <TextInput
-                      type="password"
-                      autoComplete="new-password"
-                      value={keys.secretAccessKey}
-                      onChange={(event) =>
-                        setKeys({ ...keys, secretAccessKey: event.target.value })
-                      }
-                    />
-                  </Field>
+                  <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
                 </>
               )}
               {methodNote && !result ? <Alert tone="warning">{methodNote}</Alert> : null}

@@ -11,7 +11,16 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { OrganizationSetupPanel } from '../components/OrganizationSetup.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
 import { RulesEditor } from '../components/RulesEditor.tsx';
-import { Alert, Button, Card, Field, PageHeader, Spinner, TextInput } from '../components/ui.tsx';
+import {
+  Alert,
+  Button,
+  Card,
+  ChoiceCard,
+  Field,
+  PageHeader,
+  Spinner,
+  TextInput,
+} from '../components/ui.tsx';
 import {
   NameAndDescriptionFields,
   ProblemsElsewhere,
@@ -390,37 +399,31 @@ export function ConnectOrganizationWizard({
               <legend className="field-label">Partition</legend>
               <div className="choice-cards">
                 {offers.map((o) => (
-                  <label key={o.partition} className="choice-card">
-                    <input
-                      type="radio"
-                      name={`${id}-partition`}
-                      value={o.partition}
-                      disabled={fixed}
-                      checked={details.partition === o.partition}
-                      onChange={() => {
-                        const deployments = offerOf(o).deployments;
-                        setDetails({
-                          ...details,
-                          partition: o.partition,
-                          deployment: deployments.includes(details.deployment)
-                            ? details.deployment
-                            : (deployments[0] ?? details.deployment),
-                        });
-                        setRoles({ ...roles, deploymentRegion: '' });
-                      }}
-                    />
-                    <span>
-                      <strong>{o.displayName}</strong>
-                      <span className="choice-description">
-                        <code>{o.partition}</code>
-                      </span>
-                      {!offerOf(o).offered ? (
-                        <span className="choice-reason">
-                          {offerOf(o).reason ?? 'Organizations are not offered here.'}
-                        </span>
-                      ) : null}
-                    </span>
-                  </label>
+                  <ChoiceCard
+                    key={o.partition}
+                    name={`${id}-partition`}
+                    value={o.partition}
+                    disabled={fixed}
+                    checked={details.partition === o.partition}
+                    onChange={() => {
+                      const deployments = offerOf(o).deployments;
+                      setDetails({
+                        ...details,
+                        partition: o.partition,
+                        deployment: deployments.includes(details.deployment)
+                          ? details.deployment
+                          : (deployments[0] ?? details.deployment),
+                      });
+                      setRoles({ ...roles, deploymentRegion: '' });
+                    }}
+                    title={o.displayName}
+                    description={<code>{o.partition}</code>}
+                    reason={
+                      offerOf(o).offered
+                        ? undefined
+                        : (offerOf(o).reason ?? 'Organizations are not offered here.')
+                    }
+                  />
                 ))}
               </div>
               {errors.partition ? (
@@ -436,31 +439,19 @@ export function ConnectOrganizationWizard({
                 {DEPLOYMENTS.map((deployment) => {
                   const offered = orgOffer.offered && orgOffer.deployments.includes(deployment);
                   return (
-                    <label
+                    <ChoiceCard
                       key={deployment}
-                      className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                    >
-                      <input
-                        type="radio"
-                        name={`${id}-deployment`}
-                        value={deployment}
-                        disabled={!offered || fixed}
-                        checked={details.deployment === deployment}
-                        onChange={() => setDetails({ ...details, deployment })}
-                      />
-                      <span>
-                        <strong>{DEPLOYMENT_LABELS[deployment]}</strong>
-                        {deployment === 'service_managed' && offered ? (
-                          <span className="tag">Recommended</span>
-                        ) : null}
-                        <span className="choice-description">
-                          {DEPLOYMENT_DESCRIPTIONS[deployment]}
-                        </span>
-                        {!offered && orgOffer.offered && orgOffer.reason ? (
-                          <span className="choice-reason">{orgOffer.reason}</span>
-                        ) : null}
-                      </span>
-                    </label>
+                      name={`${id}-deployment`}
+                      value={deployment}
+                      disabled={!offered || fixed}
+                      unavailable={!offered}
+                      checked={details.deployment === deployment}
+                      onChange={() => setDetails({ ...details, deployment })}
+                      title={DEPLOYMENT_LABELS[deployment]}
+                      tag={deployment === 'service_managed' && offered ? 'Recommended' : undefined}
+                      description={DEPLOYMENT_DESCRIPTIONS[deployment]}
+                      reason={!offered && orgOffer.offered ? orgOffer.reason : undefined}
+                    />
                   );
                 })}
               </div>

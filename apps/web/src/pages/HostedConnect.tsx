@@ -10,11 +10,22 @@ import {
   type ValidationResult,
 } from '@onramp/sdk';
 import { type ReactNode, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import { AccessKeysFields } from '../components/AccessKeysFields.tsx';
 import { CreateRole } from '../components/CreateRole.tsx';
 import { DedicatedUser } from '../components/DedicatedUser.tsx';
 import { type PermissionSelection, PermissionsPicker } from '../components/PermissionsPicker.tsx';
+import { StackWaiting } from '../components/StackWaiting.tsx';
 import { UpdateArtefacts } from '../components/UpdatePermissions.tsx';
-import { Alert, Button, Card, Field, Spinner, StatusBadge, TextInput } from '../components/ui.tsx';
+import {
+  Alert,
+  Button,
+  Card,
+  ChoiceCard,
+  Field,
+  Spinner,
+  StatusBadge,
+  TextInput,
+} from '../components/ui.tsx';
 import { ChecksList, FindingsList, ValidationReport } from '../components/ValidationReport.tsx';
 import { ProblemsElsewhere, Stepper } from '../components/Wizard.tsx';
 import { BrandContext } from '../lib/branding.tsx';
@@ -805,32 +816,26 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                 <legend className="field-label">Partition</legend>
                 <div className="choice-cards">
                   {session.partitions.map((p) => (
-                    <label key={p.partition} className="choice-card">
-                      <input
-                        type="radio"
-                        name={`${id}-partition`}
-                        checked={choices.partition === p.partition}
-                        onChange={() =>
-                          setChoices({
-                            ...choices,
-                            partition: p.partition,
-                            method: p.methods.includes(choices.method)
-                              ? choices.method
-                              : (METHOD_ORDER.find((m) => p.methods.includes(m)) ?? 'access_keys'),
-                            selection: {
-                              bundles: initialBundles(session, p.partition),
-                              regions: regions.fixed,
-                            },
-                          })
-                        }
-                      />
-                      <span>
-                        <strong>{p.displayName}</strong>
-                        <span className="choice-description">
-                          <code>{p.partition}</code>
-                        </span>
-                      </span>
-                    </label>
+                    <ChoiceCard
+                      key={p.partition}
+                      name={`${id}-partition`}
+                      checked={choices.partition === p.partition}
+                      onChange={() =>
+                        setChoices({
+                          ...choices,
+                          partition: p.partition,
+                          method: p.methods.includes(choices.method)
+                            ? choices.method
+                            : (METHOD_ORDER.find((m) => p.methods.includes(m)) ?? 'access_keys'),
+                          selection: {
+                            bundles: initialBundles(session, p.partition),
+                            regions: regions.fixed,
+                          },
+                        })
+                      }
+                      title={p.displayName}
+                      description={<code>{p.partition}</code>}
+                    />
                   ))}
                 </div>
               </fieldset>
@@ -841,27 +846,17 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                 {methods.map((method) => {
                   const offered = offer?.methods.includes(method) ?? false;
                   return (
-                    <label
+                    <ChoiceCard
                       key={method}
-                      className={`choice-card${offered ? '' : ' choice-card-disabled'}`}
-                    >
-                      <input
-                        type="radio"
-                        name={`${id}-method`}
-                        disabled={!offered}
-                        checked={choices.method === method}
-                        onChange={() => setChoices({ ...choices, method })}
-                      />
-                      <span>
-                        <strong>{METHOD_LABELS[method]}</strong>
-                        <span className="choice-description">
-                          {METHOD_TEXT[method](session.branding.name || 'the platform')}
-                        </span>
-                        {!offered && offer?.reason ? (
-                          <span className="choice-reason">{offer.reason}</span>
-                        ) : null}
-                      </span>
-                    </label>
+                      name={`${id}-method`}
+                      disabled={!offered}
+                      unavailable={!offered}
+                      checked={choices.method === method}
+                      onChange={() => setChoices({ ...choices, method })}
+                      title={METHOD_LABELS[method]}
+                      description={METHOD_TEXT[method](session.branding.name || 'the platform')}
+                      reason={!offered ? offer?.reason : undefined}
+                    />
                   );
                 })}
               </div>
@@ -961,21 +956,10 @@ function ConnectWizard({ client, session, onSession, onEnded }: WizardProps) {
                       onChange={(event) => setRoleArn(event.target.value)}
                     />
                   </Field>
-                  {connection?.reportsBack ? (
-                    <p className="waiting" role="status">
-                      <span className="spinner" aria-hidden="true" /> Waiting for your stack… A
-                      stack launched from here reports the role back by itself; otherwise paste the
-                      ARN.
-                    </p>
-                  ) : null}
-                  {pollError ? (
-                    <Alert tone="warning" title="Could not check whether your stack reported back">
-                      {pollError} It keeps trying; you can also paste the role ARN.
-                    </Alert>
-                  ) : null}
+                  <StackWaiting waiting={connection?.reportsBack === true} pollError={pollError} />
                 </>
               ) : (
-                <KeysFields keys={keys} onChange={setKeys} errors={errors} />
+                <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
               )}
               {isCurrent ? <ValidationReport result={result} allowDegraded={false} /> : null}
               <div className="form-actions">
@@ -1009,41 +993,6 @@ const METHOD_TEXT: Record<Method, (brand: string) => string> = {
   access_keys: () =>
     'The access keys of a dedicated IAM user. Use them where roles are not possible.',
 };
-
-function KeysFields({
-  keys,
-  onChange,
-  errors,
-}: {
-  keys: { accessKeyId: string; secretAccessKey: string };
-  onChange: (keys: { accessKeyId: string; secretAccessKey: string }) => void;
-  errors: FieldErrors;
-}) {
-  return (
-    <>
-      <Field label="Access key ID" error={errors.accessKeyId}>
-        <TextInput
-          value={keys.accessKeyId}
-          spellCheck={false}
-          placeholder="AKIA…"
-          onChange={(event) => onChange({ ...keys, accessKeyId: event.target.value })}
-        />
-      </Field>
-      <Field
-        label="Secret access key"
-        error={errors.secretAccessKey}
-        description="Stored encrypted and never shown again."
-      >
-        <TextInput
-          type="password"
-          autoComplete="new-password"
-          value={keys.secretAccessKey}
-          onChange={(event) => onChange({ ...keys, secretAccessKey: event.target.value })}
-        />
-      </Field>
-    </>
-  );
-}
 
 /** What the account needs: new keys, the permission update, or a new role. */
 function fixOf(account: NonNullable<HostedSession['account']>): 'keys' | 'permissions' | 'role' {
@@ -1180,7 +1129,7 @@ function FixWizard({ client, session, onSession, onEnded }: WizardProps) {
               void submit({ method: 'access_keys', ...keys });
             }}
           >
-            <KeysFields keys={keys} onChange={setKeys} errors={errors} />
+            <AccessKeysFields keys={keys} onChange={setKeys} errors={errors} />
             <div className="form-actions">
               <Button type="submit" variant="primary" busy={busy}>
                 Check and save the keys

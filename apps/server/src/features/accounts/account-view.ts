@@ -1,7 +1,8 @@
-import type { accountSchema } from '@onramp/contracts';
+import type { accountSchema, validationResultSchema } from '@onramp/contracts';
 import type { z } from 'zod';
 import type { Account } from '../../domain/account.ts';
 import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
+import type { ValidationReport } from '../validation/accounts-validation.ts';
 import { webIdentityTrustOf } from '../validation/web-identity-session.ts';
 
 /**
@@ -51,6 +52,25 @@ export function toAccountResponse(
     paused: pausedOf(account.pausedReason),
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
+  };
+}
+
+/**
+ * What a validation shows its caller, the tenant's or a hosted session's: the report's allow-list
+ * (never the credentials it proved, nor the faults' detail). The caller adds its own notices.
+ */
+export function toValidationResponse(
+  report: ValidationReport,
+): Omit<z.output<typeof validationResultSchema>, 'notices' | 'savableDegraded'> {
+  return {
+    valid: report.valid,
+    status: report.status,
+    findings: report.findings,
+    identity: report.identity
+      ? { accountId: report.identity.accountId, arn: report.identity.arn }
+      : null,
+    checks: report.checks,
+    errors: report.errors,
   };
 }
 

@@ -6,7 +6,7 @@ import { abortOnClose } from '../../http/abort-on-close.ts';
 import { mount } from '../../http/route.ts';
 import { callerOf, tenantOf } from '../../http/route-helpers.ts';
 import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
-import { toAccountResponse } from './account-view.ts';
+import { toAccountResponse, toValidationResponse } from './account-view.ts';
 import type { AccountsService } from './accounts-service.ts';
 
 /** What the accounts routes use. */
@@ -41,14 +41,7 @@ export async function registerAccountsRoutes(
         : [];
       return {
         notices,
-        valid: report.valid,
-        status: report.status,
-        findings: report.findings,
-        identity: report.identity
-          ? { accountId: report.identity.accountId, arn: report.identity.arn }
-          : null,
-        checks: report.checks,
-        errors: report.errors,
+        ...toValidationResponse(report),
         savableDegraded: report.proven && report.status === 'degraded',
       };
     },

@@ -13,7 +13,7 @@ import { clientAddress, requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import type { BrandingSource } from '../../ports/branding.ts';
 import type { WebIdentityIssuer } from '../../ports/web-identity.ts';
-import { toAccountResponse } from '../accounts/account-view.ts';
+import { toAccountResponse, toValidationResponse } from '../accounts/account-view.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { PermissionsUpdateService } from '../accounts/permissions-update.ts';
 import { createRateLimiter, limitedAddress } from '../auth/rate-limits.ts';
@@ -21,6 +21,7 @@ import { previewPolicyOf, userTemplateOf } from '../catalog/catalog-routes.ts';
 import {
   type ConnectionsRoutesDeps,
   cloudFormationFile,
+  sendDownload,
   stepsOf,
   terraformFile,
   toConnectionResponse,
@@ -230,10 +231,7 @@ export async function registerHostedRoutes(
         request.query.format,
         callback,
       );
-      return reply
-        .type(file.type)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(file.body);
+      return sendDownload(reply, file);
     },
   });
 
@@ -245,10 +243,7 @@ export async function registerHostedRoutes(
         connection,
         deps.connections.blueprintOf(connection, (await deps.branding.brand()).name),
       );
-      return reply
-        .type(file.type)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(file.body);
+      return sendDownload(reply, file);
     },
   });
 
@@ -287,14 +282,7 @@ export async function registerHostedRoutes(
       // No notices: they would tell the customer about the tenant's other accounts.
       return {
         notices: [],
-        valid: report.valid,
-        status: report.status,
-        findings: report.findings,
-        identity: report.identity
-          ? { accountId: report.identity.accountId, arn: report.identity.arn }
-          : null,
-        checks: report.checks,
-        errors: report.errors,
+        ...toValidationResponse(report),
       };
     },
   });

@@ -13,7 +13,7 @@ import {
   renderRoleSteps,
   renderTerraform,
 } from '@onramp/core';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { Caller } from '../../domain/caller.ts';
@@ -316,10 +316,7 @@ export async function registerConnectionsRoutes(
         ? await deps.callbacks.callbackFor(caller, connection)
         : undefined;
       const file = cloudFormationFile(connection, blueprint, request.query.format, callback);
-      return reply
-        .type(file.type)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(file.body);
+      return sendDownload(reply, file);
     },
   });
 
@@ -331,10 +328,7 @@ export async function registerConnectionsRoutes(
         connection,
         deps.connections.blueprintOf(connection, await brandNameOf(deps)),
       );
-      return reply
-        .type(file.type)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(file.body);
+      return sendDownload(reply, file);
     },
   });
 
@@ -347,13 +341,28 @@ export async function registerConnectionsRoutes(
   });
 }
 
+/** A file a connection's routes offer for download: its media type, file name and text. */
+export interface DownloadFile {
+  type: string;
+  name: string;
+  body: string;
+}
+
+/** Sends `file` as an attachment, under its own name (a slug: safe in the header as it is). */
+export function sendDownload(reply: FastifyReply, file: DownloadFile): FastifyReply {
+  return reply
+    .type(file.type)
+    .header('content-disposition', `attachment; filename="${file.name}"`)
+    .send(file.body);
+}
+
 /** A connection's CloudFormation template as a download (also a hosted session's). */
 export function cloudFormationFile(
   connection: Connection,
   blueprint: RoleBlueprint,
   format: 'yaml' | 'json',
   callback: Awaited<ReturnType<CallbacksService['callbackFor']>>,
-): { type: string; name: string; body: string } {
+): DownloadFile {
   const options = callback ? { callback } : {};
   return {
     type: format === 'json' ? 'application/json; charset=utf-8' : 'text/yaml; charset=utf-8',
@@ -366,10 +375,7 @@ export function cloudFormationFile(
 }
 
 /** A connection's Terraform configuration as a download (also a hosted session's). */
-export function terraformFile(
-  connection: Connection,
-  blueprint: RoleBlueprint,
-): { type: string; name: string; body: string } {
+export function terraformFile(connection: Connection, blueprint: RoleBlueprint): DownloadFile {
   return {
     type: 'text/plain; charset=utf-8',
     name: `onramp-${fileSlug(connection.name)}.tf`,
