@@ -230,7 +230,7 @@ describe('a keyless role, connected in chromium', () => {
   );
 
   it(
-    'refuses a role in an account without Onramp’s identity provider, on the provider question',
+    'refuses a role in an account without the platform’s identity provider, on the provider question',
     async () => {
       const orphan = aws.createRole('aws', CUSTOMER, {
         roleName: 'NoProviderKeylessRole',
@@ -243,7 +243,7 @@ describe('a keyless role, connected in chromium', () => {
       await page.getByRole('button', { name: 'Validate' }).click();
       await page.getByText('Validation failed').waitFor({ timeout: 30_000 });
       const question = page.getByRole('group', {
-        name: /already have Onramp’s identity provider/,
+        name: /already have Acme Cloud’s identity provider/,
       });
       await question
         .locator('.field-error')

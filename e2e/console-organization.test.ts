@@ -574,7 +574,7 @@ describe('a whole organization, connected in chromium', () => {
       expect(await viewer.getByRole('button', { name: '+ Connect an organization' }).count()).toBe(
         0,
       );
-      await viewer.getByRole('link', { name: 'Acme' }).click();
+      await viewer.getByRole('link', { name: 'Acme', exact: true }).click();
       await viewer.getByTestId('organization-facts').waitFor();
       await viewer.getByTestId('members-table').waitFor();
       await viewer.getByTestId(`unit-counts-${unit('Prod').id}`).waitFor();
