@@ -62,7 +62,7 @@ export const createConnectSessionRequestSchema = z
     methods: z.array(methodSchema).min(1).max(3).optional(),
     /** Default: the customer chooses among every bundle of the catalog. */
     bundles: bundleChoiceSchema.optional(),
-    /** Default: every region (the customer may limit them). */
+    /** Default: every region, unrestricted (`{ "fixed": [] }`); offer `choose` to let the customer limit them. */
     regions: regionChoiceSchema.optional(),
     /** The connected account's name; default: the customer types it (suggested: the reference). */
     accountName: safeTextSchema({ min: 1, max: 100 }).optional(),
