@@ -98,3 +98,31 @@ export async function setUpOperatorAndTenant(
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
+
+/** An API call made from a signed-in page, with its session's CSRF token (the platform's backend). */
+export function apiFrom(page: Page, method: string, path: string, body?: unknown) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const session = (await (await fetch('/v1/session')).json()) as { csrfToken: string };
+      const response = await fetch(path, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as Record<string, unknown>,
+      };
+    },
+    { method, path, body },
+  );
+}
+
+/**
+ * The lines of a page's text that name Onramp: a customer's page must have none. Identifiers the
+ * core makes (the role's default name `OnrampRole-…`, the user `acme-cloud-onramp`) are not prose.
+ */
+export async function linesNamingOnramp(page: Page): Promise<string[]> {
+  const text = await page.locator('body').innerText();
+  return text.split('\n').filter((line) => /\bOnramp\b|\bONRAMP\b/.test(line));
+}

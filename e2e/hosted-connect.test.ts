@@ -18,7 +18,14 @@ import { deployStack, type LoopbackAws, startLoopbackAws } from '@onramp/loopbac
 import { bundlePolicy, createHub, hubEnvironment } from '@onramp/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole, launchBrowser, screenshot, setUpOperatorAndTenant } from './browser.ts';
+import {
+  apiFrom,
+  buildConsole,
+  launchBrowser,
+  linesNamingOnramp,
+  screenshot,
+  setUpOperatorAndTenant,
+} from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 
 const CUSTOMER = '444455556666';
@@ -108,35 +115,11 @@ describe('a hosted connect session, in chromium', () => {
   });
 
   /** The platform's backend calls, made here with the tenant admin's session. */
-  const api = (method: string, path: string, body?: unknown) =>
-    admin.evaluate(
-      async ({ method, path, body }) => {
-        const session = (await (await fetch('/v1/session')).json()) as { csrfToken: string };
-        const response = await fetch(path, {
-          method,
-          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-        return {
-          status: response.status,
-          body: (await response.json()) as Record<string, unknown>,
-        };
-      },
-      { method, path, body },
-    );
+  const api = (method: string, path: string, body?: unknown) => apiFrom(admin, method, path, body);
 
-  /**
-   * What the page says never names Onramp. (The dedicated user's default name, `acme-cloud-onramp`,
-   * is an identifier the core makes, not prose: it may still contain the word in lower case.)
-   */
-  const expectNoOnramp = async (page = customer) => {
-    const text = await page.locator('body').innerText();
-    expect(
-      // Identifiers the templates make (the role's default name OnrampRole-…) are not prose.
-      text.split('\n').filter((line) => /\bOnramp\b|\bONRAMP\b/.test(line)),
-      'lines naming Onramp',
-    ).toEqual([]);
-  };
+  /** What the page says never names Onramp. */
+  const expectNoOnramp = async (page = customer) =>
+    expect(await linesNamingOnramp(page), 'lines naming Onramp').toEqual([]);
 
   it(
     'the platform asks for a link for its customer',

@@ -20,7 +20,14 @@ import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { bundlePolicy } from '@onramp/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole, launchBrowser, screenshot, setUpOperatorAndTenant } from './browser.ts';
+import {
+  apiFrom,
+  buildConsole,
+  launchBrowser,
+  linesNamingOnramp,
+  screenshot,
+  setUpOperatorAndTenant,
+} from './browser.ts';
 import { type RunningServer, startServer } from './server-process.ts';
 
 const CUSTOMER = '444455556666';
@@ -104,31 +111,11 @@ describe('the operator’s brand on a hosted fix session, in chromium', () => {
   });
 
   /** The platform's backend calls, made here with the tenant admin's session. */
-  const api = (method: string, path: string, body?: unknown) =>
-    admin.evaluate(
-      async ({ method, path, body }) => {
-        const session = (await (await fetch('/v1/session')).json()) as { csrfToken: string };
-        const response = await fetch(path, {
-          method,
-          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-        return {
-          status: response.status,
-          body: (await response.json()) as Record<string, unknown>,
-        };
-      },
-      { method, path, body },
-    );
+  const api = (method: string, path: string, body?: unknown) => apiFrom(admin, method, path, body);
 
-  /** What the page says never names Onramp (identifiers such as OnrampRole-… are not prose). */
-  const expectNoOnramp = async (page: Page) => {
-    const text = await page.locator('body').innerText();
-    expect(
-      text.split('\n').filter((line) => /\bOnramp\b|\bONRAMP\b/.test(line)),
-      'lines naming Onramp',
-    ).toEqual([]);
-  };
+  /** What the page says never names Onramp. */
+  const expectNoOnramp = async (page: Page) =>
+    expect(await linesNamingOnramp(page), 'lines naming Onramp').toEqual([]);
 
   /** The platform's brand in the hosted page: its name, its colour, its logo loaded. */
   const expectBrand = async (page: Page) => {

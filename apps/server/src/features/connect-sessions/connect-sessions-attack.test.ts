@@ -8,6 +8,7 @@ import {
   type TestResponse,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { hostedBrowser } from '../../testing/hosted-browser.ts';
 import { connectCookieName } from './hosted-routes.ts';
 
 /**
@@ -21,64 +22,8 @@ let sequence = 0;
 const awsAccount = () => String(600000000000 + ++sequence * 17);
 const newAddress = () => `198.51.100.${(++sequence % 250) + 1}`;
 
-/** A browser with its own cookie jar and CSRF token; every answer it got is kept in `seen`. */
-function browserOf(h: Harness, address = newAddress()) {
-  const cookies = new Map<string, string>();
-  const seen: string[] = [];
-  let csrf = '';
-  async function request(
-    method: string,
-    url: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<TestResponse> {
-    const response = await h.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: address,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(cookies.size > 0
-          ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
-          : {}),
-        ...(csrf ? { 'x-csrf-token': csrf } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-    });
-    seen.push(response.body);
-    const setCookie = response.headers['set-cookie'];
-    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
-      const [pair] = line.split(';');
-      const [name, value] = (pair ?? '').split('=');
-      if (name && value !== undefined) cookies.set(name, value);
-    }
-    const type = String(response.headers['content-type'] ?? '');
-    const parsed =
-      type.includes('json') && response.body ? JSON.parse(response.body) : response.body;
-    if (parsed && typeof parsed === 'object' && typeof parsed.csrfToken === 'string')
-      csrf = parsed.csrfToken;
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      text: response.body,
-      body: parsed,
-    };
-  }
-  return {
-    request,
-    cookies,
-    seen,
-    get csrf() {
-      return csrf;
-    },
-    open(url: string) {
-      const [path, secret] = url.split('#');
-      const id = (path ?? '').split('/').at(-1) ?? '';
-      return request('POST', `/v1/connect/sessions/${id}/open`, { token: secret });
-    },
-  };
-}
+/** A browser of the hosted wizard, at an address of its own (testing/hosted-browser.ts). */
+const browserOf = (h: Harness, address = newAddress()) => hostedBrowser(h, address);
 
 describe.each(TEST_DIALECTS)('attacks on hosted connect sessions, on %s', (dialect) => {
   let h: Harness;

@@ -6,9 +6,9 @@ import {
   expectProblem,
   expectStatus,
   type Harness,
-  type TestResponse,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { hostedBrowser } from '../../testing/hosted-browser.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testing/webhook-receiver.ts';
 import { verifySignature } from '../webhooks/webhook-signature.ts';
 import { MAX_LIVE_SESSIONS } from './connect-sessions-service.ts';
@@ -21,59 +21,8 @@ let sequence = 0;
 const awsAccount = () => String(500000000000 + ++sequence * 13);
 const newAddress = () => `203.0.113.${(++sequence % 250) + 1}`;
 
-/**
- * A browser: its own cookie jar, and the CSRF token the session gave it. What it sends is what a
- * page of the hosted wizard sends; it holds no Onramp sign-in.
- */
-function browserOf(h: Harness, address = newAddress()) {
-  const cookies = new Map<string, string>();
-  let csrf = '';
-  async function request(method: string, url: string, body?: unknown): Promise<TestResponse> {
-    const response = await h.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: address,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(cookies.size > 0
-          ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
-          : {}),
-        ...(csrf ? { 'x-csrf-token': csrf } : {}),
-      },
-      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-    });
-    const setCookie = response.headers['set-cookie'];
-    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
-      const [pair] = line.split(';');
-      const [name, value] = (pair ?? '').split('=');
-      if (name && value !== undefined) cookies.set(name, value);
-    }
-    const type = String(response.headers['content-type'] ?? '');
-    const parsed =
-      type.includes('json') && response.body ? JSON.parse(response.body) : response.body;
-    if (parsed && typeof parsed === 'object' && typeof parsed.csrfToken === 'string')
-      csrf = parsed.csrfToken;
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      text: response.body,
-      body: parsed,
-    };
-  }
-  return {
-    request,
-    cookies,
-    /** Opens a link as the wizard's page does: the id from the path, the secret from the fragment. */
-    open(url: string) {
-      const [path, secret] = url.split('#');
-      const id = (path ?? '').split('/').at(-1) ?? '';
-      return request('POST', `/v1/connect/sessions/${id}/open`, { token: secret });
-    },
-    setCsrf(value: string) {
-      csrf = value;
-    },
-  };
-}
+/** A browser of the hosted wizard, at an address of its own (testing/hosted-browser.ts). */
+const browserOf = (h: Harness, address = newAddress()) => hostedBrowser(h, address);
 
 describe.each(TEST_DIALECTS)('hosted connect sessions on %s', (dialect) => {
   let h: Harness;
