@@ -1,11 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  type Catalog,
-  CoreValidationError,
-  DEFAULT_CATALOG_URL,
-  type FieldIssue,
-  loadCatalog,
-} from '@onramp/core';
+import { type Catalog, CoreValidationError, type FieldIssue, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import type { CliIo } from './cli-io.ts';
 import { describeIssue, EXIT_FAILURE, UserError } from './errors.ts';
@@ -22,13 +16,16 @@ export interface LoadedCatalog {
  * be read or does not pass the core's checks is a user error (exit 1) listing every problem, with the
  * file's path: an operator fixes a catalog in one go, not one error per run.
  */
+/** The shipped catalog, found through the package (not this file's place, which a build moves). */
+const SHIPPED_CATALOG = new URL(import.meta.resolve('@onramp/core/catalog/default.yaml'));
+
 export async function readCatalog(io: CliIo, flags: CatalogFlags): Promise<LoadedCatalog> {
   const path = flags.catalog;
   if (path === undefined) {
     // The shipped catalog is part of Onramp: failing to read or load it is a bug, not a user error.
-    const text = await io.readFile(DEFAULT_CATALOG_URL);
+    const text = await io.readFile(SHIPPED_CATALOG);
     return {
-      catalog: await loadCatalogText(text, fileURLToPath(DEFAULT_CATALOG_URL)),
+      catalog: await loadCatalogText(text, fileURLToPath(SHIPPED_CATALOG)),
       label: 'the shipped example catalog',
     };
   }

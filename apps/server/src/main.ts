@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   CoreValidationError,
-  DEFAULT_CATALOG_URL,
   formatIssues,
   loadCatalog,
   PARTITION_IDS,
@@ -56,7 +55,10 @@ async function start(): Promise<void> {
   const keyring = openKeyringFile(keyringPath(config).path, {
     createIfMissing: keyringPath(config).createIfMissing,
   });
-  const catalogText = readFileSync(config.catalogFile ?? DEFAULT_CATALOG_URL, 'utf8');
+  const catalogText = readFileSync(
+    config.catalogFile ?? new URL(import.meta.resolve('@onramp/core/catalog/default.yaml')),
+    'utf8',
+  );
   // Every action of the catalog is checked against AWS's list before Onramp serves a single request.
   const actions = createIamDataActionIndex();
   const catalog = await loadCatalog(catalogText, { actions });
