@@ -307,6 +307,31 @@ describe.each(TEST_DIALECTS)('machine tokens on %s', (dialect) => {
     expect(Number(live?.n)).toBe(10);
   });
 
+  it('children made while their parent is being revoked all die with it', async () => {
+    const racing = await h.tenant();
+    for (let round = 0; round < 3; round += 1) {
+      const parent = held(await make(racing.admin, ['admin', 'accounts:read']));
+      const creates = Array.from({ length: 20 }, () => make(parent, ['accounts:read']));
+      const revoke = racing.admin.request('DELETE', `/v1/tokens/${parent.id}`);
+      const [revoked, ...responses] = await Promise.all([revoke, ...creates]);
+      expectStatus(revoked as TestResponse, 200);
+      for (const response of responses) expect([201, 401]).toContain(response.status);
+      const live = await h.database.db
+        .selectFrom('api_tokens')
+        .select('id')
+        .where('parent_token_id', '=', parent.id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      expect(live).toEqual([]);
+      for (const response of responses.filter((r) => r.status === 201)) {
+        expectProblem(
+          await h.send('GET', '/v1/accounts', { authorization: `Bearer ${response.body.secret}` }),
+          401,
+        );
+      }
+    }
+  });
+
   it('another tenant’s token id is not found, and its token keeps working', async () => {
     const theirs = held(await make(a.admin, ['accounts:read']));
     const mine = held(await make(b.admin, ['admin']));
