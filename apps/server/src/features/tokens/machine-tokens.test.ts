@@ -11,6 +11,7 @@ import {
   type TestResponse,
   type TestTenant,
 } from '../../testing/harness.ts';
+import { MAX_TOKEN_DEPTH } from './token-rights.ts';
 
 /**
  * Machine tokens (issue 18): automation makes its own tokens with a token, without anyone's console
@@ -191,6 +192,30 @@ describe.each(TEST_DIALECTS)('machine tokens on %s', (dialect) => {
       await make(service, ['credentials:vend'], { tenant: 'ten_doesnotexist0000000000' }),
       404,
     );
+  });
+
+  it('revoking the operator’s token revokes the tenant tokens it made, audited in that tenant', async () => {
+    const operator = await h.operator();
+    const service = held(await make(operator, ['admin', 'credentials:vend']));
+    const vend = held(await make(service, ['credentials:vend'], { tenant: b.id }));
+    const account = await createKeysAccount(b);
+    expectStatus(await vend.request('POST', `/v1/accounts/${account}/credentials`), 200);
+    expectStatus(await operator.request('DELETE', `/v1/tokens/${service.id}`), 200);
+    expectProblem(await vend.request('POST', `/v1/accounts/${account}/credentials`), 401);
+    const [audited] = await auditOf(vend.id, 'token.revoked');
+    expect(audited).toMatchObject({ tenant_id: b.id });
+    expect(audited?.details.reason).toBe('parent_revoked');
+  });
+
+  it('tokens nest at most MAX_TOKEN_DEPTH deep', async () => {
+    let current = held(await make(a.admin, ['admin', 'accounts:read']));
+    for (let depth = 1; depth <= MAX_TOKEN_DEPTH; depth += 1) {
+      current = held(await make(current, ['admin', 'accounts:read']));
+    }
+    expectStatus(await current.request('GET', '/v1/accounts'), 200);
+    const deeper = await make(current, ['accounts:read']);
+    expectProblem(deeper, 403);
+    expect(deeper.body.detail).toContain(`would have ${MAX_TOKEN_DEPTH + 1} tokens above it`);
   });
 
   it('a child never outlives its parent', async () => {

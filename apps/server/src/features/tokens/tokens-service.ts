@@ -74,7 +74,7 @@ export function createTokensService(deps: TokensServiceDeps) {
       throw new AppError('unauthenticated', 'This API token is unknown, revoked or expired.');
     if (chain.length > MAX_TOKEN_DEPTH) {
       throw forbidden(
-        `This token is ${chain.length} tokens below a console session; tokens nest at most ${MAX_TOKEN_DEPTH} deep. Make the token with one nearer the top.`,
+        `A token made with this one would have ${chain.length} tokens above it; at most ${MAX_TOKEN_DEPTH} may be. Make it with a token nearer the top, or from a console session.`,
       );
     }
     const missing = child.scopes.filter((scope) => !allowed.includes(scope));
