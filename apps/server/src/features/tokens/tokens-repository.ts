@@ -356,15 +356,26 @@ export function createTokensRepository(
       tenantId: string | null,
       id: string,
     ): Promise<{ token: ApiToken; below: ApiToken[] } | undefined> {
+      // The write comes first: it takes SQLite's write lock at once (a read first would take a
+      // snapshot that another writer could make stale) and PostgreSQL's lock on the row, which a
+      // token being made with this one holds or waits for (see `ancestorsOf`).
+      const update = executor
+        .updateTable('api_tokens')
+        .set({ revoked_at: clock().toISOString() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null);
+      await (tenantId === null
+        ? update.where('tenant_id', 'is', null)
+        : update.where('tenant_id', '=', tenantId)
+      ).execute();
       const query = executor.selectFrom('api_tokens').selectAll().where('id', '=', id);
       const row = await (tenantId === null
         ? query.where('tenant_id', 'is', null)
         : query.where('tenant_id', '=', tenantId)
       ).executeTakeFirst();
       if (!row) return undefined;
-      const [revoked] = await markRevoked(executor, clock, [row]);
       const below = await markRevoked(executor, clock, await descendantsOf(executor, [id]));
-      return { token: revoked ?? toToken(row), below };
+      return { token: toToken(row), below };
     },
   };
 }
