@@ -1,8 +1,11 @@
 // `npm run build`: compiles what runs in production to JavaScript, so no TypeScript loader runs beside
 // Onramp. The server and the CLI are each bundled by esbuild with the workspace packages inlined
 // (apps/server/dist, apps/cli/dist); third-party packages stay in node_modules, where npm ci put them.
+// The console is built by Vite (apps/web/dist, each asset precompressed: vite.config.ts). Last, the
+// build stamp (dist/.build.json) records the sources it was made from, for `npm start` and the CLI.
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { sourceFingerprint, writeStamp } from './build-stamp.mjs';
 
 const root = new URL('..', import.meta.url);
 const readJson = (path) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -38,6 +41,25 @@ export async function buildCli() {
   await build({ ...shared, entryPoints: ['apps/cli/src/main.ts'], outdir: 'apps/cli/dist' });
 }
 
+/** The console, with the same config as `npm run build:web` (vite is a build-time dependency only). */
+export async function buildConsole() {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({
+    configFile: new URL('apps/web/vite.config.ts', root).pathname,
+    logLevel: 'warn',
+  });
+}
+
+/** Everything `npm start` runs, then the stamp of the sources as they were when the build began. */
+export async function buildAll() {
+  // Taken first: a source saved while the build runs leaves the stamp stale, so it is built next time.
+  const inputs = sourceFingerprint();
+  await Promise.all([buildServer(), buildCli(), buildConsole()]);
+  writeStamp(inputs);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await Promise.all([buildServer(), buildCli()]);
+  const began = performance.now();
+  await buildAll();
+  process.stderr.write(`built Onramp in ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
 }
