@@ -220,8 +220,19 @@ async function start(): Promise<void> {
     shuttingDown = true;
     app.log.info({ signal, boundSeconds: config.shutdownSeconds }, 'shutting down');
     const deadline = setTimeout(() => void giveUp(), config.shutdownSeconds * 1000);
+    // Closing drops the keep-alive connections idle at that moment; one busy then turns idle once
+    // its response is sent, and would hold the close open until its keep-alive timeout (72 s).
+    const dropIdle = setInterval(() => app.server.closeIdleConnections(), 100);
     try {
-      await Promise.all([app.close(), ...jobs.map((job) => job.stop())]);
+      await Promise.all([
+        app.close().then(() => {
+          clearInterval(dropIdle);
+          app.log.info('requests under way finished; no longer listening');
+        }),
+        Promise.all(jobs.map((job) => job.stop())).then(() =>
+          app.log.info('background jobs stopped'),
+        ),
+      ]);
       await releaseClaims();
       await database.close();
     } catch (error) {
