@@ -3,7 +3,8 @@
 // (apps/server/dist, apps/cli/dist); third-party packages stay in node_modules, where npm ci put them.
 // The console is built by Vite (apps/web/dist, each asset precompressed: vite.config.ts). Last, the
 // build stamp (dist/.build.json) records the sources it was made from, for `npm start` and the CLI.
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { sourceFingerprint, writeStamp } from './build-stamp.mjs';
 
@@ -41,13 +42,22 @@ export async function buildCli() {
   await build({ ...shared, entryPoints: ['apps/cli/src/main.ts'], outdir: 'apps/cli/dist' });
 }
 
-/** The console, with the same config as `npm run build:web` (vite is a build-time dependency only). */
+/**
+ * The console, with the same config as `npm run build:web` (vite is a build-time dependency only).
+ * Built beside apps/web/dist and swapped in, so a server running meanwhile never serves half a build.
+ */
 export async function buildConsole() {
   const { build: viteBuild } = await import('vite');
+  const web = new URL('apps/web/', root);
+  const staging = fileURLToPath(new URL(`dist.building-${process.pid}`, web));
   await viteBuild({
-    configFile: new URL('apps/web/vite.config.ts', root).pathname,
+    configFile: fileURLToPath(new URL('vite.config.ts', web)),
     logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
   });
+  const dist = fileURLToPath(new URL('dist', web));
+  rmSync(dist, { recursive: true, force: true });
+  renameSync(staging, dist);
 }
 
 /** Everything `npm start` runs, then the stamp of the sources as they were when the build began. */
