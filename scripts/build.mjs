@@ -55,9 +55,23 @@ export async function buildConsole() {
     logLevel: 'warn',
     build: { outDir: staging, emptyOutDir: true },
   });
-  const dist = fileURLToPath(new URL('dist', web));
-  rmSync(dist, { recursive: true, force: true });
-  renameSync(staging, dist);
+  swapIn(staging, fileURLToPath(new URL('dist', web)));
+}
+
+/**
+ * Replaces `target` with `staging`. Two builds at once (two `npm start`s on a stale build) may swap
+ * in turn: one whose rename meets the other's fresh directory removes it and tries again.
+ */
+function swapIn(staging, target) {
+  for (let attempt = 1; ; attempt++) {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staging, target);
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !['ENOTEMPTY', 'EEXIST'].includes(error.code)) throw error;
+    }
+  }
 }
 
 /** Everything `npm start` runs, then the stamp of the sources as they were when the build began. */

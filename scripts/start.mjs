@@ -15,12 +15,17 @@ const REASONS = {
   stale: 'sources changed since the last build',
 };
 
+let signalled = false;
+
 /** Runs `node scripts/build.mjs`; a signal received meanwhile stops the build and this process. */
 function runBuild() {
   const child = spawn(process.execPath, [fileURLToPath(new URL('build.mjs', import.meta.url))], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const forward = (signal) => child.kill(signal);
+  const forward = (signal) => {
+    signalled = true;
+    child.kill(signal);
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   return new Promise((resolve) => {
@@ -37,7 +42,7 @@ if (state !== 'fresh') {
   process.stderr.write(`building Onramp (${REASONS[state]})…\n`);
   const code = await runBuild();
   if (code !== 0) {
-    process.stderr.write('Onramp could not be built; the errors are above.\n');
+    if (!signalled) process.stderr.write('Onramp could not be built; the errors are above.\n');
     process.exit(code);
   }
 }
