@@ -1,8 +1,12 @@
 // `npm run build`: compiles what runs in production to JavaScript, so no TypeScript loader runs beside
 // Onramp. The server and the CLI are each bundled by esbuild with the workspace packages inlined
 // (apps/server/dist, apps/cli/dist); third-party packages stay in node_modules, where npm ci put them.
-import { readFileSync } from 'node:fs';
+// The console is built by Vite (apps/web/dist, each asset precompressed: vite.config.ts). Last, the
+// build stamp (dist/.build.json) records the sources it was made from, for `npm start` and the CLI.
+import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { sourceFingerprint, writeStamp } from './build-stamp.mjs';
 
 const root = new URL('..', import.meta.url);
 const readJson = (path) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -38,6 +42,48 @@ export async function buildCli() {
   await build({ ...shared, entryPoints: ['apps/cli/src/main.ts'], outdir: 'apps/cli/dist' });
 }
 
+/**
+ * The console, with the same config as `npm run build:web` (vite is a build-time dependency only).
+ * Built beside apps/web/dist and swapped in, so a server running meanwhile never serves half a build.
+ */
+export async function buildConsole() {
+  const { build: viteBuild } = await import('vite');
+  const web = new URL('apps/web/', root);
+  const staging = fileURLToPath(new URL(`dist.building-${process.pid}`, web));
+  await viteBuild({
+    configFile: fileURLToPath(new URL('vite.config.ts', web)),
+    logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
+  });
+  swapIn(staging, fileURLToPath(new URL('dist', web)));
+}
+
+/**
+ * Replaces `target` with `staging`. Two builds at once (two `npm start`s on a stale build) may swap
+ * in turn: one whose rename meets the other's fresh directory removes it and tries again.
+ */
+function swapIn(staging, target) {
+  for (let attempt = 1; ; attempt++) {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staging, target);
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !['ENOTEMPTY', 'EEXIST'].includes(error.code)) throw error;
+    }
+  }
+}
+
+/** Everything `npm start` runs, then the stamp of the sources as they were when the build began. */
+export async function buildAll() {
+  // Taken first: a source saved while the build runs leaves the stamp stale, so it is built next time.
+  const inputs = sourceFingerprint();
+  await Promise.all([buildServer(), buildCli(), buildConsole()]);
+  writeStamp(inputs);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await Promise.all([buildServer(), buildCli()]);
+  const began = performance.now();
+  await buildAll();
+  process.stderr.write(`built Onramp in ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
 }

@@ -205,6 +205,11 @@ const configSchema = z.object({
   httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** Open connections at most from one client address (an IPv6 /64); 0 for no cap. */
   httpMaxConnectionsPerAddress: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  /**
+   * On SIGTERM or SIGINT, how long in-flight requests and background jobs may take to finish before
+   * Onramp gives their claims back and exits anyway (with status 1).
+   */
+  shutdownSeconds: z.coerce.number().positive().max(3600).default(10),
 });
 
 /**
@@ -350,6 +355,7 @@ const ENV_NAMES: Record<string, string> = {
   httpKeepAliveTimeoutSeconds: 'ONRAMP_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS',
   httpMaxConnections: 'ONRAMP_HTTP_MAX_CONNECTIONS',
   httpMaxConnectionsPerAddress: 'ONRAMP_HTTP_MAX_CONNECTIONS_PER_ADDRESS',
+  shutdownSeconds: 'ONRAMP_SHUTDOWN_SECONDS',
 };
 
 /** `ONRAMP_HUB_AWS_US_GOV_PRINCIPAL_ARN` ↔ hubs['aws-us-gov'].principalArn, and so on. */

@@ -32,6 +32,7 @@ import { oidcFromConfig } from './features/oidc/oidc-from-config.ts';
 import type { OidcLog } from './features/oidc/oidc-service.ts';
 import { LOG_REDACT } from './http/logging.ts';
 import { createCatalogSweep } from './jobs/catalog-sweep.ts';
+import { releaseHeldClaims } from './jobs/claim-release.ts';
 import { createHealthScheduler } from './jobs/health-scheduler.ts';
 import { createOidcRotation } from './jobs/oidc-rotation.ts';
 import { createOrganizationDiscoveryJob } from './jobs/organization-discovery.ts';
@@ -197,22 +198,63 @@ async function start(): Promise<void> {
   onConnectionError = (error) =>
     app.log.warn({ err: summary(error) }, 'a database connection was lost; the pool replaces it');
 
+  const jobs = [scheduler, deliverer, catalogSweep, oidcRotation, discovery, enrollment];
+  const claimOwners = [scheduler.owner, deliverer.owner, discovery.owner, enrollment.owner];
+  const releaseClaims = () =>
+    releaseHeldClaims(database.db, claimOwners, new Date().toISOString()).then((released) => {
+      if (released > 0) app.log.info({ released }, 'job claims given back for another replica');
+    });
+  let shuttingDown = false;
+  /**
+   * SIGTERM or SIGINT: stop accepting connections and let the requests under way finish (app.close),
+   * while the jobs finish the check or delivery in hand and take no more; then give back any claim
+   * still held, close the database, and exit 0. Past ONRAMP_SHUTDOWN_SECONDS the claims are given
+   * back anyway and the exit status is 1, so an orchestrator's SIGKILL never strands claimed work.
+   */
   const shutdown = async (signal: string) => {
-    app.log.info({ signal }, 'shutting down');
-    await Promise.all([
-      scheduler.stop(),
-      deliverer.stop(),
-      catalogSweep.stop(),
-      oidcRotation.stop(),
-      discovery.stop(),
-      enrollment.stop(),
-    ]);
-    await app.close();
-    await database.close();
+    if (shuttingDown) {
+      // A second signal (an impatient Ctrl-C, a supervisor repeating itself) changes nothing.
+      app.log.warn({ signal }, 'already shutting down');
+      return;
+    }
+    shuttingDown = true;
+    app.log.info({ signal, boundSeconds: config.shutdownSeconds }, 'shutting down');
+    const deadline = setTimeout(() => void giveUp(), config.shutdownSeconds * 1000);
+    // Closing drops the keep-alive connections idle at that moment; one busy then turns idle once
+    // its response is sent, and would hold the close open until its keep-alive timeout (72 s).
+    const dropIdle = setInterval(() => app.server.closeIdleConnections(), 100);
+    try {
+      await Promise.all([
+        app.close().then(() => {
+          clearInterval(dropIdle);
+          app.log.info('requests under way finished; no longer listening');
+        }),
+        Promise.all(jobs.map((job) => job.stop())).then(() =>
+          app.log.info('background jobs stopped'),
+        ),
+      ]);
+      await releaseClaims();
+      await database.close();
+    } catch (error) {
+      app.log.error({ err: summary(error) }, 'shutdown failed');
+      process.exit(1);
+    }
+    clearTimeout(deadline);
+    app.log.info('shut down');
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  const giveUp = async () => {
+    app.log.error(
+      { boundSeconds: config.shutdownSeconds },
+      'shutdown took too long (ONRAMP_SHUTDOWN_SECONDS); giving back job claims and exiting',
+    );
+    // The database may be what is slow: the claims get one more second, then their lease decides.
+    const oneSecond = new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    await Promise.race([releaseClaims().catch(() => undefined), oneSecond]);
+    process.exit(1);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   const address = await app.listen({ host: config.host, port: config.port });
   scheduler.start();

@@ -27,11 +27,22 @@ function sendIndex(reply: FastifyReply) {
     .sendFile('index.html');
 }
 
+/** A precompressed copy's suffix: headers follow the file it is a copy of. */
+const ENCODED_COPY = /\.(br|gz)$/;
+
+/** Vite names every file under assets/ by its content's hash: a new build never reuses a name. */
+function isHashedAsset(path: string): boolean {
+  return /[\\/]assets[\\/][^\\/]+$/.test(path);
+}
+
 /**
- * Serves the built console (apps/web/dist) at `/`: its files as they are (hashed assets cached for a
- * year), and index.html for any other GET outside the API, so a deep link such as /accounts/acct_… opens
- * the single-page app on that page. Registered last, so every API route stays more specific than the
- * fallback; an unknown API path still gets the API's 404 problem.
+ * Serves the built console (apps/web/dist) at `/`: its files as they are, and index.html for any other
+ * GET outside the API, so a deep link such as /accounts/acct_… opens the single-page app on that page.
+ * The build wrote a brotli and a gzip copy beside each text file (vite.config.ts); the one the
+ * client accepts is sent (`Vary: Accept-Encoding`), so nothing is compressed per request. Hashed
+ * assets are cached for a year; index.html is revalidated every time, so a new build is seen at once.
+ * Registered last, so every API route stays more specific than the fallback; an unknown API path still
+ * gets the API's 404 problem.
  */
 export async function registerConsole(app: FastifyInstance, options: { root: string }) {
   await app.register(fastifyStatic, {
@@ -39,14 +50,18 @@ export async function registerConsole(app: FastifyInstance, options: { root: str
     prefix: '/',
     // Only the files present at start-up are routes: nothing else under the root can be asked for.
     wildcard: false,
+    // The compressed copies are sent in place of their file, never as routes of their own.
+    globIgnore: ['**/*.br', '**/*.gz'],
+    preCompressed: true,
     index: false,
     schemaHide: true,
     setHeaders: (reply, path) => {
-      if (/[\\/]assets[\\/]/.test(path)) {
+      const served = path.replace(ENCODED_COPY, '');
+      if (isHashedAsset(served)) {
         reply.header('cache-control', 'public, max-age=31536000, immutable');
       } else {
         reply.header('cache-control', 'no-cache');
-        if (path.endsWith('.html')) reply.header('content-security-policy', CONSOLE_CSP);
+        if (served.endsWith('.html')) reply.header('content-security-policy', CONSOLE_CSP);
       }
     },
   });
