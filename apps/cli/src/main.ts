@@ -19,7 +19,10 @@ import { addOidcCommand } from './oidc-command.ts';
 import { addOrganizationTemplateCommand } from './organization-template-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
 import { addAccountsCommand } from './remote/accounts-command.ts';
+import { addAuditCommand } from './remote/audit-command.ts';
+import { addConnectionsCommand } from './remote/connections-command.ts';
 import { addLoginCommands } from './remote/login-command.ts';
+import { addTokensCommand } from './remote/tokens-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
 
@@ -62,6 +65,9 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addOidcCommand(program, io);
   addLoginCommands(program, io);
   addAccountsCommand(program, io);
+  addConnectionsCommand(program, io);
+  addTokensCommand(program, io);
+  addAuditCommand(program, io);
   return program;
 }
 
