@@ -29,7 +29,7 @@ export interface CliWorld {
   server: RunningServer;
   catalog: Catalog;
   hubArn: string;
-  /** An operator token (no tenant) with every scope but vending. */
+  /** An operator token (no tenant) with every scope. */
   operatorToken: string;
   acme: CliTenant;
   globex: CliTenant;
@@ -88,7 +88,7 @@ export async function startCliWorld(env: Record<string, string> = {}): Promise<C
   const operatorToken = (
     await operator.tokens.create({
       name: 'operator automation',
-      scopes: ['admin', 'accounts:read', 'accounts:write'],
+      scopes: ['admin', 'accounts:read', 'accounts:write', 'credentials:vend'],
     })
   ).secret;
 

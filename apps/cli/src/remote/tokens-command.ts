@@ -89,6 +89,7 @@ function printTokens(output: Output, tokens: readonly ApiToken[], now: Date): vo
       { header: 'PREFIX', value: (t) => t.prefix },
       { header: 'SCOPES', value: (t) => t.scopes.join(',') },
       { header: 'STATE', value: (t) => describeState(t, now) },
+      { header: 'MADE BY', value: (t) => t.parentTokenId ?? 'console' },
       { header: 'EXPIRES', value: (t) => (t.expiresAt ? describeAge(t.expiresAt, now) : 'never') },
       { header: 'LAST USED', value: (t) => describeAge(t.lastUsedAt, now) },
     ],
