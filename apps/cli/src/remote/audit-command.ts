@@ -82,7 +82,7 @@ const actorOf = (entry: Entry) =>
 function printEntries(output: Output, entries: readonly Entry[]): void {
   output.table(
     [
-      { header: 'AT', value: (e: Entry) => e.at },
+      { header: 'AT', value: (e: Entry) => e.at, fixed: true },
       { header: 'ACTOR', value: actorOf },
       { header: 'ACTION', value: (e: Entry) => e.action },
       { header: 'TARGET', value: (e: Entry) => `${e.targetType} ${e.targetId}`, flexible: true },

@@ -170,12 +170,12 @@ function printConnectionsTable(
 ): void {
   output.table(
     [
-      { header: 'ID', value: (c: Connection) => c.id },
+      { header: 'ID', value: (c: Connection) => c.id, fixed: true },
       { header: 'NAME', value: (c) => c.name, flexible: true },
       { header: 'PARTITION', value: (c) => c.partition },
       { header: 'METHOD', value: (c) => c.method },
       { header: 'STATUS', value: (c) => (c.expired ? 'expired' : c.status) },
-      { header: 'ACCOUNT', value: (c) => c.accountId },
+      { header: 'ACCOUNT', value: (c) => c.accountId, fixed: true },
       { header: 'CREATED', value: (c) => describeAge(c.createdAt, now) },
     ],
     connections,
@@ -248,8 +248,11 @@ async function runCreate(io: CliIo, flags: CreateFlags): Promise<void> {
   );
   if (remote.json) return remote.output.document(connection);
   printConnection(remote.output, connection);
+  // The file name the deploy command expects, so the two commands work one after the other.
+  const file =
+    /--template-file (\S+)/.exec(connection.deployCommand ?? '')?.[1] ?? 'onramp-role.yaml';
   remote.output.note(
-    `\nNext: onramp connections template ${connection.id} --out onramp-role.yaml, create the role in AWS, then\n` +
+    `\nNext: onramp connections template ${connection.id} --out ${file}, create the role in AWS, then\n` +
       `  onramp accounts add --connection ${connection.id} --role-arn arn:${connection.partition}:iam::<account>:role/${connection.roleName}`,
   );
 }

@@ -84,7 +84,7 @@ function describeState(token: ApiToken, now: Date): string {
 function printTokens(output: Output, tokens: readonly ApiToken[], now: Date): void {
   output.table(
     [
-      { header: 'ID', value: (t: ApiToken) => t.id },
+      { header: 'ID', value: (t: ApiToken) => t.id, fixed: true },
       { header: 'NAME', value: (t) => t.name, flexible: true },
       { header: 'PREFIX', value: (t) => t.prefix },
       { header: 'SCOPES', value: (t) => t.scopes.join(',') },
