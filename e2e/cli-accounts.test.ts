@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { type CliRun, describeRun, parseJsonOutput, runCli } from '@onramp/cli/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliWorld, CUSTOMER, startCliWorld } from './cli-world.ts';
@@ -288,6 +289,27 @@ describe('onramp accounts', () => {
     const gone = await asToken(world.acme.adminToken, ['accounts', 'get', id]);
     expect(gone.code, describeRun(gone)).toBe(1);
     expect(gone.stderr).toContain('not found');
+  });
+
+  it('asks before removing on a terminal, and removes only on yes', async () => {
+    const { account } = await addKeysAccount('Asked First');
+    const onTerminal = (answer: string) =>
+      runCli(['accounts', 'rm', account.id], {
+        terminalColumns: 100,
+        io: {
+          env: { ONRAMP_URL: world.url, ONRAMP_TOKEN: world.acme.adminToken },
+          stdin: Object.assign(Readable.from([answer]), { isTTY: true }),
+        },
+      });
+    const no = await onTerminal('n\n');
+    expect(no.code, describeRun(no)).toBe(2);
+    expect(no.stderr.replace(STYLE_ESCAPES, '')).toContain(
+      `Remove Asked First (${account.id}, AWS account ${CUSTOMER}) from Onramp? [y/N]`,
+    );
+    expect((await asToken(world.acme.adminToken, ['accounts', 'get', account.id])).code).toBe(0);
+    const yes = await onTerminal('y\n');
+    expect(yes.code, describeRun(yes)).toBe(0);
+    expect((await asToken(world.acme.adminToken, ['accounts', 'get', account.id])).code).toBe(1);
   });
 
   it('validates without saving: each step, and exit 3 when the keys are wrong', async () => {
