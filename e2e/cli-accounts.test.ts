@@ -202,6 +202,35 @@ describe('onramp login and profiles', () => {
     expect(profiles.stdout).not.toContain(world.acme.adminToken);
   });
 
+  it('saves an operator’s tenant with the profile, after checking the tenant exists', async () => {
+    const env = { ONRAMP_CONFIG_DIR: freshConfigDir() };
+    const unknown = await runCli(
+      ['login', '--url', world.url, '--token-stdin', '--tenant', 'ten_doesnotexist'],
+      { stdin: world.operatorToken, io: { env } },
+    );
+    expect(unknown.code, describeRun(unknown)).toBe(2);
+    expect(unknown.stderr).toContain('--tenant:');
+    expect(unknown.stderr).toContain('Nothing was saved');
+    const login = await runCli(
+      ['login', '--url', world.url, '--token-stdin', '--tenant', world.acme.id],
+      { stdin: world.operatorToken, io: { env } },
+    );
+    expect(login.code, describeRun(login)).toBe(0);
+    expect(login.stdout).toContain('of the operator');
+    expect(login.stdout).toContain(`Acting on tenant ${world.acme.id}`);
+    const { account } = await addKeysAccount('Seen By The Operator');
+    await addKeysAccount('Also Seen');
+    const list = await runCli(['accounts', 'list', '--json', '--all', '--limit', '1'], {
+      io: { env },
+    });
+    expect(list.code, describeRun(list)).toBe(0);
+    const all = parseJsonOutput(list) as { id: string }[];
+    // --all follows every page (one account per page here) to the last.
+    expect(all.length).toBeGreaterThan(1);
+    expect(all.map((a) => a.id)).toContain(account.id);
+    expect(new Set(all.map((a) => a.id)).size).toBe(all.length);
+  });
+
   it('says how to log in when nothing is set', async () => {
     const result = await runCli(['accounts', 'list'], {
       io: { env: { ONRAMP_CONFIG_DIR: freshConfigDir() } },
