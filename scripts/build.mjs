@@ -25,7 +25,7 @@ function thirdPartyPackages() {
  * (loaded only for a PostgreSQL database) and tsx (development only). Every other package is bundled:
  * resolving and compiling hundreds of small files was most of a cold start.
  */
-const KEPT_EXTERNAL = [
+export const KEPT_EXTERNAL = [
   'better-sqlite3',
   'pg',
   'pg-native',
