@@ -18,7 +18,7 @@
  * Bounded: each load phase runs a few seconds; the whole run takes a few minutes on two cores.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +39,6 @@ import type { AwsGateway } from '@onramp/server';
 import { validateCredentials } from '@onramp/server/testing';
 import { build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
-// @ts-expect-error: the build script is plain JavaScript, without declarations.
 import { buildServer, KEPT_EXTERNAL } from '../scripts/build.mjs';
 import { createRoleFor, loadShippedCatalog, startBenchAws } from './fixtures.ts';
 import { type LoadResult, runLoad } from './load.ts';
@@ -94,7 +93,13 @@ function compile(script: string): Promise<string> {
       },
       logLevel: 'warning',
       absWorkingDir: new URL('.', ROOT).pathname,
-    }).then(() => outfile);
+    }).then(() => {
+      // @onramp/core finds its shipped catalog beside itself (../catalog/default.yaml); bundled
+      // into bench/dist/servers, that is bench/dist/catalog.
+      mkdirSync(new URL('bench/dist/catalog/', ROOT), { recursive: true });
+      copyFileSync(DEFAULT_CATALOG_URL, new URL('bench/dist/catalog/default.yaml', ROOT));
+      return outfile;
+    });
     compiled.set(script, built);
   }
   return built;
