@@ -21,7 +21,8 @@ describe('the lazily loaded SDK gateway', () => {
     const user = aws.createUser('aws', '222233334444', 'lazy-first');
     const keys = { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey };
     const identities = await Promise.all([1, 2, 3].map(() => gateway.identifyKeys('aws', keys)));
-    for (const identity of identities) expect(identity).toMatchObject({ accountId: '222233334444' });
+    for (const identity of identities)
+      expect(identity).toMatchObject({ accountId: '222233334444' });
     expect(identities[0]?.arn).toMatch(/:user\/lazy-first$/);
   });
 
