@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -46,7 +45,8 @@ import {
   registerProblemHandlers,
   sendFrameworkError,
 } from './http/error-handler.ts';
-import { addSecurityHeaders, DOCS_CSP } from './http/security-headers.ts';
+import { registerLazyDocs } from './http/lazy-docs.ts';
+import { addSecurityHeaders } from './http/security-headers.ts';
 import { newId } from './ids.ts';
 import type { Services } from './wiring.ts';
 
@@ -107,7 +107,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   app.addHook('onSend', async (request, reply, payload) => {
     setCommonHeaders(request, reply);
@@ -129,6 +128,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     }
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Swagger UI, loaded on the first visit to /docs (a start does not load it).
+  registerLazyDocs(app);
 
   await registerAuthRoutes(app, services);
   await registerTenantsRoutes(app, services);

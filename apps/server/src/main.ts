@@ -10,7 +10,7 @@ import {
   parseHubPrincipal,
 } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
-import { createSdkAwsGateway } from './adapters/aws/sdk-aws-gateway.ts';
+import { createLazySdkAwsGateway } from './adapters/aws/lazy-aws-gateway.ts';
 import { createSdkTemplateStore } from './adapters/aws/sdk-template-store.ts';
 import { createEnvelope } from './adapters/crypto/envelope.ts';
 import { openKeyringFile } from './adapters/crypto/keyring.ts';
@@ -104,7 +104,7 @@ async function start(): Promise<void> {
     brandConfig,
     envelope: createEnvelope(keyring),
     metrics,
-    aws: createSdkAwsGateway({
+    aws: createLazySdkAwsGateway({
       log: awsLog,
       ...(config.signinEndpoint ? { signinEndpoint: config.signinEndpoint } : {}),
       hubs: config.hubs as Partial<Record<PartitionId, NonNullable<Config['hubs'][PartitionId]>>>,

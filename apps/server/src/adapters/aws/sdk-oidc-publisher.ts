@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { OidcPublisher } from '../../ports/oidc-publisher.ts';
 
 export interface S3OidcPublisherOptions {
@@ -24,18 +24,30 @@ export interface S3OidcPublisherOptions {
  */
 export function createS3OidcPublisher(options: S3OidcPublisherOptions): OidcPublisher {
   const { bucket, prefix } = options;
-  const client = new S3Client({
-    region: options.region,
-    // An operator's rotation waits for the copies to be written: a bucket that does not answer
-    // holds it up for seconds, not minutes (the job writes again within a minute anyway).
-    maxAttempts: 2,
-    requestHandler: { requestTimeout: options.timeoutMs ?? 5_000, connectionTimeout: 3_000 },
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  // The S3 client is loaded on the first publish: a start that never rotates a key never loads it.
+  let client:
+    | Promise<{
+        s3: S3Client;
+        PutObjectCommand: typeof import('@aws-sdk/client-s3').PutObjectCommand;
+      }>
+    | undefined;
+  const open = () =>
+    (client ??= import('@aws-sdk/client-s3').then(({ S3Client, PutObjectCommand }) => ({
+      PutObjectCommand,
+      s3: new S3Client({
+        region: options.region,
+        // An operator's rotation waits for the copies to be written: a bucket that does not answer
+        // holds it up for seconds, not minutes (the job writes again within a minute anyway).
+        maxAttempts: 2,
+        requestHandler: { requestTimeout: options.timeoutMs ?? 5_000, connectionTimeout: 3_000 },
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      }),
+    })));
   const keyOf = (name: string) => (prefix ? `${prefix}/${name}` : name);
-  const put = (name: string, body: string) =>
-    client.send(
+  const put = async (name: string, body: string) => {
+    const { s3, PutObjectCommand } = await open();
+    return s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: keyOf(name),
@@ -44,6 +56,7 @@ export function createS3OidcPublisher(options: S3OidcPublisherOptions): OidcPubl
         CacheControl: 'public, max-age=300',
       }),
     );
+  };
   return {
     target: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     async publish(documents) {

@@ -9,7 +9,7 @@ import {
   PostgresDialect,
   SqliteDialect,
 } from 'kysely';
-import pg from 'pg';
+import type { Pool } from 'pg';
 import type { Dialect } from './dialect.ts';
 import { initialSchema } from './migrations/0001_initial.ts';
 import { callbackTokens } from './migrations/0002_callback_tokens.ts';
@@ -52,22 +52,8 @@ export function openDatabase(
   options: DatabaseOptions = {},
 ): DatabaseHandle {
   if (location.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: location.url,
-      max: 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-    });
-    const report = (error: Error) => options.onConnectionError?.(error);
-    // A connection the server closes (restart, fast shutdown, failover, DROP DATABASE … FORCE) is an
-    // 'error' event on its client, and an 'error' without a listener ends the process. pg-pool listens
-    // only while a client is idle; a checked-out client (a transaction between queries, or the end of
-    // the socket after its query already failed) has no listener of its own. So every client gets one
-    // for its whole life: its queries fail (and the request answers 503), the pool drops it when it is
-    // released, and the next query opens a new connection.
-    pool.on('connect', (client) => client.on('error', report));
-    // The pool re-emits an idle client's error, which the client's own listener has reported; without
-    // a listener of its own that re-emission would end the process just the same.
-    pool.on('error', () => {});
+    // pg is loaded when the first query needs a connection, so a SQLite start never loads it.
+    const pool = () => openPostgresPool(location.url, options);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
@@ -81,6 +67,28 @@ export function openDatabase(
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** A PostgreSQL pool whose connections report their loss instead of ending the process. */
+async function openPostgresPool(url: string, options: DatabaseOptions): Promise<Pool> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+  });
+  const report = (error: Error) => options.onConnectionError?.(error);
+  // A connection the server closes (restart, fast shutdown, failover, DROP DATABASE … FORCE) is an
+  // 'error' event on its client, and an 'error' without a listener ends the process. pg-pool listens
+  // only while a client is idle; a checked-out client (a transaction between queries, or the end of
+  // the socket after its query already failed) has no listener of its own. So every client gets one
+  // for its whole life: its queries fail (and the request answers 503), the pool drops it when it is
+  // released, and the next query opens a new connection.
+  pool.on('connect', (client) => client.on('error', report));
+  // The pool re-emits an idle client's error, which the client's own listener has reported; without
+  // a listener of its own that re-emission would end the process just the same.
+  pool.on('error', () => {});
+  return pool;
 }
 
 /** PostgreSQL's classes of "the server is not there (now)": connection exception, operator intervention. */
