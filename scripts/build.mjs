@@ -1,27 +1,14 @@
 // `npm run build`: compiles what runs in production to JavaScript, so no TypeScript loader runs beside
-// Onramp. The server and the CLI are each bundled by esbuild with the workspace packages inlined
-// (apps/server/dist, apps/cli/dist); third-party packages stay in node_modules, where npm ci put them.
+// Onramp. The server and the CLI are each bundled by esbuild (apps/server/dist, apps/cli/dist) with the
+// workspace packages and every pure-JS third-party package inlined (KEPT_EXTERNAL stay in node_modules).
 // The console is built by Vite (apps/web/dist, each asset precompressed: vite.config.ts). Last, the
 // build stamp (dist/.build.json) records the sources it was made from, for `npm start` and the CLI.
-import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { sourceFingerprint, writeStamp } from './build-stamp.mjs';
 
 const root = new URL('..', import.meta.url);
-const readJson = (path) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
-
-/** Every third-party package a workspace depends on: imported from node_modules, never bundled. */
-function thirdPartyPackages() {
-  const names = new Set();
-  for (const workspace of readJson('package.json').workspaces) {
-    const manifest = readJson(`${workspace}/package.json`);
-    for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })) {
-      if (!name.startsWith('@onramp/')) names.add(name);
-    }
-  }
-  return [...names].flatMap((name) => [name, `${name}/*`]);
-}
 
 /**
  * Third-party packages that stay in node_modules: native code (better-sqlite3), packages that read
@@ -37,9 +24,6 @@ export const KEPT_EXTERNAL = [
   '@fastify/swagger-ui',
   'tsx',
 ];
-/** Workspace manifests must still name each bundled package: npm ci installs them for the externals. */
-void thirdPartyPackages;
-
 const shared = {
   bundle: true,
   platform: 'node',
