@@ -5,8 +5,17 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** The command line is wrong: an unknown flag, a missing or bad value. */
 export const EXIT_USAGE = 2;
+/**
+ * The command worked, and what it found is not good: an account that is not valid after `accounts
+ * validate`, or invalid or degraded after `accounts check`. Scripts can tell it from a failure (1).
+ */
+export const EXIT_NOT_VALID = 3;
 
-export type ExitCode = typeof EXIT_OK | typeof EXIT_FAILURE | typeof EXIT_USAGE;
+export type ExitCode =
+  | typeof EXIT_OK
+  | typeof EXIT_FAILURE
+  | typeof EXIT_USAGE
+  | typeof EXIT_NOT_VALID;
 
 /**
  * A problem the person can fix: reported as `error: …` lines on stderr, never with a stack trace.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { CoreValidationError } from '@onramp/core';
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
@@ -66,7 +67,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
   // share one parser; `onramp credentials --help` shows its options.
   if (argv[0] === 'credentials') {
     const { runCredentials } = await import('./credentials-command.js');
-    return (await runCredentials(argv.slice(1), { ...io, env: io.env ?? {} })) as ExitCode;
+    return (await runCredentials(argv.slice(1), io)) as ExitCode;
   }
   try {
     await createProgram(io).parseAsync([...argv], { from: 'user' });
@@ -105,8 +106,12 @@ export async function main(): Promise<number> {
   return run(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     readFile: (path) => readFile(path, 'utf8'),
+    writeFile: (path, text, mode) => writeFile(path, text, mode === undefined ? 'utf8' : { mode }),
     randomBytes: (size) => new Uint8Array(randomBytes(size)),
     env: process.env,
+    homeDir: homedir(),
+    now: () => new Date(),
   });
 }

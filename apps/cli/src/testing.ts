@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { CliIo } from './cli-io.ts';
 import { run } from './main.ts';
 
@@ -15,25 +16,46 @@ export function fixedRandomBytes(size: number): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (i * 37 + 11) % 256);
 }
 
+/** A home directory that does not exist: a test that needs a config file names its own directory. */
+export const MISSING_HOME = '/nonexistent/onramp-cli-test-home';
+
+export interface RunCliOptions {
+  /** Files served from memory by path; every other path goes to the real file system. */
+  files?: Readonly<Record<string, string>>;
+  /** What is piped to standard input (nothing by default: it ends at once). */
+  stdin?: string;
+  /** Pretend stdout and stderr are a terminal this many columns wide. */
+  terminalColumns?: number;
+  io?: Partial<CliIo>;
+}
+
 /**
  * Runs `onramp <argv>` in-process. Files in `files` are served from memory by path; every other path
- * (the shipped catalog, a missing file) goes to the real file system.
+ * (the shipped catalog, a missing file) goes to the real file system. The environment is empty unless
+ * `io.env` gives one, so no test reads the developer's ONRAMP_TOKEN or config file.
  */
 export async function runCli(
   argv: readonly string[],
-  options: { files?: Readonly<Record<string, string>>; io?: Partial<CliIo> } = {},
+  options: RunCliOptions = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const files = options.files ?? {};
+  const terminal =
+    options.terminalColumns === undefined ? {} : { isTTY: true, columns: options.terminalColumns };
   const io: CliIo = {
-    stdout: { write: (text) => (stdout += text) },
-    stderr: { write: (text) => (stderr += text) },
+    stdout: { write: (text) => (stdout += text), ...terminal },
+    stderr: { write: (text) => (stderr += text), ...terminal },
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     readFile: async (path) =>
       typeof path === 'string' && Object.hasOwn(files, path)
         ? (files[path] as string)
         : readFile(path, 'utf8'),
+    writeFile: (path, text, mode) => writeFile(path, text, mode === undefined ? 'utf8' : { mode }),
     randomBytes: fixedRandomBytes,
+    env: {},
+    homeDir: MISSING_HOME,
+    now: () => new Date(),
     ...options.io,
   };
   const code = await run(argv, io);

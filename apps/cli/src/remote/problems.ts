@@ -1,0 +1,114 @@
+import { ApiProblem } from '@onramp/sdk';
+import { EXIT_FAILURE, EXIT_USAGE, UserError } from '../errors.ts';
+import { printable } from './output.ts';
+
+/**
+ * What the API said, as a message the person can act on: the field errors named by the flags they
+ * came from, 401 and 403 with what to do about the token, a network failure with the URL. Text from
+ * the server is made printable, and the token never appears in any message.
+ */
+
+/** Where the request went and what it was about, for the message. */
+export interface ProblemContext {
+  url: string;
+  token: string;
+  /** The flag (or argument) each API field came from: `{ roleArn: '--role-arn', id: '<account>' }`. */
+  flagOfField?: Readonly<Record<string, string>>;
+}
+
+/** The placeholder the token becomes wherever it would have been shown. */
+export const TOKEN_MASK = '[the API token]';
+
+/** `text` without the token: a server or a proxy may echo the Authorization header back. */
+export function maskToken(text: string, token: string | undefined): string {
+  // A real token is long; a short stand-in would blank ordinary words instead.
+  return token && token.length >= 8 ? text.replaceAll(token, TOKEN_MASK) : text;
+}
+
+/** Any failure of a request: an ApiProblem, an answer that is not the API's, or a bug (rethrown). */
+export function toRemoteError(error: unknown, context: ProblemContext): unknown {
+  if (error instanceof ApiProblem) return problemToUserError(error, context);
+  // The SDK parses every answer with its contract: a server that is not Onramp (or another version)
+  // answers something else.
+  if (error instanceof Error && error.name === 'ZodError')
+    return new UserError(
+      [
+        `${context.url} answered, but not as Onramp's API does; is the URL right, and is the server the same version as this CLI?`,
+      ],
+      EXIT_FAILURE,
+    );
+  return error;
+}
+
+/** An API problem as a UserError: the messages to show and the exit code. */
+export function problemToUserError(problem: ApiProblem, context: ProblemContext): UserError {
+  const clean = (text: string) => printable(maskToken(text, context.token));
+  const said = clean(problem.detail ?? problem.title);
+  const reference = problem.requestId ? ` (request ${clean(problem.requestId)})` : '';
+  switch (problem.status) {
+    case 0:
+      return new UserError([`cannot reach ${context.url}: ${said}`], EXIT_FAILURE);
+    case 401:
+      return new UserError(
+        [
+          `the token was refused (expired or revoked?): run onramp login, or set ONRAMP_TOKEN to a live token. Onramp at ${context.url} said: ${said}${reference}`,
+        ],
+        EXIT_FAILURE,
+      );
+    case 403:
+      return new UserError([describeForbidden(said) + reference], EXIT_FAILURE);
+    case 404:
+      return new UserError(
+        [
+          `not found: ${said} Check the id; a record of another tenant is not found either (an operator names the tenant with --tenant).${reference}`,
+        ],
+        EXIT_FAILURE,
+      );
+  }
+  const fieldMessages = problem.errors.map((error) => {
+    const flag = findFlag(error.field, context.flagOfField ?? {});
+    const text = clean(error.hint ? `${error.message} ${error.hint}` : error.message);
+    return {
+      fromFlag: flag !== undefined,
+      text: `${flag ?? clean(error.field || 'request')}: ${text}`,
+    };
+  });
+  if (fieldMessages.length > 0) {
+    const head = `${said} (${problem.status})${reference}`;
+    // A field a flag gave is the command line's to fix (2); any other is Onramp's answer (1).
+    const isUsage = fieldMessages.some((message) => message.fromFlag);
+    return new UserError(
+      [head, ...fieldMessages.map((message) => message.text)],
+      isUsage ? EXIT_USAGE : EXIT_FAILURE,
+    );
+  }
+  const what =
+    problem.status === 429
+      ? ' Wait a moment and try again.'
+      : problem.status >= 500
+        ? ' This is on the server’s side; try again, or ask its operator (give them the request id).'
+        : '';
+  return new UserError(
+    [`Onramp refused (${problem.status} ${clean(problem.title)}): ${said}${what}${reference}`],
+    EXIT_FAILURE,
+  );
+}
+
+/** 403: what the token lacks (the server names the scope or the role) and how to get it. */
+function describeForbidden(said: string): string {
+  const scope = /\b(accounts:read|accounts:write|credentials:vend|admin)\b/.exec(said)?.[1];
+  const fix = scope
+    ? ` Use a token with the ${scope} scope: an admin makes one with onramp tokens create --scopes ${scope}, then run onramp login with it.`
+    : ' Use a token with the scope this needs (onramp tokens list shows each token’s scopes).';
+  return `the token may not do this: ${said}${fix}`;
+}
+
+/** The flag an API field came from, by the field or its first segment (`bundles[2]` → `bundles`). */
+function findFlag(
+  field: string,
+  flagOfField: Readonly<Record<string, string>>,
+): string | undefined {
+  if (Object.hasOwn(flagOfField, field)) return flagOfField[field];
+  const head = field.split(/[.[]/, 1)[0] ?? field;
+  return Object.hasOwn(flagOfField, head) ? flagOfField[head] : undefined;
+}
