@@ -8,6 +8,7 @@ import { createAccountRequestSchema } from '@onramp/contracts';
 import type { CreateAccountInput } from '@onramp/sdk';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { printable } from './output.ts';
 
 export type ImportFormat = 'csv' | 'yaml';
 
@@ -285,7 +286,7 @@ function messageOf(field: string, message: string): string {
 function labelOf(candidate: Record<string, unknown>, row: number): string {
   for (const field of ['name', 'roleArn', 'accessKeyId']) {
     const value = candidate[field];
-    if (typeof value === 'string' && value !== '') return sanitiseForTerminal(value);
+    if (typeof value === 'string' && value !== '') return printable(value);
   }
   return `row ${row}`;
 }
@@ -300,15 +301,4 @@ function principalOf(
     return { key: `role:${candidate.roleArn}`, field: 'roleArn' };
   }
   return undefined;
-}
-
-/**
- * Text from a file or the server, safe to write to a terminal: control characters (an escape
- * sequence that would move the cursor or retitle the window) are shown as `\xNN` instead.
- */
-export function sanitiseForTerminal(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what must not reach a terminal.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
-    return `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
 }
