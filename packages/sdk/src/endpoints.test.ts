@@ -51,6 +51,12 @@ const CALLS: Call[] = [
     (c) => c.connections.regenerateExternalId(ID),
   ],
   ['connections.delete', api.connections.delete, (c) => c.connections.delete(ID)],
+  [
+    'connections.cloudFormation',
+    api.connections.cloudFormation,
+    (c) => c.connections.cloudFormation(ID, { format: 'json' }),
+  ],
+  ['connections.terraform', api.connections.terraform, (c) => c.connections.terraform(ID)],
   ['accounts.list', api.accounts.list, (c) => c.accounts.list()],
   ['accounts.summary', api.accounts.summary, (c) => c.accounts.summary()],
   ['accounts.recheck', api.accounts.recheck, (c) => c.accounts.recheck({ outdated: true })],

@@ -467,6 +467,17 @@ function createClientSharing(options: ClientOptions, shared: SharedState) {
       list: (query: ListConnectionsQuery = {}) => request(api.connections.list, { query }),
       steps: (connectionId: string) =>
         request(api.connections.steps, { params: { id: connectionId } }),
+      /**
+       * The CloudFormation template that creates the role, as text (YAML by default). With a public
+       * URL, and for a caller who may add accounts, it reports the role back by itself.
+       */
+      cloudFormation: async (connectionId: string, query: { format?: 'yaml' | 'json' } = {}) =>
+        (
+          await send(api.connections.cloudFormation, { params: { id: connectionId }, query })
+        ).text(),
+      /** The Terraform configuration that creates the role, as text. */
+      terraform: async (connectionId: string) =>
+        (await send(api.connections.terraform, { params: { id: connectionId } })).text(),
       regenerateExternalId: (connectionId: string) =>
         request(api.connections.regenerateExternalId, { params: { id: connectionId } }),
       delete: (connectionId: string) =>
