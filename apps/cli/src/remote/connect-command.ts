@@ -304,9 +304,11 @@ async function renderTemplate(
       })
       .join('\n\n');
   }
-  const link =
-    format === 'terraform' ? connection.links.terraform : connection.links.cloudformationYaml;
-  return fetchText(remote, link);
+  return remote.call((client) =>
+    format === 'terraform'
+      ? client.connections.terraform(connection.id)
+      : client.connections.cloudFormation(connection.id, { format: 'yaml' }),
+  );
 }
 
 /** The templates written into `dir`: the chosen format's file; their paths and what to run. */
@@ -340,36 +342,6 @@ async function writeTemplates(
     lines.push(`Deploy it:\n  ${command}`);
   }
   return lines;
-}
-
-/** A template link of the API (a path under Onramp's URL), read with the command's token. */
-async function fetchText(remote: Remote, link: string): Promise<string> {
-  const url = /^https?:\/\//.test(link) ? link : `${remote.url}${link}`;
-  const headers: Record<string, string> = { authorization: `Bearer ${remote.target.token}` };
-  if (remote.target.tenant) headers['onramp-tenant'] = remote.target.tenant;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      headers,
-      redirect: 'error',
-      signal: AbortSignal.timeout(60_000),
-    });
-  } catch (error) {
-    throw new UserError([`cannot reach ${remote.url}: ${(error as Error).message}`], EXIT_FAILURE);
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let detail = text;
-    try {
-      const body = JSON.parse(text) as { detail?: string; title?: string };
-      detail = body.detail ?? body.title ?? text;
-    } catch {}
-    throw new UserError(
-      [`Onramp refused the template (${response.status}): ${printable(detail)}`],
-      EXIT_FAILURE,
-    );
-  }
-  return text;
 }
 
 /** The wait, with a spinner (or periodic lines) on stderr and pasted lines read from stdin. */

@@ -100,7 +100,9 @@ interface RawRecord {
 function readCsvRecords(text: string): RawRecord[] {
   let parsed: { record: string[]; info: { lines: number } }[];
   try {
-    parsed = parseCsv(text, {
+    // One kind of line end, so csv-parse counts lines as an editor does (it counts a quoted CRLF
+    // twice); a multi-line description keeps its lines either way.
+    parsed = parseCsv(text.replace(/\r\n?/g, '\n'), {
       bom: true,
       info: true,
       skip_empty_lines: true,
@@ -118,8 +120,9 @@ function readCsvRecords(text: string): RawRecord[] {
     for (const [i, column] of columns.entries()) {
       if (column !== '') cells.set(column, record[i] ?? '');
     }
-    // A record spanning lines (a quoted line break) is named by the line it ends on.
-    return { row: index + 1, line: info.lines, cells };
+    // csv-parse gives the line a record ends on; a quoted line break makes it start earlier.
+    const breaks = record.reduce((sum, cell) => sum + (cell.match(/\n/g)?.length ?? 0), 0);
+    return { row: index + 1, line: info.lines - breaks, cells };
   });
 }
 

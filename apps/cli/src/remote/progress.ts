@@ -70,9 +70,15 @@ export function createProgressBar(settings: ProgressSettings & { total: number }
     lastDrawAt = now;
     const { done, rate, percent, eta } = describe(tally);
     const text = ` ${done}/${total} ${percent}% ${rate.toFixed(1)}/s ETA ${eta}  ✓${tally.connected} ↷${tally.skipped} ✗${tally.failed}`;
-    const width = Math.max(10, Math.min(40, (settings.columns ?? 80) - text.length - 3));
-    const filled = total > 0 ? Math.round((done / total) * width) : width;
-    settings.sink.write(`${REDRAW}[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]${text}`);
+    const room = (settings.columns ?? 80) - [...text].length - 3;
+    // A terminal too narrow for a useful bar gets the figures alone: a wrapped line cannot be redrawn.
+    if (room < 10) {
+      settings.sink.write(`${REDRAW}${text.trimStart()}`);
+    } else {
+      const width = Math.min(40, room);
+      const filled = total > 0 ? Math.round((done / total) * width) : width;
+      settings.sink.write(`${REDRAW}[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]${text}`);
+    }
     drawn = true;
   };
 
