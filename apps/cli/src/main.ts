@@ -18,6 +18,8 @@ import { addKeysCommand } from './keys-command.ts';
 import { addOidcCommand } from './oidc-command.ts';
 import { addOrganizationTemplateCommand } from './organization-template-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
+import { addAccountsCommand } from './remote/accounts-command.ts';
+import { addLoginCommands } from './remote/login-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
 
@@ -58,6 +60,8 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addOrganizationTemplateCommand(program, io);
   addKeysCommand(program, io);
   addOidcCommand(program, io);
+  addLoginCommands(program, io);
+  addAccountsCommand(program, io);
   return program;
 }
 

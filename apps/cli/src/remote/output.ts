@@ -159,26 +159,14 @@ export function truncate(text: string, width: number): string {
   return `${points.slice(0, width - 1).join('')}…`;
 }
 
-/** A mark for a check's outcome: ✓ passed, ✗ failed, ! a warning, - skipped. */
-export function statusMark(
-  output: Output,
-  status:
-    | 'pass'
-    | 'passed'
-    | 'ok'
-    | 'fail'
-    | 'failed'
-    | 'warn'
-    | 'warning'
-    | 'skip'
-    | 'skipped'
-    | string,
-): string {
-  if (status === 'pass' || status === 'passed' || status === 'ok')
-    return output.paint('✓', 'green');
-  if (status === 'fail' || status === 'failed' || status === 'error')
-    return output.paint('✗', 'red');
-  if (status === 'warn' || status === 'warning') return output.paint('!', 'yellow');
+/**
+ * A mark for a check's outcome: ✓ passed, ✗ failed, ! a warning or a step AWS did not answer (so
+ * nothing was found either way), - skipped.
+ */
+export function statusMark(output: Output, status: string): string {
+  if (status === 'passed') return output.paint('✓', 'green');
+  if (status === 'failed') return output.paint('✗', 'red');
+  if (status === 'warning' || status === 'error') return output.paint('!', 'yellow');
   return output.paint('-', 'dim');
 }
 
