@@ -19,6 +19,8 @@ import { addOidcCommand } from './oidc-command.ts';
 import { addOrganizationTemplateCommand } from './organization-template-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
 import { addAccountsCommand } from './remote/accounts-command.ts';
+import { addConnectCommand } from './remote/connect-command.ts';
+import { addImportCommand } from './remote/import-command.ts';
 import { addLoginCommands } from './remote/login-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
@@ -61,7 +63,8 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addKeysCommand(program, io);
   addOidcCommand(program, io);
   addLoginCommands(program, io);
-  addAccountsCommand(program, io);
+  addImportCommand(addAccountsCommand(program, io), io);
+  addConnectCommand(program, io);
   return program;
 }
 
