@@ -70,7 +70,7 @@ export function createProgressBar(settings: ProgressSettings & { total: number }
     lastDrawAt = now;
     const { done, rate, percent, eta } = describe(tally);
     const text = ` ${done}/${total} ${percent}% ${rate.toFixed(1)}/s ETA ${eta}  ✓${tally.connected} ↷${tally.skipped} ✗${tally.failed}`;
-    const room = (settings.columns ?? 80) - [...text].length - 3;
+    const room = (settings.columns || 80) - [...text].length - 3;
     // A terminal too narrow for a useful bar gets the figures alone: a wrapped line cannot be redrawn.
     if (room < 10) {
       settings.sink.write(`${REDRAW}${text.trimStart()}`);
