@@ -9,7 +9,7 @@ import { ApiProblem, type Connection, type CreateConnectionInput } from '@onramp
 import { type Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT_FAILURE, EXIT_NOT_VALID, EXIT_USAGE, UserError } from '../errors.ts';
-import { readLines, sleepUnlessAborted, type WaitOutcome, waitForRole } from './connect-wait.ts';
+import { openLines, sleepUnlessAborted, type WaitOutcome, waitForRole } from './connect-wait.ts';
 import { type Output, printable, printableLines, statusMark } from './output.ts';
 import { toRemoteError } from './problems.ts';
 import { createSpinner } from './progress.ts';
@@ -368,13 +368,13 @@ async function waitWithSpinner(
   });
   const stop = new AbortController();
   const release = (dependencies.onInterrupt ?? onProcessInterrupt)(() => stop.abort());
-  const lines = readLines(io.stdin);
+  const input = openLines(io.stdin);
   const timer = setInterval(() => spinner.tick(), io.stderr.isTTY ? 100 : 1000);
   spinner.tick();
   try {
     return await waitForRole({
       poll: () => remote.client.connections.get(connection.id),
-      lines,
+      lines: input.lines,
       partition: connection.partition,
       intervalMs: pollMs,
       sleep: sleepUnlessAborted,
@@ -397,7 +397,7 @@ async function waitWithSpinner(
     spinner.stop();
     release();
     // Stop reading standard input, so the process can end.
-    void lines.return(undefined).catch(() => undefined);
+    input.close();
   }
 }
 

@@ -1,6 +1,13 @@
+import { PassThrough } from 'node:stream';
 import { ApiProblem, type Connection } from '@onramp/sdk';
 import { describe, expect, it } from 'vitest';
-import { checkRoleArn, readLines, sleepUnlessAborted, waitForRole } from './connect-wait.ts';
+import {
+  checkRoleArn,
+  openLines,
+  readLines,
+  sleepUnlessAborted,
+  waitForRole,
+} from './connect-wait.ts';
 
 const PENDING = { id: 'con_1', status: 'pending', expired: false, accountId: null } as Connection;
 const CONNECTED = { ...PENDING, status: 'connected', accountId: 'acct_1' } as Connection;
@@ -153,5 +160,34 @@ describe('checkRoleArn and readLines', () => {
     const lines: string[] = [];
     for await (const line of readLines(chunks())) lines.push(line);
     expect(lines).toEqual(['arn:aws:iam::123:role/R', 'second', 'third']);
+  });
+});
+
+describe('openLines', () => {
+  it('gives the lines of a stream, and on close ends a pending read and pauses the stream', async () => {
+    const stdin = new PassThrough();
+    const input = openLines(stdin);
+    stdin.write('first\r\nsec');
+    expect(await input.lines.next()).toEqual({ done: false, value: 'first' });
+    const pending = input.lines.next();
+    stdin.write('ond\n');
+    expect(await pending).toEqual({ done: false, value: 'second' });
+    // Nobody types: closing ends the read at once (Ctrl-C must not wait for Enter).
+    const waiting = input.lines.next();
+    input.close();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(stdin.isPaused()).toBe(true);
+    expect(stdin.listenerCount('data')).toBe(0);
+  });
+
+  it('ends with the last unterminated line when the stream ends', async () => {
+    const stdin = new PassThrough();
+    const input = openLines(stdin);
+    stdin.end('arn:aws:iam::123456789012:role/R');
+    expect(await input.lines.next()).toEqual({
+      done: false,
+      value: 'arn:aws:iam::123456789012:role/R',
+    });
+    expect((await input.lines.next()).done).toBe(true);
   });
 });

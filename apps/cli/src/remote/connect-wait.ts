@@ -122,6 +122,82 @@ export async function* readLines(
   if (buffered !== '') yield buffered;
 }
 
+/** Standard input as events: what Node's process.stdin and a test's Readable both offer. */
+export interface LineInput extends AsyncIterable<string | Uint8Array> {
+  /** Streams also emit `end`, which the lines listen for under the same signature. */
+  on?(event: 'data', listener: (chunk: string | Uint8Array) => void): unknown;
+  off?(event: 'data', listener: (chunk: string | Uint8Array) => void): unknown;
+  pause?(): unknown;
+}
+
+/**
+ * The lines typed or piped in, and a way to stop reading them. Read with events rather than an
+ * async iterator: a pending iterator read cannot be cancelled, and would keep the process alive
+ * after Ctrl-C until the person pressed Enter; stopping the events and pausing the stream ends it.
+ */
+export function openLines(input: LineInput): { lines: AsyncIterator<string>; close(): void } {
+  if (!input.on || !input.off) {
+    const lines = readLines(input);
+    return { lines, close: () => void lines.return(undefined).catch(() => undefined) };
+  }
+  const on = input.on.bind(input) as (
+    event: string,
+    listener: (...args: never[]) => void,
+  ) => unknown;
+  const off = input.off.bind(input) as (
+    event: string,
+    listener: (...args: never[]) => void,
+  ) => unknown;
+  const decoder = new TextDecoder();
+  const ready: string[] = [];
+  const waiting: ((result: IteratorResult<string>) => void)[] = [];
+  let buffered = '';
+  let ended = false;
+  const deliver = () => {
+    while (waiting.length > 0 && (ready.length > 0 || ended)) {
+      const resolve = waiting.shift();
+      const line = ready.shift();
+      resolve?.(
+        line === undefined ? { done: true, value: undefined } : { done: false, value: line },
+      );
+    }
+  };
+  const onData = (chunk: string | Uint8Array) => {
+    buffered += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let end = buffered.indexOf('\n');
+    while (end >= 0) {
+      ready.push(buffered.slice(0, end).replace(/\r$/, ''));
+      buffered = buffered.slice(end + 1);
+      end = buffered.indexOf('\n');
+    }
+    deliver();
+  };
+  const onEnd = () => {
+    if (buffered !== '') ready.push(buffered);
+    buffered = '';
+    ended = true;
+    deliver();
+  };
+  on('data', onData);
+  on('end', onEnd);
+  return {
+    lines: {
+      next: () =>
+        new Promise<IteratorResult<string>>((resolve) => {
+          waiting.push(resolve);
+          deliver();
+        }),
+    },
+    close: () => {
+      off('data', onData);
+      off('end', onEnd);
+      input.pause?.();
+      ended = true;
+      deliver();
+    },
+  };
+}
+
 /** setTimeout as a promise that an abort ends early. */
 export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

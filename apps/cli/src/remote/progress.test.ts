@@ -97,7 +97,7 @@ describe('the spinner', () => {
     expect(f.written()).toBe('\r\x1b[2K⠋ Waiting… 1:01\r\x1b[2K');
   });
 
-  it('writes a plain line every 30 seconds on a pipe', () => {
+  it('writes a plain line at once and every 30 seconds on a pipe', () => {
     const f = fixture(false);
     const spinner = createSpinner({ ...f, text: 'Waiting' });
     for (let s = 0; s < 65; s++) {
@@ -105,7 +105,9 @@ describe('the spinner', () => {
       spinner.tick();
     }
     spinner.stop();
-    expect(f.written()).toBe('Waiting (0:30 elapsed)\nWaiting (1:00 elapsed)\n');
+    expect(f.written()).toBe(
+      'Waiting (0:01 elapsed)\nWaiting (0:30 elapsed)\nWaiting (1:00 elapsed)\n',
+    );
   });
 });
 

@@ -126,7 +126,8 @@ export function createSpinner(
 ): Spinner {
   const started = settings.now();
   const lineEveryMs = settings.lineEveryMs ?? 30_000;
-  let linesWritten = 0;
+  // On a pipe the first tick writes a line at once, so a log shows the wait has begun.
+  let linesWritten = -1;
   let drawn = false;
   return {
     tick() {
