@@ -10,7 +10,14 @@ import { type Catalog, DEFAULT_CATALOG_URL, loadCatalog } from '@onramp/core';
 import { createIamDataActionIndex } from '@onramp/core/iam-actions';
 import { type LoopbackAws, startLoopbackAws } from '@onramp/loopback-aws';
 import { createClient, type OnrampClient } from '@onramp/sdk';
-import { bundlePolicy, createHub, hubEnvironment } from '@onramp/server/testing';
+import { openKeyringFile } from '@onramp/server';
+import {
+  bundlePolicy,
+  createHub,
+  createTestDatabase,
+  hubEnvironment,
+  TEST_DIALECTS,
+} from '@onramp/server/testing';
 import { type RunningServer, startServer } from './server-process.ts';
 
 export interface CliTenant {
@@ -29,7 +36,7 @@ export interface CliWorld {
   server: RunningServer;
   catalog: Catalog;
   hubArn: string;
-  /** An operator token (no tenant) with every scope but vending. */
+  /** An operator token (no tenant) with every scope. */
   operatorToken: string;
   acme: CliTenant;
   globex: CliTenant;
@@ -61,17 +68,32 @@ function cookieFetch(): typeof fetch {
   };
 }
 
+/**
+ * Starts the scene. The server keeps its data in SQLite, as the issue asks; with
+ * ONRAMP_TEST_DIALECTS=postgres alone, in a fresh PostgreSQL database instead (dropped at the end).
+ */
 export async function startCliWorld(env: Record<string, string> = {}): Promise<CliWorld> {
+  const postgres =
+    TEST_DIALECTS.length === 1 && TEST_DIALECTS[0] === 'postgres'
+      ? await createTestDatabase('postgres')
+      : undefined;
   const catalog = await loadCatalog(readFileSync(DEFAULT_CATALOG_URL, 'utf8'), {
     actions: createIamDataActionIndex(),
   });
   const aws = await startLoopbackAws();
   aws.createAccount('aws', CUSTOMER);
   const { user: hub } = createHub(aws, 'aws');
+  const dataDir = mkdtempSync(join(tmpdir(), 'onramp-cli-'));
+  // PostgreSQL takes the keyring from a file (replicas share it); SQLite makes its own.
+  const keyringFile = join(dataDir, 'master-keys.json');
+  if (postgres) openKeyringFile(keyringFile, { createIfMissing: true });
   const server = await startServer({
-    ONRAMP_DATA_DIR: mkdtempSync(join(tmpdir(), 'onramp-cli-')),
+    ONRAMP_DATA_DIR: dataDir,
     AWS_ENDPOINT_URL: aws.url,
     LOG_LEVEL: 'warn',
+    ...(postgres?.location.kind === 'postgres'
+      ? { DATABASE_URL: postgres.location.url, ONRAMP_MASTER_KEY_FILE: keyringFile }
+      : {}),
     ...hubEnvironment('aws', hub),
     ...env,
   });
@@ -88,7 +110,7 @@ export async function startCliWorld(env: Record<string, string> = {}): Promise<C
   const operatorToken = (
     await operator.tokens.create({
       name: 'operator automation',
-      scopes: ['admin', 'accounts:read', 'accounts:write'],
+      scopes: ['admin', 'accounts:read', 'accounts:write', 'credentials:vend'],
     })
   ).secret;
 
@@ -137,6 +159,7 @@ export async function startCliWorld(env: Record<string, string> = {}): Promise<C
     stop: async () => {
       await server.stop();
       await aws.stop();
+      await postgres?.drop();
     },
   };
 }

@@ -19,13 +19,19 @@ import { addOidcCommand } from './oidc-command.ts';
 import { addOrganizationTemplateCommand } from './organization-template-command.ts';
 import { addPolicyCommand } from './policy-command.ts';
 import { addAccountsCommand } from './remote/accounts-command.ts';
+import { addAuditCommand } from './remote/audit-command.ts';
 import { addConnectCommand } from './remote/connect-command.ts';
+import { addConnectionsCommand } from './remote/connections-command.ts';
 import { addImportCommand } from './remote/import-command.ts';
 import { addLoginCommands } from './remote/login-command.ts';
+import { addTokensCommand } from './remote/tokens-command.ts';
 import { addTemplateCommand } from './template-command.ts';
 import { addTrustPolicyCommand } from './trust-policy-command.ts';
 
 const QUICK_START = `Quick start:
+  $ onramp login --url https://onramp.example.com     # asks for an API token, keeps it (0600)
+  $ onramp accounts list                              # connected accounts and their health
+  $ onramp accounts check acct_…                      # check one now, step by step
   $ onramp catalog                                    # what can be granted, per partition
   $ onramp policy --partition aws --bundles default   # the permission policies, as JSON
   $ onramp trust-policy --partition aws --hub-principal 123456789012
@@ -37,8 +43,9 @@ const QUICK_START = `Quick start:
 export function createProgram(io: CliIo): Command {
   const program = new Command('onramp')
     .description(
-      'Generate the IAM policies, trust policy and role templates that connect a customer AWS account ' +
-        '(aws, aws-us-gov or aws-cn) to your platform, from your permission catalog.',
+      'Connect customer AWS accounts (aws, aws-us-gov or aws-cn) to your platform: manage accounts, ' +
+        'role set-ups, API tokens and the audit log of a running Onramp, and generate the IAM ' +
+        'policies, trust policy and role templates from your permission catalog.',
     )
     .version(packageJson.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
@@ -52,8 +59,12 @@ export function createProgram(io: CliIo): Command {
     .addHelpText(
       'after',
       `
-Output: results (JSON, templates, tables) go to stdout; notes and hints go to stderr.
-Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the command line.`,
+Output: results (JSON, templates, tables) go to stdout; notes and hints go to stderr. Commands that
+talk to Onramp take --json (the API's JSON) and --profile, --url, --tenant; ONRAMP_URL and
+ONRAMP_TOKEN override the profile that onramp login saved.
+Exit codes: 0 success; 1 a problem with a file, the network or Onramp's answer (the token refused,
+a record not found); 2 a problem with the command line (a flag, or a field the API refused that a
+flag gave); 3 the account is not valid (accounts validate, accounts check).`,
     );
   addCatalogCommand(program, io);
   addPolicyCommand(program, io);
@@ -65,6 +76,9 @@ Exit codes: 0 success, 1 a problem with the catalog file, 2 a problem with the c
   addLoginCommands(program, io);
   addImportCommand(addAccountsCommand(program, io), io);
   addConnectCommand(program, io);
+  addConnectionsCommand(program, io);
+  addTokensCommand(program, io);
+  addAuditCommand(program, io);
   return program;
 }
 

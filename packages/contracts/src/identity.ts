@@ -162,11 +162,16 @@ export const apiTokenSchema = z.object({
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
+  /** The token that made this one (a machine token), or null for one made in a console session. */
+  parentTokenId: z.string().nullable(),
 });
 export const createTokenRequestSchema = z.object({
   name,
   scopes: z.array(scopeSchema).min(1),
-  /** Days until it expires; omit for a token that does not expire. */
+  /**
+   * Days until it expires; omit for a token that does not expire. A token made with another token
+   * never outlives it: asking for longer (or for no expiry) gets the parent's expiry.
+   */
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
 /** GET /v1/tokens: newest first, a page at a time. */

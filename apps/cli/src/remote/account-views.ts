@@ -17,10 +17,10 @@ export function describeHealth(account: Pick<Account, 'status' | 'stale' | 'paus
 export function printAccountsTable(output: Output, accounts: readonly Account[], now: Date): void {
   output.table(
     [
-      { header: 'ID', value: (a: Account) => a.id },
+      { header: 'ID', value: (a: Account) => a.id, fixed: true },
       { header: 'NAME', value: (a) => a.name, flexible: true },
       { header: 'PARTITION', value: (a) => a.partition },
-      { header: 'ACCOUNT', value: (a) => a.awsAccountId },
+      { header: 'ACCOUNT', value: (a) => a.awsAccountId, fixed: true },
       { header: 'METHOD', value: (a) => a.method },
       { header: 'HEALTH', value: (a) => describeHealth(a) },
       { header: 'LAST CHECK', value: (a) => describeAge(a.lastCheckedAt, now) },

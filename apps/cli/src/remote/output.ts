@@ -32,6 +32,8 @@ export interface Column<Row> {
   value(row: Row): string | number | null | undefined;
   /** Cut this column first when the table is wider than the terminal (long names, ARNs). */
   flexible?: boolean;
+  /** Never cut this column: ids and account numbers are copied, and a cut one is useless. */
+  fixed?: boolean;
 }
 
 const STYLE_CODES: Record<Style, [string, string]> = {
@@ -126,9 +128,11 @@ export function renderTable<Row>(
 /** Narrows `widths` in place until the table fits in `total` characters. */
 function fitWidths<Row>(widths: number[], columns: readonly Column<Row>[], total: number): void {
   const used = () => widths.reduce((sum, w) => sum + w, 0) + GAP.length * (widths.length - 1);
+  // Flexible columns first, then the others from the right; fixed ones never (a line that is
+  // still too wide wraps, which is better than an id that cannot be copied).
   const order = [
     ...columns.flatMap((column, i) => (column.flexible ? [i] : [])),
-    ...columns.flatMap((column, i) => (column.flexible ? [] : [i])).reverse(),
+    ...columns.flatMap((column, i) => (column.flexible || column.fixed ? [] : [i])).reverse(),
   ];
   for (const i of order) {
     const excess = used() - total;

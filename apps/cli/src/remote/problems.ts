@@ -74,7 +74,9 @@ export function problemToUserError(problem: ApiProblem, context: ProblemContext)
     };
   });
   if (fieldMessages.length > 0) {
-    const head = `${said} (${problem.status})${reference}`;
+    // The detail often repeats the first field's message; then the title heads the list instead.
+    const repeats = problem.errors.some((error) => problem.detail?.includes(error.message));
+    const head = `${repeats ? clean(problem.title) : said} (${problem.status})${reference}`;
     // A field a flag gave is the command line's to fix (2); any other is Onramp's answer (1).
     const isUsage = fieldMessages.some((message) => message.fromFlag);
     return new UserError(

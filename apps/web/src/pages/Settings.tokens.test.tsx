@@ -46,16 +46,15 @@ describe('creating API tokens', () => {
       throw new ApiProblem({
         status: 403,
         title: 'Forbidden',
-        detail: 'Create tokens from a console session, not with another token.',
+        detail:
+          'This token may not grant credentials:vend: a token can only make tokens within its own scopes.',
       });
     });
     renderInConsole(<SettingsPage />, calls(create));
     await openTokens();
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Pipeline' } });
     fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
-    expect(
-      await screen.findByText(/Create tokens from a console session, not with another token/),
-    ).toBeTruthy();
+    expect(await screen.findByText(/may not grant credentials:vend/)).toBeTruthy();
     expect(create).toHaveBeenCalled();
   });
 
@@ -73,5 +72,44 @@ describe('creating API tokens', () => {
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Pipeline' } });
     fireEvent.click(screen.getByRole('button', { name: 'Create token' }));
     expect(await screen.findByText('Too many scopes.')).toBeTruthy();
+  });
+});
+
+describe('the API tokens list', () => {
+  const token = (id: string, name: string, parentTokenId: string | null) => ({
+    id,
+    tenantId: 'ten_a',
+    name,
+    prefix: 'onr_AbC1…',
+    scopes: ['accounts:read' as const],
+    createdBy: 'usr_1',
+    createdAt: '2026-12-01T00:00:00.000Z',
+    expiresAt: null,
+    revokedAt: null,
+    lastUsedAt: null,
+    parentTokenId,
+  });
+
+  it('says which token made a machine token, by name when listed and by id when not', async () => {
+    renderInConsole(
+      <SettingsPage />,
+      fakeClient({
+        'users.list': async () => ({ users: [], next: null }),
+        'tokens.list': async () => ({
+          tokens: [
+            token('token_child', 'nightly job', 'token_parent'),
+            token('token_vend', 'billing', 'token_operator'),
+            token('token_parent', 'pipeline', null),
+          ],
+          next: null,
+        }),
+        audit: async () => ({ entries: [], next: null }),
+      }),
+    );
+    fireEvent.click(await screen.findByRole('tab', { name: /API tokens/ }));
+    expect(await screen.findByText('made by token “pipeline”')).toBeTruthy();
+    expect(screen.getByText('made by token token_operator')).toBeTruthy();
+    // The prefix is shown as the API gives it, with one ellipsis.
+    expect(screen.getAllByText('onr_AbC1…')).toHaveLength(3);
   });
 });

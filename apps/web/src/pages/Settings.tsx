@@ -251,6 +251,15 @@ const SCOPE_LABELS: Record<string, string> = {
   admin: 'Administer the tenant',
 };
 
+/**
+ * How the list names the token that made another: by its name when it is on this page, else by its
+ * id (an operator token that made a tenant's token is not in the tenant's list).
+ */
+function madeByName(tokens: readonly ApiToken[], parentTokenId: string): string {
+  const parent = tokens.find((t) => t.id === parentTokenId);
+  return parent ? `“${parent.name}”` : parentTokenId;
+}
+
 function TokensPanel() {
   const { client, session } = useConsole();
   // Only what this user may grant: the server refuses the rest (credentials:vend is the operator's).
@@ -325,9 +334,17 @@ function TokensPanel() {
               <tbody>
                 {tokens.map((token) => (
                   <tr key={token.id}>
-                    <td>{token.name}</td>
                     <td>
-                      <code>{token.prefix}…</code>
+                      {token.name}
+                      {token.parentTokenId ? (
+                        <div className="muted small">
+                          made by token {madeByName(tokens, token.parentTokenId)}
+                        </div>
+                      ) : null}
+                    </td>
+                    <td>
+                      {/* The API's prefix already ends in an ellipsis. */}
+                      <code>{token.prefix}</code>
                     </td>
                     <td>{token.scopes.map((s) => SCOPE_LABELS[s] ?? s).join(', ')}</td>
                     <td>{token.expiresAt ? dateTime(token.expiresAt) : 'Never'}</td>

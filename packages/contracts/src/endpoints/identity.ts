@@ -98,6 +98,8 @@ export const tokensEndpoints = {
     path: '/v1/tokens',
     tags: ['tokens'],
     summary: 'Create an API token; its secret is in this response only',
+    description:
+      'From a console session, or with a token holding `admin` (a machine token, for automation without a session). A token made with a token acts for the same person as its parent, gets only scopes its parent holds now (403 naming the others), never outlives it (asking for longer, or for no expiry, gets the parent’s expiry) and is revoked with it; `parentTokenId` names the parent. `credentials:vend` is the operator’s to hand out: from an operator session, or an operator token holding it, naming the tenant in Onramp-Tenant.',
     body: createTokenRequestSchema,
     responses: { 201: createdTokenResponseSchema },
   }),
@@ -106,6 +108,7 @@ export const tokensEndpoints = {
     path: '/v1/tokens/:id',
     tags: ['tokens'],
     summary: 'Revoke an API token',
+    description: 'Revokes every token made with it too (and those made with them), at once.',
     params: idParamsSchema,
     responses: { 200: apiTokenSchema },
   }),

@@ -23,6 +23,7 @@ import { requestedChecks } from './migrations/0012_requested_checks.ts';
 import { keylessRoles } from './migrations/0013_keyless_roles.ts';
 import { organizations } from './migrations/0014_organizations.ts';
 import { connectSessions } from './migrations/0015_connect_sessions.ts';
+import { tokenParents } from './migrations/0016_token_parents.ts';
 import type { Database } from './schema.ts';
 
 export type { Dialect } from './dialect.ts';
@@ -160,6 +161,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0013_keyless_roles': keylessRoles(dialect),
     '0014_organizations': organizations(dialect),
     '0015_connect_sessions': connectSessions(dialect),
+    '0016_token_parents': tokenParents(dialect),
   };
 }
 

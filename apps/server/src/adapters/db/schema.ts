@@ -78,6 +78,8 @@ export interface ApiTokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** The token that made this one (a machine token made by another), or null if made in a session. */
+  parent_token_id: string | null;
 }
 
 export interface ConnectionsTable {

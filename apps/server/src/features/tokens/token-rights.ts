@@ -41,3 +41,56 @@ export function isWithinRole(scopes: readonly Scope[], role: Role): boolean {
   const grantable = scopesGrantableBy(role);
   return scopes.every((scope) => grantable.includes(scope));
 }
+
+/**
+ * How deep tokens may be nested (a console-made token is depth 0): a bound on the walk up that every
+ * uncached lookup of a machine token makes, and on the walk down that a revocation makes.
+ */
+export const MAX_TOKEN_DEPTH = 8;
+
+/** A token above another in the chain of tokens that made it, as it stands now. */
+export interface TokenAncestor {
+  id: string;
+  tenantId: string | null;
+  scopes: readonly Scope[];
+  createdBy: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/**
+ * What a machine token may do given the tokens above it (its parent first): no more than any of them
+ * may, and nothing once one of them is revoked or expired. Its creator is the same person as theirs,
+ * and its tenant theirs, or a tenant named by an operator token above it; a chain that breaks either
+ * rule, or is deeper than `MAX_TOKEN_DEPTH`, was not made by this server and opens nothing.
+ */
+export function cutToAncestors(
+  scopes: readonly Scope[],
+  token: { tenantId: string | null; createdBy: string },
+  ancestors: readonly TokenAncestor[],
+  now: string,
+): Scope[] {
+  if (ancestors.length > MAX_TOKEN_DEPTH) return [];
+  let kept = [...scopes];
+  for (const ancestor of ancestors) {
+    if (ancestor.revokedAt !== null) return [];
+    if (ancestor.expiresAt !== null && ancestor.expiresAt <= now) return [];
+    if (ancestor.createdBy !== token.createdBy) return [];
+    if (ancestor.tenantId !== null && ancestor.tenantId !== token.tenantId) return [];
+    kept = kept.filter((scope) => ancestor.scopes.includes(scope));
+  }
+  return kept;
+}
+
+/**
+ * The expiry of a token made by a token: never later than its parent's. A child asking for longer, or
+ * for none, gets the parent's (the 201 shows it), as a Vault child's TTL is capped by its parent's.
+ */
+export function boundedExpiry(
+  requested: string | null,
+  parentExpiresAt: string | null,
+): string | null {
+  if (parentExpiresAt === null) return requested;
+  if (requested === null || requested > parentExpiresAt) return parentExpiresAt;
+  return requested;
+}

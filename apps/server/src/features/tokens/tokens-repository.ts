@@ -4,7 +4,13 @@ import type { ApiTokensTable, Database } from '../../adapters/db/schema.ts';
 import type { Role, Scope } from '../../domain/principal.ts';
 import { newId } from '../../ids.ts';
 import { createTtlCache } from '../../ttl-cache.ts';
-import { effectiveScopes, isWithinRole } from './token-rights.ts';
+import {
+  cutToAncestors,
+  effectiveScopes,
+  isWithinRole,
+  MAX_TOKEN_DEPTH,
+  type TokenAncestor,
+} from './token-rights.ts';
 
 export interface ApiToken {
   id: string;
@@ -17,6 +23,8 @@ export interface ApiToken {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The token that made this one, or null for one made in a console session. */
+  parentTokenId: string | null;
 }
 
 function toToken(row: ApiTokensTable): ApiToken {
@@ -31,7 +39,106 @@ function toToken(row: ApiTokensTable): ApiToken {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    parentTokenId: row.parent_token_id,
   };
+}
+
+/**
+ * The tokens above one, its parent first, as they stand now: one lookup by id each, at most
+ * `MAX_TOKEN_DEPTH + 1` (one more than allowed, so that too deep a chain shows as such). With `lock`
+ * (PostgreSQL), the parent's row is locked until the caller's transaction ends, so a revocation of
+ * the parent either commits first (and the caller sees it) or waits and then finds the new child.
+ */
+export async function ancestorsOf(
+  executor: Kysely<Database>,
+  parentId: string | null,
+  options: { lock?: boolean } = {},
+): Promise<TokenAncestor[]> {
+  const chain: TokenAncestor[] = [];
+  let next = parentId;
+  while (next !== null && chain.length <= MAX_TOKEN_DEPTH) {
+    const query = executor
+      .selectFrom('api_tokens')
+      .select([
+        'id',
+        'tenant_id',
+        'scopes',
+        'created_by',
+        'expires_at',
+        'revoked_at',
+        'parent_token_id',
+      ])
+      .where('id', '=', next);
+    const row = await (options.lock && chain.length === 0
+      ? query.forUpdate()
+      : query
+    ).executeTakeFirst();
+    // A parent that is gone (deleted with its tenant) leaves its children nothing to stand on.
+    if (!row) return [...chain, { ...GONE, id: next }];
+    chain.push({
+      id: row.id,
+      tenantId: row.tenant_id,
+      scopes: JSON.parse(row.scopes) as Scope[],
+      createdBy: row.created_by,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+    });
+    next = row.parent_token_id;
+  }
+  return chain;
+}
+
+/** Stands for a parent no longer in the database: revoked, for every rule that reads it. */
+const GONE: Omit<TokenAncestor, 'id'> = {
+  tenantId: null,
+  scopes: [],
+  createdBy: '',
+  expiresAt: null,
+  revokedAt: 'gone',
+};
+
+/**
+ * Every token made, directly or not, by one of `ids` (revoked ones too, so the walk reaches past them
+ * to any live token below), level by level, at most `MAX_TOKEN_DEPTH` levels down.
+ */
+async function descendantsOf(
+  executor: Kysely<Database>,
+  ids: readonly string[],
+): Promise<ApiTokensTable[]> {
+  const found: ApiTokensTable[] = [];
+  let frontier = [...ids];
+  for (let depth = 0; depth < MAX_TOKEN_DEPTH && frontier.length > 0; depth += 1) {
+    const rows = await executor
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('parent_token_id', 'in', frontier)
+      .execute();
+    found.push(...rows);
+    frontier = rows.map((row) => row.id);
+  }
+  return found;
+}
+
+/** Marks live tokens revoked now; returns those it changed, as they are now. */
+async function markRevoked(
+  executor: Kysely<Database>,
+  clock: () => Date,
+  rows: readonly ApiTokensTable[],
+): Promise<ApiToken[]> {
+  const live = rows.filter((row) => row.revoked_at === null);
+  if (live.length === 0) return [];
+  const now = clock().toISOString();
+  await executor
+    .updateTable('api_tokens')
+    .set({ revoked_at: now })
+    .where(
+      'id',
+      'in',
+      live.map((row) => row.id),
+    )
+    .where('revoked_at', 'is', null)
+    .execute();
+  return live.map((row) => ({ ...toToken(row), revokedAt: now }));
 }
 
 /** How long a live token found by `findLive` is taken as live without asking the database again. */
@@ -54,22 +161,19 @@ export async function revokeTokensCreatedBy(
     .where('created_by', '=', userId)
     .where('revoked_at', 'is', null)
     .execute();
-  const doomed = rows
-    .map(toToken)
-    .filter((token) => keepWithin === undefined || !isWithinRole(token.scopes, keepWithin));
+  const doomed = rows.filter(
+    (row) =>
+      keepWithin === undefined || !isWithinRole(JSON.parse(row.scopes) as Scope[], keepWithin),
+  );
   if (doomed.length === 0) return [];
-  const now = clock().toISOString();
-  await executor
-    .updateTable('api_tokens')
-    .set({ revoked_at: now })
-    .where(
-      'id',
-      'in',
-      doomed.map((t) => t.id),
-    )
-    .where('revoked_at', 'is', null)
-    .execute();
-  return doomed.map((token) => ({ ...token, revokedAt: now }));
+  // A token below a revoked one goes with it, even if the role still covers its own scopes.
+  const below = await descendantsOf(
+    executor,
+    doomed.map((row) => row.id),
+  );
+  const seen = new Set<string>();
+  const all = [...doomed, ...below].filter((row) => !seen.has(row.id) && seen.add(row.id));
+  return markRevoked(executor, clock, all);
 }
 
 /** API tokens `onr_…`: shown once at creation, stored as a SHA-256 hash, scoped, expiring, revocable. */
@@ -113,6 +217,7 @@ export function createTokensRepository(
         scopes: Scope[];
         createdBy: string;
         expiresAt: string | null;
+        parentTokenId?: string | null;
       },
       executor: Kysely<Database> = db,
     ): Promise<{ token: ApiToken; secret: string }> {
@@ -129,6 +234,7 @@ export function createTokensRepository(
         expires_at: input.expiresAt,
         revoked_at: null,
         last_used_at: null,
+        parent_token_id: input.parentTokenId ?? null,
       };
       await executor.insertInto('api_tokens').values(row).execute();
       return { token: toToken(row), secret };
@@ -167,7 +273,7 @@ export function createTokensRepository(
         .executeTakeFirst();
       if (!found) return undefined;
       const { creator_id, creator_role, creator_tenant_id, creator_disabled_at, ...row } = found;
-      const scopes = effectiveScopes(
+      const ownScopes = effectiveScopes(
         JSON.parse(row.scopes) as Scope[],
         row.tenant_id,
         creator_id && creator_role
@@ -178,7 +284,18 @@ export function createTokensRepository(
             }
           : undefined,
       );
-      // Its creator is gone, disabled or may grant none of its scopes now: the token is dead.
+      // A machine token may do no more than every token above it may, now.
+      const scopes =
+        row.parent_token_id === null
+          ? ownScopes
+          : cutToAncestors(
+              ownScopes,
+              { tenantId: row.tenant_id, createdBy: row.created_by },
+              await ancestorsOf(db, row.parent_token_id),
+              now,
+            );
+      // Its creator is gone, disabled or may grant none of its scopes now, or a token above it is
+      // revoked or expired: the token is dead.
       if (scopes.length === 0) return undefined;
       // Only once a minute per token: a busy service must not turn every read into a write.
       if (!row.last_used_at || Date.parse(now) - Date.parse(row.last_used_at) > 60_000) {
@@ -228,25 +345,37 @@ export function createTokensRepository(
       ).executeTakeFirst();
       return Number(row?.n ?? 0);
     },
-    async revoke(tenantId: string | null, id: string): Promise<ApiToken | undefined> {
-      forget();
-      const base = db
+    /**
+     * Revokes one of the owner's tokens and every token below it (made with it, or with one of
+     * those), in the caller's transaction; undefined when the owner has no such token. A token already
+     * revoked still takes down anything below it that is somehow live. The caller forgets the cached
+     * tokens once its transaction commits.
+     */
+    async revoke(
+      executor: Kysely<Database>,
+      tenantId: string | null,
+      id: string,
+    ): Promise<{ token: ApiToken; below: ApiToken[] } | undefined> {
+      // The write comes first: it takes SQLite's write lock at once (a read first would take a
+      // snapshot that another writer could make stale) and PostgreSQL's lock on the row, which a
+      // token being made with this one holds or waits for (see `ancestorsOf`).
+      const update = executor
         .updateTable('api_tokens')
         .set({ revoked_at: clock().toISOString() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null);
       await (tenantId === null
-        ? base.where('tenant_id', 'is', null)
-        : base.where('tenant_id', '=', tenantId)
+        ? update.where('tenant_id', 'is', null)
+        : update.where('tenant_id', '=', tenantId)
       ).execute();
-      // Again once revoked: a lookup between the first clear and the update may have cached it.
-      forget();
-      const query = db.selectFrom('api_tokens').selectAll().where('id', '=', id);
+      const query = executor.selectFrom('api_tokens').selectAll().where('id', '=', id);
       const row = await (tenantId === null
         ? query.where('tenant_id', 'is', null)
         : query.where('tenant_id', '=', tenantId)
       ).executeTakeFirst();
-      return row ? toToken(row) : undefined;
+      if (!row) return undefined;
+      const below = await markRevoked(executor, clock, await descendantsOf(executor, [id]));
+      return { token: toToken(row), below };
     },
   };
 }

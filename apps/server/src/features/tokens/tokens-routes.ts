@@ -7,6 +7,7 @@ import {
   type Principal,
   requireScope,
   requireTenant,
+  type Scope,
 } from '../../domain/principal.ts';
 import { decodeCursor, toPage } from '../../http/pagination.ts';
 import { forbidden, notFound } from '../../http/problems.ts';
@@ -14,7 +15,7 @@ import { requestMeta } from '../../http/request-meta.ts';
 import { mount } from '../../http/route.ts';
 import { requestedTenant } from '../../http/route-helpers.ts';
 import { isId } from '../../ids.ts';
-import type { TokensService } from './tokens-service.ts';
+import { cannotGrant, type TokensService } from './tokens-service.ts';
 
 /** What the tokens routes use. */
 export interface TokensRoutesDeps {
@@ -33,6 +34,22 @@ function tokenTenant(
   const p = requireScope(principal, 'admin');
   if (isOperator(p) && !requested) return { principal: p, tenantId: null };
   return requireTenant(p, 'admin', requested);
+}
+
+/**
+ * Who a new token acts for. From a console session, the signed-in person. From a token (a machine
+ * token, for automation without a session), the person that token acts for, with the token as its
+ * parent: the new token's scopes must be within the parent's as they stand now (its `admin`, needed to
+ * get here, included), so a token can hand out no more than it holds.
+ */
+function madeBy(
+  principal: Principal,
+  scopes: readonly Scope[],
+): { createdBy: string; parentTokenId?: string } {
+  if (principal.kind === 'user') return { createdBy: principal.userId };
+  const beyond = scopes.filter((scope) => !principal.scopes.includes(scope));
+  if (beyond.length > 0) throw cannotGrant([...new Set(beyond)]);
+  return { createdBy: principal.createdBy, parentTokenId: principal.tokenId };
 }
 
 export async function registerTokensRoutes(
@@ -62,14 +79,12 @@ export async function registerTokensRoutes(
       if (scopes.includes('credentials:vend') && !isOperator(principal)) {
         throw forbidden('Only the operator may create tokens with the credentials:vend scope.');
       }
-      if (principal.kind === 'token')
-        throw forbidden('Create tokens from a console session, not with another token.');
       const expiresAt = expiresInDays
         ? new Date(deps.clock().getTime() + expiresInDays * 86_400_000).toISOString()
         : null;
       const created = await deps.tokens.create(
         tenantId,
-        { name, scopes, createdBy: principal.userId, expiresAt },
+        { name, scopes, expiresAt, ...madeBy(principal, scopes) },
         { ...actorOf(principal), ...requestMeta(request) },
       );
       return reply.status(201).send(created);
