@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeRun, runCli } from '@onramp/cli/testing';
 import { createClient, listAll } from '@onramp/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliWorld, startCliWorld } from './cli-world.ts';
@@ -238,4 +239,43 @@ describe('onramp accounts import', () => {
     expect(onTerminal.stdout).toMatch(/\[█+\] 6\/6 100% [\d.]+\/s ETA - {2}✓0 ↷6 ✗0/);
     expect(onTerminal.stdout).not.toMatch(/^\d+\/6 \(/m);
   }, 120_000);
+
+  it('checks rows with Onramp and AWS on --dry-run, connecting nothing', async () => {
+    const { header, lines } = keysCsv('dry', 3);
+    const file = join(dir, 'dry.csv');
+    writeFileSync(file, `${header}\n${lines.join('\n')}\n`);
+    const before = (await listAccounts()).length;
+    const run = await runCli(['accounts', 'import', file, '--dry-run', '--json'], {
+      io: { env: cliEnv() },
+    });
+    expect(run.code, describeRun(run)).toBe(0);
+    const summary = JSON.parse(run.stdout) as {
+      valid: unknown[];
+      skipped: unknown[];
+      dryRun: boolean;
+    };
+    expect(summary).toMatchObject({ dryRun: true, skipped: [] });
+    expect(summary.valid).toHaveLength(3);
+    expect(await listAccounts()).toHaveLength(before);
+  }, 60_000);
+
+  it('stops at a refused token without trying every row, and names a bad flag', async () => {
+    const refused = await runCli(['accounts', 'import', join(dir, 'shown.csv')], {
+      io: { env: { ...cliEnv(), ONRAMP_TOKEN: 'onr_not_a_real_token_at_all_000000' } },
+    });
+    expect(refused.code, describeRun(refused)).toBe(1);
+    expect(refused.stderr).toContain('the token was refused');
+    expect(refused.stderr).toMatch(/rows were not tried/);
+    expect(refused.stderr).not.toContain('onr_not_a_real_token_at_all_000000');
+    const badFlag = await runCli(['accounts', 'import', 'x.csv', '--concurrency', '0'], {
+      io: { env: cliEnv() },
+    });
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--concurrency');
+    const missing = await runCli(['accounts', 'import', join(dir, 'missing.csv')], {
+      io: { env: cliEnv() },
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such file');
+  }, 60_000);
 });
