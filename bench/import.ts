@@ -154,28 +154,36 @@ function createUsers(aws: LoopbackAws, policy: unknown, prefix: string, count: n
 /** The baseline: the same creates straight to the API, `CONCURRENCY` in flight, keep-alive. */
 async function createThroughApi(url: string, token: string, rows: readonly KeysRow[]) {
   let next = 0;
-  let failed = 0;
+  const failures: number[] = [];
   const started = performance.now();
+  const create = (row: KeysRow) =>
+    fetch(`${url}/v1/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'access_keys', partition: 'aws', bundles: 'default', ...row }),
+    });
   const lane = async () => {
     while (next < rows.length) {
       const row = rows[next++] as KeysRow;
-      const response = await fetch(`${url}/v1/accounts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          method: 'access_keys',
-          partition: 'aws',
-          bundles: 'default',
-          ...row,
-        }),
-      });
-      await response.arrayBuffer();
-      if (response.status !== 201) failed++;
+      // Like the CLI, a 429 or 5xx is tried again (a few times): both sides do the same work.
+      for (let attempt = 1; ; attempt++) {
+        const response = await create(row);
+        await response.arrayBuffer();
+        if (response.status === 201 || (response.status === 409 && attempt > 1)) break;
+        const isRetryable = response.status === 429 || response.status >= 500;
+        if (!isRetryable || attempt >= 5) {
+          failures.push(response.status);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
   const seconds = (performance.now() - started) / 1000;
-  if (failed > 0) throw new Error(`import bench: ${failed} API creates failed`);
+  if (failures.length > 0) {
+    throw new Error(`import bench: API creates failed with ${failures.join(', ')}`);
+  }
   return { seconds, rate: rows.length / seconds };
 }
 
