@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { type CliRun, describeRun, parseJsonOutput, runCli } from '@onramp/cli/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliWorld, CUSTOMER, startCliWorld } from './cli-world.ts';
@@ -201,6 +202,35 @@ describe('onramp login and profiles', () => {
     expect(profiles.stdout).not.toContain(world.acme.adminToken);
   });
 
+  it('saves an operator’s tenant with the profile, after checking the tenant exists', async () => {
+    const env = { ONRAMP_CONFIG_DIR: freshConfigDir() };
+    const unknown = await runCli(
+      ['login', '--url', world.url, '--token-stdin', '--tenant', 'ten_doesnotexist'],
+      { stdin: world.operatorToken, io: { env } },
+    );
+    expect(unknown.code, describeRun(unknown)).toBe(2);
+    expect(unknown.stderr).toContain('--tenant:');
+    expect(unknown.stderr).toContain('Nothing was saved');
+    const login = await runCli(
+      ['login', '--url', world.url, '--token-stdin', '--tenant', world.acme.id],
+      { stdin: world.operatorToken, io: { env } },
+    );
+    expect(login.code, describeRun(login)).toBe(0);
+    expect(login.stdout).toContain('of the operator');
+    expect(login.stdout).toContain(`Acting on tenant ${world.acme.id}`);
+    const { account } = await addKeysAccount('Seen By The Operator');
+    await addKeysAccount('Also Seen');
+    const list = await runCli(['accounts', 'list', '--json', '--all', '--limit', '1'], {
+      io: { env },
+    });
+    expect(list.code, describeRun(list)).toBe(0);
+    const all = parseJsonOutput(list) as { id: string }[];
+    // --all follows every page (one account per page here) to the last.
+    expect(all.length).toBeGreaterThan(1);
+    expect(all.map((a) => a.id)).toContain(account.id);
+    expect(new Set(all.map((a) => a.id)).size).toBe(all.length);
+  });
+
   it('says how to log in when nothing is set', async () => {
     const result = await runCli(['accounts', 'list'], {
       io: { env: { ONRAMP_CONFIG_DIR: freshConfigDir() } },
@@ -288,6 +318,27 @@ describe('onramp accounts', () => {
     const gone = await asToken(world.acme.adminToken, ['accounts', 'get', id]);
     expect(gone.code, describeRun(gone)).toBe(1);
     expect(gone.stderr).toContain('not found');
+  });
+
+  it('asks before removing on a terminal, and removes only on yes', async () => {
+    const { account } = await addKeysAccount('Asked First');
+    const onTerminal = (answer: string) =>
+      runCli(['accounts', 'rm', account.id], {
+        terminalColumns: 100,
+        io: {
+          env: { ONRAMP_URL: world.url, ONRAMP_TOKEN: world.acme.adminToken },
+          stdin: Object.assign(Readable.from([answer]), { isTTY: true }),
+        },
+      });
+    const no = await onTerminal('n\n');
+    expect(no.code, describeRun(no)).toBe(2);
+    expect(no.stderr.replace(STYLE_ESCAPES, '')).toContain(
+      `Remove Asked First (${account.id}, AWS account ${CUSTOMER}) from Onramp? [y/N]`,
+    );
+    expect((await asToken(world.acme.adminToken, ['accounts', 'get', account.id])).code).toBe(0);
+    const yes = await onTerminal('y\n');
+    expect(yes.code, describeRun(yes)).toBe(0);
+    expect((await asToken(world.acme.adminToken, ['accounts', 'get', account.id])).code).toBe(1);
   });
 
   it('validates without saving: each step, and exit 3 when the keys are wrong', async () => {

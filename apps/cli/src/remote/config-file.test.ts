@@ -83,4 +83,27 @@ describe('the config file', () => {
     );
     expect(readFileSync(target, 'utf8')).toBe('{}');
   });
+
+  it('keeps every profile when many commands change it at once', async () => {
+    const path = join(temporary(), 'config.json');
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        updateConfig(path, (config) => ({
+          ...config,
+          profiles: { ...config.profiles, [`p${i}`]: PROFILE },
+        })),
+      ),
+    );
+    const { config } = await loadConfig(path);
+    expect(Object.keys(config.profiles).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `p${i}`).sort(),
+    );
+    expect(readdirSync(join(path, '..'))).toEqual(['config.json']);
+  });
+
+  it('refuses a profile name that would change the object, not add a profile', async () => {
+    const path = join(temporary(), 'config.json');
+    writeFileSync(path, '{"profiles": {"__proto__": {"url": "u", "token": "t"}}}', { mode: 0o600 });
+    await expect(loadConfig(path)).rejects.toThrow(/"__proto__" is not a profile name/);
+  });
 });

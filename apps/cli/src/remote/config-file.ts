@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT_FAILURE, UserError } from '../errors.ts';
 
 /**
@@ -34,6 +35,10 @@ export const DEFAULT_PROFILE = 'default';
 
 /** The mode bits that let anyone but the owner read or change the file. */
 const OTHERS_MASK = 0o077;
+/** How long a command waits for another one writing the config file. */
+const LOCK_WAIT_MS = 10_000;
+/** A lock older than this was left by a command that died: no write takes this long. */
+const STALE_LOCK_MS = 30_000;
 
 /**
  * Where the config file is: `$ONRAMP_CONFIG_DIR/config.json`, else `$XDG_CONFIG_HOME/onramp/config.json`,
@@ -52,7 +57,7 @@ export function findConfigPath(
 
 /** A profile's name: letters, digits, dot, dash and underscore, so it is safe in messages and files. */
 export function checkProfileName(name: string, flag = '--profile'): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name))
+  if (!isProfileName(name))
     throw new UserError(
       [
         `${flag}: "${printableName(name)}" is not a profile name; use letters, digits, ".", "-" and "_" (at most 64).`,
@@ -60,6 +65,10 @@ export function checkProfileName(name: string, flag = '--profile'): string {
       2,
     );
   return name;
+}
+
+function isProfileName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
 }
 
 function printableName(name: string): string {
@@ -127,6 +136,8 @@ function parseConfig(text: string, path: string): ConfigFile {
   const rawProfiles = value.profiles ?? {};
   if (!isRecord(rawProfiles)) throw broken('"profiles" is not an object');
   for (const [name, raw] of Object.entries(rawProfiles)) {
+    // A name like __proto__ would set the object's prototype instead of adding a profile.
+    if (!isProfileName(name)) throw broken(`"${printableName(name)}" is not a profile name`);
     if (!isRecord(raw) || typeof raw.url !== 'string' || typeof raw.token !== 'string')
       throw broken(`profile "${printableName(name)}" needs a url and a token`);
     if (raw.tenant !== undefined && typeof raw.tenant !== 'string')
@@ -200,15 +211,49 @@ async function refuseSymlink(path: string): Promise<void> {
 
 /**
  * Runs `change` on the current config and saves the result, refusing when the file is open to
- * others (writing a new token into it would expose that too).
+ * others (writing a new token into it would expose that too). A lock file beside it makes two
+ * commands at once (two `onramp login` in scripts) take turns, so neither loses the other's profile.
  */
 export async function updateConfig(
   path: string,
   change: (config: ConfigFile) => ConfigFile,
 ): Promise<ConfigFile> {
-  const loaded = await loadConfig(path);
-  if (loaded.exposure) throw new UserError([loaded.exposure], EXIT_FAILURE);
-  const next = change(loaded.config);
-  await saveConfig(path, next);
-  return next;
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const release = await lockConfig(path);
+  try {
+    const loaded = await loadConfig(path);
+    if (loaded.exposure) throw new UserError([loaded.exposure], EXIT_FAILURE);
+    const next = change(loaded.config);
+    await saveConfig(path, next);
+    return next;
+  } finally {
+    await release();
+  }
+}
+
+/** Takes `<path>.lock` (created exclusively), waiting while another command holds it. */
+async function lockConfig(path: string): Promise<() => Promise<void>> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const age = await stat(lock).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => 0,
+    );
+    if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+    else if (Date.now() > deadline)
+      throw new UserError(
+        [
+          `another onramp command is changing ${path} (it holds ${lock}); try again, or delete the lock file if no onramp command is running.`,
+        ],
+        EXIT_FAILURE,
+      );
+    else await sleep(20 + Math.random() * 30);
+  }
 }

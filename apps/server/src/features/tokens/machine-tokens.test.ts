@@ -207,6 +207,43 @@ describe.each(TEST_DIALECTS)('machine tokens on %s', (dialect) => {
     expect(audited?.details.reason).toBe('parent_revoked');
   });
 
+  it('a revocation reaches a live token below a parent that made over a thousand', async () => {
+    const many = await h.tenant();
+    const parent = held(await make(many.admin, ['admin', 'accounts:read']));
+    const row = await h.database.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', parent.id)
+      .executeTakeFirstOrThrow();
+    // Made over the years and revoked since, as a nightly job's tokens would be.
+    const old = Array.from({ length: 1100 }, (_, i) => ({
+      ...row,
+      id: `${parent.id}_old${String(i).padStart(4, '0')}`,
+      token_hash: `hash-${parent.id}-${i}`,
+      name: `nightly ${i}`,
+      parent_token_id: parent.id,
+      revoked_at: new Date().toISOString(),
+    }));
+    for (let start = 0; start < old.length; start += 100) {
+      await h.database.db
+        .insertInto('api_tokens')
+        .values(old.slice(start, start + 100))
+        .execute();
+    }
+    const survivor = { ...row, id: `${parent.id}_live`, token_hash: `hash-${parent.id}-live` };
+    await h.database.db
+      .insertInto('api_tokens')
+      .values({ ...survivor, parent_token_id: old[1050]?.id ?? null, revoked_at: null })
+      .execute();
+    expectStatus(await many.admin.request('DELETE', `/v1/tokens/${parent.id}`), 200);
+    const after = await h.database.db
+      .selectFrom('api_tokens')
+      .select('revoked_at')
+      .where('id', '=', survivor.id)
+      .executeTakeFirstOrThrow();
+    expect(after.revoked_at).not.toBeNull();
+  });
+
   it('tokens nest at most MAX_TOKEN_DEPTH deep', async () => {
     let current = held(await make(a.admin, ['admin', 'accounts:read']));
     for (let depth = 1; depth <= MAX_TOKEN_DEPTH; depth += 1) {

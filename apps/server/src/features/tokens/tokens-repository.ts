@@ -97,6 +97,9 @@ const GONE: Omit<TokenAncestor, 'id'> = {
   revokedAt: 'gone',
 };
 
+/** How many ids one `in (…)` binds, well under SQLite's and PostgreSQL's limits on parameters. */
+const IN_SLICE = 500;
+
 /**
  * Every token made, directly or not, by one of `ids` (revoked ones too, so the walk reaches past them
  * to any live token below), level by level, at most `MAX_TOKEN_DEPTH` levels down.
@@ -108,13 +111,19 @@ async function descendantsOf(
   const found: ApiTokensTable[] = [];
   let frontier = [...ids];
   for (let depth = 0; depth < MAX_TOKEN_DEPTH && frontier.length > 0; depth += 1) {
-    const rows = await executor
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('parent_token_id', 'in', frontier)
-      .execute();
-    found.push(...rows);
-    frontier = rows.map((row) => row.id);
+    const level: ApiTokensTable[] = [];
+    // In slices: a long-lived parent may have made thousands of (since revoked) tokens, more than
+    // one statement may bind.
+    for (let start = 0; start < frontier.length; start += IN_SLICE) {
+      const rows = await executor
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('parent_token_id', 'in', frontier.slice(start, start + IN_SLICE))
+        .execute();
+      level.push(...rows);
+    }
+    found.push(...level);
+    frontier = level.map((row) => row.id);
   }
   return found;
 }
@@ -128,16 +137,18 @@ async function markRevoked(
   const live = rows.filter((row) => row.revoked_at === null);
   if (live.length === 0) return [];
   const now = clock().toISOString();
-  await executor
-    .updateTable('api_tokens')
-    .set({ revoked_at: now })
-    .where(
-      'id',
-      'in',
-      live.map((row) => row.id),
-    )
-    .where('revoked_at', 'is', null)
-    .execute();
+  for (let start = 0; start < live.length; start += IN_SLICE) {
+    await executor
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where(
+        'id',
+        'in',
+        live.slice(start, start + IN_SLICE).map((row) => row.id),
+      )
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
   return live.map((row) => ({ ...toToken(row), revokedAt: now }));
 }
 

@@ -36,7 +36,6 @@ export interface TokenInput {
   parentTokenId?: string | undefined;
 }
 
-/** API tokens: what other features may ask of them, and the rules of making and revoking one. */
 /** 403 naming the scopes a token asked for but may not hand out. */
 export function cannotGrant(scopes: readonly Scope[]): AppError {
   return forbidden(
@@ -44,6 +43,7 @@ export function cannotGrant(scopes: readonly Scope[]): AppError {
   );
 }
 
+/** API tokens: what other features may ask of them, and the rules of making and revoking one. */
 export function createTokensService(deps: TokensServiceDeps) {
   const { tokens, audit } = deps;
   /**
