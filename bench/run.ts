@@ -651,6 +651,7 @@ const parts = {
   'credential-process': () => benchCredentialProcess(),
   sweep: () => benchSweep(catalog),
   outdated: () => benchOutdated(),
+  import: async () => rows.push(...(await (await import('./import.ts')).benchImport())),
   organizations: async () => {
     rows.push(...(await benchOrganizations()));
   },

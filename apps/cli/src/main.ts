@@ -20,7 +20,9 @@ import { addOrganizationTemplateCommand } from './organization-template-command.
 import { addPolicyCommand } from './policy-command.ts';
 import { addAccountsCommand } from './remote/accounts-command.ts';
 import { addAuditCommand } from './remote/audit-command.ts';
+import { addConnectCommand } from './remote/connect-command.ts';
 import { addConnectionsCommand } from './remote/connections-command.ts';
+import { addImportCommand } from './remote/import-command.ts';
 import { addLoginCommands } from './remote/login-command.ts';
 import { addTokensCommand } from './remote/tokens-command.ts';
 import { addTemplateCommand } from './template-command.ts';
@@ -72,7 +74,8 @@ flag gave); 3 the account is not valid (accounts validate, accounts check).`,
   addKeysCommand(program, io);
   addOidcCommand(program, io);
   addLoginCommands(program, io);
-  addAccountsCommand(program, io);
+  addImportCommand(addAccountsCommand(program, io), io);
+  addConnectCommand(program, io);
   addConnectionsCommand(program, io);
   addTokensCommand(program, io);
   addAuditCommand(program, io);
