@@ -108,9 +108,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: it does no I/O, and every response would pay for a promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
     setCommonHeaders(request, reply);
-    return payload;
+    done(null, payload);
   });
 
   registerProblemHandlers(app);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/db/schema.ts';
 import { newId } from '../../ids.ts';
 import type { AuditEntry, AuditLog } from '../../ports/audit-log.ts';
@@ -34,18 +34,34 @@ export function createAuditRepository(db: Kysely<Database>, clock: () => Date) {
     details: JSON.stringify(entry.details ?? {}),
   });
 
-  type Waiting = { row: ReturnType<typeof rowOf>; done: (error?: unknown) => void };
+  type Row = ReturnType<typeof rowOf>;
+  type Waiting = { row: Row; done: (error?: unknown) => void };
   const waiting: Waiting[] = [];
   let scheduled = false;
+  /**
+   * The grouped insert's SQL by number of rows, built by Kysely once per size: a vend then pays for
+   * its parameters only, not for building and compiling the query again (a tenth of a cached vend's
+   * CPU). At most GROUP_LIMIT texts, a few kilobytes each.
+   */
+  const groupSql = new Map<number, string>();
+  function groupInsert(rows: Row[]): CompiledQuery {
+    let text = groupSql.get(rows.length);
+    if (text === undefined) {
+      text = db.insertInto('audit_log').values(rows).compile().sql;
+      groupSql.set(rows.length, text);
+    }
+    // Kysely lists an insert's parameters row by row, each in the columns' order: the order of the
+    // keys of rowOf, which every row shares.
+    const parameters: unknown[] = [];
+    for (const row of rows) parameters.push(...Object.values(row));
+    return CompiledQuery.raw(text, parameters);
+  }
   async function writeWaiting(): Promise<void> {
     scheduled = false;
     while (waiting.length > 0) {
       const group = waiting.splice(0, GROUP_LIMIT);
       try {
-        await db
-          .insertInto('audit_log')
-          .values(group.map((w) => w.row))
-          .execute();
+        await db.executeQuery(groupInsert(group.map((w) => w.row)));
         for (const w of group) w.done();
       } catch (error) {
         for (const w of group) w.done(error);

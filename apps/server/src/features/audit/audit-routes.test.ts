@@ -88,6 +88,48 @@ describe.each(TEST_DIALECTS)('the audit log on %s', (dialect) => {
     expect(await stored()).toBe(120);
   });
 
+  it('stores every field of every grouped entry in its own column, whatever the group size', async () => {
+    const audit = createAuditRepository(h.database.db, h.deps.clock);
+    // Two groups of different sizes, then the first size again (its insert is reused).
+    for (const size of [3, 7, 3]) {
+      await Promise.all(
+        Array.from({ length: size }, (_, i) =>
+          audit.appendGrouped({
+            tenantId: i % 2 ? a.id : null,
+            actorType: 'token',
+            actorId: `tok_${size}_${i}`,
+            action: 'test.columns',
+            targetType: i % 2 ? 'account' : undefined,
+            targetId: `acct_${size}_${i}`,
+            requestId: `req_${size}_${i}`,
+            sourceIp: `10.0.${size}.${i}`,
+            details: { size, i },
+          }),
+        ),
+      );
+    }
+    const rows = await h.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'test.columns')
+      .orderBy('seq')
+      .execute();
+    expect(rows).toHaveLength(13);
+    for (const row of rows) {
+      const { size, i } = JSON.parse(row.details) as { size: number; i: number };
+      expect(row).toMatchObject({
+        tenant_id: i % 2 ? a.id : null,
+        actor_type: 'token',
+        actor_id: `tok_${size}_${i}`,
+        target_type: i % 2 ? 'account' : null,
+        target_id: `acct_${size}_${i}`,
+        request_id: `req_${size}_${i}`,
+        source_ip: `10.0.${size}.${i}`,
+      });
+      expect(row.id).toMatch(/^aud_/);
+    }
+  });
+
   it('shows each tenant only its own entries', async () => {
     await b.admin.request('POST', '/v1/tokens', { name: 'b-only', scopes: ['accounts:read'] });
     expect((await a.admin.request('GET', '/v1/audit')).text).not.toContain('b-only');

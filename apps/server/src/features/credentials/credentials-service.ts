@@ -454,9 +454,19 @@ export function isHubRole(
 ): boolean {
   const hub = hubs[partition];
   if (!hub) return false;
-  const parsed = parseHubPrincipal(hub.principalArn, partition);
-  return parsed.ok && parsed.value.kind === 'role';
+  // Asked on every vend, of the same few hub ARNs: each is parsed once.
+  const key = `${partition} ${hub.principalArn}`;
+  let isRole = hubRoleByArn.get(key);
+  if (isRole === undefined) {
+    const parsed = parseHubPrincipal(hub.principalArn, partition);
+    isRole = parsed.ok && parsed.value.kind === 'role';
+    if (hubRoleByArn.size >= 64) hubRoleByArn.clear();
+    hubRoleByArn.set(key, isRole);
+  }
+  return isRole;
 }
+/** isHubRole's answers by partition and hub ARN; a process has a hub per partition, at most 64 kept. */
+const hubRoleByArn = new Map<string, boolean>();
 
 /** `arn:aws:iam::123:role/path/to/Name` → { path: '/path/to/', name: 'Name' }. */
 function roleNameOf(roleArn: string): { path: string; name: string } {

@@ -1,5 +1,6 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import type * as ZxcvbnCore from '@zxcvbn-ts/core';
+import type * as ZxcvbnCommon from '@zxcvbn-ts/language-common';
 import type { ProblemFieldError } from '../../http/problems.ts';
 
 /**
@@ -19,10 +20,30 @@ const JUDGED_LENGTH = 64;
  * The estimator, built on first use: its dictionaries (the most common passwords, keyboard layouts)
  * take tens of milliseconds to load and are immutable after, so one per process is shared.
  */
-let estimator: ZxcvbnFactory | undefined;
-function zxcvbn(): ZxcvbnFactory {
-  estimator ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+let estimator: ZxcvbnCore.ZxcvbnFactory | undefined;
+function zxcvbn(): ZxcvbnCore.ZxcvbnFactory {
+  estimator ??= buildEstimator();
   return estimator;
+}
+
+/**
+ * zxcvbn's packages are read on the first password, not when the server starts: evaluating their
+ * dictionaries costs a start tens of milliseconds of CPU, and most starts judge no password. The
+ * check stays synchronous: the production bundle turns these require calls into its own copies of
+ * the packages, evaluated at this call; run from the sources (tests, tsx), Node's require reads them.
+ */
+function buildEstimator(): ZxcvbnCore.ZxcvbnFactory {
+  // Literal require calls, which esbuild bundles; the sources' fallback cannot be one.
+  const sourcesRequire = typeof require === 'function' ? undefined : createRequire(import.meta.url);
+  const { ZxcvbnFactory } = (
+    sourcesRequire ? sourcesRequire('@zxcvbn-ts/core') : require('@zxcvbn-ts/core')
+  ) as typeof ZxcvbnCore;
+  const { adjacencyGraphs, dictionary } = (
+    sourcesRequire
+      ? sourcesRequire('@zxcvbn-ts/language-common')
+      : require('@zxcvbn-ts/language-common')
+  ) as typeof ZxcvbnCommon;
+  return new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
 }
 
 /** zxcvbn's warning keys, in words (its English translations live in a larger package). */
