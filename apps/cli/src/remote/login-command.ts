@@ -11,7 +11,7 @@ import {
   updateConfig,
 } from './config-file.ts';
 import { createOutput, printable } from './output.ts';
-import { toRemoteError } from './problems.ts';
+import { cutServerText, toRemoteError } from './problems.ts';
 import { readSecret } from './prompt.ts';
 import { createRemote } from './remote.ts';
 import { normaliseUrl } from './target.ts';
@@ -193,7 +193,7 @@ async function checkTenant(
     if (error instanceof ApiProblem && error.status !== 0 && error.status !== 401) {
       throw new UserError(
         [
-          `--tenant: Onramp would not act on tenant "${printable(tenant)}" with this token (${error.status}): ${printable(error.detail ?? error.title)} Nothing was saved.`,
+          `--tenant: Onramp would not act on tenant "${printable(tenant)}" with this token (${error.status}): ${cutServerText(printable(error.detail ?? error.title))} Nothing was saved.`,
         ],
         EXIT_USAGE,
       );
