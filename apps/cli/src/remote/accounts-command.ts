@@ -292,7 +292,7 @@ async function runAdd(io: CliIo, flags: AccountInputFlags): Promise<void> {
 
 async function runValidate(io: CliIo, flags: AccountInputFlags): Promise<void> {
   const remote = await openRemote(flags, io);
-  const input = await readAccountInput(io, remote, flags);
+  const input = await readAccountInput(io, remote, flags, 'validate');
   const result = await remote.call((client) => client.accounts.validate(input), ACCOUNT_FLAGS);
   if (remote.json) remote.output.document(result);
   else printValidation(remote.output, result, ACCOUNT_FLAGS);
@@ -390,6 +390,9 @@ async function runRemove(
     );
 }
 
+/** The name sent with access keys that are only validated (the API asks for one; nothing is saved). */
+const VALIDATION_NAME = 'validation only';
+
 /**
  * The account to add or validate, from the flags: a role (its connection given, or found by its
  * external ID) or access keys (the secret read from stdin, a file or a hidden prompt).
@@ -398,6 +401,7 @@ async function readAccountInput(
   io: CliIo,
   remote: Remote,
   flags: AccountInputFlags,
+  purpose: 'add' | 'validate' = 'add',
 ): Promise<CreateAccountInput> {
   const method = flags.method
     ? parseChoice(flags.method, '--method', METHODS)
@@ -415,19 +419,23 @@ async function readAccountInput(
         [`${stray.join(', ')}: these are for a role, not access keys.`],
         EXIT_USAGE,
       );
+    // Validating saves nothing, so the name the API asks for is a stand-in when none is given.
+    const name = flags.name ?? (purpose === 'validate' ? VALIDATION_NAME : undefined);
     const missing = [
       !flags.partition && '--partition',
-      !flags.name && '--name',
+      !name && '--name',
       !flags.accessKeyId && '--access-key-id',
     ].filter(Boolean);
     if (missing.length > 0)
       throw new UserError(
-        [`${missing.join(', ')}: access keys need a partition, a name and the key id.`],
+        [
+          `${missing.join(', ')}: access keys need ${purpose === 'validate' ? 'a partition and the key id' : 'a partition, a name and the key id'}.`,
+        ],
         EXIT_USAGE,
       );
     return {
       method: 'access_keys',
-      name: flags.name ?? '',
+      name: name ?? '',
       ...(flags.description !== undefined ? { description: flags.description } : {}),
       partition: parseChoice(flags.partition ?? '', '--partition', PARTITIONS),
       accessKeyId: flags.accessKeyId ?? '',
