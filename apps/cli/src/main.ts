@@ -21,6 +21,7 @@ import { addPolicyCommand } from './policy-command.ts';
 import { addAccountsCommand } from './remote/accounts-command.ts';
 import { addAuditCommand } from './remote/audit-command.ts';
 import { addConnectionsCommand } from './remote/connections-command.ts';
+import { hideUnknownOptionValues } from './remote/flags.ts';
 import { addLoginCommands } from './remote/login-command.ts';
 import { addTokensCommand } from './remote/tokens-command.ts';
 import { addTemplateCommand } from './template-command.ts';
@@ -50,7 +51,7 @@ export function createProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      writeErr: (text) => io.stderr.write(hideUnknownOptionValues(text)),
     })
     .showHelpAfterError('(run the command with --help for its options and examples)')
     .addHelpText('before', QUICK_START)
