@@ -425,6 +425,41 @@ describe('onramp accounts', () => {
     expect(add.stderr).toContain('--name: access keys need a partition, a name and the key id.');
   });
 
+  it('refused for missing permissions alone, says --accept-missing-permissions adds it degraded', async () => {
+    const weak = world.aws.createUser('aws', CUSTOMER, 'keys-weak', {
+      policies: {
+        onramp: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['iam:SimulatePrincipalPolicy'], Resource: '*' }],
+        },
+      },
+    });
+    const args = [
+      'accounts',
+      'add',
+      '--partition',
+      'aws',
+      '--name',
+      'Weak',
+      '--access-key-id',
+      weak.accessKeyId,
+      '--secret-stdin',
+    ];
+    const refused = await asToken(world.acme.adminToken, args, weak.secretAccessKey);
+    expect(refused.code, describeRun(refused)).toBe(1);
+    expect(refused.stderr).toMatch(/^error: permissions\.[a-z-]+: The user lacks /m);
+    expect(refused.stderr).toContain(
+      'error: only permissions are missing: attach the policy the console shows (View JSON) and run this again, or add it now (degraded) with --accept-missing-permissions.',
+    );
+    const degraded = await asToken(
+      world.acme.adminToken,
+      [...args, '--accept-missing-permissions', '--json'],
+      weak.secretAccessKey,
+    );
+    expect(degraded.code, describeRun(degraded)).toBe(0);
+    expect(parseJsonOutput(degraded)).toMatchObject({ name: 'Weak', status: 'degraded' });
+  });
+
   it('tells an operator without a tenant to give --tenant', async () => {
     const list = await asToken(world.operatorToken, ['accounts', 'list']);
     expect(list.code, describeRun(list)).toBe(2);
