@@ -14,7 +14,7 @@ import { createOutput, printable } from './output.ts';
 import { cutServerText, toRemoteError } from './problems.ts';
 import { readSecret } from './prompt.ts';
 import { createRemote } from './remote.ts';
-import { normaliseUrl } from './target.ts';
+import { checkTokenText, normaliseUrl } from './target.ts';
 
 interface LoginFlags {
   url?: string;
@@ -109,10 +109,10 @@ async function runLogin(io: CliIo, flags: LoginFlags): Promise<void> {
       ],
       EXIT_USAGE,
     );
-  const token = await readSecret(
-    io,
-    `API token for ${url} (onr_…, not shown): `,
-    flags.tokenStdin ? '--token-stdin' : 'the token',
+  const source = flags.tokenStdin ? '--token-stdin' : 'the token';
+  const token = checkTokenText(
+    await readSecret(io, `API token for ${url} (onr_…, not shown): `, source),
+    source,
   );
   const tenant = flags.tenant?.trim() || undefined;
   const remote = createRemote(
