@@ -63,7 +63,11 @@ describe('a server that is not a well-behaved Onramp', () => {
     expect(list.code, describeRun(list)).toBe(1);
     expect(thief.seen).toEqual([]);
     expect(redirecting.seen).toEqual([`Bearer ${TOKEN}`]);
-    expect(list.stderr).toContain(`redirecting to ${thief.url}/v1/accounts`);
+    expect(list.stderr).toMatch(
+      new RegExp(
+        `^error: ${redirecting.url}: it answered 307, redirecting to ${thief.url}/v1/accounts;`,
+      ),
+    );
     expect(list.stderr).toContain('the token was not sent there');
     expect(list.stderr).not.toContain(TOKEN);
   });

@@ -60,8 +60,13 @@ export function problemToUserError(problem: ApiProblem, context: ProblemContext)
   const said = clean(problem.detail ?? problem.title);
   const reference = problem.requestId ? ` (request ${clean(problem.requestId)})` : '';
   switch (problem.status) {
-    case 0:
+    case 0: {
+      // The SDK wraps a failed fetch in advice to check the connection; a refused redirect is no
+      // connection problem, so its own words are shown alone.
+      const redirect = /\((it answered 3\d\d, redirecting .*)\)\.$/s.exec(said)?.[1];
+      if (redirect) return new UserError([`${context.url}: ${redirect}.`], EXIT_FAILURE);
       return new UserError([`cannot reach ${context.url}: ${said}`], EXIT_FAILURE);
+    }
     case 401:
       return new UserError(
         [
