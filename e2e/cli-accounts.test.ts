@@ -389,6 +389,93 @@ describe('onramp accounts', () => {
     expect((parseJsonOutput(listed) as { accounts: unknown[] }).accounts).toEqual([]);
   });
 
+  it('validates access keys without a --name (nothing is saved, so none is needed)', async () => {
+    const keys = world.createKeysUser('keys-validate-unnamed');
+    const args = [
+      'accounts',
+      'validate',
+      '--partition',
+      'aws',
+      '--access-key-id',
+      keys.accessKeyId,
+    ];
+    const good = await asToken(
+      world.acme.adminToken,
+      [...args, '--secret-stdin'],
+      keys.secretAccessKey,
+    );
+    expect(good.code, describeRun(good)).toBe(0);
+    expect(good.stdout).toMatch(/^valid: arn:aws:iam::/m);
+    const noPartition = await asToken(
+      world.acme.adminToken,
+      ['accounts', 'validate', '--access-key-id', keys.accessKeyId, '--secret-stdin'],
+      keys.secretAccessKey,
+    );
+    expect(noPartition.code, describeRun(noPartition)).toBe(2);
+    expect(noPartition.stderr).toBe(
+      'error: --partition: access keys need a partition and the key id.\n',
+    );
+    // Adding still needs a name: the account keeps it.
+    const add = await asToken(
+      world.acme.adminToken,
+      ['accounts', 'add', ...args.slice(2), '--secret-stdin'],
+      keys.secretAccessKey,
+    );
+    expect(add.code, describeRun(add)).toBe(2);
+    expect(add.stderr).toContain('--name: access keys need a partition, a name and the key id.');
+  });
+
+  it('refused for missing permissions alone, says --accept-missing-permissions adds it degraded', async () => {
+    const weak = world.aws.createUser('aws', CUSTOMER, 'keys-weak', {
+      policies: {
+        onramp: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['iam:SimulatePrincipalPolicy'], Resource: '*' }],
+        },
+      },
+    });
+    const args = [
+      'accounts',
+      'add',
+      '--partition',
+      'aws',
+      '--name',
+      'Weak',
+      '--access-key-id',
+      weak.accessKeyId,
+      '--secret-stdin',
+    ];
+    const refused = await asToken(world.acme.adminToken, args, weak.secretAccessKey);
+    expect(refused.code, describeRun(refused)).toBe(1);
+    expect(refused.stderr).toMatch(/^error: permissions\.[a-z-]+: The user lacks /m);
+    expect(refused.stderr).toContain(
+      'error: only permissions are missing: attach the policy the console shows (View JSON) and run this again, or add it now (degraded) with --accept-missing-permissions.',
+    );
+    const degraded = await asToken(
+      world.acme.adminToken,
+      [...args, '--accept-missing-permissions', '--json'],
+      weak.secretAccessKey,
+    );
+    expect(degraded.code, describeRun(degraded)).toBe(0);
+    expect(parseJsonOutput(degraded)).toMatchObject({ name: 'Weak', status: 'degraded' });
+  });
+
+  it('tells an operator without a tenant to give --tenant', async () => {
+    const list = await asToken(world.operatorToken, ['accounts', 'list']);
+    expect(list.code, describeRun(list)).toBe(2);
+    expect(list.stderr).toContain(
+      'error: --tenant (or ONRAMP_TENANT, or onramp login --tenant): Name the tenant',
+    );
+    expect(list.stderr).not.toContain('error: Onramp-Tenant:');
+    const withTenant = await asToken(world.operatorToken, [
+      'accounts',
+      'list',
+      '--tenant',
+      world.acme.id,
+    ]);
+    expect(withTenant.code, describeRun(withTenant)).toBe(0);
+  });
+
   it('names the flag a field error of the API came from', async () => {
     const keys = world.createKeysUser('keys-field-error');
     const result = await asToken(

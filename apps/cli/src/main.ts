@@ -22,6 +22,7 @@ import { addAccountsCommand } from './remote/accounts-command.ts';
 import { addAuditCommand } from './remote/audit-command.ts';
 import { addConnectCommand } from './remote/connect-command.ts';
 import { addConnectionsCommand } from './remote/connections-command.ts';
+import { hideUnknownOptionValues } from './remote/flags.ts';
 import { addImportCommand } from './remote/import-command.ts';
 import { addLoginCommands } from './remote/login-command.ts';
 import { addTokensCommand } from './remote/tokens-command.ts';
@@ -52,7 +53,7 @@ export function createProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      writeErr: (text) => io.stderr.write(hideUnknownOptionValues(text)),
     })
     .showHelpAfterError('(run the command with --help for its options and examples)')
     .addHelpText('before', QUICK_START)

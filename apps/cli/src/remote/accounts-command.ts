@@ -1,9 +1,10 @@
-import type {
-  Account,
-  CreateAccountInput,
-  ListAccountsQuery,
-  OnrampClient,
-  UpdateAccountInput,
+import {
+  type Account,
+  ApiProblem,
+  type CreateAccountInput,
+  type ListAccountsQuery,
+  type OnrampClient,
+  type UpdateAccountInput,
 } from '@onramp/sdk';
 import { type Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.ts';
@@ -16,6 +17,7 @@ import {
   printValidation,
 } from './account-views.ts';
 import { parseBundles, parseChoice, parseList, parseWholeNumber, requireSome } from './flags.ts';
+import { problemToUserError } from './problems.ts';
 import { confirm, readSecret } from './prompt.ts';
 import { addRemoteOptions, openRemote, type Remote, type RemoteOptions } from './remote.ts';
 
@@ -283,16 +285,44 @@ async function runGet(io: CliIo, id: string, flags: RemoteOptions): Promise<void
 async function runAdd(io: CliIo, flags: AccountInputFlags): Promise<void> {
   const remote = await openRemote(flags, io);
   const input = await readAccountInput(io, remote, flags);
-  const account = await remote.call((client) => client.accounts.create(input), ACCOUNT_FLAGS);
+  const account = await remote.call(async (client) => {
+    try {
+      return await client.accounts.create(input);
+    } catch (error) {
+      throw withMissingPermissionsHint(error, remote);
+    }
+  }, ACCOUNT_FLAGS);
   if (remote.json) return remote.output.document(account);
   remote.output.line(`Connected ${account.name} (${account.id}): ${account.status}.`);
   printAccount(remote.output, account, io.now());
   printNotices(remote.output, account.notices);
 }
 
+/**
+ * A refusal for missing permissions alone, with the way on the CLI offers: the server's hint names
+ * the console ("View JSON"), and a person at the CLI may want the account saved degraded instead.
+ */
+function withMissingPermissionsHint(error: unknown, remote: Remote): unknown {
+  if (
+    !(error instanceof ApiProblem) ||
+    error.status !== 422 ||
+    error.errors.length === 0 ||
+    !error.errors.every((fieldError) => fieldError.code === 'missing_actions')
+  )
+    return error;
+  const refused = problemToUserError(error, remote.context(ACCOUNT_FLAGS));
+  return new UserError(
+    [
+      ...refused.messages,
+      'only permissions are missing: attach the policy the console shows (View JSON) and run this again, or add it now (degraded) with --accept-missing-permissions.',
+    ],
+    refused.exitCode,
+  );
+}
+
 async function runValidate(io: CliIo, flags: AccountInputFlags): Promise<void> {
   const remote = await openRemote(flags, io);
-  const input = await readAccountInput(io, remote, flags);
+  const input = await readAccountInput(io, remote, flags, 'validate');
   const result = await remote.call((client) => client.accounts.validate(input), ACCOUNT_FLAGS);
   if (remote.json) remote.output.document(result);
   else printValidation(remote.output, result, ACCOUNT_FLAGS);
@@ -390,6 +420,9 @@ async function runRemove(
     );
 }
 
+/** The name sent with access keys that are only validated (the API asks for one; nothing is saved). */
+const VALIDATION_NAME = 'validation only';
+
 /**
  * The account to add or validate, from the flags: a role (its connection given, or found by its
  * external ID) or access keys (the secret read from stdin, a file or a hidden prompt).
@@ -398,6 +431,7 @@ async function readAccountInput(
   io: CliIo,
   remote: Remote,
   flags: AccountInputFlags,
+  purpose: 'add' | 'validate' = 'add',
 ): Promise<CreateAccountInput> {
   const method = flags.method
     ? parseChoice(flags.method, '--method', METHODS)
@@ -415,19 +449,23 @@ async function readAccountInput(
         [`${stray.join(', ')}: these are for a role, not access keys.`],
         EXIT_USAGE,
       );
+    // Validating saves nothing, so the name the API asks for is a stand-in when none is given.
+    const name = flags.name ?? (purpose === 'validate' ? VALIDATION_NAME : undefined);
     const missing = [
       !flags.partition && '--partition',
-      !flags.name && '--name',
+      !name && '--name',
       !flags.accessKeyId && '--access-key-id',
     ].filter(Boolean);
     if (missing.length > 0)
       throw new UserError(
-        [`${missing.join(', ')}: access keys need a partition, a name and the key id.`],
+        [
+          `${missing.join(', ')}: access keys need ${purpose === 'validate' ? 'a partition and the key id' : 'a partition, a name and the key id'}.`,
+        ],
         EXIT_USAGE,
       );
     return {
       method: 'access_keys',
-      name: flags.name ?? '',
+      name: name ?? '',
       ...(flags.description !== undefined ? { description: flags.description } : {}),
       partition: parseChoice(flags.partition ?? '', '--partition', PARTITIONS),
       accessKeyId: flags.accessKeyId ?? '',

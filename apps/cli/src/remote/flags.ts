@@ -45,3 +45,11 @@ export function requireSome(values: readonly unknown[], what: string): void {
   if (values.every((value) => value === undefined))
     throw new UserError([`nothing to change: give ${what}.`], EXIT_USAGE);
 }
+
+/**
+ * Commander's error text with the value of an unknown `--option=value` hidden: a mistyped
+ * `--secret=…` or `--token=…` would otherwise print the secret back to the terminal and its logs.
+ */
+export function hideUnknownOptionValues(text: string): string {
+  return text.replace(/(unknown option '[^'=\s]+)=[^']*'/g, "$1=…' (its value not shown)");
+}

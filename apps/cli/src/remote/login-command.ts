@@ -11,10 +11,10 @@ import {
   updateConfig,
 } from './config-file.ts';
 import { createOutput, printable } from './output.ts';
-import { toRemoteError } from './problems.ts';
+import { cutServerText, toRemoteError } from './problems.ts';
 import { readSecret } from './prompt.ts';
 import { createRemote } from './remote.ts';
-import { normaliseUrl } from './target.ts';
+import { checkTokenText, normaliseUrl } from './target.ts';
 
 interface LoginFlags {
   url?: string;
@@ -109,10 +109,10 @@ async function runLogin(io: CliIo, flags: LoginFlags): Promise<void> {
       ],
       EXIT_USAGE,
     );
-  const token = await readSecret(
-    io,
-    `API token for ${url} (onr_…, not shown): `,
-    flags.tokenStdin ? '--token-stdin' : 'the token',
+  const source = flags.tokenStdin ? '--token-stdin' : 'the token';
+  const token = checkTokenText(
+    await readSecret(io, `API token for ${url} (onr_…, not shown): `, source),
+    source,
   );
   const tenant = flags.tenant?.trim() || undefined;
   const remote = createRemote(
@@ -193,7 +193,7 @@ async function checkTenant(
     if (error instanceof ApiProblem && error.status !== 0 && error.status !== 401) {
       throw new UserError(
         [
-          `--tenant: Onramp would not act on tenant "${printable(tenant)}" with this token (${error.status}): ${printable(error.detail ?? error.title)} Nothing was saved.`,
+          `--tenant: Onramp would not act on tenant "${printable(tenant)}" with this token (${error.status}): ${cutServerText(printable(error.detail ?? error.title))} Nothing was saved.`,
         ],
         EXIT_USAGE,
       );

@@ -1,7 +1,7 @@
 import { ApiProblem } from '@onramp/sdk';
 import { describe, expect, it } from 'vitest';
 import { EXIT_FAILURE, EXIT_USAGE } from '../errors.ts';
-import { problemToUserError } from './problems.ts';
+import { MAX_SERVER_TEXT, problemToUserError } from './problems.ts';
 
 const TOKEN = 'onr_abcdefghijklmnop';
 const context = {
@@ -60,5 +60,40 @@ describe('an API problem as a message', () => {
     );
     expect(error.messages.join('\n')).not.toContain(TOKEN);
     expect(error.messages.join('\n')).toContain('[the API token]?[2J?ok');
+  });
+
+  it('names --tenant when an operator’s request lacks the Onramp-Tenant header', () => {
+    const error = problemToUserError(
+      new ApiProblem({
+        status: 400,
+        title: 'Tenant required',
+        detail: 'Operators choose the tenant to act on with the Onramp-Tenant header.',
+        requestId: 'req_1',
+        errors: [
+          {
+            field: 'Onramp-Tenant',
+            code: 'required',
+            message: 'Name the tenant (ten_…) to act on.',
+          },
+        ],
+      }),
+      context,
+    );
+    expect(error.exitCode).toBe(EXIT_USAGE);
+    expect(error.messages[1]).toBe(
+      '--tenant (or ONRAMP_TENANT, or onramp login --tenant): Name the tenant (ten_…) to act on.',
+    );
+  });
+
+  it('cuts a long server text, saying how much was left out', () => {
+    const detail = `${'é'.repeat(MAX_SERVER_TEXT)}tail`;
+    const error = problemToUserError(
+      new ApiProblem({ status: 409, title: 'Conflict', detail, requestId: 'req_2' }),
+      context,
+    );
+    const message = error.messages[0] ?? '';
+    expect(message).toContain(`${'é'.repeat(MAX_SERVER_TEXT)}… (4 more characters not shown)`);
+    expect(message).not.toContain('tail');
+    expect(message).toMatch(/\(request req_2\)$/);
   });
 });

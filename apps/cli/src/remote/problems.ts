@@ -16,6 +16,20 @@ export interface ProblemContext {
   flagOfField?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The most of one piece of server text a message shows: a broken proxy or a hostile server may answer
+ * a megabyte, which would bury the terminal and the real error under it.
+ */
+export const MAX_SERVER_TEXT = 500;
+
+/**
+ * Fields the server names that always come from one of the CLI's own flags: the operator's tenant
+ * arrives as the Onramp-Tenant header, which the person sets with --tenant, never by that name.
+ */
+const FLAG_OF_HEADER: Readonly<Record<string, string>> = {
+  'Onramp-Tenant': '--tenant (or ONRAMP_TENANT, or onramp login --tenant)',
+};
+
 /** The placeholder the token becomes wherever it would have been shown. */
 export const TOKEN_MASK = '[the API token]';
 
@@ -42,12 +56,17 @@ export function toRemoteError(error: unknown, context: ProblemContext): unknown 
 
 /** An API problem as a UserError: the messages to show and the exit code. */
 export function problemToUserError(problem: ApiProblem, context: ProblemContext): UserError {
-  const clean = (text: string) => printable(maskToken(text, context.token));
+  const clean = (text: string) => cutServerText(printable(maskToken(text, context.token)));
   const said = clean(problem.detail ?? problem.title);
   const reference = problem.requestId ? ` (request ${clean(problem.requestId)})` : '';
   switch (problem.status) {
-    case 0:
+    case 0: {
+      // The SDK wraps a failed fetch in advice to check the connection; a refused redirect is no
+      // connection problem, so its own words are shown alone.
+      const redirect = /\((it answered 3\d\d, redirecting .*)\)\.$/s.exec(said)?.[1];
+      if (redirect) return new UserError([`${context.url}: ${redirect}.`], EXIT_FAILURE);
       return new UserError([`cannot reach ${context.url}: ${said}`], EXIT_FAILURE);
+    }
     case 401:
       return new UserError(
         [
@@ -84,16 +103,32 @@ export function problemToUserError(problem: ApiProblem, context: ProblemContext)
       isUsage ? EXIT_USAGE : EXIT_FAILURE,
     );
   }
+  // Onramp's own errors carry a request id; an answer without one (an HTML 502 page) came from
+  // something in front of it, which is worth saying: Onramp may be down rather than refusing.
+  if (!problem.requestId && problem.detail === undefined)
+    return new UserError(
+      [
+        `${context.url} answered ${problem.status} ${clean(problem.title)}, not as Onramp does: is a proxy or load balancer in front of it failing, or is the URL wrong?${problem.status === 429 ? ' Wait a moment and try again.' : ''}`,
+      ],
+      EXIT_FAILURE,
+    );
   const what =
     problem.status === 429
       ? ' Wait a moment and try again.'
       : problem.status >= 500
-        ? ' This is on the server’s side; try again, or ask its operator (give them the request id).'
+        ? ` This is on the server’s side; try again, or ask its operator${reference ? ' (give them the request id)' : ''}.`
         : '';
   return new UserError(
     [`Onramp refused (${problem.status} ${clean(problem.title)}): ${said}${what}${reference}`],
     EXIT_FAILURE,
   );
+}
+
+/** Server text cut to MAX_SERVER_TEXT characters, saying how much was left out. */
+export function cutServerText(text: string): string {
+  const points = [...text];
+  if (points.length <= MAX_SERVER_TEXT) return text;
+  return `${points.slice(0, MAX_SERVER_TEXT).join('')}… (${points.length - MAX_SERVER_TEXT} more characters not shown)`;
 }
 
 /** 403: what the token lacks (the server names the scope or the role) and how to get it. */
@@ -112,5 +147,6 @@ function findFlag(
 ): string | undefined {
   if (Object.hasOwn(flagOfField, field)) return flagOfField[field];
   const head = field.split(/[.[]/, 1)[0] ?? field;
-  return Object.hasOwn(flagOfField, head) ? flagOfField[head] : undefined;
+  if (Object.hasOwn(flagOfField, head)) return flagOfField[head];
+  return Object.hasOwn(FLAG_OF_HEADER, field) ? FLAG_OF_HEADER[field] : undefined;
 }

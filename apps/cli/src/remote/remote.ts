@@ -2,8 +2,8 @@ import { createClient, type OnrampClient } from '@onramp/sdk';
 import { type Command, Option } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { CliIo } from '../cli-io.ts';
-import { createOutput, type Output } from './output.ts';
-import { type ProblemContext, toRemoteError } from './problems.ts';
+import { createOutput, type Output, printable } from './output.ts';
+import { cutServerText, type ProblemContext, toRemoteError } from './problems.ts';
 import { resolveTarget, type Target, type TargetFlags } from './target.ts';
 
 /** The options every command that talks to Onramp takes (commander's parsed values). */
@@ -94,17 +94,38 @@ export function createRemote(target: Target, json: boolean, io: CliIo): Remote {
 async function cliFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set('user-agent', `onramp-cli/${packageJson.version}`);
+  let response: Response;
   try {
-    return await fetch(input, {
+    response = await fetch(input, {
       ...init,
       headers,
-      // Never follow a redirect: it would carry the token to wherever the server points.
-      redirect: 'error',
+      // Never follow a redirect: it would carry the token to wherever the server points. 'manual'
+      // rather than 'error', so the message can say where it pointed.
+      redirect: 'manual',
       signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
     throw new Error(describeNetworkError(error));
   }
+  if (isRedirect(response.status)) {
+    await response.body?.cancel();
+    throw new Error(describeRedirect(response));
+  }
+  return response;
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400 && status !== 304;
+}
+
+/**
+ * A redirect, said so the person can fix the URL: Onramp never redirects its API, so the URL names
+ * something else (http that a proxy moves to https, a path the proxy rewrites, or a hostile server).
+ */
+function describeRedirect(response: Response): string {
+  const location = response.headers.get('location');
+  const target = location ? cutServerText(printable(location)) : 'nowhere it names';
+  return `it answered ${response.status}, redirecting to ${target}; the CLI follows no redirect, so the token was not sent there. If that is Onramp, give its URL with --url (or onramp login --url)`;
 }
 
 function describeNetworkError(error: unknown): string {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../cli-io.ts';
+import { describeRun, runCli } from '../testing.ts';
 import { saveConfig } from './config-file.ts';
 import { normaliseUrl, resolveTarget } from './target.ts';
 
@@ -95,5 +96,27 @@ describe('an Onramp URL', () => {
     expect(() => normaliseUrl('ftp://x', '--url')).toThrow(/--url: .*https/);
     expect(() => normaliseUrl('https://u:p@x.example.com', '--url')).toThrow(/without a user/);
     expect(() => normaliseUrl('not a url', 'ONRAMP_URL')).toThrow(/^ONRAMP_URL: /);
+  });
+});
+
+describe('a token with characters no token has', () => {
+  it('is refused by name, never shown, before anything is sent', async () => {
+    const typed = 'onr_\u001b[Aabcdefghijkl';
+    const login = await runCli(['login', '--url', 'http://127.0.0.1:9', '--token-stdin'], {
+      stdin: `${typed}\n`,
+      io: { env: { ONRAMP_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'onramp-token-test-')) } },
+    });
+    expect(login.code, describeRun(login)).toBe(2);
+    expect(login.stderr).toMatch(
+      /^error: --token-stdin: the token holds characters an Onramp token never has/,
+    );
+    expect(login.stderr).not.toContain('abcdefghijkl');
+
+    await expect(
+      resolveTarget(
+        {},
+        await ioWithProfiles({ ONRAMP_URL: 'https://main.example.com', ONRAMP_TOKEN: 'onr_a b' }),
+      ),
+    ).rejects.toThrow(/^ONRAMP_TOKEN: the token holds characters/);
   });
 });

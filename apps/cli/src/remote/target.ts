@@ -55,6 +55,7 @@ export async function resolveTarget(flags: TargetFlags, io: CliIo): Promise<Targ
       ],
       EXIT_FAILURE,
     );
+  if (envToken) checkTokenText(envToken, 'ONRAMP_TOKEN');
   const url = normaliseUrl(urlText, flags.url !== undefined ? '--url' : 'ONRAMP_URL');
   if (!envToken && profile) {
     if (loaded.exposure) throw new UserError([loaded.exposure], EXIT_FAILURE);
@@ -105,4 +106,21 @@ export function normaliseUrl(text: string, source: string): string {
       EXIT_USAGE,
     );
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Refuses a token holding anything but visible ASCII: an arrow key pressed at the hidden prompt or a
+ * paste with an escape sequence would otherwise fail deep in the HTTP client as "cannot reach"
+ * ("invalid authorization header"), which sends the person looking at the network. The token itself
+ * is never shown.
+ */
+export function checkTokenText(token: string, source: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new UserError(
+      [
+        `${source}: the token holds characters an Onramp token never has (a space, an arrow key, a control character or a letter outside ASCII); give it again as Onramp printed it (onr_…).`,
+      ],
+      EXIT_USAGE,
+    );
+  return token;
 }
