@@ -18,7 +18,7 @@ import {
 } from './account-views.ts';
 import { parseBundles, parseChoice, parseList, parseWholeNumber, requireSome } from './flags.ts';
 import { problemToUserError } from './problems.ts';
-import { confirm, readSecret } from './prompt.ts';
+import { confirmUnlessYes, readSecret } from './prompt.ts';
 import { addRemoteOptions, openRemote, type Remote, type RemoteOptions } from './remote.ts';
 
 const PARTITIONS = ['aws', 'aws-us-gov', 'aws-cn'] as const;
@@ -397,22 +397,18 @@ async function runRemove(
   flags: RemoteOptions & { yes?: boolean },
 ): Promise<void> {
   const remote = await openRemote(flags, io);
-  if (!flags.yes) {
-    if (!io.stdin.isTTY || !io.stderr.isTTY)
-      throw new UserError(
-        [`--yes: removing ${id} cannot be undone; confirm with --yes when not on a terminal.`],
-        EXIT_USAGE,
-      );
-    const account = await remote.call((client) => client.accounts.get(id), ACCOUNT_FLAGS);
-    const isSure = await confirm(
-      io,
-      remote.output.paint(
+  await confirmUnlessYes(io, {
+    yes: flags.yes,
+    doing: `removing ${id}`,
+    refused: 'not removed.',
+    ask: async () => {
+      const account = await remote.call((client) => client.accounts.get(id), ACCOUNT_FLAGS);
+      return remote.output.paint(
         `Remove ${account.name} (${account.id}, AWS account ${account.awsAccountId}) from Onramp?`,
         'bold',
-      ),
-    );
-    if (!isSure) throw new UserError(['not removed.'], EXIT_USAGE);
-  }
+      );
+    },
+  });
   await remote.call((client) => client.accounts.delete(id), ACCOUNT_FLAGS);
   if (!remote.json)
     remote.output.note(

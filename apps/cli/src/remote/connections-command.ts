@@ -4,7 +4,7 @@ import type { CliIo } from '../cli-io.ts';
 import { EXIT_FAILURE, EXIT_USAGE, UserError } from '../errors.ts';
 import { parseBundles, parseChoice, parseList, parseWholeNumber } from './flags.ts';
 import { describeAge, type Output } from './output.ts';
-import { confirm } from './prompt.ts';
+import { confirmUnlessYes } from './prompt.ts';
 import { addRemoteOptions, openRemote, type RemoteOptions } from './remote.ts';
 
 const PARTITIONS = ['aws', 'aws-us-gov', 'aws-cn'] as const;
@@ -263,18 +263,18 @@ async function runRemove(
   flags: RemoteOptions & { yes?: boolean },
 ): Promise<void> {
   const remote = await openRemote(flags, io);
-  if (!flags.yes) {
-    if (!io.stdin.isTTY || !io.stderr.isTTY)
-      throw new UserError(
-        [`--yes: deleting ${id} cannot be undone; confirm with --yes when not on a terminal.`],
-        EXIT_USAGE,
+  await confirmUnlessYes(io, {
+    yes: flags.yes,
+    doing: `deleting ${id}`,
+    refused: 'not deleted.',
+    ask: async () => {
+      const connection = await remote.call(
+        (client) => client.connections.get(id),
+        CONNECTION_FLAGS,
       );
-    const connection = await remote.call((client) => client.connections.get(id), CONNECTION_FLAGS);
-    if (
-      !(await confirm(io, `Delete the pending connection ${connection.name} (${connection.id})?`))
-    )
-      throw new UserError(['not deleted.'], EXIT_USAGE);
-  }
+      return `Delete the pending connection ${connection.name} (${connection.id})?`;
+    },
+  });
   await remote.call((client) => client.connections.delete(id), CONNECTION_FLAGS);
   if (!remote.json) remote.output.note(`Deleted ${id}.`);
 }

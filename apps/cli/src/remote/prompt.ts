@@ -77,6 +77,24 @@ export async function confirm(io: CliIo, question: string): Promise<boolean> {
   return /^\s*y(es)?\s*$/i.test(line ?? '');
 }
 
+/**
+ * The guard before a change that cannot be undone: nothing with `--yes`; off a terminal a refusal that
+ * asks for `--yes` (a script never waits on a question); on one, the question (`ask`, which may read
+ * the record to name it) and a stop unless the answer is yes.
+ */
+export async function confirmUnlessYes(
+  io: CliIo,
+  guard: { yes?: boolean | undefined; doing: string; refused: string; ask: () => Promise<string> },
+): Promise<void> {
+  if (guard.yes) return;
+  if (!io.stdin.isTTY || !io.stderr.isTTY)
+    throw new UserError(
+      [`--yes: ${guard.doing} cannot be undone; confirm with --yes when not on a terminal.`],
+      EXIT_USAGE,
+    );
+  if (!(await confirm(io, await guard.ask()))) throw new UserError([guard.refused], EXIT_USAGE);
+}
+
 /** The next line typed or piped in, or undefined at the end of input. */
 export async function readLine(io: CliIo): Promise<string | undefined> {
   const decoder = new TextDecoder();
